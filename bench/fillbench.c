@@ -1,0 +1,136 @@
+/*
+ * fillbench.c — a small timing program for the embedded engine until
+ * lsmbench exists: fillseq and fillrandom of N puts (16-byte keys, 100-byte
+ * values by default, no sync), then readrandom, in one fresh directory each.
+ *
+ *   build/fillbench [--num N] [--value-size B] [--dir DIR] [--sync]
+ *
+ * Keys are formatted like db_bench's (zero-padded decimal, 16 bytes), and
+ * fillrandom draws uniform random key numbers in [0, N), so the figures
+ * compare with `db_bench --benchmarks=fillseq,fillrandom,readrandom
+ * --num=N --key_size=16 --value_size=100 --compression_type=none`.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lsm.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+static void make_key(char *k, uint64_t n)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%016llu", (unsigned long long)n);
+    memcpy(k, tmp, 16);
+}
+
+static void rmrf(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static int run_fill(const char *dir, const char *name, long num, size_t vsize, int sync,
+                    int random_keys, int then_read)
+{
+    rmrf(dir);
+    lsm_db *db;
+    int rc = lsm_open(dir, NULL, &db);
+    if (rc != 0) {
+        fprintf(stderr, "open %s: %s\n", dir, lsm_strerror(rc));
+        return 1;
+    }
+    char key[16];
+    char *val = malloc(vsize);
+    for (size_t i = 0; i < vsize; i++)
+        val[i] = (char)('a' + i % 26);
+    uint64_t seed = 0x1234567;
+    double t0 = now_s();
+    for (long i = 0; i < num; i++) {
+        uint64_t n = random_keys ? rng_next(&seed) % (uint64_t)num : (uint64_t)i;
+        make_key(key, n);
+        memcpy(val, &n, sizeof n < vsize ? sizeof n : vsize);
+        rc = lsm_put(db, key, 16, val, vsize, sync ? LSM_SYNC : 0);
+        if (rc != 0) {
+            fprintf(stderr, "put: %s\n", lsm_strerror(rc));
+            return 1;
+        }
+    }
+    double dt = now_s() - t0;
+    printf("%-12s %10.0f ops/s  %8.2f MB/s  %7.3f us/op  (%ld ops)\n", name, num / dt,
+           num * (16.0 + (double)vsize) / dt / 1e6, dt * 1e6 / num, num);
+    if (then_read) {
+        long found = 0;
+        seed = 0x7654321;
+        t0 = now_s();
+        for (long i = 0; i < num; i++) {
+            make_key(key, rng_next(&seed) % (uint64_t)num);
+            void *v;
+            size_t vn;
+            if (lsm_get(db, NULL, key, 16, &v, &vn) == 0) {
+                found++;
+                lsm_free(v);
+            }
+        }
+        dt = now_s() - t0;
+        printf("%-12s %10.0f ops/s  %7.3f us/op  (%ld of %ld found)\n", "readrandom",
+               num / dt, dt * 1e6 / num, found, num);
+    }
+    free(val);
+    lsm_close(db);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    long num = 1000000;
+    size_t vsize = 100;
+    int sync = 0;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "/tmp/fillbench-%d", (int)getpid());
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--num") && i + 1 < argc)
+            num = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--value-size") && i + 1 < argc)
+            vsize = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+            snprintf(dir, sizeof dir, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--sync"))
+            sync = 1;
+        else {
+            fprintf(stderr, "usage: %s [--num N] [--value-size B] [--dir DIR] [--sync]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (num <= 0 || vsize < 8) {
+        fprintf(stderr, "--num must be > 0 and --value-size >= 8\n");
+        return 2;
+    }
+    int rc = run_fill(dir, "fillseq", num, vsize, sync, 0, 0);
+    if (rc == 0)
+        rc = run_fill(dir, "fillrandom", num, vsize, sync, 1, 1);
+    rmrf(dir);
+    return rc;
+}

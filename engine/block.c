@@ -1,0 +1,279 @@
+/* block.c — see block.h and docs/sstable-format.md §Block contents. */
+#include "block.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "dbformat.h"
+#include "lsm.h"
+#include "sstable_format.h"
+
+int block_init(block *b, slice contents)
+{
+    if (contents.size < SST_BLOCK_MIN_SIZE || contents.size > UINT32_MAX)
+        return LSM_ECORRUPT;
+    uint32_t n = get_fixed32(contents.data + contents.size - 4);
+    size_t max = (contents.size - 4) / 4;
+    if (n == 0 || n > max)
+        return LSM_ECORRUPT;
+    uint32_t roff = (uint32_t)(contents.size - 4 - (size_t)n * 4);
+    const char *r = contents.data + roff;
+    if (get_fixed32(r) != 0)
+        return LSM_ECORRUPT;
+    /* An empty block is exactly one restart at 0 and no entries. */
+    if (roff == 0 && n != 1)
+        return LSM_ECORRUPT;
+    uint32_t prev = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t off = get_fixed32(r + 4 * (size_t)i);
+        if (off <= prev || off >= roff)
+            return LSM_ECORRUPT;
+        prev = off;
+    }
+    b->data = contents.data;
+    b->restarts_off = roff;
+    b->num_restarts = n;
+    return 0;
+}
+
+static inline uint32_t restart_at(const block_iter *it, uint32_t i)
+{
+    return get_fixed32(it->data + it->restarts_off + 4 * (size_t)i);
+}
+
+/* Decodes the entry header at p (before limit).  Returns the first key-delta
+ * byte, or NULL if the header or its key delta and value run past limit. */
+static inline const char *decode_entry(const char *p, const char *limit, uint32_t *shared,
+                                       uint32_t *unshared, uint32_t *vlen)
+{
+    if (limit - p < 3)
+        return NULL;
+    const unsigned char *u = (const unsigned char *)p;
+    if ((u[0] | u[1] | u[2]) < 0x80) { /* the usual case: three 1-byte varints */
+        *shared = u[0];
+        *unshared = u[1];
+        *vlen = u[2];
+        p += 3;
+    } else {
+        if (!(p = get_varint32(p, limit, shared)) ||
+            !(p = get_varint32(p, limit, unshared)) ||
+            !(p = get_varint32(p, limit, vlen)))
+            return NULL;
+    }
+    if ((uint64_t)(limit - p) < (uint64_t)*unshared + *vlen)
+        return NULL;
+    return p;
+}
+
+static void set_error(block_iter *it, int err)
+{
+    if (it->status == 0)
+        it->status = err;
+    it->valid = false;
+    it->key_len = 0;
+    it->value = slice_make(NULL, 0);
+}
+
+static void mark_end(block_iter *it)
+{
+    it->valid = false;
+    it->cur = it->next = it->restarts_off;
+    it->restart_idx = it->num_restarts;
+}
+
+static bool key_reserve(block_iter *it, size_t n)
+{
+    if (n <= it->key_cap)
+        return true;
+    size_t cap = it->key_cap * 2;
+    while (cap < n)
+        cap *= 2;
+    char *k = it->key == it->key_inline ? malloc(cap) : realloc(it->key, cap);
+    if (!k) {
+        set_error(it, -ENOMEM);
+        return false;
+    }
+    if (it->key == it->key_inline)
+        memcpy(k, it->key_inline, it->key_len);
+    it->key = k;
+    it->key_cap = cap;
+    return true;
+}
+
+/* Decodes the entry at it->next and makes it current.  At the end of the
+ * entries the iterator becomes invalid.  Returns false if no entry was
+ * parsed (end or corruption). */
+static bool parse_next(block_iter *it)
+{
+    it->cur = it->next;
+    if (it->cur >= it->restarts_off) {
+        mark_end(it);
+        return false;
+    }
+    const char *limit = it->data + it->restarts_off;
+    uint32_t shared, unshared, vlen;
+    const char *p = decode_entry(it->data + it->cur, limit, &shared, &unshared, &vlen);
+    if (!p || shared > it->key_len || shared + (size_t)unshared < INTERNAL_TRAILER) {
+        set_error(it, LSM_ECORRUPT);
+        return false;
+    }
+    if (!key_reserve(it, (size_t)shared + unshared))
+        return false;
+    memcpy(it->key + shared, p, unshared);
+    it->key_len = (size_t)shared + unshared;
+    it->value = slice_make(p + unshared, vlen);
+    it->next = (uint32_t)(p + unshared + vlen - it->data);
+    while (it->restart_idx + 1 < it->num_restarts && restart_at(it, it->restart_idx + 1) <= it->cur)
+        it->restart_idx++;
+    it->valid = true;
+    return true;
+}
+
+/* Positions just before restart point i: the next parse_next decodes it. */
+static void seek_restart(block_iter *it, uint32_t i)
+{
+    it->key_len = 0; /* a restart entry shares nothing */
+    it->restart_idx = i;
+    it->next = restart_at(it, i);
+    it->valid = false;
+}
+
+/* The whole key stored at restart point i, or an empty slice if corrupt. */
+static slice restart_key(const block_iter *it, uint32_t i)
+{
+    uint32_t off = restart_at(it, i);
+    uint32_t shared, unshared, vlen;
+    const char *p = decode_entry(it->data + off, it->data + it->restarts_off, &shared,
+                                 &unshared, &vlen);
+    if (!p || shared != 0 || unshared < INTERNAL_TRAILER)
+        return slice_make(NULL, 0);
+    return slice_make(p, unshared);
+}
+
+void block_iter_reset(block_iter *it, const block *b)
+{
+    it->data = b->data;
+    it->restarts_off = b->restarts_off;
+    it->num_restarts = b->num_restarts;
+    it->status = 0;
+    it->key_len = 0;
+    it->value = slice_make(NULL, 0);
+    mark_end(it);
+}
+
+void block_iter_init(block_iter *it, const block *b)
+{
+    it->base.ops = NULL;
+    it->key = it->key_inline;
+    it->key_cap = sizeof it->key_inline;
+    block_iter_reset(it, b);
+}
+
+void block_iter_fini(block_iter *it)
+{
+    if (it->key != it->key_inline)
+        free(it->key);
+    it->key = it->key_inline;
+    it->key_cap = sizeof it->key_inline;
+    it->key_len = 0;
+    it->valid = false;
+}
+
+void block_iter_first(block_iter *it)
+{
+    if (it->status)
+        return;
+    seek_restart(it, 0);
+    parse_next(it);
+}
+
+void block_iter_last(block_iter *it)
+{
+    if (it->status)
+        return;
+    seek_restart(it, it->num_restarts - 1);
+    while (parse_next(it) && it->next < it->restarts_off) {
+    }
+}
+
+void block_iter_seek(block_iter *it, slice target)
+{
+    if (it->status)
+        return;
+    /* Find the last restart whose key is < target; entries before it are
+     * all smaller, so the scan starts there. */
+    uint32_t lo = 0, hi = it->num_restarts - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        slice k = restart_key(it, mid);
+        if (!k.data) {
+            set_error(it, LSM_ECORRUPT);
+            return;
+        }
+        if (ikey_compare(k, target) < 0)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    seek_restart(it, lo);
+    while (parse_next(it)) {
+        if (ikey_compare(block_iter_key(it), target) >= 0)
+            return;
+    }
+}
+
+void block_iter_next(block_iter *it)
+{
+    parse_next(it);
+}
+
+void block_iter_prev(block_iter *it)
+{
+    uint32_t original = it->cur;
+    uint32_t i = it->restart_idx;
+    while (restart_at(it, i) >= original) {
+        if (i == 0) { /* already at the first entry */
+            mark_end(it);
+            return;
+        }
+        i--;
+    }
+    seek_restart(it, i);
+    while (parse_next(it) && it->next < original) {
+    }
+}
+
+/* ---- the iter interface ------------------------------------------------- */
+
+static bool bi_valid(const iter *i) { return ((const block_iter *)i)->valid; }
+static void bi_first(iter *i) { block_iter_first((block_iter *)i); }
+static void bi_last(iter *i) { block_iter_last((block_iter *)i); }
+static void bi_seek(iter *i, slice t) { block_iter_seek((block_iter *)i, t); }
+static void bi_next(iter *i) { block_iter_next((block_iter *)i); }
+static void bi_prev(iter *i) { block_iter_prev((block_iter *)i); }
+static slice bi_key(const iter *i) { return block_iter_key((const block_iter *)i); }
+static slice bi_value(const iter *i) { return block_iter_value((const block_iter *)i); }
+static int bi_status(const iter *i) { return block_iter_status((const block_iter *)i); }
+static void bi_destroy(iter *i)
+{
+    block_iter_fini((block_iter *)i);
+    free(i);
+}
+
+static const struct iter_ops block_iter_ops = {
+    .valid = bi_valid, .first = bi_first, .last = bi_last, .seek = bi_seek,
+    .next = bi_next, .prev = bi_prev, .key = bi_key, .value = bi_value,
+    .status = bi_status, .destroy = bi_destroy,
+};
+
+iter *block_iter_new(const block *b)
+{
+    block_iter *it = malloc(sizeof *it);
+    if (!it)
+        return NULL;
+    block_iter_init(it, b);
+    it->base.ops = &block_iter_ops;
+    return &it->base;
+}

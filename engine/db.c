@@ -1,0 +1,622 @@
+/*
+ * db.c — opening, recovering and closing a database; options; the
+ * superversion readers pin; the thin public write wrappers; snapshots.
+ *
+ * Recovery (lsm_open on an existing directory):
+ *   1. take dir/LOCK (flock), refusing a second opener with -EBUSY;
+ *   2. rebuild the version from CURRENT -> MANIFEST (version_set_recover);
+ *   3. replay every WAL numbered >= the MANIFEST's log number, oldest first,
+ *      into a memtable; a torn tail is tolerated only in the newest WAL;
+ *   4. write what was replayed to a level-0 table and record it with the
+ *      next WAL's number, so the replayed WALs are retired and never hold a
+ *      torn tail behind a newer log;
+ *   5. create the new WAL, sync the directory, delete obsolete files, start
+ *      the flush thread.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "db_impl.h"
+#include "filenames.h"
+#include "log.h"
+#include "version_edit.h"
+#include "wal_reader.h"
+
+void lsm_options_init(lsm_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->create_if_missing = 1;
+    o->memtable_bytes = 64u << 20;
+    o->max_immutable_memtables = 2;
+    o->block_bytes = 4096;
+    o->block_restart_interval = 16;
+    o->bloom_bits_per_key = 10;
+    o->sstable_target_bytes = 64u << 20;
+    o->io_backend = "auto";
+}
+
+static int check_options(const lsm_options *o)
+{
+    if (o->memtable_bytes < 4096 || o->memtable_bytes > (size_t)1 << 40) {
+        log_error("lsm_open: memtable_bytes %zu is outside [4 KiB, 1 TiB]", o->memtable_bytes);
+        return -EINVAL;
+    }
+    if (o->max_immutable_memtables < 1 || o->max_immutable_memtables > DB_MAX_IMM) {
+        log_error("lsm_open: max_immutable_memtables %d is outside [1, %d]",
+                  o->max_immutable_memtables, DB_MAX_IMM);
+        return -EINVAL;
+    }
+    if (o->block_bytes < 64 || o->block_bytes > (64u << 20)) {
+        log_error("lsm_open: block_bytes %zu is outside [64 B, 64 MiB]", o->block_bytes);
+        return -EINVAL;
+    }
+    if (o->block_restart_interval < 1 || o->block_restart_interval > 1024) {
+        log_error("lsm_open: block_restart_interval %d is outside [1, 1024]",
+                  o->block_restart_interval);
+        return -EINVAL;
+    }
+    if (o->bloom_bits_per_key < 0 || o->bloom_bits_per_key > 64) {
+        log_error("lsm_open: bloom_bits_per_key %d is outside [0, 64]", o->bloom_bits_per_key);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- paths -------------------------------------------------------------- */
+
+char *db_path(const lsm_db *db, const char *name)
+{
+    char *p;
+    return asprintf(&p, "%s/%s", db->dir, name) < 0 ? NULL : p;
+}
+
+char *db_wal_path(const lsm_db *db, uint64_t number)
+{
+    return filename_wal(db->dir, number);
+}
+
+char *db_sst_path(const lsm_db *db, uint64_t number)
+{
+    return filename_table(db->dir, number);
+}
+
+/* ---- superversion ------------------------------------------------------- */
+
+static void sv_free(superversion *sv)
+{
+    memtable_unref(sv->mem);
+    for (int i = 0; i < sv->nimm; i++)
+        memtable_unref(sv->imm[i]);
+    version_unref(sv->v);
+    free(sv);
+}
+
+void db_sv_release(superversion *sv)
+{
+    if (atomic_fetch_sub_explicit(&sv->refs, 1, memory_order_acq_rel) == 1)
+        sv_free(sv);
+}
+
+superversion *db_sv_acquire(lsm_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    superversion *sv = db->sv;
+    atomic_fetch_add_explicit(&sv->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&db->mu);
+    return sv;
+}
+
+void db_install_sv(lsm_db *db)
+{
+    superversion *sv = calloc(1, sizeof *sv);
+    if (!sv) {
+        /* The old view may lack a table a flush just recorded: stop. */
+        db_set_bg_error(db, -ENOMEM, "out of memory installing a new read view");
+        return;
+    }
+    atomic_init(&sv->refs, 1);
+    sv->mem = db->mem;
+    memtable_ref(sv->mem);
+    for (int i = db->nimm - 1; i >= 0; i--) {
+        sv->imm[sv->nimm++] = db->imm[i].mem;
+        memtable_ref(db->imm[i].mem);
+    }
+    sv->v = version_set_current(db->vs);
+    superversion *old = db->sv;
+    db->sv = sv;
+    if (old)
+        db_sv_release(old);
+}
+
+void db_set_bg_error(lsm_db *db, int err, const char *why)
+{
+    if (!db->bg_error) {
+        db->bg_error = err;
+        db->bg_why = why;
+        log_error("database %s is now read-only: %s: %s", db->dir, why, lsm_strerror(err));
+    }
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_cond_broadcast(&db->work_cv);
+}
+
+int lsm_db_error(lsm_db *db, const char **why)
+{
+    pthread_mutex_lock(&db->mu);
+    int err = db->bg_error;
+    if (why)
+        *why = db->bg_why;
+    pthread_mutex_unlock(&db->mu);
+    return err;
+}
+
+/* ---- LOCK --------------------------------------------------------------- */
+
+static int take_lock(lsm_db *db)
+{
+    char *path = db_path(db, "LOCK");
+    if (!path)
+        return -ENOMEM;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(path);
+    if (fd < 0)
+        return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        char holder[32] = "unknown";
+        ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+        if (n > 0)
+            holder[n] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(fd);
+        if (err == EWOULDBLOCK) {
+            log_error("lsm_open %s: already open (LOCK held by pid %s)", db->dir, holder);
+            return -EBUSY;
+        }
+        return -err;
+    }
+    /* Say who holds it, for the next opener's message. */
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        log_warn("lsm_open %s: could not record our pid in LOCK", db->dir);
+    db->lock_fd = fd;
+    return 0;
+}
+
+/* ---- recovery ------------------------------------------------------------ */
+
+struct replay_ctx {
+    memtable *mem;
+    uint64_t seq;
+};
+
+static int replay_entry(void *arg, enum value_type type, slice key, slice value)
+{
+    struct replay_ctx *c = arg;
+    return memtable_add(c->mem, c->seq++, type, key, value);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Lists the WAL numbers >= min in dir, sorted, and marks every number
+ * found as used: a WAL created after the last MANIFEST edit is numbered at
+ * or above the recorded counter, and must never be handed out again (it
+ * would be truncated while it still holds data). */
+static int list_wals(version_set *vs, const char *dir, uint64_t min, uint64_t **out, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    uint64_t *v = NULL;
+    size_t len = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        enum file_kind kind;
+        uint64_t number;
+        if (!filename_parse(de->d_name, &kind, &number))
+            continue;
+        version_set_mark_file_number_used(vs, number);
+        if (kind != FILE_KIND_WAL || number < min)
+            continue;
+        if (len == cap) {
+            cap = cap ? cap * 2 : 8;
+            uint64_t *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                return -ENOMEM;
+            }
+            v = nv;
+        }
+        v[len++] = number;
+    }
+    closedir(d);
+    qsort(v, len, sizeof *v, cmp_u64);
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+/* Replays one WAL into mem; *max_seq rises to the last sequence seen. */
+static int replay_wal(lsm_db *db, uint64_t number, bool newest, memtable *mem,
+                      uint64_t *max_seq)
+{
+    char *path = db_wal_path(db, number);
+    if (!path)
+        return -ENOMEM;
+    wal_reader *r;
+    int rc = wal_reader_open(db->io, path, 1, &r);
+    if (rc != 0) {
+        log_error("recovery: cannot open WAL %s: %s", path, lsm_strerror(rc));
+        free(path);
+        return rc;
+    }
+    wal_record rec;
+    uint64_t records = 0;
+    while ((rc = wal_reader_next(r, &rec)) == 1) {
+        struct replay_ctx c = { mem, rec.sequence };
+        rc = batch_iterate(rec.payload, rec.count, replay_entry, &c);
+        if (rc != 0)
+            break;
+        if (rec.count && rec.sequence + rec.count - 1 > *max_seq)
+            *max_seq = rec.sequence + rec.count - 1;
+        records++;
+    }
+    if (rc == 0 && wal_reader_torn_tail(r)) {
+        if (newest) {
+            log_warn("recovery: %s ends in a torn record at offset %llu (an "
+                     "unacknowledged write); ignored",
+                     path, (unsigned long long)wal_reader_valid_end(r));
+        } else {
+            log_error("recovery: %s is not the newest WAL yet ends in a bad record "
+                      "at offset %llu",
+                      path, (unsigned long long)wal_reader_valid_end(r));
+            rc = LSM_ECORRUPT;
+        }
+    }
+    log_info("recovery: replayed %llu records from %s",
+             (unsigned long long)records, path);
+    wal_reader_close(r);
+    free(path);
+    return rc;
+}
+
+static int recover_wals(lsm_db *db)
+{
+    uint64_t *wals = NULL;
+    size_t n = 0;
+    int rc = list_wals(db->vs, db->dir, version_set_log_number(db->vs), &wals, &n);
+    if (rc != 0)
+        return rc;
+    memtable *mem = memtable_new();
+    if (!mem) {
+        free(wals);
+        return -ENOMEM;
+    }
+    uint64_t max_seq = version_set_last_sequence(db->vs);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = replay_wal(db, wals[i], i + 1 == n, mem, &max_seq);
+    free(wals);
+
+    /* Tables first, then the new WAL: the edit names the new WAL's number,
+     * so all the replayed ones are retired together. */
+    file_meta *fm = NULL;
+    if (rc == 0)
+        rc = db_build_l0(db, mem, &fm);
+    memtable_unref(mem);
+    uint64_t wal_number = version_set_new_file_number(db->vs);
+    if (rc == 0) {
+        version_edit e;
+        version_edit_init(&e);
+        if (fm)
+            rc = version_edit_add_file(&e, 0, fm);
+        version_edit_set_log_number(&e, wal_number);
+        version_edit_set_last_sequence(&e, max_seq);
+        if (rc == 0)
+            rc = version_set_log_and_apply(db->vs, &e);
+        version_edit_free(&e);
+    }
+    if (fm)
+        file_meta_unref(fm);
+    if (rc != 0)
+        return rc;
+    atomic_store(&db->last_seq, max_seq);
+
+    char *path = db_wal_path(db, wal_number);
+    if (!path)
+        return -ENOMEM;
+    rc = wal_writer_open(db->io, path, &db->wal);
+    free(path);
+    if (rc == 0)
+        rc = io_sync_dir(db->io, db->dir);
+    db->wal_number = wal_number;
+    return rc;
+}
+
+/* ---- open / close ---------------------------------------------------------- */
+
+static int open_io(lsm_db *db)
+{
+    if (db->opt.io) {
+        db->io = db->opt.io;
+        db->own_io = false;
+        return 0;
+    }
+    db->own_io = true;
+    return io_new(db->opt.io_backend, &db->io);
+}
+
+static int make_dir(const lsm_db *db)
+{
+    struct stat st;
+    if (stat(db->dir, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+    if (errno != ENOENT)
+        return -errno;
+    if (!db->opt.create_if_missing)
+        return -ENOENT;
+    if (mkdir(db->dir, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void db_free(lsm_db *db)
+{
+    if (db->sv)
+        db_sv_release(db->sv);
+    for (int i = 0; i < db->nimm; i++)
+        memtable_unref(db->imm[i].mem);
+    if (db->mem)
+        memtable_unref(db->mem);
+    if (db->wal)
+        wal_writer_close(db->wal);
+    if (db->vs)
+        version_set_free(db->vs);
+    if (db->group_batch)
+        lsm_batch_free(db->group_batch);
+    if (db->io && db->own_io)
+        io_destroy(db->io);
+    if (db->lock_fd >= 0)
+        close(db->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&db->mu);
+    pthread_mutex_destroy(&db->manifest_mu);
+    pthread_mutex_destroy(&db->table_mu);
+    pthread_cond_destroy(&db->bg_cv);
+    pthread_cond_destroy(&db->work_cv);
+    free(db->dir);
+    free(db);
+}
+
+static int open_existing_or_new(lsm_db *db)
+{
+    char *current = db_path(db, "CURRENT");
+    if (!current)
+        return -ENOMEM;
+    int exists = access(current, F_OK) == 0;
+    free(current);
+    if (exists && db->opt.error_if_exists)
+        return -EEXIST;
+    if (exists)
+        return version_set_recover(db->io, db->dir, &db->vs);
+    if (!db->opt.create_if_missing)
+        return -ENOENT;
+    return version_set_create(db->io, db->dir, &db->vs);
+}
+
+int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
+{
+    if (!dir || !*dir || !out)
+        return -EINVAL;
+    *out = NULL;
+    lsm_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return -ENOMEM;
+    db->lock_fd = -1;
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_mutex_init(&db->manifest_mu, NULL);
+    pthread_mutex_init(&db->table_mu, NULL);
+    pthread_cond_init(&db->bg_cv, NULL);
+    pthread_cond_init(&db->work_cv, NULL);
+    db->snapshots.next = db->snapshots.prev = &db->snapshots;
+    if (o)
+        db->opt = *o;
+    else
+        lsm_options_init(&db->opt);
+    db->dir = strdup(dir);
+    int rc = db->dir ? check_options(&db->opt) : -ENOMEM;
+    if (rc == 0)
+        rc = make_dir(db);
+    if (rc == 0)
+        rc = take_lock(db);
+    if (rc == 0)
+        rc = open_io(db);
+    if (rc == 0)
+        rc = open_existing_or_new(db);
+    if (rc == 0)
+        rc = recover_wals(db);
+    if (rc == 0) {
+        db->mem = memtable_new();
+        db->group_batch = lsm_batch_new();
+        if (!db->mem || !db->group_batch)
+            rc = -ENOMEM;
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&db->mu);
+        db_install_sv(db);
+        rc = db->bg_error;
+        pthread_mutex_unlock(&db->mu);
+    }
+    if (rc == 0) {
+        db_delete_obsolete(db);
+        rc = -pthread_create(&db->flush_thread, NULL, db_flush_main, db);
+        db->flush_thread_started = rc == 0;
+    }
+    if (rc != 0) {
+        log_error("lsm_open %s failed: %s", dir, lsm_strerror(rc));
+        db_free(db);
+        return rc;
+    }
+    log_info("opened %s (io %s, last sequence %llu)", dir, db->io->name,
+             (unsigned long long)atomic_load(&db->last_seq));
+    *out = db;
+    return 0;
+}
+
+int lsm_close(lsm_db *db)
+{
+    if (!db)
+        return -EINVAL;
+    pthread_mutex_lock(&db->mu);
+    /* Let queued writers finish first: they were accepted before close. */
+    while (db->wq_head)
+        pthread_cond_wait(&db->bg_cv, &db->mu);
+    db->closing = true;
+    pthread_cond_broadcast(&db->work_cv);
+    pthread_mutex_unlock(&db->mu);
+    if (db->flush_thread_started)
+        pthread_join(db->flush_thread, NULL);
+    int rc = db->bg_error;
+    if (db->wal && rc == 0) {
+        /* Non-sync writes reach the disk now rather than at the kernel's
+         * leisure; an error here is reported but loses nothing acknowledged
+         * as synced. */
+        int src = wal_writer_sync(db->wal);
+        if (src != 0)
+            rc = src;
+    }
+    db_free(db);
+    return rc;
+}
+
+/* ---- writes ---------------------------------------------------------------- */
+
+static int check_flags(int flags)
+{
+    return (flags & ~LSM_SYNC) ? -EINVAL : 0;
+}
+
+int lsm_write(lsm_db *db, lsm_batch *b, int flags)
+{
+    if (!db || !b || check_flags(flags))
+        return -EINVAL;
+    if (batch_count(b) == 0)
+        return 0;
+    return db_write_batch(db, b, flags & LSM_SYNC);
+}
+
+/* Single puts and deletes reuse a per-thread batch, so they do not
+ * allocate; the key's destructor frees it when the thread exits. */
+static pthread_key_t tl_batch_key;
+static pthread_once_t tl_batch_once = PTHREAD_ONCE_INIT;
+
+static void tl_batch_free(void *b)
+{
+    lsm_batch_free(b);
+}
+
+static void tl_batch_init(void)
+{
+    pthread_key_create(&tl_batch_key, tl_batch_free);
+}
+
+static lsm_batch *single_batch(void)
+{
+    pthread_once(&tl_batch_once, tl_batch_init);
+    lsm_batch *b = pthread_getspecific(tl_batch_key);
+    if (!b) {
+        b = lsm_batch_new();
+        if (!b || pthread_setspecific(tl_batch_key, b) != 0) {
+            lsm_batch_free(b);
+            return NULL;
+        }
+    }
+    lsm_batch_clear(b);
+    return b;
+}
+
+int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val, size_t vlen, int flags)
+{
+    if (!db || check_flags(flags))
+        return -EINVAL;
+    lsm_batch *b = single_batch();
+    if (!b)
+        return -ENOMEM;
+    int rc = lsm_batch_put(b, key, klen, val, vlen);
+    if (rc == 0)
+        rc = db_write_batch(db, b, flags & LSM_SYNC);
+    return rc;
+}
+
+int lsm_delete(lsm_db *db, const void *key, size_t klen, int flags)
+{
+    if (!db || check_flags(flags))
+        return -EINVAL;
+    lsm_batch *b = single_batch();
+    if (!b)
+        return -ENOMEM;
+    int rc = lsm_batch_delete(b, key, klen);
+    if (rc == 0)
+        rc = db_write_batch(db, b, flags & LSM_SYNC);
+    return rc;
+}
+
+int lsm_flush(lsm_db *db)
+{
+    if (!db)
+        return -EINVAL;
+    int rc = db_write_batch(db, NULL, 0);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&db->mu);
+    uint64_t target = db->imm_frozen;
+    while (db->imm_flushed < target && !db->bg_error)
+        pthread_cond_wait(&db->bg_cv, &db->mu);
+    rc = db->bg_error ? LSM_EREADONLY : 0;
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+/* ---- snapshots ------------------------------------------------------------- */
+
+lsm_snapshot *lsm_snapshot_acquire(lsm_db *db)
+{
+    lsm_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    pthread_mutex_lock(&db->mu);
+    s->seq = atomic_load(&db->last_seq);
+    s->prev = db->snapshots.prev;
+    s->next = &db->snapshots;
+    s->prev->next = s;
+    db->snapshots.prev = s;
+    pthread_mutex_unlock(&db->mu);
+    return s;
+}
+
+uint64_t lsm_snapshot_id(const lsm_snapshot *s)
+{
+    return s->seq;
+}
+
+void lsm_snapshot_release(lsm_db *db, lsm_snapshot *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&db->mu);
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    pthread_mutex_unlock(&db->mu);
+    free(s);
+}

@@ -1,0 +1,205 @@
+/*
+ * db_flush.c — the background flush: the oldest frozen memtable becomes a
+ * level-0 table, the MANIFEST records it together with the new oldest WAL
+ * still needed, and the WAL that held the memtable is retired.
+ *
+ * Order matters for crash safety:
+ *   1. write the table and fdatasync it;
+ *   2. sync the directory, so the table's name survives power loss;
+ *   3. append the edit to the MANIFEST (synced) — from here recovery uses
+ *      the table and skips the WAL;
+ *   4. only then delete the WAL.
+ * A crash between any two steps leaves either the WAL (replayed again) or
+ * the recorded table; a table written but not recorded is deleted as
+ * obsolete at the next open.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "db_impl.h"
+#include "filenames.h"
+#include "log.h"
+#include "sstable_builder.h"
+#include "sstable_reader.h"
+#include "version_edit.h"
+
+int db_build_l0(lsm_db *db, memtable *mem, file_meta **out)
+{
+    *out = NULL;
+    if (memtable_entries(mem) == 0)
+        return 0;
+    uint64_t number = version_set_new_file_number(db->vs);
+    char *path = db_sst_path(db, number);
+    if (!path)
+        return -ENOMEM;
+    sst_options so = {
+        .block_bytes = db->opt.block_bytes,
+        .restart_interval = db->opt.block_restart_interval,
+        .bloom_bits_per_key = db->opt.bloom_bits_per_key,
+    };
+    sst_builder *b;
+    int rc = sst_builder_new(db->io, path, &so, &b);
+    iter *it = rc == 0 ? memtable_iter_new(mem) : NULL;
+    if (rc == 0 && !it) {
+        sst_builder_abandon(b);
+        rc = -ENOMEM;
+    }
+    if (rc == 0) {
+        for (iter_first(it); iter_valid(it) && rc == 0; iter_next(it))
+            rc = sst_builder_add(b, iter_key(it), iter_value(it));
+        iter_destroy(it);
+        if (rc != 0)
+            sst_builder_abandon(b);
+    }
+    sst_props props = { 0 };
+    if (rc == 0)
+        rc = sst_builder_finish(b, &props);
+    if (rc == 0)
+        rc = io_sync_dir(db->io, db->dir);
+    if (rc != 0) {
+        io_unlink(db->io, path); /* best effort: it is obsolete anyway */
+        free(path);
+        sst_props_free(&props);
+        return rc;
+    }
+    free(path);
+    file_meta *fm = file_meta_new();
+    if (!fm) {
+        sst_props_free(&props);
+        return -ENOMEM;
+    }
+    fm->number = number;
+    fm->size = props.file_size;
+    fm->smallest = props.smallest;
+    fm->smallest_len = props.smallest_len;
+    fm->largest = props.largest;
+    fm->largest_len = props.largest_len;
+    fm->min_seq = props.min_seq;
+    fm->max_seq = props.max_seq;
+    fm->entries = props.entries;
+    fm->deletions = props.deletions;
+    fm->created_unix = props.created_unix;
+    atomic_fetch_add_explicit(&db->stat_bytes_flushed, props.file_size, memory_order_relaxed);
+    log_info("flush: table %06llu, %llu entries, %llu bytes",
+             (unsigned long long)number, (unsigned long long)props.entries,
+             (unsigned long long)props.file_size);
+    *out = fm;
+    return 0;
+}
+
+/* Flushes db->imm[0].  Runs on the flush thread without mu. */
+static int flush_oldest(lsm_db *db, memtable *mem, uint64_t next_wal)
+{
+    file_meta *fm;
+    int rc = db_build_l0(db, mem, &fm);
+    if (rc != 0)
+        return rc;
+    version_edit e;
+    version_edit_init(&e);
+    if (fm)
+        rc = version_edit_add_file(&e, 0, fm);
+    /* Every WAL older than the next memtable's is now covered by tables. */
+    version_edit_set_log_number(&e, next_wal);
+    version_edit_set_last_sequence(&e, atomic_load(&db->last_seq));
+    if (rc == 0) {
+        pthread_mutex_lock(&db->manifest_mu);
+        rc = version_set_log_and_apply(db->vs, &e);
+        pthread_mutex_unlock(&db->manifest_mu);
+    }
+    version_edit_free(&e);
+    if (fm)
+        file_meta_unref(fm);
+    return rc;
+}
+
+void *db_flush_main(void *arg)
+{
+    lsm_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    for (;;) {
+        while (!db->closing && !db->bg_error && db->nimm == 0)
+            pthread_cond_wait(&db->work_cv, &db->mu);
+        if (db->bg_error || db->nimm == 0)
+            break; /* closing with nothing left, or read-only */
+        memtable *mem = db->imm[0].mem;
+        uint64_t next_wal = db->nimm > 1 ? db->imm[1].wal_number : db->wal_number;
+        pthread_mutex_unlock(&db->mu);
+
+        int rc = flush_oldest(db, mem, next_wal);
+
+        pthread_mutex_lock(&db->mu);
+        if (rc != 0) {
+            db_set_bg_error(db, rc, "flush of a memtable to level 0 failed");
+            break;
+        }
+        for (int i = 1; i < db->nimm; i++)
+            db->imm[i - 1] = db->imm[i];
+        db->nimm--;
+        db->imm_flushed++;
+        db_install_sv(db);
+        memtable_unref(mem);
+        pthread_mutex_unlock(&db->mu);
+        db_delete_obsolete(db);
+        pthread_mutex_lock(&db->mu);
+        pthread_cond_broadcast(&db->bg_cv);
+    }
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void db_delete_obsolete(lsm_db *db)
+{
+    uint64_t *live = NULL;
+    size_t nlive = 0;
+    /* REQUIRES: no table is being built concurrently (only the flush thread
+     * and lsm_open, before that thread starts, build tables and call this):
+     * a table being built is not live yet and would look obsolete. */
+    pthread_mutex_lock(&db->manifest_mu);
+    if (version_set_live_files(db->vs, &live, &nlive) != 0) {
+        pthread_mutex_unlock(&db->manifest_mu);
+        return;
+    }
+    uint64_t log_number = version_set_log_number(db->vs);
+    uint64_t manifest = version_set_manifest_number(db->vs);
+    pthread_mutex_unlock(&db->manifest_mu);
+    qsort(live, nlive, sizeof *live, cmp_u64);
+
+    DIR *d = opendir(db->dir);
+    if (!d) {
+        free(live);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        enum file_kind kind;
+        uint64_t number;
+        if (!filename_parse(de->d_name, &kind, &number))
+            continue;
+        bool obsolete = false;
+        if (kind == FILE_KIND_WAL)
+            obsolete = number < log_number;
+        else if (kind == FILE_KIND_MANIFEST) /* left by a crash before CURRENT moved */
+            obsolete = number < manifest;
+        else if (kind == FILE_KIND_TABLE)
+            obsolete = !bsearch(&number, live, nlive, sizeof *live, cmp_u64);
+        if (!obsolete)
+            continue;
+        char *path = db_path(db, de->d_name);
+        if (path) {
+            log_debug("deleting obsolete %s", de->d_name);
+            io_unlink(db->io, path);
+            free(path);
+        }
+    }
+    closedir(d);
+    free(live);
+}

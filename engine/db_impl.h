@@ -1,0 +1,135 @@
+/*
+ * db_impl.h — the inside of an lsm_db, shared by db.c (open, close,
+ * recovery), db_write.c (group commit), db_read.c (gets), db_flush.c
+ * (memtable -> level 0) and snapshot.c.
+ *
+ * Thread safety / invariants
+ *   mu guards every field marked [mu].  I/O is never done under mu except
+ *   the rare memtable switch (create the next WAL file).
+ *   Only the group-commit leader (the head of the writer queue) inserts into
+ *   db->mem, appends to db->wal or switches the memtable; it may do so
+ *   without mu, since leadership is exclusive.
+ *   Readers see a write only when last_seq covers it; last_seq is published
+ *   (release) after the whole group is in the memtable, so a batch is seen
+ *   all at once or not at all.
+ *   A superversion is an immutable, refcounted triple (memtable, frozen
+ *   memtables, version); readers pin one and read without locks.
+ */
+#ifndef LSM_DB_IMPL_H
+#define LSM_DB_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io.h"
+#include "lsm.h"
+#include "memtable.h"
+#include "version.h"
+#include "version_set.h"
+#include "wal_writer.h"
+
+#define DB_MAX_IMM 16
+
+/* What readers pin: never changes after install; freed at the last unref. */
+typedef struct superversion {
+    _Atomic int refs;
+    memtable *mem;
+    memtable *imm[DB_MAX_IMM]; /* newest first */
+    int nimm;
+    version *v;
+} superversion;
+
+/* A waiting writer in the group-commit queue (lives on its caller's stack). */
+typedef struct db_writer {
+    lsm_batch *batch; /* NULL: a request to switch the memtable (lsm_flush) */
+    int sync;
+    bool done;
+    int status;
+    pthread_cond_t cv;
+    struct db_writer *next;
+} db_writer;
+
+/* A frozen memtable waiting for its flush, with the WAL that holds it. */
+typedef struct imm_entry {
+    memtable *mem;
+    uint64_t wal_number;
+} imm_entry;
+
+struct lsm_snapshot {
+    uint64_t seq;
+    struct lsm_snapshot *prev, *next; /* [mu] the db's list, oldest first */
+};
+
+struct lsm_db {
+    char *dir;
+    lsm_options opt;
+    lsm_io *io;
+    bool own_io;
+    int lock_fd;
+    version_set *vs;
+
+    pthread_mutex_t mu;
+    pthread_cond_t bg_cv;        /* flush progress, background errors */
+    pthread_cond_t work_cv;      /* wakes the flush thread */
+    db_writer *wq_head, *wq_tail;/* [mu] group-commit queue */
+    lsm_batch *group_batch;      /* leader only: followers merged here */
+
+    memtable *mem;               /* leader writes, [mu] to swap */
+    uint64_t wal_number;         /* [mu] WAL of mem */
+    wal_writer *wal;             /* leader only */
+    imm_entry imm[DB_MAX_IMM];   /* [mu] oldest first */
+    int nimm;                    /* [mu] */
+    uint64_t imm_frozen;         /* [mu] memtables ever frozen */
+    uint64_t imm_flushed;        /* [mu] memtables ever flushed */
+    superversion *sv;            /* [mu] the current one */
+
+    _Atomic uint64_t last_seq;   /* highest sequence visible to readers */
+    pthread_mutex_t manifest_mu; /* serializes version_set_log_and_apply */
+    pthread_mutex_t table_mu;    /* opening table readers lazily */
+
+    int bg_error;                /* [mu] 0, or the error that made us read-only */
+    const char *bg_why;          /* [mu] static text: what failed */
+    bool closing;                /* [mu] */
+    pthread_t flush_thread;
+    bool flush_thread_started;
+
+    lsm_snapshot snapshots;      /* [mu] list head (sentinel) */
+
+    /* Counters for stats (relaxed atomics). */
+    _Atomic uint64_t stat_wal_syncs, stat_wal_groups, stat_wal_grouped_writes;
+    _Atomic uint64_t stat_bloom_checks, stat_bloom_useful;
+    _Atomic uint64_t stat_stall_us, stat_stalls;
+    _Atomic uint64_t stat_bytes_flushed;
+};
+
+/* superversion.c-like helpers (db.c) */
+superversion *db_sv_acquire(lsm_db *db);           /* takes mu briefly */
+void db_sv_release(superversion *sv);
+void db_install_sv(lsm_db *db);                     /* REQUIRES: mu held */
+
+/* Records err as the background error (first one wins) and wakes waiters.
+ * REQUIRES: mu held. */
+void db_set_bg_error(lsm_db *db, int err, const char *why);
+
+/* db_flush.c */
+void *db_flush_main(void *arg);
+/* Writes mem to a new level-0 table; *out is NULL when mem is empty. */
+int db_build_l0(lsm_db *db, memtable *mem, file_meta **out);
+/* Deletes .sst files no live version references and WALs below the
+ * version set's log number. */
+void db_delete_obsolete(lsm_db *db);
+
+/* db_write.c */
+int db_write_batch(lsm_db *db, lsm_batch *b, int sync); /* b NULL: switch */
+
+/* db_read.c: opens fm's table reader on first use. */
+int db_table(lsm_db *db, file_meta *fm, struct sst_reader **out);
+
+/* Paths of files in the db directory: malloc'd, NULL on ENOMEM. */
+char *db_path(const lsm_db *db, const char *name);
+char *db_wal_path(const lsm_db *db, uint64_t number);
+char *db_sst_path(const lsm_db *db, uint64_t number);
+
+#endif

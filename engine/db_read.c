@@ -1,0 +1,129 @@
+/*
+ * db_read.c — point lookups: the memtable, the frozen memtables (newest
+ * first), then the tables of level 0 (newest first) and of each deeper level
+ * (at most one file per level, found by binary search).  The first entry for
+ * the key at or below the read sequence decides: a value or a tombstone.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_impl.h"
+#include "dbformat.h"
+#include "sstable_reader.h"
+
+int db_table(lsm_db *db, file_meta *fm, sst_reader **out)
+{
+    /* Pairs with the release store below: a reader published by another
+     * thread is fully constructed when we see it. */
+    sst_reader *r = atomic_load_explicit((_Atomic(sst_reader *) *)&fm->reader,
+                                         memory_order_acquire);
+    if (r) {
+        *out = r;
+        return 0;
+    }
+    pthread_mutex_lock(&db->table_mu);
+    r = fm->reader;
+    int rc = 0;
+    if (!r) {
+        char *path = db_sst_path(db, fm->number);
+        rc = path ? sst_reader_open(db->io, path, &r) : -ENOMEM;
+        free(path);
+        if (rc == 0)
+            atomic_store_explicit((_Atomic(sst_reader *) *)&fm->reader, r,
+                                  memory_order_release);
+    }
+    pthread_mutex_unlock(&db->table_mu);
+    *out = r;
+    return rc;
+}
+
+/* 1: the user key lies in [smallest, largest] of fm. */
+static int file_may_hold(const file_meta *fm, slice ukey)
+{
+    slice lo = ikey_user(slice_make(fm->smallest, fm->smallest_len));
+    slice hi = ikey_user(slice_make(fm->largest, fm->largest_len));
+    return slice_compare(ukey, lo) >= 0 && slice_compare(ukey, hi) <= 0;
+}
+
+/* Returns 1 found (value or tombstone in *type), 0 not in this file, <0. */
+static int table_get(lsm_db *db, file_meta *fm, slice ukey, uint64_t seq,
+                     enum value_type *type, char **val, size_t *vlen)
+{
+    if (!file_may_hold(fm, ukey))
+        return 0;
+    sst_reader *r;
+    int rc = db_table(db, fm, &r);
+    if (rc != 0)
+        return rc;
+    int bloom_negative = 0;
+    atomic_fetch_add_explicit(&db->stat_bloom_checks, 1, memory_order_relaxed);
+    rc = sst_reader_get(r, ukey, seq, type, val, vlen, &bloom_negative);
+    if (bloom_negative)
+        atomic_fetch_add_explicit(&db->stat_bloom_useful, 1, memory_order_relaxed);
+    return rc;
+}
+
+static int copy_out(slice v, void **val, size_t *vlen)
+{
+    void *p = malloc(v.size ? v.size : 1);
+    if (!p)
+        return -ENOMEM;
+    memcpy(p, v.data, v.size);
+    *val = p;
+    *vlen = v.size;
+    return 0;
+}
+
+static int search_tables(lsm_db *db, version *v, slice ukey, uint64_t seq,
+                         void **val, size_t *vlen)
+{
+    enum value_type type;
+    char *found = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < v->nfiles[0] && rc == 0; i++)
+        rc = table_get(db, v->files[0][i], ukey, seq, &type, &found, &n);
+    for (int level = 1; level < LSM_NUM_LEVELS && rc == 0; level++) {
+        file_meta *fm = version_find_file(v, level, ukey);
+        if (fm)
+            rc = table_get(db, fm, ukey, seq, &type, &found, &n);
+    }
+    if (rc < 0)
+        return rc;
+    if (rc == 0 || type == LSM_TYPE_DELETE)
+        return LSM_ENOTFOUND;
+    *val = found;
+    *vlen = n;
+    return 0;
+}
+
+int lsm_get(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
+            void **val, size_t *vlen)
+{
+    if (!db || !key || !val || !vlen || klen == 0 || klen > LSM_MAX_KEY_SIZE)
+        return -EINVAL;
+    slice ukey = slice_make(key, klen);
+    superversion *sv = db_sv_acquire(db);
+    /* Pairs with the leader's release store of last_seq. */
+    uint64_t seq = snap ? snap->seq
+                        : atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    slice v;
+    enum memtable_lookup r = memtable_get(sv->mem, ukey, seq, &v);
+    for (int i = 0; r == MEMTABLE_ABSENT && i < sv->nimm; i++)
+        r = memtable_get(sv->imm[i], ukey, seq, &v);
+    int rc;
+    if (r == MEMTABLE_FOUND)
+        rc = copy_out(v, val, vlen);
+    else if (r == MEMTABLE_DELETED)
+        rc = LSM_ENOTFOUND;
+    else
+        rc = search_tables(db, sv->v, ukey, seq, val, vlen);
+    db_sv_release(sv);
+    return rc;
+}
+
+void lsm_free(void *p)
+{
+    free(p);
+}

@@ -1,0 +1,146 @@
+/*
+ * lsm.h — the lsmd storage engine, embeddable C API.
+ *
+ * A log-structured merge tree: writes go to a write-ahead log (group commit)
+ * and a memtable; full memtables are flushed in the background to level-0
+ * SSTables; reads merge the memtables and the tables, newest first.
+ *
+ * Return codes
+ *   Every int-returning call returns 0 on success or a negative code:
+ *     -errno        an operating-system error (-EIO, -ENOSPC, -ENOMEM, ...);
+ *     LSM_E*        one of the library codes below (a reserved range).
+ *   lsm_strerror() describes any of them.  Calls that can fail list their
+ *   codes beside them.
+ *
+ * Thread safety
+ *   An lsm_db is safe to use from many threads at once.  An lsm_batch and an
+ *   lsm_iter belong to one thread at a time.
+ *
+ * Formats: docs/wal-format.md, docs/sstable-format.md, docs/manifest-format.md.
+ */
+#ifndef LSM_H
+#define LSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Library error codes (reserved range -1000 .. -1099) ---------------- */
+#define LSM_ENOTFOUND  (-1000) /* the key is absent (or deleted) */
+#define LSM_ECORRUPT   (-1001) /* on-disk data failed a checksum or sanity check */
+#define LSM_EREADONLY  (-1002) /* a background error (failed sync, flush, ...)
+                                  put the database in read-only mode; the
+                                  cause is in lsm_db_error() and the log */
+#define LSM_ETOOSMALL  (-1003) /* a caller's buffer is too small */
+#define LSM_ECLOSED    (-1004) /* the database is closing */
+#define LSM_EVERSION   (-1005) /* a file has an unknown format version */
+#define LSM_ECODE_MIN  (-1099)
+#define LSM_ECODE_MAX  (-1000)
+
+/* Limits: keys of 1 B .. 64 KiB and values of 0 B .. 64 MiB; anything outside
+ * is refused with -EINVAL and never truncated. */
+#define LSM_MAX_KEY_SIZE   (64u * 1024u)
+#define LSM_MAX_VALUE_SIZE (64u * 1024u * 1024u)
+
+/* ---- Opaque handles ------------------------------------------------------ */
+typedef struct lsm_db lsm_db;
+typedef struct lsm_snapshot lsm_snapshot;
+typedef struct lsm_iter lsm_iter;
+typedef struct lsm_batch lsm_batch;
+struct lsm_io; /* engine/io.h: an I/O backend (advanced: tests, tools) */
+
+/* ---- Options ------------------------------------------------------------- */
+typedef struct lsm_options {
+    int create_if_missing;      /* default 1: create the directory and DB */
+    int error_if_exists;        /* default 0 */
+    size_t memtable_bytes;      /* default 64 MiB: a memtable this full is
+                                   frozen and flushed to level 0 */
+    int max_immutable_memtables;/* default 2: writers wait (write stop) when
+                                   this many frozen memtables await flush */
+    size_t block_bytes;         /* default 4 KiB: target data block size */
+    int block_restart_interval; /* default 16: keys between restart points */
+    int bloom_bits_per_key;     /* default 10; 0 disables the bloom filter */
+    size_t sstable_target_bytes;/* default 64 MiB: compaction output size */
+    const char *io_backend;     /* "auto" (default), "uring" or "posix"; the
+                                   environment variable LSMD_IO overrides a
+                                   NULL or "auto" value */
+    struct lsm_io *io;          /* advanced: use this backend instead (e.g. the
+                                   fault injector); not owned, must outlive
+                                   the lsm_db */
+} lsm_options;
+
+/* Fills *o with the defaults above. */
+void lsm_options_init(lsm_options *o);
+
+/* Opens (or creates) the database in directory dir.  o may be NULL for
+ * defaults.  Recovers from the MANIFEST and WAL left by a crash.
+ * On success *out is a handle the caller closes with lsm_close().
+ * Errors: -EINVAL (bad argument/option), -EBUSY (another process or handle
+ *   holds dir/LOCK; the holder's pid is logged), -ENOENT (missing and
+ *   create_if_missing is 0), -EEXIST (exists and error_if_exists),
+ *   LSM_ECORRUPT (a MANIFEST or WAL record other than a torn WAL tail fails
+ *   its checksum; file and offset are logged), LSM_EVERSION, -errno. */
+int lsm_open(const char *dir, const lsm_options *o, lsm_db **out);
+
+/* Waits for background work, syncs the WAL and frees db.  Returns the first
+ * background error seen, if any; db is freed in every case. */
+int lsm_close(lsm_db *db);
+
+/* ---- Writes -------------------------------------------------------------- */
+#define LSM_SYNC 1 /* flag: acknowledged only after its WAL bytes are durable */
+
+/* Without LSM_SYNC a write is in the operating system when acknowledged: it
+ * survives a crash of the process, not of the machine.
+ * Errors: -EINVAL (key/value size out of range, NULL key, unknown flag),
+ *   LSM_EREADONLY (an earlier WAL sync or background write failed), -EIO,
+ *   -ENOSPC (this write failed; nothing of it is applied). */
+int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val,
+            size_t vlen, int flags);
+int lsm_delete(lsm_db *db, const void *key, size_t klen, int flags);
+
+/* A batch applies atomically: all of it or none, also across crashes. */
+lsm_batch *lsm_batch_new(void);  /* NULL when out of memory */
+/* Copies key and value into the batch.  Errors: -EINVAL (sizes), -ENOMEM. */
+int lsm_batch_put(lsm_batch *b, const void *key, size_t klen, const void *val,
+                  size_t vlen);
+int lsm_batch_delete(lsm_batch *b, const void *key, size_t klen);
+void lsm_batch_clear(lsm_batch *b);
+void lsm_batch_free(lsm_batch *b);
+/* Errors: as lsm_put; -EINVAL also for a batch over 1 GiB encoded.  The
+ * batch is left unchanged and may be reused. */
+int lsm_write(lsm_db *db, lsm_batch *b, int flags);
+
+/* ---- Reads --------------------------------------------------------------- */
+/* On success *val is a malloc'd copy (free it with lsm_free) of *vlen bytes.
+ * snap NULL reads the latest state.
+ * Errors: LSM_ENOTFOUND (absent or deleted), -EINVAL, LSM_ECORRUPT (a block
+ *   on the read path failed its checksum), -EIO, -ENOMEM. */
+int lsm_get(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
+            void **val, size_t *vlen);
+void lsm_free(void *p);
+
+/* ---- Snapshots ----------------------------------------------------------- */
+/* A snapshot pins the state at the moment of the call.  NULL on ENOMEM. */
+lsm_snapshot *lsm_snapshot_acquire(lsm_db *db);
+uint64_t lsm_snapshot_id(const lsm_snapshot *s); /* the pinned sequence */
+void lsm_snapshot_release(lsm_db *db, lsm_snapshot *s);
+
+/* ---- Maintenance --------------------------------------------------------- */
+/* Freezes the memtable and waits until every frozen memtable is in level 0.
+ * Errors: LSM_EREADONLY, -EIO, -ENOSPC. */
+int lsm_flush(lsm_db *db);
+
+/* Describes any return code of this library (never NULL). */
+const char *lsm_strerror(int err);
+
+/* The background error that made the database read-only (0 if none), with a
+ * static description of what failed in *why when why is not NULL. */
+int lsm_db_error(lsm_db *db, const char **why);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LSM_H */

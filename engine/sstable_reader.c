@@ -1,0 +1,536 @@
+/* sstable_reader.c — see sstable_reader.h and docs/sstable-format.md. */
+#include "sstable_reader.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block.h"
+#include "bloom.h"
+#include "coding.h"
+#include "log.h"
+#include "lsm.h"
+#include "sstable_format.h"
+
+struct sst_reader {
+    lsm_io *io;
+    lsm_file *file;
+    char *path;
+    uint64_t data_end;  /* data blocks (with trailers) lie in [0, data_end) */
+    uint64_t index_off; /* for error messages */
+    char *meta;         /* filter, index and properties blocks, one read */
+    block index;
+    slice filter;       /* size 0: the table has no filter */
+    sst_props props;
+};
+
+/*
+ * A loaded data block.  Today its bytes live in memory the holder owns:
+ * caller-provided storage (a get's stack buffer) when big enough, else a
+ * heap buffer reused across loads.  A block cache slots in here: load would
+ * look the handle up first and pin the cached entry instead of reading, and
+ * block_buf_release would unpin it.  Nothing else touches block bytes.
+ */
+typedef struct block_buf {
+    char *stack;
+    size_t stack_cap;
+    char *heap;
+    size_t heap_cap;
+    bool loaded;
+    uint64_t offset;    /* of the loaded block */
+    block blk;
+} block_buf;
+
+static void block_buf_release(block_buf *bb)
+{
+    free(bb->heap);
+    bb->heap = NULL;
+    bb->heap_cap = 0;
+    bb->loaded = false;
+}
+
+static int corrupt(const sst_reader *r, uint64_t off, const char *what)
+{
+    log_error("sstable %s: corruption at offset %llu: %s", r->path, (unsigned long long)off,
+              what);
+    return LSM_ECORRUPT;
+}
+
+/* Checks that h, with its trailer, lies inside [0, end). */
+static bool handle_inside(sst_handle h, uint64_t end)
+{
+    return end >= SST_BLOCK_TRAILER_SIZE && h.offset <= end - SST_BLOCK_TRAILER_SIZE &&
+           h.size <= end - SST_BLOCK_TRAILER_SIZE - h.offset;
+}
+
+/* Verifies the trailer after bytes[0..h.size): type and checksum. */
+static int check_trailer(const sst_reader *r, const char *bytes, sst_handle h)
+{
+    uint8_t type = (uint8_t)bytes[h.size];
+    if (type != SST_COMPRESSION_NONE)
+        return corrupt(r, h.offset, "unknown compression type");
+    uint32_t stored = get_fixed32(bytes + h.size + 1);
+    if (stored != sst_block_crc(slice_make(bytes, h.size), type))
+        return corrupt(r, h.offset, "block checksum mismatch");
+    return 0;
+}
+
+/* Reads, verifies and parses the data block at h into bb (the one seam for
+ * a block cache, see block_buf). */
+static int sst_reader_load_block(const sst_reader *r, sst_handle h, block_buf *bb)
+{
+    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE)
+        return corrupt(r, h.offset, "data block handle out of range");
+    size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
+    char *dst = bb->stack;
+    if (n > bb->stack_cap) {
+        if (n > bb->heap_cap) {
+            char *p = realloc(bb->heap, n);
+            if (!p)
+                return -ENOMEM;
+            bb->heap = p;
+            bb->heap_cap = n;
+        }
+        dst = bb->heap;
+    }
+    bb->loaded = false;
+    int rc = io_read_exact(r->io, r->file, dst, n, h.offset);
+    if (rc == LSM_ECORRUPT)
+        return corrupt(r, h.offset, "file ends inside a data block");
+    if (rc) {
+        log_error("sstable %s: read of %zu bytes at %llu failed: %s", r->path, n,
+                  (unsigned long long)h.offset, lsm_strerror(rc));
+        return rc;
+    }
+    if ((rc = check_trailer(r, dst, h)))
+        return rc;
+    if (block_init(&bb->blk, slice_make(dst, (size_t)h.size)))
+        return corrupt(r, h.offset, "malformed data block restart array");
+    bb->loaded = true;
+    bb->offset = h.offset;
+    return 0;
+}
+
+/* ---- open ----------------------------------------------------------------- */
+
+static int parse_props(sst_reader *r, slice s, uint64_t off)
+{
+    sst_props *p = &r->props;
+    const char *q = s.data, *end = s.data + s.size;
+    while (q < end) {
+        uint32_t tag, len;
+        uint64_t v;
+        if (!(q = get_varint32(q, end, &tag)))
+            return corrupt(r, off, "truncated properties tag");
+        uint32_t field = tag >> 1;
+        if ((tag & 1) == SST_WIRE_BYTES) {
+            if (!(q = get_varint32(q, end, &len)) || (size_t)(end - q) < len)
+                return corrupt(r, off, "truncated properties bytes");
+            char **dst = field == SST_PROP_SMALLEST ? &p->smallest
+                       : field == SST_PROP_LARGEST ? &p->largest : NULL;
+            if (dst) {
+                size_t *dlen = dst == &p->smallest ? &p->smallest_len : &p->largest_len;
+                free(*dst);
+                if (!(*dst = malloc(len ? len : 1)))
+                    return -ENOMEM;
+                memcpy(*dst, q, len);
+                *dlen = len;
+            }
+            q += len;
+            continue;
+        }
+        if (!(q = get_varint64(q, end, &v)))
+            return corrupt(r, off, "truncated properties value");
+        switch (field) {
+        case SST_PROP_SMALLEST:
+        case SST_PROP_LARGEST: return corrupt(r, off, "key property with varint type");
+        case SST_PROP_ENTRIES: p->entries = v; break;
+        case SST_PROP_DELETIONS: p->deletions = v; break;
+        case SST_PROP_MIN_SEQ: p->min_seq = v; break;
+        case SST_PROP_MAX_SEQ: p->max_seq = v; break;
+        case SST_PROP_RAW_KEY_BYTES: p->raw_key_bytes = v; break;
+        case SST_PROP_RAW_VALUE_BYTES: p->raw_value_bytes = v; break;
+        case SST_PROP_DATA_BLOCKS: p->data_blocks = v; break;
+        case SST_PROP_DATA_BYTES: p->data_bytes = v; break;
+        case SST_PROP_INDEX_BYTES: p->index_bytes = v; break;
+        case SST_PROP_FILTER_BYTES: p->filter_bytes = v; break;
+        case SST_PROP_CREATED_UNIX: p->created_unix = v; break;
+        default: break; /* SST_PROP_FORMAT_VERSION comes from the footer;
+                           unknown fields are skipped (doc §Properties) */
+        }
+    }
+    if (p->entries && (p->smallest_len < INTERNAL_TRAILER || p->largest_len < INTERNAL_TRAILER))
+        return corrupt(r, off, "properties lack the key range");
+    return 0;
+}
+
+/* Reads and checks the footer; fills the three handles. */
+static int read_footer(sst_reader *r, uint64_t size, sst_handle *index, sst_handle *filter,
+                       sst_handle *props)
+{
+    if (size < SST_FOOTER_SIZE)
+        return corrupt(r, 0, "file shorter than the footer");
+    uint64_t foff = size - SST_FOOTER_SIZE;
+    char f[SST_FOOTER_SIZE];
+    int rc = io_read_exact(r->io, r->file, f, sizeof f, foff);
+    if (rc)
+        return rc == LSM_ECORRUPT ? corrupt(r, foff, "short footer read") : rc;
+    if (get_fixed64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC)
+        return corrupt(r, foff + SST_FOOTER_MAGIC_OFF, "bad magic (not an sstable or truncated)");
+    uint32_t version = get_fixed32(f + SST_FOOTER_VERSION_OFF);
+    if (version != SST_FORMAT_VERSION) {
+        log_error("sstable %s: format version %u, this build reads %u", r->path, version,
+                  SST_FORMAT_VERSION);
+        return LSM_EVERSION;
+    }
+    if (get_fixed32(f + SST_FOOTER_CRC_OFF) != sst_footer_crc(f))
+        return corrupt(r, foff, "footer checksum mismatch");
+    *index = (sst_handle){ get_fixed64(f), get_fixed64(f + 8) };
+    *filter = (sst_handle){ get_fixed64(f + 16), get_fixed64(f + 24) };
+    *props = (sst_handle){ get_fixed64(f + 32), get_fixed64(f + 40) };
+    r->props.format_version = version;
+    r->props.file_size = size;
+    return 0;
+}
+
+/* The meta blocks sit together before the footer; one read fetches them. */
+static int read_meta(sst_reader *r, sst_handle index, sst_handle filter, sst_handle props)
+{
+    uint64_t foff = r->props.file_size - SST_FOOTER_SIZE;
+    bool has_filter = filter.size != 0;
+    if (!handle_inside(index, foff) || !handle_inside(props, foff) ||
+        (has_filter && !handle_inside(filter, foff)))
+        return corrupt(r, foff, "footer block handle out of range");
+    uint64_t start = index.offset < props.offset ? index.offset : props.offset;
+    if (has_filter && filter.offset < start)
+        start = filter.offset;
+    size_t n = (size_t)(foff - start);
+    if (!(r->meta = malloc(n ? n : 1)))
+        return -ENOMEM;
+    int rc = io_read_exact(r->io, r->file, r->meta, n, start);
+    if (rc)
+        return rc == LSM_ECORRUPT ? corrupt(r, start, "short meta block read") : rc;
+    r->data_end = start;
+    r->index_off = index.offset;
+
+    const char *ib = r->meta + (index.offset - start);
+    const char *pb = r->meta + (props.offset - start);
+    if ((rc = check_trailer(r, ib, index)) || (rc = check_trailer(r, pb, props)))
+        return rc;
+    if (block_init(&r->index, slice_make(ib, (size_t)index.size)))
+        return corrupt(r, index.offset, "malformed index block");
+    if (has_filter) {
+        const char *fb = r->meta + (filter.offset - start);
+        if ((rc = check_trailer(r, fb, filter)))
+            return rc;
+        r->filter = slice_make(fb, (size_t)filter.size);
+        if (bloom_filter_check(r->filter))
+            return corrupt(r, filter.offset, "malformed bloom filter");
+    }
+    return parse_props(r, slice_make(pb, (size_t)props.size), props.offset);
+}
+
+int sst_reader_open(lsm_io *io, const char *path, sst_reader **out)
+{
+    sst_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->io = io;
+    int rc = io_open(io, path, IO_READ, &r->file);
+    if (rc) {
+        r->file = NULL;
+        log_error("sstable %s: open failed: %s", path, lsm_strerror(rc));
+        sst_reader_close(r);
+        return rc;
+    }
+    uint64_t size;
+    sst_handle index, filter, props;
+    if ((rc = io_size(io, r->file, &size)) ||
+        (rc = read_footer(r, size, &index, &filter, &props)) ||
+        (rc = read_meta(r, index, filter, props))) {
+        sst_reader_close(r);
+        return rc;
+    }
+    r->props.filter_bytes = r->filter.size ? filter.size + SST_BLOCK_TRAILER_SIZE : 0;
+    *out = r;
+    return 0;
+}
+
+void sst_reader_close(sst_reader *r)
+{
+    if (!r)
+        return;
+    if (r->file)
+        io_close(r->io, r->file);
+    sst_props_free(&r->props);
+    free(r->meta);
+    free(r->path);
+    free(r);
+}
+
+const sst_props *sst_reader_props(const sst_reader *r)
+{
+    return &r->props;
+}
+
+int sst_reader_may_contain(const sst_reader *r, slice user_key)
+{
+    return !r->filter.size || bloom_filter_may_contain(r->filter, bloom_hash(user_key));
+}
+
+/* ---- point lookups ------------------------------------------------------ */
+
+/* Finds the data block the index points at for target; 0 and *found = false
+ * when target sorts after every key. */
+static int index_lookup(const sst_reader *r, slice target, sst_handle *h, bool *found)
+{
+    block_iter ii;
+    block_iter_init(&ii, &r->index);
+    block_iter_seek(&ii, target);
+    int rc = block_iter_status(&ii);
+    *found = block_iter_valid(&ii);
+    if (*found && sst_handle_decode(block_iter_value(&ii), h))
+        rc = corrupt(r, r->index_off, "malformed block handle in the index");
+    else if (rc)
+        rc = corrupt(r, r->index_off, "malformed index block entry");
+    block_iter_fini(&ii);
+    return rc;
+}
+
+/* Looks target up in the data block at h: 1 (found, outputs set), 0 or an
+ * error, as sst_reader_get. */
+static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum value_type *type,
+                        char **value, size_t *vlen)
+{
+    char stack[8192]; /* holds a default-size block without a malloc */
+    block_buf bb = { .stack = stack, .stack_cap = sizeof stack };
+    int rc = sst_reader_load_block(r, h, &bb);
+    if (rc)
+        return rc;
+    block_iter di;
+    block_iter_init(&di, &bb.blk);
+    block_iter_seek(&di, target);
+    if (block_iter_status(&di))
+        rc = corrupt(r, h.offset, "malformed data block entry");
+    else if (block_iter_valid(&di) &&
+             slice_equal(ikey_user(block_iter_key(&di)), ikey_user(target)))
+        rc = 1;
+    if (rc == 1) {
+        slice k = block_iter_key(&di), v = block_iter_value(&di);
+        *type = ikey_type(k);
+        if (*type == LSM_TYPE_PUT) {
+            if ((*value = malloc(v.size ? v.size : 1))) {
+                memcpy(*value, v.data, v.size);
+                *vlen = v.size;
+            } else {
+                rc = -ENOMEM;
+            }
+        } else if (*type != LSM_TYPE_DELETE) {
+            rc = corrupt(r, h.offset, "unknown value type");
+        }
+    }
+    block_iter_fini(&di);
+    block_buf_release(&bb);
+    return rc;
+}
+
+int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
+                   char **value, size_t *vlen, int *bloom_negative)
+{
+    *value = NULL;
+    *vlen = 0;
+    if (bloom_negative)
+        *bloom_negative = 0;
+    if (r->filter.size && !bloom_filter_may_contain(r->filter, bloom_hash(user_key))) {
+        if (bloom_negative)
+            *bloom_negative = 1;
+        return 0;
+    }
+    if (seq > LSM_MAX_SEQUENCE)
+        seq = LSM_MAX_SEQUENCE;
+    char kbuf[128];
+    char *tk = kbuf;
+    if (user_key.size + INTERNAL_TRAILER > sizeof kbuf &&
+        !(tk = malloc(user_key.size + INTERNAL_TRAILER)))
+        return -ENOMEM;
+    slice target = slice_make(tk, ikey_encode(tk, user_key, seq, LSM_TYPE_SEEK));
+    sst_handle h;
+    bool found;
+    int rc = index_lookup(r, target, &h, &found);
+    if (!rc && found)
+        rc = get_in_block(r, h, target, type, value, vlen);
+    if (tk != kbuf)
+        free(tk);
+    return rc;
+}
+
+/* ---- iterator ----------------------------------------------------------- */
+
+/* A two-level iterator: the index block picks a data block, a block_iter
+ * walks it.  Errors are sticky: the first one ends the iteration. */
+typedef struct sst_iter {
+    iter base;
+    sst_reader *r;
+    block_iter index;
+    block_iter data;
+    block_buf buf;
+    bool data_ok;  /* data iterates the block the index points at */
+    int status;
+} sst_iter;
+
+static void it_fail(sst_iter *it, int rc)
+{
+    if (!it->status)
+        it->status = rc;
+    it->data_ok = false;
+}
+
+/* Points the data iterator at the block of the current index entry. */
+static void it_load(sst_iter *it)
+{
+    it->data_ok = false;
+    if (!block_iter_valid(&it->index)) {
+        if (block_iter_status(&it->index))
+            it_fail(it, corrupt(it->r, it->r->index_off, "malformed index block entry"));
+        return;
+    }
+    sst_handle h;
+    if (sst_handle_decode(block_iter_value(&it->index), &h)) {
+        it_fail(it, corrupt(it->r, it->r->index_off, "malformed block handle in the index"));
+        return;
+    }
+    if (!it->buf.loaded || it->buf.offset != h.offset) {
+        int rc = sst_reader_load_block(it->r, h, &it->buf);
+        if (rc) {
+            it_fail(it, rc);
+            return;
+        }
+    }
+    block_iter_reset(&it->data, &it->buf.blk);
+    it->data_ok = true;
+}
+
+/* True when the data iterator has an entry; records its errors. */
+static bool it_data_valid(sst_iter *it)
+{
+    if (!it->data_ok)
+        return false;
+    if (block_iter_valid(&it->data))
+        return true;
+    if (block_iter_status(&it->data))
+        it_fail(it, corrupt(it->r, it->buf.offset, "malformed data block entry"));
+    return false;
+}
+
+/* Moves over empty or exhausted blocks: forward to the next block's first
+ * entry, or backward to the previous block's last. */
+static void it_skip(sst_iter *it, bool forward)
+{
+    while (!it_data_valid(it) && !it->status) {
+        if (!block_iter_valid(&it->index)) {
+            it_load(it); /* no block: only records an index error, if any */
+            return;
+        }
+        if (forward)
+            block_iter_next(&it->index);
+        else
+            block_iter_prev(&it->index);
+        it_load(it);
+        if (it->data_ok) {
+            if (forward)
+                block_iter_first(&it->data);
+            else
+                block_iter_last(&it->data);
+        }
+    }
+}
+
+static bool si_valid(const iter *i)
+{
+    const sst_iter *it = (const sst_iter *)i;
+    return !it->status && it->data_ok && block_iter_valid(&it->data);
+}
+
+static void si_first(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    if (it->status)
+        return;
+    block_iter_first(&it->index);
+    it_load(it);
+    if (it->data_ok)
+        block_iter_first(&it->data);
+    it_skip(it, true);
+}
+
+static void si_last(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    if (it->status)
+        return;
+    block_iter_last(&it->index);
+    it_load(it);
+    if (it->data_ok)
+        block_iter_last(&it->data);
+    it_skip(it, false);
+}
+
+static void si_seek(iter *i, slice target)
+{
+    sst_iter *it = (sst_iter *)i;
+    if (it->status)
+        return;
+    block_iter_seek(&it->index, target);
+    it_load(it);
+    if (it->data_ok)
+        block_iter_seek(&it->data, target);
+    it_skip(it, true);
+}
+
+static void si_next(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    block_iter_next(&it->data);
+    it_skip(it, true);
+}
+
+static void si_prev(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    block_iter_prev(&it->data);
+    it_skip(it, false);
+}
+
+static slice si_key(const iter *i) { return block_iter_key(&((const sst_iter *)i)->data); }
+static slice si_value(const iter *i) { return block_iter_value(&((const sst_iter *)i)->data); }
+static int si_status(const iter *i) { return ((const sst_iter *)i)->status; }
+
+static void si_destroy(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    block_iter_fini(&it->index);
+    block_iter_fini(&it->data);
+    block_buf_release(&it->buf);
+    free(it);
+}
+
+static const struct iter_ops sst_iter_ops = {
+    .valid = si_valid, .first = si_first, .last = si_last, .seek = si_seek,
+    .next = si_next, .prev = si_prev, .key = si_key, .value = si_value,
+    .status = si_status, .destroy = si_destroy,
+};
+
+iter *sst_reader_iter_new(sst_reader *r)
+{
+    sst_iter *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->base.ops = &sst_iter_ops;
+    it->r = r;
+    block_iter_init(&it->index, &r->index);
+    block_iter_init(&it->data, &r->index); /* re-targeted on the first load */
+    return &it->base;
+}

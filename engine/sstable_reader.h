@@ -1,0 +1,67 @@
+/*
+ * sstable_reader.h — reads an SSTable written by sstable_builder.h
+ * (docs/sstable-format.md): point lookups through the bloom filter and the
+ * index, and iterators over every internal key.
+ *
+ * Open reads the footer and then the filter, index and properties blocks in
+ * one read (they are contiguous at the end of the file) and keeps them in
+ * memory; data blocks are read on demand, one io_read each, and their
+ * checksums verified every time.  Every corruption found is logged with the
+ * file's path and the offset of the bad block.
+ *
+ * Thread safety: a reader is immutable after open.  Any number of threads
+ * may call sst_reader_get, sst_reader_may_contain and sst_reader_iter_new on
+ * one reader at once; each iterator belongs to one thread.  The reader must
+ * outlive its iterators.
+ */
+#ifndef LSM_SSTABLE_READER_H
+#define LSM_SSTABLE_READER_H
+
+#include <stdint.h>
+
+#include "dbformat.h"
+#include "io.h"
+#include "iterator.h"
+#include "slice.h"
+#include "sstable_builder.h" /* sst_props */
+
+typedef struct sst_reader sst_reader;
+
+/* Opens the table at path.  io must outlive the reader.
+ * Errors: LSM_ECORRUPT (file shorter than a footer, bad magic, footer or
+ * meta block checksum, malformed index/filter/properties),
+ * LSM_EVERSION (a format version this build cannot read), -ENOMEM,
+ * -errno from the I/O layer. */
+int sst_reader_open(lsm_io *io, const char *path, sst_reader **out);
+
+/* Closes the file and frees r (NULL is fine).  REQUIRES: no live iterator. */
+void sst_reader_close(sst_reader *r);
+
+/* The table's properties; valid until close.  file_size is the size found
+ * at open. */
+const sst_props *sst_reader_props(const sst_reader *r);
+
+/* The bloom filter's verdict for user_key: 0 = definitely absent, 1 = may
+ * be present (always 1 for a table without a filter). */
+int sst_reader_may_contain(const sst_reader *r, slice user_key);
+
+/* Point lookup: the newest entry for user_key with sequence <= seq.
+ * Consults the bloom filter first; *bloom_negative (if not NULL) is set to 1
+ * when the filter excluded the key, else 0.
+ * Returns 1 when an entry was found: *type is set; for LSM_TYPE_PUT *value
+ * is a malloc'd copy of its *vlen bytes that the caller frees (a non-NULL
+ * pointer even for an empty value); for LSM_TYPE_DELETE *value is NULL and
+ * *vlen 0.  Returns 0 when the table holds no such entry (*value NULL).
+ * Errors: LSM_ECORRUPT (a block checksum or format check failed), -ENOMEM,
+ * -errno from the I/O layer. */
+int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
+                   char **value, size_t *vlen, int *bloom_negative);
+
+/* A new iterator over every internal key in the table (iterator.h): first,
+ * last, seek (REQUIRES: target is an internal key), next, prev.  It starts
+ * unpositioned.  A data block that fails its checksum makes the iterator
+ * invalid with iter_status() LSM_ECORRUPT (or -errno for a failed read).
+ * Free with iter_destroy.  NULL on -ENOMEM. */
+iter *sst_reader_iter_new(sst_reader *r);
+
+#endif

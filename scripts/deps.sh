@@ -1,0 +1,20 @@
+#!/bin/sh
+# deps.sh install|check-or-install — make sure the Debian packages lsmd
+# builds against are present.  Installs with apt-get when root; otherwise
+# prints the one command to run.
+set -eu
+PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-dev"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && { [ "${1:-}" = install ] && echo "deps: all present ($PKGS)"; exit 0; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing:$missing — run: sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y $missing || { apt-get update && apt-get install -y $missing; }

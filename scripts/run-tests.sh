@@ -1,0 +1,33 @@
+#!/bin/sh
+# run-tests.sh BINDIR SRC... — runs each test program; a program whose source
+# says LSM_TEST_PER_BACKEND runs once per real I/O backend (LSMD_IO=uring,
+# LSMD_IO=posix).  Exit 77 means skipped.  Fails if any program fails.
+bindir=$1; shift
+failed=""; passed=0; skipped=0
+run() { # name backend
+    bin="$bindir/$1"
+    if [ -n "$2" ]; then
+        echo "=== $1 (io=$2)"
+        LSMD_IO=$2 "$bin"
+    else
+        echo "=== $1"
+        "$bin"
+    fi
+    rc=$?
+    case $rc in
+        0) passed=$((passed + 1)) ;;
+        77) skipped=$((skipped + 1)); echo "--- $1 skipped" ;;
+        *) failed="$failed $1${2:+(io=$2)}"; echo "--- $1 FAILED (exit $rc)" ;;
+    esac
+}
+for src in "$@"; do
+    name=$(basename "$src" .c)
+    if grep -q LSM_TEST_PER_BACKEND "$src"; then
+        run "$name" uring
+        run "$name" posix
+    else
+        run "$name" ""
+    fi
+done
+echo "=== summary: $passed passed, $skipped skipped, failed:${failed:- none}"
+[ -z "$failed" ]

@@ -1,0 +1,70 @@
+/* helpers.c — see helpers.h. */
+#include "helpers.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+char *th_tempdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    char *path = NULL;
+    if (asprintf(&path, "%s/lsmtest-%s-XXXXXX", base ? base : "/tmp", tag) < 0)
+        fail_msg("asprintf");
+    if (!mkdtemp(path))
+        fail_msg("mkdtemp %s", path);
+    return path;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    remove(p);
+    return 0;
+}
+
+void th_rmrf_free(char *path)
+{
+    if (!path)
+        return;
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(path);
+}
+
+void th_rng_seed(th_rng *r, uint64_t seed)
+{
+    r->s = seed ? seed : 0x9e3779b97f4a7c15ull;
+}
+
+uint64_t th_rng_next(th_rng *r)
+{
+    uint64_t x = r->s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->s = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+uint64_t th_rng_below(th_rng *r, uint64_t n)
+{
+    return n ? th_rng_next(r) % n : 0;
+}
+
+uint64_t th_seed(void)
+{
+    const char *s = getenv("LSM_TEST_SEED");
+    uint64_t seed = s ? strtoull(s, NULL, 0)
+                      : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    fprintf(stderr, "seed: LSM_TEST_SEED=%llu\n", (unsigned long long)seed);
+    return seed;
+}
+
+long th_env_long(const char *name, long def)
+{
+    const char *s = getenv(name);
+    return s && *s ? strtol(s, NULL, 0) : def;
+}

@@ -1,0 +1,38 @@
+/*
+ * helpers.h — small shared helpers for the test programs.
+ *
+ * Every test program includes cmocka through this header, so the headers
+ * cmocka needs come first in one place.  Exit code 77 means "skipped".
+ */
+#ifndef LSM_TEST_HELPERS_H
+#define LSM_TEST_HELPERS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#define TEST_SKIP 77
+
+/* Creates a fresh empty directory under $TMPDIR (or /tmp) whose name starts
+ * with tag; returns a malloc'd path.  Fails the test on error. */
+char *th_tempdir(const char *tag);
+
+/* Removes a directory tree (best effort) and frees path. */
+void th_rmrf_free(char *path);
+
+/* Deterministic xorshift64* generator. */
+typedef struct { uint64_t s; } th_rng;
+void th_rng_seed(th_rng *r, uint64_t seed);
+uint64_t th_rng_next(th_rng *r);
+uint64_t th_rng_below(th_rng *r, uint64_t n); /* uniform in [0, n) */
+
+/* The seed a test should use: $LSM_TEST_SEED if set, else time-based; the
+ * value is printed so a failure can be replayed. */
+uint64_t th_seed(void);
+
+/* An integer from the environment, or def. */
+long th_env_long(const char *name, long def);
+
+#endif
