@@ -90,6 +90,7 @@ memtable *memtable_new(void)
         return NULL;
     }
     atomic_init(&m->entries, 0);
+    atomic_init(&m->used, 0);
     atomic_init(&m->refs, 1);
     return m;
 }

@@ -474,9 +474,10 @@ static void *nofile_main(void *arg)
     lim = old;
     lim.rlim_cur = (rlim_t)lowest; /* no new descriptor can be made */
     setrlimit(RLIMIT_NOFILE, &lim);
-    a->rc_limited = io_write(a->io, a->f, "x", 1, 0);
+    /* A sync: plain writes do not use the ring (see ur_write). */
+    a->rc_limited = io_sync(a->io, a->f);
     setrlimit(RLIMIT_NOFILE, &old);
-    a->rc_after = io_write(a->io, a->f, "y", 1, 1);
+    a->rc_after = io_sync(a->io, a->f);
     return NULL;
 }
 
@@ -492,11 +493,6 @@ static void test_ring_setup_fails_at_first_use(void **state)
     if (fx->io->kind == IO_KIND_URING) {
         assert_int_equal(a.rc_limited, -EMFILE);
         assert_int_equal(a.rc_after, 0);
-        assert_int_equal(disk_size(p), 2); /* nothing of "x" at 0 ... */
-        char b[2];
-        assert_int_equal(io_read_exact(fx->io, a.f, b, 2, 0), 0);
-        assert_int_equal(b[0], 0); /* ... only a hole */
-        assert_int_equal(b[1], 'y');
     } else {
         assert_int_equal(a.rc_limited, 0);
         assert_int_equal(a.rc_after, 0);
