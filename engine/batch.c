@@ -75,23 +75,23 @@ static int batch_reserve(lsm_batch *b, size_t need)
 int batch_put_raw(lsm_batch *b, enum value_type type, slice key, slice value)
 {
     if (!b || !key.data || key.size == 0 || key.size > LSM_MAX_KEY_SIZE) {
-        log_error("batch: key of %zu bytes refused (keys are 1..%u bytes)",
+        log_warn("batch: key of %zu bytes refused (keys are 1..%u bytes)",
                   key.data ? key.size : 0, LSM_MAX_KEY_SIZE);
         return -EINVAL;
     }
     if (type != LSM_TYPE_PUT && (type != LSM_TYPE_DELETE || value.size > 0)) {
-        log_error("batch: entry type %d with a %zu-byte value refused", (int)type, value.size);
+        log_warn("batch: entry type %d with a %zu-byte value refused", (int)type, value.size);
         return -EINVAL;
     }
     if (value.size > LSM_MAX_VALUE_SIZE || (!value.data && value.size > 0)) {
-        log_error("batch: value of %zu bytes refused (values are 0..%u bytes)",
+        log_warn("batch: value of %zu bytes refused (values are 0..%u bytes)",
                   value.size, LSM_MAX_VALUE_SIZE);
         return -EINVAL;
     }
     /* Sizes are bounded above, so this sum cannot overflow. */
     size_t n = WAL_ENTRY_HEADER_SIZE + key.size + value.size;
     if (n > BATCH_MAX_BYTES - b->len) {
-        log_error("batch: entry of %zu bytes would pass the %zu-byte batch limit",
+        log_warn("batch: entry of %zu bytes would pass the %zu-byte batch limit",
                   n, BATCH_MAX_BYTES);
         return -EINVAL;
     }
@@ -141,7 +141,7 @@ char *batch_frame(lsm_batch *b)
 int batch_append(lsm_batch *dst, const lsm_batch *src)
 {
     if (src->len > BATCH_MAX_BYTES - dst->len) {
-        log_error("batch: merging %zu bytes would pass the %zu-byte batch limit",
+        log_warn("batch: merging %zu bytes would pass the %zu-byte batch limit",
                   src->len, BATCH_MAX_BYTES);
         return -EINVAL;
     }

@@ -193,23 +193,6 @@ static int take_lock(lsm_db *db)
 
 /* ---- recovery ------------------------------------------------------------ */
 
-struct replay_ctx {
-    memtable *mem;
-    uint64_t seq;
-};
-
-static int replay_entry(void *arg, enum value_type type, slice key, slice value)
-{
-    struct replay_ctx *c = arg;
-    return memtable_add(c->mem, c->seq++, type, key, value);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Lists the WAL numbers >= min in dir, sorted, and marks every number
  * found as used: a WAL created after the last MANIFEST edit is numbered at
  * or above the recorded counter, and must never be handed out again (it
@@ -243,7 +226,8 @@ static int list_wals(version_set *vs, const char *dir, uint64_t min, uint64_t **
         v[len++] = number;
     }
     closedir(d);
-    qsort(v, len, sizeof *v, cmp_u64);
+    if (len)
+        qsort(v, len, sizeof *v, db_cmp_u64);
     *out = v;
     *n = len;
     return 0;
@@ -266,8 +250,7 @@ static int replay_wal(lsm_db *db, uint64_t number, bool newest, memtable *mem,
     wal_record rec;
     uint64_t records = 0;
     while ((rc = wal_reader_next(r, &rec)) == 1) {
-        struct replay_ctx c = { mem, rec.sequence };
-        rc = batch_iterate(rec.payload, rec.count, replay_entry, &c);
+        rc = db_insert_entries(mem, rec.sequence, rec.payload, rec.count);
         if (rc != 0)
             break;
         if (rec.count && rec.sequence + rec.count - 1 > *max_seq)

@@ -150,7 +150,7 @@ void *db_flush_main(void *arg)
     return NULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
+int db_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
@@ -171,7 +171,6 @@ void db_delete_obsolete(lsm_db *db)
     uint64_t log_number = version_set_log_number(db->vs);
     uint64_t manifest = version_set_manifest_number(db->vs);
     pthread_mutex_unlock(&db->manifest_mu);
-    qsort(live, nlive, sizeof *live, cmp_u64);
 
     DIR *d = opendir(db->dir);
     if (!d) {
@@ -190,7 +189,7 @@ void db_delete_obsolete(lsm_db *db)
         else if (kind == FILE_KIND_MANIFEST) /* left by a crash before CURRENT moved */
             obsolete = number < manifest;
         else if (kind == FILE_KIND_TABLE)
-            obsolete = !bsearch(&number, live, nlive, sizeof *live, cmp_u64);
+            obsolete = !bsearch(&number, live, nlive, sizeof *live, db_cmp_u64);
         if (!obsolete)
             continue;
         char *path = db_path(db, de->d_name);

@@ -120,9 +120,14 @@ int db_build_l0(lsm_db *db, memtable *mem, file_meta **out);
 /* Deletes .sst files no live version references and WALs below the
  * version set's log number. */
 void db_delete_obsolete(lsm_db *db);
+/* qsort/bsearch order for uint64_t. */
+int db_cmp_u64(const void *a, const void *b);
 
 /* db_write.c */
 int db_write_batch(lsm_db *db, lsm_batch *b, int sync); /* b NULL: switch */
+/* Inserts an encoded batch payload into mem; entry i gets first_seq + i.
+ * Used by the group-commit leader and by WAL replay. */
+int db_insert_entries(memtable *mem, uint64_t first_seq, slice payload, uint32_t count);
 
 /* db_read.c: opens fm's table reader on first use. */
 int db_table(lsm_db *db, file_meta *fm, struct sst_reader **out);

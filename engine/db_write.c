@@ -113,6 +113,12 @@ static int insert_entry(void *arg, enum value_type type, slice key, slice value)
     return memtable_add(c->mem, c->seq++, type, key, value);
 }
 
+int db_insert_entries(memtable *mem, uint64_t first_seq, slice payload, uint32_t count)
+{
+    struct insert_ctx ctx = { mem, first_seq };
+    return batch_iterate(payload, count, insert_entry, &ctx);
+}
+
 /* Builds the leader's group: the leader and the writers behind it, up to
  * GROUP_MAX_BYTES.  A non-sync leader does not take sync followers, so a
  * sync write is never acknowledged by a group that did not sync.  Returns
@@ -155,8 +161,7 @@ static int commit_group(lsm_db *db, lsm_batch *merged, uint64_t first_seq, int s
         return rc;
     if (sync)
         atomic_fetch_add_explicit(&db->stat_wal_syncs, 1, memory_order_relaxed);
-    struct insert_ctx ctx = { db->mem, first_seq };
-    return batch_iterate(batch_payload(merged), count, insert_entry, &ctx);
+    return db_insert_entries(db->mem, first_seq, batch_payload(merged), count);
 }
 
 int db_write_batch(lsm_db *db, lsm_batch *b, int sync)

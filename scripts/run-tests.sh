@@ -3,6 +3,8 @@
 # says LSM_TEST_PER_BACKEND runs once per real I/O backend (LSMD_IO=uring,
 # LSMD_IO=posix).  Exit 77 means skipped.  Fails if any program fails.
 bindir=$1; shift
+# Quiet by default: expected refusals log at warn; real trouble at error.
+export LSMD_LOG_LEVEL="${LSMD_LOG_LEVEL:-error}"
 failed=""; passed=0; skipped=0
 run() { # name backend
     bin="$bindir/$1"
