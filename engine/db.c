@@ -114,13 +114,13 @@ superversion *db_sv_acquire(lsm_db *db)
     return sv;
 }
 
-void db_install_sv(lsm_db *db)
+int db_install_sv(lsm_db *db)
 {
     superversion *sv = calloc(1, sizeof *sv);
     if (!sv) {
-        /* The old view may lack a table a flush just recorded: stop. */
+        /* The old view may lack a table or memtable just added: stop. */
         db_set_bg_error(db, -ENOMEM, "out of memory installing a new read view");
-        return;
+        return LSM_EREADONLY;
     }
     atomic_init(&sv->refs, 1);
     sv->mem = db->mem;
@@ -134,6 +134,7 @@ void db_install_sv(lsm_db *db)
     db->sv = sv;
     if (old)
         db_sv_release(old);
+    return 0;
 }
 
 void db_set_bg_error(lsm_db *db, int err, const char *why)
@@ -350,9 +351,20 @@ static int make_dir(const lsm_db *db)
         return -errno;
     if (!db->opt.create_if_missing)
         return -ENOENT;
-    if (mkdir(db->dir, 0755) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
+    if (mkdir(db->dir, 0755) != 0)
+        return errno == EEXIST ? 0 : -errno;
+    /* The new directory's own name must survive power loss too. */
+    char *parent = strdup(db->dir);
+    if (!parent)
+        return -ENOMEM;
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    int rc = io_sync_dir(db->io, slash ? parent : ".");
+    free(parent);
+    return rc;
 }
 
 static void db_free(lsm_db *db)
@@ -420,11 +432,11 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
     db->dir = strdup(dir);
     int rc = db->dir ? check_options(&db->opt) : -ENOMEM;
     if (rc == 0)
+        rc = open_io(db);
+    if (rc == 0)
         rc = make_dir(db);
     if (rc == 0)
         rc = take_lock(db);
-    if (rc == 0)
-        rc = open_io(db);
     if (rc == 0)
         rc = open_existing_or_new(db);
     if (rc == 0)
@@ -437,8 +449,7 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
     }
     if (rc == 0) {
         pthread_mutex_lock(&db->mu);
-        db_install_sv(db);
-        rc = db->bg_error;
+        rc = db_install_sv(db);
         pthread_mutex_unlock(&db->mu);
     }
     if (rc == 0) {
@@ -529,6 +540,15 @@ static lsm_batch *single_batch(void)
     return b;
 }
 
+/* A thread that once put a 64 MiB value should not keep 64 MiB forever. */
+static void single_batch_done(lsm_batch *b)
+{
+    if (batch_payload(b).size > (1u << 20)) {
+        pthread_setspecific(tl_batch_key, NULL);
+        lsm_batch_free(b);
+    }
+}
+
 int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val, size_t vlen, int flags)
 {
     if (!db || check_flags(flags))
@@ -539,6 +559,7 @@ int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val, size_t vl
     int rc = lsm_batch_put(b, key, klen, val, vlen);
     if (rc == 0)
         rc = db_write_batch(db, b, flags & LSM_SYNC);
+    single_batch_done(b);
     return rc;
 }
 

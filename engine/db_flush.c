@@ -138,8 +138,9 @@ void *db_flush_main(void *arg)
             db->imm[i - 1] = db->imm[i];
         db->nimm--;
         db->imm_flushed++;
-        db_install_sv(db);
-        memtable_unref(mem);
+        memtable_unref(mem); /* the old view still holds its own ref */
+        if (db_install_sv(db) != 0)
+            break;
         pthread_mutex_unlock(&db->mu);
         db_delete_obsolete(db);
         pthread_mutex_lock(&db->mu);
@@ -189,7 +190,7 @@ void db_delete_obsolete(lsm_db *db)
         else if (kind == FILE_KIND_MANIFEST) /* left by a crash before CURRENT moved */
             obsolete = number < manifest;
         else if (kind == FILE_KIND_TABLE)
-            obsolete = !bsearch(&number, live, nlive, sizeof *live, db_cmp_u64);
+            obsolete = !(nlive && bsearch(&number, live, nlive, sizeof *live, db_cmp_u64));
         if (!obsolete)
             continue;
         char *path = db_path(db, de->d_name);

@@ -107,7 +107,9 @@ struct lsm_db {
 /* superversion.c-like helpers (db.c) */
 superversion *db_sv_acquire(lsm_db *db);           /* takes mu briefly */
 void db_sv_release(superversion *sv);
-void db_install_sv(lsm_db *db);                     /* REQUIRES: mu held */
+/* Publishes a new view of mem, imm and the current version.  On ENOMEM
+ * sets the background error and returns LSM_EREADONLY.  REQUIRES: mu held. */
+int db_install_sv(lsm_db *db);
 
 /* Records err as the background error (first one wins) and wakes waiters.
  * REQUIRES: mu held. */

@@ -30,18 +30,19 @@ static uint64_t now_us(void)
 }
 
 /* Freezes db->mem and starts a new memtable with a new WAL.
- * REQUIRES: mu held, caller is the leader. */
+ * REQUIRES: mu held, caller is the leader.  Drops mu around the I/O: only
+ * the leader touches db->wal, and readers keep using the current view. */
 static int switch_memtable(lsm_db *db)
 {
     uint64_t number = version_set_new_file_number(db->vs);
     char *path = db_wal_path(db, number);
-    if (!path)
-        return -ENOMEM;
     memtable *fresh = memtable_new();
-    if (!fresh) {
+    if (!path || !fresh) {
         free(path);
+        memtable_unref(fresh);
         return -ENOMEM;
     }
+    pthread_mutex_unlock(&db->mu);
     /* The old WAL is synced before the new one takes writes: a synced write
      * in the new WAL must never survive a power loss that drops an earlier
      * unsynced write in the old one (that would be a hole). */
@@ -54,6 +55,7 @@ static int switch_memtable(lsm_db *db)
     if (rc == 0)
         rc = io_sync_dir(db->io, db->dir);
     free(path);
+    pthread_mutex_lock(&db->mu);
     if (rc != 0) {
         if (w)
             wal_writer_close(w);
@@ -69,9 +71,9 @@ static int switch_memtable(lsm_db *db)
     db->imm_frozen++;
     db->mem = fresh;
     db->wal_number = number;
-    db_install_sv(db);
+    rc = db_install_sv(db);
     pthread_cond_signal(&db->work_cv);
-    return 0;
+    return rc;
 }
 
 /* Makes sure db->mem has room, waiting while too many memtables await flush

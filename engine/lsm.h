@@ -94,9 +94,13 @@ int lsm_close(lsm_db *db);
 
 /* Without LSM_SYNC a write is in the operating system when acknowledged: it
  * survives a crash of the process, not of the machine.
- * Errors: -EINVAL (key/value size out of range, NULL key, unknown flag),
- *   LSM_EREADONLY (an earlier WAL sync or background write failed), -EIO,
- *   -ENOSPC (this write failed; nothing of it is applied). */
+ * Errors: -EINVAL (key/value size out of range, NULL key, unknown flag;
+ *   nothing is written), LSM_EREADONLY (an earlier WAL write or sync or a
+ *   background flush failed: the database refuses all writes until it is
+ *   reopened), -EIO, -ENOSPC, -ENOMEM (this write failed and the database is
+ *   now read-only; the write is not visible now, and may or may not be
+ *   present after a reopen, as with LevelDB and RocksDB — only a successful
+ *   return promises anything). */
 int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val,
             size_t vlen, int flags);
 int lsm_delete(lsm_db *db, const void *key, size_t klen, int flags);
