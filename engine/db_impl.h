@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "io.h"
+#include "iterator.h"
 #include "lsm.h"
 #include "memtable.h"
 #include "version.h"
@@ -133,6 +134,10 @@ int db_insert_entries(memtable *mem, uint64_t first_seq, slice payload, uint32_t
 
 /* db_read.c: opens fm's table reader on first use. */
 int db_table(lsm_db *db, file_meta *fm, struct sst_reader **out);
+/* An iterator over all internal keys of fm's table; it keeps the table
+ * open until destroyed (the caller also holds a ref on fm or its version).
+ * Errors: as sst_reader_open, -ENOMEM. */
+int db_table_iter_new(lsm_db *db, file_meta *fm, iter **out);
 
 /* Paths of files in the db directory: malloc'd, NULL on ENOMEM. */
 char *db_path(const lsm_db *db, const char *name);

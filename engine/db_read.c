@@ -38,6 +38,16 @@ int db_table(lsm_db *db, file_meta *fm, sst_reader **out)
     return rc;
 }
 
+int db_table_iter_new(lsm_db *db, file_meta *fm, iter **out)
+{
+    sst_reader *r;
+    int rc = db_table(db, fm, &r);
+    if (rc != 0)
+        return rc;
+    *out = sst_reader_iter_new(r);
+    return *out ? 0 : -ENOMEM;
+}
+
 /* 1: the user key lies in [smallest, largest] of fm. */
 static int file_may_hold(const file_meta *fm, slice ukey)
 {

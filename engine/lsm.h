@@ -132,10 +132,53 @@ lsm_snapshot *lsm_snapshot_acquire(lsm_db *db);
 uint64_t lsm_snapshot_id(const lsm_snapshot *s); /* the pinned sequence */
 void lsm_snapshot_release(lsm_db *db, lsm_snapshot *s);
 
+/* ---- Iterators ----------------------------------------------------------- */
+/* An iterator over the user keys in [lo, hi) (a NULL bound is open) as of
+ * snap, or of a consistent view taken now when snap is NULL.  It pins that
+ * view (memtables and tables) until lsm_iter_free, so later writes and
+ * compactions never change what it shows.  Deleted keys are skipped.
+ * The iterator starts unpositioned: call first/last/seek.  Errors:
+ * -EINVAL, -ENOMEM; read errors later surface in lsm_iter_status.
+ * Thread safety: one thread at a time per iterator. */
+int lsm_iter_new(lsm_db *db, const lsm_snapshot *snap, const void *lo, size_t lolen,
+                 const void *hi, size_t hilen, lsm_iter **out);
+void lsm_iter_first(lsm_iter *it);
+void lsm_iter_last(lsm_iter *it);
+void lsm_iter_seek(lsm_iter *it, const void *key, size_t klen); /* first key >= key */
+void lsm_iter_next(lsm_iter *it);  /* REQUIRES: lsm_iter_valid */
+void lsm_iter_prev(lsm_iter *it);  /* REQUIRES: lsm_iter_valid */
+int lsm_iter_valid(const lsm_iter *it);
+/* Valid until the iterator moves or is freed. REQUIRES: lsm_iter_valid. */
+const void *lsm_iter_key(const lsm_iter *it, size_t *klen);
+const void *lsm_iter_value(const lsm_iter *it, size_t *vlen);
+/* 0, or the first error met (LSM_ECORRUPT, -EIO, ...); an iterator that hit
+ * an error is not valid. */
+int lsm_iter_status(const lsm_iter *it);
+void lsm_iter_free(lsm_iter *it);
+
 /* ---- Maintenance --------------------------------------------------------- */
 /* Freezes the memtable and waits until every frozen memtable is in level 0.
  * Errors: LSM_EREADONLY, -EIO, -ENOSPC. */
 int lsm_flush(lsm_db *db);
+
+/* Compacts one level into the next (leveled) or merges sorted runs
+ * (tiered); level -1 compacts the whole tree down to one sorted run.
+ * Waits until done.  Errors: -EINVAL (level out of range), LSM_EREADONLY,
+ * -EIO, -ENOSPC. */
+int lsm_compact(lsm_db *db, int level);
+
+/* Changes an option at runtime.  Names: compaction_style (leveled|tiered),
+ * memtable_bytes, l0_compaction_trigger, level_size_ratio,
+ * tiered_size_ratio, tiered_min_merge, block_cache_bytes,
+ * compaction_threads, compaction_rate_mb, periodic_compaction_seconds
+ * (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
+ * unknown name or a bad value (the log says why). */
+int lsm_set_option(lsm_db *db, const char *name, const char *value);
+
+/* A malloc'd JSON object (free with lsm_free) describing levels, I/O,
+ * WAL, cache, compaction and stall statistics and the recent
+ * flush/compaction events.  Errors: -ENOMEM. */
+int lsm_stats_json(lsm_db *db, char **json);
 
 /* Describes any return code of this library (never NULL). */
 const char *lsm_strerror(int err);

@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "slice.h"
@@ -51,6 +52,9 @@ typedef struct file_meta {
     /* Opened lazily by the engine, which publishes it once (release store,
      * under its own lock); closed with sst_reader_close() at the last unref. */
     struct sst_reader *reader;
+    /* Set while a compaction has this file as input, so no other compaction
+     * picks it.  [the engine's db mutex] */
+    bool being_compacted;
     _Atomic int refs;
 } file_meta;
 
