@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "block_cache.h"
+#include "table_cache.h"
 #include "db_impl.h"
 #include "filenames.h"
 #include "log.h"
@@ -41,33 +43,22 @@ void lsm_options_init(lsm_options *o)
     o->bloom_bits_per_key = 10;
     o->sstable_target_bytes = 64u << 20;
     o->io_backend = "auto";
-}
-
-static int check_options(const lsm_options *o)
-{
-    if (o->memtable_bytes < 4096 || o->memtable_bytes > (size_t)1 << 40) {
-        log_error("lsm_open: memtable_bytes %zu is outside [4 KiB, 1 TiB]", o->memtable_bytes);
-        return -EINVAL;
-    }
-    if (o->max_immutable_memtables < 1 || o->max_immutable_memtables > DB_MAX_IMM) {
-        log_error("lsm_open: max_immutable_memtables %d is outside [1, %d]",
-                  o->max_immutable_memtables, DB_MAX_IMM);
-        return -EINVAL;
-    }
-    if (o->block_bytes < 64 || o->block_bytes > (64u << 20)) {
-        log_error("lsm_open: block_bytes %zu is outside [64 B, 64 MiB]", o->block_bytes);
-        return -EINVAL;
-    }
-    if (o->block_restart_interval < 1 || o->block_restart_interval > 1024) {
-        log_error("lsm_open: block_restart_interval %d is outside [1, 1024]",
-                  o->block_restart_interval);
-        return -EINVAL;
-    }
-    if (o->bloom_bits_per_key < 0 || o->bloom_bits_per_key > 64) {
-        log_error("lsm_open: bloom_bits_per_key %d is outside [0, 64]", o->bloom_bits_per_key);
-        return -EINVAL;
-    }
-    return 0;
+    o->memtable_impl = "skiplist";
+    o->compaction_style = "leveled";
+    o->l0_compaction_trigger = 4;
+    o->l0_slowdown_trigger = 20;
+    o->l0_stop_trigger = 36;
+    o->level_size_ratio = 10;
+    o->level_base_bytes = 256u << 20;
+    o->tiered_size_ratio = 1.0;
+    o->tiered_min_merge = 4;
+    o->tiered_max_runs = 12;
+    o->tiered_max_space_amp = 2.0;
+    o->compaction_threads = 1;
+    o->compaction_rate_mb = 0;
+    o->periodic_compaction_seconds = 0;
+    o->block_cache_bytes = 64u << 20;
+    o->max_open_files = 1000;
 }
 
 /* ---- paths -------------------------------------------------------------- */
@@ -284,10 +275,11 @@ static int recover_wals(lsm_db *db)
     int rc = list_wals(db->vs, db->dir, version_set_log_number(db->vs), &wals, &n);
     if (rc != 0)
         return rc;
-    memtable *mem = memtable_new();
-    if (!mem) {
+    memtable *mem;
+    rc = memtable_create(db->opt.memtable_impl, &mem);
+    if (rc != 0) {
         free(wals);
-        return -ENOMEM;
+        return rc;
     }
     uint64_t max_seq = version_set_last_sequence(db->vs);
     for (size_t i = 0; i < n && rc == 0; i++)
@@ -297,6 +289,7 @@ static int recover_wals(lsm_db *db)
     /* Tables first, then the new WAL: the edit names the new WAL's number,
      * so all the replayed ones are retired together. */
     file_meta *fm = NULL;
+    memtable_freeze(mem);
     if (rc == 0)
         rc = db_build_l0(db, mem, &fm);
     memtable_unref(mem);
@@ -369,6 +362,11 @@ static int make_dir(const lsm_db *db)
 
 static void db_free(lsm_db *db)
 {
+    while (db->snapshots.next != &db->snapshots) {
+        lsm_snapshot *s = db->snapshots.next;
+        db->snapshots.next = s->next;
+        free(s);
+    }
     if (db->sv)
         db_sv_release(db->sv);
     for (int i = 0; i < db->nimm; i++)
@@ -379,6 +377,10 @@ static void db_free(lsm_db *db)
         wal_writer_close(db->wal);
     if (db->vs)
         version_set_free(db->vs);
+    if (db->table_cache)
+        table_cache_free(db->table_cache);
+    if (db->block_cache)
+        block_cache_free(db->block_cache);
     if (db->group_batch)
         lsm_batch_free(db->group_batch);
     if (db->io && db->own_io)
@@ -387,9 +389,10 @@ static void db_free(lsm_db *db)
         close(db->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->manifest_mu);
-    pthread_mutex_destroy(&db->table_mu);
     pthread_cond_destroy(&db->bg_cv);
     pthread_cond_destroy(&db->work_cv);
+    if (db->compaction_started)
+        pthread_cond_destroy(&db->compact_cv);
     free(db->dir);
     free(db);
 }
@@ -421,30 +424,49 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
     db->lock_fd = -1;
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->manifest_mu, NULL);
-    pthread_mutex_init(&db->table_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_cond_init(&db->work_cv, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
+    histogram_init(&db->get_latency);
+    histogram_init(&db->write_latency);
     if (o)
         db->opt = *o;
     else
         lsm_options_init(&db->opt);
+    db->picker = compaction_picker_find(db->opt.compaction_style ? db->opt.compaction_style
+                                                                 : "leveled");
+    if (db->picker)
+        db->opt.compaction_style = db->picker->name; /* a static string */
+    /* Also static: the caller's string may not outlive lsm_open. */
+    const char *impl = memtable_impl_lookup(db->opt.memtable_impl);
+    if (impl)
+        db->opt.memtable_impl = impl;
     db->dir = strdup(dir);
-    int rc = db->dir ? check_options(&db->opt) : -ENOMEM;
+    int rc = db->dir ? db_check_options(&db->opt) : -ENOMEM;
     if (rc == 0)
         rc = open_io(db);
     if (rc == 0)
         rc = make_dir(db);
     if (rc == 0)
         rc = take_lock(db);
+    if (rc == 0) {
+        db->block_cache = block_cache_new(db->opt.block_cache_bytes, 4);
+        db->table_cache = db->block_cache ? table_cache_new(db->io, db->dir,
+                                                            (size_t)db->opt.max_open_files,
+                                                            db->block_cache)
+                                          : NULL;
+        if (!db->table_cache)
+            rc = -ENOMEM;
+    }
     if (rc == 0)
         rc = open_existing_or_new(db);
     if (rc == 0)
         rc = recover_wals(db);
+    if (rc == 0)
+        rc = memtable_create(db->opt.memtable_impl, &db->mem);
     if (rc == 0) {
-        db->mem = memtable_new();
         db->group_batch = lsm_batch_new();
-        if (!db->mem || !db->group_batch)
+        if (!db->group_batch)
             rc = -ENOMEM;
     }
     if (rc == 0) {
@@ -456,6 +478,10 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
         db_delete_obsolete(db);
         rc = -pthread_create(&db->flush_thread, NULL, db_flush_main, db);
         db->flush_thread_started = rc == 0;
+    }
+    if (rc == 0) {
+        rc = db_compaction_start(db);
+        db->compaction_started = true;
     }
     if (rc != 0) {
         log_error("lsm_open %s failed: %s", dir, lsm_strerror(rc));
@@ -476,6 +502,12 @@ int lsm_close(lsm_db *db)
     /* Let queued writers finish first: they were accepted before close. */
     while (db->wq_head)
         pthread_cond_wait(&db->bg_cv, &db->mu);
+    pthread_mutex_unlock(&db->mu);
+    /* Compactions are cancelled (their inputs stay valid); the flush thread
+     * finishes the frozen memtables first, so the next open replays less. */
+    if (db->compaction_started)
+        db_compaction_stop(db);
+    pthread_mutex_lock(&db->mu);
     db->closing = true;
     pthread_cond_broadcast(&db->work_cv);
     pthread_mutex_unlock(&db->mu);

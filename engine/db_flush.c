@@ -21,8 +21,8 @@
 #include "db_impl.h"
 #include "filenames.h"
 #include "log.h"
-#include "sstable_builder.h"
-#include "sstable_reader.h"
+#include "table_cache.h"
+#include "table_output.h"
 #include "version_edit.h"
 
 int db_build_l0(lsm_db *db, memtable *mem, file_meta **out)
@@ -30,61 +30,40 @@ int db_build_l0(lsm_db *db, memtable *mem, file_meta **out)
     *out = NULL;
     if (memtable_entries(mem) == 0)
         return 0;
-    uint64_t number = version_set_new_file_number(db->vs);
-    char *path = db_sst_path(db, number);
-    if (!path)
-        return -ENOMEM;
     sst_options so = {
         .block_bytes = db->opt.block_bytes,
         .restart_interval = db->opt.block_restart_interval,
         .bloom_bits_per_key = db->opt.bloom_bits_per_key,
     };
-    sst_builder *b;
-    int rc = sst_builder_new(db->io, path, &so, &b);
-    iter *it = rc == 0 ? memtable_iter_new(mem) : NULL;
-    if (rc == 0 && !it) {
-        sst_builder_abandon(b);
-        rc = -ENOMEM;
+    table_output t;
+    int rc = table_output_open(db->io, db->dir, db->vs, &so, &t);
+    if (rc != 0)
+        return rc;
+    iter *it = memtable_iter_new(mem);
+    if (!it) {
+        table_output_abandon(&t);
+        return -ENOMEM;
     }
-    if (rc == 0) {
-        for (iter_first(it); iter_valid(it) && rc == 0; iter_next(it))
-            rc = sst_builder_add(b, iter_key(it), iter_value(it));
-        iter_destroy(it);
-        if (rc != 0)
-            sst_builder_abandon(b);
+    for (iter_first(it); iter_valid(it) && rc == 0; iter_next(it))
+        rc = table_output_add(&t, iter_key(it), iter_value(it));
+    iter_destroy(it);
+    if (rc != 0) {
+        table_output_abandon(&t);
+        return rc;
     }
-    sst_props props = { 0 };
-    if (rc == 0)
-        rc = sst_builder_finish(b, &props);
+    file_meta *fm;
+    rc = table_output_finish(&t, &fm);
     if (rc == 0)
         rc = io_sync_dir(db->io, db->dir);
     if (rc != 0) {
-        io_unlink(db->io, path); /* best effort: it is obsolete anyway */
-        free(path);
-        sst_props_free(&props);
+        /* The table is not recorded anywhere: the next open deletes it. */
+        file_meta_unref(fm);
         return rc;
     }
-    free(path);
-    file_meta *fm = file_meta_new();
-    if (!fm) {
-        sst_props_free(&props);
-        return -ENOMEM;
-    }
-    fm->number = number;
-    fm->size = props.file_size;
-    fm->smallest = props.smallest;
-    fm->smallest_len = props.smallest_len;
-    fm->largest = props.largest;
-    fm->largest_len = props.largest_len;
-    fm->min_seq = props.min_seq;
-    fm->max_seq = props.max_seq;
-    fm->entries = props.entries;
-    fm->deletions = props.deletions;
-    fm->created_unix = props.created_unix;
-    atomic_fetch_add_explicit(&db->stat_bytes_flushed, props.file_size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&db->stat_bytes_flushed, fm->size, memory_order_relaxed);
     log_info("flush: table %06llu, %llu entries, %llu bytes",
-             (unsigned long long)number, (unsigned long long)props.entries,
-             (unsigned long long)props.file_size);
+             (unsigned long long)fm->number, (unsigned long long)fm->entries,
+             (unsigned long long)fm->size);
     *out = fm;
     return 0;
 }
@@ -125,11 +104,24 @@ void *db_flush_main(void *arg)
             break; /* closing with nothing left, or read-only */
         memtable *mem = db->imm[0].mem;
         uint64_t next_wal = db->nimm > 1 ? db->imm[1].wal_number : db->wal_number;
+        int slot = db_pending_begin(db);
+        db_event *ev = db_event_begin(db, "flush", "memtable full", 0);
+        uint64_t ev_id = ev->id;
         pthread_mutex_unlock(&db->mu);
 
+        uint64_t before = atomic_load(&db->stat_bytes_flushed);
         int rc = flush_oldest(db, mem, next_wal);
 
         pthread_mutex_lock(&db->mu);
+        db_pending_end(db, slot);
+        ev = &db->events[(ev_id - 1) % DB_EVENT_LOG];
+        if (ev->id == ev_id) {
+            ev->end_us = db_now_us();
+            ev->files_out = rc == 0;
+            ev->bytes_in = memtable_bytes(mem);
+            ev->bytes_out = atomic_load(&db->stat_bytes_flushed) - before;
+            ev->status = rc;
+        }
         if (rc != 0) {
             db_set_bg_error(db, rc, "flush of a memtable to level 0 failed");
             break;
@@ -143,6 +135,7 @@ void *db_flush_main(void *arg)
             break;
         pthread_mutex_unlock(&db->mu);
         db_delete_obsolete(db);
+        db_compaction_wake(db); /* a new L0 file may trigger compaction */
         pthread_mutex_lock(&db->mu);
         pthread_cond_broadcast(&db->bg_cv);
     }
@@ -161,9 +154,11 @@ void db_delete_obsolete(lsm_db *db)
 {
     uint64_t *live = NULL;
     size_t nlive = 0;
-    /* REQUIRES: no table is being built concurrently (only the flush thread
-     * and lsm_open, before that thread starts, build tables and call this):
-     * a table being built is not live yet and would look obsolete. */
+    /* A table being written is not live yet: everything numbered from the
+     * oldest job in flight on is left alone. */
+    pthread_mutex_lock(&db->mu);
+    uint64_t pending_min = db_pending_min(db);
+    pthread_mutex_unlock(&db->mu);
     pthread_mutex_lock(&db->manifest_mu);
     if (version_set_live_files(db->vs, &live, &nlive) != 0) {
         pthread_mutex_unlock(&db->manifest_mu);
@@ -190,9 +185,13 @@ void db_delete_obsolete(lsm_db *db)
         else if (kind == FILE_KIND_MANIFEST) /* left by a crash before CURRENT moved */
             obsolete = number < manifest;
         else if (kind == FILE_KIND_TABLE)
-            obsolete = !(nlive && bsearch(&number, live, nlive, sizeof *live, db_cmp_u64));
+            obsolete = number < pending_min &&
+                       !(nlive && bsearch(&number, live, nlive, sizeof *live, db_cmp_u64));
         if (!obsolete)
             continue;
+        /* Its cached blocks age out: file numbers are never reused. */
+        if (kind == FILE_KIND_TABLE)
+            table_cache_evict(db->table_cache, number);
         char *path = db_path(db, de->d_name);
         if (path) {
             log_debug("deleting obsolete %s", de->d_name);

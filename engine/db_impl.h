@@ -30,8 +30,14 @@
 #include "version.h"
 #include "version_set.h"
 #include "wal_writer.h"
+#include "compaction_picker.h"
+#include "histogram.h"
+#include "rate_limiter.h"
 
 #define DB_MAX_IMM 16
+#define DB_MAX_COMPACTION_THREADS 16
+#define DB_MAX_PENDING 64   /* flushes + compactions in flight */
+#define DB_EVENT_LOG 256    /* flush/compaction events kept for stats */
 
 /* What readers pin: never changes after install; freed at the last unref. */
 typedef struct superversion {
@@ -57,6 +63,19 @@ typedef struct imm_entry {
     memtable *mem;
     uint64_t wal_number;
 } imm_entry;
+
+/* One flush or compaction, for stats and the compaction picture. */
+typedef struct db_event {
+    uint64_t id;
+    char kind[12];             /* "flush" | "compaction" | "move" */
+    char reason[24];
+    char style[10];
+    int input_levels_mask;     /* bit l: inputs from level l */
+    int output_level;
+    uint64_t start_us, end_us; /* wall clock, microseconds */
+    uint64_t files_in, files_out, bytes_in, bytes_out;
+    int status;                /* 0 or the error */
+} db_event;
 
 struct lsm_snapshot {
     uint64_t seq;
@@ -88,17 +107,43 @@ struct lsm_db {
 
     _Atomic uint64_t last_seq;   /* highest sequence visible to readers */
     pthread_mutex_t manifest_mu; /* serializes version_set_log_and_apply */
-    pthread_mutex_t table_mu;    /* opening table readers lazily */
 
     int bg_error;                /* [mu] 0, or the error that made us read-only */
     const char *bg_why;          /* [mu] static text: what failed */
     bool closing;                /* [mu] */
     pthread_t flush_thread;
     bool flush_thread_started;
+    bool compaction_started;
 
     lsm_snapshot snapshots;      /* [mu] list head (sentinel) */
 
+    /* Compaction. */
+    const compaction_picker *picker;          /* [mu] */
+    pthread_cond_t compact_cv;                /* wakes compaction threads */
+    pthread_t compact_thread[DB_MAX_COMPACTION_THREADS];
+    struct db_thread_arg { lsm_db *db; int idx; } compact_arg[DB_MAX_COMPACTION_THREADS];
+    int running_levels;                       /* [mu] levels touched by
+                                                 running compactions */
+    int compact_threads_started;              /* [mu] */
+    int compactions_running;                  /* [mu] */
+    int manual_compactions;                   /* [mu] automatic picks pause */
+    uint64_t pending[DB_MAX_PENDING];         /* [mu] first file number of
+                                                 each job writing tables */
+    int npending;                             /* [mu] */
+    rate_limiter *rl;
+    atomic_bool cancel;                       /* closing: stop compactions */
+    db_event events[DB_EVENT_LOG];            /* [mu] ring */
+    uint64_t nevents;                         /* [mu] events ever logged */
+
+    struct block_cache *block_cache;
+    struct table_cache *table_cache;
+    histogram get_latency, write_latency;     /* nanoseconds, atomic records */
+
     /* Counters for stats (relaxed atomics). */
+    _Atomic uint64_t stat_user_bytes;         /* key+value bytes written */
+    _Atomic uint64_t stat_compact_read, stat_compact_written, stat_compactions;
+    _Atomic uint64_t stat_gets, stat_tables_probed;
+    _Atomic uint64_t stat_slowdowns, stat_slowdown_us;
     _Atomic uint64_t stat_wal_syncs, stat_wal_groups, stat_wal_grouped_writes;
     _Atomic uint64_t stat_bloom_checks, stat_bloom_useful;
     _Atomic uint64_t stat_stall_us, stat_stalls;
@@ -126,14 +171,43 @@ void db_delete_obsolete(lsm_db *db);
 /* qsort/bsearch order for uint64_t. */
 int db_cmp_u64(const void *a, const void *b);
 
+/* db_compact.c */
+int db_compaction_start(lsm_db *db);    /* at open */
+void db_compaction_stop(lsm_db *db);    /* at close: cancel and join */
+/* Wakes compaction threads (a flush finished, an option changed). */
+void db_compaction_wake(lsm_db *db);
+/* Registers a job about to write tables numbered from now on, so
+ * db_delete_obsolete leaves them alone; returns a slot for db_pending_end.
+ * REQUIRES: mu held. */
+int db_pending_begin(lsm_db *db);
+void db_pending_end(lsm_db *db, int slot); /* REQUIRES: mu held */
+/* Table numbers >= this may belong to a job in flight.  REQUIRES: mu held. */
+uint64_t db_pending_min(lsm_db *db);
+/* Applies a changed block_cache_bytes (db_read.c). */
+void db_cache_options_changed(lsm_db *db);
+/* Logs an event; returns its index for completion.  REQUIRES: mu held. */
+db_event *db_event_begin(lsm_db *db, const char *kind, const char *reason, int output_level);
+uint64_t db_now_us(void);
+int db_set_compaction_style(lsm_db *db, const char *style);
+/* The picker's view of the options.  REQUIRES: mu held. */
+void db_picker_options(const lsm_db *db, picker_options *po);
+/* Bytes the current picker would still like to compact in v. */
+uint64_t db_pending_compaction_bytes(lsm_db *db, const version *v);
+uint64_t db_mono_ns(void);
+/* Applies changed run-time options (rate, cache, threads) and wakes work. */
+void db_options_changed(lsm_db *db);
+
+/* db_options.c */
+int db_check_options(const lsm_options *o);
+int db_style_valid(const char *s);
+
 /* db_write.c */
 int db_write_batch(lsm_db *db, lsm_batch *b, int sync); /* b NULL: switch */
 /* Inserts an encoded batch payload into mem; entry i gets first_seq + i.
  * Used by the group-commit leader and by WAL replay. */
 int db_insert_entries(memtable *mem, uint64_t first_seq, slice payload, uint32_t count);
 
-/* db_read.c: opens fm's table reader on first use. */
-int db_table(lsm_db *db, file_meta *fm, struct sst_reader **out);
+/* db_read.c */
 /* An iterator over all internal keys of fm's table; it keeps the table
  * open until destroyed (the caller also holds a ref on fm or its version).
  * Errors: as sst_reader_open, -ENOMEM. */

@@ -10,42 +10,21 @@
 
 #include "db_impl.h"
 #include "dbformat.h"
+#include "block_cache.h"
 #include "sstable_reader.h"
-
-int db_table(lsm_db *db, file_meta *fm, sst_reader **out)
-{
-    /* Pairs with the release store below: a reader published by another
-     * thread is fully constructed when we see it. */
-    sst_reader *r = atomic_load_explicit((_Atomic(sst_reader *) *)&fm->reader,
-                                         memory_order_acquire);
-    if (r) {
-        *out = r;
-        return 0;
-    }
-    pthread_mutex_lock(&db->table_mu);
-    r = fm->reader;
-    int rc = 0;
-    if (!r) {
-        char *path = db_sst_path(db, fm->number);
-        rc = path ? sst_reader_open(db->io, path, &r) : -ENOMEM;
-        free(path);
-        if (rc == 0)
-            atomic_store_explicit((_Atomic(sst_reader *) *)&fm->reader, r,
-                                  memory_order_release);
-    }
-    pthread_mutex_unlock(&db->table_mu);
-    *out = r;
-    return rc;
-}
+#include "table_cache.h"
 
 int db_table_iter_new(lsm_db *db, file_meta *fm, iter **out)
 {
-    sst_reader *r;
-    int rc = db_table(db, fm, &r);
-    if (rc != 0)
-        return rc;
-    *out = sst_reader_iter_new(r);
-    return *out ? 0 : -ENOMEM;
+    return table_cache_iter_new(db->table_cache, fm->number, out);
+}
+
+void db_cache_options_changed(lsm_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    size_t cap = db->opt.block_cache_bytes;
+    pthread_mutex_unlock(&db->mu);
+    block_cache_set_capacity(db->block_cache, cap);
 }
 
 /* 1: the user key lies in [smallest, largest] of fm. */
@@ -62,13 +41,15 @@ static int table_get(lsm_db *db, file_meta *fm, slice ukey, uint64_t seq,
 {
     if (!file_may_hold(fm, ukey))
         return 0;
-    sst_reader *r;
-    int rc = db_table(db, fm, &r);
+    atomic_fetch_add_explicit(&db->stat_tables_probed, 1, memory_order_relaxed);
+    table_handle *h;
+    int rc = table_cache_get(db->table_cache, fm->number, &h);
     if (rc != 0)
         return rc;
     int bloom_negative = 0;
     atomic_fetch_add_explicit(&db->stat_bloom_checks, 1, memory_order_relaxed);
-    rc = sst_reader_get(r, ukey, seq, type, val, vlen, &bloom_negative);
+    rc = sst_reader_get(table_handle_reader(h), ukey, seq, type, val, vlen, &bloom_negative);
+    table_cache_release(db->table_cache, h);
     if (bloom_negative)
         atomic_fetch_add_explicit(&db->stat_bloom_useful, 1, memory_order_relaxed);
     return rc;
@@ -114,6 +95,8 @@ int lsm_get(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
     if (!db || !key || !val || !vlen || klen == 0 || klen > LSM_MAX_KEY_SIZE)
         return -EINVAL;
     slice ukey = slice_make(key, klen);
+    uint64_t t0 = db_mono_ns();
+    atomic_fetch_add_explicit(&db->stat_gets, 1, memory_order_relaxed);
     superversion *sv = db_sv_acquire(db);
     /* Pairs with the leader's release store of last_seq. */
     uint64_t seq = snap ? snap->seq
@@ -130,6 +113,7 @@ int lsm_get(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
     else
         rc = search_tables(db, sv->v, ukey, seq, val, vlen);
     db_sv_release(sv);
+    histogram_record_atomic(&db->get_latency, db_mono_ns() - t0);
     return rc;
 }
 

@@ -36,17 +36,17 @@ static int switch_memtable(lsm_db *db)
 {
     uint64_t number = version_set_new_file_number(db->vs);
     char *path = db_wal_path(db, number);
-    memtable *fresh = memtable_new();
-    if (!path || !fresh) {
+    memtable *fresh = NULL;
+    int rc = path ? memtable_create(db->opt.memtable_impl, &fresh) : -ENOMEM;
+    if (rc != 0) {
         free(path);
-        memtable_unref(fresh);
-        return -ENOMEM;
+        return rc;
     }
     pthread_mutex_unlock(&db->mu);
     /* The old WAL is synced before the new one takes writes: a synced write
      * in the new WAL must never survive a power loss that drops an earlier
      * unsynced write in the old one (that would be a hole). */
-    int rc = wal_writer_sync(db->wal);
+    rc = wal_writer_sync(db->wal);
     wal_writer *w = NULL;
     if (rc == 0)
         rc = wal_writer_open(db->io, path, &w);
@@ -65,6 +65,7 @@ static int switch_memtable(lsm_db *db)
     }
     wal_writer_close(db->wal);
     db->wal = w;
+    memtable_freeze(db->mem); /* the leader was its only writer */
     db->imm[db->nimm].mem = db->mem;
     db->imm[db->nimm].wal_number = db->wal_number;
     db->nimm++;
@@ -81,6 +82,7 @@ static int switch_memtable(lsm_db *db)
  * REQUIRES: mu held, caller is the leader. */
 static int make_room(lsm_db *db, bool force)
 {
+    bool slowed = false;
     for (;;) {
         if (db->bg_error)
             return LSM_EREADONLY;
@@ -91,6 +93,30 @@ static int make_room(lsm_db *db, bool force)
             return 0;
         if (force && memtable_entries(db->mem) == 0)
             return 0;
+        size_t l0 = db->sv->v->nfiles[0];
+        if (!force && l0 >= (size_t)db->opt.l0_stop_trigger) {
+            /* Write stop: level 0 is too deep for reads to stay fast. */
+            uint64_t t0 = now_us();
+            atomic_fetch_add_explicit(&db->stat_stalls, 1, memory_order_relaxed);
+            log_debug("write stop: %zu L0 files", l0);
+            db_compaction_wake(db);
+            pthread_cond_wait(&db->bg_cv, &db->mu);
+            atomic_fetch_add_explicit(&db->stat_stall_us, now_us() - t0,
+                                      memory_order_relaxed);
+            continue;
+        }
+        if (!force && !slowed && l0 >= (size_t)db->opt.l0_slowdown_trigger) {
+            /* Write slowdown: give compaction 1 ms per write, once, so the
+             * stop above is reached gradually if at all. */
+            slowed = true;
+            atomic_fetch_add_explicit(&db->stat_slowdowns, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&db->stat_slowdown_us, 1000, memory_order_relaxed);
+            pthread_mutex_unlock(&db->mu);
+            struct timespec ts = { 0, 1000000 };
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&db->mu);
+            continue;
+        }
         if (db->nimm >= db->opt.max_immutable_memtables) {
             uint64_t t0 = now_us();
             atomic_fetch_add_explicit(&db->stat_stalls, 1, memory_order_relaxed);
@@ -169,6 +195,7 @@ static int commit_group(lsm_db *db, lsm_batch *merged, uint64_t first_seq, int s
 int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
 {
     db_writer me = { .batch = b, .sync = sync };
+    uint64_t t0 = db_mono_ns();
     pthread_cond_init(&me.cv, NULL);
 
     pthread_mutex_lock(&db->mu);
@@ -182,6 +209,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
     if (me.done) {
         pthread_mutex_unlock(&db->mu);
         pthread_cond_destroy(&me.cv);
+        histogram_record_atomic(&db->write_latency, db_mono_ns() - t0);
         return me.status;
     }
 
@@ -202,6 +230,8 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
              * sequence: the group is in the memtable before it is visible. */
             atomic_store_explicit(&db->last_seq, first_seq + count - 1, memory_order_release);
             atomic_fetch_add_explicit(&db->stat_wal_groups, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&db->stat_user_bytes, batch_payload(merged).size,
+                                      memory_order_relaxed);
             uint64_t members = 1;
             for (db_writer *w = &me; w != last; w = w->next)
                 members++;
@@ -236,5 +266,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
         pthread_cond_broadcast(&db->bg_cv); /* lsm_close waits for this */
     pthread_mutex_unlock(&db->mu);
     pthread_cond_destroy(&me.cv);
+    if (b)
+        histogram_record_atomic(&db->write_latency, db_mono_ns() - t0);
     return rc;
 }

@@ -64,6 +64,36 @@ typedef struct lsm_options {
     int block_restart_interval; /* default 16: keys between restart points */
     int bloom_bits_per_key;     /* default 10; 0 disables the bloom filter */
     size_t sstable_target_bytes;/* default 64 MiB: compaction output size */
+    const char *memtable_impl;  /* "skiplist" (default) or "vector" (fast
+                                   appends for bulk loads, slow reads of the
+                                   live memtable) */
+
+    /* Compaction (all but max_open_files can change at run time with
+     * lsm_set_option under the same name). */
+    const char *compaction_style; /* "leveled" (default) or "tiered" */
+    int l0_compaction_trigger;  /* default 4: leveled L0 files that start an
+                                   L0->L1 compaction */
+    int l0_slowdown_trigger;    /* default 20: L0 files at which each write is
+                                   delayed 1 ms (write slowdown) */
+    int l0_stop_trigger;        /* default 36: L0 files at which writes wait
+                                   for compaction (write stop) */
+    double level_size_ratio;    /* default 10: leveled size ratio between
+                                   adjacent levels */
+    size_t level_base_bytes;    /* default 256 MiB: leveled target of L1 */
+    double tiered_size_ratio;   /* default 1.0: tiered: a run joins a merge
+                                   while its size <= (1 + ratio) x the newer
+                                   runs chosen so far */
+    int tiered_min_merge;       /* default 4: tiered: fewest runs to merge */
+    int tiered_max_runs;        /* default 12: tiered: bound on sorted runs */
+    double tiered_max_space_amp;/* default 2.0: tiered: merge everything when
+                                   the newer runs exceed this x the oldest */
+    int compaction_threads;     /* default 1 (1..16): background compactions */
+    int compaction_rate_mb;     /* default 0 = unlimited: compaction output
+                                   MB/s */
+    uint64_t periodic_compaction_seconds; /* default 0 = off: compact files
+                                   older than this even without a trigger */
+    size_t block_cache_bytes;   /* default 64 MiB: cache of data blocks */
+    int max_open_files;         /* default 1000: table readers kept open */
     const char *io_backend;     /* "auto" (default), "uring" or "posix"; the
                                    environment variable LSMD_IO overrides a
                                    NULL or "auto" value */
@@ -85,7 +115,9 @@ void lsm_options_init(lsm_options *o);
  *   its checksum; file and offset are logged), LSM_EVERSION, -errno. */
 int lsm_open(const char *dir, const lsm_options *o, lsm_db **out);
 
-/* Waits for background work, syncs the WAL and frees db.  Returns the first
+/* Waits for background work, syncs the WAL and frees db.
+ * Snapshots still held are released.  REQUIRES: every iterator of db has
+ * been freed.  Returns the first
  * background error seen, if any; db is freed in every case. */
 int lsm_close(lsm_db *db);
 
@@ -139,6 +171,8 @@ void lsm_snapshot_release(lsm_db *db, lsm_snapshot *s);
  * compactions never change what it shows.  Deleted keys are skipped.
  * The iterator starts unpositioned: call first/last/seek.  Errors:
  * -EINVAL, -ENOMEM; read errors later surface in lsm_iter_status.
+ * next/prev on an invalid iterator do nothing; key/value then return NULL.
+ * REQUIRES: every iterator is freed before lsm_close.
  * Thread safety: one thread at a time per iterator. */
 int lsm_iter_new(lsm_db *db, const lsm_snapshot *snap, const void *lo, size_t lolen,
                  const void *hi, size_t hilen, lsm_iter **out);

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,8 @@ struct sst_reader {
     lsm_io *io;
     lsm_file *file;
     char *path;
+    block_cache *cache; /* NULL: no block cache */
+    uint64_t number;    /* the cache key's file part */
     uint64_t data_end;  /* data blocks (with trailers) lie in [0, data_end) */
     uint64_t index_off; /* for error messages */
     char *meta;         /* filter, index and properties blocks, one read */
@@ -26,28 +30,45 @@ struct sst_reader {
 };
 
 /*
- * A loaded data block.  Today its bytes live in memory the holder owns:
- * caller-provided storage (a get's stack buffer) when big enough, else a
- * heap buffer reused across loads.  A block cache slots in here: load would
- * look the handle up first and pin the cached entry instead of reading, and
- * block_buf_release would unpin it.  Nothing else touches block bytes.
+ * A loaded data block: either a pinned cache entry (ch != NULL) or bytes in
+ * memory the holder owns: caller-provided storage (a get's stack buffer)
+ * when big enough, else a heap buffer reused across loads.  Nothing else
+ * touches block bytes.
  */
 typedef struct block_buf {
     char *stack;
     size_t stack_cap;
     char *heap;
     size_t heap_cap;
+    cache_handle *ch;
     bool loaded;
     uint64_t offset;    /* of the loaded block */
     block blk;
 } block_buf;
 
-static void block_buf_release(block_buf *bb)
+/* A cached block is one allocation: this header (the parsed block, whose
+ * data points just past it), then the block's bytes and trailer. */
+typedef union cached_block {
+    block blk;
+    max_align_t align;
+} cached_block;
+
+/* Unpins a cached block (keeping any heap buffer for the next load). */
+static void block_buf_unpin(const sst_reader *r, block_buf *bb)
 {
+    if (bb->ch) {
+        block_cache_release(r->cache, bb->ch);
+        bb->ch = NULL;
+    }
+    bb->loaded = false;
+}
+
+static void block_buf_release(const sst_reader *r, block_buf *bb)
+{
+    block_buf_unpin(r, bb);
     free(bb->heap);
     bb->heap = NULL;
     bb->heap_cap = 0;
-    bb->loaded = false;
 }
 
 static int corrupt(const sst_reader *r, uint64_t off, const char *what)
@@ -76,25 +97,9 @@ static int check_trailer(const sst_reader *r, const char *bytes, sst_handle h)
     return 0;
 }
 
-/* Reads, verifies and parses the data block at h into bb (the one seam for
- * a block cache, see block_buf). */
-static int sst_reader_load_block(const sst_reader *r, sst_handle h, block_buf *bb)
+/* Reads the n bytes of the block at h into dst, verifies and parses it. */
+static int read_block(const sst_reader *r, sst_handle h, char *dst, size_t n, block *blk)
 {
-    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE)
-        return corrupt(r, h.offset, "data block handle out of range");
-    size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
-    char *dst = bb->stack;
-    if (n > bb->stack_cap) {
-        if (n > bb->heap_cap) {
-            char *p = realloc(bb->heap, n);
-            if (!p)
-                return -ENOMEM;
-            bb->heap = p;
-            bb->heap_cap = n;
-        }
-        dst = bb->heap;
-    }
-    bb->loaded = false;
     int rc = io_read_exact(r->io, r->file, dst, n, h.offset);
     if (rc == LSM_ECORRUPT)
         return corrupt(r, h.offset, "file ends inside a data block");
@@ -105,8 +110,73 @@ static int sst_reader_load_block(const sst_reader *r, sst_handle h, block_buf *b
     }
     if ((rc = check_trailer(r, dst, h)))
         return rc;
-    if (block_init(&bb->blk, slice_make(dst, (size_t)h.size)))
+    if (block_init(blk, slice_make(dst, (size_t)h.size)))
         return corrupt(r, h.offset, "malformed data block restart array");
+    return 0;
+}
+
+/* Reads the block at h into a new cache entry and pins it in bb. */
+static int load_into_cache(const sst_reader *r, sst_handle h, size_t n, block_buf *bb)
+{
+    if (n > SIZE_MAX - sizeof(cached_block))
+        return -ENOMEM;
+    size_t total = sizeof(cached_block) + n;
+    cached_block *cb = malloc(total);
+    if (!cb)
+        return -ENOMEM;
+    int rc = read_block(r, h, (char *)(cb + 1), n, &cb->blk);
+    if (rc) {
+        free(cb);
+        return rc;
+    }
+    bb->ch = block_cache_insert(r->cache, r->number, h.offset, cb, total,
+                                total + BLOCK_CACHE_ENTRY_OVERHEAD);
+    if (!bb->ch) {
+        free(cb);
+        return -ENOMEM;
+    }
+    /* Not cb: another reader may have inserted the block first. */
+    bb->blk = ((const cached_block *)cache_handle_value(bb->ch))->blk;
+    return 0;
+}
+
+/* Loads the data block at h into bb, verified and parsed: from the cache
+ * when it holds the block, else from the file (into the cache when fill).
+ * The one place data blocks are read; see block_buf. */
+static int sst_reader_load_block(const sst_reader *r, sst_handle h, bool fill, block_buf *bb)
+{
+    /* Unpin first: a scan then never holds two blocks at once. */
+    block_buf_unpin(r, bb);
+    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE)
+        return corrupt(r, h.offset, "data block handle out of range");
+    size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
+    int rc;
+    if (r->cache && (bb->ch = block_cache_lookup(r->cache, r->number, h.offset))) {
+        /* A size that disagrees with the index means the key names other
+         * bytes: a file number reused among a cache's users. */
+        if (cache_handle_data(bb->ch).size != sizeof(cached_block) + n) {
+            block_buf_unpin(r, bb);
+            return corrupt(r, h.offset, "cached block size differs from the index");
+        }
+        bb->blk = ((const cached_block *)cache_handle_value(bb->ch))->blk;
+    } else if (r->cache && fill) {
+        if ((rc = load_into_cache(r, h, n, bb)))
+            return rc;
+    } else {
+        char *dst = bb->stack;
+        if (n > bb->stack_cap) {
+            if (n > bb->heap_cap) {
+                char *p = realloc(bb->heap, n);
+                if (!p)
+                    return -ENOMEM;
+                bb->heap = p;
+                bb->heap_cap = n;
+            }
+            dst = bb->heap;
+        }
+        if ((rc = read_block(r, h, dst, n, &bb->blk)))
+            return rc;
+    }
     bb->loaded = true;
     bb->offset = h.offset;
     return 0;
@@ -233,12 +303,20 @@ static int read_meta(sst_reader *r, sst_handle index, sst_handle filter, sst_han
 
 int sst_reader_open(lsm_io *io, const char *path, sst_reader **out)
 {
+    return sst_reader_open_ex(io, path, 0, NULL, out);
+}
+
+int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block_cache *cache,
+                       sst_reader **out)
+{
     sst_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
         return -ENOMEM;
     }
     r->io = io;
+    r->cache = cache;
+    r->number = file_number;
     int rc = io_open(io, path, IO_READ, &r->file);
     if (rc) {
         r->file = NULL;
@@ -307,9 +385,11 @@ static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum va
 {
     char stack[8192]; /* holds a default-size block without a malloc */
     block_buf bb = { .stack = stack, .stack_cap = sizeof stack };
-    int rc = sst_reader_load_block(r, h, &bb);
-    if (rc)
+    int rc = sst_reader_load_block(r, h, true, &bb);
+    if (rc) {
+        block_buf_release(r, &bb);
         return rc;
+    }
     block_iter di;
     block_iter_init(&di, &bb.blk);
     block_iter_seek(&di, target);
@@ -333,7 +413,7 @@ static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum va
         }
     }
     block_iter_fini(&di);
-    block_buf_release(&bb);
+    block_buf_release(r, &bb);
     return rc;
 }
 
@@ -378,7 +458,10 @@ typedef struct sst_iter {
     block_iter data;
     block_buf buf;
     bool data_ok;  /* data iterates the block the index points at */
+    bool fill;     /* misses go into the block cache */
     int status;
+    void (*cleanup)(void *, void *);
+    void *cleanup_arg1, *cleanup_arg2;
 } sst_iter;
 
 static void it_fail(sst_iter *it, int rc)
@@ -403,7 +486,7 @@ static void it_load(sst_iter *it)
         return;
     }
     if (!it->buf.loaded || it->buf.offset != h.offset) {
-        int rc = sst_reader_load_block(it->r, h, &it->buf);
+        int rc = sst_reader_load_block(it->r, h, it->fill, &it->buf);
         if (rc) {
             it_fail(it, rc);
             return;
@@ -513,8 +596,12 @@ static void si_destroy(iter *i)
     sst_iter *it = (sst_iter *)i;
     block_iter_fini(&it->index);
     block_iter_fini(&it->data);
-    block_buf_release(&it->buf);
+    block_buf_release(it->r, &it->buf);
+    void (*cleanup)(void *, void *) = it->cleanup;
+    void *a1 = it->cleanup_arg1, *a2 = it->cleanup_arg2;
     free(it);
+    if (cleanup)
+        cleanup(a1, a2);
 }
 
 static const struct iter_ops sst_iter_ops = {
@@ -525,11 +612,21 @@ static const struct iter_ops sst_iter_ops = {
 
 iter *sst_reader_iter_new(sst_reader *r)
 {
+    return sst_reader_iter_new_ex(r, 0, NULL, NULL, NULL);
+}
+
+iter *sst_reader_iter_new_ex(sst_reader *r, unsigned flags, void (*cleanup)(void *, void *),
+                             void *arg1, void *arg2)
+{
     sst_iter *it = calloc(1, sizeof *it);
     if (!it)
         return NULL;
     it->base.ops = &sst_iter_ops;
     it->r = r;
+    it->fill = !(flags & SST_ITER_NO_FILL_CACHE);
+    it->cleanup = cleanup;
+    it->cleanup_arg1 = arg1;
+    it->cleanup_arg2 = arg2;
     block_iter_init(&it->index, &r->index);
     block_iter_init(&it->data, &r->index); /* re-targeted on the first load */
     return &it->base;

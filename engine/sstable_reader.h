@@ -5,20 +5,28 @@
  *
  * Open reads the footer and then the filter, index and properties blocks in
  * one read (they are contiguous at the end of the file) and keeps them in
- * memory; data blocks are read on demand, one io_read each, and their
- * checksums verified every time.  Every corruption found is logged with the
- * file's path and the offset of the bad block.
+ * memory (the table cache bounds how many readers exist).  Data blocks are
+ * read on demand, one io_read each, and their checksums verified on every
+ * read.  With a block cache (sst_reader_open_ex) a data block is looked up
+ * in the cache first, under (file_number, block offset); a block read from
+ * the file is verified once and inserted already parsed, so a hit costs
+ * neither I/O nor a checksum.  A get pins its block only during the lookup;
+ * an iterator pins only the block it is positioned on, so a full scan holds
+ * O(1) blocks and its memory is bounded by the cache, not the table.  Every
+ * corruption found is logged with the file's path and the offset of the bad
+ * block.
  *
- * Thread safety: a reader is immutable after open.  Any number of threads
- * may call sst_reader_get, sst_reader_may_contain and sst_reader_iter_new on
- * one reader at once; each iterator belongs to one thread.  The reader must
- * outlive its iterators.
+ * Thread safety: a reader is immutable after open (the block cache it uses
+ * is thread-safe).  Any number of threads may call sst_reader_get,
+ * sst_reader_may_contain and sst_reader_iter_new on one reader at once; each
+ * iterator belongs to one thread.  The reader must outlive its iterators.
  */
 #ifndef LSM_SSTABLE_READER_H
 #define LSM_SSTABLE_READER_H
 
 #include <stdint.h>
 
+#include "block_cache.h"
 #include "dbformat.h"
 #include "io.h"
 #include "iterator.h"
@@ -33,6 +41,13 @@ typedef struct sst_reader sst_reader;
  * LSM_EVERSION (a format version this build cannot read), -ENOMEM,
  * -errno from the I/O layer. */
 int sst_reader_open(lsm_io *io, const char *path, sst_reader **out);
+
+/* As sst_reader_open, with data blocks cached in cache (NULL: no cache, the
+ * same as sst_reader_open) under file_number.  REQUIRES: file_number names
+ * this table's contents alone among all readers sharing cache (block_cache.h
+ * §Keys).  cache must outlive the reader.  Errors: as sst_reader_open. */
+int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block_cache *cache,
+                       sst_reader **out);
 
 /* Closes the file and frees r (NULL is fine).  REQUIRES: no live iterator. */
 void sst_reader_close(sst_reader *r);
@@ -63,5 +78,18 @@ int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type 
  * invalid with iter_status() LSM_ECORRUPT (or -errno for a failed read).
  * Free with iter_destroy.  NULL on -ENOMEM. */
 iter *sst_reader_iter_new(sst_reader *r);
+
+/* Flags for sst_reader_iter_new_ex. */
+#define SST_ITER_NO_FILL_CACHE 1u /* use cached blocks, but read missing ones
+                                     into the iterator's own buffer instead of
+                                     the cache (a compaction's one-pass read
+                                     should not push out the hot blocks) */
+
+/* As sst_reader_iter_new, with flags (SST_ITER_NO_FILL_CACHE or 0) and a
+ * cleanup that destroying the iterator calls last, as cleanup(arg1, arg2)
+ * (NULL: none); the table cache uses it to unpin the reader.  NULL on
+ * -ENOMEM (cleanup is then not called). */
+iter *sst_reader_iter_new_ex(sst_reader *r, unsigned flags, void (*cleanup)(void *, void *),
+                             void *arg1, void *arg2);
 
 #endif

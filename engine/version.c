@@ -7,7 +7,6 @@
 
 #include "dbformat.h"
 #include "lsm.h"
-#include "sstable_reader.h"
 #include "version_edit.h"
 
 /* ---- file_meta ---------------------------------------------------------- */
@@ -28,11 +27,9 @@ void file_meta_ref(file_meta *f)
 void file_meta_unref(file_meta *f)
 {
     /* acq_rel: the freeing thread sees every write made before other
-     * threads dropped their references (and the published reader). */
+     * threads dropped their references. */
     if (!f || atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (f->reader)
-        sst_reader_close(f->reader);
     free(f->smallest);
     free(f->largest);
     free(f);

@@ -17,11 +17,11 @@
  * Thread safety / invariants
  *   *_ref and *_unref are atomic and may be called from any thread.  The
  *   last unref frees: a version drops its refs on its files; a file_meta
- *   frees its keys and closes its table reader.  A version linked into a
+ *   frees its keys.  A version linked into a
  *   version_list is unlinked under the list's mutex before it is freed, so a
  *   walker holding that mutex never sees a freed version.
- *   Apart from `reader` (set once by the engine, see below) nothing in a
- *   published file_meta or version changes.
+ *   Apart from `being_compacted` (guarded by the engine's mutex) nothing in
+ *   a published file_meta or version changes.
  */
 #ifndef LSM_VERSION_H
 #define LSM_VERSION_H
@@ -36,7 +36,6 @@
 
 #define LSM_NUM_LEVELS 7
 
-struct sst_reader;
 struct version_edit;
 
 typedef struct file_meta {
@@ -49,9 +48,6 @@ typedef struct file_meta {
     uint64_t min_seq, max_seq; /* sequence range of the entries */
     uint64_t entries, deletions;
     uint64_t created_unix;     /* seconds; for periodic compaction */
-    /* Opened lazily by the engine, which publishes it once (release store,
-     * under its own lock); closed with sst_reader_close() at the last unref. */
-    struct sst_reader *reader;
     /* Set while a compaction has this file as input, so no other compaction
      * picks it.  [the engine's db mutex] */
     bool being_compacted;

@@ -1,7 +1,11 @@
 /* test_memtable.c — visibility by sequence, deletes, iterator order, seek,
- * prev, counters, references, big keys and values. */
+ * prev, counters, references, big keys and values, concurrent readers:
+ * every test runs once per implementation (a cmocka group each, the
+ * implementation's name as the test's state), plus a differential test
+ * that feeds the same random operations to both and compares them. */
 #include "helpers.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -12,6 +16,20 @@
 #include "memtable.h"
 
 static slice S(const char *s) { return slice_make(s, strlen(s)); }
+
+static char IMPL_SKIPLIST[] = "skiplist";
+static char IMPL_VECTOR[] = "vector";
+
+/* A fresh memtable of the implementation the test runs against. */
+static memtable *mt_new(void **state)
+{
+    const char *impl = *state;
+    memtable *m = NULL;
+    assert_int_equal(memtable_create(impl, &m), 0);
+    assert_non_null(m);
+    assert_string_equal(memtable_impl_name(m), impl);
+    return m;
+}
 
 static void assert_get(memtable *m, const char *key, uint64_t seq,
                        enum memtable_lookup want, const char *want_val)
@@ -27,9 +45,7 @@ static void assert_get(memtable *m, const char *key, uint64_t seq,
 
 static void test_put_get_delete_overwrite(void **state)
 {
-    (void)state;
-    memtable *m = memtable_new();
-    assert_non_null(m);
+    memtable *m = mt_new(state);
     assert_get(m, "a", LSM_MAX_SEQUENCE, MEMTABLE_ABSENT, NULL);
 
     assert_int_equal(memtable_add(m, 1, LSM_TYPE_PUT, S("k"), S("v1")), 0);
@@ -82,9 +98,7 @@ static void check_at(iter *it, const char *ukey, uint64_t seq, enum value_type t
 
 static void test_iterator(void **state)
 {
-    (void)state;
-    memtable *m = memtable_new();
-    assert_non_null(m);
+    memtable *m = mt_new(state);
     /* Inserted shuffled; expected order: user key asc, seq desc. */
     assert_int_equal(memtable_add(m, 7, LSM_TYPE_PUT, S("b"), S("b7")), 0);
     assert_int_equal(memtable_add(m, 2, LSM_TYPE_PUT, S("c"), S("c2")), 0);
@@ -161,11 +175,9 @@ static void test_iterator(void **state)
 /* Sequential and random keys: full scan order matches the model. */
 static void test_iterator_many(void **state)
 {
-    (void)state;
     th_rng r;
     th_rng_seed(&r, th_seed());
-    memtable *m = memtable_new();
-    assert_non_null(m);
+    memtable *m = mt_new(state);
     enum { N = 20000 };
     /* Keys k%05u, each key gets up to 3 versions with increasing seq. */
     static uint8_t versions[N];
@@ -208,9 +220,7 @@ static void test_iterator_many(void **state)
 
 static void test_counters(void **state)
 {
-    (void)state;
-    memtable *m = memtable_new();
-    assert_non_null(m);
+    memtable *m = mt_new(state);
     assert_int_equal(memtable_entries(m), 0);
     size_t b0 = memtable_bytes(m);
     /* A fresh memtable is empty, and one small entry counts as small, not
@@ -240,9 +250,7 @@ static void test_counters(void **state)
 
 static void test_refcount(void **state)
 {
-    (void)state;
-    memtable *m = memtable_new();
-    assert_non_null(m);
+    memtable *m = mt_new(state);
     assert_int_equal(memtable_add(m, 1, LSM_TYPE_PUT, S("key"), S("value")), 0);
     memtable_ref(m);
     memtable_ref(m);
@@ -265,9 +273,7 @@ static void test_refcount(void **state)
 /* Keys up to 64 KiB, a 1 MiB value, keys sharing long prefixes. */
 static void test_big(void **state)
 {
-    (void)state;
-    memtable *m = memtable_new();
-    assert_non_null(m);
+    memtable *m = mt_new(state);
     size_t kmax = 64 * 1024;
     char *k = malloc(kmax + 1);
     char *v = malloc(1 << 20);
@@ -326,13 +332,116 @@ static void test_big(void **state)
     memtable_unref(m);
 }
 
+/* memtable_create: names, the default, refusals. */
+static void test_create(void **state)
+{
+    (void)state;
+    memtable *m = memtable_new();
+    assert_non_null(m);
+    assert_string_equal(memtable_impl_name(m), "skiplist");
+    memtable_unref(m);
+    assert_int_equal(memtable_create(NULL, &m), 0);
+    assert_string_equal(memtable_impl_name(m), MEMTABLE_IMPL_DEFAULT);
+    memtable_unref(m);
+    assert_int_equal(memtable_create("vector", &m), 0);
+    assert_string_equal(memtable_impl_name(m), "vector");
+    memtable_unref(m);
+    static const char *const bad[] = { "", "Vector", "skiplist ", "hash", "vec" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        m = (memtable *)&m; /* must be reset */
+        assert_int_equal(memtable_create(bad[i], &m), -EINVAL);
+        assert_null(m);
+        assert_null(memtable_impl_lookup(bad[i]));
+        assert_int_equal(memtable_impl_check(bad[i]), -EINVAL);
+    }
+    assert_int_equal(memtable_impl_check(NULL), 0);
+    assert_int_equal(memtable_impl_check("skiplist"), 0);
+    assert_int_equal(memtable_impl_check("vector"), 0);
+    assert_string_equal(memtable_impl_lookup(NULL), "skiplist");
+    char name[] = "vector"; /* a copy: the answer is the library's own string */
+    const char *canon = memtable_impl_lookup(name);
+    assert_string_equal(canon, "vector");
+    assert_ptr_not_equal(canon, name);
+    assert_string_equal(memtable_impl_lookup("skiplist"), "skiplist");
+}
+
+/* Reads before and after memtable_freeze agree; freezing twice is fine;
+ * an iterator sees everything added before its creation. */
+static void test_freeze(void **state)
+{
+    memtable *m = mt_new(state);
+    char key[16], val[16];
+    /* Enough entries that the vector has a run and a tail at freeze time. */
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof(key), "f%05d", (i * 7919) % 3000);
+        snprintf(val, sizeof(val), "v%d", i);
+        assert_int_equal(memtable_add(m, (uint64_t)i + 1, LSM_TYPE_PUT, S(key), S(val)), 0);
+        if (i == 1500) /* a get merges the vector's tail part-way */
+            assert_get(m, key, LSM_MAX_SEQUENCE, MEMTABLE_FOUND, val);
+    }
+    iter *before = memtable_iter_new(m);
+    assert_non_null(before);
+    memtable_freeze(m);
+    memtable_freeze(m);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof(key), "f%05d", (i * 7919) % 3000);
+        snprintf(val, sizeof(val), "v%d", i);
+        assert_get(m, key, (uint64_t)i + 1, MEMTABLE_FOUND, val);
+        assert_get(m, key, (uint64_t)i, MEMTABLE_ABSENT, NULL);
+    }
+    iter *after = memtable_iter_new(m);
+    assert_non_null(after);
+    int n = 0;
+    for (iter_first(before), iter_first(after); iter_valid(after);
+         iter_next(before), iter_next(after), n++) {
+        assert_true(iter_valid(before));
+        snprintf(key, sizeof(key), "f%05d", n);
+        assert_true(slice_equal(ikey_user(iter_key(after)), S(key)));
+        assert_true(slice_equal(iter_key(before), iter_key(after)));
+        assert_true(slice_equal(iter_value(before), iter_value(after)));
+    }
+    assert_false(iter_valid(before));
+    assert_int_equal(n, 3000);
+    iter_destroy(before);
+    iter_destroy(after);
+    memtable_unref(m);
+}
+
+/* The vector's iterators are snapshots: later adds stay out of them. */
+static void test_vector_iter_snapshot(void **state)
+{
+    (void)state;
+    memtable *m = NULL;
+    assert_int_equal(memtable_create("vector", &m), 0);
+    assert_int_equal(memtable_add(m, 1, LSM_TYPE_PUT, S("b"), S("1")), 0);
+    iter *it = memtable_iter_new(m);
+    assert_non_null(it);
+    assert_int_equal(memtable_add(m, 2, LSM_TYPE_PUT, S("a"), S("2")), 0);
+    assert_int_equal(memtable_add(m, 3, LSM_TYPE_PUT, S("c"), S("3")), 0);
+    iter_first(it);
+    check_at(it, "b", 1, LSM_TYPE_PUT, "1");
+    iter_next(it);
+    assert_false(iter_valid(it));
+    iter_last(it);
+    check_at(it, "b", 1, LSM_TYPE_PUT, "1");
+    iter_prev(it);
+    assert_false(iter_valid(it));
+    iter_destroy(it);
+    assert_get(m, "a", 2, MEMTABLE_FOUND, "2");
+    assert_get(m, "c", 3, MEMTABLE_FOUND, "3");
+    memtable_unref(m);
+}
+
 /* One writer adding versions while readers get keys already published
- * (run under SAN=thread). */
-enum { CW = 20000, CREADERS = 2 };
+ * (run under SAN=thread).  After the last add the writer freezes the
+ * memtable and the readers go on for a while: the vector sorts its tail
+ * under them. */
+enum { CW = 20000, CREADERS = 2, CAFTER = 2000 };
 
 struct cm {
     memtable *m;
     atomic_uint_least64_t done; /* highest sequence fully added */
+    atomic_bool frozen;
 };
 
 static void key_of(char *buf, size_t cap, uint64_t seq)
@@ -346,10 +455,12 @@ static void *cm_reader(void *arg)
     bool ok = true;
     th_rng r;
     th_rng_seed(&r, (uintptr_t)&r);
-    uint64_t upto;
-    do {
+    int after = 0;
+    while (ok && after < CAFTER) {
+        if (atomic_load_explicit(&c->frozen, memory_order_relaxed))
+            after++;
         /* Acquire: pairs with the writer's release of done. */
-        upto = atomic_load_explicit(&c->done, memory_order_acquire);
+        uint64_t upto = atomic_load_explicit(&c->done, memory_order_acquire);
         if (upto == 0)
             continue;
         uint64_t seq = 1 + th_rng_below(&r, upto);
@@ -363,27 +474,35 @@ static void *cm_reader(void *arg)
             ok = false;
         (void)memtable_bytes(c->m);
         (void)memtable_entries(c->m);
-    } while (ok && upto < CW);
+        (void)memtable_memory_usage(c->m);
+    }
     return (void *)(uintptr_t)ok;
 }
 
-static void test_concurrent_get(void **state)
+/* Adds seq = 1..CW (key_of(seq) -> "val<seq>"), publishing progress. */
+static void cm_write_all(struct cm *c)
 {
-    (void)state;
-    struct cm c = { .m = memtable_new() };
-    assert_non_null(c.m);
-    atomic_init(&c.done, 0);
-    pthread_t th[CREADERS];
-    for (int i = 0; i < CREADERS; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, cm_reader, &c), 0);
     for (uint64_t seq = 1; seq <= CW; seq++) {
         char key[16], val[32];
         key_of(key, sizeof(key), seq);
         snprintf(val, sizeof(val), "val%llu", (unsigned long long)seq);
-        assert_int_equal(memtable_add(c.m, seq, LSM_TYPE_PUT, S(key), S(val)), 0);
+        assert_int_equal(memtable_add(c->m, seq, LSM_TYPE_PUT, S(key), S(val)), 0);
         /* Release: pairs with the readers' acquire of done. */
-        atomic_store_explicit(&c.done, seq, memory_order_release);
+        atomic_store_explicit(&c->done, seq, memory_order_release);
     }
+    memtable_freeze(c->m);
+    atomic_store_explicit(&c->frozen, true, memory_order_relaxed);
+}
+
+static void cm_run(void **state, void *(*reader)(void *))
+{
+    struct cm c = { .m = mt_new(state) };
+    atomic_init(&c.done, 0);
+    atomic_init(&c.frozen, false);
+    pthread_t th[CREADERS];
+    for (int i = 0; i < CREADERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, reader, &c), 0);
+    cm_write_all(&c);
     for (int i = 0; i < CREADERS; i++) {
         void *ok;
         assert_int_equal(pthread_join(th[i], &ok), 0);
@@ -392,16 +511,205 @@ static void test_concurrent_get(void **state)
     memtable_unref(c.m);
 }
 
+static void test_concurrent_get(void **state)
+{
+    cm_run(state, cm_reader);
+}
+
+/* Readers iterate while the writer adds: each iterator is sorted, every
+ * value matches its key and sequence, and everything published before the
+ * iterator was created is in it. */
+static void *cm_iter_reader(void *arg)
+{
+    struct cm *c = arg;
+    bool ok = true;
+    for (int round = 0; ok && round < 25; round++) {
+        uint64_t upto = atomic_load_explicit(&c->done, memory_order_acquire);
+        iter *it = memtable_iter_new(c->m);
+        if (!it)
+            return (void *)(uintptr_t)0;
+        uint64_t old = 0, total = 0;
+        slice prev = { NULL, 0 };
+        for (iter_first(it); ok && iter_valid(it); iter_next(it), total++) {
+            slice k = iter_key(it);
+            if (prev.data && ikey_compare(prev, k) >= 0)
+                ok = false;
+            prev = k;
+            uint64_t seq = ikey_seq(k);
+            char key[16], want[32];
+            key_of(key, sizeof(key), seq);
+            int wl = snprintf(want, sizeof(want), "val%llu", (unsigned long long)seq);
+            slice v = iter_value(it);
+            if (!slice_equal(ikey_user(k), S(key)) || v.size != (size_t)wl ||
+                memcmp(v.data, want, v.size) != 0)
+                ok = false;
+            old += seq <= upto;
+        }
+        if (old != upto || total > CW)
+            ok = false;
+        iter_destroy(it);
+    }
+    return (void *)(uintptr_t)ok;
+}
+
+static void test_concurrent_iter(void **state)
+{
+    cm_run(state, cm_iter_reader);
+}
+
+/* ---- differential: the same random operations on both ------------------ */
+
+/* Keys from a tiny alphabet, 0 to 13 bytes: many share their first 8 bytes
+ * or differ only by trailing zero bytes (the vector's cached prefixes pad
+ * with zeros), and many collide. */
+static size_t rand_key(th_rng *r, char *buf)
+{
+    static const char alpha[] = { 0x00, 0x01, 'a', (char)0xff };
+    size_t n = (size_t)th_rng_below(r, 14);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = alpha[th_rng_below(r, 4)];
+    return n;
+}
+
+static void same_get(memtable *a, memtable *b, slice key, uint64_t seq)
+{
+    slice va = { NULL, 0 }, vb = { NULL, 0 };
+    enum memtable_lookup ra = memtable_get(a, key, seq, &va);
+    enum memtable_lookup rb = memtable_get(b, key, seq, &vb);
+    assert_int_equal(ra, rb);
+    if (ra == MEMTABLE_FOUND)
+        assert_true(slice_equal(va, vb));
+}
+
+static void same_pos(iter *a, iter *b)
+{
+    assert_int_equal(iter_valid(a), iter_valid(b));
+    if (iter_valid(a)) {
+        assert_true(slice_equal(iter_key(a), iter_key(b)));
+        assert_true(slice_equal(iter_value(a), iter_value(b)));
+    }
+}
+
+/* Full scans both ways and random seeks (each followed by a few steps). */
+static void same_iteration(th_rng *r, memtable *a, memtable *b, uint64_t entries)
+{
+    iter *ia = memtable_iter_new(a), *ib = memtable_iter_new(b);
+    assert_non_null(ia);
+    assert_non_null(ib);
+    uint64_t n = 0;
+    for (iter_first(ia), iter_first(ib); iter_valid(ia); iter_next(ia), iter_next(ib), n++)
+        same_pos(ia, ib);
+    same_pos(ia, ib);
+    assert_int_equal(n, entries);
+    for (iter_last(ia), iter_last(ib); iter_valid(ia); iter_prev(ia), iter_prev(ib))
+        same_pos(ia, ib);
+    same_pos(ia, ib);
+    char target[32];
+    for (int i = 0; i < 500; i++) {
+        size_t n_key = rand_key(r, target);
+        uint64_t seq = th_rng_below(r, entries + 2);
+        put_fixed64(target + n_key, pack_trailer(seq, (enum value_type)th_rng_below(r, 2)));
+        slice t = slice_make(target, n_key + INTERNAL_TRAILER);
+        iter_seek(ia, t);
+        iter_seek(ib, t);
+        same_pos(ia, ib);
+        bool back = th_rng_below(r, 2);
+        for (int s = 0; s < 3 && iter_valid(ia); s++) {
+            if (back) {
+                iter_prev(ia);
+                iter_prev(ib);
+            } else {
+                iter_next(ia);
+                iter_next(ib);
+            }
+            same_pos(ia, ib);
+        }
+    }
+    iter_destroy(ia);
+    iter_destroy(ib);
+}
+
+static void test_differential(void **state)
+{
+    (void)state;
+    th_rng r;
+    th_rng_seed(&r, th_seed());
+    memtable *a = NULL, *b = NULL;
+    assert_int_equal(memtable_create("skiplist", &a), 0);
+    assert_int_equal(memtable_create("vector", &b), 0);
+    enum { N = 20000 };
+    /* Sequences 1..N in random order: unique, so (key, seq) never repeats,
+     * and a newer version is often added before an older one. */
+    uint64_t *seqs = malloc(N * sizeof(*seqs));
+    assert_non_null(seqs);
+    for (uint64_t i = 0; i < N; i++)
+        seqs[i] = i + 1;
+    for (size_t i = N - 1; i > 0; i--) {
+        size_t j = (size_t)th_rng_below(&r, i + 1);
+        uint64_t t = seqs[i];
+        seqs[i] = seqs[j];
+        seqs[j] = t;
+    }
+    char key[32], val[64];
+    for (size_t i = 0; i < N; i++) {
+        size_t kn = rand_key(&r, key);
+        enum value_type t = th_rng_below(&r, 5) == 0 ? LSM_TYPE_DELETE : LSM_TYPE_PUT;
+        int vn = snprintf(val, sizeof(val), "%llu%.*s", (unsigned long long)seqs[i],
+                          (int)th_rng_below(&r, 40), "..........................................");
+        slice k = slice_make(key, kn), v = slice_make(val, (size_t)vn);
+        assert_int_equal(memtable_add(a, seqs[i], t, k, v), 0);
+        assert_int_equal(memtable_add(b, seqs[i], t, k, v), 0);
+        /* The version just added, at its sequence and just below. */
+        if (th_rng_below(&r, 4) == 0) {
+            same_get(a, b, k, seqs[i]);
+            same_get(a, b, k, seqs[i] - 1);
+        }
+        /* Gets while adding: the vector's tail grows and gets merged. */
+        for (int g = (int)th_rng_below(&r, 3); g > 0; g--) {
+            kn = rand_key(&r, key);
+            same_get(a, b, slice_make(key, kn), th_rng_below(&r, N + 2));
+        }
+        if (i % 6000 == 5999)
+            same_iteration(&r, a, b, i + 1);
+    }
+    assert_int_equal(memtable_entries(a), memtable_entries(b));
+    memtable_freeze(a);
+    memtable_freeze(b);
+    for (int i = 0; i < 20000; i++) {
+        size_t kn = rand_key(&r, key);
+        same_get(a, b, slice_make(key, kn), th_rng_below(&r, N + 2));
+    }
+    same_iteration(&r, a, b, N);
+    free(seqs);
+    memtable_unref(a);
+    memtable_unref(b);
+}
+
+/* Every per-implementation test, with the implementation as its state. */
+#define PER_IMPL_TESTS(impl)                                             \
+    cmocka_unit_test_prestate(test_put_get_delete_overwrite, impl),     \
+        cmocka_unit_test_prestate(test_iterator, impl),                 \
+        cmocka_unit_test_prestate(test_iterator_many, impl),            \
+        cmocka_unit_test_prestate(test_counters, impl),                 \
+        cmocka_unit_test_prestate(test_refcount, impl),                 \
+        cmocka_unit_test_prestate(test_big, impl),                      \
+        cmocka_unit_test_prestate(test_freeze, impl),                   \
+        cmocka_unit_test_prestate(test_concurrent_get, impl),           \
+        cmocka_unit_test_prestate(test_concurrent_iter, impl)
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_get_delete_overwrite),
-        cmocka_unit_test(test_iterator),
-        cmocka_unit_test(test_iterator_many),
-        cmocka_unit_test(test_counters),
-        cmocka_unit_test(test_refcount),
-        cmocka_unit_test(test_big),
-        cmocka_unit_test(test_concurrent_get),
+    const struct CMUnitTest skiplist_tests[] = { PER_IMPL_TESTS(IMPL_SKIPLIST) };
+    const struct CMUnitTest vector_tests[] = {
+        PER_IMPL_TESTS(IMPL_VECTOR),
+        cmocka_unit_test(test_vector_iter_snapshot),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest common_tests[] = {
+        cmocka_unit_test(test_create),
+        cmocka_unit_test(test_differential),
+    };
+    int failed = cmocka_run_group_tests_name("skiplist", skiplist_tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("vector", vector_tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("both", common_tests, NULL, NULL);
+    return failed;
 }

@@ -1,0 +1,407 @@
+/* config.c — see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Runtime options the engine takes through lsm_set_option (engine/lsm.h). */
+static const char *const k_runtime_opts[] = {
+    "l0_compaction_trigger", "level_size_ratio", "tiered_size_ratio",
+    "tiered_min_merge", "block_cache_bytes", "compaction_threads",
+    "compaction_rate_mb", "periodic_compaction_seconds",
+};
+
+void config_init(daemon_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->numa = NUMA_MODE_AUTO;
+    c->numa_node = -1;
+    c->spin_us = 50;
+    c->max_clients = 256;
+    lsm_options_init(&c->engine);
+    c->engine.io_backend = NULL; /* NULL: let LSMD_IO decide, as "auto" */
+}
+
+/* "2M" -> 2097152.  Returns -EINVAL on junk or overflow. */
+static int parse_size(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-')
+        return -EINVAL;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s)
+        return -EINVAL;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: break;
+    }
+    if (*end == 'i' || *end == 'I') /* accept "KiB"-ish spellings: Ki, MiB */
+        end++;
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end || (shift && v > (ULLONG_MAX >> shift)))
+        return -EINVAL;
+    v <<= shift;
+    if (v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* A non-negative integer in [lo, hi] (suffixes allowed, as sizes). */
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    unsigned long long v;
+    if (parse_size(s, (unsigned long long)hi, &v) || (long)v < lo)
+        return -EINVAL;
+    *out = (long)v;
+    return 0;
+}
+
+static int set_str(char **dst, const char *v)
+{
+    char *s = strdup(v);
+    if (!s)
+        return -ENOMEM;
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+/* "1000, 1001" -> array; both uid_t and gid_t are unsigned 32-bit here. */
+static int parse_id_list(const char *v, unsigned **arr, size_t *n)
+{
+    unsigned *out = NULL;
+    size_t cnt = 0;
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        char *end;
+        errno = 0;
+        unsigned long id = strtoul(p, &end, 10);
+        if (errno || end == p || id >= UINT_MAX) {
+            free(out);
+            return -EINVAL;
+        }
+        unsigned *grown = realloc(out, (cnt + 1) * sizeof *out);
+        if (!grown) {
+            free(out);
+            return -ENOMEM;
+        }
+        out = grown;
+        out[cnt++] = (unsigned)id;
+        p = end;
+        if (*p && *p != ',' && *p != ' ' && *p != '\t') {
+            free(out);
+            return -EINVAL;
+        }
+    }
+    free(*arr);
+    *arr = out;
+    *n = cnt;
+    return 0;
+}
+
+static int add_engine_opt(daemon_config *c, const char *name, const char *value)
+{
+    config_engine_opt *g = realloc(c->engine_opts, (c->n_engine_opts + 1) * sizeof *g);
+    if (!g)
+        return -ENOMEM;
+    c->engine_opts = g;
+    config_engine_opt *o = &g[c->n_engine_opts];
+    o->name = strdup(name);
+    o->value = strdup(value);
+    if (!o->name || !o->value) {
+        free(o->name);
+        free(o->value);
+        return -ENOMEM;
+    }
+    c->n_engine_opts++;
+    return 0;
+}
+
+static int set_log_level(const char *v)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+    for (int i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) {
+            lsm_log_set_level((enum lsm_log_level)i);
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static int set_known(daemon_config *c, const char *k, const char *v)
+{
+    long n;
+    unsigned long long sz;
+    if (strcmp(k, "dir") == 0)
+        return *v ? set_str(&c->dir, v) : -EINVAL;
+    if (strcmp(k, "socket") == 0)
+        return *v ? set_str(&c->socket_path, v) : -EINVAL;
+    if (strcmp(k, "workers") == 0) {
+        if (parse_int(v, 0, 1024, &n))
+            return -EINVAL;
+        c->workers = (int)n;
+        return 0;
+    }
+    if (strcmp(k, "numa") == 0) {
+        if (strcmp(v, "off") == 0) {
+            c->numa = NUMA_MODE_OFF;
+        } else if (strcmp(v, "auto") == 0) {
+            c->numa = NUMA_MODE_AUTO;
+        } else {
+            if (parse_int(v, 0, 4095, &n))
+                return -EINVAL;
+            c->numa = NUMA_MODE_NODE;
+            c->numa_node = (int)n;
+        }
+        return 0;
+    }
+    if (strcmp(k, "compaction") == 0 || strcmp(k, "compaction_style") == 0) {
+        if (strcmp(v, "leveled") != 0 && strcmp(v, "tiered") != 0)
+            return -EINVAL;
+        return add_engine_opt(c, "compaction_style", v);
+    }
+    if (strcmp(k, "io") == 0) {
+        if (strcmp(v, "auto") && strcmp(v, "uring") && strcmp(v, "posix"))
+            return -EINVAL;
+        int rc = set_str(&c->io, v);
+        /* "auto" leaves io_backend NULL so LSMD_IO still overrides it. */
+        c->engine.io_backend = (rc == 0 && strcmp(v, "auto") != 0) ? c->io : NULL;
+        return rc;
+    }
+    if (strcmp(k, "spin_us") == 0) {
+        if (parse_int(v, 0, 1000000, &n))
+            return -EINVAL;
+        c->spin_us = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "max_clients") == 0) {
+        if (parse_int(v, 1, 65536, &n))
+            return -EINVAL;
+        c->max_clients = (int)n;
+        return 0;
+    }
+    if (strcmp(k, "allow_uids") == 0)
+        return parse_id_list(v, (unsigned **)&c->allow_uids, &c->n_allow_uids);
+    if (strcmp(k, "allow_gids") == 0)
+        return parse_id_list(v, (unsigned **)&c->allow_gids, &c->n_allow_gids);
+    if (strcmp(k, "log_level") == 0)
+        return set_log_level(v);
+    /* lsm_options fields; the engine checks ranges at lsm_open. */
+    if (strcmp(k, "memtable_bytes") == 0) {
+        if (parse_size(v, SIZE_MAX, &sz))
+            return -EINVAL;
+        c->engine.memtable_bytes = (size_t)sz;
+        return 0;
+    }
+    if (strcmp(k, "block_bytes") == 0) {
+        if (parse_size(v, SIZE_MAX, &sz))
+            return -EINVAL;
+        c->engine.block_bytes = (size_t)sz;
+        return 0;
+    }
+    if (strcmp(k, "sstable_target_bytes") == 0) {
+        if (parse_size(v, SIZE_MAX, &sz))
+            return -EINVAL;
+        c->engine.sstable_target_bytes = (size_t)sz;
+        return 0;
+    }
+    if (strcmp(k, "max_immutable_memtables") == 0) {
+        if (parse_int(v, 0, INT_MAX, &n))
+            return -EINVAL;
+        c->engine.max_immutable_memtables = (int)n;
+        return 0;
+    }
+    if (strcmp(k, "block_restart_interval") == 0) {
+        if (parse_int(v, 0, INT_MAX, &n))
+            return -EINVAL;
+        c->engine.block_restart_interval = (int)n;
+        return 0;
+    }
+    if (strcmp(k, "bloom_bits_per_key") == 0) {
+        if (parse_int(v, 0, INT_MAX, &n))
+            return -EINVAL;
+        c->engine.bloom_bits_per_key = (int)n;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof k_runtime_opts / sizeof *k_runtime_opts; i++)
+        if (strcmp(k, k_runtime_opts[i]) == 0)
+            return add_engine_opt(c, k, v);
+    return -ENOENT;
+}
+
+int config_set(daemon_config *c, const char *key, const char *value)
+{
+    char k[64];
+    size_t len = strlen(key);
+    if (len >= sizeof k) {
+        log_error("config: unknown key '%s'", key);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i <= len; i++)
+        k[i] = key[i] == '-' ? '_' : key[i];
+    int rc = set_known(c, k, value ? value : "");
+    if (rc == -ENOENT) {
+        log_error("config: unknown key '%s'", key);
+        return -EINVAL;
+    }
+    if (rc == -EINVAL)
+        log_error("config: bad value '%s' for '%s'", value ? value : "", key);
+    return rc;
+}
+
+struct ini_ctx {
+    daemon_config *c;
+    int err;
+};
+
+/* libinih handler: returns nonzero to continue. */
+static int on_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_ctx *x = user;
+    int rc;
+    if (strcmp(section, "engine") == 0)
+        rc = add_engine_opt(x->c, name, value);
+    else if (section[0] == '\0' || strcmp(section, "lsmd") == 0)
+        rc = config_set(x->c, name, value);
+    else {
+        log_error("config: unknown section [%s]", section);
+        rc = -EINVAL;
+    }
+    if (rc && !x->err)
+        x->err = rc;
+    return rc == 0;
+}
+
+int config_load_file(daemon_config *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        log_error("config: cannot open %s: %s", path, strerror(e));
+        return -e;
+    }
+    struct ini_ctx x = { c, 0 };
+    int line = ini_parse_file(f, on_ini_line, &x);
+    fclose(f);
+    if (line != 0) {
+        log_error("config: %s: error on line %d", path, line);
+        return x.err ? x.err : -EINVAL;
+    }
+    return x.err;
+}
+
+char *config_default_socket(char **dir_to_make)
+{
+    char *p = NULL;
+    *dir_to_make = NULL;
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg && *xdg)
+        return asprintf(&p, "%s/lsmd.sock", xdg) < 0 ? NULL : p;
+    if (asprintf(dir_to_make, "/tmp/lsmd-%u", (unsigned)getuid()) < 0) {
+        *dir_to_make = NULL;
+        return NULL;
+    }
+    if (asprintf(&p, "%s/lsmd.sock", *dir_to_make) < 0) {
+        free(*dir_to_make);
+        *dir_to_make = NULL;
+        return NULL;
+    }
+    return p;
+}
+
+/* mkdir 0700, or accept an existing directory we own with no group/other
+ * access (someone else's /tmp/lsmd-UID would let them swap our socket). */
+static int make_private_dir(const char *dir)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        int e = errno;
+        log_error("cannot create %s: %s", dir, strerror(e));
+        return -e;
+    }
+    struct stat st;
+    if (lstat(dir, &st) != 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+        log_error("%s must be a directory owned by uid %u with mode 0700",
+                  dir, (unsigned)getuid());
+        return -EPERM;
+    }
+    return 0;
+}
+
+static int usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+int config_finish(daemon_config *c)
+{
+    if (!c->dir) {
+        log_error("lsmd: --dir DIR is required");
+        return -EINVAL;
+    }
+    if (!c->socket_path) {
+        char *dir;
+        c->socket_path = config_default_socket(&dir);
+        if (!c->socket_path)
+            return -ENOMEM;
+        int rc = dir ? make_private_dir(dir) : 0;
+        free(dir);
+        if (rc)
+            return rc;
+    }
+    if (c->workers == 0)
+        c->workers = usable_cpus();
+    return 0;
+}
+
+bool config_peer_allowed(const daemon_config *c, uid_t uid, gid_t gid)
+{
+    if (uid == geteuid())
+        return true;
+    for (size_t i = 0; i < c->n_allow_uids; i++)
+        if (c->allow_uids[i] == uid)
+            return true;
+    for (size_t i = 0; i < c->n_allow_gids; i++)
+        if (c->allow_gids[i] == gid)
+            return true;
+    return false;
+}
+
+void config_free(daemon_config *c)
+{
+    free(c->dir);
+    free(c->socket_path);
+    free(c->io);
+    free(c->allow_uids);
+    free(c->allow_gids);
+    for (size_t i = 0; i < c->n_engine_opts; i++) {
+        free(c->engine_opts[i].name);
+        free(c->engine_opts[i].value);
+    }
+    free(c->engine_opts);
+    memset(c, 0, sizeof *c);
+}

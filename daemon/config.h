@@ -1,0 +1,99 @@
+/*
+ * config.h — lsmd settings: defaults, the INI file (libinih) and the
+ * command-line flags, which share one set of keys.
+ *
+ * A key is spelled with '_' in the file and '-' or '_' on the command line
+ * (`--spin-us 20` == `spin_us = 20`).  Later settings win: defaults, then
+ * the file named by --config, then the other flags.
+ *
+ *   key                     meaning                                   default
+ *   dir                     database directory (required)             -
+ *   socket                  Unix socket path      $XDG_RUNTIME_DIR/lsmd.sock
+ *                                                 else /tmp/lsmd-$UID/lsmd.sock
+ *   workers                 worker threads (0 = one per usable CPU)   0
+ *   numa                    off | auto | NODE                         auto
+ *   compaction              leveled | tiered (engine compaction_style) engine's
+ *   io                      auto | uring | posix                      auto
+ *   spin_us                 busy-poll time before a worker sleeps     50
+ *   max_clients             concurrent sessions                       256
+ *   allow_uids, allow_gids  extra peers allowed (comma lists); the
+ *                           daemon's own uid is always allowed        none
+ *   log_level               error | warn | info | debug               env/info
+ *   memtable_bytes, max_immutable_memtables, block_bytes,
+ *   block_restart_interval, bloom_bits_per_key, sstable_target_bytes
+ *                           lsm_options fields (engine/lsm.h)         engine's
+ *   l0_compaction_trigger, level_size_ratio, tiered_size_ratio,
+ *   tiered_min_merge, block_cache_bytes, compaction_threads,
+ *   compaction_rate_mb, periodic_compaction_seconds
+ *                           runtime engine options, applied with
+ *                           lsm_set_option right after lsm_open       engine's
+ *
+ * In the file, keys may sit before any section or under [lsmd]; an
+ * [engine] section passes any NAME = VALUE to lsm_set_option unchecked.
+ * Sizes accept a K, M or G suffix (powers of 1024).
+ *
+ * Thread safety: a daemon_config is filled by the main thread before any
+ * other thread starts and is read-only afterwards.
+ */
+#ifndef LSMD_CONFIG_H
+#define LSMD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lsm.h"
+
+enum numa_mode { NUMA_MODE_OFF, NUMA_MODE_AUTO, NUMA_MODE_NODE };
+
+/* A runtime engine option to apply after lsm_open (in file order). */
+typedef struct config_engine_opt {
+    char *name, *value;
+} config_engine_opt;
+
+typedef struct daemon_config {
+    char *dir;              /* owned */
+    char *socket_path;      /* owned; set by config_finish when absent */
+    int workers;            /* >= 1 after config_finish */
+    enum numa_mode numa;
+    int numa_node;          /* NUMA_MODE_NODE only */
+    char *io;               /* owned: "auto" | "uring" | "posix" */
+    unsigned spin_us;
+    int max_clients;
+    uid_t *allow_uids;      /* owned arrays */
+    size_t n_allow_uids;
+    gid_t *allow_gids;
+    size_t n_allow_gids;
+    lsm_options engine;     /* io_backend points at io */
+    config_engine_opt *engine_opts; /* owned, applied in order */
+    size_t n_engine_opts;
+} daemon_config;
+
+/* Fills c with the defaults.  Never fails. */
+void config_init(daemon_config *c);
+
+/* Sets one key (either spelling) from its text value.
+ * Errors: -EINVAL (unknown key or bad value; the log says which),
+ *         -ENOMEM. */
+int config_set(daemon_config *c, const char *key, const char *value);
+
+/* Reads an INI file with libinih.  Errors: -ENOENT/-EACCES (cannot open),
+ * -EINVAL (a syntax error or a bad key; line number logged), -ENOMEM. */
+int config_load_file(daemon_config *c, const char *path);
+
+/* Checks the result and fills derived defaults (socket path, workers).
+ * Creates the default socket directory (mode 0700) when it is used.
+ * Errors: -EINVAL (dir missing), -errno (creating the socket directory). */
+int config_finish(daemon_config *c);
+
+/* true when a peer with these credentials may attach. */
+bool config_peer_allowed(const daemon_config *c, uid_t uid, gid_t gid);
+
+/* The default socket path (malloc'd; NULL on ENOMEM) and, in *dir_to_make
+ * (malloc'd or NULL), the directory that must exist with mode 0700.
+ * Shared with lsmctl's and the client's idea of the default. */
+char *config_default_socket(char **dir_to_make);
+
+void config_free(daemon_config *c);
+
+#endif

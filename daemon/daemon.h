@@ -1,0 +1,61 @@
+/*
+ * daemon.h — the state one lsmd process shares between its threads.
+ *
+ * Threads
+ *   main     the event loop (main.c): accepts attaches, runs the handshake,
+ *            watches every client's socket and pidfd for death, handles
+ *            SIGTERM/SIGINT (signalfd).
+ *   workers  worker.c: each serves a set of sessions, polling their rings.
+ *   admin    admin.c: flush, compact, set-option and stats, which may take
+ *            long, so a worker never blocks its other clients on them.
+ *
+ * Thread safety / invariants
+ *   Everything here is set up by main before the threads start and read-only
+ *   afterwards, except the fields marked otherwise.  sessions_mu guards the
+ *   session list (stats walks it; a session leaves it only when its last
+ *   reference goes, so a walker under the lock may read its segment).
+ */
+#ifndef LSMD_DAEMON_H
+#define LSMD_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "directory.h"
+#include "lsm.h"
+#include "numa.h"
+#include "server.h"
+#include "snapshot_registry.h"
+
+struct worker;
+struct admin;
+struct session;
+
+typedef struct daemon_ctx {
+    daemon_config *cfg;
+    lsm_db *db;
+    numa_plan *numa;
+    snapreg *snaps;
+    struct shm_dir dir;          /* the published snapshot directory */
+    int dir_ro_fd;               /* read-only fd handed to every client */
+    struct shm_server_limits limits;
+    struct worker **workers;
+    int nworkers;
+    struct admin *admin;
+    uint64_t start_ns;           /* CLOCK_MONOTONIC */
+
+    pthread_mutex_t sessions_mu;
+    struct session *sessions;    /* [sessions_mu] list head */
+    int nsessions;               /* [sessions_mu] */
+    _Atomic uint64_t next_client_id;
+    _Atomic uint64_t attaches, refusals, deaths; /* counters for stats */
+    _Atomic int draining;        /* set once: SIGTERM/SIGINT received */
+} daemon_ctx;
+
+/* Limits for one client (hostile clients must not exhaust the daemon). */
+#define DAEMON_MAX_SNAPSHOTS_PER_CLIENT 1024u
+#define DAEMON_MAX_ITERS_PER_CLIENT 64u
+
+#endif

@@ -1,0 +1,492 @@
+/*
+ * main.c — lsmd: flags, start-up, the main event loop and clean shutdown.
+ *
+ *   lsmd --dir DIR [--socket PATH] [--config FILE] [--workers N]
+ *        [--numa auto|off|NODE] [--compaction leveled|tiered]
+ *        [--io auto|uring|posix] [--KEY VALUE ...]
+ *
+ * Every key of config.h is also a flag.  The main thread owns one epoll
+ * set: the listening socket, a signalfd (SIGTERM, SIGINT), connections that
+ * have not said hello yet (dropped after HELLO_TIMEOUT_NS), and each
+ * session's socket and pidfd, whose hang-up / readability is the client's
+ * death.  Shutdown: stop accepting, let every worker drain what its clients
+ * queued and end their sessions, finish admin jobs, release snapshots,
+ * lsm_close (which syncs the WAL), remove the socket.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "config.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+#include "wait.h"
+#include "worker.h"
+
+#define HELLO_TIMEOUT_NS 5000000000ull
+#define DIR_CAPACITY 4096u
+
+/* epoll tags: fixed markers, or a pointer with the kind in its low bits. */
+static char mark_listener, mark_signal;
+enum { TAG_SOCK = 1, TAG_PIDFD = 2, TAG_PENDING = 3, TAG_MASK = 3 };
+
+typedef struct pending_conn {
+    int fd;
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    uint64_t deadline;
+    struct pending_conn *prev, *next;
+} pending_conn;
+
+typedef struct main_loop {
+    daemon_ctx *d;
+    listener lst;
+    int epfd, sigfd;
+    pending_conn *pending;
+} main_loop;
+
+static void usage(FILE *f)
+{
+    fputs("usage: lsmd --dir DIR [--socket PATH] [--config FILE] [--workers N]\n"
+          "            [--numa auto|off|NODE] [--compaction leveled|tiered]\n"
+          "            [--io auto|uring|posix] [--KEY VALUE ...]\n"
+          "Every configuration key (see daemon/config.h) is also a flag, e.g.\n"
+          "--spin-us 50, --memtable-bytes 64M, --allow-uids 1000,1001.\n",
+          f);
+}
+
+/* ---- flags ---------------------------------------------------------------- */
+
+/* Applies argv: --config first (so flags override the file), then the
+ * rest in order.  Returns 0, 1 (--help printed) or -EINVAL. */
+static int parse_args(daemon_config *c, int argc, char **argv)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 1; i < argc; i++) {
+            const char *a = argv[i];
+            if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                usage(stdout);
+                return 1;
+            }
+            if (strncmp(a, "--", 2) != 0) {
+                fprintf(stderr, "lsmd: unexpected argument '%s'\n", a);
+                return -EINVAL;
+            }
+            char key[64];
+            const char *val;
+            const char *eq = strchr(a + 2, '=');
+            size_t klen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+            if (klen == 0 || klen >= sizeof key) {
+                fprintf(stderr, "lsmd: bad flag '%s'\n", a);
+                return -EINVAL;
+            }
+            memcpy(key, a + 2, klen);
+            key[klen] = '\0';
+            if (eq) {
+                val = eq + 1;
+            } else if (i + 1 < argc) {
+                val = argv[++i];
+            } else {
+                fprintf(stderr, "lsmd: flag --%s needs a value\n", key);
+                return -EINVAL;
+            }
+            bool is_config = strcmp(key, "config") == 0;
+            int rc = 0;
+            if (pass == 0 && is_config)
+                rc = config_load_file(c, val);
+            else if (pass == 1 && !is_config)
+                rc = config_set(c, key, val);
+            if (rc) {
+                if (rc != -ENOMEM && !is_config)
+                    fprintf(stderr, "lsmd: bad flag --%s %s (see the log line above)\n", key,
+                            val);
+                return -EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- the snapshot directory ---------------------------------------------- */
+
+/* Registry publication callback: runs under the registry's lock, so it is
+ * the directory's single writer. */
+static void publish_dir(void *ctx, const snapreg_info *list, size_t n)
+{
+    daemon_ctx *d = ctx;
+    if (n > d->dir.capacity) {
+        log_warn("snapshot directory full: %zu snapshots, %u listed", n, d->dir.capacity);
+        n = d->dir.capacity;
+    }
+    shm_dir_write_begin(&d->dir);
+    for (size_t i = 0; i < n; i++) {
+        struct shm_dir_entry e = {
+            .id = list[i].id, .sequence = list[i].id, .holders = list[i].holders,
+            .flags = SHM_DIR_LIVE, .created_ns = list[i].created_ns,
+            .creator_id = list[i].creator, .creator_pid = list[i].creator_pid,
+        };
+        shm_dir_store(&d->dir, (uint32_t)i, &e);
+    }
+    shm_dir_write_end(&d->dir, (uint32_t)n);
+}
+
+/* ---- event loop ----------------------------------------------------------- */
+
+static int watch(main_loop *m, int fd, uint32_t events, void *tag)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = tag };
+    return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+static void *tagged(void *p, int kind)
+{
+    return (void *)((uintptr_t)p | (uintptr_t)kind);
+}
+
+static void pending_drop(main_loop *m, pending_conn *p, bool close_fd)
+{
+    epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        m->pending = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (close_fd)
+        close(p->fd);
+    free(p);
+}
+
+static void accept_all(main_loop *m)
+{
+    for (;;) {
+        pid_t pid;
+        uid_t uid;
+        gid_t gid;
+        int fd = listener_accept(&m->lst, &pid, &uid, &gid);
+        if (fd == -EAGAIN)
+            return;
+        if (fd < 0) {
+            /* EMFILE and friends: log and let the next wake retry. */
+            log_warn("accept: %s", strerror(-fd));
+            return;
+        }
+        pending_conn *p = calloc(1, sizeof *p);
+        if (!p) {
+            close(fd);
+            continue;
+        }
+        *p = (pending_conn){ .fd = fd, .pid = pid, .uid = uid, .gid = gid,
+                             .deadline = shm_now_ns() + HELLO_TIMEOUT_NS, .next = m->pending };
+        if (watch(m, fd, EPOLLIN | EPOLLRDHUP, tagged(p, TAG_PENDING)) != 0) {
+            close(fd);
+            free(p);
+            continue;
+        }
+        if (m->pending)
+            m->pending->prev = p;
+        m->pending = p;
+    }
+}
+
+/* The hello arrived (or the peer hung up): run the handshake. */
+static void on_hello(main_loop *m, pending_conn *p)
+{
+    int fd = p->fd;
+    pid_t pid = p->pid;
+    uid_t uid = p->uid;
+    gid_t gid = p->gid;
+    pending_drop(m, p, false);
+    session *s;
+    if (session_attach(m->d, fd, pid, uid, gid, &s) != 0)
+        return; /* attach closed fd and said why */
+    if (watch(m, s->sock, EPOLLIN | EPOLLRDHUP, tagged(s, TAG_SOCK)) != 0 ||
+        (s->pidfd >= 0 && watch(m, s->pidfd, EPOLLIN, tagged(s, TAG_PIDFD)) != 0)) {
+        log_warn("attach: epoll_ctl failed; dropping client %llu", (unsigned long long)s->id);
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->sock, NULL);
+        atomic_store(&s->dying, 1);
+        s->main_detached = true;
+        worker_add(s->worker, s);
+        session_unref(s);
+        return;
+    }
+    worker_add(s->worker, s);
+}
+
+/* The client died or hung up: stop watching it and let its worker reclaim
+ * it.  Main's reference is dropped by the caller after the event batch, so
+ * a second event for s in the same batch still finds it. */
+static bool on_death(main_loop *m, session *s, const char *how)
+{
+    if (s->main_detached)
+        return false;
+    s->main_detached = true;
+    epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->sock, NULL);
+    if (s->pidfd >= 0)
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
+    atomic_fetch_add_explicit(&m->d->deaths, 1, memory_order_relaxed);
+    log_info("client %llu (pid %d) gone (%s)", (unsigned long long)s->id, (int)s->pid, how);
+    /* Release: the worker's acquire load of dying sees the above. */
+    atomic_store_explicit(&s->dying, 1, memory_order_release);
+    worker_kick(s->worker);
+    return true;
+}
+
+static void expire_pending(main_loop *m)
+{
+    uint64_t now = shm_now_ns();
+    for (pending_conn *p = m->pending, *next; p; p = next) {
+        next = p->next;
+        if (now >= p->deadline) {
+            log_warn("attach: pid %d said no hello within 5 s; closing", (int)p->pid);
+            pending_drop(m, p, true);
+        }
+    }
+}
+
+/* Runs until SIGTERM/SIGINT.  Returns 0, or -errno if epoll fails. */
+static int run_loop(main_loop *m)
+{
+    struct epoll_event ev[64];
+    session *dead[64];
+    for (;;) {
+        int timeout = m->pending ? 500 : -1;
+        int n = epoll_wait(m->epfd, ev, 64, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("epoll_wait: %s", strerror(errno));
+            return -errno;
+        }
+        int ndead = 0;
+        bool stop = false;
+        for (int i = 0; i < n; i++) {
+            void *tag = ev[i].data.ptr;
+            if (tag == &mark_listener) {
+                accept_all(m);
+            } else if (tag == &mark_signal) {
+                struct signalfd_siginfo si;
+                if (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                    log_info("signal %d: draining and shutting down", (int)si.ssi_signo);
+                    stop = true;
+                }
+            } else {
+                int kind = (int)((uintptr_t)tag & TAG_MASK);
+                void *p = (void *)((uintptr_t)tag & ~(uintptr_t)TAG_MASK);
+                if (kind == TAG_PENDING) {
+                    on_hello(m, p);
+                } else if (kind == TAG_SOCK || kind == TAG_PIDFD) {
+                    session *s = p;
+                    const char *how = kind == TAG_PIDFD ? "process exited"
+                                      : (ev[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))
+                                          ? "socket hang-up"
+                                          : "spoke on its socket after the hello";
+                    if (on_death(m, s, how))
+                        dead[ndead++] = s;
+                }
+            }
+        }
+        for (int i = 0; i < ndead; i++)
+            session_unref(dead[i]);
+        if (m->pending)
+            expire_pending(m);
+        if (stop)
+            return 0;
+    }
+}
+
+/* ---- start-up and shutdown ------------------------------------------------ */
+
+static int setup_signals(int *sigfd)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    /* Blocked before any thread starts, so every thread inherits the mask
+     * and only the signalfd sees them. */
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -errno;
+    signal(SIGPIPE, SIG_IGN);
+    *sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return *sigfd >= 0 ? 0 : -errno;
+}
+
+static int open_engine(daemon_ctx *d)
+{
+    daemon_config *c = d->cfg;
+    int rc = lsm_open(c->dir, &c->engine, &d->db);
+    if (rc == -EBUSY) {
+        log_error("lsmd: %s is in use by another process (see the LOCK message above)",
+                  c->dir);
+        return rc;
+    }
+    if (rc) {
+        log_error("lsmd: cannot open %s: %s", c->dir, lsm_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < c->n_engine_opts; i++) {
+        const config_engine_opt *o = &c->engine_opts[i];
+        rc = lsm_set_option(d->db, o->name, o->value);
+        if (rc) {
+            log_error("lsmd: engine option %s = %s refused: %s%s", o->name, o->value,
+                      lsm_strerror(rc),
+                      strcmp(o->name, "compaction_style") == 0
+                          ? " (this engine build may not support switching styles yet)"
+                          : "");
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int start_threads(daemon_ctx *d)
+{
+    int rc = admin_start(d, &d->admin);
+    if (rc)
+        return rc;
+    d->workers = calloc((size_t)d->cfg->workers, sizeof *d->workers);
+    if (!d->workers)
+        return -ENOMEM;
+    for (int i = 0; i < d->cfg->workers; i++) {
+        rc = worker_start(d, i, &d->workers[i]);
+        if (rc)
+            return rc;
+        d->nworkers++;
+    }
+    return 0;
+}
+
+/* Everything after the loop: the order matters (see the file comment). */
+static int shutdown_all(main_loop *m)
+{
+    daemon_ctx *d = m->d;
+    atomic_store(&d->draining, 1);
+    listener_close(&m->lst);
+    while (m->pending)
+        pending_drop(m, m->pending, true);
+    for (int i = 0; i < d->nworkers; i++)
+        worker_stop(d->workers[i]);
+    for (int i = 0; i < d->nworkers; i++)
+        worker_join(d->workers[i]);
+    admin_stop(d->admin);
+    d->admin = NULL;
+    /* Drop main's references; each remaining session then goes away. */
+    for (;;) {
+        session *s = NULL;
+        pthread_mutex_lock(&d->sessions_mu);
+        for (session *t = d->sessions; t; t = t->next)
+            if (!t->main_detached) {
+                s = t;
+                break;
+            }
+        pthread_mutex_unlock(&d->sessions_mu);
+        if (!s)
+            break;
+        s->main_detached = true;
+        session_unref(s);
+    }
+    snapreg_free(d->snaps);
+    d->snaps = NULL;
+    int rc = lsm_close(d->db);
+    d->db = NULL;
+    if (rc)
+        log_error("lsmd: lsm_close: %s", lsm_strerror(rc));
+    else
+        log_info("lsmd: clean shutdown");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    daemon_config cfg;
+    config_init(&cfg);
+    int rc = parse_args(&cfg, argc, argv);
+    if (rc == 1)
+        return 0;
+    if (rc || (rc = config_finish(&cfg)) != 0) {
+        if (!cfg.dir)
+            usage(stderr);
+        config_free(&cfg);
+        return 2;
+    }
+    daemon_ctx d = { .cfg = &cfg, .dir_ro_fd = -1, .dir.seg.fd = -1 };
+    main_loop m = { .d = &d, .epfd = -1, .sigfd = -1 };
+    m.lst.fd = m.lst.lock_fd = -1;
+    pthread_mutex_init(&d.sessions_mu, NULL);
+    atomic_init(&d.next_client_id, 1);
+    d.start_ns = shm_now_ns();
+    shm_server_limits_init(&d.limits);
+    int exit_code = 1;
+
+    if ((rc = setup_signals(&m.sigfd)) != 0) {
+        log_error("lsmd: signals: %s", strerror(-rc));
+        goto out;
+    }
+    if ((rc = numa_plan_new(cfg.numa, cfg.numa_node, cfg.workers, &d.numa)) != 0)
+        goto out;
+    numa_plan_apply_process_policy(d.numa);
+    if ((rc = listener_open(&m.lst, cfg.socket_path, cfg.n_allow_uids || cfg.n_allow_gids)))
+        goto out;
+    if ((rc = open_engine(&d)) != 0)
+        goto out;
+    if ((rc = shm_dir_create(DIR_CAPACITY, &d.dir)) != 0 ||
+        (d.dir_ro_fd = shm_dir_reader_fd(&d.dir)) < 0) {
+        log_error("lsmd: cannot create the snapshot directory: %s",
+                  strerror(rc ? -rc : -d.dir_ro_fd));
+        goto out;
+    }
+    if ((rc = snapreg_new(d.db, DAEMON_MAX_SNAPSHOTS_PER_CLIENT, publish_dir, &d, &d.snaps)))
+        goto out;
+    m.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (m.epfd < 0 || watch(&m, m.lst.fd, EPOLLIN, &mark_listener) != 0 ||
+        watch(&m, m.sigfd, EPOLLIN, &mark_signal) != 0) {
+        log_error("lsmd: epoll: %s", strerror(errno));
+        goto out;
+    }
+    if ((rc = start_threads(&d)) != 0) {
+        log_error("lsmd: cannot start threads: %s", strerror(-rc));
+        goto out;
+    }
+    printf("lsmd: serving %s on %s (%d workers, numa %s)\n", cfg.dir, cfg.socket_path,
+           d.nworkers, numa_plan_active(d.numa) ? "on" : "off");
+    fflush(stdout);
+    log_info("lsmd %d: serving %s on %s", (int)getpid(), cfg.dir, cfg.socket_path);
+    rc = run_loop(&m);
+    exit_code = (shutdown_all(&m) == 0 && rc == 0) ? 0 : 1;
+    goto cleanup;
+out:
+    /* Start-up failed: undo what was started. */
+    for (int i = 0; i < d.nworkers; i++)
+        worker_stop(d.workers[i]);
+    for (int i = 0; i < d.nworkers; i++)
+        worker_join(d.workers[i]);
+    admin_stop(d.admin);
+    snapreg_free(d.snaps);
+    if (d.db)
+        lsm_close(d.db);
+    listener_close(&m.lst);
+cleanup:
+    free(d.workers);
+    if (d.dir_ro_fd >= 0)
+        close(d.dir_ro_fd);
+    shm_dir_close(&d.dir);
+    if (m.epfd >= 0)
+        close(m.epfd);
+    if (m.sigfd >= 0)
+        close(m.sigfd);
+    numa_plan_free(d.numa);
+    pthread_mutex_destroy(&d.sessions_mu);
+    config_free(&cfg);
+    return exit_code;
+}

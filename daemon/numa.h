@@ -1,0 +1,68 @@
+/*
+ * numa.h — NUMA placement for lsmd (libnuma).
+ *
+ * The plan decides, once at start-up, which node each worker thread runs
+ * on; a client is then served by a worker of the node its CPU belongs to
+ * (the client reports its CPU at attach), and its shared segment is bound to
+ * that node before any page of it is touched, so requests, keys and values
+ * never cross the interconnect.
+ *
+ *   mode   what happens
+ *   off    nothing: no pinning, no memory policy
+ *   auto   workers spread round-robin over the nodes that have CPUs, each
+ *          pinned to its node's CPUs; engine memory (memtables, block
+ *          cache) interleaved over all nodes; segments on the client's node.
+ *          A single-node machine (or no NUMA support) makes this a no-op.
+ *   NODE   everything on one node: workers pinned there, engine memory and
+ *          segments preferred there.
+ *
+ * Segments are placed by shm_segment_create (mbind MPOL_PREFERRED before
+ * first touch: a full node spills over rather than failing);
+ * numa_addr_node() reads back where the pages really are.
+ *
+ * Thread safety: a numa_plan is immutable after numa_plan_new and may be
+ * read from any thread.
+ */
+#ifndef LSMD_NUMA_H
+#define LSMD_NUMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct numa_plan numa_plan;
+
+/* Builds the plan for nworkers workers.
+ * Errors: -EINVAL (NODE mode with a node that does not exist or has no
+ *   CPUs), -ENOMEM. */
+int numa_plan_new(enum numa_mode mode, int node, int nworkers, numa_plan **out);
+void numa_plan_free(numa_plan *p);
+
+/* true when placement does anything (a multi-node machine, or NODE mode). */
+bool numa_plan_active(const numa_plan *p);
+
+/* Sets the process memory policy for engine allocations (interleave in
+ * auto mode, prefer the node in NODE mode).  Call in the main thread
+ * before lsm_open and before starting threads, which inherit it.
+ * Returns 0 or -errno (logged; the daemon carries on). */
+int numa_plan_apply_process_policy(const numa_plan *p);
+
+/* The node worker i runs on, or -1 when placement is off. */
+int numa_plan_worker_node(const numa_plan *p, int worker);
+
+/* Pins the calling thread to worker i's node (CPUs and local memory).
+ * Returns 0 or -errno; a no-op when placement is off. */
+int numa_plan_pin_worker(const numa_plan *p, int worker);
+
+/* The node that should serve a client running on cpu (-1: any; also when
+ * cpu < 0 or unknown, or placement is off). */
+int numa_plan_client_node(const numa_plan *p, int cpu);
+
+/* The node holding the page at addr (touching it in if needed), or -errno. */
+int numa_addr_node(const void *addr);
+
+/* The node of cpu (0 on a machine without NUMA support). */
+int numa_cpu_node(int cpu);
+
+#endif

@@ -1,0 +1,232 @@
+/* session.c — see session.h. */
+#include "session.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hello.h"
+#include "log.h"
+#include "worker.h"
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0)
+        return fd;
+    log_debug("session: pidfd_open(%d): %s (socket hang-up still detects death)",
+              (int)pid, strerror(errno));
+#else
+    (void)pid;
+#endif
+    return -1;
+}
+
+/* Links s into the daemon's list, refusing past max_clients. */
+static int list_add(daemon_ctx *d, session *s)
+{
+    int rc = 0;
+    pthread_mutex_lock(&d->sessions_mu);
+    if (d->nsessions >= d->cfg->max_clients) {
+        rc = -EMFILE;
+    } else {
+        s->next = d->sessions;
+        if (d->sessions)
+            d->sessions->prev = s;
+        d->sessions = s;
+        d->nsessions++;
+    }
+    pthread_mutex_unlock(&d->sessions_mu);
+    return rc;
+}
+
+static void list_remove(daemon_ctx *d, session *s)
+{
+    pthread_mutex_lock(&d->sessions_mu);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        d->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    d->nsessions--;
+    pthread_mutex_unlock(&d->sessions_mu);
+}
+
+static void refuse(daemon_ctx *d, int sock, int status, const char *why)
+{
+    atomic_fetch_add_explicit(&d->refusals, 1, memory_order_relaxed);
+    shm_hello_server_reject(sock, status, "%s", why);
+    close(sock);
+}
+
+int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
+                   session **out)
+{
+    struct shm_hello_req req;
+    const char *why = NULL;
+    /* The socket is readable (the main loop checked), so this is quick. */
+    int rc = shm_hello_server_recv(sock, &req, 200, &why);
+    if (rc) {
+        log_warn("attach: pid %d: %s", (int)pid, why ? why : strerror(-rc));
+        close(sock);
+        return rc;
+    }
+    if (!config_peer_allowed(d->cfg, uid, gid)) {
+        log_warn("attach: refused pid %d uid %u gid %u (not allowed by the config)",
+                 (int)pid, (unsigned)uid, (unsigned)gid);
+        char msg[80];
+        snprintf(msg, sizeof msg, "uid %u gid %u not allowed by this lsmd", (unsigned)uid,
+                 (unsigned)gid);
+        refuse(d, sock, -EACCES, msg);
+        return -EACCES;
+    }
+    if (atomic_load(&d->draining)) {
+        refuse(d, sock, -ESHUTDOWN, "lsmd is shutting down");
+        return -ESHUTDOWN;
+    }
+    session *s = calloc(1, sizeof *s);
+    if (!s) {
+        refuse(d, sock, -ENOMEM, "out of memory");
+        return -ENOMEM;
+    }
+    s->d = d;
+    s->sock = sock;
+    s->pidfd = -1;
+    s->pid = pid;
+    s->uid = uid;
+    s->gid = gid;
+    s->client_cpu = req.cpu;
+    s->id = atomic_fetch_add(&d->next_client_id, 1);
+    s->attach_ns = mono_ns();
+    s->next_iter_id = 1;
+    pthread_mutex_init(&s->mu, NULL);
+    atomic_init(&s->refs, 2);
+
+    int node = numa_plan_client_node(d->numa, req.cpu);
+    s->worker = worker_pick(d, node);
+    s->node = node >= 0 ? node : worker_node(s->worker);
+    rc = shm_session_create(&req, &d->limits, s->id, s->node, &s->shm, &why);
+    if (rc) {
+        log_warn("attach: pid %d: %s", (int)pid, why ? why : strerror(-rc));
+        refuse(d, sock, rc, why ? why : "cannot create the segment");
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return rc;
+    }
+    rc = list_add(d, s);
+    if (rc) {
+        log_warn("attach: pid %d refused: %d clients attached (max_clients)", (int)pid,
+                 d->cfg->max_clients);
+        refuse(d, sock, rc, "too many clients");
+        shm_session_destroy(s->shm);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return rc;
+    }
+    rc = shm_session_welcome(s->shm, sock, d->dir_ro_fd);
+    if (rc) {
+        log_warn("attach: pid %d: sending the reply failed: %s", (int)pid, strerror(-rc));
+        atomic_store(&s->refs, 1);
+        session_unref(s);
+        return rc;
+    }
+    s->pidfd = open_pidfd(pid);
+    atomic_fetch_add_explicit(&d->attaches, 1, memory_order_relaxed);
+    log_info("attach: client %llu pid %d uid %u cpu %d -> worker %d node %d",
+             (unsigned long long)s->id, (int)pid, (unsigned)uid, req.cpu,
+             worker_index(s->worker), s->node);
+    *out = s;
+    return 0;
+}
+
+void session_ref(session *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+void session_unref(session *s)
+{
+    /* acq_rel: the last holder sees every other holder's writes. */
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    list_remove(s->d, s);
+    shm_session_destroy(s->shm);
+    if (s->sock >= 0)
+        close(s->sock);
+    if (s->pidfd >= 0)
+        close(s->pidfd);
+    pthread_mutex_destroy(&s->mu);
+    log_debug("session %llu freed", (unsigned long long)s->id);
+    free(s);
+}
+
+static void iter_release(session *s, session_iter *si)
+{
+    lsm_iter_free(si->it);
+    if (si->snap_id)
+        snapreg_unref(s->d->snaps, si->snap_id);
+    free(si->bounds);
+}
+
+void session_reclaim(session *s)
+{
+    uint32_t n = s->niters;
+    for (uint32_t i = 0; i < s->niters; i++)
+        iter_release(s, &s->iters[i]);
+    free(s->iters);
+    s->iters = NULL;
+    s->niters = s->cap_iters = 0;
+    size_t pins = snapreg_drop_holder(s->d->snaps, s->id);
+    if (n || pins)
+        log_info("session %llu (pid %d): reclaimed %u iterators, %zu snapshot pins",
+                 (unsigned long long)s->id, (int)s->pid, n, pins);
+}
+
+int session_iter_add(session *s, const session_iter *it)
+{
+    if (s->niters >= DAEMON_MAX_ITERS_PER_CLIENT)
+        return -EMFILE;
+    if (s->niters == s->cap_iters) {
+        uint32_t cap = s->cap_iters ? 2 * s->cap_iters : 4;
+        session_iter *a = realloc(s->iters, cap * sizeof *a);
+        if (!a)
+            return -ENOMEM;
+        s->iters = a;
+        s->cap_iters = cap;
+    }
+    s->iters[s->niters++] = *it;
+    return 0;
+}
+
+session_iter *session_iter_find(session *s, uint64_t id)
+{
+    for (uint32_t i = 0; i < s->niters; i++)
+        if (s->iters[i].id == id)
+            return &s->iters[i];
+    return NULL;
+}
+
+int session_iter_close(session *s, uint64_t id)
+{
+    session_iter *si = session_iter_find(s, id);
+    if (!si)
+        return -EBADF;
+    iter_release(s, si);
+    *si = s->iters[--s->niters];
+    return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * snapshot_registry.h — the daemon's table of shared snapshots.
+ *
+ * A snapshot is named by its ID (the engine's pinned sequence,
+ * lsm_snapshot_id).  Each entry holds one engine snapshot and the set of
+ * holders (sessions) that pinned it, each with a count (a session may hold
+ * an ID several times and must release it as often).  Any session may hold
+ * an ID that is currently published; the pin ends when the last holder
+ * releases it or dies (snapreg_drop_holder).  Readers in flight (a get at a
+ * snapshot, an iterator bound to one) take a short reference so the engine
+ * snapshot outlives them even if the last holder leaves meanwhile; such an
+ * entry is no longer listed, only kept alive.
+ *
+ * After every change of the listed set the registry calls the publish
+ * callback with the sorted list, under its lock, so publications are
+ * serialized and in order (the daemon copies them into the read-only
+ * directory segment every client maps).
+ *
+ * Thread safety: every call is safe from any thread (one mutex).
+ */
+#ifndef LSMD_SNAPSHOT_REGISTRY_H
+#define LSMD_SNAPSHOT_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm.h"
+
+typedef struct snapreg snapreg;
+
+/* One listed snapshot, as handed to the publish callback. */
+typedef struct snapreg_info {
+    uint64_t id;
+    uint32_t holders;      /* distinct holders */
+    uint32_t pins;         /* sum of the holders' counts */
+    uint64_t created_ns;   /* CLOCK_REALTIME at acquire */
+    uint64_t creator;      /* holder that acquired it */
+    uint32_t creator_pid;
+} snapreg_info;
+
+/* Called with the whole listed set, sorted by id, after each change.
+ * Must not call back into the registry. */
+typedef void (*snapreg_publish_fn)(void *ctx, const snapreg_info *list, size_t n);
+
+/* db must outlive the registry.  max_per_holder bounds the distinct IDs one
+ * holder may pin (a misbehaving client cannot exhaust the daemon).
+ * Errors: -ENOMEM. */
+int snapreg_new(lsm_db *db, unsigned max_per_holder, snapreg_publish_fn publish,
+                void *ctx, snapreg **out);
+
+/* Releases every remaining engine snapshot and frees r.
+ * REQUIRES: no reader references outstanding. */
+void snapreg_free(snapreg *r);
+
+/* Takes a new engine snapshot now, publishes it and pins it for holder
+ * (pid is recorded as the creator's, for listings).
+ * Errors: -ENOMEM, -EMFILE (holder is at max_per_holder). */
+int snapreg_acquire(snapreg *r, uint64_t holder, uint32_t pid, uint64_t *id);
+
+/* Pins a listed ID for holder.  Errors: -ESRCH (not listed: never
+ * created, or its last holder left), -EMFILE, -ENOMEM. */
+int snapreg_hold(snapreg *r, uint64_t holder, uint64_t id);
+
+/* Drops one pin of holder on id.  Errors: -ESRCH (holder does not hold
+ * it). */
+int snapreg_release(snapreg *r, uint64_t holder, uint64_t id);
+
+/* Drops every pin of holder (it died or detached).  Returns how many pins
+ * were dropped. */
+size_t snapreg_drop_holder(snapreg *r, uint64_t holder);
+
+/* A reader reference for holder, which must hold id: *snap stays valid
+ * until snapreg_unref(r, id), even across a concurrent last release.
+ * Errors: -ESRCH (holder does not hold id). */
+int snapreg_ref(snapreg *r, uint64_t holder, uint64_t id, const lsm_snapshot **snap);
+void snapreg_unref(snapreg *r, uint64_t id);
+
+/* Copies at most cap listed entries into out (sorted by id); returns the
+ * total number listed. */
+size_t snapreg_list(snapreg *r, snapreg_info *out, size_t cap);
+
+#endif

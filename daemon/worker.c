@@ -1,0 +1,726 @@
+/*
+ * worker.c — see worker.h.
+ *
+ * One pass of the loop: pick up new sessions, detach dying ones, take up
+ * to ROUND_MAX requests from each session, serve them, commit the write
+ * group, wake the clients that got completions.  When a pass finds nothing
+ * the worker waits in shm_server_wait (spin, then futex_waitv on every
+ * session's daemon_sleeping word plus its own kick word).  A session whose
+ * completion ring is full (a client that does not read its completions)
+ * would look busy forever, so it is left out of the wait and re-polled
+ * every STALL_POLL_NS instead.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "batch.h"
+#include "log.h"
+#include "session.h"
+#include "validate.h"
+#include "wait.h"
+
+#define ROUND_MAX 32                    /* requests from one session per pass */
+#define GROUP_MAX_REQS 256              /* writes per group commit */
+#define GROUP_MAX_BYTES (4u << 20)      /* encoded bytes per group commit */
+#define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
+#define DRAIN_MAX_NS 5000000000ull      /* bound on the shutdown drain */
+
+typedef struct pending_write {
+    session *s;
+    uint32_t tag;
+} pending_write;
+
+struct worker {
+    daemon_ctx *d;
+    int index, node;
+    pthread_t thread;
+    bool started;
+    uint32_t kick;                 /* futex word: shm_server_kick */
+    _Atomic int stop;
+    _Atomic int cpu;
+    _Atomic int nsessions;
+
+    pthread_mutex_t inbox_mu;
+    session **inbox;               /* [inbox_mu] sessions to adopt */
+    size_t ninbox, cap_inbox;
+
+    /* worker thread only */
+    session **sessions;
+    struct shm_session **ss;       /* wait set, parallel to sessions */
+    int n, cap;
+    lsm_batch *group;
+    pending_write pend[GROUP_MAX_REQS];
+    int npend;
+    bool group_sync;
+    size_t group_bytes;
+    char *scratch;                 /* private copies of keys and batches */
+    size_t scratch_cap;
+
+    _Atomic uint64_t requests, groups, grouped, sleeps;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static char *scratch(worker *w, size_t n)
+{
+    if (n > w->scratch_cap) {
+        size_t cap = w->scratch_cap ? w->scratch_cap : 4096;
+        while (cap < n)
+            cap *= 2;
+        char *p = realloc(w->scratch, cap);
+        if (!p)
+            return NULL;
+        w->scratch = p;
+        w->scratch_cap = cap;
+    }
+    return w->scratch;
+}
+
+static void end_session(session *s, int reason)
+{
+    pthread_mutex_lock(&s->mu);
+    shm_session_end(s->shm, reason);
+    pthread_mutex_unlock(&s->mu);
+    atomic_store(&s->dying, 1);
+    /* The main loop sees the hang-up and drops its reference. */
+    shutdown(s->sock, SHUT_RDWR);
+}
+
+/* Posts one completion; the client is woken at the end of the pass. */
+static void complete(session *s, const struct shm_cqe *c)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = shm_session_post(s->shm, c);
+    pthread_mutex_unlock(&s->mu);
+    s->need_wake = true;
+    if (rc == -EPROTO) {
+        log_warn("client %llu (pid %d): impossible completion ring index; ending it",
+                 (unsigned long long)s->id, (int)s->pid);
+        end_session(s, EPROTO);
+    }
+}
+
+static void complete_status(session *s, uint32_t tag, int status)
+{
+    struct shm_cqe c = { .tag = tag, .status = status };
+    complete(s, &c);
+}
+
+static void wake(session *s)
+{
+    if (s->need_wake) {
+        s->need_wake = false;
+        shm_session_wake_client(s->shm);
+    }
+}
+
+/* ---- the write group ------------------------------------------------------ */
+
+static void commit_group(worker *w)
+{
+    if (w->npend == 0)
+        return;
+    int rc = lsm_write(w->d->db, w->group, w->group_sync ? LSM_SYNC : 0);
+    if (rc)
+        log_debug("worker %d: group of %d writes failed: %s", w->index, w->npend,
+                  lsm_strerror(rc));
+    for (int i = 0; i < w->npend; i++) {
+        w->pend[i].s->pending_writes = 0;
+        complete_status(w->pend[i].s, w->pend[i].tag, rc);
+    }
+    for (int i = 0; i < w->npend; i++)
+        wake(w->pend[i].s);
+    atomic_fetch_add_explicit(&w->groups, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->grouped, (uint64_t)w->npend, memory_order_relaxed);
+    lsm_batch_clear(w->group);
+    w->npend = 0;
+    w->group_sync = false;
+    w->group_bytes = 0;
+}
+
+/* A batch entry could not be added (out of memory): nothing of the group is
+ * written, every request in it fails. */
+static void fail_group(worker *w, int rc)
+{
+    for (int i = 0; i < w->npend; i++) {
+        w->pend[i].s->pending_writes = 0;
+        complete_status(w->pend[i].s, w->pend[i].tag, rc);
+        wake(w->pend[i].s);
+    }
+    lsm_batch_clear(w->group);
+    w->npend = 0;
+    w->group_sync = false;
+    w->group_bytes = 0;
+}
+
+static void group_added(worker *w, session *s, const struct shm_sqe *q, size_t bytes)
+{
+    w->pend[w->npend++] = (pending_write){ s, q->tag };
+    s->pending_writes++;
+    w->group_sync |= (q->flags & SHM_SQ_SYNC) != 0;
+    w->group_bytes += bytes;
+    if (w->npend == GROUP_MAX_REQS || w->group_bytes >= GROUP_MAX_BYTES)
+        commit_group(w);
+}
+
+static int add_entry(void *ctx, enum value_type type, slice key, slice value)
+{
+    return batch_put_raw(ctx, type, key, value);
+}
+
+/* PUT, DELETE, WRITE_BATCH: appended to the group.  Key and value bytes are
+ * copied once from the arena into the batch (engine memory) by
+ * lsm_batch_put; an encoded batch is first copied whole into private
+ * memory, then validated and parsed there. */
+static void op_write(worker *w, session *s, const struct shm_sqe *q)
+{
+    const char *arena = shm_session_arena(s->shm);
+    int rc;
+    size_t bytes = (size_t)q->key_len + q->val_len;
+    if (q->opcode == SHM_OP_PUT) {
+        rc = lsm_batch_put(w->group, arena + q->key_off, q->key_len, arena + q->val_off,
+                           q->val_len);
+    } else if (q->opcode == SHM_OP_DELETE) {
+        rc = lsm_batch_delete(w->group, arena + q->key_off, q->key_len);
+    } else {
+        if (q->arg1 == 0 && q->val_len == 0) {
+            complete_status(s, q->tag, 0);
+            return;
+        }
+        char *p = scratch(w, q->val_len);
+        if (!p) {
+            complete_status(s, q->tag, -ENOMEM);
+            return;
+        }
+        memcpy(p, arena + q->val_off, q->val_len);
+        slice payload = slice_make(p, q->val_len);
+        if (q->arg1 > UINT32_MAX ||
+            batch_iterate(payload, (uint32_t)q->arg1, NULL, NULL) != 0) {
+            complete_status(s, q->tag, -EINVAL);
+            return;
+        }
+        rc = batch_iterate(payload, (uint32_t)q->arg1, add_entry, w->group);
+        if (rc) {
+            /* Part of this batch may be in the group: fail all of it. */
+            complete_status(s, q->tag, rc);
+            fail_group(w, rc);
+            return;
+        }
+    }
+    if (rc) {
+        complete_status(s, q->tag, rc);
+        return;
+    }
+    group_added(w, s, q, bytes);
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+/* The value of key, written into out[0..cap); *vlen = its length even when
+ * it does not fit (LSM_ETOOSMALL).
+ * TODO(engine): an lsm_get_into() would write straight from the memtable or
+ * block cache into the arena; today lsm_get's malloc'd copy is copied. */
+static int engine_get_into(lsm_db *db, const lsm_snapshot *snap, const char *key,
+                           size_t klen, char *out, uint32_t cap, uint64_t *vlen)
+{
+    void *val;
+    size_t n;
+    int rc = lsm_get(db, snap, key, klen, &val, &n);
+    if (rc)
+        return rc;
+    *vlen = n;
+    if (n > cap)
+        rc = LSM_ETOOSMALL;
+    else
+        memcpy(out, val, n);
+    lsm_free(val);
+    return rc;
+}
+
+static void op_get(worker *w, session *s, const struct shm_sqe *q)
+{
+    struct shm_cqe c = { .tag = q->tag };
+    const lsm_snapshot *snap = NULL;
+    if (q->arg0) {
+        c.status = snapreg_ref(w->d->snaps, s->id, q->arg0, &snap);
+        if (c.status) {
+            complete(s, &c);
+            return;
+        }
+    }
+    /* The key is read once into private memory: the engine compares it many
+     * times and must not see it change. */
+    char *key = scratch(w, q->key_len);
+    if (!key) {
+        c.status = -ENOMEM;
+    } else {
+        char *arena = shm_session_arena(s->shm);
+        memcpy(key, arena + q->key_off, q->key_len);
+        c.status = engine_get_into(w->d->db, snap, key, q->key_len, arena + q->out_off,
+                                   q->out_cap, &c.r0);
+    }
+    if (snap)
+        snapreg_unref(w->d->snaps, q->arg0);
+    complete(s, &c);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+static void op_snap_list(worker *w, session *s, const struct shm_sqe *q)
+{
+    struct shm_cqe c = { .tag = q->tag };
+    size_t fit = q->out_cap / sizeof(struct shm_dir_entry);
+    snapreg_info *tmp = fit ? malloc(fit * sizeof *tmp) : NULL;
+    if (fit && !tmp) {
+        c.status = -ENOMEM;
+        complete(s, &c);
+        return;
+    }
+    size_t total = snapreg_list(w->d->snaps, tmp, fit);
+    size_t n = total < fit ? total : fit;
+    char *out = shm_session_arena(s->shm) + q->out_off;
+    for (size_t i = 0; i < n; i++) {
+        struct shm_dir_entry e = {
+            .id = tmp[i].id, .sequence = tmp[i].id, .holders = tmp[i].holders,
+            .flags = SHM_DIR_LIVE, .created_ns = tmp[i].created_ns,
+            .creator_id = tmp[i].creator, .creator_pid = tmp[i].creator_pid,
+        };
+        memcpy(out + i * sizeof e, &e, sizeof e);
+    }
+    free(tmp);
+    c.r0 = n;
+    c.r1 = total;
+    c.status = total > n ? LSM_ETOOSMALL : 0;
+    complete(s, &c);
+}
+
+static void op_snap(worker *w, session *s, const struct shm_sqe *q)
+{
+    struct shm_cqe c = { .tag = q->tag };
+    switch (q->opcode) {
+    case SHM_OP_SNAP_ACQUIRE:
+        c.status = snapreg_acquire(w->d->snaps, s->id, (uint32_t)s->pid, &c.r0);
+        c.r1 = c.r0; /* the ID is the pinned sequence */
+        break;
+    case SHM_OP_SNAP_HOLD:
+        c.status = snapreg_hold(w->d->snaps, s->id, q->arg0);
+        break;
+    case SHM_OP_SNAP_RELEASE:
+        c.status = snapreg_release(w->d->snaps, s->id, q->arg0);
+        break;
+    default:
+        op_snap_list(w, s, q);
+        return;
+    }
+    complete(s, &c);
+}
+
+/* ---- iterators ------------------------------------------------------------ */
+
+/* Fills a page at out_off from the iterator's position.  Closes the
+ * iterator when it is exhausted (SHM_CQ_ITER_END) or failed. */
+static void fill_page(session *s, session_iter *si, const struct shm_sqe *q,
+                      struct shm_cqe *c)
+{
+    char *page = shm_session_arena(s->shm) + q->out_off;
+    uint32_t used = 0, count = 0;
+    c->r0 = si->id;
+    while (lsm_iter_valid(si->it) && (q->arg1 == 0 || count < q->arg1)) {
+        size_t klen, vlen;
+        const void *k = lsm_iter_key(si->it, &klen);
+        const void *v = lsm_iter_value(si->it, &vlen);
+        if (shm_page_append(page, q->out_cap, &used, k, (uint32_t)klen, v,
+                            (uint32_t)vlen) != 0) {
+            if (count == 0) {
+                c->status = LSM_ETOOSMALL;
+                c->r1 = SHM_PAGE_ENTRY_HDR + (uint64_t)klen + vlen;
+                return;
+            }
+            break;
+        }
+        count++;
+        if (si->reverse)
+            lsm_iter_prev(si->it);
+        else
+            lsm_iter_next(si->it);
+    }
+    c->r1 = used;
+    c->aux = count;
+    if (!lsm_iter_valid(si->it)) {
+        int st = lsm_iter_status(si->it);
+        c->flags = SHM_CQ_ITER_END;
+        c->status = st;
+        session_iter_close(s, si->id);
+    }
+}
+
+static void op_iter_open(worker *w, session *s, const struct shm_sqe *q)
+{
+    struct shm_cqe c = { .tag = q->tag };
+    session_iter si = { .id = s->next_iter_id, .reverse = (q->flags & SHM_SQ_REVERSE) != 0 };
+    const lsm_snapshot *snap = NULL;
+    if (s->niters >= DAEMON_MAX_ITERS_PER_CLIENT) {
+        c.status = -EMFILE;
+        goto out;
+    }
+    if (q->arg0) {
+        c.status = snapreg_ref(w->d->snaps, s->id, q->arg0, &snap);
+        if (c.status)
+            goto out;
+        si.snap_id = q->arg0;
+    }
+    /* Private copies of the bounds, kept for the iterator's life. */
+    size_t nb = (size_t)q->key_len + q->val_len;
+    si.bounds = malloc(nb ? nb : 1);
+    if (!si.bounds) {
+        c.status = -ENOMEM;
+        goto fail;
+    }
+    const char *arena = shm_session_arena(s->shm);
+    char *lo = si.bounds, *hi = lo + q->key_len;
+    memcpy(lo, arena + q->key_off, q->key_len);
+    memcpy(hi, arena + q->val_off, q->val_len);
+    c.status = lsm_iter_new(w->d->db, snap, q->key_len ? lo : NULL, q->key_len,
+                            q->val_len ? hi : NULL, q->val_len, &si.it);
+    if (c.status)
+        goto fail;
+    if (si.reverse)
+        lsm_iter_last(si.it);
+    else
+        lsm_iter_first(si.it);
+    c.status = session_iter_add(s, &si);
+    if (c.status) {
+        lsm_iter_free(si.it);
+        goto fail;
+    }
+    s->next_iter_id++;
+    c.r0 = si.id;
+    if (q->out_cap > 0)
+        fill_page(s, session_iter_find(s, si.id), q, &c);
+    goto out;
+fail:
+    free(si.bounds);
+    if (si.snap_id)
+        snapreg_unref(w->d->snaps, si.snap_id);
+out:
+    complete(s, &c);
+}
+
+static void op_iter(worker *w, session *s, const struct shm_sqe *q)
+{
+    if (q->opcode == SHM_OP_ITER_OPEN) {
+        op_iter_open(w, s, q);
+        return;
+    }
+    struct shm_cqe c = { .tag = q->tag, .r0 = q->arg0 };
+    if (q->opcode == SHM_OP_ITER_CLOSE) {
+        c.status = session_iter_close(s, q->arg0);
+    } else {
+        session_iter *si = session_iter_find(s, q->arg0);
+        if (!si)
+            c.status = -EBADF;
+        else
+            fill_page(s, si, q, &c);
+    }
+    complete(s, &c);
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static void dispatch(worker *w, session *s, const struct shm_sqe *q)
+{
+    atomic_fetch_add_explicit(&s->ops, 1, memory_order_relaxed);
+    switch (q->opcode) {
+    case SHM_OP_PUT:
+    case SHM_OP_DELETE:
+    case SHM_OP_WRITE_BATCH:
+        op_write(w, s, q);
+        return;
+    default:
+        break;
+    }
+    /* Anything else sees this session's earlier writes. */
+    if (s->pending_writes)
+        commit_group(w);
+    switch (q->opcode) {
+    case SHM_OP_PING: {
+        struct shm_cqe c = { .tag = q->tag, .r0 = (uint64_t)getpid() };
+        complete(s, &c);
+        return;
+    }
+    case SHM_OP_GET:
+        op_get(w, s, q);
+        return;
+    case SHM_OP_SNAP_ACQUIRE:
+    case SHM_OP_SNAP_HOLD:
+    case SHM_OP_SNAP_RELEASE:
+    case SHM_OP_SNAP_LIST:
+        op_snap(w, s, q);
+        return;
+    case SHM_OP_ITER_OPEN:
+    case SHM_OP_ITER_NEXT:
+    case SHM_OP_ITER_CLOSE:
+        op_iter(w, s, q);
+        return;
+    case SHM_OP_FLUSH:
+    case SHM_OP_COMPACT:
+    case SHM_OP_SET_OPTION:
+    case SHM_OP_STATS: {
+        int rc = admin_submit(w->d->admin, s, q);
+        if (rc)
+            complete_status(s, q->tag, rc);
+        return;
+    }
+    default:
+        complete_status(s, q->tag, -EOPNOTSUPP);
+        return;
+    }
+}
+
+/* Serves up to ROUND_MAX requests of s.  Returns how many. */
+static int serve(worker *w, session *s)
+{
+    struct shm_sqe q[ROUND_MAX];
+    int n = 0, rc = 0;
+    pthread_mutex_lock(&s->mu);
+    while (n < ROUND_MAX && (rc = shm_session_next(s->shm, &q[n])) == 1)
+        n++;
+    pthread_mutex_unlock(&s->mu);
+    s->stalled = n == 0 && rc == 0 && shm_session_has_work(s->shm);
+    for (int i = 0; i < n; i++)
+        dispatch(w, s, &q[i]);
+    if (rc < 0) {
+        log_warn("client %llu (pid %d): impossible submission ring index; ending it",
+                 (unsigned long long)s->id, (int)s->pid);
+        end_session(s, EPROTO);
+    }
+    wake(s);
+    atomic_fetch_add_explicit(&w->requests, (uint64_t)n, memory_order_relaxed);
+    return n;
+}
+
+/* ---- session set ---------------------------------------------------------- */
+
+static void adopt_inbox(worker *w)
+{
+    pthread_mutex_lock(&w->inbox_mu);
+    for (size_t i = 0; i < w->ninbox; i++) {
+        if (w->n == w->cap) {
+            int cap = w->cap ? 2 * w->cap : 16;
+            session **a = realloc(w->sessions, (size_t)cap * sizeof *a);
+            struct shm_session **b = a ? realloc(w->ss, (size_t)cap * sizeof *b) : NULL;
+            if (a)
+                w->sessions = a;
+            if (!b) {
+                /* Keep it in the inbox; try again next pass. */
+                memmove(w->inbox, w->inbox + i, (w->ninbox - i) * sizeof *w->inbox);
+                w->ninbox -= i;
+                pthread_mutex_unlock(&w->inbox_mu);
+                return;
+            }
+            w->ss = b;
+            w->cap = cap;
+        }
+        w->sessions[w->n++] = w->inbox[i];
+    }
+    w->ninbox = 0;
+    pthread_mutex_unlock(&w->inbox_mu);
+}
+
+/* Drops sessions[i]: its group writes are committed first (they were
+ * acknowledged to nobody yet, but the client may still be alive). */
+static void detach(worker *w, int i)
+{
+    session *s = w->sessions[i];
+    if (s->pending_writes)
+        commit_group(w);
+    w->sessions[i] = w->sessions[--w->n];
+    atomic_fetch_sub_explicit(&w->nsessions, 1, memory_order_relaxed);
+    session_reclaim(s);
+    session_unref(s);
+}
+
+/* One pass over every session.  Returns requests served. */
+static int pass(worker *w, bool *stalled)
+{
+    int served = 0;
+    *stalled = false;
+    for (int i = 0; i < w->n; i++) {
+        session *s = w->sessions[i];
+        if (atomic_load_explicit(&s->dying, memory_order_acquire)) {
+            detach(w, i--);
+            continue;
+        }
+        served += serve(w, s);
+        *stalled |= s->stalled;
+    }
+    commit_group(w);
+    return served;
+}
+
+/* Shutdown: serve what is queued (bounded), then end every session. */
+static void drain(worker *w)
+{
+    adopt_inbox(w);
+    uint64_t start = shm_now_ns();
+    bool stalled;
+    while (pass(w, &stalled) > 0 && shm_now_ns() - start < DRAIN_MAX_NS)
+        ;
+    for (int i = 0; i < w->n; i++)
+        end_session(w->sessions[i], ESHUTDOWN);
+    while (w->n > 0)
+        detach(w, w->n - 1);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof name, "lsmd-w%d", w->index);
+    pthread_setname_np(pthread_self(), name);
+    numa_plan_pin_worker(w->d->numa, w->index);
+    atomic_store(&w->cpu, sched_getcpu());
+    uint64_t spin_ns = (uint64_t)w->d->cfg->spin_us * 1000u;
+    while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
+        /* Read the kick word before looking at what it announces, so a kick
+         * after this load makes the wait below return at once. */
+        uint32_t kick_seen = __atomic_load_n(&w->kick, __ATOMIC_ACQUIRE);
+        adopt_inbox(w);
+        bool stalled;
+        if (pass(w, &stalled) > 0)
+            continue;
+        for (int i = 0; i < w->n; i++)
+            w->ss[i] = w->sessions[i]->stalled ? NULL : w->sessions[i]->shm;
+        int rc = shm_server_wait(w->ss, w->n, &w->kick, kick_seen, spin_ns,
+                                 stalled ? STALL_POLL_NS : 0);
+        if (rc < 0 && rc != -EINTR)
+            log_warn("worker %d: wait failed: %s", w->index, strerror(-rc));
+        atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
+        atomic_store_explicit(&w->cpu, sched_getcpu(), memory_order_relaxed);
+    }
+    drain(w);
+    return NULL;
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+int worker_start(daemon_ctx *d, int index, worker **out)
+{
+    worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    w->d = d;
+    w->index = index;
+    w->node = numa_plan_worker_node(d->numa, index);
+    atomic_init(&w->cpu, -1);
+    pthread_mutex_init(&w->inbox_mu, NULL);
+    w->group = lsm_batch_new();
+    if (!w->group) {
+        free(w);
+        return -ENOMEM;
+    }
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    if (rc) {
+        lsm_batch_free(w->group);
+        free(w);
+        return -rc;
+    }
+    w->started = true;
+    *out = w;
+    return 0;
+}
+
+void worker_kick(worker *w)
+{
+    shm_server_kick(&w->kick);
+}
+
+void worker_stop(worker *w)
+{
+    atomic_store_explicit(&w->stop, 1, memory_order_release);
+    worker_kick(w);
+}
+
+void worker_join(worker *w)
+{
+    if (!w)
+        return;
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    /* Sessions handed over after the drain started: end them here. */
+    for (size_t i = 0; i < w->ninbox; i++) {
+        session_reclaim(w->inbox[i]);
+        session_unref(w->inbox[i]);
+    }
+    free(w->inbox);
+    free(w->sessions);
+    free(w->ss);
+    free(w->scratch);
+    lsm_batch_free(w->group);
+    pthread_mutex_destroy(&w->inbox_mu);
+    free(w);
+}
+
+worker *worker_pick(daemon_ctx *d, int node)
+{
+    worker *best = NULL, *best_any = NULL;
+    for (int i = 0; i < d->nworkers; i++) {
+        worker *w = d->workers[i];
+        int load = atomic_load_explicit(&w->nsessions, memory_order_relaxed);
+        if (!best_any || load < atomic_load(&best_any->nsessions))
+            best_any = w;
+        if (node >= 0 && w->node == node && (!best || load < atomic_load(&best->nsessions)))
+            best = w;
+    }
+    return best ? best : best_any;
+}
+
+void worker_add(worker *w, session *s)
+{
+    atomic_fetch_add_explicit(&w->nsessions, 1, memory_order_relaxed);
+    pthread_mutex_lock(&w->inbox_mu);
+    if (w->ninbox == w->cap_inbox) {
+        size_t cap = w->cap_inbox ? 2 * w->cap_inbox : 8;
+        session **a = realloc(w->inbox, cap * sizeof *a);
+        if (!a) {
+            pthread_mutex_unlock(&w->inbox_mu);
+            /* Cannot serve it: end it; the main loop reaps it on hang-up. */
+            atomic_fetch_sub_explicit(&w->nsessions, 1, memory_order_relaxed);
+            shm_session_end(s->shm, ENOMEM);
+            shutdown(s->sock, SHUT_RDWR);
+            session_unref(s);
+            return;
+        }
+        w->inbox = a;
+        w->cap_inbox = cap;
+    }
+    w->inbox[w->ninbox++] = s;
+    pthread_mutex_unlock(&w->inbox_mu);
+    worker_kick(w);
+}
+
+int worker_index(const worker *w) { return w->index; }
+int worker_node(const worker *w) { return w->node; }
+int worker_cpu(const worker *w) { return atomic_load_explicit(&w->cpu, memory_order_relaxed); }
+int worker_nsessions(const worker *w)
+{
+    return atomic_load_explicit(&w->nsessions, memory_order_relaxed);
+}
+
+void worker_counters(const worker *w, uint64_t *requests, uint64_t *groups,
+                     uint64_t *grouped_writes, uint64_t *sleeps)
+{
+    *requests = atomic_load_explicit(&w->requests, memory_order_relaxed);
+    *groups = atomic_load_explicit(&w->groups, memory_order_relaxed);
+    *grouped_writes = atomic_load_explicit(&w->grouped, memory_order_relaxed);
+    *sleeps = atomic_load_explicit(&w->sleeps, memory_order_relaxed);
+}

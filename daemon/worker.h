@@ -1,0 +1,58 @@
+/*
+ * worker.h — worker threads: each serves a set of sessions, polling their
+ * submission rings, and sleeps (after a bounded spin) in one futex_waitv on
+ * all of them when they are idle.
+ *
+ * Writes are grouped: the put, delete and batch requests a worker finds in
+ * one pass over its sessions go into one lsm_batch and one lsm_write (with
+ * LSM_SYNC if any of them asked for it), and are acknowledged together —
+ * group commit across clients before the engine's own group commit across
+ * workers.  A session's later read (or snapshot, scan, admin op) commits
+ * the group first, so every client reads its own writes.
+ * Gets copy the key once into private memory and write the value into the
+ * client's arena.  Flush, compact, set-option and stats go to the admin
+ * thread (admin.h) so a long compaction never stalls other clients.
+ *
+ * Thread safety: worker_add/worker_kick/worker_pick are called from the
+ * main thread; everything else about a worker is its own thread's.
+ */
+#ifndef LSMD_WORKER_H
+#define LSMD_WORKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "daemon.h"
+
+struct session;
+typedef struct worker worker;
+
+/* Creates and starts worker `index` (pinned per the NUMA plan).
+ * Errors: -ENOMEM, -errno of pthread_create. */
+int worker_start(daemon_ctx *d, int index, worker **out);
+
+/* Asks the worker to finish: it serves what its clients have queued (the
+ * drain), ends every session with ESHUTDOWN, reclaims them and exits.
+ * worker_join waits for that and frees w. */
+void worker_stop(worker *w);
+void worker_join(worker *w);
+
+/* The worker that should serve a client on node (-1 = any): the least
+ * loaded one on that node, else the least loaded overall. */
+worker *worker_pick(daemon_ctx *d, int node);
+
+/* Hands s (with its worker reference) to w. */
+void worker_add(worker *w, struct session *s);
+
+/* Wakes w to look at its sessions (a death, a new session, shutdown). */
+void worker_kick(worker *w);
+
+/* For stats (any thread; values may be slightly stale). */
+int worker_index(const worker *w);
+int worker_node(const worker *w);        /* pinned node, -1 none */
+int worker_cpu(const worker *w);         /* CPU it last ran on */
+int worker_nsessions(const worker *w);
+void worker_counters(const worker *w, uint64_t *requests, uint64_t *groups,
+                     uint64_t *grouped_writes, uint64_t *sleeps);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * compaction_job.h — runs one compaction chosen by a picker: merges the
+ * input tables into new tables at the output level and describes the
+ * result as a version edit.
+ *
+ * What is kept (LevelDB's rule, cf. DBImpl::DoCompactionWork): walking the
+ * merged entries (user key ascending, sequence descending), an entry is
+ * dropped when a newer entry of the same user key has a sequence <= the
+ * oldest snapshot (every reader sees that newer entry instead); a
+ * tombstone is dropped when its sequence <= the oldest snapshot and no
+ * file outside the compaction could hold an older version of its key
+ * (`bottommost`).  Every version a live snapshot can see survives.
+ *
+ * Outputs at levels >= 1 are cut near target_file_bytes, but never between
+ * two entries of one user key, so a user key lives in one file per level.
+ *
+ * Thread safety: a job runs on one thread without the db mutex; the inputs
+ * are protected by the caller (refs, being_compacted), the version set
+ * only hands out file numbers.
+ */
+#ifndef LSM_COMPACTION_JOB_H
+#define LSM_COMPACTION_JOB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compaction.h"
+#include "io.h"
+#include "iterator.h"
+#include "rate_limiter.h"
+#include "sstable_builder.h"
+#include "version.h"
+#include "version_edit.h"
+#include "version_set.h"
+
+typedef int (*compaction_open_fn)(void *ctx, file_meta *fm, iter **out);
+
+typedef struct compaction_env {
+    lsm_io *io;
+    const char *dir;
+    version_set *vs;
+    const version *v;            /* the version the inputs were picked from */
+    sst_options sst;
+    uint64_t smallest_snapshot;  /* oldest sequence a reader may read at */
+    rate_limiter *rl;            /* NULL = unlimited */
+    compaction_open_fn open;     /* an iterator over one input table */
+    void *open_ctx;
+    const atomic_bool *cancel;   /* set when the database closes */
+} compaction_env;
+
+typedef struct compaction_stats {
+    uint64_t bytes_read, bytes_written;
+    uint64_t entries_in, entries_out, entries_dropped;
+    uint64_t files_in, files_out;
+} compaction_stats;
+
+/* Runs c.  On success edit holds a delete for every input and an add for
+ * every output (files fdatasynced, directory synced); the caller applies it.
+ * A trivial move writes nothing.  On error every output written so far is
+ * removed and edit is left without outputs.
+ * Errors: -errno, LSM_ECORRUPT (an input failed a checksum), LSM_ECLOSED
+ * (cancelled), -ENOMEM. */
+int compaction_job_run(const compaction_env *env, const compaction *c, version_edit *edit,
+                       compaction_stats *st);
+
+/* 1 when no file of v outside c could hold a version of a key in c's range
+ * older than c's newest entry: tombstones may then be dropped. */
+int compaction_is_bottommost(const version *v, const compaction *c);
+
+#endif

@@ -1,0 +1,185 @@
+/* async.c — submit/poll with a queue depth (lsmd.h).  Each request owns an
+ * arena slot (its tag) from submit until the lsmd_poll after the one that
+ * returned it, so a get's value is read in place; with 2 x depth slots a
+ * submit below the depth always finds a free slot (conn.h). */
+#include <errno.h>
+#include <string.h>
+
+#include "conn.h"
+
+static int take_slot(lsmd_conn *c, uint32_t *slot)
+{
+    int rc = conn_alive(c);
+    if (rc)
+        return rc;
+    if (c->async_inflight >= c->qd)
+        return -EBUSY;
+    if (c->nfree == 0)
+        return -EBUSY; /* unreachable: 2 x depth slots (conn.h) */
+    *slot = c->free_slots[--c->nfree];
+    return 0;
+}
+
+static int submit(lsmd_conn *c, uint32_t slot, uint8_t op, struct shm_sqe *sqe,
+                  uint64_t user_data)
+{
+    sqe->tag = slot;
+    struct conn_slot *s = &c->slots[slot];
+    s->user_data = user_data;
+    s->op = op;
+    s->out_off = sqe->out_off;
+    s->state = SLOT_INFLIGHT;
+    int rc = conn_submit(c, sqe);
+    if (rc) {
+        s->state = SLOT_FREE;
+        c->free_slots[c->nfree++] = slot;
+        return rc;
+    }
+    c->async_inflight++;
+    return (int)slot;
+}
+
+static int submit_write(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
+                        const void *val, size_t vlen, int flags, uint64_t user_data)
+{
+    if (!key || klen < 1 || klen > LSM_MAX_KEY_SIZE || vlen > LSM_MAX_VALUE_SIZE ||
+        (vlen && !val) || (flags & ~LSM_SYNC))
+        return -EINVAL;
+    if (klen + vlen > c->slot_bytes)
+        return -E2BIG;
+    uint32_t slot;
+    int rc = take_slot(c, &slot);
+    if (rc)
+        return rc;
+    uint32_t off = slot * c->slot_bytes;
+    memcpy(c->arena + off, key, klen);
+    if (vlen)
+        memcpy(c->arena + off + klen, val, vlen);
+    struct shm_sqe sqe = {
+        .opcode = op,
+        .flags = (uint8_t)(flags & LSM_SYNC ? SHM_SQ_SYNC : 0),
+        .key_off = off,
+        .key_len = (uint32_t)klen,
+    };
+    if (op == SHM_OP_PUT) {
+        sqe.val_off = off + (uint32_t)klen;
+        sqe.val_len = (uint32_t)vlen;
+    }
+    return submit(c, slot, op == SHM_OP_PUT ? LSMD_OP_PUT : LSMD_OP_DELETE, &sqe,
+                  user_data);
+}
+
+int lsmd_submit_put(lsmd_conn *c, const void *key, size_t klen, const void *val,
+                    size_t vlen, int flags, uint64_t user_data)
+{
+    return submit_write(c, SHM_OP_PUT, key, klen, val, vlen, flags, user_data);
+}
+
+int lsmd_submit_delete(lsmd_conn *c, const void *key, size_t klen, int flags,
+                       uint64_t user_data)
+{
+    return submit_write(c, SHM_OP_DELETE, key, klen, NULL, 0, flags, user_data);
+}
+
+int lsmd_submit_get(lsmd_conn *c, uint64_t snapshot_id, const void *key,
+                    size_t klen, uint64_t user_data)
+{
+    if (!key || klen < 1 || klen > LSM_MAX_KEY_SIZE)
+        return -EINVAL;
+    uint32_t out = align8((uint32_t)klen);
+    if (out >= c->slot_bytes)
+        return -E2BIG;
+    uint32_t slot;
+    int rc = take_slot(c, &slot);
+    if (rc)
+        return rc;
+    uint32_t off = slot * c->slot_bytes;
+    memcpy(c->arena + off, key, klen);
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_GET,
+        .arg0 = snapshot_id,
+        .key_off = off,
+        .key_len = (uint32_t)klen,
+        .out_off = off + out,
+        .out_cap = c->slot_bytes - out,
+    };
+    return submit(c, slot, LSMD_OP_GET, &sqe, user_data);
+}
+
+/* Slots whose completions the previous poll returned go back to the pool:
+ * their values are no longer promised to the caller. */
+static void release_delivered(lsmd_conn *c)
+{
+    for (uint32_t i = 0; i < c->ndelivered; i++) {
+        uint32_t s = c->delivered[i];
+        c->slots[s].state = SLOT_FREE;
+        c->free_slots[c->nfree++] = s;
+    }
+    c->ndelivered = 0;
+}
+
+static void deliver(lsmd_conn *c, const struct shm_cqe *e, lsmd_completion *out)
+{
+    struct conn_slot *s = &c->slots[e->tag];
+    out->user_data = s->user_data;
+    out->tag = (int)e->tag;
+    out->status = e->status;
+    out->op = s->op;
+    out->val = NULL;
+    out->vlen = 0;
+    if (s->op == LSMD_OP_GET && (e->status == 0 || e->status == LSM_ETOOSMALL)) {
+        uint32_t cap = c->slot_bytes - (s->out_off - e->tag * c->slot_bytes);
+        out->vlen = (size_t)e->r0;
+        if (e->status == 0 && e->r0 > cap) {
+            out->status = -EPROTO; /* the daemon overstated the length */
+            out->vlen = 0;
+        } else if (e->status == 0) {
+            out->val = c->arena + s->out_off;
+        }
+    }
+    s->state = SLOT_DELIVERED;
+    c->delivered[c->ndelivered++] = e->tag;
+    c->async_inflight--;
+}
+
+int lsmd_poll(lsmd_conn *c, lsmd_completion *out, int max, int min_wait)
+{
+    if (!c || (max > 0 && !out) || max < 0 || min_wait < 0)
+        return -EINVAL;
+    release_delivered(c);
+    if (c->dead) {
+        /* Completions already reaped stay deliverable; the rest are lost. */
+        if (c->npending == 0)
+            return c->dead;
+        min_wait = 0;
+    }
+    if ((uint32_t)min_wait > c->async_inflight)
+        min_wait = (int)c->async_inflight;
+    if (min_wait > max)
+        min_wait = max;
+    int n = 0;
+    for (;;) {
+        if (!c->dead) {
+            int rc = conn_reap(c);
+            if (rc && c->npending == 0)
+                return rc;
+        }
+        while (c->npending && n < max) {
+            deliver(c, &c->pending[c->pend_head], &out[n++]);
+            c->pend_head = (c->pend_head + 1) % c->nslots;
+            c->npending--;
+        }
+        if (n >= min_wait)
+            return n;
+        int rc = conn_wait_pending(c);
+        if (rc == 0 && c->dead)
+            rc = c->dead;
+        if (rc && c->npending == 0)
+            return n ? n : rc;
+    }
+}
+
+int lsmd_inflight(const lsmd_conn *c)
+{
+    return (int)c->async_inflight;
+}

@@ -1,0 +1,107 @@
+/* batch.c — client write batches (lsmd.h), encoded in the WAL payload
+ * format (docs/wal-format.md, "Payload") so the daemon can check them with
+ * the engine's batch_iterate() and log them without re-encoding:
+ *   entry = type u8 (1 put, 0 delete) | key_length u32 | value_length u32
+ *           | key | value                                  (little-endian) */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "conn.h"
+#include "wal_format.h"
+
+struct lsmd_batch {
+    char *buf;
+    size_t len, cap;
+    uint32_t count;
+};
+
+lsmd_batch *lsmd_batch_new(void)
+{
+    return calloc(1, sizeof(lsmd_batch));
+}
+
+static int append(lsmd_batch *b, uint8_t type, const void *key, size_t klen,
+                  const void *val, size_t vlen)
+{
+    if (!b || !key || klen < 1 || klen > LSM_MAX_KEY_SIZE ||
+        vlen > LSM_MAX_VALUE_SIZE || (vlen && !val) || b->count == UINT32_MAX)
+        return -EINVAL;
+    size_t need = WAL_ENTRY_HEADER_SIZE + klen + vlen;
+    if (b->len + need > WAL_MAX_PAYLOAD)
+        return -EINVAL;
+    if (b->len + need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + need)
+            cap *= 2;
+        char *nb = realloc(b->buf, cap);
+        if (!nb)
+            return -ENOMEM;
+        b->buf = nb;
+        b->cap = cap;
+    }
+    char *p = b->buf + b->len;
+    p[WAL_ENTRY_OFF_TYPE] = (char)type;
+    put_fixed32(p + WAL_ENTRY_OFF_KLEN, (uint32_t)klen);
+    put_fixed32(p + WAL_ENTRY_OFF_VLEN, (uint32_t)vlen);
+    memcpy(p + WAL_ENTRY_HEADER_SIZE, key, klen);
+    if (vlen)
+        memcpy(p + WAL_ENTRY_HEADER_SIZE + klen, val, vlen);
+    b->len += need;
+    b->count++;
+    return 0;
+}
+
+int lsmd_batch_put(lsmd_batch *b, const void *key, size_t klen, const void *val,
+                   size_t vlen)
+{
+    return append(b, 1 /* LSM_TYPE_PUT */, key, klen, val, vlen);
+}
+
+int lsmd_batch_delete(lsmd_batch *b, const void *key, size_t klen)
+{
+    return append(b, 0 /* LSM_TYPE_DELETE */, key, klen, NULL, 0);
+}
+
+void lsmd_batch_clear(lsmd_batch *b)
+{
+    if (b) {
+        b->len = 0;
+        b->count = 0;
+    }
+}
+
+void lsmd_batch_free(lsmd_batch *b)
+{
+    if (b) {
+        free(b->buf);
+        free(b);
+    }
+}
+
+uint32_t lsmd_batch_count(const lsmd_batch *b)
+{
+    return b ? b->count : 0;
+}
+
+int lsmd_write(lsmd_conn *c, const lsmd_batch *b, int flags)
+{
+    if (!b || (flags & ~LSM_SYNC))
+        return -EINVAL;
+    if (b->count == 0)
+        return conn_alive(c);
+    if (b->len > c->large_bytes)
+        return -E2BIG;
+    memcpy(conn_large(c), b->buf, b->len);
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_WRITE_BATCH,
+        .flags = (uint8_t)(flags & LSM_SYNC ? SHM_SQ_SYNC : 0),
+        .arg1 = b->count,
+        .val_off = c->large_off,
+        .val_len = (uint32_t)b->len,
+    };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    return rc ? rc : cqe.status;
+}

@@ -1,0 +1,405 @@
+/* conn.c — attaching to lsmd and the request/completion plumbing shared by
+ * every client call (conn.h, lsmd.h). */
+#include "conn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hello.h"
+#include "wait.h"
+
+/* ---- options ------------------------------------------------------------- */
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return def;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 0);
+    return *end == '\0' ? (uint64_t)x : def;
+}
+
+void lsmd_conn_options_init(lsmd_conn_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->queue_depth = (uint32_t)env_u64("LSMD_QUEUE_DEPTH", SHM_DEFAULT_QUEUE_DEPTH);
+    o->slot_bytes = SHM_DEFAULT_SLOT_BYTES;
+    o->large_bytes = (uint32_t)env_u64("LSMD_LARGE_BYTES", SHM_DEFAULT_LARGE_BYTES);
+    o->spin_ns = env_u64("LSMD_SPIN_NS", SHM_DEFAULT_SPIN_NS);
+    o->connect_timeout_ms = 10000;
+}
+
+/* ---- liveness ------------------------------------------------------------ */
+
+void conn_kill(lsmd_conn *c, const char *why)
+{
+    if (!c->dead && why)
+        fprintf(stderr, "lsmd client: connection %llu lost: %s\n",
+                (unsigned long long)c->client_id, why);
+    c->dead = -ENOTCONN;
+}
+
+int conn_alive(lsmd_conn *c)
+{
+    if (c->dead)
+        return c->dead;
+    /* Acquire: pairs with shm_session_end's release store. */
+    uint32_t gone = __atomic_load_n(&c->hdr->daemon_gone, __ATOMIC_ACQUIRE);
+    if (gone) {
+        /* Expected events, reported by the error code, not on stderr. */
+        conn_kill(c, NULL);
+        return c->dead;
+    }
+    return 0;
+}
+
+/* Between sleep slices: also ask the kernel whether the socket hung up
+ * (a crashed daemon never sets daemon_gone). */
+static int check_liveness(void *ctx)
+{
+    lsmd_conn *c = ctx;
+    int rc = conn_alive(c);
+    if (rc)
+        return rc;
+    if (shm_hello_peer_alive(c->sock) < 0) {
+        conn_kill(c, NULL); /* daemon exited or crashed */
+        return c->dead;
+    }
+    return 0;
+}
+
+/* ---- completions --------------------------------------------------------- */
+
+int conn_reap(lsmd_conn *c)
+{
+    for (;;) {
+        int n = shm_ring_ready(&c->cq);
+        if (n < 0) {
+            conn_kill(c, "impossible completion ring index");
+            return c->dead;
+        }
+        if (n == 0)
+            return 0;
+        for (int i = 0; i < n; i++) {
+            struct shm_cqe e;
+            memcpy(&e, shm_ring_peek(&c->cq, (uint32_t)i), sizeof(e));
+            if (e.tag == SHM_TAG_LARGE) {
+                c->sync_cqe = e;
+                c->sync_done = true;
+            } else if (e.tag == SHM_TAG_DISCARD) {
+                if (c->discards)
+                    c->discards--;
+            } else if (e.tag < c->nslots && c->slots[e.tag].state == SLOT_INFLIGHT) {
+                c->slots[e.tag].state = SLOT_DONE;
+                c->pending[(c->pend_head + c->npending) % c->nslots] = e;
+                c->npending++;
+            } else {
+                shm_ring_consume(&c->cq, (uint32_t)i + 1);
+                conn_kill(c, "completion for a request not in flight");
+                return c->dead;
+            }
+        }
+        shm_ring_consume(&c->cq, (uint32_t)n);
+    }
+}
+
+static bool sync_ready(void *ctx)
+{
+    lsmd_conn *c = ctx;
+    return c->dead || conn_reap(c) != 0 || c->sync_done;
+}
+
+static bool pending_ready(void *ctx)
+{
+    lsmd_conn *c = ctx;
+    return c->dead || conn_reap(c) != 0 || c->npending > 0;
+}
+
+static bool sq_room(void *ctx)
+{
+    lsmd_conn *c = ctx;
+    return c->dead || conn_reap(c) != 0 || shm_ring_space(&c->sq) != 0;
+}
+
+static bool discard_done(void *ctx)
+{
+    lsmd_conn *c = ctx;
+    return c->dead || conn_reap(c) != 0 || c->discards < SHM_SQ_SPARE;
+}
+
+static int wait_for(lsmd_conn *c, shm_ready_fn ready)
+{
+    struct shm_wait_policy p = {
+        .spin_ns = c->spin_ns,
+        .check = check_liveness,
+        .check_ctx = c,
+    };
+    /* 0 once ready() held, even if the daemon is gone by now: a request
+     * that completed keeps its result. */
+    return shm_wait(&c->hdr->client_sleeping, ready, c, &p, NULL);
+}
+
+int conn_wait_sync(lsmd_conn *c)
+{
+    return wait_for(c, sync_ready);
+}
+
+int conn_wait_pending(lsmd_conn *c)
+{
+    return wait_for(c, pending_ready);
+}
+
+int conn_submit(lsmd_conn *c, const struct shm_sqe *sqe)
+{
+    int space = shm_ring_space_min(&c->sq, 1);
+    if (space == 0) {
+        /* Only fire-and-forget requests can fill the ring; the daemon
+         * drains it as we consume completions. */
+        int rc = wait_for(c, sq_room);
+        if (rc || c->dead)
+            return rc ? rc : c->dead;
+        space = shm_ring_space(&c->sq);
+    }
+    if (space < 0) {
+        conn_kill(c, "impossible submission ring index");
+        return c->dead;
+    }
+    memcpy(shm_ring_slot(&c->sq, 0), sqe, sizeof(*sqe));
+    shm_ring_publish(&c->sq, 1);      /* release: pairs with the daemon's acquire of sq_tail */
+    shm_wake(&c->hdr->daemon_sleeping); /* [B]: pairs with the daemon's [A] */
+    return 0;
+}
+
+int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)
+{
+    int rc = conn_alive(c);
+    if (rc)
+        return rc;
+    sqe->tag = SHM_TAG_LARGE;
+    c->sync_done = false;
+    rc = conn_submit(c, sqe);
+    if (rc)
+        return rc;
+    rc = conn_wait_sync(c);
+    if (rc)
+        return rc;
+    if (!c->sync_done)
+        return c->dead ? c->dead : -EPROTO;
+    *cqe = c->sync_cqe;
+    return 0;
+}
+
+int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe)
+{
+    int rc = conn_alive(c);
+    if (rc)
+        return rc;
+    while (c->discards >= SHM_SQ_SPARE) {
+        /* Bounded: at most SHM_SQ_SPARE unanswered discards in flight. */
+        rc = conn_reap(c);
+        if (rc)
+            return rc;
+        if (c->discards >= SHM_SQ_SPARE) {
+            rc = wait_for(c, discard_done);
+            if (rc || c->dead)
+                return rc ? rc : c->dead;
+        }
+    }
+    sqe->tag = SHM_TAG_DISCARD;
+    rc = conn_submit(c, sqe);
+    if (rc == 0)
+        c->discards++;
+    return rc;
+}
+
+/* ---- attach -------------------------------------------------------------- */
+
+/* The header the daemon wrote must match the layout implied by the sizes it
+ * granted in the reply: anything else is not a conforming daemon. */
+static int check_header(const struct shm_seg_header *h, const struct shm_hello_rep *rep)
+{
+    struct shm_layout l;
+    if (shm_layout_compute(rep->queue_depth, rep->slot_bytes, rep->large_bytes, &l))
+        return -EPROTO;
+    if (h->magic != SHM_SEG_MAGIC || h->version != SHM_PROTO_VERSION ||
+        h->header_bytes != SHM_HDR_BYTES || h->segment_bytes != l.segment_bytes ||
+        h->client_id != rep->client_id || h->sq_off != l.sq_off ||
+        h->sq_entries != l.sq_entries || h->cq_off != l.cq_off ||
+        h->cq_entries != l.cq_entries || h->arena_off != l.arena_off ||
+        h->arena_bytes != l.arena_bytes || h->slot_bytes != l.slot_bytes ||
+        h->nslots != l.nslots || h->large_off != l.large_off ||
+        h->large_bytes != l.large_bytes || h->queue_depth != l.queue_depth ||
+        h->sqe_size != sizeof(struct shm_sqe) || h->cqe_size != sizeof(struct shm_cqe))
+        return -EPROTO;
+    return 0;
+}
+
+static int setup_slots(lsmd_conn *c)
+{
+    c->slots = calloc(c->nslots, sizeof(*c->slots));
+    c->free_slots = malloc(c->nslots * sizeof(*c->free_slots));
+    c->delivered = malloc(c->nslots * sizeof(*c->delivered));
+    c->pending = malloc(c->nslots * sizeof(*c->pending));
+    if (!c->slots || !c->free_slots || !c->delivered || !c->pending)
+        return -ENOMEM;
+    /* Highest index at the bottom: slot 0 is handed out first. */
+    for (uint32_t i = 0; i < c->nslots; i++)
+        c->free_slots[i] = c->nslots - 1 - i;
+    c->nfree = c->nslots;
+    return 0;
+}
+
+static void conn_free(lsmd_conn *c)
+{
+    if (c->sock >= 0)
+        close(c->sock);
+    shm_segment_close(&c->seg);
+    shm_dir_close(&c->dir);
+    free(c->slots);
+    free(c->free_slots);
+    free(c->delivered);
+    free(c->pending);
+    free(c);
+}
+
+int lsmd_connect(const char *socket_path, lsmd_conn **out)
+{
+    return lsmd_connect_opts(socket_path, NULL, out);
+}
+
+int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
+                      lsmd_conn **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    lsmd_conn_options def;
+    if (!o) {
+        lsmd_conn_options_init(&def);
+        o = &def;
+    }
+    char path[PATH_MAX];
+    if (!socket_path || !*socket_path) {
+        const char *env = getenv("LSMD_SOCKET");
+        if (env && *env) {
+            socket_path = env;
+        } else {
+            int rc = shm_default_socket_path(path, sizeof(path));
+            if (rc)
+                return rc;
+            socket_path = path;
+        }
+    }
+    lsmd_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->sock = -1;
+    c->seg.fd = -1;
+    c->dir.seg.fd = -1;
+    int rc = shm_hello_connect(socket_path);
+    if (rc < 0)
+        goto fail;
+    c->sock = rc;
+    struct shm_hello_req req;
+    shm_hello_req_init(&req, o->queue_depth, o->slot_bytes, o->large_bytes);
+    struct shm_hello_rep rep;
+    int seg_fd, dir_fd;
+    rc = shm_hello_client(c->sock, &req, &rep, &seg_fd, &dir_fd, o->connect_timeout_ms);
+    if (rc)
+        goto fail;
+    if (rep.status != 0) {
+        rc = rep.status;
+        if (rc == -EPROTO && rep.version != SHM_PROTO_VERSION)
+            fprintf(stderr, "lsmd client: protocol version mismatch: client %u, daemon %u (%s)\n",
+                    SHM_PROTO_VERSION, rep.version, rep.message);
+        else
+            fprintf(stderr, "lsmd client: %s refused the connection: %s\n",
+                    socket_path, rep.message[0] ? rep.message : strerror(-rc));
+        goto fail;
+    }
+    rc = shm_segment_map(seg_fd, rep.segment_bytes, PROT_READ | PROT_WRITE, &c->seg);
+    if (rc) {
+        close(dir_fd);
+        goto fail;
+    }
+    rc = shm_dir_map(dir_fd, &c->dir);
+    if (rc)
+        goto fail;
+    c->hdr = c->seg.base;
+    rc = check_header(c->hdr, &rep);
+    if (rc) {
+        fprintf(stderr, "lsmd client: the segment from %s does not match its hello\n",
+                socket_path);
+        goto fail;
+    }
+    struct shm_seg_header *h = c->hdr;
+    char *base = c->seg.base;
+    shm_ring_init(&c->sq, &h->sq_head, &h->sq_tail, base + h->sq_off, h->sq_entries,
+                  sizeof(struct shm_sqe), true);
+    shm_ring_init(&c->cq, &h->cq_head, &h->cq_tail, base + h->cq_off, h->cq_entries,
+                  sizeof(struct shm_cqe), false);
+    c->arena = base + h->arena_off;
+    c->arena_bytes = h->arena_bytes;
+    c->slot_bytes = h->slot_bytes;
+    c->nslots = h->nslots;
+    c->large_off = h->large_off;
+    c->large_bytes = h->large_bytes;
+    c->qd = h->queue_depth;
+    c->client_id = h->client_id;
+    c->spin_ns = o->spin_ns;
+    rc = setup_slots(c);
+    if (rc)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    conn_free(c);
+    return rc;
+}
+
+void lsmd_disconnect(lsmd_conn *c)
+{
+    if (c)
+        conn_free(c);
+}
+
+uint64_t lsmd_client_id(const lsmd_conn *c) { return c->client_id; }
+uint32_t lsmd_queue_depth(const lsmd_conn *c) { return c->qd; }
+size_t lsmd_max_request_bytes(const lsmd_conn *c) { return c->large_bytes; }
+
+int lsmd_ping(lsmd_conn *c)
+{
+    struct shm_sqe sqe = { .opcode = SHM_OP_PING };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    return rc ? rc : cqe.status;
+}
+
+const char *lsmd_strerror(int err)
+{
+    switch (err) {
+    case 0: return "success";
+    case LSM_ENOTFOUND: return "key not found";
+    case LSM_ECORRUPT: return "data corruption detected (checksum or format check failed)";
+    case LSM_EREADONLY: return "database is read-only after a background error";
+    case LSM_ETOOSMALL: return "buffer too small";
+    case LSM_ECLOSED: return "database is closing";
+    case LSM_EVERSION: return "unsupported file format version";
+    case -ENOTCONN: return "not connected: the lsmd daemon is gone (reconnect)";
+    case -EPROTO: return "protocol error: client and daemon versions differ or the daemon sent invalid data";
+    case -E2BIG: return "request larger than the connection's shared-memory region";
+    case -EBUSY: return "queue depth reached: poll for completions first";
+    case -ESRCH: return "no such snapshot (not published or not held)";
+    case -ESHUTDOWN: return "the daemon is shutting down";
+    default: break;
+    }
+    if (err < 0 && err > -4096)
+        return strerror(-err);
+    return "unknown error code";
+}

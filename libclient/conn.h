@@ -1,0 +1,109 @@
+/*
+ * conn.h — internals of an lsmd_conn shared by the client library's files
+ * (conn.c: attach, request/completion plumbing, waiting; ops.c: the
+ * synchronous calls; async.c; iter.c).  Not installed.
+ *
+ * Arena use (docs/shm-protocol.md, "Arena"): slot i (0 .. nslots-1) belongs
+ * to asynchronous request tag i from submit until the lsmd_poll call after
+ * the one that returned its completion; the large region belongs to the one
+ * synchronous request in flight (tag SHM_TAG_LARGE).  Fire-and-forget
+ * requests (tag SHM_TAG_DISCARD) use no arena bytes.
+ *
+ * Thread safety: one thread at a time per connection (lsmd.h).
+ */
+#ifndef LSMD_CONN_H
+#define LSMD_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "directory.h"
+#include "lsmd.h"
+#include "protocol.h"
+#include "ring.h"
+#include "segment.h"
+
+enum slot_state { SLOT_FREE = 0, SLOT_INFLIGHT, SLOT_DONE, SLOT_DELIVERED };
+
+struct conn_slot {
+    uint64_t user_data;
+    uint8_t state;          /* enum slot_state */
+    uint8_t op;             /* LSMD_OP_* */
+    uint32_t out_off;       /* get: arena offset of the value */
+};
+
+struct lsmd_conn {
+    int sock;               /* attach socket, kept open: hang-up = daemon gone */
+    int dead;               /* 0, or the code every call returns (-ENOTCONN) */
+    struct shm_segment seg;
+    struct shm_dir dir;
+    struct shm_seg_header *hdr;
+    struct shm_ring sq;     /* producer view */
+    struct shm_ring cq;     /* consumer view */
+    char *arena;
+    uint32_t arena_bytes, slot_bytes, nslots, large_off, large_bytes, qd;
+    uint64_t client_id;
+    uint64_t spin_ns;
+
+    struct conn_slot *slots;   /* [nslots] */
+    uint32_t *free_slots;      /* stack of free slot indices */
+    uint32_t nfree;
+    uint32_t *delivered;       /* slots returned by the last lsmd_poll */
+    uint32_t ndelivered;
+    struct shm_cqe *pending;   /* async completions reaped, not yet polled */
+    uint32_t pend_head, npending; /* ring of nslots entries */
+    uint32_t async_inflight;   /* submitted and not yet returned by poll */
+    uint32_t discards;         /* SHM_TAG_DISCARD requests in flight */
+
+    bool sync_done;            /* the synchronous request completed */
+    struct shm_cqe sync_cqe;
+};
+
+/* 0, or the connection's death code; checks the daemon_gone flag (one
+ * load) so a daemon-ended session fails fast. */
+int conn_alive(lsmd_conn *c);
+
+/* Marks the connection dead (-ENOTCONN from now on).  why, when not NULL,
+ * is a protocol violation by the daemon, said once on stderr; the daemon
+ * going away is an expected event and passes NULL. */
+void conn_kill(lsmd_conn *c, const char *why);
+
+/* Reaps every completion in the CQ: routes the synchronous one to
+ * sync_cqe, asynchronous ones to the pending queue, drops discards.
+ * Returns 0 or the death code (a completion with an impossible tag kills
+ * the connection). */
+int conn_reap(lsmd_conn *c);
+
+/* Pushes one descriptor into the SQ (waiting for room if fire-and-forget
+ * requests fill it) and wakes the daemon if it sleeps.  Returns 0 or the
+ * death code. */
+int conn_submit(lsmd_conn *c, const struct shm_sqe *sqe);
+
+/* Waits until the synchronous request completes (sync_done), spinning then
+ * sleeping, checking the daemon's liveness between sleep slices.
+ * Returns 0 or the death code. */
+int conn_wait_sync(lsmd_conn *c);
+
+/* Waits until at least one asynchronous completion is pending. */
+int conn_wait_pending(lsmd_conn *c);
+
+/* Runs one synchronous request: sqe->tag is set to SHM_TAG_LARGE; payload
+ * bytes must already be in the large region.  On return 0, *cqe is its
+ * completion (check cqe->status). */
+int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe);
+
+/* Sends a request whose completion nobody waits for (tag DISCARD). */
+int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe);
+
+/* The large region. */
+static inline char *conn_large(lsmd_conn *c)
+{
+    return c->arena + c->large_off;
+}
+
+static inline uint32_t align8(uint32_t v)
+{
+    return (v + 7u) & ~7u;
+}
+
+#endif

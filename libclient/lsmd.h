@@ -1,0 +1,260 @@
+/*
+ * lsmd.h — client library of the lsmd key-value service.
+ *
+ * The daemon `lsmd` owns the database; a client process attaches over a Unix
+ * socket once (lsmd_connect) and then talks through a shared-memory segment:
+ * requests and replies are descriptors in two rings, keys and values are
+ * written straight into the segment, and nothing crosses a socket.  The calls
+ * mirror the embedded API of lsm.h (lsm_put -> lsmd_put, ...), so a program
+ * moves between embedded and service mode by renaming calls.
+ * Protocol and layout: docs/shm-protocol.md.
+ *
+ * Return codes
+ *   0 on success or a negative code, as in lsm.h: -errno, or LSM_ENOTFOUND,
+ *   LSM_ECORRUPT, LSM_EREADONLY, LSM_ETOOSMALL (lsm.h), passed through from
+ *   the daemon's engine.  Codes that come from the service itself:
+ *     -ENOTCONN     the daemon is gone (exited, crashed, or ended this
+ *                   session): every call on the connection fails with it from
+ *                   then on, at once; no call ever hangs on a dead daemon
+ *                   (sleeps are sliced and check the socket) and no access
+ *                   faults (the segment is sealed against shrinking).
+ *                   Disconnect and connect again.
+ *     -EPROTO       the daemon speaks another protocol version (connect; the
+ *                   message names both versions), or sent something invalid.
+ *     -E2BIG        the request does not fit the segment: key + value (or an
+ *                   encoded batch) larger than the large region of this
+ *                   connection (lsmd_max_request_bytes(); 2 MiB by default,
+ *                   raise with lsmd_conn_options.large_bytes or the
+ *                   environment variable LSMD_LARGE_BYTES), or, for
+ *                   lsmd_submit_*, larger than one slot.
+ *     -EBUSY        lsmd_submit_*: queue depth reached; lsmd_poll first.
+ *     -ESRCH        snapshot id not published / not held by this connection.
+ *     -ESHUTDOWN    the daemon is draining and refuses new work.
+ *     -EINVAL       bad argument (sizes outside the lsm.h limits: keys 1 B ..
+ *                   64 KiB, values up to 64 MiB; NULL pointers; unknown flag).
+ *   lsmd_strerror() describes any code.
+ *
+ * Thread safety
+ *   A connection is used by one thread at a time (it holds private ring
+ *   state and is not locked).  Use one connection per thread; connections
+ *   are cheap (one segment each).  Batches and iterators belong to one
+ *   thread at a time; an iterator uses its connection, so the same rule
+ *   covers both.  Different connections are fully independent.
+ *   lsmd_connect never leaves signal handlers installed; write errors on the
+ *   socket use MSG_NOSIGNAL (no SIGPIPE).
+ */
+#ifndef LSMD_H
+#define LSMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm.h" /* LSM_SYNC, LSM_E* codes, size limits */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lsmd_conn lsmd_conn;
+typedef struct lsmd_batch lsmd_batch;
+typedef struct lsmd_iter lsmd_iter;
+
+/* ---- Connecting ---------------------------------------------------------- */
+typedef struct lsmd_conn_options {
+    uint32_t queue_depth;   /* async requests in flight, default 32 (env
+                               LSMD_QUEUE_DEPTH); the daemon may grant less */
+    uint32_t slot_bytes;    /* per-request arena slot, default 32 KiB: key +
+                               value of an async request must fit */
+    uint32_t large_bytes;   /* region for bigger requests, default 2 MiB (env
+                               LSMD_LARGE_BYTES) */
+    uint64_t spin_ns;       /* busy-wait before sleeping on a reply, default
+                               50 us (env LSMD_SPIN_NS); 0 sleeps at once */
+    int connect_timeout_ms; /* handshake timeout, default 10000 */
+} lsmd_conn_options;
+
+/* Fills defaults (including the environment overrides named above). */
+void lsmd_conn_options_init(lsmd_conn_options *o);
+
+/* Attaches to the daemon listening at socket_path; NULL = the default path
+ * ($XDG_RUNTIME_DIR/lsmd.sock, else /tmp/lsmd-$UID/lsmd.sock; the
+ * environment variable LSMD_SOCKET overrides the default).
+ * On success *out is a connection the caller ends with lsmd_disconnect.
+ * Errors: -ENOENT / -ECONNREFUSED (no daemon there), -EACCES (the daemon
+ *   refused these credentials), -EPROTO (protocol version mismatch: logged
+ *   on stderr with both versions, or an invalid reply/segment), -EMFILE
+ *   (daemon's client limit), -ETIMEDOUT, -ENAMETOOLONG, -ENOMEM, -errno. */
+int lsmd_connect(const char *socket_path, lsmd_conn **out);
+int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
+                      lsmd_conn **out);
+
+/* Detaches: closes the socket and unmaps the segment; the daemon then drops
+ * this connection's snapshot holds and iterators.  Requests still in flight
+ * are abandoned (a write may or may not be applied).  NULL is a no-op.
+ * Iterators of c must be freed first. */
+void lsmd_disconnect(lsmd_conn *c);
+
+/* Round trip with nothing to do.  Errors: -ENOTCONN. */
+int lsmd_ping(lsmd_conn *c);
+
+/* What was granted at connect. */
+uint64_t lsmd_client_id(const lsmd_conn *c);
+uint32_t lsmd_queue_depth(const lsmd_conn *c);
+/* Largest key + value (or encoded batch) one request can carry. */
+size_t lsmd_max_request_bytes(const lsmd_conn *c);
+
+/* ---- Writes -------------------------------------------------------------- */
+/* flags: 0 or LSM_SYNC (acknowledged only once durable), as lsm_put.
+ * Errors: -EINVAL, -E2BIG, -ENOTCONN, -ESHUTDOWN, and the engine's
+ * (LSM_EREADONLY, -EIO, -ENOSPC, -ENOMEM). */
+int lsmd_put(lsmd_conn *c, const void *key, size_t klen, const void *val,
+             size_t vlen, int flags);
+int lsmd_delete(lsmd_conn *c, const void *key, size_t klen, int flags);
+
+/* Batches (mirror lsm_batch_*): built in client memory, sent with
+ * lsmd_write as one request, applied atomically (all or nothing, also
+ * across crashes). */
+lsmd_batch *lsmd_batch_new(void); /* NULL on ENOMEM */
+/* Copies key and value.  Errors: -EINVAL (sizes), -ENOMEM. */
+int lsmd_batch_put(lsmd_batch *b, const void *key, size_t klen, const void *val,
+                   size_t vlen);
+int lsmd_batch_delete(lsmd_batch *b, const void *key, size_t klen);
+void lsmd_batch_clear(lsmd_batch *b); /* empties, keeps capacity */
+void lsmd_batch_free(lsmd_batch *b);  /* NULL is a no-op */
+uint32_t lsmd_batch_count(const lsmd_batch *b);
+/* Errors: as lsmd_put; -E2BIG when the encoded batch exceeds
+ * lsmd_max_request_bytes().  The batch is left unchanged. An empty batch
+ * is a successful no-op. */
+int lsmd_write(lsmd_conn *c, const lsmd_batch *b, int flags);
+
+/* ---- Reads --------------------------------------------------------------- */
+/* snapshot_id 0 reads the latest state; another id must be held by this
+ * connection (lsmd_snapshot_acquire or _hold).  On success *val is a
+ * malloc'd copy of *vlen bytes: free it with free().
+ * Errors: LSM_ENOTFOUND, -ESRCH, -EINVAL, -E2BIG (value larger than the
+ * large region), -ENOMEM, -ENOTCONN, engine errors (LSM_ECORRUPT, -EIO). */
+int lsmd_get(lsmd_conn *c, uint64_t snapshot_id, const void *key, size_t klen,
+             void **val, size_t *vlen);
+
+/* As lsmd_get, into the caller's buffer: copies min(value length, cap)
+ * bytes and sets *vlen to the value length; LSM_ETOOSMALL (with *vlen set)
+ * when cap is smaller (buf is then unchanged).  No allocation. */
+int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
+                  size_t klen, void *buf, size_t cap, size_t *vlen);
+
+/* ---- Snapshots (shared handles) ------------------------------------------ */
+/* Pins the current state and publishes its id in the daemon's directory.
+ * This connection holds it until lsmd_snapshot_release or disconnect.
+ * Errors: -EMFILE (too many snapshots), -ENOMEM, -ENOTCONN. */
+int lsmd_snapshot_acquire(lsmd_conn *c, uint64_t *id);
+/* Pins an id another client published (shows in lsmd_snapshot_list), so
+ * this process reads the same view.  Holding twice counts twice.
+ * Errors: -ESRCH (not published, or already released by all), -EMFILE,
+ * -ENOTCONN. */
+int lsmd_snapshot_hold(lsmd_conn *c, uint64_t id);
+/* Drops one hold; the pin ends when no client holds it.
+ * Errors: -ESRCH (this connection holds no such id), -ENOTCONN. */
+int lsmd_snapshot_release(lsmd_conn *c, uint64_t id);
+
+typedef struct lsmd_snapshot_info {
+    uint64_t id;
+    uint64_t sequence;      /* engine sequence it pins */
+    uint32_t holders;       /* clients holding it */
+    uint32_t creator_pid;
+    uint64_t creator_id;    /* client id of the acquirer */
+    uint64_t created_ns;    /* CLOCK_REALTIME */
+} lsmd_snapshot_info;
+
+/* Lists published snapshots from the read-only directory the daemon
+ * shares (no round trip).  Copies up to cap entries into out and sets *n
+ * to the number published (may exceed cap).
+ * Errors: -EAGAIN (directory kept changing), -ENOTCONN. */
+int lsmd_snapshot_list(lsmd_conn *c, lsmd_snapshot_info *out, size_t cap,
+                       size_t *n);
+
+/* ---- Iterators ----------------------------------------------------------- */
+/* An iterator over keys in [lo, hi) (NULL or length-0 bound = open) at
+ * snapshot_id (0 = a consistent view taken now).  It lives in the daemon;
+ * the client pulls pages of entries into its segment, so next() is a
+ * memory walk except once per page.  It starts positioned on the first
+ * entry (check lsmd_iter_valid).
+ * Errors: -EINVAL, -ESRCH, -EMFILE (too many iterators), -ENOMEM,
+ * -ENOTCONN; later errors show in lsmd_iter_status. */
+int lsmd_iter_new(lsmd_conn *c, uint64_t snapshot_id, const void *lo,
+                  size_t lolen, const void *hi, size_t hilen, lsmd_iter **out);
+#define LSMD_ITER_REVERSE 1 /* descending keys from just below hi */
+/* As lsmd_iter_new with flags (0 or LSMD_ITER_REVERSE; -EOPNOTSUPP when
+ * the daemon has no reverse scans). */
+int lsmd_iter_new_ex(lsmd_conn *c, uint64_t snapshot_id, const void *lo,
+                     size_t lolen, const void *hi, size_t hilen, int flags,
+                     lsmd_iter **out);
+int lsmd_iter_valid(const lsmd_iter *it);
+/* REQUIRES: lsmd_iter_valid.  May fetch the next page (a round trip). */
+void lsmd_iter_next(lsmd_iter *it);
+/* Valid until the iterator moves or is freed.  REQUIRES: lsmd_iter_valid. */
+const void *lsmd_iter_key(const lsmd_iter *it, size_t *klen);
+const void *lsmd_iter_value(const lsmd_iter *it, size_t *vlen);
+/* 0, or the first error met (then the iterator is not valid). */
+int lsmd_iter_status(const lsmd_iter *it);
+/* Closes the daemon's iterator.  NULL is a no-op. */
+void lsmd_iter_free(lsmd_iter *it);
+
+/* ---- Administration (what lsmctl uses) ----------------------------------- */
+/* As lsm_flush / lsm_compact / lsm_set_option; they wait until done. */
+int lsmd_flush(lsmd_conn *c);
+int lsmd_compact(lsmd_conn *c, int level); /* -1 = whole tree */
+/* Errors: -EINVAL (unknown name or bad value), -E2BIG (name + value longer
+ * than the large region), -ENOTCONN. */
+int lsmd_set_option(lsmd_conn *c, const char *name, const char *value);
+/* The daemon's statistics as a malloc'd NUL-terminated JSON object: free
+ * with free().  Errors: -E2BIG (larger than the large region), -ENOMEM,
+ * -ENOTCONN. */
+int lsmd_stats_json(lsmd_conn *c, char **json);
+
+/* ---- Asynchronous interface ---------------------------------------------- */
+/* Up to lsmd_queue_depth() requests in flight; each key + value must fit a
+ * slot (slot_bytes, 32 KiB by default; -E2BIG otherwise: use the
+ * synchronous call).  The submit calls copy key and value into the segment
+ * and return a tag (>= 0, unique among requests in flight) or an error
+ * (-EBUSY: depth reached, -E2BIG, -EINVAL, -ENOTCONN).  The daemon is
+ * woken only if it sleeps.  Synchronous calls may be mixed in: completions
+ * arriving meanwhile are kept for lsmd_poll. */
+typedef struct lsmd_completion {
+    uint64_t user_data;     /* as given to submit */
+    int tag;                /* as returned by submit */
+    int status;             /* as the synchronous call would return */
+    int op;                 /* LSMD_OP_GET / _PUT / _DELETE */
+    const void *val;        /* get: the value, in the segment; valid until
+                               the next lsmd_poll() or lsmd_disconnect() */
+    size_t vlen;            /* get: value length (also when status is
+                               LSM_ETOOSMALL: value longer than the slot;
+                               fetch it with lsmd_get) */
+} lsmd_completion;
+#define LSMD_OP_GET 1
+#define LSMD_OP_PUT 2
+#define LSMD_OP_DELETE 3
+
+int lsmd_submit_get(lsmd_conn *c, uint64_t snapshot_id, const void *key,
+                    size_t klen, uint64_t user_data);
+int lsmd_submit_put(lsmd_conn *c, const void *key, size_t klen, const void *val,
+                    size_t vlen, int flags, uint64_t user_data);
+int lsmd_submit_delete(lsmd_conn *c, const void *key, size_t klen, int flags,
+                       uint64_t user_data);
+
+/* Collects up to max completions into out, waiting until at least min_wait
+ * are available (min_wait is capped at the number in flight; 0 never
+ * waits).  Returns the number collected (>= 0) or -ENOTCONN (the requests
+ * in flight are lost) or -EINVAL.  Values of get completions from the
+ * previous call become invalid. */
+int lsmd_poll(lsmd_conn *c, lsmd_completion *out, int max, int min_wait);
+
+/* Requests submitted and not yet returned by lsmd_poll. */
+int lsmd_inflight(const lsmd_conn *c);
+
+/* ---- Misc ---------------------------------------------------------------- */
+/* Describes any code returned by this library (never NULL). */
+const char *lsmd_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LSMD_H */

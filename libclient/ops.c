@@ -1,0 +1,267 @@
+/* ops.c — the synchronous calls of lsmd.h: each writes its payload into the
+ * large region once, runs one request (conn_call) and reads the reply in
+ * place. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+
+static int check_key(const void *key, size_t klen)
+{
+    return key && klen >= 1 && klen <= LSM_MAX_KEY_SIZE ? 0 : -EINVAL;
+}
+
+static int write_op(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
+                    const void *val, size_t vlen, int flags)
+{
+    if (check_key(key, klen) || vlen > LSM_MAX_VALUE_SIZE || (vlen && !val) ||
+        (flags & ~LSM_SYNC))
+        return -EINVAL;
+    if (klen + vlen > c->large_bytes)
+        return -E2BIG;
+    char *p = conn_large(c);
+    memcpy(p, key, klen);
+    if (vlen)
+        memcpy(p + klen, val, vlen);
+    struct shm_sqe sqe = {
+        .opcode = op,
+        .flags = (uint8_t)(flags & LSM_SYNC ? SHM_SQ_SYNC : 0),
+        .key_off = c->large_off,
+        .key_len = (uint32_t)klen,
+    };
+    if (op == SHM_OP_PUT) {
+        sqe.val_off = c->large_off + (uint32_t)klen;
+        sqe.val_len = (uint32_t)vlen;
+    }
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    return rc ? rc : cqe.status;
+}
+
+int lsmd_put(lsmd_conn *c, const void *key, size_t klen, const void *val,
+             size_t vlen, int flags)
+{
+    return write_op(c, SHM_OP_PUT, key, klen, val, vlen, flags);
+}
+
+int lsmd_delete(lsmd_conn *c, const void *key, size_t klen, int flags)
+{
+    return write_op(c, SHM_OP_DELETE, key, klen, NULL, 0, flags);
+}
+
+/* Runs a GET with the key at the start of the large region and the value
+ * after it; on success *val points at the value in the arena. */
+static int get_in_place(lsmd_conn *c, uint64_t snap, const void *key, size_t klen,
+                        const char **val, size_t *vlen)
+{
+    if (check_key(key, klen))
+        return -EINVAL;
+    uint32_t out = align8((uint32_t)klen);
+    if (out >= c->large_bytes)
+        return -E2BIG;
+    char *p = conn_large(c);
+    memcpy(p, key, klen);
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_GET,
+        .arg0 = snap,
+        .key_off = c->large_off,
+        .key_len = (uint32_t)klen,
+        .out_off = c->large_off + out,
+        .out_cap = c->large_bytes - out,
+    };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    if (rc)
+        return rc;
+    if (cqe.status == LSM_ETOOSMALL) {
+        *vlen = (size_t)cqe.r0;
+        return -E2BIG; /* larger than the whole large region */
+    }
+    if (cqe.status)
+        return cqe.status;
+    if (cqe.r0 > sqe.out_cap) {
+        conn_kill(c, "GET reply longer than its buffer");
+        return c->dead;
+    }
+    *val = p + out;
+    *vlen = (size_t)cqe.r0;
+    return 0;
+}
+
+int lsmd_get(lsmd_conn *c, uint64_t snapshot_id, const void *key, size_t klen,
+             void **val, size_t *vlen)
+{
+    if (!val || !vlen)
+        return -EINVAL;
+    const char *v;
+    size_t n;
+    int rc = get_in_place(c, snapshot_id, key, klen, &v, &n);
+    if (rc)
+        return rc;
+    void *copy = malloc(n ? n : 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, v, n);
+    *val = copy;
+    *vlen = n;
+    return 0;
+}
+
+int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
+                  size_t klen, void *buf, size_t cap, size_t *vlen)
+{
+    if (!vlen || (cap && !buf))
+        return -EINVAL;
+    const char *v;
+    size_t n = 0;
+    int rc = get_in_place(c, snapshot_id, key, klen, &v, &n);
+    if (rc == -E2BIG && n) {
+        *vlen = n;
+        return LSM_ETOOSMALL;
+    }
+    if (rc)
+        return rc;
+    *vlen = n;
+    if (n > cap)
+        return LSM_ETOOSMALL;
+    memcpy(buf, v, n);
+    return 0;
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+static int simple(lsmd_conn *c, uint8_t op, uint64_t arg0, struct shm_cqe *cqe)
+{
+    struct shm_sqe sqe = { .opcode = op, .arg0 = arg0 };
+    int rc = conn_call(c, &sqe, cqe);
+    return rc ? rc : cqe->status;
+}
+
+int lsmd_snapshot_acquire(lsmd_conn *c, uint64_t *id)
+{
+    if (!id)
+        return -EINVAL;
+    struct shm_cqe cqe;
+    int rc = simple(c, SHM_OP_SNAP_ACQUIRE, 0, &cqe);
+    if (rc == 0)
+        *id = cqe.r0;
+    return rc;
+}
+
+int lsmd_snapshot_hold(lsmd_conn *c, uint64_t id)
+{
+    if (!id)
+        return -ESRCH;
+    struct shm_cqe cqe;
+    return simple(c, SHM_OP_SNAP_HOLD, id, &cqe);
+}
+
+int lsmd_snapshot_release(lsmd_conn *c, uint64_t id)
+{
+    if (!id)
+        return -ESRCH;
+    struct shm_cqe cqe;
+    return simple(c, SHM_OP_SNAP_RELEASE, id, &cqe);
+}
+
+int lsmd_snapshot_list(lsmd_conn *c, lsmd_snapshot_info *out, size_t cap, size_t *n)
+{
+    if (!n || (cap && !out))
+        return -EINVAL;
+    int rc = conn_alive(c);
+    if (rc)
+        return rc;
+    uint32_t want = cap > c->dir.capacity ? c->dir.capacity : (uint32_t)cap;
+    struct shm_dir_entry *tmp = NULL;
+    if (want && !(tmp = malloc(want * sizeof(*tmp))))
+        return -ENOMEM;
+    uint32_t live = 0;
+    rc = shm_dir_read(&c->dir, tmp, want, &live, NULL);
+    if (rc == 0) {
+        uint32_t k = live < want ? live : want;
+        for (uint32_t i = 0; i < k; i++) {
+            out[i] = (lsmd_snapshot_info){
+                .id = tmp[i].id,
+                .sequence = tmp[i].sequence,
+                .holders = tmp[i].holders,
+                .creator_pid = tmp[i].creator_pid,
+                .creator_id = tmp[i].creator_id,
+                .created_ns = tmp[i].created_ns,
+            };
+        }
+        *n = live;
+    }
+    free(tmp);
+    return rc;
+}
+
+/* ---- administration ------------------------------------------------------ */
+
+int lsmd_flush(lsmd_conn *c)
+{
+    struct shm_cqe cqe;
+    return simple(c, SHM_OP_FLUSH, 0, &cqe);
+}
+
+int lsmd_compact(lsmd_conn *c, int level)
+{
+    if (level < -1)
+        return -EINVAL;
+    struct shm_cqe cqe;
+    return simple(c, SHM_OP_COMPACT, (uint64_t)(int64_t)level, &cqe);
+}
+
+int lsmd_set_option(lsmd_conn *c, const char *name, const char *value)
+{
+    if (!name || !value || !*name)
+        return -EINVAL;
+    size_t nl = strlen(name), vl = strlen(value);
+    if (nl > 4096 || vl > 4096)
+        return -EINVAL;
+    if (nl + vl > c->large_bytes)
+        return -E2BIG;
+    char *p = conn_large(c);
+    memcpy(p, name, nl);
+    memcpy(p + nl, value, vl);
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_SET_OPTION,
+        .key_off = c->large_off,
+        .key_len = (uint32_t)nl,
+        .val_off = c->large_off + (uint32_t)nl,
+        .val_len = (uint32_t)vl,
+    };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    return rc ? rc : cqe.status;
+}
+
+int lsmd_stats_json(lsmd_conn *c, char **json)
+{
+    if (!json)
+        return -EINVAL;
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_STATS,
+        .out_off = c->large_off,
+        .out_cap = c->large_bytes,
+    };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    if (rc)
+        return rc;
+    if (cqe.status == LSM_ETOOSMALL)
+        return -E2BIG;
+    if (cqe.status)
+        return cqe.status;
+    if (cqe.r0 > sqe.out_cap) {
+        conn_kill(c, "STATS reply longer than its buffer");
+        return c->dead;
+    }
+    char *s = malloc(cqe.r0 + 1);
+    if (!s)
+        return -ENOMEM;
+    memcpy(s, conn_large(c), cqe.r0);
+    s[cqe.r0] = '\0';
+    *json = s;
+    return 0;
+}

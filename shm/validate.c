@@ -1,0 +1,156 @@
+/* validate.c — read-once and validation of client descriptors (validate.h).
+ * One table row per opcode says what each field may hold; one function
+ * checks a descriptor against its row. */
+#include "validate.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "lsm.h"
+
+enum field {
+    F_NONE,   /* offset and length must be 0 */
+    F_KEY,    /* 1 .. LSM_MAX_KEY_SIZE bytes */
+    F_BOUND,  /* 0 (unbounded) .. LSM_MAX_KEY_SIZE */
+    F_VALUE,  /* 0 .. LSM_MAX_VALUE_SIZE */
+    F_BLOB,   /* any length inside the arena (encoded batch) */
+    F_NAME,   /* 1 .. SHM_MAX_OPTION_BYTES (option name) */
+    F_STR,    /* 0 .. SHM_MAX_OPTION_BYTES (option value) */
+    F_OUT,    /* output range, any capacity inside the arena */
+    F_OUTOPT, /* optional output: 0/0 or a range */
+};
+
+#define SHM_MAX_OPTION_BYTES 4096u
+
+enum arg { A_ZERO, A_ANY, A_NONZERO, A_LEVEL, A_COUNT32 };
+
+struct op_rule {
+    const char *name;
+    uint8_t key, val, out;   /* enum field */
+    uint8_t flags;           /* allowed SHM_SQ_* bits */
+    uint8_t arg0, arg1;      /* enum arg */
+};
+
+static const struct op_rule rules[SHM_OP_COUNT_] = {
+    [SHM_OP_NOP] = { "NOP", 0, 0, 0, 0, 0, 0 },
+    [SHM_OP_PING] = { "PING", F_NONE, F_NONE, F_NONE, 0, A_ZERO, A_ZERO },
+    [SHM_OP_PUT] = { "PUT", F_KEY, F_VALUE, F_NONE, SHM_SQ_SYNC, A_ZERO, A_ZERO },
+    [SHM_OP_DELETE] = { "DELETE", F_KEY, F_NONE, F_NONE, SHM_SQ_SYNC, A_ZERO, A_ZERO },
+    [SHM_OP_GET] = { "GET", F_KEY, F_NONE, F_OUT, 0, A_ANY, A_ZERO },
+    [SHM_OP_WRITE_BATCH] = { "WRITE_BATCH", F_NONE, F_BLOB, F_NONE, SHM_SQ_SYNC, A_ZERO, A_COUNT32 },
+    [SHM_OP_SNAP_ACQUIRE] = { "SNAP_ACQUIRE", F_NONE, F_NONE, F_NONE, 0, A_ZERO, A_ZERO },
+    [SHM_OP_SNAP_HOLD] = { "SNAP_HOLD", F_NONE, F_NONE, F_NONE, 0, A_NONZERO, A_ZERO },
+    [SHM_OP_SNAP_RELEASE] = { "SNAP_RELEASE", F_NONE, F_NONE, F_NONE, 0, A_NONZERO, A_ZERO },
+    [SHM_OP_SNAP_LIST] = { "SNAP_LIST", F_NONE, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
+    [SHM_OP_ITER_OPEN] = { "ITER_OPEN", F_BOUND, F_BOUND, F_OUTOPT, SHM_SQ_REVERSE, A_ANY, A_COUNT32 },
+    [SHM_OP_ITER_NEXT] = { "ITER_NEXT", F_NONE, F_NONE, F_OUT, 0, A_NONZERO, A_COUNT32 },
+    [SHM_OP_ITER_CLOSE] = { "ITER_CLOSE", F_NONE, F_NONE, F_NONE, 0, A_NONZERO, A_ZERO },
+    [SHM_OP_FLUSH] = { "FLUSH", F_NONE, F_NONE, F_NONE, 0, A_ZERO, A_ZERO },
+    [SHM_OP_COMPACT] = { "COMPACT", F_NONE, F_NONE, F_NONE, 0, A_LEVEL, A_ZERO },
+    [SHM_OP_SET_OPTION] = { "SET_OPTION", F_NAME, F_STR, F_NONE, 0, A_ZERO, A_ZERO },
+    [SHM_OP_STATS] = { "STATS", F_NONE, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
+};
+
+const char *shm_op_name(unsigned op)
+{
+    return op < SHM_OP_COUNT_ ? rules[op].name : "?";
+}
+
+void shm_sqe_read(const void *shared, struct shm_sqe *priv)
+{
+    memcpy(priv, shared, sizeof(*priv));
+    /* Compiler barrier: every later use of the descriptor reads *priv, never
+     * the shared entry again (no re-load after validation). */
+    __asm__ __volatile__("" ::: "memory");
+}
+
+/* Checks one offset/length pair against its rule; NULL when fine. */
+static const char *check_field(uint8_t rule, uint32_t off, uint32_t len,
+                               uint64_t arena, const char *what_range,
+                               const char *what_len, const char *what_unused)
+{
+    uint32_t lo = 0, hi = UINT32_MAX;
+    switch (rule) {
+    case F_NONE:
+        return off || len ? what_unused : NULL;
+    case F_KEY: lo = 1; hi = LSM_MAX_KEY_SIZE; break;
+    case F_BOUND: hi = LSM_MAX_KEY_SIZE; break;
+    case F_VALUE: hi = LSM_MAX_VALUE_SIZE; break;
+    case F_NAME: lo = 1; hi = SHM_MAX_OPTION_BYTES; break;
+    case F_STR: hi = SHM_MAX_OPTION_BYTES; break;
+    case F_OUTOPT:
+        if (off == 0 && len == 0)
+            return NULL;
+        break;
+    case F_BLOB: case F_OUT: break;
+    }
+    if (len < lo || len > hi)
+        return what_len;
+    if (!shm_range_ok(off, len, arena))
+        return what_range;
+    return NULL;
+}
+
+static const char *check_arg(uint8_t rule, uint64_t v)
+{
+    switch (rule) {
+    case A_ZERO: return v ? "unused argument not zero" : NULL;
+    case A_NONZERO: return v ? NULL : "id argument is zero";
+    case A_LEVEL: return ((int64_t)v >= -1 && (int64_t)v <= 255) ? NULL : "level out of range";
+    case A_COUNT32: return v <= UINT32_MAX ? NULL : "count above 2^32-1";
+    default: return NULL;
+    }
+}
+
+int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char **why)
+{
+    const char *w = NULL;
+    int rc = -EINVAL;
+    if (sqe->opcode == SHM_OP_NOP || sqe->opcode >= SHM_OP_COUNT_) {
+        w = "unknown opcode";
+        rc = -EOPNOTSUPP;
+        goto out;
+    }
+    const struct op_rule *r = &rules[sqe->opcode];
+    if (sqe->flags & ~r->flags)
+        w = "flag not allowed for this opcode";
+    else if (sqe->reserved0 || sqe->reserved1[0] || sqe->reserved1[1])
+        w = "reserved field not zero";
+    else if ((w = check_arg(r->arg0, sqe->arg0)) ||
+             (w = check_arg(r->arg1, sqe->arg1)))
+        ;
+    else if ((w = check_field(r->key, sqe->key_off, sqe->key_len, arena_bytes,
+                              "key range outside the arena", "key length out of range",
+                              "unused key field not zero")) ||
+             (w = check_field(r->val, sqe->val_off, sqe->val_len, arena_bytes,
+                              "value range outside the arena", "value length out of range",
+                              "unused value field not zero")) ||
+             (w = check_field(r->out, sqe->out_off, sqe->out_cap, arena_bytes,
+                              "output range outside the arena", "output length out of range",
+                              "unused output field not zero")))
+        ;
+    else
+        rc = 0;
+out:
+    if (why)
+        *why = w;
+    return rc;
+}
+
+int shm_page_check(const void *page, uint64_t bytes, uint32_t count)
+{
+    const char *p = page;
+    uint64_t pos = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (bytes - pos < SHM_PAGE_ENTRY_HDR)
+            return -EPROTO;
+        uint32_t kl, vl;
+        memcpy(&kl, p + pos, 4);
+        memcpy(&vl, p + pos + 4, 4);
+        pos += SHM_PAGE_ENTRY_HDR;
+        if ((uint64_t)kl + vl > bytes - pos)
+            return -EPROTO;
+        pos += (uint64_t)kl + vl;
+    }
+    return pos == bytes ? 0 : -EPROTO;
+}

@@ -1,0 +1,54 @@
+/*
+ * validate.h — the daemon's defence against a hostile client segment.
+ *
+ * Rules (docs/shm-protocol.md, "Hostile clients"):
+ *   1. A descriptor is read ONCE from the ring into private memory
+ *      (shm_sqe_read); only that copy is validated and used, so a client
+ *      rewriting the descriptor after the check changes nothing.
+ *   2. Every offset/length pair must lie inside the arena (checked in 64-bit
+ *      arithmetic: no wrap-around), the key and value lengths must respect
+ *      the engine limits, the opcode must be known, unknown flag bits and
+ *      reserved fields must be zero, and each opcode's required fields must
+ *      be present (table in validate.c).
+ *   3. Payload bytes (keys, values, batches, option strings) are copied once
+ *      into daemon memory before they are parsed, checksummed or logged; a
+ *      client that rewrites them mid-request corrupts only its own request.
+ *   4. Output goes only to [out_off, out_off + out_cap) of the arena.
+ *   5. Ring indices the client writes are checked by ring.h (-EPROTO: the
+ *      session ends); a refused descriptor only fails its own request.
+ *
+ * Thread safety: pure functions.
+ */
+#ifndef LSM_SHM_VALIDATE_H
+#define LSM_SHM_VALIDATE_H
+
+#include <stdint.h>
+
+#include "protocol.h"
+
+/* Copies the 64 bytes at shared into *priv, once (a volatile-safe memcpy
+ * followed by a compiler barrier so later code cannot re-read shared). */
+void shm_sqe_read(const void *shared, struct shm_sqe *priv);
+
+/* Validates a private descriptor against an arena of arena_bytes bytes.
+ * Returns 0, -EOPNOTSUPP (unknown opcode, or NOP) or -EINVAL (anything
+ * else); *why (when not NULL) gets a static description for the log,
+ * e.g. "key range outside the arena". */
+int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes,
+                     const char **why);
+
+/* True when [off, off + len) lies inside an arena of arena_bytes bytes. */
+static inline int shm_range_ok(uint32_t off, uint32_t len, uint64_t arena_bytes)
+{
+    return (uint64_t)off + (uint64_t)len <= arena_bytes;
+}
+
+/* Validates an iterator page (client side, trusting the daemon less than
+ * blindly): walks `bytes` bytes holding `count` entries.  Returns 0 or
+ * -EPROTO. */
+int shm_page_check(const void *page, uint64_t bytes, uint32_t count);
+
+/* Name of an opcode for logs ("GET"), "?" when unknown. */
+const char *shm_op_name(unsigned op);
+
+#endif

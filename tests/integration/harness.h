@@ -1,0 +1,93 @@
+/*
+ * harness.h — helpers for the service integration tests: a real lsmd
+ * process on a temporary directory and socket, and client processes (the
+ * test binary itself, re-executed in a "role") talking to the test over
+ * pipes, one line per message.
+ *
+ * A test program's main() starts with
+ *     if (argc > 1 && strcmp(argv[1], "--role") == 0)
+ *         return th_role_dispatch(argc, argv, roles);
+ * and th_spawn() runs `/proc/self/exe --role NAME ARGS...` with its stdin
+ * and stdout connected to the test.
+ *
+ * Everything fails the current cmocka test on unexpected errors.
+ */
+#ifndef LSMD_TEST_HARNESS_H
+#define LSMD_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "lsmd.h"
+
+/* ---- the daemon ------------------------------------------------------------ */
+typedef struct th_daemon {
+    pid_t pid;          /* 0 when not running */
+    const char *bin;
+    char *root;         /* temp dir: db/, lsmd.sock, lsmd.log */
+    char *db, *sock, *log;
+} th_daemon;
+
+/* Prepares paths under a fresh temp dir named after tag; does not start. */
+void thd_init(th_daemon *d, const char *bin, const char *tag);
+/* Starts `bin --dir db --socket sock --workers 2 EXTRA...` (extra may be
+ * NULL, else NULL-terminated) with stderr to the log, and waits until a
+ * client can ping it (up to 20 s). */
+void thd_start(th_daemon *d, const char *const *extra);
+/* SIGTERM and wait: the exit status (0 = clean), or 128+signal. */
+int thd_stop(th_daemon *d);
+/* SIGKILL and wait. */
+void thd_kill(th_daemon *d);
+/* true while the daemon process runs. */
+bool thd_alive(th_daemon *d);
+/* Prints the last lines of the daemon's log to stderr (on failures). */
+void thd_dump_log(const th_daemon *d);
+/* Kills it if running and removes the temp dir. */
+void thd_cleanup(th_daemon *d);
+
+/* Connects to d, failing the test on error. */
+lsmd_conn *thd_connect(const th_daemon *d);
+
+/* ---- client processes ------------------------------------------------------- */
+typedef int (*th_role_fn)(int argc, char **argv); /* argv[0] = role name */
+typedef struct th_role {
+    const char *name;
+    th_role_fn fn;
+} th_role;
+
+/* Runs the role named by argv[2] with argv + 2; returns its exit code. */
+int th_role_dispatch(int argc, char **argv, const th_role *roles);
+
+typedef struct th_child {
+    pid_t pid;
+    int to_fd, from_fd;     /* the child's stdin / stdout */
+    char buf[8192];         /* reply line buffer */
+    size_t used;
+} th_child;
+
+/* Spawns this binary as `--role role args...` (args NULL-terminated). */
+void th_spawn(th_child *c, const char *role, const char *const *args);
+/* Sends one line (printf-style, newline added). */
+void th_send(th_child *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads one reply line (without newline) into a static-per-child buffer;
+ * NULL on EOF.  Fails the test after timeout_ms without a line. */
+const char *th_recv(th_child *c, int timeout_ms);
+/* th_send then th_recv (30 s). */
+const char *th_ask(th_child *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Closes the pipes and waits: the exit code, or 128+signal. */
+int th_wait(th_child *c);
+/* SIGKILL, then th_wait. */
+int th_kill(th_child *c);
+
+/* In a role: one reply line on stdout, flushed. */
+void th_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Whole seconds a long test should run: def, or short_def when
+ * LSM_TEST_SHORT=1. */
+double th_duration(double def, double short_def);
+
+/* CLOCK_MONOTONIC seconds. */
+double th_now(void);
+
+#endif

@@ -1,0 +1,622 @@
+/* test_lsmd_client.c — the client library (libclient/lsmd.h) against a
+ * small fake daemon in a child process: the real socket handshake, segment,
+ * rings, wait/wake and directory, with a sorted in-memory table instead of
+ * the engine.  Covers every call, large values, the async queue, pages of
+ * an iterator, snapshot holds seen in the directory, and the daemon dying
+ * or ending the session (calls fail with -ENOTCONN, never hang).
+ * The real daemon's integration tests live in tests/integration. */
+#include "helpers.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "directory.h"
+#include "hello.h"
+#include "lsmd.h"
+#include "server.h"
+#include "wait.h"
+
+/* ---- the fake daemon ---------------------------------------------------- */
+
+#define MAXKV 4096
+struct kv { char *k, *v; uint32_t kl, vl; };
+static struct kv db[MAXKV];
+static int ndb;
+
+static int cmp(const char *a, uint32_t al, const char *b, uint32_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+/* First index with key >= k. */
+static int lower(const char *k, uint32_t kl)
+{
+    int lo = 0, hi = ndb;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (cmp(db[mid].k, db[mid].kl, k, kl) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void kv_put(const char *k, uint32_t kl, const char *v, uint32_t vl)
+{
+    int i = lower(k, kl);
+    if (i < ndb && cmp(db[i].k, db[i].kl, k, kl) == 0) {
+        free(db[i].v);
+    } else {
+        memmove(&db[i + 1], &db[i], (size_t)(ndb - i) * sizeof(db[0]));
+        ndb++;
+        db[i].k = malloc(kl);
+        memcpy(db[i].k, k, kl);
+        db[i].kl = kl;
+    }
+    db[i].v = malloc(vl ? vl : 1);
+    memcpy(db[i].v, v, vl);
+    db[i].vl = vl;
+}
+
+static void kv_del(const char *k, uint32_t kl)
+{
+    int i = lower(k, kl);
+    if (i < ndb && cmp(db[i].k, db[i].kl, k, kl) == 0) {
+        free(db[i].k);
+        free(db[i].v);
+        memmove(&db[i], &db[i + 1], (size_t)(ndb - i - 1) * sizeof(db[0]));
+        ndb--;
+    }
+}
+
+static int batch_apply(void *ctx, enum value_type t, slice k, slice v)
+{
+    (void)ctx;
+    if (t == LSM_TYPE_PUT)
+        kv_put(k.data, (uint32_t)k.size, v.data, (uint32_t)v.size);
+    else
+        kv_del(k.data, (uint32_t)k.size);
+    return 0;
+}
+
+struct fake_iter { uint64_t id; int pos; char hi[256]; uint32_t hil; };
+static struct fake_iter iters[8];
+static struct shm_dir_entry snaps[16];
+static uint32_t nsnaps;
+static struct shm_dir dir;
+
+static void publish(void)
+{
+    shm_dir_publish(&dir, snaps, nsnaps);
+}
+
+/* Fills a page from iterator it; returns the completion flags. */
+static uint32_t fill_page(struct fake_iter *it, char *out, uint32_t cap, uint64_t max,
+                          struct shm_cqe *c)
+{
+    uint32_t used = 0, n = 0;
+    while (it->pos < ndb && (max == 0 || n < max)) {
+        struct kv *e = &db[it->pos];
+        if (it->hil && cmp(e->k, e->kl, it->hi, it->hil) >= 0) {
+            it->pos = ndb;
+            break;
+        }
+        if (shm_page_append(out, cap, &used, e->k, e->kl, e->v, e->vl) != 0) {
+            if (n == 0) {
+                c->status = LSM_ETOOSMALL;
+                c->r1 = SHM_PAGE_ENTRY_HDR + e->kl + e->vl;
+            }
+            break;
+        }
+        it->pos++;
+        n++;
+    }
+    c->r1 = c->status ? c->r1 : used;
+    c->aux = n;
+    if (it->pos >= ndb && c->status == 0) {
+        it->id = 0; /* closed by the daemon, as the protocol says */
+        return SHM_CQ_ITER_END;
+    }
+    return 0;
+}
+
+static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cqe *c)
+{
+    char *a = shm_session_arena(s);
+    char key[LSM_MAX_KEY_SIZE];
+    memcpy(key, a + q->key_off, q->key_len); /* read payload once */
+    switch (q->opcode) {
+    case SHM_OP_PING: c->r0 = (uint64_t)getpid(); break;
+    case SHM_OP_PUT: kv_put(key, q->key_len, a + q->val_off, q->val_len); break;
+    case SHM_OP_DELETE: kv_del(key, q->key_len); break;
+    case SHM_OP_GET: {
+        int i = lower(key, q->key_len);
+        if (i >= ndb || cmp(db[i].k, db[i].kl, key, q->key_len) != 0) {
+            c->status = LSM_ENOTFOUND;
+        } else {
+            c->r0 = db[i].vl;
+            if (db[i].vl > q->out_cap)
+                c->status = LSM_ETOOSMALL;
+            else
+                memcpy(a + q->out_off, db[i].v, db[i].vl);
+        }
+        break;
+    }
+    case SHM_OP_WRITE_BATCH: {
+        char *copy = malloc(q->val_len ? q->val_len : 1);
+        memcpy(copy, a + q->val_off, q->val_len);
+        c->status = batch_iterate(slice_make(copy, q->val_len), (uint32_t)q->arg1, NULL, NULL);
+        if (c->status == 0)
+            batch_iterate(slice_make(copy, q->val_len), (uint32_t)q->arg1, batch_apply, NULL);
+        free(copy);
+        break;
+    }
+    case SHM_OP_SNAP_ACQUIRE:
+        snaps[nsnaps] = (struct shm_dir_entry){ .id = 100 + nsnaps, .sequence = (uint64_t)ndb,
+                                                .holders = 1, .flags = SHM_DIR_LIVE,
+                                                .creator_id = shm_session_client_id(s) };
+        c->r0 = snaps[nsnaps++].id;
+        publish();
+        break;
+    case SHM_OP_SNAP_HOLD: case SHM_OP_SNAP_RELEASE: {
+        c->status = -ESRCH;
+        for (uint32_t i = 0; i < nsnaps; i++) {
+            if (snaps[i].id != q->arg0 || !(snaps[i].flags & SHM_DIR_LIVE))
+                continue;
+            c->status = 0;
+            snaps[i].holders += q->opcode == SHM_OP_SNAP_HOLD ? 1 : (uint32_t)-1;
+            if (snaps[i].holders == 0)
+                snaps[i].flags = 0;
+        }
+        publish();
+        break;
+    }
+    case SHM_OP_ITER_OPEN: {
+        if (q->flags & SHM_SQ_REVERSE) {
+            c->status = -EOPNOTSUPP;
+            break;
+        }
+        struct fake_iter *it = NULL;
+        for (int i = 0; i < 8 && !it; i++)
+            if (iters[i].id == 0)
+                it = &iters[i];
+        if (!it) {
+            c->status = -EMFILE;
+            break;
+        }
+        static uint64_t next_id = 1;
+        it->id = next_id++;
+        it->pos = lower(key, q->key_len);
+        it->hil = q->val_len;
+        memcpy(it->hi, a + q->val_off, q->val_len);
+        c->r0 = it->id;
+        if (q->out_cap)
+            c->flags = fill_page(it, a + q->out_off, q->out_cap, q->arg1, c);
+        break;
+    }
+    case SHM_OP_ITER_NEXT: case SHM_OP_ITER_CLOSE: {
+        c->status = -EBADF;
+        for (int i = 0; i < 8; i++) {
+            if (iters[i].id != q->arg0)
+                continue;
+            c->status = 0;
+            c->r0 = q->arg0;
+            if (q->opcode == SHM_OP_ITER_CLOSE)
+                iters[i].id = 0;
+            else
+                c->flags = fill_page(&iters[i], a + q->out_off, q->out_cap, q->arg1, c);
+        }
+        break;
+    }
+    case SHM_OP_SET_OPTION:
+        if (q->key_len == 8 && memcmp(key, "shutdown", 8) == 0)
+            shm_session_end(s, ESHUTDOWN);
+        else if (q->key_len == 3 && memcmp(key, "bad", 3) == 0)
+            c->status = -EINVAL;
+        break;
+    case SHM_OP_STATS: {
+        static const char js[] = "{\"fake\":true}";
+        c->r0 = sizeof(js) - 1;
+        memcpy(a + q->out_off, js, sizeof(js) - 1);
+        break;
+    }
+    default: break; /* FLUSH, COMPACT, SNAP_LIST: succeed */
+    }
+}
+
+static void serve_client(int sock)
+{
+    struct shm_hello_req req;
+    const char *why;
+    if (shm_hello_server_recv(sock, &req, 2000, &why))
+        return;
+    struct shm_session *s;
+    if (shm_session_create(&req, NULL, 77, -1, &s, &why))
+        _exit(20);
+    int rfd = shm_dir_reader_fd(&dir);
+    if (shm_session_welcome(s, sock, rfd))
+        _exit(21);
+    close(rfd);
+    uint32_t kick = 0;
+    for (;;) {
+        struct shm_sqe q;
+        int rc = shm_session_next(s, &q);
+        if (rc < 0)
+            _exit(22);
+        if (rc == 1) {
+            struct shm_cqe c = { .tag = q.tag };
+            handle(s, &q, &c);
+            if (shm_session_complete(s, &c))
+                _exit(23);
+            continue;
+        }
+        shm_server_wait(&s, 1, &kick, 0, 20000, 20000000);
+        if (shm_hello_peer_alive(sock) < 0)
+            break;
+    }
+    shm_session_destroy(s);
+}
+
+static pid_t daemon_pid;
+static char *tmpdir;
+static char sock_path[256];
+
+static int start_daemon(void **state)
+{
+    (void)state;
+    tmpdir = th_tempdir("lsmd-client");
+    snprintf(sock_path, sizeof(sock_path), "%s/lsmd.sock", tmpdir);
+    int ls = socket(AF_UNIX, SHM_SOCK_TYPE | SOCK_CLOEXEC, 0);
+    assert_true(ls >= 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    assert_true(strlen(sock_path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(ls, 8), 0);
+    daemon_pid = fork();
+    assert_true(daemon_pid >= 0);
+    if (daemon_pid == 0) {
+        if (shm_dir_create(64, &dir))
+            _exit(30);
+        for (;;) { /* one client at a time */
+            int cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+            if (cs < 0)
+                _exit(31);
+            serve_client(cs);
+            close(cs);
+        }
+    }
+    close(ls);
+    return 0;
+}
+
+static int stop_daemon(void **state)
+{
+    (void)state;
+    if (daemon_pid > 0) {
+        kill(daemon_pid, SIGKILL);
+        waitpid(daemon_pid, NULL, 0);
+        daemon_pid = 0;
+    }
+    th_rmrf_free(tmpdir);
+    return 0;
+}
+
+static lsmd_conn *conn(uint32_t qd)
+{
+    lsmd_conn_options o;
+    lsmd_conn_options_init(&o);
+    o.queue_depth = qd;
+    lsmd_conn *c = NULL;
+    int rc = lsmd_connect_opts(sock_path, &o, &c);
+    if (rc)
+        fail_msg("connect: %s", lsmd_strerror(rc));
+    return c;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_connect_refused(void **state)
+{
+    (void)state;
+    lsmd_conn *c = NULL;
+    char p[300];
+    snprintf(p, sizeof(p), "%s/nothing.sock", tmpdir);
+    assert_int_equal(lsmd_connect(p, &c), -ENOENT);
+    assert_null(c);
+    lsmd_disconnect(NULL);
+}
+
+static void test_put_get_delete(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(0);
+    assert_int_equal(lsmd_queue_depth(c), SHM_DEFAULT_QUEUE_DEPTH);
+    assert_int_equal(lsmd_client_id(c), 77);
+    assert_int_equal(lsmd_ping(c), 0);
+    assert_int_equal(lsmd_put(c, "alpha", 5, "one", 3, 0), 0);
+    assert_int_equal(lsmd_put(c, "beta", 4, "", 0, LSM_SYNC), 0);
+    void *v;
+    size_t vl;
+    assert_int_equal(lsmd_get(c, 0, "alpha", 5, &v, &vl), 0);
+    assert_int_equal(vl, 3);
+    assert_memory_equal(v, "one", 3);
+    free(v);
+    assert_int_equal(lsmd_get(c, 0, "beta", 4, &v, &vl), 0);
+    assert_int_equal(vl, 0);
+    free(v);
+    char buf[2];
+    assert_int_equal(lsmd_get_into(c, 0, "alpha", 5, buf, sizeof(buf), &vl), LSM_ETOOSMALL);
+    assert_int_equal(vl, 3);
+    assert_int_equal(lsmd_delete(c, "alpha", 5, 0), 0);
+    assert_int_equal(lsmd_get(c, 0, "alpha", 5, &v, &vl), LSM_ENOTFOUND);
+    /* refused before anything is sent */
+    assert_int_equal(lsmd_put(c, "", 0, "x", 1, 0), -EINVAL);
+    assert_int_equal(lsmd_put(c, "k", 1, "x", 1, 4), -EINVAL);
+    static char bigkey[LSM_MAX_KEY_SIZE + 1];
+    assert_int_equal(lsmd_put(c, bigkey, sizeof(bigkey), "x", 1, 0), -EINVAL);
+    assert_string_equal(lsmd_strerror(-ENOTCONN),
+                        "not connected: the lsmd daemon is gone (reconnect)");
+    lsmd_disconnect(c);
+}
+
+/* 1 MiB works by default; more than the large region is -E2BIG. */
+static void test_large_values(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(4);
+    size_t n = 1 << 20;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)(i * 7);
+    assert_true(lsmd_max_request_bytes(c) >= n + LSM_MAX_KEY_SIZE);
+    assert_int_equal(lsmd_put(c, "big", 3, big, n, 0), 0);
+    void *v;
+    size_t vl;
+    assert_int_equal(lsmd_get(c, 0, "big", 3, &v, &vl), 0);
+    assert_int_equal(vl, n);
+    assert_memory_equal(v, big, n);
+    free(v);
+    size_t too = lsmd_max_request_bytes(c) + 1;
+    char *huge = calloc(1, too);
+    assert_int_equal(lsmd_put(c, "h", 1, huge, too, 0), -E2BIG);
+    /* an async request must fit a slot */
+    assert_int_equal(lsmd_submit_put(c, "b", 1, big, SHM_DEFAULT_SLOT_BYTES, 0, 0), -E2BIG);
+    free(huge);
+    free(big);
+    lsmd_disconnect(c);
+}
+
+static void test_batch(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(4);
+    lsmd_batch *b = lsmd_batch_new();
+    assert_int_equal(lsmd_write(c, b, 0), 0); /* empty: no-op */
+    assert_int_equal(lsmd_batch_put(b, "a", 1, "1", 1), 0);
+    assert_int_equal(lsmd_batch_put(b, "b", 1, "2", 1), 0);
+    assert_int_equal(lsmd_batch_delete(b, "a", 1), 0);
+    assert_int_equal(lsmd_batch_put(b, "", 0, "x", 1), -EINVAL);
+    assert_int_equal(lsmd_batch_count(b), 3);
+    assert_int_equal(lsmd_write(c, b, LSM_SYNC), 0);
+    void *v;
+    size_t vl;
+    assert_int_equal(lsmd_get(c, 0, "a", 1, &v, &vl), LSM_ENOTFOUND);
+    assert_int_equal(lsmd_get(c, 0, "b", 1, &v, &vl), 0);
+    assert_memory_equal(v, "2", 1);
+    free(v);
+    lsmd_batch_clear(b);
+    assert_int_equal(lsmd_batch_count(b), 0);
+    lsmd_batch_free(b);
+    lsmd_batch_free(NULL);
+    lsmd_disconnect(c);
+}
+
+static void test_async(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(8);
+    assert_int_equal(lsmd_queue_depth(c), 8);
+    char k[16], val[32];
+    for (int i = 0; i < 8; i++) {
+        int kl = snprintf(k, sizeof(k), "key%03d", i);
+        int vl = snprintf(val, sizeof(val), "value-%d", i * i);
+        assert_true(lsmd_submit_put(c, k, (size_t)kl, val, (size_t)vl, 0, 1000 + (uint64_t)i) >= 0);
+    }
+    assert_int_equal(lsmd_submit_put(c, "x", 1, "y", 1, 0, 0), -EBUSY);
+    assert_int_equal(lsmd_inflight(c), 8);
+    /* a synchronous call in the middle keeps the async completions */
+    assert_int_equal(lsmd_ping(c), 0);
+    lsmd_completion comp[16];
+    int got = 0;
+    while (got < 8) {
+        int n = lsmd_poll(c, comp, 16, 1);
+        assert_true(n >= 1);
+        for (int j = 0; j < n; j++) {
+            assert_int_equal(comp[j].status, 0);
+            assert_int_equal(comp[j].op, LSMD_OP_PUT);
+            assert_true(comp[j].user_data >= 1000 && comp[j].user_data < 1008);
+        }
+        got += n;
+    }
+    assert_int_equal(lsmd_inflight(c), 0);
+    /* gets, values read in place, many rounds through the slots */
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 8; i++) {
+            int kl = snprintf(k, sizeof(k), "key%03d", (i + round) % 9);
+            assert_true(lsmd_submit_get(c, 0, k, (size_t)kl, (uint64_t)((i + round) % 9)) >= 0);
+        }
+        int seen = 0;
+        while (seen < 8) {
+            int n = lsmd_poll(c, comp, 3, 3 < 8 - seen ? 3 : 8 - seen);
+            assert_true(n > 0);
+            for (int j = 0; j < n; j++) {
+                uint64_t i = comp[j].user_data;
+                assert_int_equal(comp[j].op, LSMD_OP_GET);
+                if (i == 8) {
+                    assert_int_equal(comp[j].status, LSM_ENOTFOUND);
+                    continue;
+                }
+                assert_int_equal(comp[j].status, 0);
+                int vl = snprintf(val, sizeof(val), "value-%d", (int)(i * i));
+                assert_int_equal(comp[j].vlen, (size_t)vl);
+                assert_memory_equal(comp[j].val, val, (size_t)vl);
+            }
+            seen += n;
+        }
+    }
+    assert_int_equal(lsmd_poll(c, comp, 16, 4), 0); /* nothing in flight: no wait */
+    assert_true(lsmd_submit_delete(c, "key000", 6, LSM_SYNC, 5) >= 0);
+    assert_int_equal(lsmd_poll(c, comp, 1, 1), 1);
+    assert_int_equal(comp[0].op, LSMD_OP_DELETE);
+    lsmd_disconnect(c);
+}
+
+static void test_iterator_pages(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(4);
+    char k[16];
+    for (int i = 0; i < 300; i++) {
+        int kl = snprintf(k, sizeof(k), "k%04d", i);
+        assert_int_equal(lsmd_put(c, k, (size_t)kl, k, (size_t)kl, 0), 0);
+    }
+    lsmd_iter *it;
+    assert_int_equal(lsmd_iter_new(c, 0, "k0010", 5, "k0250", 5, &it), 0);
+    int n = 10;
+    for (; lsmd_iter_valid(it); lsmd_iter_next(it), n++) {
+        size_t kl, vl;
+        const char *key = lsmd_iter_key(it, &kl);
+        const char *v = lsmd_iter_value(it, &vl);
+        int want = snprintf(k, sizeof(k), "k%04d", n);
+        assert_int_equal(kl, (size_t)want);
+        assert_memory_equal(key, k, kl);
+        assert_memory_equal(v, k, vl);
+        if (n == 100) { /* a synchronous call inside the scan is fine */
+            void *gv;
+            size_t gl;
+            assert_int_equal(lsmd_get(c, 0, "k0005", 5, &gv, &gl), 0);
+            free(gv);
+        }
+    }
+    assert_int_equal(n, 250);
+    assert_int_equal(lsmd_iter_status(it), 0);
+    lsmd_iter_free(it);
+    /* stop early: the close goes out without a round trip, many times over
+     * (more than the fire-and-forget budget) */
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(lsmd_iter_new(c, 0, NULL, 0, NULL, 0, &it), 0);
+        assert_true(lsmd_iter_valid(it));
+        lsmd_iter_next(it);
+        lsmd_iter_free(it);
+    }
+    assert_int_equal(lsmd_ping(c), 0);
+    assert_int_equal(lsmd_iter_new_ex(c, 0, NULL, 0, NULL, 0, LSMD_ITER_REVERSE, &it),
+                     -EOPNOTSUPP);
+    /* an empty range */
+    assert_int_equal(lsmd_iter_new(c, 0, "z", 1, NULL, 0, &it), 0);
+    assert_false(lsmd_iter_valid(it));
+    assert_int_equal(lsmd_iter_status(it), 0);
+    lsmd_iter_free(it);
+    lsmd_disconnect(c);
+}
+
+static void test_snapshots_and_admin(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(4);
+    uint64_t id;
+    assert_int_equal(lsmd_snapshot_acquire(c, &id), 0);
+    assert_int_equal(lsmd_snapshot_hold(c, id), 0);
+    lsmd_snapshot_info info[4];
+    size_t n;
+    assert_int_equal(lsmd_snapshot_list(c, info, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(info[0].id, id);
+    assert_int_equal(info[0].holders, 2);
+    assert_int_equal(info[0].creator_id, 77);
+    assert_int_equal(lsmd_snapshot_release(c, id), 0);
+    assert_int_equal(lsmd_snapshot_release(c, id), 0);
+    assert_int_equal(lsmd_snapshot_release(c, id), -ESRCH);
+    assert_int_equal(lsmd_snapshot_hold(c, 0), -ESRCH);
+    assert_int_equal(lsmd_snapshot_list(c, info, 4, &n), 0);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(lsmd_flush(c), 0);
+    assert_int_equal(lsmd_compact(c, -1), 0);
+    assert_int_equal(lsmd_compact(c, -2), -EINVAL);
+    assert_int_equal(lsmd_set_option(c, "memtable_bytes", "1048576"), 0);
+    assert_int_equal(lsmd_set_option(c, "bad", "x"), -EINVAL);
+    char *js;
+    assert_int_equal(lsmd_stats_json(c, &js), 0);
+    assert_string_equal(js, "{\"fake\":true}");
+    free(js);
+    lsmd_disconnect(c);
+}
+
+/* The daemon ends the session (drain): the next call fails at once. */
+static void test_session_ended(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(4);
+    /* the daemon ends the session before answering: either outcome */
+    int rc = lsmd_set_option(c, "shutdown", "now");
+    assert_true(rc == 0 || rc == -ENOTCONN);
+    assert_int_equal(lsmd_ping(c), -ENOTCONN);
+    assert_int_equal(lsmd_put(c, "k", 1, "v", 1, 0), -ENOTCONN);
+    assert_int_equal(lsmd_submit_get(c, 0, "k", 1, 0), -ENOTCONN);
+    lsmd_disconnect(c);
+}
+
+/* The daemon is killed while a request waits: -ENOTCONN soon, no hang. */
+static void test_daemon_killed(void **state)
+{
+    (void)state;
+    lsmd_conn_options o;
+    lsmd_conn_options_init(&o);
+    o.spin_ns = 1000;
+    lsmd_conn *c;
+    assert_int_equal(lsmd_connect_opts(sock_path, &o, &c), 0);
+    assert_int_equal(lsmd_ping(c), 0);
+    kill(daemon_pid, SIGSTOP); /* requests now wait... */
+    assert_true(lsmd_submit_get(c, 0, "k", 1, 9) >= 0);
+    kill(daemon_pid, SIGKILL); /* ...and the daemon dies */
+    waitpid(daemon_pid, NULL, 0);
+    daemon_pid = 0;
+    uint64_t t0 = shm_now_ns();
+    lsmd_completion comp;
+    assert_int_equal(lsmd_poll(c, &comp, 1, 1), -ENOTCONN);
+    assert_int_equal(lsmd_ping(c), -ENOTCONN);
+    assert_int_equal(lsmd_get(c, 0, "k", 1, &(void *){ 0 }, &(size_t){ 0 }), -ENOTCONN);
+    assert_true(shm_now_ns() - t0 < 2000000000ull);
+    lsmd_disconnect(c);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+#define T(f) cmocka_unit_test_setup_teardown(f, start_daemon, stop_daemon)
+    const struct CMUnitTest tests[] = {
+        T(test_connect_refused),
+        T(test_put_get_delete),
+        T(test_large_values),
+        T(test_batch),
+        T(test_async),
+        T(test_iterator_pages),
+        T(test_snapshots_and_admin),
+        T(test_session_ended),
+        T(test_daemon_killed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
