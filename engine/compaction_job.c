@@ -139,6 +139,20 @@ static int open_inputs(const compaction_env *env, const compaction *c, iter **ou
     return *out ? 0 : -ENOMEM;
 }
 
+/* The index of the first snapshot >= seq (nsnapshots: only "latest"). */
+static size_t stripe_of(const compaction_env *env, uint64_t seq)
+{
+    size_t lo = 0, hi = env->nsnapshots;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (env->snapshots[mid] >= seq)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 /* The merge loop: decides what survives and cuts outputs. */
 static int merge_entries(const compaction_env *env, const compaction *c, iter *it,
                          int bottommost, outputs *outs, compaction_stats *st)
@@ -148,7 +162,8 @@ static int merge_entries(const compaction_env *env, const compaction *c, iter *i
     char *cur = NULL;       /* current user key */
     size_t cur_len = 0, cur_cap = 0;
     bool have_cur = false;
-    uint64_t last_seq_for_key = 0, pending_rate = 0;
+    size_t prev_stripe = 0; /* stripe of the newer entry of this key */
+    uint64_t pending_rate = 0;
     int rc = 0;
     uint64_t split = c->output_level >= 1 ? c->target_file_bytes : 0;
 
@@ -174,13 +189,11 @@ static int merge_entries(const compaction_env *env, const compaction *c, iter *i
             memcpy(cur, uk.data, uk.size);
             cur_len = uk.size;
             have_cur = true;
-            last_seq_for_key = UINT64_MAX;
         }
-        uint64_t seq = ikey_seq(ik);
-        bool drop = last_seq_for_key <= env->smallest_snapshot ||
-                    (ikey_type(ik) == LSM_TYPE_DELETE && seq <= env->smallest_snapshot &&
-                     bottommost);
-        last_seq_for_key = seq;
+        size_t stripe = stripe_of(env, ikey_seq(ik));
+        bool drop = (!new_key && stripe == prev_stripe) ||
+                    (ikey_type(ik) == LSM_TYPE_DELETE && stripe == 0 && bottommost);
+        prev_stripe = stripe;
         if (drop) {
             st->entries_dropped++;
             continue;

@@ -3,13 +3,17 @@
  * input tables into new tables at the output level and describes the
  * result as a version edit.
  *
- * What is kept (LevelDB's rule, cf. DBImpl::DoCompactionWork): walking the
- * merged entries (user key ascending, sequence descending), an entry is
- * dropped when a newer entry of the same user key has a sequence <= the
- * oldest snapshot (every reader sees that newer entry instead); a
- * tombstone is dropped when its sequence <= the oldest snapshot and no
- * file outside the compaction could hold an older version of its key
- * (`bottommost`).  Every version a live snapshot can see survives.
+ * What is kept (RocksDB's snapshot stripes, a refinement of LevelDB's
+ * DoCompactionWork rule): the live snapshots s1 < s2 < ... < sk cut the
+ * sequence space into stripes; the stripe of sequence q is the first
+ * snapshot >= q (or "latest" past sk).  Walking the merged entries (user
+ * key ascending, sequence descending), an entry is dropped when the newer
+ * entry of the same user key lies in the same stripe: every reader that
+ * could see it sees that newer entry instead.  A tombstone is dropped when
+ * every snapshot sees it (its stripe is the first) and no file outside the
+ * compaction could hold an older version of its key (`bottommost`).
+ * Every version a live snapshot can see survives; versions between
+ * snapshots are reclaimed even while an old snapshot is held.
  *
  * Outputs at levels >= 1 are cut near target_file_bytes, but never between
  * two entries of one user key, so a user key lives in one file per level.
@@ -42,7 +46,8 @@ typedef struct compaction_env {
     version_set *vs;
     const version *v;            /* the version the inputs were picked from */
     sst_options sst;
-    uint64_t smallest_snapshot;  /* oldest sequence a reader may read at */
+    const uint64_t *snapshots;   /* live snapshot sequences, ascending */
+    size_t nsnapshots;
     rate_limiter *rl;            /* NULL = unlimited */
     compaction_open_fn open;     /* an iterator over one input table */
     void *open_ctx;

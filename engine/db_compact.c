@@ -120,12 +120,22 @@ static void mark_inputs(compaction *c, bool busy)
             c->inputs[l][i]->being_compacted = busy;
 }
 
-/* The oldest sequence any reader may still read at.  REQUIRES: mu held. */
-static uint64_t smallest_snapshot(lsm_db *db)
+/* The live snapshots' sequences, ascending (the list is oldest first), in
+ * a malloc'd array.  REQUIRES: mu held. */
+static int snapshot_seqs(lsm_db *db, uint64_t **out, size_t *n)
 {
-    if (db->snapshots.next != &db->snapshots)
-        return db->snapshots.next->seq; /* the list is oldest first */
-    return atomic_load(&db->last_seq);
+    size_t k = 0;
+    for (lsm_snapshot *s = db->snapshots.next; s != &db->snapshots; s = s->next)
+        k++;
+    uint64_t *a = malloc((k ? k : 1) * sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    k = 0;
+    for (lsm_snapshot *s = db->snapshots.next; s != &db->snapshots; s = s->next)
+        a[k++] = s->seq;
+    *out = a;
+    *n = k;
+    return 0;
 }
 
 /* Compaction reads each input block once: keep them out of the cache so a
@@ -148,13 +158,22 @@ static int run_compaction(lsm_db *db, compaction *c, version *v)
     for (int l = 0; l < LSM_NUM_LEVELS; l++)
         if (c->ninputs[l])
             ev->input_levels_mask |= 1 << l;
+    uint64_t *snaps;
+    size_t nsnaps;
+    if (snapshot_seqs(db, &snaps, &nsnaps) != 0) {
+        mark_inputs(c, false);
+        db_pending_end(db, slot);
+        db->compactions_running--;
+        return -ENOMEM;
+    }
     compaction_env env = {
         .io = db->io,
         .dir = db->dir,
         .vs = db->vs,
         .v = v,
         .sst = { db->opt.block_bytes, db->opt.block_restart_interval, db->opt.bloom_bits_per_key },
-        .smallest_snapshot = smallest_snapshot(db),
+        .snapshots = snaps,
+        .nsnapshots = nsnaps,
         .rl = db->rl,
         .open = open_input,
         .open_ctx = db,
@@ -172,6 +191,7 @@ static int run_compaction(lsm_db *db, compaction *c, version *v)
         pthread_mutex_unlock(&db->manifest_mu);
     }
     version_edit_free(&e);
+    free(snaps);
     if (rc == 0 && !c->trivial_move) {
         atomic_fetch_add_explicit(&db->stat_compact_read, st.bytes_read, memory_order_relaxed);
         atomic_fetch_add_explicit(&db->stat_compact_written, st.bytes_written,

@@ -94,7 +94,11 @@ static int make_room(lsm_db *db, bool force)
         if (force && memtable_entries(db->mem) == 0)
             return 0;
         size_t l0 = db->sv->v->nfiles[0];
-        if (!force && l0 >= (size_t)db->opt.l0_stop_trigger) {
+        /* Tiered: the bound on sorted runs is kept by making writers wait
+         * for the merge once it is passed. */
+        bool runs_over = db->picker == &picker_tiered &&
+                         db->picker->sorted_runs(db->sv->v) > db->opt.tiered_max_runs;
+        if (!force && (l0 >= (size_t)db->opt.l0_stop_trigger || runs_over)) {
             /* Write stop: level 0 is too deep for reads to stay fast. */
             uint64_t t0 = now_us();
             atomic_fetch_add_explicit(&db->stat_stalls, 1, memory_order_relaxed);

@@ -1,0 +1,143 @@
+/*
+ * test_daemon_config.c — daemon/config.c: keys shared by flags and the INI
+ * file, sizes with suffixes, refusals of bad keys and values, [engine]
+ * pass-through, peer credential policy, default socket path.
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static void test_keys_and_values(void **state)
+{
+    (void)state;
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(config_set(&c, "dir", "/tmp/x"), 0);
+    assert_string_equal(c.dir, "/tmp/x");
+    assert_int_equal(config_set(&c, "workers", "3"), 0);
+    assert_int_equal(c.workers, 3);
+    assert_int_equal(config_set(&c, "spin-us", "20"), 0); /* flag spelling */
+    assert_int_equal(c.spin_us, 20);
+    assert_int_equal(config_set(&c, "memtable_bytes", "2M"), 0);
+    assert_int_equal(c.engine.memtable_bytes, 2u << 20);
+    assert_int_equal(config_set(&c, "memtable-bytes", "64KiB"), 0);
+    assert_int_equal(c.engine.memtable_bytes, 64u << 10);
+    assert_int_equal(config_set(&c, "numa", "off"), 0);
+    assert_int_equal(c.numa, NUMA_MODE_OFF);
+    assert_int_equal(config_set(&c, "numa", "1"), 0);
+    assert_int_equal(c.numa, NUMA_MODE_NODE);
+    assert_int_equal(c.numa_node, 1);
+    assert_int_equal(config_set(&c, "io", "posix"), 0);
+    assert_string_equal(c.engine.io_backend, "posix");
+    assert_int_equal(config_set(&c, "io", "auto"), 0);
+    assert_null(c.engine.io_backend);
+    assert_int_equal(config_set(&c, "compaction", "tiered"), 0);
+    assert_int_equal(c.n_engine_opts, 1);
+    assert_string_equal(c.engine_opts[0].name, "compaction_style");
+    assert_string_equal(c.engine_opts[0].value, "tiered");
+    assert_int_equal(config_set(&c, "l0_compaction_trigger", "8"), 0);
+    assert_int_equal(c.n_engine_opts, 2);
+
+    /* Refusals: unknown keys, junk, out of range, negative sizes. */
+    assert_int_equal(config_set(&c, "no_such_key", "1"), -EINVAL);
+    assert_int_equal(config_set(&c, "workers", "many"), -EINVAL);
+    assert_int_equal(config_set(&c, "workers", "5000"), -EINVAL);
+    assert_int_equal(config_set(&c, "memtable_bytes", "-1"), -EINVAL);
+    assert_int_equal(config_set(&c, "memtable_bytes", "1X"), -EINVAL);
+    assert_int_equal(config_set(&c, "numa", "sometimes"), -EINVAL);
+    assert_int_equal(config_set(&c, "compaction", "random"), -EINVAL);
+    assert_int_equal(config_set(&c, "io", "mmap"), -EINVAL);
+    assert_int_equal(config_set(&c, "allow_uids", "1,x"), -EINVAL);
+    assert_int_equal(c.workers, 3); /* unchanged by refusals */
+    config_free(&c);
+}
+
+static void test_ini_file(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("config");
+    char *path;
+    assert_true(asprintf(&path, "%s/lsmd.ini", dir) > 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("; comment\ndir = /srv/db\nworkers = 2\n[lsmd]\nallow_uids = 1000, 1001\n"
+          "allow_gids = 50\nmax_clients = 9\n[engine]\nlevel_size_ratio = 8\n",
+          f);
+    fclose(f);
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, path), 0);
+    assert_string_equal(c.dir, "/srv/db");
+    assert_int_equal(c.workers, 2);
+    assert_int_equal(c.max_clients, 9);
+    assert_int_equal(c.n_allow_uids, 2);
+    assert_int_equal(c.allow_uids[1], 1001);
+    assert_true(config_peer_allowed(&c, 1001, 7));
+    assert_true(config_peer_allowed(&c, 4242, 50));
+    assert_true(config_peer_allowed(&c, geteuid(), 7));
+    if (geteuid() != 4242)
+        assert_false(config_peer_allowed(&c, 4242, 51));
+    assert_int_equal(c.n_engine_opts, 1);
+    assert_string_equal(c.engine_opts[0].name, "level_size_ratio");
+    config_free(&c);
+
+    f = fopen(path, "w");
+    fputs("dir = /a\nbogus = 1\n", f);
+    fclose(f);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, path), -EINVAL);
+    config_free(&c);
+    f = fopen(path, "w");
+    fputs("[nosuchsection]\nx = 1\n", f);
+    fclose(f);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, path), -EINVAL);
+    config_free(&c);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c, "/nonexistent/lsmd.ini"), -ENOENT);
+    config_free(&c);
+    free(path);
+    th_rmrf_free(dir);
+}
+
+static void test_finish_defaults(void **state)
+{
+    (void)state;
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(config_finish(&c), -EINVAL); /* no dir */
+    char *dir = th_tempdir("xdg");
+    setenv("XDG_RUNTIME_DIR", dir, 1);
+    assert_int_equal(config_set(&c, "dir", "/tmp/db"), 0);
+    assert_int_equal(config_finish(&c), 0);
+    char *want;
+    assert_true(asprintf(&want, "%s/lsmd.sock", dir) > 0);
+    assert_string_equal(c.socket_path, want);
+    assert_true(c.workers >= 1);
+    free(want);
+    config_free(&c);
+    unsetenv("XDG_RUNTIME_DIR");
+    char *mk;
+    char *p = config_default_socket(&mk);
+    assert_non_null(mk);
+    assert_true(strncmp(p, "/tmp/lsmd-", 10) == 0);
+    free(p);
+    free(mk);
+    th_rmrf_free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keys_and_values),
+        cmocka_unit_test(test_ini_file),
+        cmocka_unit_test(test_finish_defaults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
