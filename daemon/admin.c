@@ -86,7 +86,9 @@ static void stats_clients(FILE *f, daemon_ctx *d)
     bool first = true;
     for (session *s = d->sessions; s; s = s->next) {
         struct shm_session_stats st;
+        pthread_mutex_lock(&s->mu);
         shm_session_stats(s->shm, &st);
+        pthread_mutex_unlock(&s->mu);
         int wcpu = worker_cpu(s->worker);
         /* Read back where the pages are (the list lock keeps it mapped). */
         int seg_node = numa_addr_node(shm_session_base(s->shm));

@@ -34,6 +34,7 @@ static int take_lock(listener *l)
             char buf[32] = "";
             ssize_t n = pread(l->lock_fd, buf, sizeof buf - 1, 0);
             buf[n > 0 ? n : 0] = '\0';
+            buf[strcspn(buf, "\n")] = '\0';
             log_error("listener: socket %s is held by a live lsmd (pid %s)", l->path,
                       buf[0] ? buf : "unknown");
             return -EADDRINUSE;

@@ -175,6 +175,35 @@ void session_unref(session *s)
     free(s);
 }
 
+void session_end(session *s, int reason)
+{
+    pthread_mutex_lock(&s->mu);
+    shm_session_end(s->shm, reason);
+    pthread_mutex_unlock(&s->mu);
+    atomic_store_explicit(&s->dying, 1, memory_order_release);
+    /* The main loop sees the hang-up and drops its reference. */
+    shutdown(s->sock, SHUT_RDWR);
+}
+
+void session_post(session *s, const struct shm_cqe *c)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = shm_session_post(s->shm, c);
+    pthread_mutex_unlock(&s->mu);
+    if (rc == -EPROTO) {
+        log_warn("client %llu (pid %d): impossible completion ring index; ending it",
+                 (unsigned long long)s->id, (int)s->pid);
+        session_end(s, EPROTO);
+    }
+}
+
+void session_wake(session *s)
+{
+    pthread_mutex_lock(&s->mu); /* the wake counts in the session's stats */
+    shm_session_wake_client(s->shm);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void iter_release(session *s, session_iter *si)
 {
     lsm_iter_free(si->it);

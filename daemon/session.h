@@ -17,9 +17,11 @@
  *
  * Thread safety / invariants
  *   Fields set by session_attach are read-only afterwards.  `mu`
- *   serializes shm_session_next/post/complete between the worker and the
- *   admin thread (shm/server.h requires it).  The iterator table and
- *   pending_writes belong to the serving worker thread only.
+ *   serializes every shm_session_* call that changes the session (next,
+ *   post, complete, wake, end) and shm_session_stats, between the worker,
+ *   its committer and the admin thread (shm/server.h requires it).
+ *   The iterator table, need_wake and stalled belong to the serving worker
+ *   thread only.
  */
 #ifndef LSMD_SESSION_H
 #define LSMD_SESSION_H
@@ -63,8 +65,8 @@ typedef struct session {
     session_iter *iters;
     uint32_t niters, cap_iters;
     uint64_t next_iter_id;
-    uint32_t pending_writes;     /* requests of this session in the worker's
-                                    uncommitted write group */
+    _Atomic uint32_t pending_writes; /* writes taken, not yet acknowledged
+                                    (write_group.c) */
     bool need_wake;              /* completions posted, client not woken yet */
     bool stalled;                /* last poll found work but no room to
                                     complete it (client not reading) */
@@ -89,6 +91,19 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
 void session_ref(session *s);
 /* Drops a reference; the last one destroys the session (see above). */
 void session_unref(session *s);
+
+/* Posts one completion under s->mu (any thread); does not wake the
+ * client.  A client that corrupted its completion ring index has its
+ * session ended (session_end(s, EPROTO)). */
+void session_post(session *s, const struct shm_cqe *c);
+
+/* Wakes the client if it sleeps waiting for completions (any thread). */
+void session_wake(session *s);
+
+/* Ends the session from the daemon's side (reason: a positive errno,
+ * EPROTO or ESHUTDOWN), marks it dying and shuts its socket down so the
+ * main loop drops it.  Any thread; idempotent. */
+void session_end(session *s, int reason);
 
 /* Frees the session's iterators and drops all its snapshot pins.
  * REQUIRES: called by the serving worker, once, after it detached s. */

@@ -22,22 +22,15 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "batch.h"
 #include "log.h"
 #include "session.h"
 #include "validate.h"
 #include "wait.h"
+#include "write_group.h"
 
 #define ROUND_MAX 32                    /* requests from one session per pass */
-#define GROUP_MAX_REQS 256              /* writes per group commit */
-#define GROUP_MAX_BYTES (4u << 20)      /* encoded bytes per group commit */
 #define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
 #define DRAIN_MAX_NS 5000000000ull      /* bound on the shutdown drain */
-
-typedef struct pending_write {
-    session *s;
-    uint32_t tag;
-} pending_write;
 
 struct worker {
     daemon_ctx *d;
@@ -57,15 +50,11 @@ struct worker {
     session **sessions;
     struct shm_session **ss;       /* wait set, parallel to sessions */
     int n, cap;
-    lsm_batch *group;
-    pending_write pend[GROUP_MAX_REQS];
-    int npend;
-    bool group_sync;
-    size_t group_bytes;
-    char *scratch;                 /* private copies of keys and batches */
+    wgroup *writes;                /* group commit of this worker's writes */
+    char *scratch;                 /* private copies of keys */
     size_t scratch_cap;
 
-    _Atomic uint64_t requests, groups, grouped, sleeps;
+    _Atomic uint64_t requests, sleeps;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -85,28 +74,11 @@ static char *scratch(worker *w, size_t n)
     return w->scratch;
 }
 
-static void end_session(session *s, int reason)
-{
-    pthread_mutex_lock(&s->mu);
-    shm_session_end(s->shm, reason);
-    pthread_mutex_unlock(&s->mu);
-    atomic_store(&s->dying, 1);
-    /* The main loop sees the hang-up and drops its reference. */
-    shutdown(s->sock, SHUT_RDWR);
-}
-
-/* Posts one completion; the client is woken at the end of the pass. */
+/* Posts one completion; the client is woken at the end of its turn. */
 static void complete(session *s, const struct shm_cqe *c)
 {
-    pthread_mutex_lock(&s->mu);
-    int rc = shm_session_post(s->shm, c);
-    pthread_mutex_unlock(&s->mu);
+    session_post(s, c);
     s->need_wake = true;
-    if (rc == -EPROTO) {
-        log_warn("client %llu (pid %d): impossible completion ring index; ending it",
-                 (unsigned long long)s->id, (int)s->pid);
-        end_session(s, EPROTO);
-    }
 }
 
 static void complete_status(session *s, uint32_t tag, int status)
@@ -119,108 +91,8 @@ static void wake(session *s)
 {
     if (s->need_wake) {
         s->need_wake = false;
-        shm_session_wake_client(s->shm);
+        session_wake(s);
     }
-}
-
-/* ---- the write group ------------------------------------------------------ */
-
-static void commit_group(worker *w)
-{
-    if (w->npend == 0)
-        return;
-    int rc = lsm_write(w->d->db, w->group, w->group_sync ? LSM_SYNC : 0);
-    if (rc)
-        log_debug("worker %d: group of %d writes failed: %s", w->index, w->npend,
-                  lsm_strerror(rc));
-    for (int i = 0; i < w->npend; i++) {
-        w->pend[i].s->pending_writes = 0;
-        complete_status(w->pend[i].s, w->pend[i].tag, rc);
-    }
-    for (int i = 0; i < w->npend; i++)
-        wake(w->pend[i].s);
-    atomic_fetch_add_explicit(&w->groups, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->grouped, (uint64_t)w->npend, memory_order_relaxed);
-    lsm_batch_clear(w->group);
-    w->npend = 0;
-    w->group_sync = false;
-    w->group_bytes = 0;
-}
-
-/* A batch entry could not be added (out of memory): nothing of the group is
- * written, every request in it fails. */
-static void fail_group(worker *w, int rc)
-{
-    for (int i = 0; i < w->npend; i++) {
-        w->pend[i].s->pending_writes = 0;
-        complete_status(w->pend[i].s, w->pend[i].tag, rc);
-        wake(w->pend[i].s);
-    }
-    lsm_batch_clear(w->group);
-    w->npend = 0;
-    w->group_sync = false;
-    w->group_bytes = 0;
-}
-
-static void group_added(worker *w, session *s, const struct shm_sqe *q, size_t bytes)
-{
-    w->pend[w->npend++] = (pending_write){ s, q->tag };
-    s->pending_writes++;
-    w->group_sync |= (q->flags & SHM_SQ_SYNC) != 0;
-    w->group_bytes += bytes;
-    if (w->npend == GROUP_MAX_REQS || w->group_bytes >= GROUP_MAX_BYTES)
-        commit_group(w);
-}
-
-static int add_entry(void *ctx, enum value_type type, slice key, slice value)
-{
-    return batch_put_raw(ctx, type, key, value);
-}
-
-/* PUT, DELETE, WRITE_BATCH: appended to the group.  Key and value bytes are
- * copied once from the arena into the batch (engine memory) by
- * lsm_batch_put; an encoded batch is first copied whole into private
- * memory, then validated and parsed there. */
-static void op_write(worker *w, session *s, const struct shm_sqe *q)
-{
-    const char *arena = shm_session_arena(s->shm);
-    int rc;
-    size_t bytes = (size_t)q->key_len + q->val_len;
-    if (q->opcode == SHM_OP_PUT) {
-        rc = lsm_batch_put(w->group, arena + q->key_off, q->key_len, arena + q->val_off,
-                           q->val_len);
-    } else if (q->opcode == SHM_OP_DELETE) {
-        rc = lsm_batch_delete(w->group, arena + q->key_off, q->key_len);
-    } else {
-        if (q->arg1 == 0 && q->val_len == 0) {
-            complete_status(s, q->tag, 0);
-            return;
-        }
-        char *p = scratch(w, q->val_len);
-        if (!p) {
-            complete_status(s, q->tag, -ENOMEM);
-            return;
-        }
-        memcpy(p, arena + q->val_off, q->val_len);
-        slice payload = slice_make(p, q->val_len);
-        if (q->arg1 > UINT32_MAX ||
-            batch_iterate(payload, (uint32_t)q->arg1, NULL, NULL) != 0) {
-            complete_status(s, q->tag, -EINVAL);
-            return;
-        }
-        rc = batch_iterate(payload, (uint32_t)q->arg1, add_entry, w->group);
-        if (rc) {
-            /* Part of this batch may be in the group: fail all of it. */
-            complete_status(s, q->tag, rc);
-            fail_group(w, rc);
-            return;
-        }
-    }
-    if (rc) {
-        complete_status(s, q->tag, rc);
-        return;
-    }
-    group_added(w, s, q, bytes);
 }
 
 /* ---- reads ---------------------------------------------------------------- */
@@ -443,14 +315,13 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_PUT:
     case SHM_OP_DELETE:
     case SHM_OP_WRITE_BATCH:
-        op_write(w, s, q);
+        wgroup_add(w->writes, s, q);
         return;
     default:
         break;
     }
     /* Anything else sees this session's earlier writes. */
-    if (s->pending_writes)
-        commit_group(w);
+    wgroup_settle(w->writes, s);
     switch (q->opcode) {
     case SHM_OP_PING: {
         struct shm_cqe c = { .tag = q->tag, .r0 = (uint64_t)getpid() };
@@ -501,7 +372,7 @@ static int serve(worker *w, session *s)
     if (rc < 0) {
         log_warn("client %llu (pid %d): impossible submission ring index; ending it",
                  (unsigned long long)s->id, (int)s->pid);
-        end_session(s, EPROTO);
+        session_end(s, EPROTO);
     }
     wake(s);
     atomic_fetch_add_explicit(&w->requests, (uint64_t)n, memory_order_relaxed);
@@ -536,13 +407,11 @@ static void adopt_inbox(worker *w)
     pthread_mutex_unlock(&w->inbox_mu);
 }
 
-/* Drops sessions[i]: its group writes are committed first (they were
- * acknowledged to nobody yet, but the client may still be alive). */
+/* Drops sessions[i] (its writes in flight keep their own references and
+ * are still committed). */
 static void detach(worker *w, int i)
 {
     session *s = w->sessions[i];
-    if (s->pending_writes)
-        commit_group(w);
     w->sessions[i] = w->sessions[--w->n];
     atomic_fetch_sub_explicit(&w->nsessions, 1, memory_order_relaxed);
     session_reclaim(s);
@@ -563,7 +432,7 @@ static int pass(worker *w, bool *stalled)
         served += serve(w, s);
         *stalled |= s->stalled;
     }
-    commit_group(w);
+    wgroup_flush(w->writes);
     return served;
 }
 
@@ -575,8 +444,9 @@ static void drain(worker *w)
     bool stalled;
     while (pass(w, &stalled) > 0 && shm_now_ns() - start < DRAIN_MAX_NS)
         ;
+    wgroup_drain(w->writes);
     for (int i = 0; i < w->n; i++)
-        end_session(w->sessions[i], ESHUTDOWN);
+        session_end(w->sessions[i], ESHUTDOWN);
     while (w->n > 0)
         detach(w, w->n - 1);
 }
@@ -623,14 +493,14 @@ int worker_start(daemon_ctx *d, int index, worker **out)
     w->node = numa_plan_worker_node(d->numa, index);
     atomic_init(&w->cpu, -1);
     pthread_mutex_init(&w->inbox_mu, NULL);
-    w->group = lsm_batch_new();
-    if (!w->group) {
-        free(w);
-        return -ENOMEM;
-    }
-    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    int rc = wgroup_new(d, index, &w->kick, &w->writes);
     if (rc) {
-        lsm_batch_free(w->group);
+        free(w);
+        return rc;
+    }
+    rc = pthread_create(&w->thread, NULL, worker_main, w);
+    if (rc) {
+        wgroup_free(w->writes);
         free(w);
         return -rc;
     }
@@ -665,7 +535,7 @@ void worker_join(worker *w)
     free(w->sessions);
     free(w->ss);
     free(w->scratch);
-    lsm_batch_free(w->group);
+    wgroup_free(w->writes);
     pthread_mutex_destroy(&w->inbox_mu);
     free(w);
 }
@@ -695,8 +565,8 @@ void worker_add(worker *w, session *s)
             pthread_mutex_unlock(&w->inbox_mu);
             /* Cannot serve it: end it; the main loop reaps it on hang-up. */
             atomic_fetch_sub_explicit(&w->nsessions, 1, memory_order_relaxed);
-            shm_session_end(s->shm, ENOMEM);
-            shutdown(s->sock, SHUT_RDWR);
+            session_end(s, ENOMEM);
+            session_reclaim(s);
             session_unref(s);
             return;
         }
@@ -720,7 +590,6 @@ void worker_counters(const worker *w, uint64_t *requests, uint64_t *groups,
                      uint64_t *grouped_writes, uint64_t *sleeps)
 {
     *requests = atomic_load_explicit(&w->requests, memory_order_relaxed);
-    *groups = atomic_load_explicit(&w->groups, memory_order_relaxed);
-    *grouped_writes = atomic_load_explicit(&w->grouped, memory_order_relaxed);
+    wgroup_counters(w->writes, groups, grouped_writes);
     *sleeps = atomic_load_explicit(&w->sleeps, memory_order_relaxed);
 }
