@@ -24,6 +24,11 @@ LDLIBS  := -luring -lxxhash -lpthread -lm
 ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SAN)
+ifneq ($(findstring thread,$(SAN)),)
+# gcc warns that TSan does not model standalone fences (shm's seqlock and
+# futex handshakes use them); the accesses they order are atomics anyway.
+CFLAGS  += -Wno-tsan
+endif
 endif
 
 ENGINE_SRC := $(wildcard engine/*.c)
@@ -68,7 +73,7 @@ $(B)/tests/test_%: $(B)/obj/tests/crash/test_%.o $(TEST_HELPERS_OBJ) $(B)/liblsm
 $(B)/obj/tests/%.o: CFLAGS += -Itests/helpers
 
 test: deps-check all $(TEST_BIN)
-	@scripts/run-tests.sh $(B)/tests $(TEST_SRC)
+	@SAN='$(SAN)' scripts/run-tests.sh $(B)/tests $(TEST_SRC)
 
 deps:
 	@scripts/deps.sh install
@@ -172,7 +177,7 @@ $(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a
 ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o
 $(B)/tests/test_%: $(B)/obj/tests/integration/test_%.o $(ITEST_HELPERS_OBJ) $(TEST_HELPERS_OBJ) $(B)/liblsmd.a $(B)/liblsm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(DAEMON_LIBS) $(LDLIBS)
 
 # Unit tests of daemon modules (tests/unit/test_snapshot_registry.c, ...).
 $(DUNIT_BIN): | $(B)/libdaemon.a
@@ -196,3 +201,169 @@ install-daemon: $(B)/lsmd $(B)/lsmctl
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(B)/lsmd $(B)/lsmctl $(DESTDIR)$(PREFIX)/bin/
 # ---- end lsmd daemon, lsmctl, service integration tests ----------------------
+
+# ---- reliability: kill points, fuzz targets, valgrind (docs/reliability.md) --
+#   make KILLPOINTS=1 B=build/kp   everything with KILLPOINT() compiled in
+#                                  (-DLSM_KILLPOINTS; its own build tree)
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="wal_reader ..."]
+#                                  builds each libFuzzer target (clang,
+#                                  ASan+UBSan) into $(B)/fuzz/ and runs it
+#   make fuzz-build                only builds them
+#   make fuzz-corpus               rewrites the seeds in tests/fuzz/corpus/
+#   make valgrind                  the fast unit tests under valgrind
+# `make test` also builds
+#   $(B)/tests/test_killpoint      against $(B)/liblsm-kp.a: the engine
+#                                  compiled again with -DLSM_KILLPOINTS
+#   $(B)/fuzz-replay/fuzz_X        each target's LLVMFuzzerTestOneInput with
+#                                  a plain main (any compiler, no libFuzzer)
+#   $(B)/tests/test_fuzz_replay    replays tests/fuzz/corpus/X/ and
+#                                  tests/fuzz/regressions/X/ through them
+ifeq ($(KILLPOINTS),1)
+ifeq ($(filter command line environment,$(origin B)),)
+$(error KILLPOINTS=1 needs its own build tree, e.g. make KILLPOINTS=1 B=build/kp)
+endif
+CFLAGS += -DLSM_KILLPOINTS
+endif
+
+KP_OBJ := $(ENGINE_SRC:%.c=$(B)/obj-kp/%.o)
+$(B)/obj-kp/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DLSM_KILLPOINTS -c $< -o $@
+$(B)/liblsm-kp.a: $(KP_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/obj/tests/unit/test_killpoint.o: CFLAGS += -DLSM_KILLPOINTS
+$(B)/tests/test_killpoint: $(B)/obj/tests/unit/test_killpoint.o $(TEST_HELPERS_OBJ) $(B)/liblsm-kp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_B       := $(B)/fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -pthread -D_GNU_SOURCE -MMD -MP -Iengine -Ishm \
+                -Itests/fuzz $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_LIB_OBJ := $(ENGINE_SRC:%.c=$(FUZZ_B)/obj/%.o) $(SHM_SRC:%.c=$(FUZZ_B)/obj/%.o) \
+                $(FUZZ_B)/obj/tests/fuzz/fuzzkit.o
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/fuzz-replay/fuzz_%)
+
+$(FUZZ_B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+$(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(B)/obj/tests/fuzz/%.o: CFLAGS += -Itests/fuzz
+$(B)/fuzz-replay/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/replay_main.o \
+                         $(B)/obj/tests/fuzz/fuzzkit.o $(B)/liblsm.a $(B)/libshm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/obj/tests/fuzz/test_fuzz_replay.o: CFLAGS += -DFUZZ_SRC_DIR='"$(abspath tests/fuzz)"' \
+	-DFUZZ_REPLAY_DIR='"$(abspath $(B))/fuzz-replay"'
+$(B)/tests/test_fuzz_replay: $(B)/obj/tests/fuzz/test_fuzz_replay.o $(TEST_HELPERS_OBJ) | $(FUZZ_REPLAY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+TEST_SRC += tests/fuzz/test_fuzz_replay.c
+test: $(B)/tests/test_fuzz_replay
+
+# Seeds: tests/fuzz/gen_corpus.c writes them with the engine's own writers.
+$(B)/fuzz-replay/gen_corpus: $(B)/obj/tests/fuzz/gen_corpus.o $(B)/obj/tests/fuzz/fuzzkit.o \
+                             $(B)/liblsm.a $(B)/libshm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: fuzz fuzz-build fuzz-corpus valgrind
+fuzz-corpus: $(B)/fuzz-replay/gen_corpus
+	LSMD_LOG_LEVEL=error $< tests/fuzz/corpus
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_B)/corpus/$$t $(FUZZ_B)/artifacts/$$t; \
+	  regs=tests/fuzz/regressions/$$t; [ -d $$regs ] || regs=; \
+	  echo "=== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  LSMD_LOG_LEVEL=error nice -n 10 $(FUZZ_B)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_B)/artifacts/$$t/ \
+	    $(FUZZ_B)/corpus/$$t tests/fuzz/corpus/$$t $$regs || { \
+	    echo "fuzz $$t FAILED: the input is in $(FUZZ_B)/artifacts/$$t/;" \
+	         "fix it and keep it in tests/fuzz/regressions/$$t/"; exit 1; }; \
+	done
+
+VALGRIND_TESTS ?= crc32c arena skiplist memtable block bloom batch wal version_edit
+valgrind: $(VALGRIND_TESTS:%=$(B)/tests/test_%)
+	@$(if $(SAN),echo "make valgrind: build without SAN" >&2; exit 1;) \
+	for t in $(VALGRIND_TESTS); do \
+	  echo "=== valgrind test_$$t (io=posix)"; \
+	  LSMD_IO=posix LSMD_LOG_LEVEL=error valgrind -q --error-exitcode=1 --leak-check=full \
+	    $(B)/tests/test_$$t || { echo "--- valgrind test_$$t FAILED"; exit 1; }; \
+	done; echo "=== valgrind: all clean"
+# ---- end reliability ----------------------------------------------------------
+
+# ---- lsmbench (bench/) --------------------------------------------------------
+#   build/lsmbench       bench/lsmbench.c + build/libbench.a (every bench/*.c but
+#                        fillbench.c) + liblsmd + liblsm; -linih; the rocksdb
+#                        target (and -lrocksdb) only when /usr/include/rocksdb/c.h
+#                        exists (librocksdb-dev)
+#   build/libbenchsvg.a  svg_schedule.o svg_common.o json_scan.o: the
+#                        compaction-schedule picture, for lsmctl (link it with
+#                        -Ibench and -lm; API in bench/svg_schedule.h)
+#   tests/unit/test_bench_*.c link libbench.a
+#   make bench           a short side-by-side comparison, 1,000,000 keys:
+#                        embedded, rocksdb (if built) and lsmd (if $(B)/lsmd is
+#                        built: started on a temp dir and socket, stopped after)
+HAVE_ROCKSDB   := $(if $(wildcard /usr/include/rocksdb/c.h),1,)
+BENCH_SRC      := $(filter-out bench/fillbench.c bench/lsmbench.c \
+                    $(if $(HAVE_ROCKSDB),,bench/target_rocksdb.c),$(wildcard bench/*.c))
+BENCH_OBJ      := $(BENCH_SRC:%.c=$(B)/obj/%.o)
+BENCH_SVG_OBJ  := $(addprefix $(B)/obj/bench/,svg_schedule.o svg_common.o json_scan.o)
+BENCH_LIBS     := -linih $(if $(HAVE_ROCKSDB),-lrocksdb)
+BENCH_TEST_BIN := $(filter $(B)/tests/test_bench_%,$(TEST_BIN))
+
+$(B)/obj/bench/%.o: CFLAGS += -Ibench -Ilibclient $(if $(HAVE_ROCKSDB),-DLSMBENCH_ROCKSDB)
+$(B)/obj/tests/unit/test_bench_%.o: CFLAGS += -Ibench
+
+all: $(B)/lsmbench $(B)/libbenchsvg.a
+
+$(B)/libbench.a: $(BENCH_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libbenchsvg.a: $(BENCH_SVG_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/lsmbench: $(B)/obj/bench/lsmbench.o $(B)/libbench.a $(B)/liblsmd.a $(B)/liblsm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS) $(LDLIBS)
+
+$(BENCH_TEST_BIN): $(B)/libbench.a
+$(BENCH_TEST_BIN): LDLIBS := $(B)/libbench.a $(B)/liblsmd.a $(B)/libshm.a $(B)/liblsm.a \
+	$(BENCH_LIBS) $(LDLIBS)
+
+# make bench: the six db_bench workloads; fills write BENCH_NUM keys, reads do
+# BENCH_READS operations; the daemon gets the same engine settings.
+BENCH_NUM   ?= 1000000
+BENCH_READS ?= 200000
+BENCH_LIST  ?= fillseq,fillrandom,overwrite,readrandom,readseq,seekrandom
+BENCH_DB    := --memtable-bytes 64M --cache-bytes 64M --bloom-bits 10
+BENCH_FLAGS ?= --num $(BENCH_NUM) --reads $(BENCH_READS) --key-size 16 --value-size 100 \
+	--seek-nexts 10 --iodepth 32 $(BENCH_DB) --benchmarks $(BENCH_LIST)
+
+.PHONY: bench
+bench: $(B)/lsmbench
+	@tmp=$$(mktemp -d /tmp/lsmbench.XXXXXX); pid=; \
+	trap '[ -n "$$pid" ] && kill -TERM $$pid 2>/dev/null && wait $$pid; rm -rf $$tmp' EXIT; \
+	trap 'exit 130' INT TERM; \
+	targets="--target embedded:$$tmp/embedded"; \
+	$(if $(HAVE_ROCKSDB),targets="$$targets --target rocksdb:$$tmp/rocksdb";,\
+	  echo "make bench: no rocksdb column (install librocksdb-dev and rebuild)";) \
+	if [ -x $(B)/lsmd ]; then \
+	  $(B)/lsmd --dir $$tmp/lsmd-db --socket $$tmp/lsmd.sock --memtable-bytes 64M \
+	    --block-cache-bytes 64M --bloom-bits-per-key 10 >$$tmp/lsmd.log 2>&1 & pid=$$!; \
+	  for i in $$(seq 100); do [ -S $$tmp/lsmd.sock ] && break; sleep 0.1; done; \
+	  if [ -S $$tmp/lsmd.sock ]; then targets="$$targets --target lsmd:$$tmp/lsmd.sock"; \
+	  else echo "make bench: lsmd did not start, no lsmd column:"; cat $$tmp/lsmd.log; fi; \
+	else echo "make bench: no lsmd column ($(B)/lsmd is not built yet)"; fi; \
+	echo "$(B)/lsmbench $$targets $(BENCH_FLAGS)"; \
+	$(B)/lsmbench $$targets $(BENCH_FLAGS)
+# ---- end lsmbench ---------------------------------------------------------------

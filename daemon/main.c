@@ -131,7 +131,8 @@ static void publish_dir(void *ctx, const snapreg_info *list, size_t n)
     shm_dir_write_begin(&d->dir);
     for (size_t i = 0; i < n; i++) {
         struct shm_dir_entry e = {
-            .id = list[i].id, .sequence = list[i].id, .holders = list[i].holders,
+            .id = list[i].id, .sequence = snapreg_sequence_of(list[i].id),
+            .holders = list[i].holders,
             .flags = SHM_DIR_LIVE, .created_ns = list[i].created_ns,
             .creator_id = list[i].creator, .creator_pid = list[i].creator_pid,
         };
@@ -379,8 +380,11 @@ static int shutdown_all(main_loop *m)
         worker_stop(d->workers[i]);
     for (int i = 0; i < d->nworkers; i++)
         worker_join(d->workers[i]);
-    admin_stop(d->admin);
+    admin_stop(d->admin); /* its queued jobs may still read the workers */
     d->admin = NULL;
+    for (int i = 0; i < d->nworkers; i++)
+        worker_free(d->workers[i]);
+    d->nworkers = 0;
     /* Drop main's references; each remaining session then goes away. */
     for (;;) {
         session *s = NULL;
@@ -458,8 +462,11 @@ int main(int argc, char **argv)
         log_error("lsmd: cannot start threads: %s", strerror(-rc));
         goto out;
     }
-    printf("lsmd: serving %s on %s (%d workers, numa %s)\n", cfg.dir, cfg.socket_path,
-           d.nworkers, numa_plan_active(d.numa) ? "on" : "off");
+    const char *numa = cfg.numa == NUMA_MODE_OFF ? "off"
+                       : numa_plan_active(d.numa)   ? "placing per node"
+                                                    : "single node";
+    printf("lsmd: serving %s on %s (%d workers, numa: %s)\n", cfg.dir, cfg.socket_path,
+           d.nworkers, numa);
     fflush(stdout);
     log_info("lsmd %d: serving %s on %s", (int)getpid(), cfg.dir, cfg.socket_path);
     rc = run_loop(&m);
@@ -472,6 +479,8 @@ out:
     for (int i = 0; i < d.nworkers; i++)
         worker_join(d.workers[i]);
     admin_stop(d.admin);
+    for (int i = 0; i < d.nworkers; i++)
+        worker_free(d.workers[i]);
     snapreg_free(d.snaps);
     if (d.db)
         lsm_close(d.db);

@@ -210,7 +210,8 @@ static int insert_entry(snapreg *r, size_t pos, lsm_snapshot *s, uint64_t holder
         free(pin);
         return -ENOMEM;
     }
-    *e = (snap_entry){ .id = lsm_snapshot_id(s), .snap = s, .created_ns = now_ns(),
+    *e = (snap_entry){ .id = snapreg_id_of(lsm_snapshot_id(s)), .snap = s,
+                       .created_ns = now_ns(),
                        .creator = holder, .creator_pid = pid, .pins = pin,
                        .npins = 1, .cap_pins = 4, .total_pins = 1 };
     pin[0] = (holder_pin){ holder, 1 };
@@ -225,7 +226,7 @@ int snapreg_acquire(snapreg *r, uint64_t holder, uint32_t pid, uint64_t *id)
     lsm_snapshot *s = lsm_snapshot_acquire(r->db);
     if (!s)
         return -ENOMEM;
-    uint64_t sid = lsm_snapshot_id(s);
+    uint64_t sid = snapreg_id_of(lsm_snapshot_id(s));
     pthread_mutex_lock(&r->mu);
     size_t pos;
     snap_entry *e = find(r, sid, &pos);

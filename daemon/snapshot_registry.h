@@ -1,8 +1,10 @@
 /*
  * snapshot_registry.h — the daemon's table of shared snapshots.
  *
- * A snapshot is named by its ID (the engine's pinned sequence,
- * lsm_snapshot_id).  Each entry holds one engine snapshot and the set of
+ * A snapshot is named by its ID: the engine's pinned sequence
+ * (lsm_snapshot_id) plus one, so that no ID is 0, which the protocol
+ * reserves for "the latest state" (a snapshot of an empty database pins
+ * sequence 0).  Each entry holds one engine snapshot and the set of
  * holders (sessions) that pinned it, each with a count (a session may hold
  * an ID several times and must release it as often).  Any session may hold
  * an ID that is currently published; the pin ends when the last holder
@@ -27,6 +29,10 @@
 #include "lsm.h"
 
 typedef struct snapreg snapreg;
+
+/* ID <-> pinned sequence. */
+static inline uint64_t snapreg_id_of(uint64_t sequence) { return sequence + 1; }
+static inline uint64_t snapreg_sequence_of(uint64_t id) { return id - 1; }
 
 /* One listed snapshot, as handed to the publish callback. */
 typedef struct snapreg_info {

@@ -2,8 +2,8 @@
  * worker.c — see worker.h.
  *
  * One pass of the loop: pick up new sessions, detach dying ones, take up
- * to ROUND_MAX requests from each session, serve them, commit the write
- * group, wake the clients that got completions.  When a pass finds nothing
+ * to ROUND_MAX requests from each session, serve them and wake the client,
+ * then start the write group (write_group.h).  When a pass finds nothing
  * the worker waits in shm_server_wait (spin, then futex_waitv on every
  * session's daemon_sleeping word plus its own kick word).  A session whose
  * completion ring is full (a client that does not read its completions)
@@ -162,7 +162,8 @@ static void op_snap_list(worker *w, session *s, const struct shm_sqe *q)
     char *out = shm_session_arena(s->shm) + q->out_off;
     for (size_t i = 0; i < n; i++) {
         struct shm_dir_entry e = {
-            .id = tmp[i].id, .sequence = tmp[i].id, .holders = tmp[i].holders,
+            .id = tmp[i].id, .sequence = snapreg_sequence_of(tmp[i].id),
+            .holders = tmp[i].holders,
             .flags = SHM_DIR_LIVE, .created_ns = tmp[i].created_ns,
             .creator_id = tmp[i].creator, .creator_pid = tmp[i].creator_pid,
         };
@@ -181,7 +182,7 @@ static void op_snap(worker *w, session *s, const struct shm_sqe *q)
     switch (q->opcode) {
     case SHM_OP_SNAP_ACQUIRE:
         c.status = snapreg_acquire(w->d->snaps, s->id, (uint32_t)s->pid, &c.r0);
-        c.r1 = c.r0; /* the ID is the pinned sequence */
+        c.r1 = snapreg_sequence_of(c.r0);
         break;
     case SHM_OP_SNAP_HOLD:
         c.status = snapreg_hold(w->d->snaps, s->id, q->arg0);
@@ -522,10 +523,17 @@ void worker_stop(worker *w)
 
 void worker_join(worker *w)
 {
+    if (w && w->started) {
+        pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+}
+
+void worker_free(worker *w)
+{
     if (!w)
         return;
-    if (w->started)
-        pthread_join(w->thread, NULL);
+    worker_join(w);
     /* Sessions handed over after the drain started: end them here. */
     for (size_t i = 0; i < w->ninbox; i++) {
         session_reclaim(w->inbox[i]);

@@ -3,15 +3,14 @@
  * submission rings, and sleeps (after a bounded spin) in one futex_waitv on
  * all of them when they are idle.
  *
- * Writes are grouped: the put, delete and batch requests a worker finds in
- * one pass over its sessions go into one lsm_batch and one lsm_write (with
- * LSM_SYNC if any of them asked for it), and are acknowledged together —
- * group commit across clients before the engine's own group commit across
- * workers.  A session's later read (or snapshot, scan, admin op) commits
- * the group first, so every client reads its own writes.
- * Gets copy the key once into private memory and write the value into the
- * client's arena.  Flush, compact, set-option and stats go to the admin
- * thread (admin.h) so a long compaction never stalls other clients.
+ * Writes go to the worker's group-commit pipeline (write_group.h): one
+ * lsm_write per group of requests across all its clients, synced by a
+ * committer thread while the worker keeps serving.  Any other request of
+ * a client first waits for that client's writes (wgroup_settle), so every
+ * client reads its own writes.  Gets copy the key once into private memory
+ * and write the value into the client's arena.  Flush, compact,
+ * set-option and stats go to the admin thread (admin.h) so a long
+ * compaction never stalls other clients.
  *
  * Thread safety: worker_add/worker_kick/worker_pick are called from the
  * main thread; everything else about a worker is its own thread's.
@@ -33,9 +32,11 @@ int worker_start(daemon_ctx *d, int index, worker **out);
 
 /* Asks the worker to finish: it serves what its clients have queued (the
  * drain), ends every session with ESHUTDOWN, reclaims them and exits.
- * worker_join waits for that and frees w. */
+ * worker_join waits for that; worker_free (after the admin thread, which
+ * reads workers' counters, has stopped) frees w. */
 void worker_stop(worker *w);
 void worker_join(worker *w);
+void worker_free(worker *w);
 
 /* The worker that should serve a client on node (-1 = any): the least
  * loaded one on that node, else the least loaded overall. */

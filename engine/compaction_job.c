@@ -7,6 +7,7 @@
 
 #include "dbformat.h"
 #include "filenames.h"
+#include "killpoint.h"
 #include "log.h"
 #include "lsm.h"
 #include "merge_iter.h"
@@ -224,6 +225,7 @@ static int merge_entries(const compaction_env *env, const compaction *c, iter *i
     }
     if (rc == 0)
         rc = iter_status(it);
+    KILLPOINT("compaction.mid");
     if (open) {
         if (rc == 0) {
             file_meta *fm;
@@ -257,6 +259,7 @@ int compaction_job_run(const compaction_env *env, const compaction *c, version_e
      * MANIFEST names them. */
     if (rc == 0 && outs.n > 0)
         rc = io_sync_dir(env->io, env->dir);
+    if (rc == 0) KILLPOINT("compaction.after_tables_before_manifest");
     for (int l = 0; l < LSM_NUM_LEVELS && rc == 0; l++)
         for (size_t i = 0; i < c->ninputs[l] && rc == 0; i++)
             rc = version_edit_delete_file(edit, l, c->inputs[l][i]->number);

@@ -20,6 +20,7 @@
 
 #include "db_impl.h"
 #include "filenames.h"
+#include "killpoint.h"
 #include "log.h"
 #include "table_cache.h"
 #include "table_output.h"
@@ -51,6 +52,7 @@ int db_build_l0(lsm_db *db, memtable *mem, file_meta **out)
         table_output_abandon(&t);
         return rc;
     }
+    KILLPOINT("flush.mid");
     file_meta *fm;
     rc = table_output_finish(&t, &fm);
     if (rc == 0)
@@ -75,6 +77,7 @@ static int flush_oldest(lsm_db *db, memtable *mem, uint64_t next_wal)
     int rc = db_build_l0(db, mem, &fm);
     if (rc != 0)
         return rc;
+    KILLPOINT("flush.after_table_before_manifest");
     version_edit e;
     version_edit_init(&e);
     if (fm)
@@ -189,6 +192,7 @@ void db_delete_obsolete(lsm_db *db)
                        !(nlive && bsearch(&number, live, nlive, sizeof *live, db_cmp_u64));
         if (!obsolete)
             continue;
+        if (kind == FILE_KIND_WAL) KILLPOINT("wal.retire");
         /* Its cached blocks age out: file numbers are never reused. */
         if (kind == FILE_KIND_TABLE)
             table_cache_evict(db->table_cache, number);

@@ -15,6 +15,7 @@
 #include "batch.h"
 #include "db_impl.h"
 #include "filenames.h"
+#include "killpoint.h"
 #include "log.h"
 #include "wal_writer.h"
 
@@ -191,6 +192,7 @@ static int commit_group(lsm_db *db, lsm_batch *merged, uint64_t first_seq, int s
                                      batch_payload(merged).size, sync);
     if (rc != 0)
         return rc;
+    KILLPOINT("wal.after_write_before_sync");
     if (sync)
         atomic_fetch_add_explicit(&db->stat_wal_syncs, 1, memory_order_relaxed);
     return db_insert_entries(db->mem, first_seq, batch_payload(merged), count);

@@ -101,7 +101,7 @@ static bool plan_output(const picker_options *o, const version *v, plan *p)
     p->f = p->e = 0;
     if (p->out != p->level) {
         compaction_level_overlaps(v, p->out, lo, hi, &p->f, &p->e);
-        file_meta *const *below = v->files[p->out] + p->f;
+        file_meta *const *below = p->e > p->f ? v->files[p->out] + p->f : NULL;
         if (compaction_any_busy(below, p->e - p->f))
             return false;
         if (p->e > p->f) {
@@ -121,7 +121,7 @@ static compaction *build(const picker_options *o, const version *v, const plan *
 {
     compaction *c = compaction_new(reason, STYLE, p->out);
     if (!c || compaction_add_inputs(c, p->level, v->files[p->level] + p->a, p->b - p->a) ||
-        compaction_add_inputs(c, p->out, v->files[p->out] + p->f, p->e - p->f)) {
+        (p->e > p->f && compaction_add_inputs(c, p->out, v->files[p->out] + p->f, p->e - p->f))) {
         compaction_free(c);
         *err = -ENOMEM;
         return NULL;

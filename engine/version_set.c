@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "filenames.h"
+#include "killpoint.h"
 #include "log.h"
 #include "lsm.h"
 #include "wal_reader.h"
@@ -171,6 +172,7 @@ static int start_manifest(version_set *vs, version *v, uint64_t *old_number, int
     if (rc == 0)
         rc = append_record(w, &records, buf, len);
     free(buf);
+    if (rc == 0) KILLPOINT("manifest.after_write_before_current");
     if (rc == 0)
         rc = set_current(vs, number, renamed);
     if (rc != 0) {

@@ -5,6 +5,16 @@
 bindir=$1; shift
 # Quiet by default: expected refusals log at warn; real trouble at error.
 export LSMD_LOG_LEVEL="${LSMD_LOG_LEVEL:-error}"
+# Under a sanitizer the long randomized tests run shorter by default: those
+# runs hunt races and memory errors; the plain run carries the volume
+# (200,000 model ops, 50 crash cycles, ...).  Set the variables to override.
+if [ -n "${SAN:-}" ]; then
+    export LSM_MODEL_OPS="${LSM_MODEL_OPS:-30000}"
+    export LSM_CRASH_CYCLES="${LSM_CRASH_CYCLES:-20}"
+    export LSM_POWER_ROUNDS="${LSM_POWER_ROUNDS:-15}"
+    export LSM_SHAPE_MB="${LSM_SHAPE_MB:-16}"
+    export LSM_TEST_SHORT="${LSM_TEST_SHORT:-1}"
+fi
 failed=""; passed=0; skipped=0
 run() { # name backend
     bin="$bindir/$1"

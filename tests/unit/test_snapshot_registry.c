@@ -58,6 +58,24 @@ static void put(fixture *f, const char *k, const char *v)
     assert_int_equal(lsm_put(f->db, k, strlen(k), v, strlen(v), 0), 0);
 }
 
+/* Regression: a snapshot of an empty database pins sequence 0, and ID 0
+ * means "latest" in the protocol; IDs must never be 0. */
+static void test_empty_db_id_not_zero(void **state)
+{
+    fixture *f = *state;
+    uint64_t id;
+    assert_int_equal(snapreg_acquire(f->r, 1, 1, &id), 0);
+    assert_true(id != 0);
+    assert_int_equal(snapreg_sequence_of(id), 0);
+    put(f, "k", "v");
+    const lsm_snapshot *s;
+    assert_int_equal(snapreg_ref(f->r, 1, id, &s), 0);
+    void *v;
+    size_t n;
+    assert_int_equal(lsm_get(f->db, s, "k", 1, &v, &n), LSM_ENOTFOUND);
+    snapreg_unref(f->r, id);
+}
+
 static void test_acquire_hold_release(void **state)
 {
     fixture *f = *state;
@@ -167,6 +185,7 @@ static void test_reader_outlives_release(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_empty_db_id_not_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acquire_hold_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_sequence_shared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_holder_and_limit, setup, teardown),

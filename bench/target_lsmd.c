@@ -1,0 +1,260 @@
+/*
+ * target_lsmd.c — the lsmd daemon through libclient/lsmd.h.
+ *
+ * Every worker thread has its own connection (a connection is used by one
+ * thread at a time).  With --iodepth 1 the synchronous calls are used
+ * (lsmd_get_into: no allocation); above 1 the worker drives
+ * lsmd_submit_get / lsmd_submit_put / lsmd_poll with that many requests in
+ * flight (the connection asks the daemon for that queue depth).  Scans go
+ * through lsmd_iter_* (pages of entries pulled into the segment).
+ *
+ * The parent's target is only the socket path plus, lazily, one admin
+ * connection for statistics; each forked client process opens its own.
+ * Database settings cannot be chosen by a client: the daemon has its own
+ * (start it with matching flags, as `make bench` does); memtable-bytes,
+ * cache-bytes, compaction-style and compaction-threads, when given
+ * explicitly, are applied with lsmd_set_option by the parent.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lsmd.h"
+#include "target.h"
+
+typedef struct lsmd_target {
+    target base;
+    char *path;            /* NULL = the default socket */
+    uint32_t depth;
+    lsmd_conn *admin;      /* parent only, for statistics */
+} lsmd_target;
+
+struct tconn {
+    lsmd_conn *c;
+    char *buf;             /* lsmd_get_into's destination */
+    size_t cap;
+    lsmd_completion *comp; /* poll scratch */
+    int ncomp;
+};
+
+static int apply_option(lsmd_conn *c, const char *name, const char *value)
+{
+    int rc = lsmd_set_option(c, name, value);
+    if (rc)
+        fprintf(stderr, "lsmbench: lsmd set %s=%s: %s\n", name, value, lsmd_strerror(rc));
+    return rc;
+}
+
+static int lt_open(const char *arg, const bench_config *cfg, int mode, target **out)
+{
+    lsmd_target *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->base.ops = &target_lsmd_ops;
+    t->path = *arg ? strdup(arg) : NULL;
+    t->depth = (uint32_t)cfg->iodepth;
+    if (*arg && !t->path) {
+        free(t);
+        return -ENOMEM;
+    }
+    /* The parent checks now that a daemon answers, and applies the settings
+     * asked for; its connection then serves statistics. */
+    if (mode != OPEN_CLIENT) {
+        int rc = lsmd_connect(t->path, &t->admin);
+        if (rc) {
+            fprintf(stderr, "lsmbench: cannot attach to lsmd at %s: %s\n",
+                    *arg ? arg : "(default socket)", lsmd_strerror(rc));
+            free(t->path);
+            free(t);
+            return rc;
+        }
+        char v[32];
+        if (cfg->explicit_mask & SET_MEMTABLE) {
+            snprintf(v, sizeof v, "%llu", (unsigned long long)cfg->memtable_bytes);
+            apply_option(t->admin, "memtable_bytes", v);
+        }
+        if (cfg->explicit_mask & SET_CACHE) {
+            snprintf(v, sizeof v, "%llu", (unsigned long long)cfg->cache_bytes);
+            apply_option(t->admin, "block_cache_bytes", v);
+        }
+        if (cfg->explicit_mask & SET_STYLE)
+            apply_option(t->admin, "compaction_style", cfg->compaction_style);
+        if (cfg->explicit_mask & SET_COMPACTION_THREADS) {
+            snprintf(v, sizeof v, "%d", cfg->compaction_threads);
+            apply_option(t->admin, "compaction_threads", v);
+        }
+    }
+    *out = &t->base;
+    return 0;
+}
+
+static void lt_close(target *tt)
+{
+    lsmd_target *t = (lsmd_target *)tt;
+    lsmd_disconnect(t->admin);
+    free(t->path);
+    free(t);
+}
+
+static int lt_conn_open(target *tt, tconn **out)
+{
+    lsmd_target *t = (lsmd_target *)tt;
+    tconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    lsmd_conn_options o;
+    lsmd_conn_options_init(&o);
+    if (t->depth > o.queue_depth)
+        o.queue_depth = t->depth;
+    int rc = lsmd_connect_opts(t->path, &o, &c->c);
+    if (rc) {
+        fprintf(stderr, "lsmbench: lsmd connect: %s\n", lsmd_strerror(rc));
+        free(c);
+        return rc;
+    }
+    c->cap = 64 << 10;
+    c->ncomp = (int)(t->depth > 0 ? t->depth : 1);
+    c->buf = malloc(c->cap);
+    c->comp = calloc((size_t)c->ncomp, sizeof *c->comp);
+    if (!c->buf || !c->comp) {
+        lsmd_disconnect(c->c);
+        free(c->buf);
+        free(c->comp);
+        free(c);
+        return -ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+static void lt_conn_close(tconn *c)
+{
+    lsmd_disconnect(c->c);
+    free(c->buf);
+    free(c->comp);
+    free(c);
+}
+
+static int lt_put(tconn *c, const void *k, size_t kl, const void *v, size_t vl, bool sync)
+{
+    return lsmd_put(c->c, k, kl, v, vl, sync ? LSM_SYNC : 0);
+}
+
+static int lt_get(tconn *c, const void *k, size_t kl, size_t *vlen)
+{
+    int rc = lsmd_get_into(c->c, 0, k, kl, c->buf, c->cap, vlen);
+    if (rc == LSM_ETOOSMALL) {
+        /* A value larger than the buffer: fetch it whole once, grow. */
+        void *v;
+        rc = lsmd_get(c->c, 0, k, kl, &v, vlen);
+        if (rc == 0) {
+            free(v);
+            char *nb = realloc(c->buf, *vlen);
+            if (nb) {
+                c->buf = nb;
+                c->cap = *vlen;
+            }
+        }
+    }
+    return rc;
+}
+
+static int lt_scan(tconn *c, const void *start, size_t sl, uint64_t n, scan_fn fn, void *arg,
+                   uint64_t *visited, uint64_t *bytes)
+{
+    lsmd_iter *it;
+    *visited = *bytes = 0;
+    int rc = lsmd_iter_new(c->c, 0, start, start ? sl : 0, NULL, 0, &it);
+    if (rc)
+        return rc;
+    uint64_t i = 0, b = 0;
+    for (; i < n && lsmd_iter_valid(it); i++) {
+        size_t kl, vl;
+        lsmd_iter_key(it, &kl);
+        lsmd_iter_value(it, &vl);
+        b += kl + vl;
+        if (fn && !fn(arg, kl, vl)) {
+            i++;
+            break;
+        }
+        lsmd_iter_next(it);
+    }
+    rc = lsmd_iter_status(it);
+    lsmd_iter_free(it);
+    *visited = i;
+    *bytes = b;
+    return rc;
+}
+
+static int lt_submit_get(tconn *c, const void *k, size_t kl, uint64_t ud)
+{
+    return lsmd_submit_get(c->c, 0, k, kl, ud);
+}
+
+static int lt_submit_put(tconn *c, const void *k, size_t kl, const void *v, size_t vl,
+                         bool sync, uint64_t ud)
+{
+    return lsmd_submit_put(c->c, k, kl, v, vl, sync ? LSM_SYNC : 0, ud);
+}
+
+static int lt_poll(tconn *c, tcompletion *out, int max, int min_wait)
+{
+    if (max > c->ncomp)
+        max = c->ncomp;
+    int n = lsmd_poll(c->c, c->comp, max, min_wait);
+    for (int i = 0; i < n; i++)
+        out[i] = (tcompletion){ c->comp[i].user_data, c->comp[i].status, c->comp[i].vlen };
+    return n;
+}
+
+static int lt_depth(tconn *c)
+{
+    return (int)lsmd_queue_depth(c->c);
+}
+
+static int admin(lsmd_target *t)
+{
+    if (t->admin)
+        return 0;
+    return lsmd_connect(t->path, &t->admin);
+}
+
+static int lt_stats_json(target *tt, char **json)
+{
+    lsmd_target *t = (lsmd_target *)tt;
+    int rc = admin(t);
+    if (rc == 0)
+        rc = lsmd_stats_json(t->admin, json);
+    return rc;
+}
+
+static int lt_summary(target *tt, db_summary *s)
+{
+    char *json;
+    int rc = lt_stats_json(tt, &json);
+    if (rc)
+        return rc;
+    rc = target_summary_from_json(json, s);
+    free(json);
+    return rc;
+}
+
+const target_ops target_lsmd_ops = {
+    .scheme = "lsmd",
+    .multiprocess = true,
+    .has_events = true,
+    .open = lt_open,
+    .close = lt_close,
+    .conn_open = lt_conn_open,
+    .conn_close = lt_conn_close,
+    .put = lt_put,
+    .get = lt_get,
+    .scan = lt_scan,
+    .submit_get = lt_submit_get,
+    .submit_put = lt_submit_put,
+    .poll = lt_poll,
+    .depth = lt_depth,
+    .summary = lt_summary,
+    .stats_json = lt_stats_json,
+};

@@ -1,0 +1,152 @@
+/*
+ * fuzz_shm_validate.c — the daemon's descriptor check (shm/validate.h), the
+ * first thing it runs on bytes a hostile client controls, and the checks
+ * that follow it on the same path: the batch payload walk of WRITE_BATCH
+ * and the iterator page walk (shm_page_check).
+ *
+ * Input: [64-byte descriptor][u32 arena size][u32 page count][rest: arena
+ * bytes, also used as a page].
+ * Properties, besides memory safety:
+ *   - the answer is 0, -EINVAL or -EOPNOTSUPP, with a reason exactly when
+ *     refused, and the same on a second call (the function is pure);
+ *   - an accepted descriptor has a known opcode, only that opcode's flags,
+ *     zero reserved fields, and every offset/length pair inside the arena
+ *     (checked by copying each range out of an arena allocated at exactly
+ *     the size, so ASan sees any overrun), keys of 1..LSM_MAX_KEY_SIZE
+ *     where the opcode takes a key, values up to LSM_MAX_VALUE_SIZE;
+ *   - shm_page_check accepts only a page whose entries tile it exactly.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "fuzzkit.h"
+#include "lsm.h"
+#include "protocol.h"
+#include "validate.h"
+
+/* Largest arena the harness allocates to touch the ranges. */
+#define TOUCH_MAX (256u << 10)
+
+static volatile uint8_t g_sink;
+
+static void touch(const uint8_t *arena, uint64_t arena_bytes, uint32_t off, uint32_t len)
+{
+    FK_CHECK((uint64_t)off + len <= arena_bytes, "range [%u, +%u) outside %llu", off, len,
+             (unsigned long long)arena_bytes);
+    if (!arena || len == 0)
+        return;
+    uint8_t x = 0;
+    for (uint32_t i = 0; i < len; i += 97)
+        x ^= arena[off + i];
+    g_sink = (uint8_t)(x ^ arena[off + len - 1]);
+}
+
+static unsigned allowed_flags(unsigned op)
+{
+    switch (op) {
+    case SHM_OP_PUT: case SHM_OP_DELETE: case SHM_OP_WRITE_BATCH: return SHM_SQ_SYNC;
+    case SHM_OP_ITER_OPEN: return SHM_SQ_REVERSE;
+    default: return 0;
+    }
+}
+
+static void check_accepted(const struct shm_sqe *q, const uint8_t *arena, uint64_t arena_bytes)
+{
+    FK_CHECK(q->opcode != SHM_OP_NOP && q->opcode < SHM_OP_COUNT_, "opcode %u", q->opcode);
+    FK_CHECK((q->flags & ~allowed_flags(q->opcode)) == 0, "flags %#x for %s", q->flags,
+             shm_op_name(q->opcode));
+    FK_CHECK(q->reserved0 == 0 && q->reserved1[0] == 0 && q->reserved1[1] == 0, "reserved");
+    touch(arena, arena_bytes, q->key_off, q->key_len);
+    touch(arena, arena_bytes, q->val_off, q->val_len);
+    touch(arena, arena_bytes, q->out_off, q->out_cap);
+    switch (q->opcode) {
+    case SHM_OP_PUT: case SHM_OP_DELETE: case SHM_OP_GET:
+        FK_CHECK(q->key_len >= 1 && q->key_len <= LSM_MAX_KEY_SIZE, "key length %u",
+                 q->key_len);
+        break;
+    case SHM_OP_ITER_OPEN:
+        FK_CHECK(q->key_len <= LSM_MAX_KEY_SIZE && q->val_len <= LSM_MAX_KEY_SIZE,
+                 "bound lengths %u %u", q->key_len, q->val_len);
+        break;
+    default:
+        break;
+    }
+    if (q->opcode == SHM_OP_PUT)
+        FK_CHECK(q->val_len <= LSM_MAX_VALUE_SIZE, "value length %u", q->val_len);
+    if (q->opcode == SHM_OP_DELETE)
+        FK_CHECK(q->val_len == 0 && q->val_off == 0, "delete with a value");
+    if (q->opcode == SHM_OP_WRITE_BATCH) {
+        FK_CHECK(q->arg1 <= UINT32_MAX, "batch count %llu", (unsigned long long)q->arg1);
+        if (arena) {
+            /* As daemon/write_group.c: copy once, then walk (validate only). */
+            uint8_t *copy = malloc(q->val_len ? q->val_len : 1);
+            FK_CHECK(copy != NULL, "oom");
+            memcpy(copy, arena + q->val_off, q->val_len);
+            int rc = batch_iterate(slice_make(copy, q->val_len), (uint32_t)q->arg1, NULL, NULL);
+            FK_CHECK(rc == 0 || rc == LSM_ECORRUPT, "batch_iterate: %d", rc);
+            free(copy);
+        }
+    }
+}
+
+static void check_page(const uint8_t *p, size_t n, uint32_t count)
+{
+    uint8_t *page = malloc(n ? n : 1); /* exact size */
+    FK_CHECK(page != NULL, "oom");
+    memcpy(page, p, n);
+    int rc = shm_page_check(page, n, count);
+    FK_CHECK(rc == 0 || rc == -EPROTO, "page check: %d", rc);
+    if (rc == 0) {
+        size_t pos = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            FK_CHECK(n - pos >= SHM_PAGE_ENTRY_HDR, "entry %u header", i);
+            uint32_t kl, vl;
+            memcpy(&kl, page + pos, 4);
+            memcpy(&vl, page + pos + 4, 4);
+            pos += SHM_PAGE_ENTRY_HDR;
+            FK_CHECK((uint64_t)kl + vl <= n - pos, "entry %u body", i);
+            pos += (size_t)kl + vl;
+        }
+        FK_CHECK(pos == n, "page of %zu bytes, entries end at %zu", n, pos);
+    }
+    free(page);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fk_init();
+    uint8_t raw[sizeof(struct shm_sqe)] = { 0 };
+    fk_in in = { data, size };
+    size_t got;
+    const uint8_t *d = fk_bytes(&in, sizeof raw, &got);
+    memcpy(raw, d, got);
+    uint64_t arena_bytes = fk_u32(&in);
+    uint32_t count = fk_u32(&in) % 4096;
+    struct shm_sqe q;
+    shm_sqe_read(raw, &q);
+
+    const char *why = NULL, *why2 = NULL;
+    int rc = shm_validate_sqe(&q, arena_bytes, &why);
+    FK_CHECK(rc == 0 || rc == -EINVAL || rc == -EOPNOTSUPP, "validate: %d", rc);
+    FK_CHECK((rc == 0) == (why == NULL), "reason %s with rc %d", why ? why : "none", rc);
+    FK_CHECK(shm_validate_sqe(&q, arena_bytes, &why2) == rc && why2 == why, "not pure");
+    FK_CHECK(shm_op_name(q.opcode) != NULL, "op name");
+
+    /* The arena: the rest of the input, repeated, at exactly arena_bytes
+     * (when small enough to allocate). */
+    uint8_t *arena = NULL;
+    if (rc == 0 && arena_bytes <= TOUCH_MAX) {
+        arena = malloc(arena_bytes ? arena_bytes : 1);
+        FK_CHECK(arena != NULL, "oom");
+        for (uint64_t i = 0; i < arena_bytes; i++)
+            arena[i] = in.n ? in.p[i % in.n] : (uint8_t)i;
+    }
+    if (rc == 0)
+        check_accepted(&q, arena, arena_bytes);
+    free(arena);
+    check_page(in.p, in.n, count);
+    return 0;
+}
