@@ -97,27 +97,6 @@ static void wake(session *s)
 
 /* ---- reads ---------------------------------------------------------------- */
 
-/* The value of key, written into out[0..cap); *vlen = its length even when
- * it does not fit (LSM_ETOOSMALL).
- * TODO(engine): an lsm_get_into() would write straight from the memtable or
- * block cache into the arena; today lsm_get's malloc'd copy is copied. */
-static int engine_get_into(lsm_db *db, const lsm_snapshot *snap, const char *key,
-                           size_t klen, char *out, uint32_t cap, uint64_t *vlen)
-{
-    void *val;
-    size_t n;
-    int rc = lsm_get(db, snap, key, klen, &val, &n);
-    if (rc)
-        return rc;
-    *vlen = n;
-    if (n > cap)
-        rc = LSM_ETOOSMALL;
-    else
-        memcpy(out, val, n);
-    lsm_free(val);
-    return rc;
-}
-
 static void op_get(worker *w, session *s, const struct shm_sqe *q)
 {
     struct shm_cqe c = { .tag = q->tag };
@@ -137,8 +116,12 @@ static void op_get(worker *w, session *s, const struct shm_sqe *q)
     } else {
         char *arena = shm_session_arena(s->shm);
         memcpy(key, arena + q->key_off, q->key_len);
-        c.status = engine_get_into(w->d->db, snap, key, q->key_len, arena + q->out_off,
-                                   q->out_cap, &c.r0);
+        /* The value is copied once, from the memtable or the block cache
+         * straight into the client's arena. */
+        size_t n = 0;
+        c.status = lsm_get_into(w->d->db, snap, key, q->key_len, arena + q->out_off,
+                                q->out_cap, &n);
+        c.r0 = n;
     }
     if (snap)
         snapreg_unref(w->d->snaps, q->arg0);

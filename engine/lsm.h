@@ -158,6 +158,15 @@ int lsm_get(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
             void **val, size_t *vlen);
 void lsm_free(void *p);
 
+/* As lsm_get, but copies the value straight into buf (cap bytes), with no
+ * allocation: the service path uses it to write a value once, from the
+ * memtable or block cache into a client's shared memory.  *vlen is the
+ * value's length (also when it did not fit).  Errors: as lsm_get, and
+ * LSM_ETOOSMALL when the value is longer than cap (buf's contents are then
+ * unspecified). */
+int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
+                 void *buf, size_t cap, size_t *vlen);
+
 /* ---- Snapshots ----------------------------------------------------------- */
 /* A snapshot pins the state at the moment of the call.  NULL on ENOMEM. */
 lsm_snapshot *lsm_snapshot_acquire(lsm_db *db);

@@ -381,7 +381,7 @@ static int index_lookup(const sst_reader *r, slice target, sst_handle *h, bool *
 /* Looks target up in the data block at h: 1 (found, outputs set), 0 or an
  * error, as sst_reader_get. */
 static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum value_type *type,
-                        char **value, size_t *vlen)
+                        sst_value_sink sink, void *ctx)
 {
     char stack[8192]; /* holds a default-size block without a malloc */
     block_buf bb = { .stack = stack, .stack_cap = sizeof stack };
@@ -399,15 +399,12 @@ static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum va
              slice_equal(ikey_user(block_iter_key(&di)), ikey_user(target)))
         rc = 1;
     if (rc == 1) {
-        slice k = block_iter_key(&di), v = block_iter_value(&di);
+        slice k = block_iter_key(&di);
         *type = ikey_type(k);
         if (*type == LSM_TYPE_PUT) {
-            if ((*value = malloc(v.size ? v.size : 1))) {
-                memcpy(*value, v.data, v.size);
-                *vlen = v.size;
-            } else {
-                rc = -ENOMEM;
-            }
+            int src = sink(ctx, block_iter_value(&di));
+            if (src != 0)
+                rc = src;
         } else if (*type != LSM_TYPE_DELETE) {
             rc = corrupt(r, h.offset, "unknown value type");
         }
@@ -417,11 +414,9 @@ static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum va
     return rc;
 }
 
-int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
-                   char **value, size_t *vlen, int *bloom_negative)
+int sst_reader_get_to(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
+                      sst_value_sink sink, void *ctx, int *bloom_negative)
 {
-    *value = NULL;
-    *vlen = 0;
     if (bloom_negative)
         *bloom_negative = 0;
     if (r->filter.size && !bloom_filter_may_contain(r->filter, bloom_hash(user_key))) {
@@ -441,9 +436,40 @@ int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type 
     bool found;
     int rc = index_lookup(r, target, &h, &found);
     if (!rc && found)
-        rc = get_in_block(r, h, target, type, value, vlen);
+        rc = get_in_block(r, h, target, type, sink, ctx);
     if (tk != kbuf)
         free(tk);
+    return rc;
+}
+
+/* The malloc'd copy sst_reader_get promises. */
+struct copy_sink {
+    char *value;
+    size_t vlen;
+};
+
+static int copy_value(void *ctx, slice v)
+{
+    struct copy_sink *c = ctx;
+    if (!(c->value = malloc(v.size ? v.size : 1)))
+        return -ENOMEM;
+    memcpy(c->value, v.data, v.size);
+    c->vlen = v.size;
+    return 0;
+}
+
+int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
+                   char **value, size_t *vlen, int *bloom_negative)
+{
+    struct copy_sink c = { NULL, 0 };
+    int rc = sst_reader_get_to(r, user_key, seq, type, copy_value, &c, bloom_negative);
+    if (rc < 0) {
+        free(c.value);
+        c.value = NULL;
+        c.vlen = 0;
+    }
+    *value = c.value;
+    *vlen = c.vlen;
     return rc;
 }
 

@@ -60,6 +60,18 @@ const sst_props *sst_reader_props(const sst_reader *r);
  * be present (always 1 for a table without a filter). */
 int sst_reader_may_contain(const sst_reader *r, slice user_key);
 
+/* Receives a found value while its bytes are pinned (they are valid only
+ * during the call); returns 0 or an error that the lookup then returns. */
+typedef int (*sst_value_sink)(void *ctx, slice value);
+
+/* Point lookup into a sink: like sst_reader_get, but a PUT's value is handed
+ * to sink (once) instead of being copied into a malloc'd buffer, so a caller
+ * can copy it straight to where it is needed (the daemon: the client's
+ * shared-memory arena).  Returns 1 (found; *type set), 0 (absent), or an
+ * error (LSM_ECORRUPT, -errno, or the sink's). */
+int sst_reader_get_to(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
+                      sst_value_sink sink, void *ctx, int *bloom_negative);
+
 /* Point lookup: the newest entry for user_key with sequence <= seq.
  * Consults the bloom filter first; *bloom_negative (if not NULL) is set to 1
  * when the filter excluded the key, else 0.

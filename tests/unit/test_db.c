@@ -219,6 +219,29 @@ static void test_open_errors(void **state)
     th_rmrf_free(dir);
 }
 
+static void test_get_into_buffer(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("db");
+    lsm_db *db = open_db(dir, 0);
+    assert_int_equal(lsm_put(db, "k", 1, "hello", 5, 0), 0);
+    for (int round = 0; round < 2; round++) { /* memtable, then a table */
+        char buf[8];
+        size_t n = 0;
+        assert_int_equal(lsm_get_into(db, NULL, "k", 1, buf, sizeof buf, &n), 0);
+        assert_int_equal(n, 5);
+        assert_memory_equal(buf, "hello", 5);
+        assert_int_equal(lsm_get_into(db, NULL, "k", 1, buf, 4, &n), LSM_ETOOSMALL);
+        assert_int_equal(n, 5); /* the size it needs */
+        assert_int_equal(lsm_get_into(db, NULL, "k", 1, buf, 5, &n), 0);
+        assert_int_equal(lsm_get_into(db, NULL, "none", 4, buf, 8, &n), LSM_ENOTFOUND);
+        assert_int_equal(lsm_get_into(db, NULL, "k", 1, NULL, 4, &n), -EINVAL);
+        assert_int_equal(lsm_flush(db), 0);
+    }
+    assert_int_equal(lsm_close(db), 0);
+    th_rmrf_free(dir);
+}
+
 static void test_strerror(void **state)
 {
     (void)state;
@@ -285,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_flush_and_reopen),
         cmocka_unit_test(test_lock_refuses_second_opener),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_get_into_buffer),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_concurrent_writers),
     };
