@@ -520,8 +520,13 @@ int bench_plan_parse(bench_plan *plan, int argc, char **argv, char *err, size_t 
         } else {
             snprintf(key, sizeof keys[0], "%s", a + 2);
             const opt_def *o = find_opt(key);
+            if (!o) {
+                snprintf(err, errcap, "unknown option --%s (see --help)", key);
+                rc = -ENOENT;
+                goto out;
+            }
             /* A bare boolean flag is true; others take the next argument. */
-            if (o && o->type == T_BOOL &&
+            if (o->type == T_BOOL &&
                 (i + 1 >= argc || bench_parse_bool(argv[i + 1], &(bool){ 0 }) != 0))
                 value = "1";
             else if (i + 1 < argc)

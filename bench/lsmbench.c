@@ -204,6 +204,8 @@ static int run_job(app *a, const bench_config *cfg)
     }
     char list[sizeof cfg->benchmarks];
     snprintf(list, sizeof list, "%s", cfg->benchmarks);
+    /* The same job and workload draw the same keys on every target. */
+    uint64_t salt = (uint64_t)(cfg - a->plan.jobs) * 1000 + 1;
     for (char *save, *w = strtok_r(list, ",", &save); w && !runner_interrupted;
          w = strtok_r(NULL, ",", &save)) {
         const workload *wl = workload_find(w);
@@ -212,7 +214,8 @@ static int run_job(app *a, const bench_config *cfg)
         snprintf(label, sizeof label, "%s on %.*s", wl->name,
                  (int)strcspn(cfg->target, ":"), cfg->target);
         runner_args ra = { .cfg = cfg, .wl = wl, .target_arg = arg, .t = a->t,
-                           .progress = a->progress, .label = label, .events = &a->events };
+                           .progress = a->progress, .label = label, .events = &a->events,
+                           .seed_salt = salt++ };
         run_output o;
         rc = runner_run(&ra, &o);
         if (a->njobs == a->capjobs) {

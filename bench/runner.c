@@ -66,7 +66,8 @@ static int spawn(run_env *e, target *t, uint32_t first, uint32_t count, bool wit
         *w = (worker_ctx){ .cfg = e->a->cfg, .wl = e->a->wl, .t = t, .sh = e->sh,
                            .index = bg ? e->sh->nreaders : first + (uint32_t)i,
                            .reader_index = bg ? 0 : first + (uint32_t)i, .bg_writer = bg,
-                           .dist = e->dist, .kg = e->kg, .vg = &e->vg };
+                           .dist = e->dist, .kg = e->kg, .vg = &e->vg,
+                           .seed_salt = e->a->seed_salt };
         w->res = result_new();
         if (!w->res)
             return -ENOMEM;

@@ -40,6 +40,9 @@ typedef struct runner_args {
     bool progress;           /* draw the one-line progress display */
     const char *label;       /* for the progress line */
     event_log *events;       /* NULL, or gathered into (targets with events) */
+    uint64_t seed_salt;      /* differs per run, so that consecutive jobs
+                                draw different keys (db_bench: a seed per
+                                benchmark) */
 } runner_args;
 
 typedef struct run_output {

@@ -369,7 +369,9 @@ void *worker_main(void *arg)
     wstate s = { .w = w, .ops = w->t->ops, .sh = sh, .r = w->res };
     s.ks = w->cfg->key_size;
     s.num = w->cfg->num;
-    rng_seed(&s.rng, w->cfg->seed * 0x9e3779b97f4a7c15ull + w->index * 0x632be59bd9b4e019ull + 1);
+    /* --seed, the run and the worker all change the stream. */
+    rng_seed(&s.rng, w->cfg->seed * 0x9e3779b97f4a7c15ull + w->seed_salt * 0xd1b54a32d192ed03ull +
+                         w->index * 0x632be59bd9b4e019ull + 1);
     workload_mix(w->wl, w->cfg->read_pct, &s.mix);
     s.key = malloc(s.ks);
     int rc = s.key ? s.ops->conn_open(w->t, &s.c) : -ENOMEM;

@@ -72,6 +72,7 @@ typedef struct worker_ctx {
     uint32_t reader_index;   /* among nreaders (readseq splits the keys) */
     bool bg_writer;          /* readwhilewriting's writer */
     int dist;                /* resolved key distribution */
+    uint64_t seed_salt;      /* per run (runner_args.seed_salt) */
     keygen kg;               /* this worker's copy */
     const valgen *vg;
     run_result *res;         /* result_new'd by the caller */

@@ -319,6 +319,8 @@ static int recover_wals(lsm_db *db)
     if (rc == 0)
         rc = io_sync_dir(db->io, db->dir);
     db->wal_number = wal_number;
+    db->sync_writer = db->wal;
+    db->sync_wal = db->synced_wal = wal_number;
     return rc;
 }
 
@@ -391,6 +393,8 @@ static void db_free(lsm_db *db)
     pthread_mutex_destroy(&db->manifest_mu);
     pthread_cond_destroy(&db->bg_cv);
     pthread_cond_destroy(&db->work_cv);
+    pthread_mutex_destroy(&db->sync_mu);
+    pthread_cond_destroy(&db->sync_cv);
     if (db->compaction_started)
         pthread_cond_destroy(&db->compact_cv);
     free(db->dir);
@@ -426,6 +430,8 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
     pthread_mutex_init(&db->manifest_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_cond_init(&db->work_cv, NULL);
+    pthread_mutex_init(&db->sync_mu, NULL);
+    pthread_cond_init(&db->sync_cv, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
     histogram_init(&db->get_latency);
     histogram_init(&db->write_latency);
@@ -500,7 +506,7 @@ int lsm_close(lsm_db *db)
         return -EINVAL;
     pthread_mutex_lock(&db->mu);
     /* Let queued writers finish first: they were accepted before close. */
-    while (db->wq_head)
+    while (db->writers_inflight)
         pthread_cond_wait(&db->bg_cv, &db->mu);
     pthread_mutex_unlock(&db->mu);
     /* Compactions are cancelled (their inputs stay valid); the flush thread

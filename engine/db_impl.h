@@ -52,6 +52,7 @@ typedef struct superversion {
 typedef struct db_writer {
     lsm_batch *batch; /* NULL: a request to switch the memtable (lsm_flush) */
     int sync;
+    bool waits_sync;  /* in a group whose leader is syncing for it */
     bool done;
     int status;
     pthread_cond_t cv;
@@ -94,6 +95,7 @@ struct lsm_db {
     pthread_cond_t bg_cv;        /* flush progress, background errors */
     pthread_cond_t work_cv;      /* wakes the flush thread */
     db_writer *wq_head, *wq_tail;/* [mu] group-commit queue */
+    int writers_inflight;        /* [mu] inside db_write_batch */
     lsm_batch *group_batch;      /* leader only: followers merged here */
 
     memtable *mem;               /* leader writes, [mu] to swap */
@@ -106,6 +108,19 @@ struct lsm_db {
     superversion *sv;            /* [mu] the current one */
 
     _Atomic uint64_t last_seq;   /* highest sequence visible to readers */
+
+    /* WAL syncs run outside the writer queue, so the next group appends
+     * while this one waits for its fdatasync and one fdatasync covers
+     * every group written before it began.  [sync_mu] */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    wal_writer *sync_writer;     /* the current WAL, for syncing */
+    uint64_t sync_wal;           /* its number */
+    uint64_t sync_request_end;   /* bytes of it some writer needs synced */
+    uint64_t synced_wal, synced_end; /* covered by a completed sync (all of
+                                    every WAL numbered below synced_wal) */
+    bool syncing;                /* a thread is in fdatasync */
+    int sync_error;              /* sticky: a failed fdatasync */
     pthread_mutex_t manifest_mu; /* serializes version_set_log_and_apply */
 
     int bg_error;                /* [mu] 0, or the error that made us read-only */

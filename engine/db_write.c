@@ -46,8 +46,13 @@ static int switch_memtable(lsm_db *db)
     pthread_mutex_unlock(&db->mu);
     /* The old WAL is synced before the new one takes writes: a synced write
      * in the new WAL must never survive a power loss that drops an earlier
-     * unsynced write in the old one (that would be a hole). */
-    rc = wal_writer_sync(db->wal);
+     * unsynced write in the old one (that would be a hole).  No group sync
+     * may be using the old writer meanwhile, and once it is swapped out its
+     * waiters are covered (synced_wal moves past it). */
+    pthread_mutex_lock(&db->sync_mu);
+    while (db->syncing)
+        pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+    rc = db->sync_error ? db->sync_error : wal_writer_sync(db->wal);
     wal_writer *w = NULL;
     if (rc == 0)
         rc = wal_writer_open(db->io, path, &w);
@@ -55,6 +60,17 @@ static int switch_memtable(lsm_db *db)
      * to it is acknowledged. */
     if (rc == 0)
         rc = io_sync_dir(db->io, db->dir);
+    if (rc == 0) {
+        db->synced_wal = number; /* every older WAL is fully synced */
+        db->synced_end = 0;
+        db->sync_wal = number;
+        db->sync_writer = w;
+        db->sync_request_end = 0;
+    } else if (!db->sync_error) {
+        db->sync_error = rc;
+    }
+    pthread_cond_broadcast(&db->sync_cv);
+    pthread_mutex_unlock(&db->sync_mu);
     free(path);
     pthread_mutex_lock(&db->mu);
     if (rc != 0) {
@@ -153,8 +169,8 @@ int db_insert_entries(memtable *mem, uint64_t first_seq, slice payload, uint32_t
 }
 
 /* Builds the leader's group: the leader and the writers behind it, up to
- * GROUP_MAX_BYTES.  A non-sync leader does not take sync followers, so a
- * sync write is never acknowledged by a group that did not sync.  Returns
+ * GROUP_MAX_BYTES.  Sync and non-sync writes share a group; only the sync
+ * members wait for the fdatasync.  Returns
  * the last member; *payload and *count describe the merged record.
  * REQUIRES: mu held. */
 static db_writer *build_group(lsm_db *db, db_writer *leader, lsm_batch **merged)
@@ -163,7 +179,7 @@ static db_writer *build_group(lsm_db *db, db_writer *leader, lsm_batch **merged)
     *merged = leader->batch;
     size_t bytes = batch_payload(leader->batch).size;
     for (db_writer *w = leader->next; w; w = w->next) {
-        if (!w->batch || (w->sync && !leader->sync))
+        if (!w->batch)
             break;
         size_t n = batch_payload(w->batch).size;
         if (bytes + n > GROUP_MAX_BYTES)
@@ -182,20 +198,63 @@ static db_writer *build_group(lsm_db *db, db_writer *leader, lsm_batch **merged)
     return last;
 }
 
-/* Appends the group to the WAL and the memtable.  Runs without mu. */
-static int commit_group(lsm_db *db, lsm_batch *merged, uint64_t first_seq, int sync)
+/* Appends the group to the WAL and the memtable.  Runs without mu.  The
+ * fdatasync, if the group needs one, comes after leadership is handed on
+ * (sync_wal_upto). */
+static int commit_group(lsm_db *db, lsm_batch *merged, uint64_t first_seq)
 {
     uint32_t count = batch_count(merged);
     /* The batch keeps room for the record header in front of its entries,
      * so the record goes out in one write without a copy. */
     int rc = wal_writer_append_frame(db->wal, first_seq, count, batch_frame(merged),
-                                     batch_payload(merged).size, sync);
+                                     batch_payload(merged).size, 0);
     if (rc != 0)
         return rc;
     KILLPOINT("wal.after_write_before_sync");
-    if (sync)
-        atomic_fetch_add_explicit(&db->stat_wal_syncs, 1, memory_order_relaxed);
     return db_insert_entries(db->mem, first_seq, batch_payload(merged), count);
+}
+
+/* Returns once bytes [0, end) of WAL number wal are durable.  Whoever finds
+ * no sync running starts one covering every byte requested so far, so
+ * groups that wrote while a sync ran share the next one (group commit
+ * across groups).  Runs without mu.  Errors: the fdatasync's, sticky. */
+static int sync_wal_upto(lsm_db *db, uint64_t wal, uint64_t end)
+{
+    pthread_mutex_lock(&db->sync_mu);
+    if (wal == db->sync_wal && end > db->sync_request_end)
+        db->sync_request_end = end;
+    int rc = 0;
+    for (;;) {
+        if (db->synced_wal > wal || (db->synced_wal == wal && db->synced_end >= end))
+            break;
+        if ((rc = db->sync_error) != 0)
+            break;
+        if (db->syncing) {
+            pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+            continue;
+        }
+        /* Our WAL is the current one: an older one was synced whole by the
+         * switch, so the first test above would have passed. */
+        db->syncing = true;
+        wal_writer *w = db->sync_writer;
+        uint64_t target = db->sync_request_end, target_wal = db->sync_wal;
+        pthread_mutex_unlock(&db->sync_mu);
+        rc = wal_writer_sync(w); /* covers every byte written before it */
+        atomic_fetch_add_explicit(&db->stat_wal_syncs, 1, memory_order_relaxed);
+        pthread_mutex_lock(&db->sync_mu);
+        db->syncing = false;
+        if (rc != 0) {
+            if (!db->sync_error)
+                db->sync_error = rc;
+        } else if (target_wal == db->sync_wal) {
+            db->synced_wal = target_wal;
+            if (target > db->synced_end)
+                db->synced_end = target;
+        }
+        pthread_cond_broadcast(&db->sync_cv);
+    }
+    pthread_mutex_unlock(&db->sync_mu);
+    return rc;
 }
 
 int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
@@ -205,6 +264,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
     pthread_cond_init(&me.cv, NULL);
 
     pthread_mutex_lock(&db->mu);
+    db->writers_inflight++;
     if (db->wq_tail)
         db->wq_tail->next = &me;
     else
@@ -213,6 +273,8 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
     while (!me.done && db->wq_head != &me)
         pthread_cond_wait(&me.cv, &db->mu);
     if (me.done) {
+        if (--db->writers_inflight == 0)
+            pthread_cond_broadcast(&db->bg_cv); /* lsm_close waits for this */
         pthread_mutex_unlock(&db->mu);
         pthread_cond_destroy(&me.cv);
         histogram_record_atomic(&db->write_latency, db_mono_ns() - t0);
@@ -222,53 +284,84 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
     /* Leader. */
     int rc = make_room(db, b == NULL);
     db_writer *last = &me;
+    bool group_sync = false;
+    uint64_t wal = 0, wal_end = 0;
     if (rc == 0 && b && batch_count(b) > 0) {
         lsm_batch *merged;
         last = build_group(db, &me, &merged);
+        for (db_writer *w = &me;; w = w->next) {
+            group_sync |= w->sync;
+            if (w == last)
+                break;
+        }
         uint64_t first_seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed) + 1;
         uint32_t count = batch_count(merged);
-        int group_sync = me.sync;
+        size_t bytes = batch_payload(merged).size;
         pthread_mutex_unlock(&db->mu);
-        rc = commit_group(db, merged, first_seq, group_sync);
+        rc = commit_group(db, merged, first_seq);
         pthread_mutex_lock(&db->mu);
         if (rc == 0) {
             /* Pairs with the acquire loads of readers choosing their
              * sequence: the group is in the memtable before it is visible. */
             atomic_store_explicit(&db->last_seq, first_seq + count - 1, memory_order_release);
             atomic_fetch_add_explicit(&db->stat_wal_groups, 1, memory_order_relaxed);
-            atomic_fetch_add_explicit(&db->stat_user_bytes, batch_payload(merged).size,
-                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&db->stat_user_bytes, bytes, memory_order_relaxed);
             uint64_t members = 1;
             for (db_writer *w = &me; w != last; w = w->next)
                 members++;
             atomic_fetch_add_explicit(&db->stat_wal_grouped_writes, members,
                                       memory_order_relaxed);
+            wal = db->wal_number;
+            wal_end = wal_writer_size(db->wal);
         } else {
-            /* The WAL may now hold a partial record and, after a failed
-             * fdatasync, the page cache may have dropped our bytes: never
-             * accept another write (an fsync error is not retried). */
-            db_set_bg_error(db, rc, group_sync ? "WAL write or fdatasync failed"
-                                               : "WAL write failed");
+            /* The WAL may now hold a partial record: never accept another
+             * write. */
+            db_set_bg_error(db, rc, "WAL write failed");
         }
     }
 
-    /* Wake the group's members and hand leadership on. */
+    /* Wake the members that need no sync, keep the others for after it,
+     * and hand leadership on. */
+    db_writer *sync_list = NULL, **tail = &sync_list;
     for (;;) {
         db_writer *w = db->wq_head;
         db->wq_head = w->next;
         if (!db->wq_head)
             db->wq_tail = NULL;
         if (w != &me) {
-            w->status = rc;
-            w->done = true;
-            pthread_cond_signal(&w->cv);
+            if (rc == 0 && w->sync) {
+                w->next = NULL;
+                *tail = w;
+                tail = &w->next;
+            } else {
+                w->status = rc;
+                w->done = true;
+                pthread_cond_signal(&w->cv);
+            }
         }
         if (w == last)
             break;
     }
     if (db->wq_head)
         pthread_cond_signal(&db->wq_head->cv);
-    else
+    pthread_mutex_unlock(&db->mu);
+
+    if (rc == 0 && group_sync) {
+        rc = sync_wal_upto(db, wal, wal_end);
+        pthread_mutex_lock(&db->mu);
+        if (rc != 0) /* an fdatasync error is never retried as success */
+            db_set_bg_error(db, rc, "WAL fdatasync failed");
+        for (db_writer *w = sync_list; w;) {
+            db_writer *next = w->next; /* w may be gone once done */
+            w->status = rc;
+            w->done = true;
+            pthread_cond_signal(&w->cv);
+            w = next;
+        }
+        pthread_mutex_unlock(&db->mu);
+    }
+    pthread_mutex_lock(&db->mu);
+    if (--db->writers_inflight == 0)
         pthread_cond_broadcast(&db->bg_cv); /* lsm_close waits for this */
     pthread_mutex_unlock(&db->mu);
     pthread_cond_destroy(&me.cv);

@@ -29,9 +29,9 @@
  * The named points (killpoint_names() lists them; docs/reliability.md says
  * what is on disk at each):
  *   wal.after_write_before_sync            db_write.c: a group's WAL record is
- *                                          written (synced too when the group
- *                                          asked for it), not yet in the
- *                                          memtable nor acknowledged
+ *                                          written, its sync not waited for,
+ *                                          not yet in the memtable nor
+ *                                          acknowledged
  *   flush.mid                              db_flush.c: every memtable entry
  *                                          is in the table builder, the table
  *                                          is not finished

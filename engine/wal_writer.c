@@ -2,6 +2,7 @@
 #include "wal_writer.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ struct wal_writer {
     lsm_io *io;
     lsm_file *file;
     uint64_t offset; /* bytes appended successfully */
-    int error;       /* sticky: first failed write or sync */
+    _Atomic int error; /* sticky: first failed write or sync; atomic because
+                          the engine may sync while the next group appends */
     char *buf;       /* wal_writer_append's copy buffer */
     size_t cap;
     char *path;      /* for messages */

@@ -25,8 +25,11 @@
  * earlier records trustworthy.  The caller must switch to a new file (and,
  * for a failed sync, enter the read-only background-error state).
  *
- * Thread safety: none.  One thread at a time (the engine's group-commit
- * leader, or the version set under its lock).
+ * Thread safety: one appender at a time (the engine's group-commit leader,
+ * or the version set under its lock).  wal_writer_sync may run on another
+ * thread at the same time as an append (the engine syncs one group while
+ * the next appends; fdatasync covers whatever was written before it began);
+ * at most one wal_writer_sync at a time.
  */
 #ifndef LSM_WAL_WRITER_H
 #define LSM_WAL_WRITER_H

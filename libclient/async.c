@@ -29,7 +29,7 @@ static int submit(lsmd_conn *c, uint32_t slot, uint8_t op, struct shm_sqe *sqe,
     s->op = op;
     s->out_off = sqe->out_off;
     s->state = SLOT_INFLIGHT;
-    int rc = conn_submit(c, sqe);
+    int rc = conn_submit_nofence(c, sqe);
     if (rc) {
         s->state = SLOT_FREE;
         c->free_slots[c->nfree++] = slot;
@@ -171,7 +171,7 @@ int lsmd_poll(lsmd_conn *c, lsmd_completion *out, int max, int min_wait)
         }
         if (n >= min_wait)
             return n;
-        int rc = conn_wait_pending(c);
+        int rc = conn_wait_pending(c); /* wakes the daemon first */
         if (rc == 0 && c->dead)
             rc = c->dead;
         if (rc && c->npending == 0)

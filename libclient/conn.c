@@ -140,6 +140,10 @@ static int wait_for(lsmd_conn *c, shm_ready_fn ready)
         .check = check_liveness,
         .check_ctx = c,
     };
+    /* Whatever we wait for needs the daemon to run: wake it if it sleeps.
+     * This is the [B] of every request pushed without one (async submits,
+     * the synchronous call just pushed). */
+    shm_wake(&c->hdr->daemon_sleeping);
     /* 0 once ready() held, even if the daemon is gone by now: a request
      * that completed keeps its result. */
     return shm_wait(&c->hdr->client_sleeping, ready, c, &p, NULL);
@@ -157,6 +161,26 @@ int conn_wait_pending(lsmd_conn *c)
 
 int conn_submit(lsmd_conn *c, const struct shm_sqe *sqe)
 {
+    int rc = conn_push(c, sqe);
+    if (rc == 0)
+        shm_wake(&c->hdr->daemon_sleeping); /* [B]: pairs with the daemon's [A] */
+    return rc;
+}
+
+int conn_submit_nofence(lsmd_conn *c, const struct shm_sqe *sqe)
+{
+    int rc = conn_push(c, sqe);
+    /* Without fence [B] this load may miss a daemon that is just going to
+     * sleep; every wait (wait_for, lsmd_poll's included) starts with the
+     * full shm_wake, so the request is never stranded while its caller
+     * waits for it. */
+    if (rc == 0 && __atomic_load_n(&c->hdr->daemon_sleeping, __ATOMIC_RELAXED))
+        shm_wake(&c->hdr->daemon_sleeping);
+    return rc;
+}
+
+int conn_push(lsmd_conn *c, const struct shm_sqe *sqe)
+{
     int space = shm_ring_space_min(&c->sq, 1);
     if (space == 0) {
         /* Only fire-and-forget requests can fill the ring; the daemon
@@ -171,8 +195,7 @@ int conn_submit(lsmd_conn *c, const struct shm_sqe *sqe)
         return c->dead;
     }
     memcpy(shm_ring_slot(&c->sq, 0), sqe, sizeof(*sqe));
-    shm_ring_publish(&c->sq, 1);      /* release: pairs with the daemon's acquire of sq_tail */
-    shm_wake(&c->hdr->daemon_sleeping); /* [B]: pairs with the daemon's [A] */
+    shm_ring_publish(&c->sq, 1); /* release: pairs with the daemon's acquire of sq_tail */
     return 0;
 }
 
@@ -183,7 +206,7 @@ int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)
         return rc;
     sqe->tag = SHM_TAG_LARGE;
     c->sync_done = false;
-    rc = conn_submit(c, sqe);
+    rc = conn_push(c, sqe); /* conn_wait_sync wakes the daemon */
     if (rc)
         return rc;
     rc = conn_wait_sync(c);

@@ -75,13 +75,20 @@ void conn_kill(lsmd_conn *c, const char *why);
 int conn_reap(lsmd_conn *c);
 
 /* Pushes one descriptor into the SQ (waiting for room if fire-and-forget
- * requests fill it) and wakes the daemon if it sleeps.  Returns 0 or the
- * death code. */
+ * requests fill it), without waking anyone.  Returns 0 or the death code. */
+int conn_push(lsmd_conn *c, const struct shm_sqe *sqe);
+/* conn_push, then wakes the daemon if it announced sleep (shm_wake, with
+ * its fence): for a request the caller is about to wait for. */
 int conn_submit(lsmd_conn *c, const struct shm_sqe *sqe);
+/* conn_push, then wakes the daemon only if a plain load already shows it
+ * asleep (no fence): for async submissions; every wait (lsmd_poll's
+ * included) starts with the full shm_wake, so a request is never stranded
+ * while its caller waits.  Saves a full fence per request. */
+int conn_submit_nofence(lsmd_conn *c, const struct shm_sqe *sqe);
 
-/* Waits until the synchronous request completes (sync_done), spinning then
- * sleeping, checking the daemon's liveness between sleep slices.
- * Returns 0 or the death code. */
+/* Waits until the synchronous request completes (sync_done): first wakes
+ * the daemon if it sleeps (shm_wake), then spins, then sleeps, checking the
+ * daemon's liveness between sleep slices.  Returns 0 or the death code. */
 int conn_wait_sync(lsmd_conn *c);
 
 /* Waits until at least one asynchronous completion is pending. */

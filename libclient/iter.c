@@ -50,7 +50,8 @@ static int take_page(lsmd_iter *it, uint32_t off, const struct shm_cqe *cqe)
         it->page = p;
         it->page_cap = cqe->r1;
     }
-    memcpy(it->page, c->arena + off, cqe->r1);
+    if (cqe->r1)
+        memcpy(it->page, c->arena + off, cqe->r1);
     it->page_bytes = cqe->r1;
     it->page_count = cqe->aux;
     it->idx = 0;
@@ -85,7 +86,12 @@ static void fetch(lsmd_iter *it)
         struct shm_cqe cqe;
         int rc = conn_call(c, &sqe, &cqe);
         if (rc == 0 && cqe.status == LSM_ETOOSMALL) {
-            if (cqe.r1 > c->large_bytes || cqe.r1 <= it->next_cap) {
+            if (cqe.r1 <= sqe.out_cap) { /* "too small" for what fits */
+                conn_kill(c, "iterator page size contradiction");
+                it->status = c->dead;
+                return;
+            }
+            if (cqe.r1 > c->large_bytes) {
                 it->status = -E2BIG;
                 return;
             }

@@ -36,7 +36,8 @@
  *
  * Thread safety
  *   A connection is used by one thread at a time (it holds private ring
- *   state and is not locked).  Use one connection per thread; connections
+ *   state and is not locked), and by one process: after fork() only the
+ *   parent may use it (the child connects anew).  Use one connection per thread; connections
  *   are cheap (one segment each).  Batches and iterators belong to one
  *   thread at a time; an iterator uses its connection, so the same rule
  *   covers both.  Different connections are fully independent.
@@ -135,9 +136,9 @@ int lsmd_write(lsmd_conn *c, const lsmd_batch *b, int flags);
 int lsmd_get(lsmd_conn *c, uint64_t snapshot_id, const void *key, size_t klen,
              void **val, size_t *vlen);
 
-/* As lsmd_get, into the caller's buffer: copies min(value length, cap)
- * bytes and sets *vlen to the value length; LSM_ETOOSMALL (with *vlen set)
- * when cap is smaller (buf is then unchanged).  No allocation. */
+/* As lsmd_get, into the caller's buffer, with no allocation: copies the
+ * value and sets *vlen to its length; when cap is smaller than the value,
+ * returns LSM_ETOOSMALL with *vlen set to the length and buf unchanged. */
 int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
                   size_t klen, void *buf, size_t cap, size_t *vlen);
 

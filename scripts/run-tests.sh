@@ -19,7 +19,7 @@ failed=""; passed=0; skipped=0
 run() { # name backend
     bin="$bindir/$1"
     if [ -n "$2" ]; then
-        echo "=== $1 (io=$2)"
+        echo "=== $1 (io=$2${LSMD_URING_SYNC:+, writes and syncs through the ring})"
         LSMD_IO=$2 "$bin"
     else
         echo "=== $1"
@@ -29,7 +29,7 @@ run() { # name backend
     case $rc in
         0) passed=$((passed + 1)) ;;
         77) skipped=$((skipped + 1)); echo "--- $1 skipped" ;;
-        *) failed="$failed $1${2:+(io=$2)}"; echo "--- $1 FAILED (exit $rc)" ;;
+        *) failed="$failed $1${2:+(io=$2${LSMD_URING_SYNC:+,ring})}"; echo "--- $1 FAILED (exit $rc)" ;;
     esac
 }
 for src in "$@"; do
@@ -37,6 +37,13 @@ for src in "$@"; do
     if grep -q LSM_TEST_PER_BACKEND "$src"; then
         run "$name" uring
         run "$name" posix
+        # Sources marked LSM_TEST_RING_PATHS also run with plain writes and
+        # syncs forced through the ring (by default they are issued inline).
+        if grep -q LSM_TEST_RING_PATHS "$src"; then
+            export LSMD_URING_WRITES=ring LSMD_URING_SYNC=ring
+            run "$name" uring
+            unset LSMD_URING_WRITES LSMD_URING_SYNC
+        fi
     else
         run "$name" ""
     fi

@@ -8,7 +8,7 @@
  * dropped.  The reopen must succeed, keep every write up to the last
  * acknowledged synced one, and hold exactly a prefix of the history.
  * Rounds continue on the same directory.  LSM_POWER_ROUNDS sets the count.
- * LSM_TEST_PER_BACKEND
+ * LSM_TEST_PER_BACKEND LSM_TEST_RING_PATHS
  */
 #include "helpers.h"
 

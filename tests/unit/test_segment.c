@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,8 +137,10 @@ static uint64_t pingpong(uint64_t spin_ns, int n, uint64_t *sleeps)
     assert_int_equal(shm_session_create(&req, NULL, 7, -1, &s, &why), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0)
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         serve(s, spin_ns); /* never returns */
+    }
     struct client_view v;
     client_map(&v, dup(shm_session_segment_fd(s)), shm_session_size(s));
     struct shm_wait_policy pol = { .spin_ns = spin_ns, .slice_ns = 100000000 };
@@ -338,6 +341,7 @@ static void test_directory_seqlock(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* writer: tables of varying size, each entry stamped with its
          * generation, until killed */
         static struct shm_dir_entry t[256];

@@ -1,6 +1,6 @@
 /* test_wal.c — WAL writer and reader: round trips, the torn-tail rule,
  * mid-log corruption, zero-filled tails, entry checks.
- * Runs once per I/O backend: LSM_TEST_PER_BACKEND. */
+ * Runs once per I/O backend: LSM_TEST_PER_BACKEND LSM_TEST_RING_PATHS. */
 #include "helpers.h"
 
 #include <errno.h>
