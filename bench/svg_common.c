@@ -87,6 +87,19 @@ const char *svg_fmt_seconds(char *buf, size_t cap, double s)
     return buf;
 }
 
+const char *svg_fmt_tick(char *buf, size_t cap, double t, double step)
+{
+    if (step >= 1)
+        snprintf(buf, cap, "%.0f s", t);
+    else if (step >= 0.1)
+        snprintf(buf, cap, "%.1f s", t);
+    else if (step >= 0.001)
+        snprintf(buf, cap, "%.0f ms", t * 1e3);
+    else
+        snprintf(buf, cap, "%.2f ms", t * 1e3);
+    return buf;
+}
+
 const char *svg_fmt_ns(char *buf, size_t cap, double ns)
 {
     if (ns < 1e3)

@@ -35,6 +35,10 @@ const char *svg_fmt_bytes(char *buf, size_t cap, double bytes);
 /* Seconds as "850 ms", "12.3 s" or "2 m 05 s". */
 const char *svg_fmt_seconds(char *buf, size_t cap, double s);
 
+/* An axis label for t seconds on an axis ticked every step seconds, with
+ * one precision for the whole axis: "0 s, 5 s, 10 s", "0.5 s", "20 ms". */
+const char *svg_fmt_tick(char *buf, size_t cap, double t, double step);
+
 /* Nanoseconds as "850 ns", "12.3 us", "4.1 ms", "2.00 s". */
 const char *svg_fmt_ns(char *buf, size_t cap, double ns);
 

@@ -107,7 +107,7 @@ static void axes(FILE *f, const frame *fr)
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\"/>\n", x,
                 y, x, y + 4);
         svg_text(f, x, y + 17, "middle", 11, "#333", "%s",
-                 svg_fmt_seconds(buf, sizeof buf, t + fr->iv0 * (TIMELINE_INTERVAL_NS / 1e9)));
+                 svg_fmt_tick(buf, sizeof buf, t + fr->iv0 * (TIMELINE_INTERVAL_NS / 1e9), ts));
     }
     svg_text(f, fr->x0 + fr->w / 2, y + 36, "middle", 11, "#555",
              "time since the job started (100 ms intervals)");

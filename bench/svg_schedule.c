@@ -238,7 +238,7 @@ int svg_compaction_schedule_ex(const char *json, FILE *f, const svg_schedule_opt
         double x = X0 + t / span_s * plot_w;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ccc\" "
                    "stroke-width=\"0.5\"/>\n", x, TOP, x, axis_y + 4);
-        svg_text(f, x, axis_y + 17, "middle", 11, "#333", "%s", svg_fmt_seconds(a, sizeof a, t));
+        svg_text(f, x, axis_y + 17, "middle", 11, "#333", "%s", svg_fmt_tick(a, sizeof a, t, step));
     }
     svg_text(f, X0 + plot_w / 2, axis_y + 36, "middle", 11, "#555",
              "time since the window's start");

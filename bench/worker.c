@@ -213,7 +213,6 @@ static void run_async(wstate *s, int depth)
         freelist[i] = (uint32_t)(depth - 1 - i);
     bool more = true;
     op o = { 0 };
-    s->t_prev = bench_now_ns();
     while (more || n_in > 0) {
         while (more && nfree > 0) {
             uint64_t i;
@@ -224,7 +223,7 @@ static void run_async(wstate *s, int depth)
             pick(s, i, &o);
             if (o.kind == OP_SCAN) {
                 /* Scans are synchronous (iterators live in the daemon). */
-                uint64_t bytes;
+                uint64_t bytes, t0 = bench_now_ns();
                 int rc = exec_sync(s, &o, &bytes);
                 uint64_t t = bench_now_ns();
                 if (rc && rc != LSM_ENOTFOUND) {
@@ -232,8 +231,9 @@ static void run_async(wstate *s, int depth)
                     more = false;
                     break;
                 }
-                record(s, CLASS_SCAN, t, t - s->t_prev, bytes);
-                s->t_prev = t;
+                record(s, CLASS_SCAN, t, t - t0, bytes);
+                if (n_in > 0)
+                    break; /* reap what completed meanwhile, without waiting */
                 continue;
             }
             uint32_t ud = freelist[--nfree];
@@ -252,7 +252,8 @@ static void run_async(wstate *s, int depth)
         }
         if (n_in == 0)
             continue;
-        int n = s->ops->poll(s->c, comp, depth, 1);
+        /* Wait only when nothing more can be submitted. */
+        int n = s->ops->poll(s->c, comp, depth, more && nfree > 0 ? 0 : 1);
         if (n < 0) {
             fail(s, n);
             break;

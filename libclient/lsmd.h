@@ -83,7 +83,8 @@ void lsmd_conn_options_init(lsmd_conn_options *o);
  * Errors: -ENOENT / -ECONNREFUSED (no daemon there), -EACCES (the daemon
  *   refused these credentials), -EPROTO (protocol version mismatch: logged
  *   on stderr with both versions, or an invalid reply/segment), -EMFILE
- *   (daemon's client limit), -ETIMEDOUT, -ENAMETOOLONG, -ENOMEM, -errno. */
+ *   (daemon's client limit), -ECONNRESET (the daemon closed the socket
+ *   during the handshake), -ETIMEDOUT, -ENAMETOOLONG, -ENOMEM, -errno. */
 int lsmd_connect(const char *socket_path, lsmd_conn **out);
 int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
                       lsmd_conn **out);
@@ -138,7 +139,8 @@ int lsmd_get(lsmd_conn *c, uint64_t snapshot_id, const void *key, size_t klen,
 
 /* As lsmd_get, into the caller's buffer, with no allocation: copies the
  * value and sets *vlen to its length; when cap is smaller than the value,
- * returns LSM_ETOOSMALL with *vlen set to the length and buf unchanged. */
+ * returns LSM_ETOOSMALL with *vlen set to the length and buf unchanged
+ * (-E2BIG when the value is also larger than the large region). */
 int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
                   size_t klen, void *buf, size_t cap, size_t *vlen);
 

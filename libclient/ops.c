@@ -118,7 +118,9 @@ int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
     int rc = get_in_place(c, snapshot_id, key, klen, &v, &n);
     if (rc == -E2BIG && n) {
         *vlen = n;
-        return LSM_ETOOSMALL;
+        /* Larger than the segment: only a caller's buffer that is also too
+         * small makes this LSM_ETOOSMALL; otherwise the segment is. */
+        return n > cap ? LSM_ETOOSMALL : -E2BIG;
     }
     if (rc)
         return rc;

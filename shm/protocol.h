@@ -37,6 +37,7 @@
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h> /* SOCK_SEQPACKET */
 
 #define SHM_PROTO_VERSION 1u
 
