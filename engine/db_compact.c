@@ -278,7 +278,7 @@ static void *compaction_main(void *arg)
         bool allowed = me < db->opt.compaction_threads && !db->manual_compactions &&
                        !db->bg_error;
         int rc = allowed ? compact_once(db, 0, false, 0) : 0;
-        if (rc > 0)
+        if (rc > 0 || db->closing) /* a job cancelled by close: the wakeup is spent */
             continue;
         /* Nothing due (or not our turn): sleep until woken, and look again
          * every second for time-based (periodic) work. */

@@ -165,7 +165,8 @@ static compaction *pick_level(const picker_options *o, const version *v, int lev
         plan p = { .level = level, .out = level + 1, .a = a, .b = b };
         if (!plan_output(o, v, &p))
             continue;
-        uint64_t in = bytes_of(files + a, b - a), over = bytes_of(below + p.f, p.e - p.f);
+        uint64_t in = bytes_of(files + a, b - a);
+        uint64_t over = p.e > p.f ? bytes_of(below + p.f, p.e - p.f) : 0;
         if (in == 0)
             in = 1;
         /* over/in < best_over/best_in, without division or overflow. */

@@ -734,8 +734,16 @@ int stress_run(const stress_opts *o, const char *root)
         done++;
         if (!cycle_ok) {
             ok = false;
-            fprintf(stderr, "stress: cycle %ld FAILED (seed %llu; settings, arming and the "
-                    "daemon's output in %s)\n", cur.n, (unsigned long long)o->seed, r.d.log);
+            fprintf(stderr, "stress: cycle %ld FAILED:%s%s%s%s%s%s%s%s (seed %llu; settings, "
+                    "arming and the daemon's output in %s; kill-point deaths in %s)\n", cur.n,
+                    death_ok ? "" : " daemon died unasked;",
+                    cur.v.lost_synced ? " lost synced writes;" : "",
+                    cur.v.holes ? " holes;" : "", cur.v.corrupt ? " corrupt values;" : "",
+                    cur.read_mismatches ? " client read mismatches;" : "",
+                    cur.client_errors ? " client errors;" : "",
+                    cur.hangs ? " clients hung;" : "",
+                    cur.mode == KM_CLEAN && cur.v.lost_unsynced ? " loss at a clean stop;" : "",
+                    (unsigned long long)o->seed, r.d.log, r.d.kplog);
             if (!o->keep_going)
                 break;
         }

@@ -3,7 +3,7 @@
  * events across snapshots and cutting a time window; the compaction
  * schedule drawn from hand-written events, from the daemon's wrapper and
  * from a real engine's lsm_stats_json; the latency chart; the summary
- * figures read from the stats. */
+ * figures read from the stats; RocksDB's LOG events turned into ours. */
 #include "helpers.h"
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include "event_log.h"
 #include "json_scan.h"
 #include "lsm.h"
+#include "rocksdb_log.h"
 #include "svg_latency.h"
 #include "svg_schedule.h"
 #include "target.h"
@@ -231,6 +232,79 @@ static void test_schedule_from_engine(void **state)
     th_rmrf_free(dir);
 }
 
+/* EVENT_LOG_v1 lines as RocksDB 7.8 writes them (shortened), with other
+ * log lines between, a job whose start is not in the file, and a torn
+ * last line. */
+static const char k_rocksdb_log[] =
+    "2026/11/21-02:43:01.059475 7f1 [db/flush_job.cc:856] [default] [JOB 2] Flushing memtable\n"
+    "2026/11/21-02:43:01.059480 7f1 EVENT_LOG_v1 {\"time_micros\": 1795228982059475, \"job\": 2, "
+    "\"event\": \"flush_started\", \"num_memtables\": 1, \"num_entries\": 28020, "
+    "\"total_data_size\": 3502500, \"flush_reason\": \"Write Buffer Full\"}\n"
+    "2026/11/21-02:43:01.242718 7f1 EVENT_LOG_v1 {\"time_micros\": 1795228982242718, "
+    "\"cf_name\": \"default\", \"job\": 2, \"event\": \"table_file_creation\", "
+    "\"file_number\": 9, \"file_size\": 410500, \"table_properties\": {\"data_size\": 398041, "
+    "\"comparator\": \"leveldb.BytewiseComparator\"}}\n"
+    "2026/11/21-02:43:01.248391 7f1 EVENT_LOG_v1 {\"time_micros\": 1795228982248391, \"job\": 2, "
+    "\"event\": \"flush_finished\", \"lsm_state\": [1, 0, 0, 0, 0, 0, 0]}\n"
+    "2026/11/21-02:43:02.000000 7f1 EVENT_LOG_v1 {\"time_micros\": 1795228983000000, \"job\": 1, "
+    "\"event\": \"compaction_finished\", \"output_level\": 1}\n"
+    "2026/11/21-02:43:03.308763 7f2 EVENT_LOG_v1 {\"time_micros\": 1795228984308763, \"job\": 6, "
+    "\"event\": \"compaction_started\", \"compaction_reason\": \"LevelL0FilesNum\", "
+    "\"files_L0\": [15, 13, 11, 9], \"files_L1\": [7], \"score\": 1, "
+    "\"input_data_size\": 1642326}\n"
+    "2026/11/21-02:43:03.787653 7f2 EVENT_LOG_v1 {\"time_micros\": 1795228984787653, \"job\": 6, "
+    "\"event\": \"compaction_finished\", \"compaction_time_micros\": 449699, "
+    "\"output_level\": 1, \"num_output_files\": 1, \"total_output_size\": 1065767}\n"
+    "2026/11/21-02:43:04.000000 7f2 EVENT_LOG_v1 {\"time_micros\": 1795228985000000, \"job\": 7, "
+    "\"event\": \"compaction_started\", \"files_L1\": [20], \"input_data_size\": 500}\n"
+    "2026/11/21-02:43:04.100000 7f2 EVENT_LOG_v1 {\"time_micros\": 1795228985100000, \"job\": 7, "
+    "\"event\": \"compaction_finished\", \"output_level\": 2, \"num_output_files\": 0, "
+    "\"total_output_size\": 0}\n"
+    "2026/11/21-02:43:05.000000 7f1 EVENT_LOG_v1 {\"time_micros\": 1795228986000000, \"job\": 8, "
+    "\"event\": \"flush_st";
+
+static void test_rocksdb_log(void **state)
+{
+    (void)state;
+    char *json;
+    rocksdb_log_totals t;
+    assert_int_equal(rocksdb_log_events(k_rocksdb_log, "leveled", &json, &t), 0);
+    assert_int_equal(t.flushes, 1);
+    assert_int_equal(t.flush_bytes, 410500);
+    assert_int_equal(t.compactions, 2);
+    assert_int_equal(t.compact_bytes, 1065767);
+    const char *e = json_array_first(json_get(json, "events"));
+    assert_non_null(e);
+    char s[40];
+    assert_true(json_string(json_get(e, "kind"), s, sizeof s));
+    assert_string_equal(s, "flush");
+    assert_true(json_string(json_get(e, "reason"), s, sizeof s));
+    assert_string_equal(s, "Write Buffer Full");
+    assert_true(json_num_or(e, "start_us", 0) == 1795228982059475.0);
+    assert_true(json_num_or(e, "end_us", 0) == 1795228982248391.0);
+    assert_true(json_num_or(e, "bytes_in", 0) == 3502500);
+    assert_true(json_num_or(e, "files_out", 0) == 1);
+    e = json_array_next(e);
+    assert_true(json_num_or(e, "id", 0) == 6);
+    assert_true(json_num_or(e, "input_levels", 0) == 3); /* L0 + L1 */
+    assert_true(json_num_or(e, "files_in", 0) == 5);
+    assert_true(json_num_or(e, "output_level", 0) == 1);
+    assert_true(json_num_or(e, "bytes_out", 0) == 1065767);
+    e = json_array_next(e);
+    assert_true(json_string(json_get(e, "kind"), s, sizeof s));
+    assert_string_equal(s, "move"); /* inputs, no output */
+    assert_null(json_array_next(e)); /* job 1 had no start, job 8 is torn */
+    int rc;
+    char *svg = draw(json, &rc, NULL);
+    assert_int_equal(rc, 0);
+    assert_int_equal(count(svg, "<g><title>"), 3);
+    free(svg);
+    free(json);
+    assert_int_equal(rocksdb_log_events("", "tiered", &json, &t), 0);
+    assert_string_equal(json, "{\"events\":[]}");
+    free(json);
+}
+
 static void test_latency_chart(void **state)
 {
     (void)state;
@@ -266,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_event_log),
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_schedule_from_engine),
+        cmocka_unit_test(test_rocksdb_log),
         cmocka_unit_test(test_latency_chart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
