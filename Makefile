@@ -114,11 +114,13 @@ $(B)/libshm.a: $(SHM_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/liblsmd.a: $(CLIENT_OBJ) $(SHM_OBJ)
+# engine/errors.c: lsmd_strerror falls back to lsm_strerror for the engine's
+# codes, so the client library carries that one engine object.
+$(B)/liblsmd.a: $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/liblsmd.so: $(CLIENT_OBJ) $(SHM_OBJ)
+$(B)/liblsmd.so: $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,liblsmd.so -o $@ $^
 
 $(B)/lsmd.pc:

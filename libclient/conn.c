@@ -407,22 +407,12 @@ int lsmd_ping(lsmd_conn *c)
 const char *lsmd_strerror(int err)
 {
     switch (err) {
-    case 0: return "success";
-    case LSM_ENOTFOUND: return "key not found";
-    case LSM_ECORRUPT: return "data corruption detected (checksum or format check failed)";
-    case LSM_EREADONLY: return "database is read-only after a background error";
-    case LSM_ETOOSMALL: return "buffer too small";
-    case LSM_ECLOSED: return "database is closing";
-    case LSM_EVERSION: return "unsupported file format version";
     case -ENOTCONN: return "not connected: the lsmd daemon is gone (reconnect)";
     case -EPROTO: return "protocol error: client and daemon versions differ or the daemon sent invalid data";
     case -E2BIG: return "request larger than the connection's shared-memory region";
     case -EBUSY: return "queue depth reached: poll for completions first";
     case -ESRCH: return "no such snapshot (not published or not held)";
     case -ESHUTDOWN: return "the daemon is shutting down";
-    default: break;
+    default: return lsm_strerror(err); /* the engine's codes, and errno */
     }
-    if (err < 0 && err > -4096)
-        return strerror(-err);
-    return "unknown error code";
 }
