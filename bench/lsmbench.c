@@ -230,6 +230,8 @@ static int run_job(app *a, const bench_config *cfg)
         }
         job_report *j = &a->jobs[a->njobs];
         report_fill(j, cfg, wl->name, cfg->target, &o);
+        if (!a->t->ops->submit_get)
+            j->iodepth = 1; /* what ran: this target has no queue */
         if (rc && !j->error)
             j->error = rc;
         write_pictures(a, j, &o);
@@ -249,7 +251,7 @@ static int run_job(app *a, const bench_config *cfg)
 }
 
 /* Refuses what cannot run before anything runs. */
-static int precheck(const bench_config *cfg)
+static int precheck(const bench_config *cfg, bool *noted)
 {
     char err[256];
     const char *arg;
@@ -258,16 +260,19 @@ static int precheck(const bench_config *cfg)
         fprintf(stderr, "lsmbench: %s\n", err);
         return -EINVAL;
     }
+    const char *job = cfg->name[0] ? cfg->name : "(command line)";
     if (!ops->multiprocess && cfg->clients > 1) {
         fprintf(stderr, "lsmbench: job %s: --clients %d needs a shared database: the %s target "
                         "is one process (use --threads, or --target lsmd:SOCKET)\n",
-                cfg->name, cfg->clients, ops->scheme);
+                job, cfg->clients, ops->scheme);
         return -EINVAL;
     }
-    if (!ops->submit_get && cfg->iodepth > 1)
-        fprintf(stderr, "lsmbench: note: job %s: the %s target has no asynchronous interface; "
-                        "--iodepth %d runs as 1 per thread\n",
-                cfg->name, ops->scheme, cfg->iodepth);
+    if (!ops->submit_get && cfg->iodepth > 1 && !*noted) {
+        fprintf(stderr, "lsmbench: note: the %s target has no asynchronous interface: "
+                        "--iodepth %d runs as 1 per thread there\n",
+                ops->scheme, cfg->iodepth);
+        *noted = true;
+    }
     return 0;
 }
 
@@ -292,13 +297,15 @@ int main(int argc, char **argv)
     a.progress = a.text && (g->progress == -1 ? isatty(STDOUT_FILENO) : g->progress);
 
     int nrounds = g->ntargets > 1 ? g->ntargets : 1;
-    for (int r = 0; r < nrounds; r++)
+    for (int r = 0; r < nrounds; r++) {
+        bool noted = false;
         for (size_t i = 0; i < a.plan.njobs; i++) {
             if (g->ntargets > 1)
                 snprintf(a.plan.jobs[i].target, BENCH_PATH_MAX, "%s", g->targets[r]);
-            if (precheck(&a.plan.jobs[i]))
+            if (precheck(&a.plan.jobs[i], &noted))
                 return 2;
         }
+    }
 
     struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);

@@ -82,6 +82,11 @@ static int take(revs *r, const char *o)
             for (const char *f = json_array_first(arr); f; f = json_array_next(f))
                 e->files_in++;
         }
+        /* The output level is only logged at the end; until then guess as
+         * leveled compaction picks: into the deepest input level when two
+         * levels merge, else into the next one. */
+        int hi = 31 - __builtin_clz((unsigned)e->in_mask | 1u);
+        e->out_level = (e->in_mask & ~(1 << hi)) ? hi : hi + 1;
         return 0;
     }
     if (!e)

@@ -11,7 +11,8 @@
  *   table_file_creation  one output file of the job: "file_size"
  *   flush_finished       end (output level 0)
  *   compaction_started   start; "compaction_reason"; "files_L<n>" arrays
- *                        give the input levels and files; "input_data_size"
+ *                        give the input levels and files; "input_data_size";
+ *                        the output level is guessed until it finishes
  *   compaction_finished  end; "output_level", "num_output_files",
  *                        "total_output_size"; a compaction with no output
  *                        from existing inputs is shown as a move

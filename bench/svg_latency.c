@@ -73,8 +73,16 @@ static void axes(FILE *f, const frame *fr)
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                        "stroke-width=\"0.6\"/>\n",
                     fr->x0, y, fr->x0 + fr->w, y, k == 0 ? "#c8c8c8" : "#ececec");
-            svg_text(f, fr->x0 - 6, y + 4, "end", 11, "#333", "%s",
-                     svg_fmt_ns(buf, sizeof buf, v));
+            /* 1, 2, 5 x 10^k: "%g" prints them without trailing zeros */
+            if (v < 1e3)
+                snprintf(buf, sizeof buf, "%g ns", v);
+            else if (v < 1e6)
+                snprintf(buf, sizeof buf, "%g us", v / 1e3);
+            else if (v < 1e9)
+                snprintf(buf, sizeof buf, "%g ms", v / 1e6);
+            else
+                snprintf(buf, sizeof buf, "%g s", v / 1e9);
+            svg_text(f, fr->x0 - 6, y + 4, "end", 11, "#333", "%s", buf);
         }
     }
     fprintf(f, "<text x=\"16\" y=\"%.1f\" font-size=\"11\" fill=\"#333\" text-anchor=\"middle\" "

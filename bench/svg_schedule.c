@@ -141,7 +141,8 @@ int svg_compaction_schedule_ex(const char *json, FILE *f, const svg_schedule_opt
     int rc = parse_events(json, &v, &n);
     if (rc)
         return rc;
-    qsort(v, n, sizeof *v, cmp_start);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_start);
     int W = o && o->width > 0 ? o->width : 1200;
     const char *title = o && o->title ? o->title : "flush / compaction schedule";
 

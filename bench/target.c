@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,8 +85,33 @@ static bool db_file_name(const char *name)
     return false;
 }
 
+/* -EBUSY when a process holds DIR/LOCK: ours with flock, RocksDB's with an
+ * fcntl record lock.  Wiping a live database would destroy it. */
+static int lock_held(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int rc = 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = -EBUSY;
+    } else {
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+            rc = -EBUSY;
+        flock(fd, LOCK_UN);
+    }
+    close(fd);
+    return rc;
+}
+
 int target_wipe_dir(const char *dir)
 {
+    int busy = lock_held(dir);
+    if (busy)
+        return busy;
     DIR *d = opendir(dir);
     if (!d) {
         if (errno != ENOENT)

@@ -114,8 +114,9 @@ const char *target_strerror(int err);
 int target_summary_from_json(const char *json, db_summary *s);
 
 /* Empties directory dir if it looks like a database (every entry a file
- * whose name an LSM engine or RocksDB writes); creates it if missing.
- * Errors: -ENOTEMPTY (something else is in it: nothing removed), -errno. */
+ * whose name an LSM engine or RocksDB writes) that no process has open;
+ * creates it if missing.  Errors: -ENOTEMPTY (something else is in it:
+ * nothing removed), -EBUSY (DIR/LOCK is held), -errno. */
 int target_wipe_dir(const char *dir);
 
 extern const target_ops target_embedded_ops;

@@ -27,6 +27,7 @@ typedef struct lsmd_target {
     target base;
     char *path;            /* NULL = the default socket */
     uint32_t depth;
+    size_t kv_bytes;       /* key + value size of this run's requests */
     lsmd_conn *admin;      /* parent only, for statistics */
 } lsmd_target;
 
@@ -54,6 +55,7 @@ static int lt_open(const char *arg, const bench_config *cfg, int mode, target **
     t->base.ops = &target_lsmd_ops;
     t->path = *arg ? strdup(arg) : NULL;
     t->depth = (uint32_t)cfg->iodepth;
+    t->kv_bytes = (size_t)cfg->key_size + cfg->value_size;
     if (*arg && !t->path) {
         free(t);
         return -ENOMEM;
@@ -107,6 +109,12 @@ static int lt_conn_open(target *tt, tconn **out)
     lsmd_conn_options_init(&o);
     if (t->depth > o.queue_depth)
         o.queue_depth = t->depth;
+    /* Room for one request per slot (asynchronous) and in the large region
+     * (synchronous), whatever --key-size and --value-size say. */
+    if (t->kv_bytes + 64 > o.slot_bytes)
+        o.slot_bytes = (uint32_t)(t->kv_bytes + 64);
+    if (t->kv_bytes + 4096 > o.large_bytes)
+        o.large_bytes = (uint32_t)(t->kv_bytes + 4096);
     int rc = lsmd_connect_opts(t->path, &o, &c->c);
     if (rc) {
         fprintf(stderr, "lsmbench: lsmd connect: %s\n", lsmd_strerror(rc));

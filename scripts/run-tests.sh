@@ -12,7 +12,6 @@ if [ -n "${SAN:-}" ]; then
     export LSM_MODEL_OPS="${LSM_MODEL_OPS:-30000}"
     export LSM_CRASH_CYCLES="${LSM_CRASH_CYCLES:-20}"
     export LSM_POWER_ROUNDS="${LSM_POWER_ROUNDS:-15}"
-    export LSM_SHAPE_MB="${LSM_SHAPE_MB:-16}"
     export LSM_TEST_SHORT="${LSM_TEST_SHORT:-1}"
 fi
 failed=""; passed=0; skipped=0
