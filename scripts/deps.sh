@@ -3,7 +3,10 @@
 # builds against are present.  Installs with apt-get when root; otherwise
 # prints the one command to run.
 set -eu
-PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-dev"
+# build + tests; clang and its runtime for the libFuzzer targets (make fuzz);
+# librocksdb-dev for lsmbench's rocksdb target (make bench).
+PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-dev
+      clang libclang-rt-14-dev librocksdb-dev"
 
 missing=""
 for p in $PKGS; do
