@@ -173,7 +173,8 @@ $(B)/libdaemon.a: $(DAEMON_OBJ)
 $(B)/lsmd: $(B)/obj/daemon/main.o $(B)/libdaemon.a $(B)/libshm.a $(B)/liblsm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) $(LDLIBS)
 
-$(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a
+$(B)/obj/libclient/lsmctl.o: CFLAGS += -Ibench
+$(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a $(B)/libbenchsvg.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "lsmd.h"
+#include "svg_schedule.h"
 
 static bool g_json;
 
@@ -477,62 +478,23 @@ static int cmd_levels(lsmd_conn *c)
     return 0;
 }
 
-/* An SVG time line: one lane per output level, one bar per event, flushes
- * and compactions in different colours; hover shows the details. */
-static int write_svg(const char *path, const jv *ev)
+/* The compaction schedule as SVG, drawn by the same code as lsmbench's
+ * pictures (bench/svg_schedule.c): one lane per level, one bar per event. */
+static int write_svg(const char *path, const char *stats_text)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
     if (!f) {
         fprintf(stderr, "lsmctl: %s: %s\n", path, strerror(errno));
         return 1;
     }
-    double t0 = 0, t1 = 1;
-    int lanes = 1;
-    for (size_t i = 0; i < ev->n; i++) {
-        double s = jnum(&ev->kids[i], "start_us"), e = jnum(&ev->kids[i], "end_us");
-        if (i == 0 || s < t0)
-            t0 = s;
-        if (e > t1)
-            t1 = e;
-        int l = (int)jnum(&ev->kids[i], "output_level");
-        if (l + 1 > lanes)
-            lanes = l + 1;
-    }
-    if (t1 <= t0)
-        t1 = t0 + 1;
-    const int W = 1000, LH = 40, X0 = 60, Y0 = 30;
-    int H = Y0 + lanes * LH + 40;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n", X0 + W + 20, H);
-    fprintf(f, "<text x=\"%d\" y=\"18\">lsmd flush/compaction schedule, %.3f s "
-               "(blue: flush, orange: compaction)</text>\n", X0, (t1 - t0) / 1e6);
-    for (int l = 0; l < lanes; l++)
-        fprintf(f, "<text x=\"5\" y=\"%d\">L%d</text><line x1=\"%d\" x2=\"%d\" y1=\"%d\" "
-                   "y2=\"%d\" stroke=\"#ddd\"/>\n",
-                Y0 + l * LH + LH / 2 + 4, l, X0, X0 + W, Y0 + (l + 1) * LH, Y0 + (l + 1) * LH);
-    for (size_t i = 0; i < ev->n; i++) {
-        const jv *e = &ev->kids[i];
-        double s = jnum(e, "start_us"), en = jnum(e, "end_us");
-        double x = X0 + (s - t0) / (t1 - t0) * W;
-        double w = (en - s) / (t1 - t0) * W;
-        int l = (int)jnum(e, "output_level");
-        bool flush = strcmp(jstr(e, "kind"), "flush") == 0;
-        fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
-                   "opacity=\"0.8\"><title>#%.0f %s (%s) -> L%d: %.0f files %.0f B in, %.0f "
-                   "files %.0f B out, %.1f ms</title></rect>\n",
-                x, Y0 + l * LH + 5, w < 1 ? 1 : w, LH - 10, flush ? "#4a90d9" : "#e8913a",
-                jnum(e, "id"), jstr(e, "kind"), jstr(e, "reason"), l, jnum(e, "files_in"),
-                jnum(e, "bytes_in"), jnum(e, "files_out"), jnum(e, "bytes_out"),
-                (en - s) / 1e3);
-    }
-    fprintf(f, "<text x=\"%d\" y=\"%d\">0 s</text><text x=\"%d\" y=\"%d\" "
-               "text-anchor=\"end\">%.3f s</text>\n</svg>\n",
-            X0, H - 15, X0 + W, H - 15, (t1 - t0) / 1e6);
-    if (f != stdout && fclose(f) != 0) {
+    int rc = svg_compaction_schedule(stats_text, f);
+    if (rc != 0)
+        fprintf(stderr, "lsmctl: drawing %s: %s\n", path, lsmd_strerror(rc));
+    if (f != stdout && fclose(f) != 0 && rc == 0) {
         fprintf(stderr, "lsmctl: %s: %s\n", path, strerror(errno));
         return 1;
     }
-    return 0;
+    return rc != 0;
 }
 
 static int cmd_compactions(lsmd_conn *c, const cmd_args *a)
@@ -547,7 +509,7 @@ static int cmd_compactions(lsmd_conn *c, const cmd_args *a)
         fprintf(stderr, "lsmctl: not yet: this engine keeps no flush/compaction event log\n");
         rc = 1;
     } else if (a->svg) {
-        rc = write_svg(a->svg, ev);
+        rc = write_svg(a->svg, text);
     } else if (g_json) {
         const char *p = strstr(text, "\"events\":");
         /* The engine's own array, verbatim: find its extent by nesting. */
