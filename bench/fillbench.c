@@ -56,16 +56,26 @@ static void rmrf(const char *dir)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 
-static int run_fill(const char *dir, const char *name, long num, size_t vsize, int sync,
-                    int random_keys, int then_read)
+/* A fresh database in dir, or NULL (with a message). */
+static lsm_db *open_fresh(const char *dir)
 {
     rmrf(dir);
     lsm_db *db;
     int rc = lsm_open(dir, NULL, &db);
     if (rc != 0) {
         fprintf(stderr, "open %s: %s\n", dir, lsm_strerror(rc));
-        return 1;
+        return NULL;
     }
+    return db;
+}
+
+static int run_fill(const char *dir, const char *name, long num, size_t vsize, int sync,
+                    int random_keys, int then_read)
+{
+    lsm_db *db = open_fresh(dir);
+    if (!db)
+        return 1;
+    int rc;
     char key[16];
     char *val = malloc(vsize);
     for (size_t i = 0; i < vsize; i++)
@@ -133,13 +143,9 @@ static void *sync_writer(void *p)
 
 static int run_fillsync(const char *dir, int threads, double seconds)
 {
-    rmrf(dir);
-    lsm_db *db;
-    int rc = lsm_open(dir, NULL, &db);
-    if (rc != 0) {
-        fprintf(stderr, "open %s: %s\n", dir, lsm_strerror(rc));
+    lsm_db *db = open_fresh(dir);
+    if (!db)
         return 1;
-    }
     pthread_t t[64];
     struct sync_arg a[64];
     volatile int stop = 0;

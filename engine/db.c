@@ -13,7 +13,6 @@
  *   5. create the new WAL, sync the directory, delete obsolete files, start
  *      the flush thread.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -185,43 +184,48 @@ static int take_lock(lsm_db *db)
 
 /* ---- recovery ------------------------------------------------------------ */
 
+struct wal_list {
+    version_set *vs;
+    uint64_t min;
+    uint64_t *v;
+    size_t len, cap;
+};
+
+static int collect_wal(void *ctx, const char *name, enum file_kind kind, uint64_t number)
+{
+    (void)name;
+    struct wal_list *l = ctx;
+    version_set_mark_file_number_used(l->vs, number);
+    if (kind != FILE_KIND_WAL || number < l->min)
+        return 0;
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        uint64_t *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->len++] = number;
+    return 0;
+}
+
 /* Lists the WAL numbers >= min in dir, sorted, and marks every number
  * found as used: a WAL created after the last MANIFEST edit is numbered at
  * or above the recorded counter, and must never be handed out again (it
  * would be truncated while it still holds data). */
 static int list_wals(version_set *vs, const char *dir, uint64_t min, uint64_t **out, size_t *n)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return -errno;
-    uint64_t *v = NULL;
-    size_t len = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        enum file_kind kind;
-        uint64_t number;
-        if (!filename_parse(de->d_name, &kind, &number))
-            continue;
-        version_set_mark_file_number_used(vs, number);
-        if (kind != FILE_KIND_WAL || number < min)
-            continue;
-        if (len == cap) {
-            cap = cap ? cap * 2 : 8;
-            uint64_t *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                free(v);
-                closedir(d);
-                return -ENOMEM;
-            }
-            v = nv;
-        }
-        v[len++] = number;
+    struct wal_list l = { vs, min, NULL, 0, 0 };
+    int rc = filename_scan(dir, collect_wal, &l);
+    if (rc != 0) {
+        free(l.v);
+        return rc;
     }
-    closedir(d);
-    if (len)
-        qsort(v, len, sizeof *v, db_cmp_u64);
-    *out = v;
-    *n = len;
+    if (l.len)
+        qsort(l.v, l.len, sizeof *l.v, db_cmp_u64);
+    *out = l.v;
+    *n = l.len;
     return 0;
 }
 

@@ -13,7 +13,6 @@
  * the recorded table; a table written but not recorded is deleted as
  * obsolete at the next open.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -153,6 +152,41 @@ int db_cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+struct obsolete_ctx {
+    lsm_db *db;
+    const uint64_t *live;   /* sorted */
+    size_t nlive;
+    uint64_t log_number, manifest, pending_min;
+};
+
+static int delete_if_obsolete(void *ctx, const char *name, enum file_kind kind, uint64_t number)
+{
+    struct obsolete_ctx *o = ctx;
+    lsm_db *db = o->db;
+    bool obsolete = false;
+    if (kind == FILE_KIND_WAL)
+        obsolete = number < o->log_number;
+    else if (kind == FILE_KIND_MANIFEST) /* left by a crash before CURRENT moved */
+        obsolete = number < o->manifest;
+    else if (kind == FILE_KIND_TABLE)
+        obsolete = number < o->pending_min &&
+                   !(o->nlive && bsearch(&number, o->live, o->nlive, sizeof *o->live, db_cmp_u64));
+    if (!obsolete)
+        return 0;
+    if (kind == FILE_KIND_WAL)
+        KILLPOINT("wal.retire");
+    /* Its cached blocks age out: file numbers are never reused. */
+    if (kind == FILE_KIND_TABLE)
+        table_cache_evict(db->table_cache, number);
+    char *path = db_path(db, name);
+    if (path) {
+        log_debug("deleting obsolete %s", name);
+        io_unlink(db->io, path); /* best effort: it is retried at the next open */
+        free(path);
+    }
+    return 0;
+}
+
 void db_delete_obsolete(lsm_db *db)
 {
     uint64_t *live = NULL;
@@ -171,38 +205,7 @@ void db_delete_obsolete(lsm_db *db)
     uint64_t manifest = version_set_manifest_number(db->vs);
     pthread_mutex_unlock(&db->manifest_mu);
 
-    DIR *d = opendir(db->dir);
-    if (!d) {
-        free(live);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        enum file_kind kind;
-        uint64_t number;
-        if (!filename_parse(de->d_name, &kind, &number))
-            continue;
-        bool obsolete = false;
-        if (kind == FILE_KIND_WAL)
-            obsolete = number < log_number;
-        else if (kind == FILE_KIND_MANIFEST) /* left by a crash before CURRENT moved */
-            obsolete = number < manifest;
-        else if (kind == FILE_KIND_TABLE)
-            obsolete = number < pending_min &&
-                       !(nlive && bsearch(&number, live, nlive, sizeof *live, db_cmp_u64));
-        if (!obsolete)
-            continue;
-        if (kind == FILE_KIND_WAL) KILLPOINT("wal.retire");
-        /* Its cached blocks age out: file numbers are never reused. */
-        if (kind == FILE_KIND_TABLE)
-            table_cache_evict(db->table_cache, number);
-        char *path = db_path(db, de->d_name);
-        if (path) {
-            log_debug("deleting obsolete %s", de->d_name);
-            io_unlink(db->io, path);
-            free(path);
-        }
-    }
-    closedir(d);
+    struct obsolete_ctx o = { db, live, nlive, log_number, manifest, pending_min };
+    filename_scan(db->dir, delete_if_obsolete, &o); /* best effort */
     free(live);
 }

@@ -1,6 +1,8 @@
 /* filenames.c — see filenames.h. */
 #include "filenames.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,4 +76,21 @@ int filename_parse(const char *name, enum file_kind *kind, uint64_t *number)
         return 0;
     *number = n;
     return 1;
+}
+
+int filename_scan(const char *dir, filename_scan_fn fn, void *ctx)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        enum file_kind kind;
+        uint64_t number;
+        if (filename_parse(de->d_name, &kind, &number))
+            rc = fn(ctx, de->d_name, kind, number);
+    }
+    closedir(d);
+    return rc;
 }

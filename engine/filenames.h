@@ -53,4 +53,11 @@ static inline char *filename_lock(const char *dir)
  * bits, stray suffixes). */
 int filename_parse(const char *name, enum file_kind *kind, uint64_t *number);
 
+/* Calls fn for every file in dir whose name filename_parse recognises (in
+ * directory order), stopping early if fn returns nonzero.  Returns 0, fn's
+ * nonzero return, or -errno if dir cannot be read. */
+typedef int (*filename_scan_fn)(void *ctx, const char *name, enum file_kind kind,
+                                uint64_t number);
+int filename_scan(const char *dir, filename_scan_fn fn, void *ctx);
+
 #endif
