@@ -17,6 +17,9 @@ B := build
 else
 B := build/san-$(subst $(comma),-,$(SAN))
 endif
+ifeq ($(KILLPOINTS),1)
+B := $(B)/kp
+endif
 
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow
 CFLAGS  := -std=gnu11 $(OPT) -g $(WARN) -fPIC -pthread -D_GNU_SOURCE -MMD -MP -Iengine $(EXTRA_CFLAGS)
@@ -206,7 +209,7 @@ install-daemon: $(B)/lsmd $(B)/lsmctl
 # ---- end lsmd daemon, lsmctl, service integration tests ----------------------
 
 # ---- reliability: kill points, fuzz targets, valgrind (docs/reliability.md) --
-#   make KILLPOINTS=1 B=build/kp   everything with KILLPOINT() compiled in
+#   make KILLPOINTS=1              everything with KILLPOINT() compiled in, into build/kp/
 #                                  (-DLSM_KILLPOINTS; its own build tree)
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="wal_reader ..."]
 #                                  builds each libFuzzer target (clang,
@@ -224,9 +227,6 @@ install-daemon: $(B)/lsmd $(B)/lsmctl
 #   $(B)/tests/test_fuzz_replay    replays tests/fuzz/corpus/X/ and
 #                                  tests/fuzz/regressions/X/ through them
 ifeq ($(KILLPOINTS),1)
-ifeq ($(filter command line environment,$(origin B)),)
-$(error KILLPOINTS=1 needs its own build tree, e.g. make KILLPOINTS=1 B=build/kp)
-endif
 CFLAGS += -DLSM_KILLPOINTS
 endif
 
