@@ -1,7 +1,8 @@
 /*
  * test_io_errors.c — EIO and ENOSPC at every I/O call site, SQLite-style:
  * for N = 1, 2, 3, ... run one fixed workload (open, synced and unsynced
- * puts, a batch, a flush, more puts, close) with the Nth I/O operation
+ * puts, a batch, a flush, more puts, a whole-tree compaction, close) with
+ * the Nth I/O operation
  * failing, until a run completes with no fault.  Every time:
  *   - the failing call returns a clear code (-EIO, -ENOSPC, or
  *     LSM_EREADONLY once the database has stopped);
@@ -75,6 +76,16 @@ static int workload(const char *dir, lsm_io *io, int err, int *acked, int *faile
             continue;
         }
         *acked = i + 1;
+    }
+    if (!stopped) {
+        /* A whole-tree compaction, so its call sites (table reads, outputs,
+         * directory sync, MANIFEST edit, obsolete deletion) fail in turn
+         * too. */
+        rc = lsm_compact(db, -1);
+        if (rc != 0) {
+            assert_true(clear_error(rc, err));
+            stopped = 1;
+        }
     }
     if (stopped) {
         rc = lsm_put(db, "z", 1, "z", 1, 0);
