@@ -434,4 +434,53 @@ SIM_FN uint64_t tree_bytes(const version *v)
     return n;
 }
 
+/* 400 flushes with up to 4 compactions in flight, finishing in random
+ * order; picks come from `main` except for flushes 150..249, which use
+ * `other` (a style switch while the first style's jobs still run).  Every
+ * pick is checked and every 40 flushes all reads are.  Drains at the end;
+ * returns the most compactions seen in flight at once. */
+SIM_FN size_t sim_concurrent_stream(sim *s, picker_options *o, const compaction_picker *main_p,
+                                    const compaction_picker *other)
+{
+    compaction *running[4];
+    size_t n = 0, max_seen = 0;
+    for (int i = 0; i < 400; i++) {
+        sim_flush(s, 48, 0, 0, 8);
+        const compaction_picker *p = i >= 150 && i < 250 ? other : main_p;
+        while (n < 4) {
+            o->running = (const compaction *const *)running;
+            o->nrunning = n;
+            int err = -1;
+            compaction *c = p->pick(o, s->v, &err);
+            assert_int_equal(err, 0);
+            if (!c)
+                break;
+            check_compaction(s->v, c);
+            compaction_mark_busy(c, true);
+            running[n++] = c;
+        }
+        if (n > max_seen)
+            max_seen = n;
+        while (n > 0 && (n == 4 || th_rng_below(&s->rng, 3) != 0)) {
+            size_t j = (size_t)th_rng_below(&s->rng, n);
+            compaction *c = running[j];
+            running[j] = running[--n];
+            sim_apply(s, c);
+            compaction_mark_busy(c, false);
+            compaction_free(c);
+        }
+        if (i % 40 == 39)
+            sim_check_reads(s);
+    }
+    while (n > 0) {
+        compaction *c = running[--n];
+        sim_apply(s, c);
+        compaction_mark_busy(c, false);
+        compaction_free(c);
+    }
+    o->running = NULL;
+    o->nrunning = 0;
+    return max_seen;
+}
+
 #endif

@@ -760,50 +760,10 @@ static void test_from_tiered_shape(void **state)
 static void test_concurrent_picks(void **state)
 {
     (void)state;
-    uint64_t seed = th_seed();
     sim s;
-    sim_init(&s, 4096, seed);
+    sim_init(&s, 4096, th_seed());
     picker_options o = sim_options();
-    compaction *running[4];
-    size_t n = 0, max_seen = 0;
-    for (int i = 0; i < 400; i++) {
-        sim_flush(&s, 48, 0, 0, 8);
-        /* after a style switch, old compactions may still be running */
-        const compaction_picker *p = i >= 150 && i < 250 ? &picker_tiered : &picker_leveled;
-        while (n < 4) {
-            o.running = (const compaction *const *)running;
-            o.nrunning = n;
-            int err = -1;
-            compaction *c = p->pick(&o, s.v, &err);
-            assert_int_equal(err, 0);
-            if (!c)
-                break;
-            check_compaction(s.v, c);
-            compaction_mark_busy(c, true);
-            running[n++] = c;
-        }
-        if (n > max_seen)
-            max_seen = n;
-        while (n > 0 && (n == 4 || th_rng_below(&s.rng, 3) != 0)) {
-            size_t j = (size_t)th_rng_below(&s.rng, n);
-            compaction *c = running[j];
-            running[j] = running[--n];
-            sim_apply(&s, c);
-            compaction_mark_busy(c, false);
-            compaction_free(c);
-        }
-        if (i % 40 == 39)
-            sim_check_reads(&s);
-    }
-    while (n > 0) {
-        compaction *c = running[--n];
-        sim_apply(&s, c);
-        compaction_mark_busy(c, false);
-        compaction_free(c);
-    }
-    assert_true(max_seen >= 2);
-    o.running = NULL;
-    o.nrunning = 0;
+    assert_true(sim_concurrent_stream(&s, &o, &picker_leveled, &picker_tiered) >= 2);
     sim_settle(&s, &picker_leveled, &o, 2000);
     assert_leveled_shape(&o, s.v);
     sim_check_reads(&s);
