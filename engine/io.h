@@ -9,7 +9,11 @@
  *             probed at io_new() with the exact flags used; ENOSYS, EPERM and
  *             ENOMEM (io_uring compiled out, disabled by sysctl
  *             kernel.io_uring_disabled, or refused by seccomp) fall back to
- *             POSIX.
+ *             POSIX.  Reads, rename and unlink go through the ring; plain
+ *             buffered writes and fdatasync are issued inline by default,
+ *             because io_uring punts both to a worker thread on ext4 (measured
+ *             in io_uring.c); LSMD_URING_WRITES=ring / LSMD_URING_SYNC=ring
+ *             send them through the ring too.
  *   posix     (io_posix.c) pread/pwrite/fdatasync.
  *   fault     (io_fault.c) wraps another backend; fails the Nth operation
  *             with a chosen errno, and simulates power loss.
