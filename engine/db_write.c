@@ -344,9 +344,8 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
     }
     if (db->wq_head)
         pthread_cond_signal(&db->wq_head->cv);
-    pthread_mutex_unlock(&db->mu);
-
     if (rc == 0 && group_sync) {
+        pthread_mutex_unlock(&db->mu);
         rc = sync_wal_upto(db, wal, wal_end);
         pthread_mutex_lock(&db->mu);
         if (rc != 0) /* an fdatasync error is never retried as success */
@@ -358,9 +357,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
             pthread_cond_signal(&w->cv);
             w = next;
         }
-        pthread_mutex_unlock(&db->mu);
     }
-    pthread_mutex_lock(&db->mu);
     if (--db->writers_inflight == 0)
         pthread_cond_broadcast(&db->bg_cv); /* lsm_close waits for this */
     pthread_mutex_unlock(&db->mu);
