@@ -313,23 +313,27 @@ valgrind: $(VALGRIND_TESTS:%=$(B)/tests/test_%)
 #   build/lsmbench       bench/lsmbench.c + build/libbench.a (every bench/*.c but
 #                        fillbench.c) + liblsmd + liblsm; -linih; the rocksdb
 #                        target (and -lrocksdb) only when /usr/include/rocksdb/c.h
-#                        exists (librocksdb-dev)
+#                        exists (librocksdb-dev); likewise the lmdb target (and
+#                        -llmdb) only when /usr/include/lmdb.h exists (liblmdb-dev)
 #   build/libbenchsvg.a  svg_schedule.o svg_common.o json_scan.o: the
 #                        compaction-schedule picture, for lsmctl (link it with
 #                        -Ibench and -lm; API in bench/svg_schedule.h)
 #   tests/unit/test_bench_*.c link libbench.a
 #   make bench           a short side-by-side comparison, 1,000,000 keys:
-#                        embedded, rocksdb (if built) and lsmd (if $(B)/lsmd is
+#                        embedded, rocksdb and lmdb (if built) and lsmd (if $(B)/lsmd is
 #                        built: started on a temp dir and socket, stopped after)
 HAVE_ROCKSDB   := $(if $(wildcard /usr/include/rocksdb/c.h),1,)
+HAVE_LMDB      := $(if $(wildcard /usr/include/lmdb.h),1,)
 BENCH_SRC      := $(filter-out bench/fillbench.c bench/lsmbench.c \
-                    $(if $(HAVE_ROCKSDB),,bench/target_rocksdb.c),$(wildcard bench/*.c))
+                    $(if $(HAVE_ROCKSDB),,bench/target_rocksdb.c) \
+                    $(if $(HAVE_LMDB),,bench/target_lmdb.c),$(wildcard bench/*.c))
 BENCH_OBJ      := $(BENCH_SRC:%.c=$(B)/obj/%.o)
 BENCH_SVG_OBJ  := $(addprefix $(B)/obj/bench/,svg_schedule.o svg_common.o json_scan.o)
-BENCH_LIBS     := -linih $(if $(HAVE_ROCKSDB),-lrocksdb)
+BENCH_LIBS     := -linih $(if $(HAVE_ROCKSDB),-lrocksdb) $(if $(HAVE_LMDB),-llmdb)
 BENCH_TEST_BIN := $(filter $(B)/tests/test_bench_%,$(TEST_BIN))
 
-$(B)/obj/bench/%.o: CFLAGS += -Ibench -Ilibclient $(if $(HAVE_ROCKSDB),-DLSMBENCH_ROCKSDB)
+$(B)/obj/bench/%.o: CFLAGS += -Ibench -Ilibclient $(if $(HAVE_ROCKSDB),-DLSMBENCH_ROCKSDB) \
+	$(if $(HAVE_LMDB),-DLSMBENCH_LMDB)
 $(B)/obj/tests/unit/test_bench_%.o: CFLAGS += -Ibench
 
 all: $(B)/lsmbench $(B)/libbenchsvg.a
@@ -366,6 +370,8 @@ bench: $(B)/lsmbench
 	targets="--target embedded:$$tmp/embedded"; \
 	$(if $(HAVE_ROCKSDB),targets="$$targets --target rocksdb:$$tmp/rocksdb";,\
 	  echo "make bench: no rocksdb column (install librocksdb-dev and rebuild)";) \
+	$(if $(HAVE_LMDB),targets="$$targets --target lmdb:$$tmp/lmdb";,\
+	  echo "make bench: no lmdb column (install liblmdb-dev and rebuild)";) \
 	if [ -x $(B)/lsmd ]; then \
 	  $(B)/lsmd --dir $$tmp/lsmd-db --socket $$tmp/lsmd.sock --memtable-bytes 64M \
 	    --block-cache-bytes 64M --bloom-bits-per-key 10 >$$tmp/lsmd.log 2>&1 & pid=$$!; \

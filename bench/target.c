@@ -20,6 +20,9 @@ static const target_ops *const k_targets[] = {
 #ifdef LSMBENCH_ROCKSDB
     &target_rocksdb_ops,
 #endif
+#ifdef LSMBENCH_LMDB
+    &target_lmdb_ops,
+#endif
 };
 
 const target_ops *target_lookup(const char *spec, const char **arg, char *err, size_t cap)
@@ -35,9 +38,12 @@ const target_ops *target_lookup(const char *spec, const char **arg, char *err, s
     if (n == 7 && strncmp(spec, "rocksdb", 7) == 0)
         snprintf(err, cap, "target rocksdb: this lsmbench was built without RocksDB "
                            "(install librocksdb-dev and rebuild)");
+    else if (n == 4 && strncmp(spec, "lmdb", 4) == 0)
+        snprintf(err, cap, "target lmdb: this lsmbench was built without LMDB "
+                           "(install liblmdb-dev and rebuild)");
     else
-        snprintf(err, cap, "unknown target '%s' (embedded:DIR, rocksdb:DIR, lsmd:SOCKET)",
-                 spec);
+        snprintf(err, cap,
+                 "unknown target '%s' (embedded:DIR, rocksdb:DIR, lmdb:DIR, lsmd:SOCKET)", spec);
     return NULL;
 }
 

@@ -1,7 +1,7 @@
 /*
  * target.h — what lsmbench runs against: a small table of functions per
  * target, so one worker loop drives the embedded engine, RocksDB and the
- * lsmd daemon alike.
+ * lsmd daemon and LMDB alike.
  *
  *   embedded:DIR   engine/lsm.h in this process (one lsm_db shared by the
  *                  worker threads; --clients must be 1)
@@ -11,6 +11,9 @@
  *   lsmd:SOCKET    the daemon through libclient/lsmd.h: one connection per
  *                  worker thread, in --clients forked processes; --iodepth
  *                  requests in flight through lsmd_submit_* / lsmd_poll
+ *   lmdb:DIR       LMDB (built only when <lmdb.h> is installed), one env per
+ *                  process, 1,000 puts per write transaction, see
+ *                  target_lmdb.c
  *
  * Lifetime: target_open in the parent, once per database; for a
  * multiprocess target each forked client calls ops->open itself (never
@@ -123,6 +126,9 @@ extern const target_ops target_embedded_ops;
 extern const target_ops target_lsmd_ops;
 #ifdef LSMBENCH_ROCKSDB
 extern const target_ops target_rocksdb_ops;
+#endif
+#ifdef LSMBENCH_LMDB
+extern const target_ops target_lmdb_ops;
 #endif
 
 #endif

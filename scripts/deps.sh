@@ -4,9 +4,10 @@
 # prints the one command to run.
 set -eu
 # build + tests; clang and its runtime for the libFuzzer targets (make fuzz);
-# librocksdb-dev for lsmbench's rocksdb target (make bench).
+# librocksdb-dev and liblmdb-dev for lsmbench's rocksdb and lmdb targets
+# (make bench).
 PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-dev
-      clang libclang-rt-14-dev librocksdb-dev"
+      clang libclang-rt-14-dev librocksdb-dev liblmdb-dev"
 
 missing=""
 for p in $PKGS; do
