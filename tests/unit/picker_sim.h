@@ -434,6 +434,29 @@ SIM_FN uint64_t tree_bytes(const version *v)
     return n;
 }
 
+/* p's pick / pick_manual, asserting no error and checking the result
+ * against the rules of compaction.h. */
+SIM_FN compaction *sim_pick(const compaction_picker *p, const picker_options *o, const version *v)
+{
+    int err = -1;
+    compaction *c = p->pick(o, v, &err);
+    assert_int_equal(err, 0);
+    if (c)
+        check_compaction(v, c);
+    return c;
+}
+
+SIM_FN compaction *sim_pick_manual(const compaction_picker *p, const picker_options *o,
+                                   const version *v, int level)
+{
+    int err = -1;
+    compaction *c = p->pick_manual(o, v, level, &err);
+    assert_int_equal(err, 0);
+    if (c)
+        check_compaction(v, c);
+    return c;
+}
+
 /* 400 flushes with up to 4 compactions in flight, finishing in random
  * order; picks come from `main` except for flushes 150..249, which use
  * `other` (a style switch while the first style's jobs still run).  Every
@@ -450,12 +473,9 @@ SIM_FN size_t sim_concurrent_stream(sim *s, picker_options *o, const compaction_
         while (n < 4) {
             o->running = (const compaction *const *)running;
             o->nrunning = n;
-            int err = -1;
-            compaction *c = p->pick(o, s->v, &err);
-            assert_int_equal(err, 0);
+            compaction *c = sim_pick(p, o, s->v);
             if (!c)
                 break;
-            check_compaction(s->v, c);
             compaction_mark_busy(c, true);
             running[n++] = c;
         }

@@ -17,6 +17,7 @@
  * on one directory.
  */
 #include "helpers.h"
+#include "history.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -31,30 +32,7 @@
 
 #define MAX_OPS 20000
 
-/* ---- the history (as tests/crash/test_crash.c) --------------------------- */
-
-/* Op kinds by i % 5: 0,1,3 put k<i>; 2 delete k<i-2>; 4 batch: put k<i>a,
- * k<i>b, k<i>c and delete k<i-1>. */
-enum { OP_PUT, OP_DELETE, OP_BATCH };
-
-static int op_kind(long i)
-{
-    switch (i % 5) {
-    case 2: return OP_DELETE;
-    case 4: return OP_BATCH;
-    default: return OP_PUT;
-    }
-}
-
-static size_t key_of(char *buf, long i, char suffix)
-{
-    return (size_t)sprintf(buf, "k%08ld%c", i, suffix);
-}
-
-static size_t value_of(char *buf, long i, char suffix)
-{
-    return (size_t)sprintf(buf, "v%ld%c-%0150ld", i, suffix, i);
-}
+/* ---- the history: tests/helpers/history.h ------------------------------ */
 
 static lsm_db *open_small(const char *dir)
 {
@@ -73,75 +51,12 @@ static lsm_db *open_small(const char *dir)
     return db;
 }
 
-static int do_op(lsm_db *db, lsm_batch *b, long i)
-{
-    char k[32], v[256];
-    switch (op_kind(i)) {
-    case OP_PUT:
-        return lsm_put(db, k, key_of(k, i, '_'), v, value_of(v, i, '_'), LSM_SYNC);
-    case OP_DELETE:
-        return lsm_delete(db, k, key_of(k, i - 2, '_'), LSM_SYNC);
-    default:
-        lsm_batch_clear(b);
-        for (char s = 'a'; s <= 'c'; s++)
-            lsm_batch_put(b, k, key_of(k, i, s), v, value_of(v, i, s));
-        lsm_batch_delete(b, k, key_of(k, i - 1, '_'));
-        return lsm_write(db, b, LSM_SYNC);
-    }
-}
-
-/* Per op index, which of its keys exist: bit 0 k<i>_, bits 1..3 k<i>a..c. */
-static unsigned char g_present[MAX_OPS + 2];
-
-static void model_apply(long i)
-{
-    switch (op_kind(i)) {
-    case OP_PUT: g_present[i] |= 1; break;
-    case OP_DELETE: g_present[i - 2] &= (unsigned char)~1; break;
-    default:
-        g_present[i] |= 2 | 4 | 8;
-        g_present[i - 1] &= (unsigned char)~1;
-    }
-}
-
-static int db_has(lsm_db *db, long i, char suffix)
-{
-    char k[32], v[256];
-    size_t kn = key_of(k, i, suffix), vn = value_of(v, i, suffix);
-    void *got = NULL;
-    size_t n = 0;
-    int rc = lsm_get(db, NULL, k, kn, &got, &n);
-    if (rc == LSM_ENOTFOUND)
-        return 0;
-    assert_int_equal(rc, 0);
-    assert_int_equal(n, vn);
-    assert_memory_equal(got, v, n);
-    lsm_free(got);
-    return 1;
-}
-
-/* Did op x (in flight at the kill) land, as a whole? */
-static int op_landed(lsm_db *db, long x)
-{
-    switch (op_kind(x)) {
-    case OP_PUT: return db_has(db, x, '_');
-    case OP_DELETE: return x >= 2 && (g_present[x - 2] & 1) && !db_has(db, x - 2, '_');
-    default: return db_has(db, x, 'a');
-    }
-}
+static history g_hist; /* the model of what was acknowledged */
 
 static void check_state(lsm_db *db, long upto)
 {
-    for (long i = 0; i < upto; i++) {
-        unsigned char p = g_present[i];
-        if (db_has(db, i, '_') != (p & 1))
-            fail_msg("op %ld: key k_ is %s, the history says %s", i,
-                     (p & 1) ? "missing" : "present", (p & 1) ? "present" : "deleted/absent");
-        if (op_kind(i) == OP_BATCH)
-            for (int s = 0; s < 3; s++)
-                if (db_has(db, i, (char)('a' + s)) != !!(p & (2 << s)))
-                    fail_msg("op %ld: partial or lost batch (key %c)", i, 'a' + s);
-    }
+    for (long i = 0; i < upto; i++)
+        history_check_op(db, &g_hist, i);
 }
 
 /* ---- the child ------------------------------------------------------------ */
@@ -175,7 +90,7 @@ static void child_main(const char *dir, long first, int fd)
         _exit(2);
     lsm_batch *b = lsm_batch_new();
     for (long i = first; i < MAX_OPS; i++) {
-        if (do_op(db, b, i) != 0)
+        if (history_do_op(db, b, i, LSM_SYNC) != 0)
             _exit(3);
         struct msg m = { .kind = MSG_ACK, .op = i };
         if (write(fd, &m, sizeof m) != sizeof m)
@@ -234,12 +149,12 @@ static const char *kill_cycle(const char *dir, long *next)
     assert_true(killed_at[0] != '\0');
 
     for (long j = *next; j <= acked; j++)
-        model_apply(j);
+        history_apply(&g_hist, j);
     lsm_db *db = open_small(dir);
     assert_non_null(db);
     long x = acked + 1; /* maybe in flight */
-    if (x < MAX_OPS && op_landed(db, x)) {
-        model_apply(x);
+    if (x < MAX_OPS && history_op_landed(db, &g_hist, x)) {
+        history_apply(&g_hist, x);
         acked = x;
     }
     check_state(db, acked + 2);
@@ -257,6 +172,14 @@ static int setup(void **state)
     unsetenv("LSMD_KILLPOINT");
     unsetenv("LSMD_KILLPOINT_RANDOM");
     killpoint_reload_env();
+    history_init(&g_hist, MAX_OPS);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    history_free(&g_hist);
     return 0;
 }
 
@@ -283,7 +206,7 @@ static void test_api(void **state)
     assert_non_null(db);
     char v[256];
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(lsm_put(db, "k", 1, v, value_of(v, i, 'x'), 0), 0);
+        assert_int_equal(lsm_put(db, "k", 1, v, history_value(v, i, 'x'), 0), 0);
         assert_int_equal(lsm_flush(db), 0);
     }
     assert_int_equal(lsm_close(db), 0);
@@ -315,7 +238,7 @@ static void test_each_point(void **state)
 {
     (void)state;
     for (size_t p = 0; p < sizeof g_points / sizeof g_points[0]; p++) {
-        memset(g_present, 0, sizeof g_present);
+        memset(g_hist.present, 0, (size_t)g_hist.cap + 2);
         char *dir = th_tempdir("kp");
         char spec[96];
         snprintf(spec, sizeof spec, "%s:%d", g_points[p].name, g_points[p].n);
@@ -336,7 +259,7 @@ static void test_each_point(void **state)
 static void test_random_points(void **state)
 {
     (void)state;
-    memset(g_present, 0, sizeof g_present);
+    memset(g_hist.present, 0, (size_t)g_hist.cap + 2);
     char *dir = th_tempdir("kprand");
     uint64_t seed = th_seed();
     setenv("LSMD_KILLPOINT_RANDOM", "15", 1);
@@ -369,5 +292,5 @@ int main(void)
         cmocka_unit_test(test_each_point),
         cmocka_unit_test(test_random_points),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
