@@ -94,9 +94,12 @@ static int switch_memtable(lsm_db *db)
     return rc;
 }
 
-/* Makes sure db->mem has room, waiting while too many memtables await flush
- * (write stop).  force: freeze the memtable even if not full (lsm_flush).
- * REQUIRES: mu held, caller is the leader. */
+/* Makes sure db->mem has room.  Only a full memtable can add to level 0, so
+ * the stall checks apply when it is full: above l0_stop_trigger L0 files
+ * (or, tiered, above the run bound) or with too many memtables awaiting
+ * flush, writers wait (write stop); above l0_slowdown_trigger the switch is
+ * delayed 1 ms (write slowdown).  force: freeze the memtable even if not
+ * full (lsm_flush).  REQUIRES: mu held, caller is the leader. */
 static int make_room(lsm_db *db, bool force)
 {
     bool slowed = false;
@@ -127,8 +130,8 @@ static int make_room(lsm_db *db, bool force)
             continue;
         }
         if (!force && !slowed && l0 >= (size_t)db->opt.l0_slowdown_trigger) {
-            /* Write slowdown: give compaction 1 ms per write, once, so the
-             * stop above is reached gradually if at all. */
+            /* Write slowdown: give compaction 1 ms before this switch, so
+             * the stop above is reached later if at all. */
             slowed = true;
             atomic_fetch_add_explicit(&db->stat_slowdowns, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&db->stat_slowdown_us, 1000, memory_order_relaxed);
