@@ -176,11 +176,21 @@ int lsm_stats_json(lsm_db *db, char **json)
                   "\"hits\":%llu,\"evictions\":%llu},",
               tc.open_count, tc.max_open, (unsigned long long)tc.opens,
               (unsigned long long)tc.hits, (unsigned long long)tc.evictions);
+    /* Readers and writers record into these concurrently: read private
+     * copies taken with atomic loads (histogram.h, Thread safety). */
+    histogram *copy = malloc(sizeof *copy);
+    if (!copy)
+        b.err = -ENOMEM;
     char h[512];
-    histogram_json(&db->get_latency, h, sizeof h);
-    sb_printf(&b, "\"latency_ns\":{\"get\":%s,", h);
-    histogram_json(&db->write_latency, h, sizeof h);
-    sb_printf(&b, "\"write\":%s},", h);
+    if (copy) {
+        histogram_snapshot(copy, &db->get_latency);
+        histogram_json(copy, h, sizeof h);
+        sb_printf(&b, "\"latency_ns\":{\"get\":%s,", h);
+        histogram_snapshot(copy, &db->write_latency);
+        histogram_json(copy, h, sizeof h);
+        sb_printf(&b, "\"write\":%s},", h);
+        free(copy);
+    }
     pthread_mutex_lock(&db->mu);
     events_json(db, &b);
     pthread_mutex_unlock(&db->mu);
