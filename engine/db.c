@@ -47,6 +47,7 @@ void lsm_options_init(lsm_options *o)
     o->l0_compaction_trigger = 4;
     o->l0_slowdown_trigger = 20;
     o->l0_stop_trigger = 36;
+    o->delayed_write_rate = 16u << 20;
     o->level_size_ratio = 10;
     o->level_base_bytes = 256u << 20;
     o->tiered_size_ratio = 1.0;

@@ -149,6 +149,8 @@ struct lsm_db {
     atomic_bool cancel;                       /* closing: stop compactions */
     db_event events[DB_EVENT_LOG];            /* [mu] ring */
     uint64_t nevents;                         /* [mu] events ever logged */
+    uint64_t slowdown_next_ns;                /* [mu] write slowdown: when the next
+                                                 group may start (db_write.c) */
 
     struct block_cache *block_cache;
     struct table_cache *table_cache;

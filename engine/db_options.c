@@ -35,6 +35,7 @@ static const struct opt_desc g_opts[] = {
     OPT(l0_compaction_trigger, OPT_INT, 1, 1000, true),
     OPT(l0_slowdown_trigger, OPT_INT, 1, 10000, true),
     OPT(l0_stop_trigger, OPT_INT, 1, 10000, true),
+    OPT(delayed_write_rate, OPT_SIZE, 0, 1099511627776.0, true),
     OPT(level_size_ratio, OPT_DOUBLE, 1.5, 1000, true),
     OPT(level_base_bytes, OPT_SIZE, 4096, 1099511627776.0, true),
     OPT(tiered_size_ratio, OPT_DOUBLE, 0, 100, true),

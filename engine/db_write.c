@@ -95,14 +95,13 @@ static int switch_memtable(lsm_db *db)
 }
 
 /* Makes sure db->mem has room.  Only a full memtable can add to level 0, so
- * the stall checks apply when it is full: above l0_stop_trigger L0 files
+ * the stop checks apply when it is full: above l0_stop_trigger L0 files
  * (or, tiered, above the run bound) or with too many memtables awaiting
- * flush, writers wait (write stop); above l0_slowdown_trigger the switch is
- * delayed 1 ms (write slowdown).  force: freeze the memtable even if not
- * full (lsm_flush).  REQUIRES: mu held, caller is the leader. */
+ * flush, writers wait (write stop).  The slowdown before that is per write
+ * group (slowdown_delay_ns).  force: freeze the memtable even if not full
+ * (lsm_flush).  REQUIRES: mu held, caller is the leader. */
 static int make_room(lsm_db *db, bool force)
 {
-    bool slowed = false;
     for (;;) {
         if (db->bg_error)
             return LSM_EREADONLY;
@@ -129,18 +128,6 @@ static int make_room(lsm_db *db, bool force)
                                       memory_order_relaxed);
             continue;
         }
-        if (!force && !slowed && l0 >= (size_t)db->opt.l0_slowdown_trigger) {
-            /* Write slowdown: give compaction 1 ms before this switch, so
-             * the stop above is reached later if at all. */
-            slowed = true;
-            atomic_fetch_add_explicit(&db->stat_slowdowns, 1, memory_order_relaxed);
-            atomic_fetch_add_explicit(&db->stat_slowdown_us, 1000, memory_order_relaxed);
-            pthread_mutex_unlock(&db->mu);
-            struct timespec ts = { 0, 1000000 };
-            nanosleep(&ts, NULL);
-            pthread_mutex_lock(&db->mu);
-            continue;
-        }
         if (db->nimm >= db->opt.max_immutable_memtables) {
             uint64_t t0 = now_us();
             atomic_fetch_add_explicit(&db->stat_stalls, 1, memory_order_relaxed);
@@ -152,6 +139,50 @@ static int make_room(lsm_db *db, bool force)
         }
         return switch_memtable(db);
     }
+}
+
+/* How far the slowdown lets the tree fall behind: fraction of
+ * delayed_write_rate allowed with `depth` files (or runs) when slowing
+ * starts at `slow` and writes stop above `stop`, falling linearly from 1 at
+ * `slow` to 1/8 at the stop; 0 = no slowdown. */
+static double slowdown_fraction(size_t depth, int slow, int stop)
+{
+    if (depth < (size_t)slow)
+        return 0;
+    double f = stop > slow ? (double)(stop - (long)depth) / (double)(stop - slow) : 0;
+    return f < 0.125 ? 0.125 : f > 1 ? 1 : f;
+}
+
+/* Write slowdown (cf. RocksDB's WriteController and delayed_write_rate):
+ * once level 0 holds l0_slowdown_trigger files (or, tiered, the sorted runs
+ * reach tiered_max_runs; one more and writes stop), write groups are paced to a byte
+ * rate, so compaction gains ground before writes must stop altogether.  The
+ * rate falls as the tree nears the stop.  Pacing is by credit: each group
+ * starts no earlier than the previous group's bytes allow, so many small
+ * writes are slowed as much as one big one.  Returns the nanoseconds this
+ * group of `bytes` must wait (at most 1 s).  REQUIRES: mu held, leader. */
+static uint64_t slowdown_delay_ns(lsm_db *db, size_t bytes)
+{
+    double f = slowdown_fraction(db->sv->v->nfiles[0], db->opt.l0_slowdown_trigger,
+                                 db->opt.l0_stop_trigger);
+    if (db->picker == &picker_tiered) {
+        int max_runs = db->opt.tiered_max_runs;
+        double ft = slowdown_fraction(db->picker->sorted_runs(db->sv->v), max_runs,
+                                      max_runs + 1);
+        if (ft > 0 && (f == 0 || ft < f))
+            f = ft;
+    }
+    if (f == 0 || db->opt.delayed_write_rate == 0) {
+        db->slowdown_next_ns = 0;
+        return 0;
+    }
+    uint64_t now = db_mono_ns();
+    uint64_t start = db->slowdown_next_ns > now ? db->slowdown_next_ns : now;
+    if (start - now > 1000000000u)
+        start = now + 1000000000u;
+    double rate = (double)db->opt.delayed_write_rate * f;
+    db->slowdown_next_ns = start + (uint64_t)((double)bytes * 1e9 / rate);
+    return start - now;
 }
 
 struct insert_ctx {
@@ -300,7 +331,16 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
         uint64_t first_seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed) + 1;
         uint32_t count = batch_count(merged);
         size_t bytes = batch_payload(merged).size;
+        uint64_t delay = slowdown_delay_ns(db, bytes);
         pthread_mutex_unlock(&db->mu);
+        if (delay) {
+            /* The group waits here with its writers behind it: every write
+             * is slowed, not only the one that fills a memtable. */
+            struct timespec ts = { (time_t)(delay / 1000000000u), (long)(delay % 1000000000u) };
+            nanosleep(&ts, NULL);
+            atomic_fetch_add_explicit(&db->stat_slowdowns, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&db->stat_slowdown_us, delay / 1000, memory_order_relaxed);
+        }
         rc = commit_group(db, merged, first_seq);
         pthread_mutex_lock(&db->mu);
         if (rc == 0) {

@@ -73,12 +73,17 @@ typedef struct lsm_options {
     const char *compaction_style; /* "leveled" (default) or "tiered" */
     int l0_compaction_trigger;  /* default 4: leveled L0 files that start an
                                    L0->L1 compaction */
-    int l0_slowdown_trigger;    /* default 20: L0 files at which the write
-                                   that fills a memtable is delayed 1 ms
-                                   before the switch (write slowdown) */
+    int l0_slowdown_trigger;    /* default 20: L0 files at which writes are
+                                   paced to delayed_write_rate (write
+                                   slowdown), falling to 1/8 of it as L0
+                                   nears l0_stop_trigger */
     int l0_stop_trigger;        /* default 36: L0 files at which a full
                                    memtable is not switched: writes wait for
                                    compaction (write stop) */
+    size_t delayed_write_rate;  /* default 16 MiB: bytes/s written while
+                                   slowed down (also tiered, at
+                                   tiered_max_runs runs); 0 = no
+                                   slowdown, only the stop */
     double level_size_ratio;    /* default 10: leveled size ratio between
                                    adjacent levels */
     size_t level_base_bytes;    /* default 256 MiB: leveled target of L1 */
