@@ -57,8 +57,9 @@ $(B)/liblsm.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/liblsm.so: $(ENGINE_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The version script keeps everything but lsm_* private (engine/liblsm.map).
+$(B)/liblsm.so: $(ENGINE_OBJ) engine/liblsm.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=engine/liblsm.map -o $@ $(ENGINE_OBJ) $(LDLIBS)
 
 $(B)/lsm.pc: scripts/lsm.pc.in
 	@mkdir -p $(B)
@@ -123,8 +124,10 @@ $(B)/liblsmd.a: $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/liblsmd.so: $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o
-	$(CC) -shared $(LDFLAGS) -Wl,-soname,liblsmd.so -o $@ $^
+# Only lsmd_* is exported (libclient/liblsmd.map).
+$(B)/liblsmd.so: $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o libclient/liblsmd.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,liblsmd.so -Wl,--version-script=libclient/liblsmd.map \
+	  -o $@ $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o
 
 $(B)/lsmd.pc:
 	@mkdir -p $(B)
@@ -134,6 +137,10 @@ $(B)/lsmd.pc:
 
 $(TEST_BIN): $(B)/liblsmd.a $(B)/libshm.a
 $(TEST_BIN): LDLIBS := $(B)/liblsmd.a $(B)/libshm.a $(LDLIBS)
+
+# test_exports reads the shared libraries' symbol tables.
+$(B)/obj/tests/unit/test_exports.o: CFLAGS += -DLIB_DIR='"$(abspath $(B))"'
+$(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so
 
 .PHONY: install-lsmd
 install: install-lsmd
