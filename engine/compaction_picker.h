@@ -7,10 +7,13 @@
  * (lsm_set_option("compaction_style")) and repeated picks converge to that
  * style's shape.
  *
- *   leveled  L0 overlapping files -> L1 .. L6 disjoint levels, each about
- *            level_size_ratio x bigger than the one above
- *            (picker_leveled.c, after RocksDB compaction_picker_level.cc and
- *            LevelDB VersionSet::PickCompaction).
+ *   leveled  L0 overlapping files -> the base level .. L6, disjoint
+ *            levels, each level_size_ratio x bigger than the one above,
+ *            with targets set from the bottom by the data
+ *            (picker_level_targets; picker_leveled.c, after RocksDB
+ *            compaction_picker_level.cc with
+ *            level_compaction_dynamic_level_bytes, and LevelDB
+ *            VersionSet::PickCompaction).
  *   tiered   sorted runs (each L0 file, each non-empty level >= 1) merged
  *            when they have similar sizes (picker_tiered.c, after RocksDB
  *            universal compaction).
@@ -35,7 +38,8 @@ typedef struct picker_options {
                                     (default 4) */
     double level_size_ratio;     /* leveled: target(Ln+1) = target(Ln) x
                                     ratio (default 10; values < 1 act as 1) */
-    uint64_t level_base_bytes;   /* leveled: target size of L1 (default 256 MiB) */
+    uint64_t level_base_bytes;   /* leveled: largest target of the base level,
+                                    the shallowest in use (default 256 MiB) */
     uint64_t target_file_bytes;  /* output file size at levels >= 1
                                     (default 64 MiB) */
     double tiered_size_ratio;    /* tiered: walking from the newest run, the
@@ -83,7 +87,9 @@ typedef struct compaction_picker {
     /* A compaction of level, or of the whole tree for level -1; NULL when
      * nothing is left to do or the files it needs are busy
      * (compaction_version_busy tells the two apart).
-     *   leveled, 0 <= level < 6: all files of level -> level + 1.
+     *   leveled, level 0: all L0 files -> the base level (where automatic
+     *     L0 compactions go, picker_level_targets).
+     *   leveled, 0 < level < 6: all files of level -> level + 1.
      *   leveled, level 6: rewrite in place the files numbered below
      *     manual_floor (all files when it is 0), so tombstones drop.
      *   leveled, -1: one step at a time: the shallowest non-empty level
@@ -99,7 +105,9 @@ typedef struct compaction_picker {
     compaction *(*pick_manual)(const picker_options *o, const version *v, int level, int *err);
     /* For stats and scheduling: score >= 1 means compaction is due.
      * leveled: L0 = non-busy L0 files / trigger; Ln = non-busy bytes /
-     *   target (0 for the last level, which never compacts down).
+     *   target (picker_level_targets; 0 for the last level, which never
+     *   compacts down); a level above the base that holds data must
+     *   drain: max(1, non-busy bytes / (level_base_bytes / ratio)).
      * tiered: the whole tree's score on level 0 (max of the space-amp,
      *   run-count and size-ratio triggers), 0 on other levels. */
     double (*level_score)(const picker_options *o, const version *v, int level);
@@ -118,8 +126,27 @@ extern const compaction_picker picker_tiered;
 /* "leveled" or "tiered"; NULL if unknown. */
 const compaction_picker *compaction_picker_find(const char *name);
 
-/* Leveled target size of level (L1 = level_base_bytes, x ratio per level
- * below); 0 for level 0.  Saturates at UINT64_MAX. */
-uint64_t picker_level_target_bytes(const picker_options *o, int level);
+/* Leveled level targets of a version (RocksDB's dynamic level bytes): the
+ * last level's target is the size of the largest level >= 1 (normally the
+ * last itself), each level above has 1/level_size_ratio of the next one's
+ * (ratios < 1 act as 1), up to first_needed, the shallowest level whose
+ * target still exceeds level_base_bytes / ratio.  Levels above it should be
+ * empty.  L0 compacts into base_level: first_needed, or the shallowest
+ * non-empty level >= 1 if that is above it (levels that should be empty
+ * but are not, drained from the top; data never moves above older data).
+ * An empty tree below L0 has base_level = first_needed = 6.  A pure
+ * function of v and o that reads no busy flags: any version will do. */
+typedef struct level_targets {
+    int base_level;                  /* 1..6: where L0 compacts to */
+    int first_needed;                /* 1..6: levels 1 .. first_needed-1
+                                        should be empty */
+    int first_used;                  /* shallowest non-empty level >= 1;
+                                        LSM_NUM_LEVELS if none */
+    uint64_t bytes[LSM_NUM_LEVELS];  /* targets; 0 for L0 and for levels
+                                        above first_needed; saturate at
+                                        UINT64_MAX */
+} level_targets;
+
+void picker_level_targets(const picker_options *o, const version *v, level_targets *t);
 
 #endif

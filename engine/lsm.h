@@ -86,7 +86,11 @@ typedef struct lsm_options {
                                    slowdown, only the stop */
     double level_size_ratio;    /* default 10: leveled size ratio between
                                    adjacent levels */
-    size_t level_base_bytes;    /* default 256 MiB: leveled target of L1 */
+    size_t level_base_bytes;    /* default 256 MiB: leveled: the largest
+                                   target of the base level (the shallowest
+                                   in use, where L0 compacts to); targets
+                                   are set from L6 up by the data (RocksDB's
+                                   dynamic level bytes) */
     double tiered_size_ratio;   /* default 1.0: tiered: a run joins a merge
                                    while its size <= (1 + ratio) x the newer
                                    runs chosen so far */
@@ -211,8 +215,9 @@ void lsm_iter_free(lsm_iter *it);
  * Errors: LSM_EREADONLY, -EIO, -ENOSPC. */
 int lsm_flush(lsm_db *db);
 
-/* Compacts one level into the next (leveled) or merges sorted runs
- * (tiered); level -1 compacts the whole tree down to one sorted run.
+/* Compacts one level into the next (leveled; L0 into the base level) or
+ * merges sorted runs (tiered); level -1 compacts the whole tree down to one
+ * sorted run.
  * Waits until done.  Errors: -EINVAL (level out of range), LSM_EREADONLY,
  * -EIO, -ENOSPC. */
 int lsm_compact(lsm_db *db, int level);

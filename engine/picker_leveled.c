@@ -1,15 +1,24 @@
 /*
  * picker_leveled.c — leveled compaction (RocksDB compaction_picker_level.cc,
- * LevelDB VersionSet::PickCompaction).
+ * LevelDB VersionSet::PickCompaction) with dynamic level targets (RocksDB's
+ * level_compaction_dynamic_level_bytes, VersionStorageInfo::CalculateBaseBytes;
+ * Pebble's initLevelMaxBytes).
  *
- * Shape: L0 holds overlapping flushes; L1 .. L6 are each one sorted run,
- * target(L1) = level_base_bytes and target(Ln+1) = target(Ln) x ratio.
- * L6 has no target: it takes whatever the levels above push down.
+ * Shape: L0 holds overlapping flushes; L1 .. L6 are each one sorted run.
+ * Targets follow the data, from the bottom up (picker_level_targets): L6's
+ * target is the size of the largest level >= 1 (normally L6 itself), and
+ * each level above has 1/ratio of the next one's, up to the "base" level,
+ * the shallowest whose target is still above level_base_bytes / ratio.
+ * Levels above the base stay empty and L0 compacts straight into the base:
+ * a small tree uses few levels (just L6 below level_base_bytes), and about
+ * ratio/(ratio+1) of the bytes sit in the last level, so space
+ * amplification stays near 1 + 1/ratio — static targets (L1 =
+ * level_base_bytes, x ratio per level) leave the deepest level part full.
  *
  * pick: the level with the highest score >= 1 compacts one step down
- *   L0 -> L1   every L0 file (none if one is busy: the L0 files overlap, and
+ *   L0 -> base every L0 file (none if one is busy: the L0 files overlap, and
  *              an older one left behind would end up above newer data) plus
- *              the L1 files overlapping their range.
+ *              the base files overlapping their range.
  *   Ln -> Ln+1 one clean group of Ln (a file plus neighbours sharing a
  *              boundary user key) with the overlapping Ln+1 files.  Among the
  *              groups whose files are all idle, the one with the smallest
@@ -18,10 +27,15 @@
  *              needs no state between picks.
  *   A group overlapping nothing below moves by a MANIFEST edit (trivial
  *   move); a single L0 file with nothing below moves too.
+ * A level above the base that holds data (a tree left by static targets or
+ * by tiered compaction, or one that shrank) is drained one step down like
+ * an over-full level; until it is empty L0 compacts into it (never below
+ * it: newer data must stay above older data).  RocksDB 8.2+ drains such
+ * "unnecessary levels" the same way.
  * When no level can compact, a file created more than periodic_compaction_seconds
- * ago (the oldest first) is rewritten one level down, or in place at L6;
- * periodic and manual compactions never move trivially (they exist to
- * rewrite).
+ * ago (the oldest first) is rewritten one level down (L0: into the base),
+ * or in place at L6; periodic and manual compactions never move trivially
+ * (they exist to rewrite).
  */
 #include "compaction_picker.h"
 
@@ -34,15 +48,42 @@
 
 static const char STYLE[] = "leveled";
 
-uint64_t picker_level_target_bytes(const picker_options *o, int level)
+static double size_ratio(const picker_options *o)
 {
-    if (level <= 0 || level >= LSM_NUM_LEVELS)
-        return 0;
-    double ratio = o->level_size_ratio >= 1.0 ? o->level_size_ratio : 1.0; /* also NaN */
-    double t = (double)o->level_base_bytes;
-    for (int l = 1; l < level; l++)
-        t *= ratio;
+    return o->level_size_ratio >= 1.0 ? o->level_size_ratio : 1.0; /* also NaN */
+}
+
+static uint64_t to_bytes(double t)
+{
     return t >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)t;
+}
+
+void picker_level_targets(const picker_options *o, const version *v, level_targets *t)
+{
+    uint64_t largest = 0;
+    t->first_used = LSM_NUM_LEVELS;
+    for (int l = 0; l < LSM_NUM_LEVELS; l++) {
+        t->bytes[l] = 0;
+        uint64_t b = l ? version_level_bytes(v, l) : 0;
+        if (b && t->first_used == LSM_NUM_LEVELS)
+            t->first_used = l;
+        if (b > largest)
+            largest = b;
+    }
+    /* From the bottom up: L6 gets the largest level's size, each level above
+     * 1/ratio of the next, while the level just set is still bigger than
+     * level_base_bytes (so the base's target lands in (base/ratio, base]). */
+    double ratio = size_ratio(o);
+    double base_max = (double)(o->level_base_bytes ? o->level_base_bytes : 1);
+    double size = (double)largest;
+    int l = LAST_LEVEL;
+    t->bytes[l] = largest;
+    while (l > 1 && size > base_max) {
+        size /= ratio;
+        t->bytes[--l] = to_bytes(size);
+    }
+    t->first_needed = largest ? l : LAST_LEVEL;
+    t->base_level = t->first_used < t->first_needed ? t->first_used : t->first_needed;
 }
 
 static uint64_t bytes_of(file_meta *const *files, size_t n)
@@ -53,7 +94,9 @@ static uint64_t bytes_of(file_meta *const *files, size_t n)
     return sum;
 }
 
-static double leveled_score(const picker_options *o, const version *v, int level)
+/* The score of level under targets t (level_score's contract). */
+static double score_of(const picker_options *o, const version *v, const level_targets *t,
+                       int level)
 {
     if (level < 0 || level >= LAST_LEVEL)
         return 0;
@@ -64,8 +107,26 @@ static double leveled_score(const picker_options *o, const version *v, int level
             idle += level == 0 ? 1 : v->files[level][i]->size;
     if (level == 0)
         return (double)idle / (o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger : 1);
-    uint64_t target = picker_level_target_bytes(o, level);
+    if (idle == 0)
+        return 0;
+    if (level < t->first_needed) {
+        /* Should be empty: due, and the more so the more it holds (against
+         * the smallest target a level in use can have). */
+        double least = (double)(o->level_base_bytes ? o->level_base_bytes : 1) / size_ratio(o);
+        double s = (double)idle / (least > 1 ? least : 1);
+        return s > 1.0 ? s : 1.0;
+    }
+    uint64_t target = t->bytes[level];
     return (double)idle / (double)(target ? target : 1);
+}
+
+static double leveled_score(const picker_options *o, const version *v, int level)
+{
+    if (level < 0 || level >= LAST_LEVEL)
+        return 0;
+    level_targets t;
+    picker_level_targets(o, v, &t);
+    return score_of(o, v, &t, level);
 }
 
 /* The user-key hull of files[0..n). */
@@ -201,8 +262,9 @@ static int cmp_aged(const void *pa, const void *pb)
 }
 
 /* The oldest expired idle file one level down (in place at the last
- * level); all of L0 goes when an L0 file expired. */
-static compaction *pick_periodic(const picker_options *o, const version *v, int *err)
+ * level); all of L0 goes into the base level when an L0 file expired. */
+static compaction *pick_periodic(const picker_options *o, const version *v, int base,
+                                 int *err)
 {
     if (!o->periodic_compaction_seconds)
         return NULL;
@@ -229,7 +291,8 @@ static compaction *pick_periodic(const picker_options *o, const version *v, int 
         int l = list[k].level;
         if (l == 0) {
             if (!tried_l0)
-                c = compact_range(o, v, 0, 0, v->nfiles[0], 1, COMPACTION_PERIODIC, false, err);
+                c = compact_range(o, v, 0, 0, v->nfiles[0], base, COMPACTION_PERIODIC, false,
+                                  err);
             tried_l0 = true;
             continue;
         }
@@ -245,10 +308,12 @@ static compaction *pick_periodic(const picker_options *o, const version *v, int 
 static compaction *leveled_pick(const picker_options *o, const version *v, int *err)
 {
     *err = 0;
+    level_targets t;
+    picker_level_targets(o, v, &t);
     int order[LAST_LEVEL];
     double score[LAST_LEVEL];
     for (int l = 0; l < LAST_LEVEL; l++) {
-        score[l] = leveled_score(o, v, l);
+        score[l] = score_of(o, v, &t, l);
         /* insertion sort, highest score first (ties: shallower first) */
         int k = l;
         while (k > 0 && score[order[k - 1]] < score[l]) {
@@ -259,13 +324,13 @@ static compaction *leveled_pick(const picker_options *o, const version *v, int *
     }
     for (int k = 0; k < LAST_LEVEL && score[order[k]] >= 1.0; k++) {
         int l = order[k];
-        compaction *c = l == 0 ? compact_range(o, v, 0, 0, v->nfiles[0], 1,
+        compaction *c = l == 0 ? compact_range(o, v, 0, 0, v->nfiles[0], t.base_level,
                                                COMPACTION_L0_FILES, true, err)
                                : pick_level(o, v, l, err);
         if (c || *err)
             return c;
     }
-    return pick_periodic(o, v, err);
+    return pick_periodic(o, v, t.base_level, err);
 }
 
 /* Files of level numbered below the floor (all when it is 0), as one clean
@@ -288,9 +353,15 @@ static compaction *leveled_manual(const picker_options *o, const version *v, int
     }
     if (level == LAST_LEVEL)
         return rewrite_in_place(o, v, level, err);
-    if (level >= 0)
+    if (level > 0)
         return compact_range(o, v, level, 0, v->nfiles[level], level + 1, COMPACTION_MANUAL,
                              false, err);
+    if (level == 0) { /* where automatic L0 compactions go */
+        level_targets t;
+        picker_level_targets(o, v, &t);
+        return compact_range(o, v, 0, 0, v->nfiles[0], t.base_level, COMPACTION_MANUAL, false,
+                             err);
+    }
     /* The whole tree, one step per call: the shallowest non-empty level into
      * the next non-empty one (the levels between are empty, so skipping them
      * keeps every level's order). */
@@ -310,22 +381,24 @@ static compaction *leveled_manual(const picker_options *o, const version *v, int
 }
 
 /* RocksDB's EstimateCompactionBytesNeeded: what each over-full level must
- * push down, times the rewrite of the level below it. */
+ * push down, times the rewrite of the level below it.  L0 goes into the
+ * base level (the levels above it are empty); a level that should be empty
+ * pushes down everything. */
 static uint64_t leveled_pending_bytes(const picker_options *o, const version *v)
 {
+    level_targets t;
+    picker_level_targets(o, v, &t);
     double total = 0, carry = 0;
     uint64_t l0 = version_level_bytes(v, 0);
     int trigger = o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger : 1;
     bool l0_due = v->nfiles[0] >= (size_t)trigger;
-    if (l0_due) {
-        total += (double)l0;
+    if (l0_due) { /* L0 and the base level it merges with */
+        total += (double)l0 + (double)version_level_bytes(v, t.base_level);
         carry = (double)l0;
     }
-    for (int l = 1; l < LAST_LEVEL; l++) {
+    for (int l = t.base_level; l < LAST_LEVEL; l++) {
         double size = (double)version_level_bytes(v, l) + carry;
-        if (l == 1 && l0_due)
-            total += (double)version_level_bytes(v, 1);
-        double target = (double)picker_level_target_bytes(o, l);
+        double target = l < t.first_needed ? 0 : (double)t.bytes[l];
         carry = 0;
         if (size > target && size > 0) {
             carry = size - target;
@@ -333,7 +406,7 @@ static uint64_t leveled_pending_bytes(const picker_options *o, const version *v)
             total += carry * (next / size + 1.0);
         }
     }
-    return total >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)total;
+    return to_bytes(total);
 }
 
 const compaction_picker picker_leveled = {

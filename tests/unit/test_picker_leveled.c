@@ -1,9 +1,11 @@
 /* test_picker_leveled.c — the leveled compaction picker (engine/
  * picker_leveled.c) and the shared compaction description (compaction.c):
- * scores, L0 -> L1, the overlap-ratio choice, trivial moves, user-key-clean
- * boundaries, busy files, running-compaction conflicts, bottommost,
- * periodic and manual compactions; then simulations on a model tree: a
- * stream of flushes, convergence from a tiered shape, concurrent picks. */
+ * dynamic level targets, scores, L0 -> base, the overlap-ratio choice,
+ * trivial moves, user-key-clean boundaries, busy files, running-compaction
+ * conflicts, bottommost, periodic and manual compactions, draining levels
+ * above the base; then simulations on a model tree: a stream of flushes
+ * (space amplification near 1 + 1/ratio), convergence from a tiered shape
+ * and from a static-target shape, concurrent picks. */
 #include "helpers.h"
 
 #include <errno.h>
@@ -53,6 +55,33 @@ static picker_options small_options(void)
     o.level_base_bytes = 100 * ENTRY_BYTES;
     o.target_file_bytes = 50 * ENTRY_BYTES;
     return o;
+}
+
+/* A file at L6 holding the last key of the model, as big as
+ * level_base_bytes x ratio^5: with it the dynamic targets are the static
+ * ones the hand-made shapes below are written against (L1 = base, x ratio
+ * per level).  Never periodic (unknown age); keep it out of key ranges
+ * that compact into L6 (sim_apply would shrink it to one entry). */
+static void ballast_fit(const sim *s, file_meta *f, const picker_options *o)
+{
+    double size = (double)o->level_base_bytes;
+    for (int i = 0; i < 5; i++)
+        size *= o->level_size_ratio;
+    f->size = (uint64_t)size;
+    level_targets t;
+    picker_level_targets(o, s->v, &t);
+    assert_int_equal(t.first_needed, 1);
+    assert_int_equal(t.bytes[1], o->level_base_bytes);
+}
+
+static file_meta *ballast(sim *s, const picker_options *o)
+{
+    uint64_t now = s->now;
+    s->now = 0;
+    file_meta *f = put(s, 6, s->nkeys - 1, s->nkeys - 1, 1, 1);
+    s->now = now;
+    ballast_fit(s, f, o);
+    return f;
 }
 
 static compaction *pick_ok(const picker_options *o, const version *v)
@@ -112,17 +141,6 @@ static void test_defaults_and_names(void **state)
     assert_null(compaction_picker_find(NULL));
     assert_string_equal(picker_leveled.name, "leveled");
 
-    static const struct { double ratio; uint64_t base; int level; uint64_t want; } targets[] = {
-        { 10, 1000, 0, 0 },         { 10, 1000, 1, 1000 },     { 10, 1000, 2, 10000 },
-        { 10, 1000, 6, 100000000 }, { 0.5, 1000, 4, 1000 },   { 1e10, 1u << 30, 6, UINT64_MAX },
-        { 10, 1000, 7, 0 },
-    };
-    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
-        o.level_size_ratio = targets[i].ratio;
-        o.level_base_bytes = targets[i].base;
-        assert_int_equal(picker_level_target_bytes(&o, targets[i].level), targets[i].want);
-    }
-
     compaction_free(NULL); /* allowed */
     sim s;
     sim_init(&s, 100, 1);
@@ -135,41 +153,101 @@ static void test_defaults_and_names(void **state)
     sim_free(&s);
 }
 
-/* Scores for shapes given as entries per level (L0: a file count). */
+/* Dynamic targets for shapes given as entries per level L1..L6 (the model's
+ * entries are ENTRY_BYTES each); small_options: base 100, ratio 10. */
+static void test_level_targets(void **state)
+{
+    (void)state;
+    static const struct {
+        double ratio;
+        size_t n[LSM_NUM_LEVELS];   /* entries at L1..L6 (n[0] unused) */
+        int base, needed, used;
+        uint64_t want[LSM_NUM_LEVELS]; /* entries; targets of L1..L6 */
+    } rows[] = {
+        /* empty: L0 compacts straight into L6 */
+        { 10, { 0 }, 6, 6, 7, { 0 } },
+        /* a small tree: one level in use */
+        { 10, { 0, 0, 0, 0, 0, 0, 60 }, 6, 6, 6, { 0, 0, 0, 0, 0, 0, 60 } },
+        { 10, { 0, 0, 0, 0, 0, 0, 100 }, 6, 6, 6, { 0, 0, 0, 0, 0, 0, 100 } },
+        /* L6 over the base: L5 joins with 1/10 of it */
+        { 10, { 0, 0, 0, 0, 0, 0, 110 }, 5, 5, 6, { 0, 0, 0, 0, 0, 11, 110 } },
+        { 10, { 0, 0, 0, 0, 0, 30, 5000 }, 4, 4, 5, { 0, 0, 0, 0, 50, 500, 5000 } },
+        /* the largest level sets L6's target even when it is not L6 */
+        { 10, { 0, 0, 0, 3000, 0, 0, 0 }, 3, 4, 3, { 0, 0, 0, 0, 30, 300, 3000 } },
+        /* data above the needed levels: L0 goes there (drained) */
+        { 10, { 0, 20, 0, 0, 0, 0, 5000 }, 1, 4, 1, { 0, 0, 0, 0, 50, 500, 5000 } },
+        /* ratio 4, and ratios < 1 acting as 1 (every level the same) */
+        { 4, { 0, 0, 0, 0, 0, 0, 1600 }, 4, 4, 6, { 0, 0, 0, 0, 100, 400, 1600 } },
+        { 4, { 0, 0, 0, 0, 0, 0, 1664 }, 3, 3, 6, { 0, 0, 0, 26, 104, 416, 1664 } },
+        { 0.5, { 0, 0, 0, 0, 0, 0, 150 }, 1, 1, 6, { 0, 150, 150, 150, 150, 150, 150 } },
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        picker_options o = small_options();
+        o.level_size_ratio = rows[r].ratio;
+        sim s;
+        sim_init(&s, 10000, r + 1);
+        for (int l = 1; l < LSM_NUM_LEVELS; l++)
+            if (rows[r].n[l])
+                put(&s, l, 0, 9999, rows[r].n[l], (uint64_t)(LSM_NUM_LEVELS - l) * 10000);
+        level_targets t;
+        memset(&t, 0x5a, sizeof t);
+        picker_level_targets(&o, s.v, &t);
+        assert_int_equal(t.base_level, rows[r].base);
+        assert_int_equal(t.first_needed, rows[r].needed);
+        assert_int_equal(t.first_used, rows[r].used);
+        assert_int_equal(t.bytes[0], 0);
+        for (int l = 1; l < LSM_NUM_LEVELS; l++)
+            if (t.bytes[l] != rows[r].want[l] * ENTRY_BYTES)
+                fail_msg("row %zu: L%d target %llu, want %zu entries", r, l,
+                         (unsigned long long)t.bytes[l], (size_t)rows[r].want[l]);
+        sim_free(&s);
+    }
+}
+
+/* Scores for shapes given as entries per level (L0: a file count);
+ * small_options: base 100, ratio 10. */
 static void test_scores(void **state)
 {
     (void)state;
     static const struct {
-        size_t l0_files, l1, l2, l6;
-        double want0, want1, want2;
+        size_t n[LSM_NUM_LEVELS];
+        double want[LSM_NUM_LEVELS - 1]; /* L0 .. L5 */
     } rows[] = {
-        { 0, 0, 0, 0, 0.0, 0.0, 0.0 },
-        { 3, 50, 0, 500, 0.75, 0.5, 0.0 },
-        { 4, 200, 2000, 0, 1.0, 2.0, 2.0 },
-        { 8, 100, 999, 5000, 2.0, 1.0, 0.999 },
+        { { 0 }, { 0 } },
+        /* targets L5 50, L6 500 */
+        { { 3, 0, 0, 0, 0, 40, 500 }, { 0.75, 0, 0, 0, 0, 0.8 } },
+        /* targets L4 50, L5 500, L6 5000 */
+        { { 4, 0, 0, 0, 100, 499, 5000 }, { 1.0, 0, 0, 0, 2.0, 0.998 } },
+        /* L1 should be empty: drained, the more urgently the more it holds
+         * (against base / ratio = 10 entries), at least 1 */
+        { { 0, 30, 0, 0, 0, 0, 500 }, { 0, 3.0 } },
+        { { 2, 5, 0, 0, 0, 0, 500 }, { 0.5, 1.0 } },
+        /* the last level never compacts down */
+        { { 8, 0, 0, 0, 0, 0, 5000 }, { 2.0 } },
     };
     picker_options o = small_options();
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         sim s;
         sim_init(&s, 10000, r + 1);
-        if (rows[r].l6)
-            put(&s, 6, 0, 9999, rows[r].l6, 1);
-        if (rows[r].l2)
-            put(&s, 2, 0, 9999, rows[r].l2, 100000);
-        if (rows[r].l1)
-            put(&s, 1, 0, 9999, rows[r].l1, 200000);
-        for (size_t i = 0; i < rows[r].l0_files; i++)
+        for (int l = LSM_NUM_LEVELS - 1; l >= 1; l--)
+            if (rows[r].n[l])
+                put(&s, l, 0, 9999, rows[r].n[l], (uint64_t)(LSM_NUM_LEVELS - l) * 10000);
+        for (size_t i = 0; i < rows[r].n[0]; i++)
             put(&s, 0, 0, 9999, 10, 300000 + i * 100);
-        assert_true(picker_leveled.level_score(&o, s.v, 0) == rows[r].want0);
-        assert_true(picker_leveled.level_score(&o, s.v, 1) == rows[r].want1);
-        double s2 = picker_leveled.level_score(&o, s.v, 2);
-        assert_true(s2 > rows[r].want2 - 1e-9 && s2 < rows[r].want2 + 1e-9);
+        bool due = false;
+        for (int l = 0; l < LSM_NUM_LEVELS - 1; l++) {
+            double got = picker_leveled.level_score(&o, s.v, l);
+            if (got < rows[r].want[l] - 1e-9 || got > rows[r].want[l] + 1e-9)
+                fail_msg("row %zu: L%d score %f, want %f", r, l, got, rows[r].want[l]);
+            due |= got >= 1.0;
+        }
         assert_true(picker_leveled.level_score(&o, s.v, 6) == 0.0); /* never compacts down */
         assert_true(picker_leveled.level_score(&o, s.v, -1) == 0.0);
         assert_true(picker_leveled.level_score(&o, s.v, 7) == 0.0);
-        int runs = (int)rows[r].l0_files + (rows[r].l1 > 0) + (rows[r].l2 > 0) + (rows[r].l6 > 0);
+        int runs = (int)rows[r].n[0];
+        for (int l = 1; l < LSM_NUM_LEVELS; l++)
+            runs += rows[r].n[l] > 0;
         assert_int_equal(picker_leveled.sorted_runs(s.v), runs);
-        bool due = rows[r].want0 >= 1 || rows[r].want1 >= 1 || rows[r].want2 >= 1;
         assert_int_equal(picker_leveled.pending_bytes(&o, s.v) > 0, due);
         compaction *c = pick_ok(&o, s.v);
         assert_int_equal(c != NULL, due);
@@ -182,9 +260,10 @@ static void test_l0_to_l1(void **state)
 {
     (void)state;
     sim s;
-    sim_init(&s, 1000, 2);
+    sim_init(&s, 1001, 2);
     picker_options o = small_options();
     o.level_base_bytes = 1000 * ENTRY_BYTES; /* only L0 is due */
+    file_meta *big = ballast(&s, &o);
     file_meta *l1[5] = {
         put(&s, 1, 0, 40, 5, 100), put(&s, 1, 60, 90, 5, 110), put(&s, 1, 210, 260, 5, 120),
         put(&s, 1, 280, 350, 5, 130), put(&s, 1, 600, 700, 5, 140),
@@ -232,6 +311,7 @@ static void test_l0_to_l1(void **state)
      * 10, before L2: 150 of 100). */
     put(&s, 2, 800, 999, 150, 50);
     o.level_base_bytes = 10 * ENTRY_BYTES;
+    ballast_fit(&s, big, &o);
     c = pick_ok(&o, s.v);
     assert_non_null(c);
     assert_int_equal(c->output_level, 2);
@@ -258,6 +338,40 @@ static void test_l0_to_l1(void **state)
     sim_check_reads(&t);
     sim_free(&t);
     sim_free(&s);
+
+    /* L0 goes into the base level: L6 in a small tree, else the
+     * shallowest level needed (L4 for 5000 entries, empty), never below
+     * data (the L5 that should be empty and drains after it: its score
+     * 1.0 ties with L0's, the shallower goes first). */
+    static const struct { size_t l5, l6; int out; } bases[] = {
+        { 0, 0, 6 }, { 0, 60, 6 }, { 0, 5000, 4 }, { 5, 60, 5 },
+    };
+    for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+        sim u;
+        sim_init(&u, 10000, 30 + i);
+        o = small_options();
+        if (bases[i].l6)
+            put(&u, 6, 0, 9999, bases[i].l6, 1);
+        if (bases[i].l5)
+            put(&u, 5, 0, 9999, bases[i].l5, 10000);
+        for (int k = 0; k < 4; k++)
+            put(&u, 0, 100 * (uint32_t)k, 100 * (uint32_t)k + 150, 10, 20000 + 100 * (uint64_t)k);
+        c = pick_ok(&o, u.v);
+        assert_non_null(c);
+        assert_int_equal(c->reason, COMPACTION_L0_FILES);
+        assert_int_equal(c->output_level, bases[i].out);
+        assert_int_equal(c->ninputs[0], 4);
+        sim_apply(&u, c);
+        compaction_free(c);
+        sim_check_reads(&u);
+        c = manual_ok(&o, u.v, 0); /* manual: the same place */
+        assert_null(c);
+        put(&u, 0, 0, 10, 5, 30000);
+        c = manual_ok(&o, u.v, 0);
+        assert_int_equal(c->output_level, bases[i].out);
+        compaction_free(c);
+        sim_free(&u);
+    }
 }
 
 /* Ln -> Ln+1 takes the group that rewrites the fewest Ln+1 bytes per byte. */
@@ -268,6 +382,7 @@ static void test_min_overlap_ratio(void **state)
     sim_init(&s, 1000, 4);
     picker_options o = small_options();
     o.level_base_bytes = 50 * ENTRY_BYTES; /* still due with two busy */
+    ballast(&s, &o);
     /* L2: A's range costs 100 entries, B's 10, C's 40. */
     file_meta *a2[2] = { put(&s, 2, 0, 60, 50, 1), put(&s, 2, 61, 99, 39, 100) };
     file_meta *b2 = put(&s, 2, 200, 299, 10, 200);
@@ -322,6 +437,7 @@ static void test_user_key_boundaries(void **state)
     sim_init(&s, 1000, 5);
     picker_options o = small_options();
     o.level_base_bytes = 2 * ENTRY_BYTES;
+    ballast(&s, &o);
     /* L2 (older): Y [12..22], Z [25..33@50], Q [33@40..40], R [65..66] */
     const entry y[] = { { 12, 1, 0 }, { 22, 2, 0 } };
     const entry z[] = { { 25, 10, 0 }, { 33, 50, 0 } };
@@ -435,6 +551,7 @@ static void test_periodic(void **state)
     sim_init(&s, 10000, 8);
     picker_options o = small_options();
     o.level_base_bytes = 1000000 * ENTRY_BYTES; /* no size trigger */
+    file_meta *big = ballast(&s, &o);
     s.now = 1000;
     file_meta *old6 = put(&s, 6, 0, 999, 40, 1);
     s.now = 2000;
@@ -475,11 +592,13 @@ static void test_periodic(void **state)
     compaction_free(c);
     /* A size trigger comes first. */
     o.level_base_bytes = 10 * ENTRY_BYTES;
+    ballast_fit(&s, big, &o);
     c = pick_ok(&o, s.v);
     assert_int_equal(c->reason, COMPACTION_LEVEL_SIZE);
     compaction_free(c);
     /* Converges: rewritten files are new. */
     o.level_base_bytes = 1000000 * ENTRY_BYTES;
+    ballast_fit(&s, big, &o);
     o.now_unix = 6000;
     s.now = 6000;
     o.periodic_compaction_seconds = 500;
@@ -488,7 +607,7 @@ static void test_periodic(void **state)
     assert_int_equal(s.v->nfiles[0], 0);
     sim_check_reads(&s);
 
-    /* Only L0 expired: L0 -> L1 */
+    /* Only L0 expired: L0 -> the base level (L6: nothing below L0) */
     sim t;
     sim_init(&t, 1000, 9);
     t.now = 100;
@@ -499,7 +618,7 @@ static void test_periodic(void **state)
     o.now_unix = 200;
     c = pick_ok(&o, t.v);
     assert_int_equal(c->reason, COMPACTION_PERIODIC);
-    assert_int_equal(c->output_level, 1);
+    assert_int_equal(c->output_level, 6);
     assert_int_equal(c->ninputs[0], 2);
     assert_false(c->trivial_move);
     compaction_free(c);
@@ -662,13 +781,29 @@ static picker_options sim_options(void)
     return o;
 }
 
+/* Settled: L0 below its trigger, no level above the needed ones in use,
+ * every level within its target, so the levels >= 1 hold at most
+ * 1 + 1/(ratio - 1) x the largest one. */
 static void assert_leveled_shape(const picker_options *o, const version *v)
 {
     assert_true(v->nfiles[0] < (size_t)o->l0_compaction_trigger);
-    for (int l = 1; l < LSM_NUM_LEVELS - 1; l++) {
+    level_targets t;
+    picker_level_targets(o, v, &t);
+    uint64_t sum = 0, largest = 0;
+    for (int l = 1; l < LSM_NUM_LEVELS; l++) {
+        uint64_t b = version_level_bytes(v, l);
+        sum += b;
+        largest = b > largest ? b : largest;
+        if (l == LSM_NUM_LEVELS - 1)
+            break;
         assert_true(picker_leveled.level_score(o, v, l) < 1.0);
-        assert_true(version_level_bytes(v, l) <= picker_level_target_bytes(o, l));
+        if (l < t.first_needed)
+            assert_int_equal(b, 0);
+        else
+            assert_true(b <= t.bytes[l]);
     }
+    assert_int_equal(largest, version_level_bytes(v, LSM_NUM_LEVELS - 1));
+    assert_true((double)sum <= (double)largest * (1.0 + 1.0 / (o->level_size_ratio - 1.0)));
 }
 
 static void test_flush_stream(void **state)
@@ -764,6 +899,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_names),
+        cmocka_unit_test(test_level_targets),
         cmocka_unit_test(test_scores),
         cmocka_unit_test(test_l0_to_l1),
         cmocka_unit_test(test_min_overlap_ratio),
