@@ -5,7 +5,8 @@
  * to ROUND_MAX requests from each session, serve them and wake the client,
  * then start the write group (write_group.h).  When a pass finds nothing
  * the worker waits in shm_server_wait (spin, then futex_waitv on every
- * session's daemon_sleeping word plus its own kick word).  A session whose
+ * session's daemon_sleeping word plus its own kick word), or sleeps at
+ * once when a spin would not pay (see worker_main).  A session whose
  * completion ring is full (a client that does not read its completions)
  * would look busy forever, so it is left out of the wait and re-polled
  * every STALL_POLL_NS instead.
@@ -31,6 +32,9 @@
 #define ROUND_MAX 32                    /* requests from one session per pass */
 #define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
 #define DRAIN_MAX_NS 5000000000ull      /* bound on the shutdown drain */
+#define SPIN_LATE_MAX 4                 /* late waits before spinning stops */
+#define SPIN_PROBE 32                   /* then spin once per this many waits */
+#define WAKE_SLACK_NS 100000u           /* futex wake-up allowance */
 
 struct worker {
     daemon_ctx *d;
@@ -53,6 +57,8 @@ struct worker {
     wgroup *writes;                /* group commit of this worker's writes */
     char *scratch;                 /* private copies of keys */
     size_t scratch_cap;
+
+    unsigned late, waits;          /* idle waits: late in a row, all */
 
     _Atomic uint64_t requests, sleeps;
 };
@@ -435,6 +441,16 @@ static void drain(worker *w)
         detach(w, w->n - 1);
 }
 
+/* Whether every session waits for writes in flight: its next request then
+ * comes a whole fdatasync later, after a committer acknowledges. */
+static bool all_await_writes(const worker *w)
+{
+    for (int i = 0; i < w->n; i++)
+        if (!wgroup_pending(w->sessions[i]))
+            return false;
+    return w->n > 0;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -454,8 +470,25 @@ static void *worker_main(void *arg)
             continue;
         for (int i = 0; i < w->n; i++)
             w->ss[i] = w->sessions[i]->stalled ? NULL : w->sessions[i]->shm;
-        int rc = shm_server_wait(w->ss, w->n, &w->kick, kick_seen, spin_ns,
+        /* Spin only when it may pay: a spin that finds nothing takes the
+         * CPU from the clients and committers (with synced puts on 2 CPUs
+         * that cost a quarter of the throughput).  Not while every session
+         * awaits its writes; nor after SPIN_LATE_MAX waits in a row that
+         * outlasted the spin (an idle session beside the writers, say),
+         * except once every SPIN_PROBE waits. */
+        bool awaiting = all_await_writes(w);
+        bool spin = !awaiting && spin_ns > 0 &&
+                    (w->late < SPIN_LATE_MAX || ++w->waits % SPIN_PROBE == 0);
+        uint64_t t0 = shm_now_ns();
+        int rc = shm_server_wait(w->ss, w->n, &w->kick, kick_seen, spin ? spin_ns : 0,
                                  stalled ? STALL_POLL_NS : 0);
+        if (!awaiting) {
+            /* A sleep also ends late by the wake-up itself: allow for it. */
+            if (shm_now_ns() - t0 < spin_ns + (spin ? 0 : WAKE_SLACK_NS))
+                w->late = 0;
+            else if (w->late < SPIN_LATE_MAX)
+                w->late++;
+        }
         if (rc < 0 && rc != -EINTR)
             log_warn("worker %d: wait failed: %s", w->index, strerror(-rc));
         atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);

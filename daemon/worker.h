@@ -5,7 +5,7 @@
  *
  * Writes go to the worker's group-commit pipeline (write_group.h): one
  * lsm_write per group of requests across all its clients, synced by a
- * committer thread while the worker keeps serving.  Any other request of
+ * the worker's two committer threads while the worker keeps serving.  Any other request of
  * a client first waits for that client's writes (wgroup_settle), so every
  * client reads its own writes.  Gets copy the key once into private memory
  * and write the value into the client's arena.  Flush, compact,

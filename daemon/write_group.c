@@ -14,6 +14,10 @@
 
 #define GROUP_MAX_REQS 512              /* writes per group */
 #define GROUP_MAX_BYTES (8u << 20)      /* encoded bytes per group */
+/* Groups in flight per worker.  More than one lets a group write while
+ * another syncs; more than two measured slower on 2 CPUs (more, smaller
+ * groups: more lsm_write calls and thread wake-ups for the same syncs). */
+#define COMMITTERS 2
 
 typedef struct pending_write {
     session *s;      /* holds a reference until acknowledged */
@@ -25,30 +29,50 @@ typedef struct group {
     pending_write pend[GROUP_MAX_REQS];
     int npend;
     bool sync;
+    /* Some session in it had writes in a group in flight when they were
+     * added: it is started only once no group is in flight, so that session's
+     * writes reach lsm_write in the order it sent them. */
+    bool ordered;
     size_t bytes;
+    struct group *next;       /* [mu] in the handed queue or the free list */
 } group;
 
 struct wgroup {
     daemon_ctx *d;
     int index;
     uint32_t *kick;
-    group g[2];
-    int cur;                  /* worker: the filling group */
+    group slots[COMMITTERS + 1];
+    group *filling;           /* worker: the group taking writes */
     char *scratch;            /* worker: private copy of an encoded batch */
     size_t scratch_cap;
 
-    pthread_t thread;
-    bool started;
+    pthread_t threads[COMMITTERS];
+    int nthreads;
     pthread_mutex_t mu;
-    pthread_cond_t cv;        /* committer: a group arrived; worker: it is done */
-    group *handed;            /* [mu] the group at the committer, NULL = idle */
+    pthread_cond_t work_cv;   /* committers: a group was handed, or stop */
+    pthread_cond_t done_cv;   /* worker: a handed group finished */
+    group *queue, *queue_tail;/* [mu] handed, not taken by a committer yet */
+    group *free_list;         /* [mu] groups neither filling nor in flight */
+    int inflight;             /* [mu] handed and not finished */
+    bool want_kick;           /* [mu] the worker has a group waiting for a finish */
     bool stop;                /* [mu] */
 
     _Atomic uint64_t groups, writes;
 };
 
+static void reset(group *grp)
+{
+    lsm_batch_clear(grp->batch);
+    grp->npend = 0;
+    grp->sync = false;
+    grp->ordered = false;
+    grp->bytes = 0;
+}
+
 /* Writes grp with one lsm_write and acknowledges every request in it.
- * Runs in the committer, or in the worker while the committer is idle. */
+ * Runs in a committer, or in the worker (a group without sync, settle,
+ * drain).  Each request is acknowledged only after lsm_write returned, so
+ * after its group is applied (and, with LSM_SYNC, durable). */
 static void commit(wgroup *wg, group *grp)
 {
     if (grp->npend == 0)
@@ -65,102 +89,144 @@ static void commit(wgroup *wg, group *grp)
         session *s = grp->pend[i].s;
         if (i + 1 == grp->npend || grp->pend[i + 1].s != s)
             session_wake(s);
-        /* Release: wgroup_settle's acquire load sees the writes applied. */
+        /* Release: pairs with the acquire loads in wgroup_settle and
+         * wgroup_add: a count seen lower means the writes are applied. */
         atomic_fetch_sub_explicit(&s->pending_writes, 1, memory_order_release);
         session_unref(s);
     }
     atomic_fetch_add_explicit(&wg->groups, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&wg->writes, (uint64_t)grp->npend, memory_order_relaxed);
-    lsm_batch_clear(grp->batch);
-    grp->npend = 0;
-    grp->sync = false;
-    grp->bytes = 0;
+    reset(grp);
 }
 
+/* A committer: takes handed groups in order and commits them.  Several run
+ * at once, so a group is written (and joins the engine's next shared
+ * fdatasync) while earlier ones still wait for theirs. */
 static void *committer_main(void *arg)
 {
     wgroup *wg = arg;
-    char name[16];
-    snprintf(name, sizeof name, "lsmd-c%d", wg->index);
-    pthread_setname_np(pthread_self(), name);
     pthread_mutex_lock(&wg->mu);
     for (;;) {
-        while (!wg->handed && !wg->stop)
-            pthread_cond_wait(&wg->cv, &wg->mu);
-        group *grp = wg->handed;
+        while (!wg->queue && !wg->stop)
+            pthread_cond_wait(&wg->work_cv, &wg->mu);
+        group *grp = wg->queue;
         if (!grp)
             break;
+        wg->queue = grp->next;
+        if (!wg->queue)
+            wg->queue_tail = NULL;
         pthread_mutex_unlock(&wg->mu);
         commit(wg, grp);
         pthread_mutex_lock(&wg->mu);
-        wg->handed = NULL;
-        pthread_cond_broadcast(&wg->cv);
-        pthread_mutex_unlock(&wg->mu);
-        shm_server_kick(wg->kick); /* the worker hands over the next group */
-        pthread_mutex_lock(&wg->mu);
+        wg->inflight--;
+        grp->next = wg->free_list;
+        wg->free_list = grp;
+        pthread_cond_broadcast(&wg->done_cv);
+        if (wg->want_kick) {
+            /* The worker holds a group back until now. */
+            wg->want_kick = false;
+            pthread_mutex_unlock(&wg->mu);
+            shm_server_kick(wg->kick);
+            pthread_mutex_lock(&wg->mu);
+        }
     }
     pthread_mutex_unlock(&wg->mu);
     return NULL;
 }
 
-static void wait_idle(wgroup *wg)
+/* Waits until at most n groups are in flight. */
+static void wait_inflight(wgroup *wg, int n)
 {
     pthread_mutex_lock(&wg->mu);
-    while (wg->handed)
-        pthread_cond_wait(&wg->cv, &wg->mu);
+    while (wg->inflight > n)
+        pthread_cond_wait(&wg->done_cv, &wg->mu);
     pthread_mutex_unlock(&wg->mu);
 }
 
-/* Starts the filling group.  REQUIRES: the committer is idle. */
-static void start_group(wgroup *wg)
+/* Starts the filling group: inline when it needs no sync (one write(2), no
+ * reason to hand it off), else at a committer.  Returns false, leaving it
+ * filling, when it must wait for a group in flight (it is ordered after
+ * one, or every committer is busy); the committer that finishes then kicks
+ * the worker. */
+static bool try_start(wgroup *wg)
 {
-    group *grp = &wg->g[wg->cur];
+    group *grp = wg->filling;
     if (grp->npend == 0)
-        return;
-    if (!grp->sync) {
-        /* No fdatasync to wait for: one write(2), done here. */
-        commit(wg, grp);
-        return;
-    }
+        return true;
     pthread_mutex_lock(&wg->mu);
-    wg->handed = grp;
-    pthread_cond_signal(&wg->cv);
+    bool blocked = grp->ordered && wg->inflight > 0;
+    if (!blocked && !grp->sync) {
+        pthread_mutex_unlock(&wg->mu);
+        commit(wg, grp);
+        return true;
+    }
+    if (blocked || !wg->free_list) {
+        wg->want_kick = true;
+        pthread_mutex_unlock(&wg->mu);
+        return false;
+    }
+    wg->filling = wg->free_list;
+    wg->free_list = wg->filling->next;
+    grp->next = NULL;
+    if (wg->queue_tail)
+        wg->queue_tail->next = grp;
+    else
+        wg->queue = grp;
+    wg->queue_tail = grp;
+    wg->inflight++;
+    pthread_cond_signal(&wg->work_cv);
     pthread_mutex_unlock(&wg->mu);
-    wg->cur ^= 1;
+    return true;
 }
 
 void wgroup_flush(wgroup *wg)
 {
-    if (wg->g[wg->cur].npend == 0)
-        return;
-    pthread_mutex_lock(&wg->mu);
-    bool idle = wg->handed == NULL;
-    pthread_mutex_unlock(&wg->mu);
-    if (idle)
-        start_group(wg);
+    try_start(wg);
+}
+
+/* How many of s's writes the filling group holds, counting no further
+ * than `limit`. */
+static uint32_t filling_count(const group *grp, const session *s, uint32_t limit)
+{
+    uint32_t n = 0;
+    for (int i = grp->npend - 1; i >= 0 && n < limit; i--)
+        n += grp->pend[i].s == s;
+    return n;
 }
 
 void wgroup_settle(wgroup *wg, session *s)
 {
     if (atomic_load_explicit(&s->pending_writes, memory_order_acquire) == 0)
         return;
-    wait_idle(wg);
-    /* What is left of s is in the filling group: commit it now, here. */
-    if (atomic_load_explicit(&s->pending_writes, memory_order_acquire) != 0)
-        commit(wg, &wg->g[wg->cur]);
+    group *grp = wg->filling;
+    uint32_t mine = filling_count(grp, s, UINT32_MAX);
+    /* First s's writes in flight (earlier groups): pending_writes drops to
+     * what the filling group holds.  The committer decrements before it
+     * broadcasts under mu, so checking under mu loses no wake-up. */
+    pthread_mutex_lock(&wg->mu);
+    while (atomic_load_explicit(&s->pending_writes, memory_order_acquire) > mine)
+        pthread_cond_wait(&wg->done_cv, &wg->mu);
+    pthread_mutex_unlock(&wg->mu);
+    if (mine == 0)
+        return;
+    /* The rest is in the filling group: commit it now, here (after every
+     * group in flight if it is ordered after one). */
+    if (grp->ordered)
+        wait_inflight(wg, 0);
+    commit(wg, grp);
 }
 
 void wgroup_drain(wgroup *wg)
 {
-    wait_idle(wg);
-    commit(wg, &wg->g[wg->cur]);
+    wait_inflight(wg, 0);
+    commit(wg, wg->filling);
 }
 
 /* An encoded batch could not be appended whole (out of memory): nothing of
  * the filling group may be written; every request in it fails. */
 static void fail_filling(wgroup *wg, int rc)
 {
-    group *grp = &wg->g[wg->cur];
+    group *grp = wg->filling;
     for (int i = 0; i < grp->npend; i++) {
         session *s = grp->pend[i].s;
         struct shm_cqe c = { .tag = grp->pend[i].tag, .status = rc };
@@ -169,10 +235,7 @@ static void fail_filling(wgroup *wg, int rc)
         atomic_fetch_sub_explicit(&s->pending_writes, 1, memory_order_release);
         session_unref(s);
     }
-    lsm_batch_clear(grp->batch);
-    grp->npend = 0;
-    grp->sync = false;
-    grp->bytes = 0;
+    reset(grp);
 }
 
 static void refuse(session *s, const struct shm_sqe *q, int rc)
@@ -226,13 +289,16 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
         refuse(s, q, 0); /* an empty batch: a successful no-op */
         return;
     }
-    group *grp = &wg->g[wg->cur];
+    group *grp = wg->filling;
     if (grp->npend == GROUP_MAX_REQS || grp->bytes >= GROUP_MAX_BYTES) {
-        /* Full: wait for the committer, then start this one. */
-        wait_idle(wg);
-        start_group(wg);
-        grp = &wg->g[wg->cur];
+        /* Full: wait until it may start, then start it. */
+        wait_inflight(wg, grp->ordered ? 0 : COMMITTERS - 1);
+        try_start(wg); /* cannot fail now: only this thread hands groups */
+        grp = wg->filling;
     }
+    /* Only this thread raises the count, and committers only lower it: a
+     * stale value errs towards ordering. */
+    uint32_t before = atomic_load_explicit(&s->pending_writes, memory_order_acquire);
     bool partial;
     int rc = append(wg, s, grp->batch, q, &partial);
     if (rc) {
@@ -241,11 +307,36 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
             fail_filling(wg, rc);
         return;
     }
+    /* Earlier writes of s not in this group are in flight: this group
+     * must reach lsm_write after them. */
+    if (before > 0 && !grp->ordered && filling_count(grp, s, before) < before)
+        grp->ordered = true;
     session_ref(s);
     atomic_fetch_add_explicit(&s->pending_writes, 1, memory_order_relaxed);
     grp->pend[grp->npend++] = (pending_write){ s, q->tag };
     grp->sync |= (q->flags & SHM_SQ_SYNC) != 0;
     grp->bytes += (size_t)q->key_len + q->val_len;
+}
+
+static void stop_committers(wgroup *wg)
+{
+    pthread_mutex_lock(&wg->mu);
+    wg->stop = true;
+    pthread_cond_broadcast(&wg->work_cv);
+    pthread_mutex_unlock(&wg->mu);
+    for (int i = 0; i < wg->nthreads; i++)
+        pthread_join(wg->threads[i], NULL);
+}
+
+static void destroy(wgroup *wg)
+{
+    for (int i = 0; i <= COMMITTERS; i++)
+        lsm_batch_free(wg->slots[i].batch);
+    pthread_mutex_destroy(&wg->mu);
+    pthread_cond_destroy(&wg->work_cv);
+    pthread_cond_destroy(&wg->done_cv);
+    free(wg->scratch);
+    free(wg);
 }
 
 int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out)
@@ -257,19 +348,33 @@ int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out)
     wg->index = worker_index;
     wg->kick = kick;
     pthread_mutex_init(&wg->mu, NULL);
-    pthread_cond_init(&wg->cv, NULL);
-    wg->g[0].batch = lsm_batch_new();
-    wg->g[1].batch = lsm_batch_new();
-    int rc = (wg->g[0].batch && wg->g[1].batch) ? 0 : -ENOMEM;
-    if (rc == 0)
-        rc = -pthread_create(&wg->thread, NULL, committer_main, wg);
+    pthread_cond_init(&wg->work_cv, NULL);
+    pthread_cond_init(&wg->done_cv, NULL);
+    int rc = 0;
+    for (int i = 0; i <= COMMITTERS; i++) {
+        wg->slots[i].batch = lsm_batch_new();
+        if (!wg->slots[i].batch)
+            rc = -ENOMEM;
+        if (i > 0) {
+            wg->slots[i].next = wg->free_list;
+            wg->free_list = &wg->slots[i];
+        }
+    }
+    wg->filling = &wg->slots[0];
+    for (int i = 0; i < COMMITTERS && rc == 0; i++) {
+        rc = -pthread_create(&wg->threads[i], NULL, committer_main, wg);
+        if (rc == 0) {
+            char name[16];
+            snprintf(name, sizeof name, "lsmd-c%d.%d", worker_index, i);
+            pthread_setname_np(wg->threads[i], name);
+            wg->nthreads++;
+        }
+    }
     if (rc) {
-        lsm_batch_free(wg->g[0].batch);
-        lsm_batch_free(wg->g[1].batch);
-        free(wg);
+        stop_committers(wg);
+        destroy(wg);
         return rc;
     }
-    wg->started = true;
     *out = wg;
     return 0;
 }
@@ -279,18 +384,13 @@ void wgroup_free(wgroup *wg)
     if (!wg)
         return;
     wgroup_drain(wg);
-    pthread_mutex_lock(&wg->mu);
-    wg->stop = true;
-    pthread_cond_signal(&wg->cv);
-    pthread_mutex_unlock(&wg->mu);
-    if (wg->started)
-        pthread_join(wg->thread, NULL);
-    lsm_batch_free(wg->g[0].batch);
-    lsm_batch_free(wg->g[1].batch);
-    pthread_mutex_destroy(&wg->mu);
-    pthread_cond_destroy(&wg->cv);
-    free(wg->scratch);
-    free(wg);
+    stop_committers(wg);
+    destroy(wg);
+}
+
+bool wgroup_pending(const session *s)
+{
+    return atomic_load_explicit(&s->pending_writes, memory_order_relaxed) != 0;
 }
 
 void wgroup_counters(const wgroup *wg, uint64_t *groups, uint64_t *writes)

@@ -3,18 +3,29 @@
  *
  * The writes (PUT, DELETE, WRITE_BATCH) a worker takes from its clients
  * go into one lsm_batch, the "filling" group.  At the end of each pass
- * the group is committed with one lsm_write: inline when it needs no sync
- * (one write(2), no reason to hand it off), else by the worker's committer
- * thread, so that while one group waits for its fdatasync the worker keeps
- * serving and the next group fills with every write that arrives meanwhile
- * (the classic group-commit pipeline: groups grow with the sync latency).
- * The engine merges the groups of several workers' committers again.
+ * the group is started with one lsm_write: inline when it needs no sync
+ * (one write(2), no reason to hand it off), else by one of the worker's
+ * committer threads (two).  So two groups are in flight at once: the
+ * worker hands over a new group while the previous one still waits for
+ * its fdatasync, its WAL bytes are written at once and ride on the
+ * engine's next shared sync (db_write.c, sync_wal_upto) together with the
+ * groups of the other workers, instead of waiting a whole sync for the
+ * committer to come back.  While both committers are busy the filling
+ * group keeps growing.
  *
- *      worker:    [fill G1] hand [fill G2 ..........] hand [fill G3 ...
- *      committer:           [write+sync G1, ack all] [write+sync G2, ack all]
+ *      worker:      [fill G1] hand [fill G2] hand [fill G3 ........] hand
+ *      committer a:           [write G1, sync ......, ack G1] [write G3 ..
+ *      committer b:                     [write G2, wait, sync ....., ack G2]
  *
- * Order: a session's writes are committed in the order it submitted them
- * (one group at a time is at the committer, groups go in order), and
+ * Order: the engine applies lsm_write calls in the order they enter it,
+ * and groups at different committers may enter in any order.  So a group
+ * that holds a write of a session with writes still in flight in an
+ * earlier group is "ordered": it starts only once no group is in flight
+ * (it keeps filling meanwhile).  Groups in flight together thus never
+ * share a session, and each session's writes reach lsm_write in the order
+ * it submitted them.  A client with one write at a time (the usual case)
+ * never makes a group ordered.  Each write is acknowledged only after its
+ * lsm_write returned: applied, and with LSM_SYNC durable.
  * wgroup_settle() runs before any other request of a session that has
  * writes in flight, so a client reads its own writes and its snapshots
  * include them.
@@ -24,11 +35,12 @@
  * is copied whole into private memory first, then validated and parsed.
  *
  * Thread safety: all calls from the owning worker thread; the committer
- * thread is internal.  Completions are posted under each session's mu.
+ * threads are internal.  Completions are posted under each session's mu.
  */
 #ifndef LSMD_WRITE_GROUP_H
 #define LSMD_WRITE_GROUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon.h"
@@ -37,26 +49,33 @@
 struct session;
 typedef struct wgroup wgroup;
 
-/* Starts the committer thread; it bumps *kick (shm_server_kick) whenever it
- * finishes a group so the worker hands over the next one.
+/* Starts the committer threads; one bumps *kick (shm_server_kick) when it
+ * finishes a group the worker was holding back for it.
  * Errors: -ENOMEM, -errno of pthread_create. */
 int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out);
 
-/* Commits whatever is pending, stops the committer and frees g. */
+/* Commits whatever is pending, stops the committers and frees g. */
 void wgroup_free(wgroup *g);
 
 /* Adds a validated PUT, DELETE or WRITE_BATCH of s to the filling group;
  * refusals (-EINVAL for a malformed batch, -ENOMEM) are completed here. */
 void wgroup_add(wgroup *g, struct session *s, const struct shm_sqe *q);
 
-/* End of a pass: starts the filling group if the committer is idle. */
+/* End of a pass: starts the filling group unless it must wait for a group
+ * in flight (it is ordered after one, or every committer is busy). */
 void wgroup_flush(wgroup *g);
 
-/* Returns once every write of s taken so far is acknowledged. */
+/* Returns once every write of s taken so far is acknowledged (waits for
+ * s's groups in flight, then commits the filling group here if it holds
+ * writes of s). */
 void wgroup_settle(wgroup *g, struct session *s);
 
 /* Returns once every write taken so far is acknowledged (shutdown). */
 void wgroup_drain(wgroup *g);
+
+/* Whether s has writes taken and not yet acknowledged (for the serving
+ * worker's wait policy; any thread, the answer may be stale). */
+bool wgroup_pending(const struct session *s);
 
 /* Counters: groups committed and writes in them. */
 void wgroup_counters(const wgroup *g, uint64_t *groups, uint64_t *writes);
