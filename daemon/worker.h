@@ -4,9 +4,9 @@
  * all of them when they are idle.
  *
  * Writes go to the worker's group-commit pipeline (write_group.h): one
- * lsm_write per group of requests across all its clients, synced by a
- * the worker's two committer threads while the worker keeps serving.  Any other request of
- * a client first waits for that client's writes (wgroup_settle), so every
+ * lsm_write per group of requests across all its clients, synced by the
+ * worker's two committer threads while the worker keeps serving.  Any other
+ * request of a client first waits for that client's writes (wgroup_settle), so every
  * client reads its own writes.  Gets copy the key once into private memory
  * and write the value into the client's arena.  Flush, compact,
  * set-option and stats go to the admin thread (admin.h) so a long
