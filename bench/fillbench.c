@@ -6,6 +6,14 @@
  *   build/fillbench [--num N] [--value-size B] [--dir DIR] [--sync]
  *   build/fillbench --fillsync THREADS [--seconds S] [--dir DIR]
  *
+ *   build/fillbench --readonly DIR [--num N] [--reads R] [--passes P] [--cache-mb M]
+ *
+ * --readonly opens an existing database (say, one lsmbench filled with
+ * --num N: the same key format) and runs P passes of R random gets of keys
+ * in [0, N), printing each pass's rate by wall clock and by the thread's
+ * CPU time: on a shared machine the second is the steadier A/B figure for
+ * the read path, and the loop is a clean target for perf record.
+ *
  * --fillsync runs THREADS writers doing LSM_SYNC puts for S seconds (like
  * db_bench --benchmarks=fillsync --threads=T) to measure group commit.
  *
@@ -119,6 +127,44 @@ static int run_fill(const char *dir, const char *name, long num, size_t vsize, i
 
 #include <pthread.h>
 
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int run_readonly(const char *dir, long num, long reads, int passes, long cache_mb)
+{
+    lsm_options o;
+    lsm_options_init(&o);
+    o.block_cache_bytes = (size_t)cache_mb << 20;
+    lsm_db *db;
+    int rc = lsm_open(dir, &o, &db);
+    if (rc != 0) {
+        fprintf(stderr, "open %s: %s\n", dir, lsm_strerror(rc));
+        return 1;
+    }
+    char key[16], buf[4096];
+    uint64_t seed = 0x7654321;
+    for (int p = 0; p < passes; p++) {
+        long found = 0;
+        double t0 = now_s(), c0 = thread_cpu_s();
+        for (long i = 0; i < reads; i++) {
+            make_key(key, rng_next(&seed) % (uint64_t)num);
+            size_t vn;
+            if (lsm_get_into(db, NULL, key, 16, buf, sizeof buf, &vn) == 0)
+                found++;
+        }
+        double dt = now_s() - t0, dc = thread_cpu_s() - c0;
+        printf("readrandom pass %d  %10.0f ops/s wall  %10.0f ops/cpu-s  %7.3f us/op cpu  "
+               "(%ld of %ld found)\n", p + 1, reads / dt, reads / dc, dc * 1e6 / reads, found,
+               reads);
+    }
+    lsm_close(db);
+    return 0;
+}
+
 struct sync_arg {
     lsm_db *db;
     int id;
@@ -183,6 +229,8 @@ int main(int argc, char **argv)
     size_t vsize = 100;
     int sync = 0, fillsync = 0;
     double seconds = 5;
+    long reads = 1000000, cache_mb = 512;
+    int passes = 3, readonly = 0;
     char dir[4096];
     snprintf(dir, sizeof dir, "/tmp/fillbench-%d", (int)getpid());
     for (int i = 1; i < argc; i++) {
@@ -198,11 +246,22 @@ int main(int argc, char **argv)
             fillsync = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--readonly") && i + 1 < argc) {
+            readonly = 1;
+            snprintf(dir, sizeof dir, "%s", argv[++i]);
+        } else if (!strcmp(argv[i], "--reads") && i + 1 < argc)
+            reads = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--passes") && i + 1 < argc)
+            passes = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--cache-mb") && i + 1 < argc)
+            cache_mb = atol(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--num N] [--value-size B] [--dir DIR] [--sync]\n", argv[0]);
             return 2;
         }
     }
+    if (readonly)
+        return num > 0 && reads > 0 ? run_readonly(dir, num, reads, passes, cache_mb) : 2;
     if (fillsync > 0)
         return fillsync > 64 ? 2 : run_fillsync(dir, fillsync, seconds);
     if (num <= 0 || vsize < 8) {

@@ -198,12 +198,31 @@ void block_iter_last(block_iter *it)
     }
 }
 
+/* Starts loading the lines of restart interval i, which the scan is about
+ * to walk: entries with values span many lines, and fetching them at once
+ * overlaps misses the scan would otherwise take one after the other.  At
+ * most 32 lines (a hint: the scan usually stops halfway). */
+static inline void prefetch_interval(const block_iter *it, uint32_t i)
+{
+    uint32_t from = restart_at(it, i);
+    uint32_t to = i + 1 < it->num_restarts ? restart_at(it, i + 1) : it->restarts_off;
+    if (to - from > 32 * 64)
+        to = from + 32 * 64;
+    for (uint32_t off = from & ~63u; off < to; off += 64)
+        __builtin_prefetch(it->data + off);
+}
+
 void block_iter_seek(block_iter *it, slice target)
 {
     if (it->status)
         return;
     /* Find the last restart whose key is < target; entries before it are
-     * all smaller, so the scan starts there. */
+     * all smaller, so the scan starts there.  A data block has a handful
+     * of restarts: fetch all their keys at once rather than one miss per
+     * step of the search. */
+    if (it->num_restarts <= 8)
+        for (uint32_t i = 1; i < it->num_restarts; i++)
+            __builtin_prefetch(it->data + restart_at(it, i));
     uint32_t lo = 0, hi = it->num_restarts - 1;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
@@ -218,6 +237,7 @@ void block_iter_seek(block_iter *it, slice target)
             hi = mid - 1;
     }
     seek_restart(it, lo);
+    prefetch_interval(it, lo);
     while (parse_next(it)) {
         if (ikey_compare(block_iter_key(it), target) >= 0)
             return;
@@ -242,6 +262,174 @@ void block_iter_prev(block_iter *it)
     }
     seek_restart(it, i);
     while (parse_next(it) && it->next < original) {
+    }
+}
+
+/* ---- search hints --------------------------------------------------------- */
+
+/* The 8 bytes at p (n of them available), big-endian, zero-padded. */
+static inline uint64_t be_window(const char *p, size_t n)
+{
+    uint64_t v;
+    if (n >= 8) {
+        memcpy(&v, p, 8);
+        return __builtin_bswap64(v);
+    }
+    v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)(unsigned char)p[i] << (56 - 8 * i);
+    return v;
+}
+
+void block_hint_free(block_hint *h)
+{
+    free(h->pfx);
+    *h = (block_hint){ 0 };
+}
+
+int block_hint_build(block_hint *h, const block *b)
+{
+    *h = (block_hint){ 0 };
+    block_iter it;
+    block_iter_init(&it, b);
+    uint32_t n = b->num_restarts;
+    slice first = restart_key(&it, 0), last = restart_key(&it, n - 1);
+    if (b->restarts_off == 0 || !first.data || !last.data)
+        return LSM_ECORRUPT; /* empty or malformed: nothing to speed up */
+    first = ikey_user(first);
+    last = ikey_user(last);
+    size_t cl = 0;
+    while (cl < first.size && cl < last.size && first.data[cl] == last.data[cl])
+        cl++;
+    uint64_t *pfx = malloc((size_t)n * sizeof *pfx);
+    if (!pfx)
+        return -ENOMEM;
+    slice prev = slice_make(NULL, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        slice k = restart_key(&it, i);
+        if (!k.data || (prev.data && ikey_compare(prev, k) >= 0)) {
+            free(pfx);
+            return LSM_ECORRUPT;
+        }
+        /* Sorted keys between two that share a prefix share it too. */
+        slice u = ikey_user(k);
+        if (u.size < cl || memcmp(u.data, first.data, cl) != 0) {
+            free(pfx);
+            return LSM_ECORRUPT;
+        }
+        pfx[i] = be_window(u.data + cl, u.size - cl);
+        prev = k;
+    }
+    /* Dense: each entry is a restart, i.e. entry i ends where restart i+1
+     * begins.  Walk the entries once to find out. */
+    uint32_t entries = 0;
+    for (block_iter_first(&it); block_iter_valid(&it); block_iter_next(&it))
+        entries++;
+    if (block_iter_status(&it)) {
+        block_iter_fini(&it);
+        free(pfx);
+        return LSM_ECORRUPT;
+    }
+    block_iter_fini(&it);
+    *h = (block_hint){ .pfx = pfx, .common = first.data, .common_len = cl,
+                       .num_restarts = n, .dense = entries == n };
+    return 0;
+}
+
+/* First restart in [lo, hi) whose key is >= target (hi if none), by full
+ * comparison; -1 if a restart key is malformed. */
+static int64_t restart_lower_bound(const block_iter *it, uint32_t lo, uint32_t hi, slice target)
+{
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        slice k = restart_key(it, mid);
+        if (!k.data)
+            return -1;
+        if (ikey_compare(k, target) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The first restart whose key is >= target (num_restarts if none), found
+ * through h; -1 if a restart key is malformed.  REQUIRES: h->pfx. */
+static int64_t hint_first_ge(const block_iter *it, const block_hint *h, slice target)
+{
+    uint32_t n = h->num_restarts;
+    slice u = ikey_user(target);
+    size_t cl = h->common_len, m = u.size < cl ? u.size : cl;
+    int c = memcmp(u.data, h->common, m);
+    if (c < 0 || (c == 0 && u.size < cl))
+        return 0; /* before every restart key */
+    if (c > 0)
+        return n; /* after every restart key */
+    /* Restarts below lo are < target, those from hi on are > target. */
+    uint64_t t = be_window(u.data + cl, u.size - cl);
+    const uint64_t *p = h->pfx;
+    uint32_t a = 0, b = n; /* lower bound: first pfx >= t */
+    while (a < b) {
+        uint32_t mid = a + (b - a) / 2;
+        if (p[mid] < t)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    uint32_t lo = a;
+    b = n; /* upper bound: first pfx > t, from lo */
+    while (a < b) {
+        uint32_t mid = a + (b - a) / 2;
+        if (p[mid] <= t)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return lo < a ? restart_lower_bound(it, lo, a, target) : lo;
+}
+
+int64_t block_hint_find(const block_hint *h, const block *b, slice target)
+{
+    if (!h->pfx || !h->dense || h->num_restarts != b->num_restarts)
+        return -EINVAL;
+    block_iter it;
+    it.data = b->data;
+    it.restarts_off = b->restarts_off;
+    it.num_restarts = b->num_restarts;
+    int64_t r = hint_first_ge(&it, h, target);
+    return r < 0 ? LSM_ECORRUPT : r;
+}
+
+void block_iter_seek_hinted(block_iter *it, const block_hint *h, slice target)
+{
+    if (!h->pfx || h->num_restarts != it->num_restarts) {
+        block_iter_seek(it, target);
+        return;
+    }
+    if (it->status)
+        return;
+    uint32_t n = h->num_restarts;
+    int64_t first_ge = hint_first_ge(it, h, target);
+    if (first_ge < 0) {
+        set_error(it, LSM_ECORRUPT);
+        return;
+    }
+    uint32_t a = (uint32_t)first_ge;
+    if (h->dense) {
+        /* Restart a is the first entry >= target. */
+        if (a == n) {
+            mark_end(it);
+            return;
+        }
+        seek_restart(it, a);
+        parse_next(it);
+        return;
+    }
+    /* The first entry >= target lies after restart a-1, up to restart a. */
+    seek_restart(it, a ? a - 1 : 0);
+    while (parse_next(it)) {
+        if (ikey_compare(block_iter_key(it), target) >= 0)
+            return;
     }
 }
 

@@ -70,6 +70,48 @@ void block_iter_fini(block_iter *it);
 /* A heap-allocated iterator (iter_destroy frees it).  NULL on -ENOMEM. */
 iter *block_iter_new(const block *b);
 
+/* ---- search hints --------------------------------------------------------
+ * A block_hint speeds up seeks in a block searched far more often than it
+ * is built, such as an SSTable's index block (one restart per entry,
+ * thousands of entries, probed by every get).  block_iter_seek's binary
+ * search decodes an entry and memcmps its key at every step, each step a
+ * likely cache miss somewhere in the block.  The hint keeps, for every
+ * restart key, the 8 bytes of its user key that follow the prefix all the
+ * restart keys share, as a big-endian integer (zero-padded), in one dense
+ * array: the search compares integers there and decodes entries only among
+ * restarts whose 8 bytes tie with the target's.  Cost: 8 bytes per restart.
+ *
+ * The integers are ordered like the keys (a smaller integer means a smaller
+ * user key), so the result is exactly block_iter_seek's.  A hint refers to
+ * the block's bytes (the shared prefix) and must not outlive them. */
+typedef struct block_hint {
+    uint64_t *pfx;        /* one per restart; NULL: no hint (plain seeks) */
+    const char *common;   /* the shared prefix, inside the block */
+    size_t common_len;
+    uint32_t num_restarts;
+    bool dense;           /* every entry is a restart (interval 1) */
+} block_hint;
+
+/* Builds h for b.  On failure h is left empty (pfx NULL), which
+ * block_iter_seek_hinted treats as no hint, so a failure only costs speed.
+ * Returns 0, -ENOMEM, or LSM_ECORRUPT (malformed or unordered restart
+ * keys; block_iter_seek reports such a block on its own). */
+int block_hint_build(block_hint *h, const block *b);
+void block_hint_free(block_hint *h); /* frees the array; h may be empty */
+
+/* For a dense hint (every entry a restart, as in an index block): the
+ * index of the first entry >= target (num_restarts if none), decoding
+ * entries only to break ties, so a caller that keeps the entries' values
+ * elsewhere (sstable_reader's block handles) touches no entry at all.
+ * Returns the index, LSM_ECORRUPT (a malformed restart key), or -EINVAL
+ * (h is empty, not dense, or not built for b).  REQUIRES: target is an
+ * internal key. */
+int64_t block_hint_find(const block_hint *h, const block *b, slice target);
+
+/* block_iter_seek(it, target) accelerated by h.  REQUIRES: h was built for
+ * the block it iterates (or is empty), target is an internal key. */
+void block_iter_seek_hinted(block_iter *it, const block_hint *h, slice target);
+
 static inline bool block_iter_valid(const block_iter *it) { return it->valid; }
 void block_iter_first(block_iter *it);
 void block_iter_last(block_iter *it);

@@ -4,8 +4,15 @@
  *   - An entry is in the hash table iff in_cache.
  *   - refs = handles out + (in_cache ? 1 : 0); an entry with refs == 0 is
  *     freed.
- *   - An entry is on the LRU ring iff in_cache && refs == 1 (cached and
- *     unpinned); the ring runs oldest (lru.next) to newest (lru.prev).
+ *   - An entry is on the ring iff in_cache, pinned or not; the ring runs
+ *     from the next eviction candidate (lru.next) to the newest (lru.prev).
+ *   - Eviction is "second chance" (CLOCK) over that ring, not strict LRU: a
+ *     hit only sets `referenced` in the entry, and the eviction scan moves a
+ *     referenced or pinned entry to the newest end (clearing the bit)
+ *     instead of evicting it.  So a hit touches the bucket and the entry
+ *     alone, never its ring neighbours (each a cache miss in a big cache,
+ *     and this is the hot path of every get), while an entry used since it
+ *     last came round still outlives every unused one.
  *   - usage = sum of the charges of in_cache entries; pinned = sum of the
  *     charges of entries with a handle out, in the cache or not.
  *   - After every operation usage <= capacity or the LRU ring is empty.
@@ -30,6 +37,7 @@ struct cache_handle {
     uint64_t hash;
     uint32_t refs;
     bool in_cache;
+    bool referenced; /* hit since the eviction scan last passed it */
 };
 
 static_assert(sizeof(struct cache_handle) + 16 <= BLOCK_CACHE_ENTRY_OVERHEAD,
@@ -151,19 +159,36 @@ static struct cache_handle *detach(block_cache *c, shard *s, struct cache_handle
     drop(&s->usage, e->charge);
     drop(&s->count, 1);
     atomic_fetch_sub_explicit(&c->usage, e->charge, RELAXED);
+    lru_remove(e);
     if (--e->refs)
         return NULL;
-    lru_remove(e);
     return e;
 }
 
-/* Evicts the oldest unpinned entries until usage fits the capacity; pushes
- * them on *out for freeing after the unlock. */
+/* Moves e to the newest end of the ring. */
+static void lru_requeue(shard *s, struct cache_handle *e)
+{
+    lru_remove(e);
+    lru_append(s, e);
+}
+
+/* Evicts unpinned entries, oldest unreferenced first, until usage fits the
+ * capacity; pushes them on *out for freeing after the unlock.  Pinned and
+ * referenced entries go round to the newest end; two laps bound the scan
+ * (after one every unpinned entry has lost its bit), so a shard whose
+ * entries are all pinned just stays over capacity. */
 static void evict(block_cache *c, shard *s, struct cache_handle **out)
 {
     size_t cap = atomic_load_explicit(&s->capacity, RELAXED);
-    while (atomic_load_explicit(&s->usage, RELAXED) > cap && s->lru.next != &s->lru) {
+    size_t budget = 2 * atomic_load_explicit(&s->count, RELAXED) + 1;
+    while (atomic_load_explicit(&s->usage, RELAXED) > cap && s->lru.next != &s->lru &&
+           budget--) {
         struct cache_handle *old = s->lru.next;
+        if (old->refs > 1 || old->referenced) {
+            old->referenced = false;
+            lru_requeue(s, old);
+            continue;
+        }
         struct cache_handle *e = detach(c, s, find_slot(s, old->hash, old->file, old->offset));
         assert(e == old);
         count1(&s->evictions);
@@ -175,10 +200,9 @@ static void evict(block_cache *c, shard *s, struct cache_handle **out)
 /* A new handle on e.  REQUIRES: e is in the cache. */
 static void ref(shard *s, struct cache_handle *e)
 {
-    if (e->refs++ == 1) { /* first handle: no longer evictable */
-        lru_remove(e);
+    if (e->refs++ == 1) /* first handle: no longer evictable */
         bump(&s->pinned, e->charge);
-    }
+    e->referenced = true;
 }
 
 static void free_list(block_cache *c, struct cache_handle *e)
@@ -328,6 +352,7 @@ cache_handle *block_cache_insert(block_cache *c, uint64_t file, uint64_t offset,
             e->in_cache = true;
             e->refs = 2;
             *slot = e;
+            lru_append(s, e);
             bump(&s->usage, charge);
             bump(&s->pinned, charge);
             bump(&s->count, 1);
@@ -364,12 +389,10 @@ void block_cache_release(block_cache *c, cache_handle *e)
         drop(&s->pinned, e->charge);
     if (left == 0) {
         out = e;
-    } else if (left == 1 && e->in_cache) {
-        lru_append(s, e); /* now evictable; over capacity, evicted at once */
-        if (atomic_load_explicit(&s->usage, RELAXED) > atomic_load_explicit(&s->capacity, RELAXED)) {
-            out = detach(c, s, find_slot(s, e->hash, e->file, e->offset));
-            count1(&s->evictions);
-        }
+    } else if (left == 1 && e->in_cache &&
+               atomic_load_explicit(&s->usage, RELAXED) >
+                   atomic_load_explicit(&s->capacity, RELAXED)) {
+        evict(c, s, &out); /* now evictable: give back the excess */
     }
     pthread_mutex_unlock(&s->mu);
     free_list(c, out);

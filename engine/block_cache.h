@@ -13,8 +13,12 @@
  * Handles and pinning
  *   lookup and insert return a handle that pins the entry: a pinned entry is
  *   never freed and never evicted, so its bytes stay valid until the handle
- *   is released.  Only unpinned entries sit on the LRU list and can be
- *   evicted (least recently released first).  When every entry of a shard is
+ *   is released.  Only unpinned entries can be evicted.  Eviction is
+ *   second chance (CLOCK), an approximation of LRU that keeps hits cheap: a
+ *   hit only marks the entry; the eviction scan goes from the oldest entry
+ *   and gives a marked (or pinned) one another round instead of evicting
+ *   it.  So an entry used since the scan last passed it outlives every
+ *   unused one.  When every entry of a shard is
  *   pinned, an insert still succeeds and the shard goes over its capacity;
  *   the excess is given back as soon as entries are released.  So:
  *     usage <= capacity, or every entry in that shard is pinned.

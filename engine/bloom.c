@@ -96,6 +96,16 @@ bool bloom_filter_may_contain(slice filter, uint64_t h)
     return true;
 }
 
+void bloom_filter_prefetch(slice filter, uint64_t h)
+{
+    const unsigned char *bits = (const unsigned char *)filter.data;
+    uint64_t m = (uint64_t)(filter.size - 1) * 8;
+    uint64_t pos = fastrange(h, m);
+    __builtin_prefetch(bits + (pos >> 3));
+    pos = fastrange(h + second_hash(h), m);
+    __builtin_prefetch(bits + (pos >> 3));
+}
+
 void bloom_builder_init(bloom_builder *b, int bits_per_key)
 {
     b->hashes = NULL;

@@ -40,6 +40,13 @@ size_t bloom_filter_size(size_t nkeys, int bits_per_key);
  * bloom_filter_size(n, bits_per_key) bytes.  REQUIRES: bits_per_key > 0. */
 void bloom_filter_build(const uint64_t *hashes, size_t n, int bits_per_key, char *dst);
 
+/* Starts loading the cache lines of h's first two probes (no effect on
+ * the result of anything): a lookup about to ask several filters issues
+ * their misses together instead of one filter after another.  Most absent
+ * keys are rejected by one of the first two probes.
+ * REQUIRES: filter passed bloom_filter_check. */
+void bloom_filter_prefetch(slice filter, uint64_t h);
+
 /* 0 if filter is well formed (at least 8 bytes of bits, k in [1, 30]),
  * LSM_ECORRUPT otherwise. */
 int bloom_filter_check(slice filter);

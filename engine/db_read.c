@@ -11,6 +11,7 @@
 #include "db_impl.h"
 #include "dbformat.h"
 #include "block_cache.h"
+#include "bloom.h"
 #include "sstable_reader.h"
 #include "table_cache.h"
 
@@ -35,38 +36,78 @@ static int file_may_hold(const file_meta *fm, slice ukey)
     return slice_compare(ukey, lo) >= 0 && slice_compare(ukey, hi) <= 0;
 }
 
-/* Returns 1 found (value or tombstone in *type; a value went to sink), 0
- * not in this file, <0. */
-static int table_get(lsm_db *db, file_meta *fm, slice ukey, uint64_t seq,
-                     enum value_type *type, sst_value_sink sink, void *ctx)
+/* The tables a get may visit, in the order it visits them: the level-0
+ * files whose range holds the key (newest first), then at most one file
+ * per deeper level. */
+typedef struct cand_iter {
+    const version *v;
+    slice ukey;
+    size_t l0;   /* next level-0 index */
+    int level;   /* next deeper level */
+} cand_iter;
+
+static file_meta *next_candidate(cand_iter *ci)
 {
-    if (!file_may_hold(fm, ukey))
-        return 0;
-    atomic_fetch_add_explicit(&db->stat_tables_probed, 1, memory_order_relaxed);
-    table_handle *h;
-    int rc = table_cache_get(db->table_cache, fm->number, &h);
-    if (rc != 0)
-        return rc;
-    int bloom_negative = 0;
-    atomic_fetch_add_explicit(&db->stat_bloom_checks, 1, memory_order_relaxed);
-    rc = sst_reader_get_to(table_handle_reader(h), ukey, seq, type, sink, ctx, &bloom_negative);
-    table_cache_release(db->table_cache, h);
-    if (bloom_negative)
-        atomic_fetch_add_explicit(&db->stat_bloom_useful, 1, memory_order_relaxed);
-    return rc;
+    while (ci->l0 < ci->v->nfiles[0]) {
+        file_meta *fm = ci->v->files[0][ci->l0++];
+        if (file_may_hold(fm, ci->ukey))
+            return fm;
+    }
+    while (ci->level < LSM_NUM_LEVELS) {
+        file_meta *fm = version_find_file(ci->v, ci->level++, ci->ukey);
+        if (fm)
+            return fm;
+    }
+    return NULL;
 }
 
+/* Candidates pinned and prefetched at once. */
+#define GET_BATCH 8
+
+/*
+ * Visits the candidate tables in order until one holds the key.  They are
+ * taken in batches: every table of a batch is pinned first and its filter
+ * probe prefetched, so the filters' cache misses (one or two per table)
+ * overlap instead of following one another; then the tables are searched
+ * in order.  A table that cannot be opened fails the get only if the
+ * search reaches it.
+ */
 static int search_tables(lsm_db *db, version *v, slice ukey, uint64_t seq,
                          sst_value_sink sink, void *ctx)
 {
     enum value_type type;
+    cand_iter ci = { v, ukey, 0, 1 };
+    uint64_t hash = bloom_hash(ukey);
     int rc = 0;
-    for (size_t i = 0; i < v->nfiles[0] && rc == 0; i++)
-        rc = table_get(db, v->files[0][i], ukey, seq, &type, sink, ctx);
-    for (int level = 1; level < LSM_NUM_LEVELS && rc == 0; level++) {
-        file_meta *fm = version_find_file(v, level, ukey);
-        if (fm)
-            rc = table_get(db, fm, ukey, seq, &type, sink, ctx);
+    for (;;) {
+        file_meta *fm[GET_BATCH];
+        table_handle *th[GET_BATCH];
+        int oerr[GET_BATCH];
+        int n = 0;
+        while (n < GET_BATCH && (fm[n] = next_candidate(&ci)))
+            n++;
+        if (n == 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            if ((oerr[i] = table_cache_get(db->table_cache, fm[i]->number, &th[i])) == 0)
+                sst_reader_prefetch(table_handle_reader(th[i]), hash);
+        }
+        for (int i = 0; i < n && rc == 0; i++) {
+            if ((rc = oerr[i]) != 0)
+                break;
+            atomic_fetch_add_explicit(&db->stat_tables_probed, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&db->stat_bloom_checks, 1, memory_order_relaxed);
+            int bloom_negative = 0;
+            rc = sst_reader_get_to(table_handle_reader(th[i]), ukey, seq, &type, sink, ctx,
+                                   &bloom_negative);
+            if (bloom_negative)
+                atomic_fetch_add_explicit(&db->stat_bloom_useful, 1, memory_order_relaxed);
+        }
+        for (int i = 0; i < n; i++)
+            if (oerr[i] == 0)
+                table_cache_release(db->table_cache, th[i]);
+        if (rc != 0)
+            break;
     }
     if (rc < 0)
         return rc;

@@ -5,9 +5,12 @@
  *
  * Open reads the footer and then the filter, index and properties blocks in
  * one read (they are contiguous at the end of the file) and keeps them in
- * memory (the table cache bounds how many readers exist).  Data blocks are
- * read on demand, one io_read each, and their checksums verified on every
- * read.  With a block cache (sst_reader_open_ex) a data block is looked up
+ * memory (the table cache bounds how many readers exist), with a search
+ * hint over the index (block.h, block_hint) and, for the usual index of one
+ * restart per entry, its block handles in an array: 24 bytes per data
+ * block, so a get finds its data block without decoding index entries.
+ * Data blocks are read on demand, one io_read each, and their checksums
+ * verified on every read.  With a block cache (sst_reader_open_ex) a data block is looked up
  * in the cache first, under (file_number, block offset); a block read from
  * the file is verified once and inserted already parsed, so a hit costs
  * neither I/O nor a checksum.  A get pins its block only during the lookup;
@@ -59,6 +62,12 @@ const sst_props *sst_reader_props(const sst_reader *r);
 /* The bloom filter's verdict for user_key: 0 = definitely absent, 1 = may
  * be present (always 1 for a table without a filter). */
 int sst_reader_may_contain(const sst_reader *r, slice user_key);
+
+/* A hint before sst_reader_get_to of the same key: starts loading what the
+ * filter probe will read (bloom_filter_prefetch), so a get that visits
+ * several tables overlaps their cache misses.  hash is bloom_hash(user
+ * key).  Never fails, changes nothing. */
+void sst_reader_prefetch(const sst_reader *r, uint64_t hash);
 
 /* Receives a found value while its bytes are pinned (they are valid only
  * during the call); returns 0 or an error that the lookup then returns. */

@@ -2,11 +2,12 @@
  * table_cache.h — bounds the number of open table readers (file
  * descriptors plus each reader's index and filter in memory).
  *
- * An LRU over file numbers holding at most max_open readers that nobody
- * uses; a reader in use (a handle or an iterator out) is never closed, so
- * the open count may exceed max_open only by the readers pinned at that
- * moment.  It is a block_cache (block_cache.h) keyed by (file number, 0)
- * with a charge of 1 per table and a deleter that closes the reader.
+ * An LRU (approximate: second chance, see block_cache.h) over file numbers
+ * holding at most max_open readers that nobody uses; a reader in use (a
+ * handle or an iterator out) is never closed, so the open count may exceed
+ * max_open only by the readers pinned at that moment.  It is a block_cache
+ * (block_cache.h) keyed by (file number, 0) with a charge of 1 per table
+ * and a deleter that closes the reader.
  * Readers are opened with sst_reader_open_ex on the table's path
  * (filename_table(dir, number)) and the block cache given at creation, so
  * their data blocks are cached under the table's file number.

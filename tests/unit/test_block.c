@@ -1,6 +1,7 @@
 /* test_block.c — data/index blocks: block_builder.c and block.c. */
 #include "helpers.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +378,123 @@ static void test_iter_interface(void **state)
     block_builder_fini(&w.bb);
 }
 
+/* Checks block_iter_seek_hinted against block_iter_seek for target. */
+static void check_hinted(const block *b, const block_hint *h, slice target)
+{
+    block_iter a, c;
+    block_iter_init(&a, b);
+    block_iter_init(&c, b);
+    block_iter_seek(&a, target);
+    block_iter_seek_hinted(&c, h, target);
+    assert_int_equal(block_iter_status(&c), block_iter_status(&a));
+    assert_int_equal(block_iter_valid(&c), block_iter_valid(&a));
+    if (block_iter_valid(&a)) {
+        assert_true(slice_equal(block_iter_key(&c), block_iter_key(&a)));
+        assert_true(slice_equal(block_iter_value(&c), block_iter_value(&a)));
+        /* The iterator goes on from there like a plain one. */
+        block_iter_next(&a);
+        block_iter_next(&c);
+        assert_int_equal(block_iter_valid(&c), block_iter_valid(&a));
+        if (block_iter_valid(&a))
+            assert_true(slice_equal(block_iter_key(&c), block_iter_key(&a)));
+    }
+    block_iter_fini(&a);
+    block_iter_fini(&c);
+}
+
+/* block_hint_find against a count of the entries < target (dense blocks);
+ * -EINVAL for the others. */
+static void check_find(const block *b, const block_hint *h, slice target)
+{
+    int64_t want = 0;
+    block_iter it;
+    block_iter_init(&it, b);
+    for (block_iter_first(&it); block_iter_valid(&it); block_iter_next(&it))
+        want += ikey_compare(block_iter_key(&it), target) < 0;
+    block_iter_fini(&it);
+    assert_int_equal(block_hint_find(h, b, target), h->dense ? want : -EINVAL);
+}
+
+static slice ukey_ikey(tkey *k, const char *u, size_t n, uint64_t seq)
+{
+    k->n = ikey_encode(k->b, slice_make(u, n), seq, LSM_TYPE_SEEK);
+    return slice_make(k->b, k->n);
+}
+
+/* The hint gives exactly block_iter_seek's answers: keys sharing a long
+ * prefix, keys that tie on the hint's 8 bytes, keys shorter than the
+ * prefix plus 8, several versions of one user key, dense (interval 1, like
+ * an index) and sparse blocks, and targets outside the shared prefix. */
+static void test_seek_hint_matches_seek(void **state)
+{
+    (void)state;
+    static const char *users[] = {
+        "pfx/", "pfx/a", "pfx/a\x01", "pfx/abcdefgh", "pfx/abcdefgh0", "pfx/abcdefgh1",
+        "pfx/abcdefgh1zz", "pfx/abcdefgi", "pfx/b", "pfx/bbbbbbbbbbbbbbbbbbbbbbbb",
+        "pfx/c", "pfx/c\xff\xff", "pfx/d",
+    };
+    const size_t nu = sizeof users / sizeof users[0];
+    static const char *targets[] = {
+        "", "a", "pf", "pfx", "pfx/", "pfx/\x00", "pfx/a", "pfx/a\x00", "pfx/abcdefgh",
+        "pfx/abcdefgh0", "pfx/abcdefgh00", "pfx/abcdefgh1", "pfx/abcdefgh2", "pfx/abcdefgz",
+        "pfx/b", "pfx/bbbbbbbbc", "pfx/c\xff", "pfx/c\xff\xff\xff", "pfx/d", "pfx/e", "pfy",
+        "q", "\xff",
+    };
+    const size_t nt = sizeof targets / sizeof targets[0];
+    for (int interval = 1; interval <= 4; interval += 3) {
+        block_builder bb;
+        block_builder_init(&bb, interval);
+        tkey k;
+        char vb[16];
+        for (size_t i = 0; i < nu; i++) {
+            for (uint64_t seq = 30; seq >= 10; seq -= 10) { /* newest first */
+                snprintf(vb, sizeof vb, "v%zu.%llu", i, (unsigned long long)seq);
+                assert_int_equal(block_builder_add(&bb, ukey_ikey(&k, users[i], strlen(users[i]),
+                                                                  seq),
+                                                   slice_make(vb, strlen(vb))), 0);
+            }
+        }
+        slice contents;
+        assert_int_equal(block_builder_finish(&bb, &contents), 0);
+        block b;
+        assert_int_equal(block_init(&b, contents), 0);
+        block_hint h;
+        assert_int_equal(block_hint_build(&h, &b), 0);
+        assert_non_null(h.pfx);
+        assert_int_equal(h.common_len, 4); /* "pfx/" */
+        assert_int_equal(h.dense, interval == 1);
+        for (size_t t = 0; t < nt; t++) {
+            for (uint64_t seq = 5; seq <= 35; seq += 5) {
+                check_hinted(&b, &h, ukey_ikey(&k, targets[t], strlen(targets[t]), seq));
+                check_find(&b, &h, ukey_ikey(&k, targets[t], strlen(targets[t]), seq));
+            }
+        }
+        for (size_t i = 0; i < nu; i++)
+            for (uint64_t seq = 5; seq <= 35; seq += 5)
+                check_hinted(&b, &h, ukey_ikey(&k, users[i], strlen(users[i]), seq));
+        block_hint_free(&h);
+        assert_null(h.pfx);
+        /* An empty hint means plain seeks. */
+        check_hinted(&b, &h, ukey_ikey(&k, "pfx/b", 5, 20));
+        block_builder_fini(&bb);
+    }
+
+    /* The generated blocks too, across sizes, intervals and key lengths. */
+    for (int interval = 1; interval <= 16; interval *= 4) {
+        built w;
+        build(&w, 300, interval, 5);
+        block_hint h;
+        assert_int_equal(block_hint_build(&h, &w.blk), 0);
+        tkey k;
+        for (unsigned i = 0; i < 610; i += 3) {
+            check_hinted(&w.blk, &h, mkey(&k, i, 5, 100 + i / 2, LSM_TYPE_SEEK));
+            check_find(&w.blk, &h, mkey(&k, i, 5, 100 + i / 2, LSM_TYPE_SEEK));
+        }
+        block_hint_free(&h);
+        block_builder_fini(&w.bb);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_entries_detected),
         cmocka_unit_test(test_random_corruption_is_contained),
         cmocka_unit_test(test_iter_interface),
+        cmocka_unit_test(test_seek_hint_matches_seek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

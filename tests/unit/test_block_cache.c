@@ -105,6 +105,42 @@ static void test_lru_order_and_capacity(void **state)
     block_cache_free(c);
 }
 
+/* Second chance: an entry hit since the eviction scan last passed it
+ * survives one more round; a hit does not reorder anything by itself, and
+ * a pinned entry at the front is stepped over, not evicted. */
+static void test_second_chance(void **state)
+{
+    (void)state;
+    block_cache *c = block_cache_new(400, 0);
+    assert_non_null(c);
+    for (uint64_t i = 0; i < 4; i++) /* ring: 0 1 2 3 */
+        put(c, 3, i, 100);
+    cache_handle *pin = block_cache_lookup(c, 3, 1); /* 1 pinned */
+    assert_non_null(pin);
+    assert_true(present(c, 3, 0));     /* 0 marked */
+    put(c, 3, 4, 100);                 /* 0 and 1 go round; 2 goes */
+    block_cache_release(c, pin);
+    assert_false(present(c, 3, 2));
+    /* The scan cleared 0's and 1's marks: next come 3, then 4, 0, 1. */
+    put(c, 3, 5, 100);
+    assert_false(present(c, 3, 3));
+    put(c, 3, 6, 100);
+    assert_false(present(c, 3, 4));
+    assert_true(present(c, 3, 0));
+    assert_true(present(c, 3, 1));
+    assert_true(present(c, 3, 5));
+    assert_true(present(c, 3, 6));
+    /* Everything is marked now: one full lap clears the marks, then the
+     * oldest (0) goes. */
+    put(c, 3, 7, 100);
+    assert_false(present(c, 3, 0));
+    struct block_cache_stats s = stats(c);
+    assert_int_equal(s.entries, 4);
+    assert_int_equal(s.usage, 400);
+    assert_int_equal(s.evictions, 4);
+    block_cache_free(c);
+}
+
 static void test_pinned_survive_eviction(void **state)
 {
     (void)state;
@@ -431,6 +467,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lru_order_and_capacity),
         cmocka_unit_test(test_pinned_survive_eviction),
+        cmocka_unit_test(test_second_chance),
         cmocka_unit_test(test_hit_miss_counters),
         cmocka_unit_test(test_set_capacity),
         cmocka_unit_test(test_capacity_zero),

@@ -685,6 +685,59 @@ static void test_differential(void **state)
     memtable_unref(b);
 }
 
+/* Many keys, with overwrites and deletions: every get agrees with what was
+ * added.  For the skiplist this drives its key filter through several
+ * segments (a small memtable freed first makes the next one's first
+ * segment small), so a key in any segment must still be found. */
+static void test_many_keys_found(void **state)
+{
+    memtable *m = mt_new(state);
+    char k[32], v[32];
+    for (unsigned i = 0; i < 4096; i++) {
+        int kn = snprintf(k, sizeof k, "warm%08u", i);
+        assert_int_equal(memtable_add(m, i + 1, LSM_TYPE_PUT, slice_make(k, (size_t)kn),
+                                      S("w")), 0);
+    }
+    memtable_unref(m);
+
+    enum { N = 100000 };
+    m = mt_new(state);
+    uint64_t seq = 1;
+    for (unsigned i = 0; i < N; i++) {
+        int kn = snprintf(k, sizeof k, "key%010u", i * 7919u % N);
+        int vn = snprintf(v, sizeof v, "v%u", i);
+        assert_int_equal(memtable_add(m, seq++, LSM_TYPE_PUT, slice_make(k, (size_t)kn),
+                                      slice_make(v, (size_t)vn)), 0);
+    }
+    for (unsigned i = 0; i < N; i += 10) { /* newer versions: deletions */
+        int kn = snprintf(k, sizeof k, "key%010u", i);
+        assert_int_equal(memtable_add(m, seq++, LSM_TYPE_DELETE, slice_make(k, (size_t)kn),
+                                      S("")), 0);
+    }
+    for (unsigned i = 0; i < N; i++) {
+        int kn = snprintf(k, sizeof k, "key%010u", i * 7919u % N);
+        int vn = snprintf(v, sizeof v, "v%u", i);
+        slice got;
+        enum memtable_lookup r = memtable_get(m, slice_make(k, (size_t)kn), seq, &got);
+        if ((i * 7919u % N) % 10 == 0) {
+            assert_int_equal(r, MEMTABLE_DELETED);
+            /* The put is still there below the deletion. */
+            r = memtable_get(m, slice_make(k, (size_t)kn), N, &got);
+        }
+        assert_int_equal(r, MEMTABLE_FOUND);
+        assert_int_equal(got.size, (size_t)vn);
+        assert_memory_equal(got.data, v, got.size);
+    }
+    for (unsigned i = 0; i < 1000; i++) {
+        int kn = snprintf(k, sizeof k, "nokey%06u", i);
+        slice got;
+        assert_int_equal(memtable_get(m, slice_make(k, (size_t)kn), seq, &got), MEMTABLE_ABSENT);
+    }
+    if (strcmp(memtable_impl_name(m), "skiplist") == 0)
+        assert_true(memtable_memory_usage(m) > 0); /* the filter is counted */
+    memtable_unref(m);
+}
+
 /* Every per-implementation test, with the implementation as its state. */
 #define PER_IMPL_TESTS(impl)                                             \
     cmocka_unit_test_prestate(test_put_get_delete_overwrite, impl),     \
@@ -694,6 +747,7 @@ static void test_differential(void **state)
         cmocka_unit_test_prestate(test_refcount, impl),                 \
         cmocka_unit_test_prestate(test_big, impl),                      \
         cmocka_unit_test_prestate(test_freeze, impl),                   \
+        cmocka_unit_test_prestate(test_many_keys_found, impl),          \
         cmocka_unit_test_prestate(test_concurrent_get, impl),           \
         cmocka_unit_test_prestate(test_concurrent_iter, impl)
 
