@@ -87,9 +87,10 @@ int conn_submit(lsmd_conn *c, const struct shm_sqe *sqe);
 int conn_submit_nofence(lsmd_conn *c, const struct shm_sqe *sqe);
 
 /* Waits until the synchronous request completes (sync_done): first wakes
- * the daemon if it sleeps (shm_wake), then spins, then sleeps, checking the
+ * the daemon if it sleeps (shm_wake), then spins (not for a durable
+ * write: its reply waits for an fdatasync), then sleeps, checking the
  * daemon's liveness between sleep slices.  Returns 0 or the death code. */
-int conn_wait_sync(lsmd_conn *c);
+int conn_wait_sync(lsmd_conn *c, bool durable);
 
 /* Waits until at least one asynchronous completion is pending. */
 int conn_wait_pending(lsmd_conn *c);
