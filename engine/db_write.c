@@ -23,6 +23,11 @@
  * not wait behind a huge merged record (LevelDB uses 1 MiB too). */
 #define GROUP_MAX_BYTES (1u << 20)
 
+/* No group waits longer than this for the slowdown: a slowdown must never
+ * look like a stop to the writer (only groups of megabytes at the lowest
+ * rate reach it; they then pass a little faster than the rate). */
+#define SLOWDOWN_MAX_NS 100000000u
+
 static uint64_t now_us(void)
 {
     struct timespec ts;
@@ -160,7 +165,8 @@ static double slowdown_fraction(size_t depth, int slow, int stop)
  * rate falls as the tree nears the stop.  Pacing is by credit: each group
  * starts no earlier than the previous group's bytes allow, so many small
  * writes are slowed as much as one big one.  Returns the nanoseconds this
- * group of `bytes` must wait (at most 1 s).  REQUIRES: mu held, leader. */
+ * group of `bytes` must wait (at most SLOWDOWN_MAX_NS).  REQUIRES: mu held,
+ * leader. */
 static uint64_t slowdown_delay_ns(lsm_db *db, size_t bytes)
 {
     double f = slowdown_fraction(db->sv->v->nfiles[0], db->opt.l0_slowdown_trigger,
@@ -178,8 +184,8 @@ static uint64_t slowdown_delay_ns(lsm_db *db, size_t bytes)
     }
     uint64_t now = db_mono_ns();
     uint64_t start = db->slowdown_next_ns > now ? db->slowdown_next_ns : now;
-    if (start - now > 1000000000u)
-        start = now + 1000000000u;
+    if (start - now > SLOWDOWN_MAX_NS)
+        start = now + SLOWDOWN_MAX_NS;
     double rate = (double)db->opt.delayed_write_rate * f;
     db->slowdown_next_ns = start + (uint64_t)((double)bytes * 1e9 / rate);
     return start - now;
