@@ -68,3 +68,14 @@ long th_env_long(const char *name, long def)
     const char *s = getenv(name);
     return s && *s ? strtol(s, NULL, 0) : def;
 }
+
+unsigned long long th_json_u64(const char *json, const char *anchor, const char *pattern)
+{
+    const char *at = strstr(json, anchor);
+    if (!at)
+        fail_msg("no %s in %s", anchor, json);
+    const char *v = strstr(at, pattern);
+    if (!v)
+        fail_msg("no %s after %s in %s", pattern, anchor, json);
+    return strtoull(v + strlen(pattern), NULL, 10);
+}

@@ -35,4 +35,9 @@ uint64_t th_seed(void);
 /* An integer from the environment, or def. */
 long th_env_long(const char *name, long def);
 
+/* The unsigned number that follows `pattern` at its first occurrence after
+ * the first occurrence of `anchor` in json (e.g. anchor "\"stalls\":{",
+ * pattern "\"stops\":").  Fails the test when either is missing. */
+unsigned long long th_json_u64(const char *json, const char *anchor, const char *pattern);
+
 #endif

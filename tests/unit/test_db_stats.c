@@ -47,13 +47,9 @@ static void *worker(void *p)
 /* The "count" of the histogram named `name` inside "latency_ns". */
 static unsigned long long latency_count(const char *json, const char *name)
 {
-    const char *lat = strstr(json, "\"latency_ns\":");
-    assert_non_null(lat);
     char pat[32];
     snprintf(pat, sizeof pat, "\"%s\":{\"count\":", name);
-    const char *at = strstr(lat, pat);
-    assert_non_null(at);
-    return strtoull(at + strlen(pat), NULL, 10);
+    return th_json_u64(json, "\"latency_ns\":", pat);
 }
 
 static void test_stats_while_busy(void **state)

@@ -30,13 +30,9 @@ static unsigned long long stall_stat(lsm_db *db, const char *name)
 {
     char *json = NULL;
     assert_int_equal(lsm_stats_json(db, &json), 0);
-    const char *st = strstr(json, "\"stalls\":{");
-    assert_non_null(st);
     char pat[40];
     snprintf(pat, sizeof pat, "\"%s\":", name);
-    const char *at = strstr(st, pat);
-    assert_non_null(at);
-    unsigned long long v = strtoull(at + strlen(pat), NULL, 10);
+    unsigned long long v = th_json_u64(json, "\"stalls\":{", pat);
     lsm_free(json);
     return v;
 }
