@@ -34,7 +34,7 @@
 #include "version.h"
 
 typedef struct picker_options {
-    int l0_compaction_trigger;   /* leveled: L0 files that trigger L0->L1
+    int l0_compaction_trigger;   /* leveled: L0 files that trigger L0->base
                                     (default 4) */
     double level_size_ratio;     /* leveled: target(Ln+1) = target(Ln) x
                                     ratio (default 10; values < 1 act as 1) */

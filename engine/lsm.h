@@ -72,7 +72,7 @@ typedef struct lsm_options {
      * lsm_set_option under the same name). */
     const char *compaction_style; /* "leveled" (default) or "tiered" */
     int l0_compaction_trigger;  /* default 4: leveled L0 files that start an
-                                   L0->L1 compaction */
+                                   L0 compaction into the base level */
     int l0_slowdown_trigger;    /* default 20: L0 files at which writes are
                                    paced to delayed_write_rate (write
                                    slowdown), falling to 1/8 of it as L0
