@@ -57,6 +57,8 @@ struct worker {
     wgroup *writes;                /* group commit of this worker's writes */
     char *scratch;                 /* private copies of keys */
     size_t scratch_cap;
+    session_iter *retired;         /* closed iterators awaiting release */
+    uint32_t nretired, cap_retired;
 
     unsigned late, waits;          /* idle waits: late in a row, all */
 
@@ -188,9 +190,46 @@ static void op_snap(worker *w, session *s, const struct shm_sqe *q)
 
 /* ---- iterators ------------------------------------------------------------ */
 
+/* Takes iterator id out of s's table (it is dead for the client from now
+ * on) and leaves its release to release_retired, after this turn's replies
+ * are posted and the client woken: freeing an engine iterator (a merge over
+ * the memtables and every level, its blocks unpinned, its view dropped) is
+ * work no reply waits for, and a short scan's ITER_CLOSE arrives just
+ * before the next scan's ITER_OPEN.  Errors: -EBADF (no such iterator). */
+static int retire_iter(worker *w, session *s, uint64_t id)
+{
+    session_iter *si = session_iter_find(s, id);
+    if (!si)
+        return -EBADF;
+    if (w->nretired == w->cap_retired) {
+        uint32_t cap = w->cap_retired ? 2 * w->cap_retired : 8;
+        session_iter *a = realloc(w->retired, cap * sizeof *a);
+        if (!a)
+            return session_iter_close(s, id); /* release it now instead */
+        w->retired = a;
+        w->cap_retired = cap;
+    }
+    w->retired[w->nretired++] = *si;
+    *si = s->iters[--s->niters]; /* as session_iter_close, without the release */
+    return 0;
+}
+
+/* Releases what retire_iter took (as session_iter_close would have). */
+static void release_retired(worker *w)
+{
+    for (uint32_t i = 0; i < w->nretired; i++) {
+        session_iter *si = &w->retired[i];
+        lsm_iter_free(si->it);
+        if (si->snap_id)
+            snapreg_unref(w->d->snaps, si->snap_id);
+        free(si->bounds);
+    }
+    w->nretired = 0;
+}
+
 /* Fills a page at out_off from the iterator's position.  Closes the
  * iterator when it is exhausted (SHM_CQ_ITER_END) or failed. */
-static void fill_page(session *s, session_iter *si, const struct shm_sqe *q,
+static void fill_page(worker *w, session *s, session_iter *si, const struct shm_sqe *q,
                       struct shm_cqe *c)
 {
     char *page = shm_session_arena(s->shm) + q->out_off;
@@ -221,7 +260,7 @@ static void fill_page(session *s, session_iter *si, const struct shm_sqe *q,
         int st = lsm_iter_status(si->it);
         c->flags = SHM_CQ_ITER_END;
         c->status = st;
-        session_iter_close(s, si->id);
+        retire_iter(w, s, si->id);
     }
 }
 
@@ -267,7 +306,7 @@ static void op_iter_open(worker *w, session *s, const struct shm_sqe *q)
     s->next_iter_id++;
     c.r0 = si.id;
     if (q->out_cap > 0)
-        fill_page(s, session_iter_find(s, si.id), q, &c);
+        fill_page(w, s, session_iter_find(s, si.id), q, &c);
     goto out;
 fail:
     free(si.bounds);
@@ -285,13 +324,13 @@ static void op_iter(worker *w, session *s, const struct shm_sqe *q)
     }
     struct shm_cqe c = { .tag = q->tag, .r0 = q->arg0 };
     if (q->opcode == SHM_OP_ITER_CLOSE) {
-        c.status = session_iter_close(s, q->arg0);
+        c.status = retire_iter(w, s, q->arg0);
     } else {
         session_iter *si = session_iter_find(s, q->arg0);
         if (!si)
             c.status = -EBADF;
         else
-            fill_page(s, si, q, &c);
+            fill_page(w, s, si, q, &c);
     }
     complete(s, &c);
 }
@@ -365,6 +404,7 @@ static int serve(worker *w, session *s)
         session_end(s, EPROTO);
     }
     wake(s);
+    release_retired(w);
     atomic_fetch_add_explicit(&w->requests, (uint64_t)n, memory_order_relaxed);
     return n;
 }
@@ -559,6 +599,8 @@ void worker_free(worker *w)
     free(w->sessions);
     free(w->ss);
     free(w->scratch);
+    release_retired(w); /* empty after every serve(); kept for safety */
+    free(w->retired);
     wgroup_free(w->writes);
     pthread_mutex_destroy(&w->inbox_mu);
     free(w);
