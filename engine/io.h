@@ -10,13 +10,34 @@
  *             ENOMEM (io_uring compiled out, disabled by sysctl
  *             kernel.io_uring_disabled, or refused by seccomp) fall back to
  *             POSIX.  Reads, rename and unlink go through the ring; plain
- *             buffered writes and fdatasync are issued inline by default,
- *             because io_uring punts both to a worker thread on ext4 (measured
- *             in io_uring.c); LSMD_URING_WRITES=ring / LSMD_URING_SYNC=ring
- *             send them through the ring too.
- *   posix     (io_posix.c) pread/pwrite/fdatasync.
+ *             buffered writes, fdatasync and writeback hints are issued
+ *             inline by default, because io_uring punts them to a worker
+ *             thread on ext4 (measured in io_uring.c); LSMD_URING_WRITES=ring
+ *             / LSMD_URING_SYNC=ring (the latter also for hints) send them
+ *             through the ring too.
+ *   posix     (io_posix.c) pread/pwrite/fdatasync/sync_file_range.
  *   fault     (io_fault.c) wraps another backend; fails the Nth operation
  *             with a chosen errno, and simulates power loss.
+ *
+ * Writeback hints (io_writeback)
+ *   A file appended for a long time and then fdatasync'ed makes that one
+ *   call write everything still dirty: tens of MB at a memtable switch,
+ *   about a second on a busy disk.  Like RocksDB's bytes_per_sync, writers
+ *   call io_writeback_progress() after each append; every IO_WRITEBACK_BYTES
+ *   it starts asynchronous writeback of the full pages written since the
+ *   last hint (sync_file_range(SYNC_FILE_RANGE_WRITE): no wait, no flush
+ *   of the device cache), so the later fdatasync has little left to do.
+ *   The partial last page is left out: the next append dirties it again,
+ *   and a page under writeback can make that append wait (stable pages).
+ *   A hint makes nothing durable, and its errors are IGNORED by every
+ *   caller: it promises nothing, and it never hides a failure, because
+ *   SYNC_FILE_RANGE_WRITE alone neither waits nor reports/consumes the
+ *   file's writeback error state (Linux 4.13+ errseq: only the WAIT flags
+ *   do, which we never pass), so a page that fails to reach the disk still fails the next
+ *   fdatasync, the one call whose success the engine trusts.  Treating a
+ *   hint error as a write error would instead stop the database on an
+ *   advisory call (and on EINVAL/ESPIPE/ENOSYS where a file system lacks
+ *   it) without making any acknowledged write safer.
  *
  * Return codes: 0 (or a byte count for io_read) on success, -errno on
  * failure.  Writes are all-or-error: a short write is retried inside the
@@ -57,6 +78,10 @@ struct io_ops {
     /* Writes then fdatasyncs; a backend may do both in one submission. */
     int (*write_sync)(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t off);
     int (*sync)(lsm_io *io, lsm_file *f);          /* fdatasync */
+    /* Optional (NULL: io_writeback is a no-op): starts writeback of
+     * [off, off + n) without waiting (sync_file_range with
+     * SYNC_FILE_RANGE_WRITE).  Durability: none ("Writeback hints"). */
+    int (*writeback)(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n);
     int (*sync_dir)(lsm_io *io, const char *dir);  /* fsync of a directory */
     int (*rename)(lsm_io *io, const char *from, const char *to);
     int (*unlink)(lsm_io *io, const char *path);
@@ -92,6 +117,10 @@ static inline int io_write(lsm_io *io, lsm_file *f, const void *buf, size_t n, u
 static inline int io_write_sync(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t off)
 { return io->ops->write_sync(io, f, buf, n, off); }
 static inline int io_sync(lsm_io *io, lsm_file *f) { return io->ops->sync(io, f); }
+/* A hint, not a sync: see "Writeback hints" above.  Returns 0 or -errno,
+ * which callers ignore (the backend still reports it, for tests). */
+static inline int io_writeback(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n)
+{ return io->ops->writeback ? io->ops->writeback(io, f, off, n) : 0; }
 static inline int io_sync_dir(lsm_io *io, const char *dir) { return io->ops->sync_dir(io, dir); }
 static inline int io_rename(lsm_io *io, const char *from, const char *to)
 { return io->ops->rename(io, from, to); }
@@ -100,6 +129,26 @@ static inline int io_truncate(lsm_io *io, lsm_file *f, uint64_t size)
 { return io->ops->truncate(io, f, size); }
 static inline int io_size(lsm_io *io, lsm_file *f, uint64_t *out)
 { return io->ops->size(io, f, out); }
+
+/* Bytes appended between two writeback hints, and the alignment the hinted
+ * range ends on (the partial last page is left for the next append). */
+#define IO_WRITEBACK_BYTES (1u << 20)
+#define IO_WRITEBACK_ALIGN 4096u
+
+/* For an append-only writer: call after a successful write that left the
+ * file end at `end`.  *hinted (start it at 0) is where the last hint ended;
+ * once at least IO_WRITEBACK_BYTES of full pages lie past it, hints them and
+ * advances it.  The hint's error is ignored (see above).  Cheap when it
+ * does nothing: a subtraction and a compare. */
+static inline void io_writeback_progress(lsm_io *io, lsm_file *f, uint64_t *hinted,
+                                         uint64_t end)
+{
+    uint64_t to = end & ~(uint64_t)(IO_WRITEBACK_ALIGN - 1);
+    if (to >= *hinted + IO_WRITEBACK_BYTES) {
+        (void)io_writeback(io, f, *hinted, to - *hinted);
+        *hinted = to;
+    }
+}
 
 /* Reads exactly n bytes at off.  Returns 0, -errno, or LSM_ECORRUPT when the
  * file ends first (a table or manifest that is shorter than it claims). */
@@ -115,9 +164,9 @@ int io_read_all(lsm_io *io, const char *path, char **buf, size_t *n);
  * passes every call through, only counting operations. */
 int io_fault_new(lsm_io *base, lsm_io **out);
 
-/* Counts operations (every io_ops call but close, size and destroy) from
- * now; the nth one (1-based) fails with -err (EIO, ENOSPC, ...) without
- * reaching base.  persistent != 0: every later operation fails too, as a
+/* Counts operations (io_writeback and every io_ops call but close, size
+ * and destroy) from now; the nth one (1-based) fails with -err (EIO,
+ * ENOSPC, ...) without reaching base.  persistent != 0: every later operation fails too, as a
  * dead disk would.  n == 0 disarms. */
 void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent);
 
@@ -125,8 +174,9 @@ void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent);
 uint64_t io_fault_ops(lsm_io *io);
 
 /* Simulates power loss now: every file is cut back to the bytes a completed
- * sync covers; files whose directory entry no completed sync_dir covers are
- * removed; renames and unlinks not covered by a sync_dir are undone.  After
+ * sync covers (io_writeback is counted, and can be failed, like any
+ * operation, but is never a sync); files whose directory entry no completed
+ * sync_dir covers are removed; renames and unlinks not covered by a sync_dir are undone.  After
  * this, every operation through io fails with -EIO (the machine is off), so
  * the caller can close its handles and reopen with a fresh backend.
  * Returns 0 or -errno if the on-disk state could not be rolled back. */

@@ -9,6 +9,10 @@
  *   - File data: each file keeps a durable length, the size it had when a
  *     sync (io_sync, io_write_sync) of it was entered and then completed.
  *     Power loss cuts the file back to it; appended bytes past it are lost.
+ *     A writeback hint (io_writeback) is counted and can be failed like
+ *     any operation, but never moves the durable length: it promises
+ *     nothing, and a real disk may lose hinted pages (their write-out may
+ *     not have finished, and the device cache is not flushed).
  *   - Directory entries: a file created by IO_CREATE, or renamed into
  *     place, is durable under that name only once an io_sync_dir of its
  *     directory completes after the create/rename; an unlink or the old
@@ -39,9 +43,9 @@
  *     first (the rollback waits for them).
  *
  * Thread safety / invariants
- *   gate: data operations (read, write, write_sync, sync, truncate, size)
- *   hold it shared across the base call; name operations (open, close,
- *   rename, unlink, sync_dir), power loss and nothing else hold it
+ *   gate: data operations (read, write, write_sync, sync, writeback,
+ *   truncate, size) hold it shared across the base call; name operations
+ *   (open, close, rename, unlink, sync_dir), power loss and nothing else hold it
  *   exclusive, so the entry and file tables change only under it
  *   exclusively.  mu guards the counters and every fault_ino.durable_len.
  *   Lock order: gate, then mu.
@@ -452,6 +456,18 @@ static int fault_write_sync(lsm_io *io, lsm_file *f, const void *buf, size_t n, 
     return rc;
 }
 
+/* Counted (so fault loops reach it) but never a sync: durable_len stays. */
+static int fault_writeback(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n)
+{
+    struct fault_io *fi = fio(io);
+    pthread_rwlock_rdlock(&fi->gate);
+    int rc = op_begin(fi);
+    if (rc == 0)
+        rc = io_writeback(fi->base, ffile(f)->bf, off, n);
+    pthread_rwlock_unlock(&fi->gate);
+    return rc;
+}
+
 static int fault_truncate(lsm_io *io, lsm_file *f, uint64_t size)
 {
     struct fault_io *fi = fio(io);
@@ -598,6 +614,7 @@ static const struct io_ops fault_ops = {
     .write = fault_write,
     .write_sync = fault_write_sync,
     .sync = fault_sync,
+    .writeback = fault_writeback,
     .sync_dir = fault_sync_dir,
     .rename = fault_rename,
     .unlink = fault_unlink,

@@ -126,6 +126,19 @@ static int px_sync(lsm_io *io, lsm_file *f)
     return rc < 0 ? -errno : 0;
 }
 
+/* SYNC_FILE_RANGE_WRITE only: start writeback, never wait, never consume
+ * the file's writeback error (io.h "Writeback hints").  EINTR: it did not
+ * start, so it is repeated; other errors go back to the caller. */
+static int px_writeback(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n)
+{
+    (void)io;
+    int rc;
+    do
+        rc = sync_file_range(f->fd, (off64_t)off, (off64_t)n, SYNC_FILE_RANGE_WRITE);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : 0;
+}
+
 static int px_write_sync(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t off)
 {
     int rc = px_write(io, f, buf, n, off);
@@ -186,6 +199,7 @@ static const struct io_ops posix_ops = {
     .write = px_write,
     .write_sync = px_write_sync,
     .sync = px_sync,
+    .writeback = px_writeback,
     .sync_dir = px_sync_dir,
     .rename = px_rename,
     .unlink = px_unlink,

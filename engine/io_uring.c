@@ -66,6 +66,7 @@ struct uring_io {
     int has_unlinkat;
     int writes_via_ring;      /* LSMD_URING_WRITES=ring: see ur_write */
     int syncs_via_ring;       /* LSMD_URING_SYNC=ring: see ur_sync */
+    int has_sync_file_range;  /* IORING_OP_SYNC_FILE_RANGE (5.2+) */
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -338,6 +339,35 @@ static int ur_sync(lsm_io *io, lsm_file *f)
     return rc ? rc : sync_fd(u, r, f->fd, IORING_FSYNC_DATASYNC);
 }
 
+/* Writeback hint (io.h): inline sync_file_range unless LSMD_URING_SYNC=ring
+ * and the kernel has IORING_OP_SYNC_FILE_RANGE.  Why: io_uring always
+ * punts sync_file_range to an io-wq worker (it needs a blocking context),
+ * the same thread hop measured for fdatasync above, and the call is
+ * already asynchronous (SYNC_FILE_RANGE_WRITE only starts writeback).
+ * Not retried on EINTR/EAGAIN in the ring: it is a hint; the caller
+ * ignores the result. */
+static int ur_writeback(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n)
+{
+    struct uring_io *u = (struct uring_io *)io;
+    if (!u->syncs_via_ring || !u->has_sync_file_range || n > URING_MAX_CHUNK) {
+        int rc;
+        do
+            rc = sync_file_range(f->fd, (off64_t)off, (off64_t)n, SYNC_FILE_RANGE_WRITE);
+        while (rc < 0 && errno == EINTR);
+        return rc < 0 ? -errno : 0;
+    }
+    struct uring_ring *r;
+    int rc = ring_get(u, &r);
+    if (rc)
+        return rc;
+    io_uring_prep_sync_file_range(sqe_get(r, 0), f->fd, (unsigned)n, off,
+                                  SYNC_FILE_RANGE_WRITE);
+    int res;
+    if ((rc = ring_run(u, r, 1, &res)) != 0)
+        return rc;
+    return res < 0 ? res : 0;
+}
+
 /* One submission: the write linked to the fdatasync.  A short write breaks
  * the link (the fdatasync completes with -ECANCELED); then the rest is
  * written and synced on its own. */
@@ -475,6 +505,7 @@ static const struct io_ops uring_ops = {
     .write = ur_write,
     .write_sync = ur_write_sync,
     .sync = ur_sync,
+    .writeback = ur_writeback,
     .sync_dir = ur_sync_dir,
     .rename = ur_rename,
     .unlink = ur_unlink,
@@ -501,6 +532,7 @@ static int probe(struct uring_io *u)
     } else {
         u->has_renameat = io_uring_opcode_supported(p, IORING_OP_RENAMEAT);
         u->has_unlinkat = io_uring_opcode_supported(p, IORING_OP_UNLINKAT);
+        u->has_sync_file_range = io_uring_opcode_supported(p, IORING_OP_SYNC_FILE_RANGE);
     }
     if (p)
         io_uring_free_probe(p);

@@ -24,6 +24,7 @@ struct wal_writer {
     lsm_io *io;
     lsm_file *file;
     uint64_t offset; /* bytes appended successfully */
+    uint64_t hinted; /* writeback started up to here (io_writeback_progress) */
     _Atomic int error; /* sticky: first failed write or sync; atomic because
                           the engine may sync while the next group appends */
     char *buf;       /* wal_writer_append's copy buffer */
@@ -83,6 +84,12 @@ static int writer_emit(wal_writer *w, char *frame, size_t n, uint32_t crc, int s
     if (rc != 0)
         return writer_poison(w, rc, sync ? "write+sync" : "write");
     w->offset += n;
+    /* Keeps the dirty tail short so the sync at a memtable switch (or the
+     * next synced append) is quick.  Appender-only state: no lock. */
+    if (sync)
+        w->hinted = w->offset & ~(uint64_t)(IO_WRITEBACK_ALIGN - 1);
+    else
+        io_writeback_progress(w->io, w->file, &w->hinted, w->offset);
     return 0;
 }
 

@@ -18,6 +18,13 @@
  * second system call per record, which is worse for the small records that
  * dominate; io.h has no vectored write.
  *
+ * Every IO_WRITEBACK_BYTES of unsynced appends, the appender also starts
+ * writeback of them (io_writeback_progress, io.h) so that wal_writer_sync
+ * (at a memtable switch) or a later synced append finds little dirty data
+ * and returns quickly.  The hint is not durability: only wal_writer_sync
+ * and synced appends are, and a failed hint is ignored (it neither poisons
+ * the writer nor hides a later sync's error).
+ *
  * Errors are sticky: after a failed write or sync the writer is poisoned and
  * every later append/sync returns that first error.  The file may hold part
  * of the failed record, and after a failed fdatasync the kernel may have

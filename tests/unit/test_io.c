@@ -294,6 +294,47 @@ static void test_write_sync_and_sync(void **state)
     free(p);
 }
 
+/* io_writeback (sync_file_range WRITE, inline or through the ring with
+ * LSMD_URING_SYNC=ring): a hint over written, unwritten and empty ranges
+ * succeeds and leaves the data intact; io_writeback_progress hints whole
+ * IO_WRITEBACK_BYTES of full pages; a bad range is reported, not hidden. */
+static void test_writeback(void **state)
+{
+    struct fx *fx = *state;
+    char *p = path_in(fx, "wal");
+    lsm_file *f;
+    assert_int_equal(io_open(fx->io, p, IO_CREATE, &f), 0);
+    size_t big = (2u << 20) + 123, piece = 64u << 10;
+    char *w = malloc(big), *r = malloc(big);
+    assert_non_null(w);
+    assert_non_null(r);
+    fill(w, big, 9);
+    uint64_t hinted = 0, off = 0;
+    while (off < big) {
+        size_t n = big - off < piece ? big - off : piece;
+        assert_int_equal(io_write(fx->io, f, w + off, n, off), 0);
+        off += n;
+        uint64_t before = hinted;
+        io_writeback_progress(fx->io, f, &hinted, off);
+        if (hinted != before) /* only ever by whole steps of full pages */
+            assert_int_equal(hinted - before, IO_WRITEBACK_BYTES);
+    }
+    assert_int_equal(hinted, 2u << 20); /* the 123-byte tail page is left */
+    assert_int_equal(io_writeback(fx->io, f, 0, big), 0);
+    assert_int_equal(io_writeback(fx->io, f, 4096, 1), 0);
+    assert_int_equal(io_writeback(fx->io, f, 0, 0), 0);             /* to EOF */
+    assert_int_equal(io_writeback(fx->io, f, big, 1u << 20), 0);   /* past EOF */
+    assert_int_equal(io_writeback(fx->io, f, (uint64_t)1 << 63, 4096), -EINVAL);
+    assert_int_equal(io_read_exact(fx->io, f, r, big, 0), 0);
+    assert_memory_equal(r, w, big);
+    assert_int_equal(io_sync(fx->io, f), 0);
+    assert_int_equal(io_close(fx->io, f), 0);
+    assert_int_equal(disk_size(p), big);
+    free(w);
+    free(r);
+    free(p);
+}
+
 /* RLIMIT_FSIZE makes the kernel write part of a request and then fail with
  * EFBIG: the backend must keep the part, retry the rest and report EFBIG
  * (and, for write_sync, not report a sync that never covered the tail). */
@@ -586,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rename_unlink_sync_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_sync_and_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writeback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_with_live_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ring_setup_fails_at_first_use, setup, teardown),

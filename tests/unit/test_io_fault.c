@@ -1,6 +1,7 @@
 /*
  * test_io_fault.c — the fault-injection backend: failing the Nth operation
- * and power loss (io.h, io_fault.c).
+ * and power loss (io.h, io_fault.c).  Wraps each base backend in turn:
+ * LSM_TEST_PER_BACKEND.
  */
 #include "helpers.h"
 
@@ -237,6 +238,69 @@ static void test_persistent(void **state)
     free(p);
 }
 
+/* io_writeback is an operation like any other for the counter: counted,
+ * failed when it is the Nth (without reaching the disk), and failed by a
+ * persistent fault; it never affects the bytes on disk. */
+static void test_writeback_counted_and_failed(void **state)
+{
+    struct fx *fx = *state;
+    char *p = path_in(fx, "wal");
+    lsm_file *f;
+    assert_int_equal(io_open(fx->io, p, IO_CREATE, &f), 0);
+    assert_int_equal(io_write(fx->io, f, "0123", 4, 0), 0);
+    io_fault_arm(fx->io, 2, EIO, 0);
+    assert_int_equal(io_writeback(fx->io, f, 0, 4), 0);
+    assert_int_equal(io_fault_ops(fx->io), 1);
+    assert_int_equal(io_writeback(fx->io, f, 0, 4), -EIO);
+    assert_int_equal(io_fault_ops(fx->io), 2);
+    assert_int_equal(io_writeback(fx->io, f, 0, 4), 0); /* transient */
+    io_fault_arm(fx->io, 1, ENOSPC, 1);
+    assert_int_equal(io_writeback(fx->io, f, 0, 4), -ENOSPC);
+    assert_int_equal(io_write(fx->io, f, "x", 1, 4), -ENOSPC);
+    assert_int_equal(io_writeback(fx->io, f, 0, 4), -ENOSPC);
+    assert_int_equal(io_fault_ops(fx->io), 3);
+    io_fault_arm(fx->io, 0, 0, 0);
+    assert_int_equal(io_close(fx->io, f), 0);
+    assert_content(fx, "wal", "0123");
+    free(p);
+}
+
+/* Appends of several MiB with io_writeback_progress after each: every
+ * IO_WRITEBACK_BYTES one hint is counted, and power loss still drops every
+ * byte that only a hint (never a sync) covered. */
+static void test_power_loss_ignores_writeback(void **state)
+{
+    struct fx *fx = *state;
+    char *p = path_in(fx, "wal");
+    lsm_file *f;
+    assert_int_equal(io_open(fx->io, p, IO_CREATE, &f), 0);
+    assert_int_equal(io_sync_dir(fx->io, fx->dir), 0);
+    assert_int_equal(io_write_sync(fx->io, f, "head", 4, 0), 0);
+    size_t piece = 64u << 10, total = 3u * IO_WRITEBACK_BYTES + 100;
+    char *buf = malloc(piece);
+    assert_non_null(buf);
+    memset(buf, 'w', piece);
+    io_fault_arm(fx->io, 0, 0, 0); /* resets the count */
+    uint64_t hinted = 0, off = 4, writes = 0;
+    while (off < 4 + total) {
+        size_t n = 4 + total - off < piece ? 4 + total - off : piece;
+        assert_int_equal(io_write(fx->io, f, buf, n, off), 0);
+        writes++;
+        off += n;
+        io_writeback_progress(fx->io, f, &hinted, off);
+    }
+    assert_int_equal(hinted, 3u * IO_WRITEBACK_BYTES);
+    assert_int_equal(io_fault_ops(fx->io), writes + 3);
+    assert_int_equal(io_writeback(fx->io, f, 0, 0), 0); /* the whole file */
+    assert_int_equal(disk_size(p), 4 + total);
+    assert_int_equal(io_fault_power_loss(fx->io), 0);
+    assert_int_equal(io_writeback(fx->io, f, 0, 4), -EIO); /* the machine is off */
+    assert_int_equal(io_close(fx->io, f), 0);
+    assert_content(fx, "wal", "head");
+    free(buf);
+    free(p);
+}
+
 /* ---- power loss -------------------------------------------------------------- */
 
 static void assert_all_fail(struct fx *fx, lsm_file *f)
@@ -252,6 +316,7 @@ static void assert_all_fail(struct fx *fx, lsm_file *f)
     assert_int_equal(io_write_sync(fx->io, f, "z", 1, 0), -EIO);
     assert_int_equal(io_read(fx->io, f, buf, 1, 0), -EIO);
     assert_int_equal(io_sync(fx->io, f), -EIO);
+    assert_int_equal(io_writeback(fx->io, f, 0, 1), -EIO);
     assert_int_equal(io_truncate(fx->io, f, 0), -EIO);
     assert_int_equal(io_size(fx->io, f, &sz), -EIO);
     assert_int_equal(io_sync_dir(fx->io, fx->dir), -EIO);
@@ -542,6 +607,7 @@ int main(void)
         T(test_nth_write_fails),
         T(test_nth_fails_each_op),
         T(test_persistent),
+        T(test_writeback_counted_and_failed),
         T(test_power_loss_appends),
         T(test_power_loss_files),
         T(test_power_loss_undoes_rename),
@@ -549,6 +615,7 @@ int main(void)
         T(test_power_loss_undoes_move),
         T(test_power_loss_restores_unlink),
         T(test_power_loss_truncate_semantics),
+        T(test_power_loss_ignores_writeback),
         T(test_threads_then_power_loss),
         T(test_destroy_drops_trash),
     };

@@ -508,8 +508,10 @@ static int f_size(lsm_io *io, lsm_file *f, uint64_t *o) { return io_size(inner(i
 static void f_destroy(lsm_io *io) { (void)io; }
 
 static const struct io_ops failing_ops = {
-    f_open, f_close, f_read, f_write, f_write_sync, f_sync, f_sync_dir,
-    f_rename, f_unlink, f_truncate, f_size, f_destroy,
+    .open = f_open, .close = f_close, .read = f_read, .write = f_write,
+    .write_sync = f_write_sync, .sync = f_sync, .sync_dir = f_sync_dir,
+    .rename = f_rename, .unlink = f_unlink, .truncate = f_truncate,
+    .size = f_size, .destroy = f_destroy,
 };
 
 static void test_write_failure(void **state)
