@@ -173,6 +173,10 @@ void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent);
 /* Operations counted since creation (or since the last arm). */
 uint64_t io_fault_ops(lsm_io *io);
 
+/* Of those, the writeback hints: a fault loop expects every failed
+ * operation to fail its workload except these, whose errors are ignored. */
+uint64_t io_fault_hints(lsm_io *io);
+
 /* Simulates power loss now: every file is cut back to the bytes a completed
  * sync covers (io_writeback is counted, and can be failed, like any
  * operation, but is never a sync); files whose directory entry no completed

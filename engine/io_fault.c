@@ -94,6 +94,7 @@ struct fault_io {
     pthread_rwlock_t gate;
     pthread_mutex_t mu;
     uint64_t ops;      /* [mu] since creation or the last arm */
+    uint64_t hints;    /* [mu] of which writeback hints */
     uint64_t arm_n;    /* [mu] 0: disarmed */
     int arm_err;       /* [mu] */
     int persistent;    /* [mu] */
@@ -462,6 +463,9 @@ static int fault_writeback(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n)
     struct fault_io *fi = fio(io);
     pthread_rwlock_rdlock(&fi->gate);
     int rc = op_begin(fi);
+    pthread_mutex_lock(&fi->mu);
+    fi->hints++;
+    pthread_mutex_unlock(&fi->mu);
     if (rc == 0)
         rc = io_writeback(fi->base, ffile(f)->bf, off, n);
     pthread_rwlock_unlock(&fi->gate);
@@ -653,6 +657,7 @@ void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent)
     struct fault_io *fi = fio(io);
     pthread_mutex_lock(&fi->mu);
     fi->ops = 0;
+    fi->hints = 0;
     fi->arm_n = n;
     fi->arm_err = err > 0 ? err : -err; /* accept EIO or -EIO */
     fi->persistent = persistent != 0;
@@ -667,6 +672,17 @@ uint64_t io_fault_ops(lsm_io *io)
     struct fault_io *fi = fio(io);
     pthread_mutex_lock(&fi->mu);
     uint64_t n = fi->ops;
+    pthread_mutex_unlock(&fi->mu);
+    return n;
+}
+
+uint64_t io_fault_hints(lsm_io *io)
+{
+    if (io->kind != IO_KIND_FAULT)
+        return 0;
+    struct fault_io *fi = fio(io);
+    pthread_mutex_lock(&fi->mu);
+    uint64_t n = fi->hints;
     pthread_mutex_unlock(&fi->mu);
     return n;
 }
