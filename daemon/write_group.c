@@ -274,8 +274,11 @@ static int append(wgroup *wg, session *s, lsm_batch *b, const struct shm_sqe *q,
         wg->scratch = p;
         wg->scratch_cap = cap;
     }
-    memcpy(wg->scratch, arena + q->val_off, q->val_len);
-    slice payload = slice_make(wg->scratch, q->val_len);
+    /* No copy of an empty payload: scratch may still be NULL, and
+     * memcpy(NULL, p, 0) is undefined (UBSan aborts the daemon on it). */
+    if (q->val_len)
+        memcpy(wg->scratch, arena + q->val_off, q->val_len);
+    slice payload = slice_make(q->val_len ? wg->scratch : "", q->val_len);
     if (batch_iterate(payload, (uint32_t)q->arg1, NULL, NULL) != 0)
         return -EINVAL; /* malformed: refused before anything is appended */
     int rc = batch_iterate(payload, (uint32_t)q->arg1, add_entry, b);

@@ -226,7 +226,14 @@ void th_send(th_child *c, const char *fmt, ...)
     va_end(ap);
     assert_true(n > 0 && n < (int)sizeof line - 1);
     line[n++] = '\n';
-    assert_int_equal(write(c->to_fd, line, (size_t)n), n);
+    /* A client that died closed its stdin: say so instead of dying of
+     * SIGPIPE with no message (the test process ignores SIGPIPE). */
+    signal(SIGPIPE, SIG_IGN);
+    if (write(c->to_fd, line, (size_t)n) != n) {
+        const char *last = th_recv(c, 1000);
+        fail_msg("client pid %d is gone; its last words: %s", (int)c->pid,
+                 last ? last : "(none)");
+    }
 }
 
 const char *th_recv(th_child *c, int timeout_ms)

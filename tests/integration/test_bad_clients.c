@@ -189,6 +189,35 @@ static int role_garbage(int argc, char **argv)
 
 /* badsqe SOCKET: each hand-made bad request must fail; the connection must
  * still work afterwards. */
+/* emptybatch SOCKET: a WRITE_BATCH with no payload that claims 3 entries, as
+ * the first write a fresh daemon's worker sees (its batch scratch buffer is
+ * not allocated yet: the daemon once passed that NULL to memcpy, and its
+ * UBSan build aborted).  Must be refused, and the connection must live. */
+static int role_emptybatch(int argc, char **argv)
+{
+    if (argc != 2)
+        return 2;
+    lsmd_conn *c;
+    if (lsmd_connect(argv[1], &c))
+        return 1;
+    struct shm_sqe q = { .opcode = SHM_OP_WRITE_BATCH, .val_off = c->large_off, .val_len = 0,
+                         .arg1 = 3 };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &q, &cqe);
+    if (rc) {
+        th_reply("err connection lost: %s", lsmd_strerror(rc));
+        return 1;
+    }
+    if (cqe.status >= 0) {
+        th_reply("err an empty batch of 3 entries was accepted");
+        return 1;
+    }
+    rc = lsmd_put(c, "after", 5, "ok", 2, 0);
+    th_reply(rc ? "err after: %d" : "ok", rc);
+    lsmd_disconnect(c);
+    return rc ? 1 : 0;
+}
+
 static int role_badsqe(int argc, char **argv)
 {
     if (argc != 2)
@@ -404,6 +433,25 @@ static void test_bad_clients(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
+/* A fresh daemon (its own setup): the empty batch is the first write. */
+static void test_empty_batch_first(void **state)
+{
+    (void)state;
+    const char *sock_args[] = { g_d.sock, NULL };
+    th_child e;
+    th_spawn(&e, "emptybatch", sock_args);
+    const char *r = th_recv(&e, 30000);
+    assert_non_null(r);
+    if (strcmp(r, "ok") != 0)
+        fail_msg("emptybatch client: %s", r);
+    assert_int_equal(th_wait(&e), 0);
+    if (!thd_alive(&g_d)) {
+        thd_dump_log(&g_d);
+        fail_msg("the daemon died on an empty batch");
+    }
+    assert_int_equal(thd_stop(&g_d), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -424,11 +472,12 @@ int main(int argc, char **argv)
     static const th_role roles[] = {
         { "steady", role_steady }, { "killed", role_killed }, { "scribbler", role_scribbler },
         { "garbage", role_garbage }, { "badsqe", role_badsqe }, { "noreap", role_noreap },
-        { NULL, NULL },
+        { "emptybatch", role_emptybatch }, { NULL, NULL },
     };
     if (argc > 1 && strcmp(argv[1], "--role") == 0)
         return th_role_dispatch(argc, argv, roles);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_empty_batch_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_clients, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
