@@ -187,7 +187,7 @@ $(B)/obj/libclient/lsmctl.o: CFLAGS += -Ibench
 $(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a $(B)/libbenchsvg.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o
+ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o
 $(B)/tests/test_%: $(B)/obj/tests/integration/test_%.o $(ITEST_HELPERS_OBJ) $(TEST_HELPERS_OBJ) $(B)/liblsmd.a $(B)/liblsm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(DAEMON_LIBS) $(LDLIBS)
