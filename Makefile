@@ -165,7 +165,8 @@ DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(B)/obj/%.o)
 DAEMON_LIBS := -lnuma -linih
 ITEST_SRC   := $(wildcard tests/integration/test_*.c)
 ITEST_BIN   := $(patsubst %.c,$(B)/tests/%,$(notdir $(ITEST_SRC)))
-DUNIT_BIN   := $(B)/tests/test_snapshot_registry $(B)/tests/test_daemon_config
+DUNIT_BIN   := $(B)/tests/test_snapshot_registry $(B)/tests/test_daemon_config \
+               $(B)/tests/test_uid_quota
 ASAN_B      ?= build/san-address-undefined
 ASAN_LSMD   := $(if $(findstring address,$(SAN)),$(abspath $(B))/lsmd,$(abspath $(ASAN_B))/lsmd)
 
@@ -199,7 +200,7 @@ $(DUNIT_BIN): LDLIBS := $(B)/libdaemon.a $(B)/liblsmd.a $(B)/libshm.a $(B)/libls
 # The ASan daemon the bad-client test attacks (built in its own tree).
 asan-lsmd:
 	@$(if $(findstring address,$(SAN)),true,$(MAKE) --no-print-directory SAN=address,undefined B=$(ASAN_B) $(ASAN_B)/lsmd)
-$(B)/tests/test_bad_clients: | asan-lsmd
+$(B)/tests/test_bad_clients $(B)/tests/test_snapshot_caps: | asan-lsmd
 
 TEST_SRC += $(ITEST_SRC)
 test: $(ITEST_BIN) $(B)/lsmd $(B)/lsmctl
