@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "protocol.h"
 
 /* Runtime options the engine takes through lsm_set_option (engine/lsm.h). */
 static const char *const k_runtime_opts[] = {
@@ -27,6 +28,9 @@ void config_init(daemon_config *c)
     c->numa_node = -1;
     c->spin_us = 50;
     c->max_clients = 256;
+    c->max_snapshots = 4096;
+    c->max_iters_per_uid = 1024;
+    c->max_arena_bytes_per_uid = 4ull << 30;
     lsm_options_init(&c->engine);
     c->engine.io_backend = NULL; /* NULL: let LSMD_IO decide, as "auto" */
 }
@@ -197,6 +201,37 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         if (parse_int(v, 1, 65536, &n))
             return -EINVAL;
         c->max_clients = (int)n;
+        return 0;
+    }
+    /* limits and per-uid quotas */
+    if (strcmp(k, "max_snapshots") == 0) {
+        if (parse_int(v, 1, SHM_DIR_MAX_CAPACITY, &n))
+            return -EINVAL;
+        c->max_snapshots = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "max_clients_per_uid") == 0) {
+        if (parse_int(v, 1, 65536, &n))
+            return -EINVAL;
+        c->max_clients_per_uid = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "max_snapshots_per_uid") == 0) {
+        if (parse_int(v, 1, 1L << 30, &n))
+            return -EINVAL;
+        c->max_snapshots_per_uid = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "max_iters_per_uid") == 0) {
+        if (parse_int(v, 1, 1L << 30, &n))
+            return -EINVAL;
+        c->max_iters_per_uid = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "max_arena_bytes_per_uid") == 0) {
+        if (parse_size(v, 1ull << 50, &sz) || sz == 0)
+            return -EINVAL;
+        c->max_arena_bytes_per_uid = sz;
         return 0;
     }
     if (strcmp(k, "allow_uids") == 0)
@@ -375,6 +410,11 @@ int config_finish(daemon_config *c)
     }
     if (c->workers == 0)
         c->workers = usable_cpus();
+    /* A quarter each: see config.h. */
+    if (c->max_clients_per_uid == 0)
+        c->max_clients_per_uid = c->max_clients > 4 ? (unsigned)c->max_clients / 4 : 1;
+    if (c->max_snapshots_per_uid == 0)
+        c->max_snapshots_per_uid = c->max_snapshots > 4 ? c->max_snapshots / 4 : 1;
     return 0;
 }
 

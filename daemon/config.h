@@ -19,6 +19,13 @@
  *   allow_uids, allow_gids  extra peers allowed (comma lists); the
  *                           daemon's own uid is always allowed        none
  *   log_level               error | warn | info | debug               env/info
+ *   max_snapshots           snapshot IDs listed at once; the directory
+ *                           clients read holds exactly this many      4096
+ *   max_clients_per_uid     sessions of one uid                max_clients/4
+ *   max_snapshots_per_uid   snapshot pins (acquires + holds) of one
+ *                           uid                             max_snapshots/4
+ *   max_iters_per_uid       open iterators of one uid                 1024
+ *   max_arena_bytes_per_uid bytes of shared segments of one uid         4G
  *   memtable_bytes, max_immutable_memtables, block_bytes,
  *   block_restart_interval, bloom_bits_per_key, sstable_target_bytes
  *                           lsm_options fields (engine/lsm.h)         engine's
@@ -27,6 +34,21 @@
  *   compaction_rate_mb, periodic_compaction_seconds, delayed_write_rate
  *                           runtime engine options, applied with
  *                           lsm_set_option right after lsm_open       engine's
+ *
+ * Limits and quotas.  Past max_snapshots an acquire is refused with
+ * -EMFILE instead of unlisting someone's snapshot.  The *_per_uid quotas
+ * (uid_quota.h) refuse with -EMFILE (-ENOMEM for arena bytes) and apply to
+ * every uid except the daemon's own: a process of that uid can signal the
+ * daemon and read its files anyway, and it is the usual (often the only)
+ * client, so the global limits alone bound it and a single-uid deployment
+ * can still use all max_clients sessions.  The quotas keep foreign uids
+ * (allow_uids, allow_gids) from starving each other and the daemon's uid:
+ * one uid gets at most a quarter of the sessions and snapshot slots, so it
+ * takes four colluding uids to fill them.  1024 iterators (16 sessions'
+ * worth at 64 each, ~300 KiB apiece: ~300 MiB) and 4 GiB of segments (one
+ * maximal segment, ~2.25 GiB, or about a thousand default ones of ~3 MiB)
+ * bound one uid's memory in the daemon.  Each is also a per-session limit
+ * where one exists (daemon.h: 1024 snapshot pins, 64 iterators).
  *
  * In the file, keys may sit before any section or under [lsmd]; an
  * [engine] section passes any NAME = VALUE to lsm_set_option unchecked.
@@ -64,6 +86,13 @@ typedef struct daemon_config {
     size_t n_allow_uids;
     gid_t *allow_gids;
     size_t n_allow_gids;
+    /* limits and per-uid quotas (see above); 0 in a *_per_uid field until
+     * config_finish derives its default */
+    unsigned max_snapshots;
+    unsigned max_clients_per_uid;
+    unsigned max_snapshots_per_uid;
+    unsigned max_iters_per_uid;
+    unsigned long long max_arena_bytes_per_uid;
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;
@@ -81,7 +110,8 @@ int config_set(daemon_config *c, const char *key, const char *value);
  * -EINVAL (a syntax error or a bad key; line number logged), -ENOMEM. */
 int config_load_file(daemon_config *c, const char *path);
 
-/* Checks the result and fills derived defaults (socket path, workers).
+/* Checks the result and fills derived defaults (socket path, workers,
+ * max_clients_per_uid, max_snapshots_per_uid).
  * Creates the default socket directory (mode 0700) when it is used.
  * Errors: -EINVAL (dir missing), -errno (creating the socket directory). */
 int config_finish(daemon_config *c);

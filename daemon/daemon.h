@@ -28,6 +28,7 @@
 #include "numa.h"
 #include "server.h"
 #include "snapshot_registry.h"
+#include "uid_quota.h"
 
 struct worker;
 struct admin;
@@ -38,6 +39,7 @@ typedef struct daemon_ctx {
     lsm_db *db;
     numa_plan *numa;
     snapreg *snaps;
+    uidq *quota;                 /* per-uid shares (config: max_*_per_uid) */
     struct shm_dir dir;          /* the published snapshot directory */
     int dir_ro_fd;               /* read-only fd handed to every client */
     struct shm_server_limits limits;
@@ -54,7 +56,13 @@ typedef struct daemon_ctx {
     _Atomic int draining;        /* set once: SIGTERM/SIGINT received */
 } daemon_ctx;
 
-/* Limits for one client (hostile clients must not exhaust the daemon). */
+/* Limits for one client (hostile clients must not exhaust the daemon).
+ * Snapshots count pins: every acquire and hold, repeats of one ID included
+ * (so one client's count on an ID can never approach a 32-bit wrap).  A
+ * quarter of the default max_snapshots: one session cannot fill the
+ * directory, and equal to the default max_snapshots_per_uid, so the
+ * per-session limit never binds a foreign uid before its quota does.
+ * Beyond them, per uid: uid_quota.h and config.h. */
 #define DAEMON_MAX_SNAPSHOTS_PER_CLIENT 1024u
 #define DAEMON_MAX_ITERS_PER_CLIENT 64u
 

@@ -33,7 +33,6 @@
 #include "worker.h"
 
 #define HELLO_TIMEOUT_NS 5000000000ull
-#define DIR_CAPACITY 4096u
 
 /* epoll tags: fixed markers, or a pointer with the kind in its low bits. */
 static char mark_listener, mark_signal;
@@ -120,12 +119,14 @@ static int parse_args(daemon_config *c, int argc, char **argv)
 /* ---- the snapshot directory ---------------------------------------------- */
 
 /* Registry publication callback: runs under the registry's lock, so it is
- * the directory's single writer. */
+ * the directory's single writer.  The directory holds max_snapshots
+ * entries, the registry's max_listed, so every listed snapshot fits. */
 static void publish_dir(void *ctx, const snapreg_info *list, size_t n)
 {
     daemon_ctx *d = ctx;
-    if (n > d->dir.capacity) {
-        log_warn("snapshot directory full: %zu snapshots, %u listed", n, d->dir.capacity);
+    if (n > d->dir.capacity) { /* cannot happen: a registry bug */
+        log_error("snapshot directory: %zu snapshots listed, room for %u", n,
+                  d->dir.capacity);
         n = d->dir.capacity;
     }
     shm_dir_write_begin(&d->dir);
@@ -444,13 +445,21 @@ int main(int argc, char **argv)
         goto out;
     if ((rc = open_engine(&d)) != 0)
         goto out;
-    if ((rc = shm_dir_create(DIR_CAPACITY, &d.dir)) != 0 ||
+    if ((rc = shm_dir_create(cfg.max_snapshots, &d.dir)) != 0 ||
         (d.dir_ro_fd = shm_dir_reader_fd(&d.dir)) < 0) {
         log_error("lsmd: cannot create the snapshot directory: %s",
                   strerror(rc ? -rc : -d.dir_ro_fd));
         goto out;
     }
-    if ((rc = snapreg_new(d.db, DAEMON_MAX_SNAPSHOTS_PER_CLIENT, publish_dir, &d, &d.snaps)))
+    const uint64_t quotas[UIDQ_NRES] = {
+        [UIDQ_SESSIONS] = cfg.max_clients_per_uid, [UIDQ_ITERS] = cfg.max_iters_per_uid,
+        [UIDQ_SNAPSHOTS] = cfg.max_snapshots_per_uid,
+        [UIDQ_ARENA_BYTES] = cfg.max_arena_bytes_per_uid,
+    };
+    const snapreg_limits snap_lim = { .max_listed = cfg.max_snapshots,
+                                      .max_per_holder = DAEMON_MAX_SNAPSHOTS_PER_CLIENT };
+    if ((rc = uidq_new(quotas, geteuid(), &d.quota)) ||
+        (rc = snapreg_new(d.db, &snap_lim, d.quota, publish_dir, &d, &d.snaps)))
         goto out;
     m.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (m.epfd < 0 || watch(&m, m.lst.fd, EPOLLIN, &mark_listener) != 0 ||
@@ -487,6 +496,7 @@ out:
     listener_close(&m.lst);
 cleanup:
     free(d.workers);
+    uidq_free(d.quota);
     if (d.dir_ro_fd >= 0)
         close(d.dir_ro_fd);
     shm_dir_close(&d.dir);

@@ -74,6 +74,41 @@ static void refuse(daemon_ctx *d, int sock, int status, const char *why)
     close(sock);
 }
 
+/* Charges s (one session, its segment's bytes) to its uid's quota.  On
+ * refusal msg says why, for the client.  Errors: -EMFILE, -ENOMEM. */
+static int charge_uid(session *s, char *msg, size_t cap)
+{
+    uidq *q = s->d->quota;
+    uint64_t bytes = shm_session_size(s->shm);
+    int rc = uidq_take(q, s->uid, UIDQ_SESSIONS, 1);
+    uidq_res what = UIDQ_SESSIONS;
+    if (rc == 0) {
+        what = UIDQ_ARENA_BYTES;
+        rc = uidq_take(q, s->uid, UIDQ_ARENA_BYTES, bytes);
+        if (rc)
+            uidq_give(q, s->uid, UIDQ_SESSIONS, 1);
+    }
+    if (rc == 0) {
+        s->quota_bytes = bytes;
+        return 0;
+    }
+    snprintf(msg, cap, "uid %u is at its share of this lsmd: %s = %llu (%s)",
+             (unsigned)s->uid, uidq_key(what), (unsigned long long)uidq_limit(q, what),
+             what == UIDQ_SESSIONS ? "sessions" : "bytes of shared segments");
+    log_warn_limited("attach: pid %d refused: %s", (int)s->pid, msg);
+    return rc;
+}
+
+/* Gives back what charge_uid took. */
+static void uncharge_uid(session *s)
+{
+    if (!s->quota_bytes)
+        return;
+    uidq_give(s->d->quota, s->uid, UIDQ_SESSIONS, 1);
+    uidq_give(s->d->quota, s->uid, UIDQ_ARENA_BYTES, s->quota_bytes);
+    s->quota_bytes = 0;
+}
+
 int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
                    session **out)
 {
@@ -128,11 +163,19 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
         free(s);
         return rc;
     }
-    rc = list_add(d, s);
+    char msg[160];
+    rc = charge_uid(s, msg, sizeof msg);
+    if (rc == 0) {
+        rc = list_add(d, s);
+        if (rc) {
+            uncharge_uid(s);
+            log_warn("attach: pid %d refused: %d clients attached (max_clients)", (int)pid,
+                     d->cfg->max_clients);
+            snprintf(msg, sizeof msg, "too many clients");
+        }
+    }
     if (rc) {
-        log_warn("attach: pid %d refused: %d clients attached (max_clients)", (int)pid,
-                 d->cfg->max_clients);
-        refuse(d, sock, rc, "too many clients");
+        refuse(d, sock, rc, msg);
         shm_session_destroy(s->shm);
         pthread_mutex_destroy(&s->mu);
         free(s);
@@ -165,6 +208,7 @@ void session_unref(session *s)
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
     list_remove(s->d, s);
+    uncharge_uid(s);
     shm_session_destroy(s->shm);
     if (s->sock >= 0)
         close(s->sock);
@@ -220,6 +264,7 @@ void session_reclaim(session *s)
     free(s->iters);
     s->iters = NULL;
     s->niters = s->cap_iters = 0;
+    uidq_give(s->d->quota, s->uid, UIDQ_ITERS, n);
     size_t pins = snapreg_drop_holder(s->d->snaps, s->id);
     if (n || pins)
         log_info("session %llu (pid %d): reclaimed %u iterators, %zu snapshot pins",
@@ -238,6 +283,14 @@ int session_iter_add(session *s, const session_iter *it)
         s->iters = a;
         s->cap_iters = cap;
     }
+    int rc = uidq_take(s->d->quota, s->uid, UIDQ_ITERS, 1);
+    if (rc) {
+        log_warn_limited("client %llu (pid %d): iterator refused: uid %u has %llu open "
+                         "(max_iters_per_uid)",
+                         (unsigned long long)s->id, (int)s->pid, (unsigned)s->uid,
+                         (unsigned long long)uidq_used(s->d->quota, s->uid, UIDQ_ITERS));
+        return rc;
+    }
     s->iters[s->niters++] = *it;
     return 0;
 }
@@ -250,12 +303,22 @@ session_iter *session_iter_find(session *s, uint64_t id)
     return NULL;
 }
 
-int session_iter_close(session *s, uint64_t id)
+int session_iter_take(session *s, uint64_t id, session_iter *out)
 {
     session_iter *si = session_iter_find(s, id);
     if (!si)
         return -EBADF;
-    iter_release(s, si);
+    *out = *si;
     *si = s->iters[--s->niters];
+    uidq_give(s->d->quota, s->uid, UIDQ_ITERS, 1);
     return 0;
+}
+
+int session_iter_close(session *s, uint64_t id)
+{
+    session_iter si;
+    int rc = session_iter_take(s, id, &si);
+    if (rc == 0)
+        iter_release(s, &si);
+    return rc;
 }

@@ -56,6 +56,8 @@ typedef struct session {
     int node;                    /* node the segment was placed on, -1 none */
     struct worker *worker;
     uint64_t attach_ns;          /* CLOCK_MONOTONIC */
+    uint64_t quota_bytes;        /* segment bytes charged to uid's quota; 0
+                                    until the session counts (see attach) */
 
     pthread_mutex_t mu;          /* see above */
     _Atomic int refs;
@@ -83,8 +85,11 @@ typedef struct session {
  * pidfd on the peer.  On success *out holds two references (main's and the
  * worker's; the caller hands it to worker_add).  On failure the client was
  * told why (when it got that far) and sock is closed.
- * Errors: -EACCES (credentials refused), -EMFILE (max_clients), -EPROTO,
- *   -ECONNRESET, -ETIMEDOUT, -ENOMEM, -errno. */
+ * The session and its segment bytes are charged to uid's quota
+ * (uid_quota.h) until the last unref.
+ * Errors: -EACCES (credentials refused), -EMFILE (max_clients or
+ *   max_clients_per_uid), -ENOMEM (max_arena_bytes_per_uid, or memory),
+ *   -EPROTO, -ECONNRESET, -ETIMEDOUT, -errno. */
 int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
                    session **out);
 
@@ -109,13 +114,19 @@ void session_end(session *s, int reason);
  * REQUIRES: called by the serving worker, once, after it detached s. */
 void session_reclaim(session *s);
 
-/* Iterator table (serving worker only).
- * session_iter_add errors: -EMFILE (DAEMON_MAX_ITERS_PER_CLIENT), -ENOMEM;
- * on success the table owns it (it, bounds, snapshot reference). */
+/* Iterator table (serving worker only).  Every iterator in the table
+ * counts against the session's uid quota (UIDQ_ITERS).
+ * session_iter_add errors: -EMFILE (DAEMON_MAX_ITERS_PER_CLIENT or
+ * max_iters_per_uid; logged, rate-limited), -ENOMEM; on success the table
+ * owns it (it, bounds, snapshot reference). */
 int session_iter_add(session *s, const session_iter *it);
 session_iter *session_iter_find(session *s, uint64_t id);
 /* Frees the engine iterator, bounds and snapshot reference.
  * Returns 0 or -EBADF (unknown id). */
 int session_iter_close(session *s, uint64_t id);
+/* Takes iterator id out of the table without freeing it: *out now owns
+ * what the table owned (the caller releases it later, as close would).
+ * Returns 0 or -EBADF (unknown id). */
+int session_iter_take(session *s, uint64_t id, session_iter *out);
 
 #endif

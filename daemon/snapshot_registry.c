@@ -5,16 +5,26 @@
  * entries are nearly always appended; lookups are binary searches).  An
  * entry is listed while it has pins, and kept (unlisted) while readers
  * still reference it; it is freed, and its engine snapshot released, when
- * both are zero.
+ * both are zero.  Each holder with pins has an account (its uid and pin
+ * count) in a second, unsorted array (one per session holding snapshots:
+ * a few, at most max_clients), so the per-holder limit costs a walk over
+ * the holders, not over every entry.
+ *
+ * A new pin is admitted in two steps: admit_pin checks every limit and
+ * reserves all the memory the pin needs, then commit_pin records it and
+ * cannot fail; a refused pin leaves nothing behind.
  */
 #include "snapshot_registry.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "log.h"
 
 typedef struct holder_pin {
     uint64_t holder;
@@ -29,30 +39,44 @@ typedef struct snap_entry {
     uint32_t creator_pid;
     holder_pin *pins;    /* one per distinct holder */
     uint32_t npins, cap_pins;
-    uint32_t total_pins; /* sum of counts: listed while > 0 */
+    uint64_t total_pins; /* sum of counts: listed while > 0.  64 bits: a sum
+                            of 32-bit counts over many holders */
     uint32_t readers;    /* snapreg_ref references */
 } snap_entry;
+
+/* One holder's pins over all entries (present while > 0). */
+typedef struct holder_acct {
+    uint64_t holder;
+    uid_t uid;           /* charged in the uid quota */
+    uint32_t pins;       /* <= max_per_holder */
+} holder_acct;
 
 struct snapreg {
     pthread_mutex_t mu;
     lsm_db *db;
-    unsigned max_per_holder;
+    snapreg_limits lim;
+    uidq *quota;         /* may be NULL */
     snapreg_publish_fn publish;
     void *ctx;
     snap_entry **e;      /* sorted by id */
     size_t n, cap;
+    size_t listed;       /* entries with total_pins > 0, <= lim.max_listed */
     snapreg_info *scratch; /* publication buffer, grown with cap */
+    holder_acct *h;      /* holders with pins, unordered */
+    size_t nh, cap_h;
 };
 
-int snapreg_new(lsm_db *db, unsigned max_per_holder, snapreg_publish_fn publish,
-                void *ctx, snapreg **out)
+int snapreg_new(lsm_db *db, const snapreg_limits *lim, uidq *quota,
+                snapreg_publish_fn publish, void *ctx, snapreg **out)
 {
     snapreg *r = calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
     pthread_mutex_init(&r->mu, NULL);
     r->db = db;
-    r->max_per_holder = max_per_holder ? max_per_holder : 1;
+    r->lim.max_listed = lim->max_listed ? lim->max_listed : 1;
+    r->lim.max_per_holder = lim->max_per_holder ? lim->max_per_holder : 1;
+    r->quota = quota;
     r->publish = publish;
     r->ctx = ctx;
     *out = r;
@@ -74,6 +98,7 @@ void snapreg_free(snapreg *r)
         entry_free(r, r->e[i]);
     free(r->e);
     free(r->scratch);
+    free(r->h);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -102,7 +127,8 @@ static snap_entry *find(const snapreg *r, uint64_t id, size_t *pos)
 
 static snapreg_info info_of(const snap_entry *e)
 {
-    return (snapreg_info){ e->id, e->npins, e->total_pins, e->created_ns, e->creator,
+    uint32_t pins = e->total_pins > UINT32_MAX ? UINT32_MAX : (uint32_t)e->total_pins;
+    return (snapreg_info){ e->id, e->npins, pins, e->created_ns, e->creator,
                            e->creator_pid };
 }
 
@@ -131,58 +157,135 @@ static void maybe_retire(snapreg *r, snap_entry *e, size_t pos)
     entry_free(r, e);
 }
 
-/* Number of distinct ids holder pins. REQUIRES: mu held. */
-static unsigned holder_count(const snapreg *r, uint64_t holder)
+/* holder's account, or NULL. REQUIRES: mu held. */
+static holder_acct *holder_find(const snapreg *r, uint64_t holder)
 {
-    unsigned n = 0;
-    for (size_t i = 0; i < r->n; i++)
-        for (uint32_t j = 0; j < r->e[i]->npins; j++)
-            if (r->e[i]->pins[j].holder == holder)
-                n++;
-    return n;
+    for (size_t i = 0; i < r->nh; i++)
+        if (r->h[i].holder == holder)
+            return &r->h[i];
+    return NULL;
 }
 
-/* Adds one pin of holder to e. REQUIRES: mu held. */
-static int add_pin(snapreg *r, snap_entry *e, uint64_t holder)
+/* The index of holder's pin on e, or -1. */
+static int64_t pin_index(const snap_entry *e, uint64_t holder)
 {
     for (uint32_t j = 0; j < e->npins; j++)
-        if (e->pins[j].holder == holder) {
-            if (e->pins[j].count == UINT32_MAX)
-                return -EMFILE;
-            e->pins[j].count++;
-            e->total_pins++;
-            return 0;
-        }
-    if (holder_count(r, holder) >= r->max_per_holder)
-        return -EMFILE;
-    if (e->npins == e->cap_pins) {
-        uint32_t cap = e->cap_pins ? 2 * e->cap_pins : 4;
-        holder_pin *p = realloc(e->pins, cap * sizeof *p);
-        if (!p)
-            return -ENOMEM;
-        e->pins = p;
-        e->cap_pins = cap;
-    }
-    e->pins[e->npins++] = (holder_pin){ holder, 1 };
-    e->total_pins++;
+        if (e->pins[j].holder == holder)
+            return j;
+    return -1;
+}
+
+/* An array of n used elements of size bytes with room for one more:
+ * a itself when *cap > n, else a grown copy (doubling, from first) with
+ * *cap updated.  NULL on ENOMEM (a and *cap unchanged). */
+static void *room_for_one(void *a, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return a;
+    size_t c = *cap ? 2 * *cap : first;
+    void *g = realloc(a, c * size);
+    if (g)
+        *cap = c;
+    return g;
+}
+
+/* Room for one more pin record on e. REQUIRES: mu held. */
+static int reserve_pins(snap_entry *e)
+{
+    size_t cap = e->cap_pins;
+    holder_pin *p = room_for_one(e->pins, e->npins, &cap, sizeof *p, 4);
+    if (!p)
+        return -ENOMEM;
+    e->pins = p;
+    e->cap_pins = (uint32_t)cap; /* <= holders, far below 2^32 */
     return 0;
+}
+
+/* Room for one more holder account. REQUIRES: mu held. */
+static int reserve_holders(snapreg *r)
+{
+    holder_acct *h = room_for_one(r->h, r->nh, &r->cap_h, sizeof *h, 16);
+    if (!h)
+        return -ENOMEM;
+    r->h = h;
+    return 0;
+}
+
+/* Checks the limits for one more pin of holder on e (NULL: on a new entry,
+ * whose slot the caller reserves), reserves the memory commit_pin needs
+ * and charges the uid quota.  Errors: -EMFILE, -ENOMEM. REQUIRES: mu held. */
+static int admit_pin(snapreg *r, snap_entry *e, uint64_t holder, uid_t uid)
+{
+    const holder_acct *h = holder_find(r, holder);
+    if (h && h->pins >= r->lim.max_per_holder) {
+        log_warn_limited("snapshots: client %" PRIu64 " (uid %u) refused: it holds %u "
+                         "snapshot pins (the per-client limit)",
+                         holder, (unsigned)uid, h->pins);
+        return -EMFILE;
+    }
+    if ((!e || e->total_pins == 0) && r->listed >= r->lim.max_listed) {
+        log_warn_limited("snapshots: client %" PRIu64 " (uid %u) refused: %zu snapshots "
+                         "listed (max_snapshots)",
+                         holder, (unsigned)uid, r->listed);
+        return -EMFILE;
+    }
+    if ((!h && reserve_holders(r)) || (e && pin_index(e, holder) < 0 && reserve_pins(e)))
+        return -ENOMEM;
+    int rc = uidq_take(r->quota, uid, UIDQ_SNAPSHOTS, 1);
+    if (rc == -EMFILE)
+        log_warn_limited("snapshots: client %" PRIu64 " refused: uid %u holds %" PRIu64
+                         " snapshot pins (max_snapshots_per_uid)",
+                         holder, (unsigned)uid,
+                         uidq_used(r->quota, uid, UIDQ_SNAPSHOTS));
+    return rc;
+}
+
+/* Records one admitted pin of holder on e.  REQUIRES: mu held, admit_pin
+ * succeeded for it with nothing changed since. */
+static void commit_pin(snapreg *r, snap_entry *e, uint64_t holder, uid_t uid)
+{
+    holder_acct *h = holder_find(r, holder);
+    if (!h) {
+        h = &r->h[r->nh++];
+        *h = (holder_acct){ .holder = holder, .uid = uid };
+    }
+    h->pins++;
+    int64_t j = pin_index(e, holder);
+    if (j < 0) {
+        j = e->npins++;
+        e->pins[j] = (holder_pin){ holder, 0 };
+    }
+    e->pins[j].count++; /* <= the holder's pins <= max_per_holder: no wrap */
+    if (e->total_pins++ == 0)
+        r->listed++;
+}
+
+/* Takes n pins of holder out of its account and the uid quota.
+ * REQUIRES: mu held, the holder has at least n. */
+static void uncount_pins(snapreg *r, uint64_t holder, uint32_t n)
+{
+    holder_acct *h = holder_find(r, holder);
+    if (n == 0 || !h)
+        return;
+    uidq_give(r->quota, h->uid, UIDQ_SNAPSHOTS, n);
+    h->pins -= n < h->pins ? n : h->pins;
+    if (h->pins == 0)
+        *h = r->h[--r->nh];
 }
 
 /* Room for one more entry (and its publication slot). REQUIRES: mu held. */
 static int reserve(snapreg *r)
 {
-    if (r->n < r->cap)
-        return 0;
-    size_t cap = r->cap ? 2 * r->cap : 16;
-    snap_entry **e = realloc(r->e, cap * sizeof *e);
+    size_t cap_e = r->cap, cap_s = r->cap;
+    snap_entry **e = room_for_one(r->e, r->n, &cap_e, sizeof *e, 16);
     if (!e)
         return -ENOMEM;
     r->e = e;
-    snapreg_info *s = realloc(r->scratch, cap * sizeof *s);
+    snapreg_info *s = room_for_one(r->scratch, r->n, &cap_s, sizeof *s, 16);
     if (!s)
         return -ENOMEM;
     r->scratch = s;
-    r->cap = cap;
+    r->cap = cap_e; /* both grew alike */
     return 0;
 }
 
@@ -196,10 +299,8 @@ static uint64_t now_ns(void)
 /* A new listed entry for s at index pos, pinned once by holder; takes s.
  * REQUIRES: mu held. */
 static int insert_entry(snapreg *r, size_t pos, lsm_snapshot *s, uint64_t holder,
-                        uint32_t pid)
+                        uid_t uid, uint32_t pid)
 {
-    if (holder_count(r, holder) >= r->max_per_holder)
-        return -EMFILE;
     int rc = reserve(r);
     if (rc)
         return rc;
@@ -210,18 +311,24 @@ static int insert_entry(snapreg *r, size_t pos, lsm_snapshot *s, uint64_t holder
         free(pin);
         return -ENOMEM;
     }
+    rc = admit_pin(r, NULL, holder, uid);
+    if (rc) {
+        free(e);
+        free(pin);
+        return rc;
+    }
     *e = (snap_entry){ .id = snapreg_id_of(lsm_snapshot_id(s)), .snap = s,
                        .created_ns = now_ns(),
                        .creator = holder, .creator_pid = pid, .pins = pin,
-                       .npins = 1, .cap_pins = 4, .total_pins = 1 };
-    pin[0] = (holder_pin){ holder, 1 };
+                       .cap_pins = 4 };
+    commit_pin(r, e, holder, uid);
     memmove(&r->e[pos + 1], &r->e[pos], (r->n - pos) * sizeof *r->e);
     r->e[pos] = e;
     r->n++;
     return 0;
 }
 
-int snapreg_acquire(snapreg *r, uint64_t holder, uint32_t pid, uint64_t *id)
+int snapreg_acquire(snapreg *r, uint64_t holder, uid_t uid, uint32_t pid, uint64_t *id)
 {
     lsm_snapshot *s = lsm_snapshot_acquire(r->db);
     if (!s)
@@ -234,14 +341,16 @@ int snapreg_acquire(snapreg *r, uint64_t holder, uint32_t pid, uint64_t *id)
     if (e) {
         /* Same sequence as a live entry: share its engine snapshot. */
         bool relisted = e->total_pins == 0;
-        rc = add_pin(r, e, holder);
+        rc = admit_pin(r, e, holder, uid);
+        if (rc == 0)
+            commit_pin(r, e, holder, uid);
         if (rc == 0 && relisted) {
             e->created_ns = now_ns();
             e->creator = holder;
             e->creator_pid = pid;
         }
     } else {
-        rc = insert_entry(r, pos, s, holder, pid);
+        rc = insert_entry(r, pos, s, holder, uid, pid);
         if (rc == 0)
             s = NULL; /* the entry owns it */
     }
@@ -255,32 +364,36 @@ int snapreg_acquire(snapreg *r, uint64_t holder, uint32_t pid, uint64_t *id)
     return rc;
 }
 
-int snapreg_hold(snapreg *r, uint64_t holder, uint64_t id)
+int snapreg_hold(snapreg *r, uint64_t holder, uid_t uid, uint64_t id)
 {
     pthread_mutex_lock(&r->mu);
     snap_entry *e = find(r, id, NULL);
-    int rc = (!e || e->total_pins == 0) ? -ESRCH : add_pin(r, e, holder);
-    if (rc == 0)
+    int rc = (!e || e->total_pins == 0) ? -ESRCH : admit_pin(r, e, holder, uid);
+    if (rc == 0) {
+        commit_pin(r, e, holder, uid);
         publish_locked(r);
+    }
     pthread_mutex_unlock(&r->mu);
     return rc;
 }
 
-/* Drops count pins of holder from e (all when count is 0).  Returns the
- * number dropped. REQUIRES: mu held. */
-static uint32_t drop_pins(snap_entry *e, uint64_t holder, uint32_t count)
+/* Drops count pins of holder from e (all when count is 0), from its
+ * account and from the uid quota.  Returns the number dropped.
+ * REQUIRES: mu held. */
+static uint32_t drop_pins(snapreg *r, snap_entry *e, uint64_t holder, uint32_t count)
 {
-    for (uint32_t j = 0; j < e->npins; j++) {
-        if (e->pins[j].holder != holder)
-            continue;
-        uint32_t n = (count == 0 || count > e->pins[j].count) ? e->pins[j].count : count;
-        e->pins[j].count -= n;
-        e->total_pins -= n;
-        if (e->pins[j].count == 0)
-            e->pins[j] = e->pins[--e->npins];
-        return n;
-    }
-    return 0;
+    int64_t j = pin_index(e, holder);
+    if (j < 0)
+        return 0;
+    uint32_t n = (count == 0 || count > e->pins[j].count) ? e->pins[j].count : count;
+    e->pins[j].count -= n;
+    e->total_pins -= n;
+    if (e->total_pins == 0)
+        r->listed--;
+    if (e->pins[j].count == 0)
+        e->pins[j] = e->pins[--e->npins];
+    uncount_pins(r, holder, n);
+    return n;
 }
 
 int snapreg_release(snapreg *r, uint64_t holder, uint64_t id)
@@ -288,7 +401,7 @@ int snapreg_release(snapreg *r, uint64_t holder, uint64_t id)
     pthread_mutex_lock(&r->mu);
     size_t pos;
     snap_entry *e = find(r, id, &pos);
-    int rc = (e && drop_pins(e, holder, 1) == 1) ? 0 : -ESRCH;
+    int rc = (e && drop_pins(r, e, holder, 1) == 1) ? 0 : -ESRCH;
     if (rc == 0) {
         maybe_retire(r, e, pos);
         publish_locked(r);
@@ -303,7 +416,7 @@ size_t snapreg_drop_holder(snapreg *r, uint64_t holder)
     pthread_mutex_lock(&r->mu);
     for (size_t i = r->n; i-- > 0;) {
         snap_entry *e = r->e[i];
-        uint32_t n = drop_pins(e, holder, 0);
+        uint32_t n = drop_pins(r, e, holder, 0);
         if (n) {
             dropped += n;
             maybe_retire(r, e, i);
@@ -320,13 +433,11 @@ int snapreg_ref(snapreg *r, uint64_t holder, uint64_t id, const lsm_snapshot **s
     pthread_mutex_lock(&r->mu);
     snap_entry *e = find(r, id, NULL);
     int rc = -ESRCH;
-    for (uint32_t j = 0; e && j < e->npins; j++)
-        if (e->pins[j].holder == holder) {
-            e->readers++;
-            *snap = e->snap;
-            rc = 0;
-            break;
-        }
+    if (e && pin_index(e, holder) >= 0) {
+        e->readers++;
+        *snap = e->snap;
+        rc = 0;
+    }
     pthread_mutex_unlock(&r->mu);
     return rc;
 }

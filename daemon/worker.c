@@ -172,11 +172,11 @@ static void op_snap(worker *w, session *s, const struct shm_sqe *q)
     struct shm_cqe c = { .tag = q->tag };
     switch (q->opcode) {
     case SHM_OP_SNAP_ACQUIRE:
-        c.status = snapreg_acquire(w->d->snaps, s->id, (uint32_t)s->pid, &c.r0);
+        c.status = snapreg_acquire(w->d->snaps, s->id, s->uid, (uint32_t)s->pid, &c.r0);
         c.r1 = snapreg_sequence_of(c.r0);
         break;
     case SHM_OP_SNAP_HOLD:
-        c.status = snapreg_hold(w->d->snaps, s->id, q->arg0);
+        c.status = snapreg_hold(w->d->snaps, s->id, s->uid, q->arg0);
         break;
     case SHM_OP_SNAP_RELEASE:
         c.status = snapreg_release(w->d->snaps, s->id, q->arg0);
@@ -209,9 +209,7 @@ static int retire_iter(worker *w, session *s, uint64_t id)
         w->retired = a;
         w->cap_retired = cap;
     }
-    w->retired[w->nretired++] = *si;
-    *si = s->iters[--s->niters]; /* as session_iter_close, without the release */
-    return 0;
+    return session_iter_take(s, id, &w->retired[w->nretired++]);
 }
 
 /* Releases what retire_iter took (as session_iter_close would have). */

@@ -416,6 +416,7 @@ const char *lsmd_strerror(int err)
     case -EBUSY: return "queue depth reached: poll for completions first";
     case -ESRCH: return "no such snapshot (not published or not held)";
     case -ESHUTDOWN: return "the daemon is shutting down";
+    case -EMFILE: return "a limit of the daemon was reached (snapshots, iterators or sessions of this connection, of its uid, or in all); release some or see the daemon's log";
     default: return lsm_strerror(err); /* the engine's codes, and errno */
     }
 }

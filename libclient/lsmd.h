@@ -83,8 +83,10 @@ void lsmd_conn_options_init(lsmd_conn_options *o);
  * Errors: -ENOENT / -ECONNREFUSED (no daemon there), -EACCES (the daemon
  *   refused these credentials), -EPROTO (protocol version mismatch: logged
  *   on stderr with both versions, or an invalid reply/segment), -EMFILE
- *   (daemon's client limit), -ECONNRESET (the daemon closed the socket
- *   during the handshake), -ETIMEDOUT, -ENAMETOOLONG, -ENOMEM, -errno. */
+ *   (daemon's client limit, or this uid's share of it), -ECONNRESET (the
+ *   daemon closed the socket during the handshake), -ETIMEDOUT,
+ *   -ENAMETOOLONG, -ENOMEM (also: this uid's share of shared-segment bytes
+ *   is used up), -errno.  A refusal's reason is printed on stderr. */
 int lsmd_connect(const char *socket_path, lsmd_conn **out);
 int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
                       lsmd_conn **out);
@@ -147,10 +149,13 @@ int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
 /* ---- Snapshots (shared handles) ------------------------------------------ */
 /* Pins the current state and publishes its id in the daemon's directory.
  * This connection holds it until lsmd_snapshot_release or disconnect.
- * Errors: -EMFILE (too many snapshots), -ENOMEM, -ENOTCONN. */
+ * Errors: -EMFILE (too many snapshots: this connection's limit, its uid's
+ * share, or the daemon's max_snapshots; nothing listed is ever dropped to
+ * make room), -ENOMEM, -ENOTCONN. */
 int lsmd_snapshot_acquire(lsmd_conn *c, uint64_t *id);
 /* Pins an id another client published (shows in lsmd_snapshot_list), so
- * this process reads the same view.  Holding twice counts twice.
+ * this process reads the same view.  Holding twice counts twice, also
+ * against the limits.
  * Errors: -ESRCH (not published, or already released by all), -EMFILE,
  * -ENOTCONN. */
 int lsmd_snapshot_hold(lsmd_conn *c, uint64_t id);
@@ -180,7 +185,8 @@ int lsmd_snapshot_list(lsmd_conn *c, lsmd_snapshot_info *out, size_t cap,
  * the client pulls pages of entries into its segment, so next() is a
  * memory walk except once per page.  It starts positioned on the first
  * entry (check lsmd_iter_valid).
- * Errors: -EINVAL, -ESRCH, -EMFILE (too many iterators), -ENOMEM,
+ * Errors: -EINVAL, -ESRCH, -EMFILE (too many iterators for this
+ * connection or its uid), -ENOMEM,
  * -ENOTCONN; later errors show in lsmd_iter_status. */
 int lsmd_iter_new(lsmd_conn *c, uint64_t snapshot_id, const void *lo,
                   size_t lolen, const void *hi, size_t hilen, lsmd_iter **out);

@@ -132,12 +132,56 @@ static void test_finish_defaults(void **state)
     th_rmrf_free(dir);
 }
 
+/* The limits and per-uid quotas (issue 9): defaults, the quarter shares
+ * derived at finish, explicit values kept, bad values refused. */
+static void test_quota_keys(void **state)
+{
+    (void)state;
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(config_set(&c, "dir", "/tmp/db"), 0);
+    assert_int_equal(config_set(&c, "socket", "/tmp/x.sock"), 0);
+    assert_int_equal(config_finish(&c), 0);
+    assert_int_equal(c.max_snapshots, 4096);
+    assert_int_equal(c.max_clients_per_uid, 64);    /* max_clients 256 / 4 */
+    assert_int_equal(c.max_snapshots_per_uid, 1024); /* max_snapshots / 4 */
+    assert_int_equal(c.max_iters_per_uid, 1024);
+    assert_int_equal(c.max_arena_bytes_per_uid, 4ull << 30);
+    config_free(&c);
+
+    config_init(&c);
+    assert_int_equal(config_set(&c, "dir", "/tmp/db"), 0);
+    assert_int_equal(config_set(&c, "socket", "/tmp/x.sock"), 0);
+    assert_int_equal(config_set(&c, "max-clients", "2"), 0);
+    assert_int_equal(config_set(&c, "max_snapshots", "100"), 0);
+    assert_int_equal(config_set(&c, "max-iters-per-uid", "8"), 0);
+    assert_int_equal(config_set(&c, "max_arena_bytes_per_uid", "64M"), 0);
+    assert_int_equal(config_finish(&c), 0);
+    assert_int_equal(c.max_clients_per_uid, 1); /* at least one */
+    assert_int_equal(c.max_snapshots_per_uid, 25);
+    assert_int_equal(c.max_iters_per_uid, 8);
+    assert_int_equal(c.max_arena_bytes_per_uid, 64u << 20);
+    assert_int_equal(config_set(&c, "max_clients_per_uid", "3"), 0);
+    assert_int_equal(config_set(&c, "max_snapshots_per_uid", "7"), 0);
+    assert_int_equal(config_finish(&c), 0); /* explicit values stay */
+    assert_int_equal(c.max_clients_per_uid, 3);
+    assert_int_equal(c.max_snapshots_per_uid, 7);
+    assert_int_equal(config_set(&c, "max_snapshots", "0"), -EINVAL);
+    assert_int_equal(config_set(&c, "max_snapshots", "65537"), -EINVAL); /* directory max */
+    assert_int_equal(config_set(&c, "max_clients_per_uid", "0"), -EINVAL);
+    assert_int_equal(config_set(&c, "max_iters_per_uid", "-1"), -EINVAL);
+    assert_int_equal(config_set(&c, "max_arena_bytes_per_uid", "0"), -EINVAL);
+    assert_int_equal(c.max_snapshots, 100);
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_and_values),
         cmocka_unit_test(test_ini_file),
         cmocka_unit_test(test_finish_defaults),
+        cmocka_unit_test(test_quota_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
