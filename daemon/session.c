@@ -92,9 +92,9 @@ static int charge_uid(session *s, char *msg, size_t cap)
         s->quota_bytes = bytes;
         return 0;
     }
-    snprintf(msg, cap, "uid %u is at its share of this lsmd: %s = %llu (%s)",
-             (unsigned)s->uid, uidq_key(what), (unsigned long long)uidq_limit(q, what),
-             what == UIDQ_SESSIONS ? "sessions" : "bytes of shared segments");
+    /* Fits the hello reply's 96-byte message. */
+    snprintf(msg, cap, "uid %u is at its share: %s = %llu", (unsigned)s->uid,
+             uidq_key(what), (unsigned long long)uidq_limit(q, what));
     log_warn_limited("attach: pid %d refused: %s", (int)s->pid, msg);
     return rc;
 }
