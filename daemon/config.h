@@ -18,6 +18,11 @@
  *   max_clients             concurrent sessions                       256
  *   allow_uids, allow_gids  extra peers allowed (comma lists); the
  *                           daemon's own uid is always allowed        none
+ *   admin_uids, admin_gids  peers that may FLUSH, COMPACT, SET_OPTION
+ *                           (comma lists; a gid matches the primary or
+ *                           a supplementary group); the daemon's own
+ *                           uid always may.  They do not admit: an
+ *                           admin must also be allowed to attach.     none
  *   log_level               error | warn | info | debug               env/info
  *   memtable_bytes, max_immutable_memtables, block_bytes,
  *   block_restart_interval, bloom_bits_per_key, sstable_target_bytes
@@ -64,6 +69,10 @@ typedef struct daemon_config {
     size_t n_allow_uids;
     gid_t *allow_gids;
     size_t n_allow_gids;
+    uid_t *admin_uids;      /* owned arrays (admin.h) */
+    size_t n_admin_uids;
+    gid_t *admin_gids;
+    size_t n_admin_gids;
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;
@@ -88,6 +97,12 @@ int config_finish(daemon_config *c);
 
 /* true when a peer with these credentials may attach. */
 bool config_peer_allowed(const daemon_config *c, uid_t uid, gid_t gid);
+
+/* true when a peer with these credentials may run admin operations:
+ * the daemon's own uid, a uid in admin_uids, or a primary or
+ * supplementary gid (groups[0..ngroups)) in admin_gids. */
+bool config_peer_admin(const daemon_config *c, uid_t uid, gid_t gid, const gid_t *groups,
+                       size_t ngroups);
 
 /* The default socket path (malloc'd; NULL on ENOMEM) and, in *dir_to_make
  * (malloc'd or NULL), the directory that must exist with mode 0700.
