@@ -128,12 +128,13 @@ static void stats_clients(FILE *f, daemon_ctx *d)
         int seg_node = numa_addr_node(shm_session_base(s->shm));
         fprintf(f,
                 "%s{\"id\":%llu,\"pid\":%d,\"uid\":%u,\"admin\":%s,\"client_cpu\":%d,"
-                "\"client_node\":%d,"
-                "\"worker\":%d,\"worker_cpu\":%d,\"worker_node\":%d,\"segment_node\":%d,"
+                "\"client_node\":%d,\"worker\":%d,\"worker_cpu\":%d,\"worker_node\":%d,"
+                "\"segment_node\":%d,"
                 "\"segment_bytes\":%llu,\"queue_depth\":%u,\"ops\":%llu,\"rejected\":%llu,"
                 "\"dying\":%s}",
                 first ? "" : ",", (unsigned long long)s->id, (int)s->pid, (unsigned)s->uid,
-                s->admin ? "true" : "false", s->client_cpu, s->client_cpu >= 0 ? numa_cpu_node(s->client_cpu) : -1,
+                s->admin ? "true" : "false", s->client_cpu,
+                s->client_cpu >= 0 ? numa_cpu_node(s->client_cpu) : -1,
                 worker_index(s->worker), wcpu, wcpu >= 0 ? numa_cpu_node(wcpu) : -1, seg_node,
                 (unsigned long long)shm_session_size(s->shm), shm_session_queue_depth(s->shm),
                 (unsigned long long)atomic_load_explicit(&s->ops, memory_order_relaxed),
