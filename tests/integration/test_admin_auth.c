@@ -51,9 +51,9 @@ static int become(const char *uid, const char *gid, const char *groups)
 {
     if (strcmp(uid, "-") == 0)
         return 0;
-    gid_t g[8];
+    gid_t g[64];
     size_t n = 0;
-    for (const char *p = groups; strcmp(groups, "-") != 0 && *p && n < 8;) {
+    for (const char *p = groups; strcmp(groups, "-") != 0 && *p && n < 64;) {
         g[n++] = (gid_t)strtoul(p, (char **)&p, 10);
         if (*p == ',')
             p++;
@@ -349,14 +349,19 @@ static void test_non_admin(void **state)
     assert_non_null(strstr(err, "permission denied"));
     assert_non_null(strstr(err, "admin_uids/admin_gids"));
 
-    /* Admins: a uid in admin_uids, a supplementary group in admin_gids,
-     * the daemon's own uid.  Each switches the style and runs a job. */
+    /* Admins: a uid in admin_uids, a supplementary group in admin_gids
+     * (the 1st of 1 or the 40th of 40), the daemon's own uid.  Each switches the style and runs a job. */
     static const struct {
         const char *uid, *gid, *groups, *set, *job, *style;
     } admins[] = {
         { "4321", "65534", "-", "set compaction_style tiered", "flush", "tiered" },
         { "65534", "65534", "4242", "set compaction_style leveled", "compact -1", "leveled" },
         { "-", "-", "-", "set compaction_style tiered", "flush", "tiered" },
+        /* More groups than the daemon's first SO_PEERGROUPS buffer holds. */
+        { "65534", "65534",
+          "101,102,103,104,105,106,107,108,109,110,111,112,113,114,115,116,117,118,119,120,"
+          "121,122,123,124,125,126,127,128,129,130,131,132,133,134,135,136,137,138,139,4242",
+          "set compaction_style leveled", "flush", "leveled" },
     };
     for (size_t i = 0; i < sizeof admins / sizeof admins[0]; i++) {
         th_child a;
