@@ -238,6 +238,10 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         return parse_id_list(v, (unsigned **)&c->allow_uids, &c->n_allow_uids);
     if (strcmp(k, "allow_gids") == 0)
         return parse_id_list(v, (unsigned **)&c->allow_gids, &c->n_allow_gids);
+    if (strcmp(k, "admin_uids") == 0)
+        return parse_id_list(v, (unsigned **)&c->admin_uids, &c->n_admin_uids);
+    if (strcmp(k, "admin_gids") == 0)
+        return parse_id_list(v, (unsigned **)&c->admin_gids, &c->n_admin_gids);
     if (strcmp(k, "log_level") == 0)
         return set_log_level(v);
     /* lsm_options fields; the engine checks ranges at lsm_open. */
@@ -431,6 +435,26 @@ bool config_peer_allowed(const daemon_config *c, uid_t uid, gid_t gid)
     return false;
 }
 
+static bool id_listed(const unsigned *ids, size_t n, unsigned id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+bool config_peer_admin(const daemon_config *c, uid_t uid, gid_t gid, const gid_t *groups,
+                       size_t ngroups)
+{
+    if (uid == geteuid() || id_listed(c->admin_uids, c->n_admin_uids, uid) ||
+        id_listed(c->admin_gids, c->n_admin_gids, gid))
+        return true;
+    for (size_t i = 0; i < ngroups; i++)
+        if (id_listed(c->admin_gids, c->n_admin_gids, groups[i]))
+            return true;
+    return false;
+}
+
 void config_free(daemon_config *c)
 {
     free(c->dir);
@@ -438,6 +462,8 @@ void config_free(daemon_config *c)
     free(c->io);
     free(c->allow_uids);
     free(c->allow_gids);
+    free(c->admin_uids);
+    free(c->admin_gids);
     for (size_t i = 0; i < c->n_engine_opts; i++) {
         free(c->engine_opts[i].name);
         free(c->engine_opts[i].value);

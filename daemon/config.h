@@ -18,6 +18,11 @@
  *   max_clients             concurrent sessions                       256
  *   allow_uids, allow_gids  extra peers allowed (comma lists); the
  *                           daemon's own uid is always allowed        none
+ *   admin_uids, admin_gids  peers that may FLUSH, COMPACT, SET_OPTION
+ *                           (comma lists; a gid matches the primary or
+ *                           a supplementary group); the daemon's own
+ *                           uid always may.  They do not admit: an
+ *                           admin must also be allowed to attach.     none
  *   log_level               error | warn | info | debug               env/info
  *   max_snapshots           snapshot IDs listed at once; the directory
  *                           clients read holds exactly this many      4096
@@ -93,6 +98,10 @@ typedef struct daemon_config {
     unsigned max_snapshots_per_uid;
     unsigned max_iters_per_uid;
     unsigned long long max_arena_bytes_per_uid;
+    uid_t *admin_uids;      /* owned arrays (admin.h) */
+    size_t n_admin_uids;
+    gid_t *admin_gids;
+    size_t n_admin_gids;
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;
@@ -118,6 +127,12 @@ int config_finish(daemon_config *c);
 
 /* true when a peer with these credentials may attach. */
 bool config_peer_allowed(const daemon_config *c, uid_t uid, gid_t gid);
+
+/* true when a peer with these credentials may run admin operations:
+ * the daemon's own uid, a uid in admin_uids, or a primary or
+ * supplementary gid (groups[0..ngroups)) in admin_gids. */
+bool config_peer_admin(const daemon_config *c, uid_t uid, gid_t gid, const gid_t *groups,
+                       size_t ngroups);
 
 /* The default socket path (malloc'd; NULL on ENOMEM) and, in *dir_to_make
  * (malloc'd or NULL), the directory that must exist with mode 0700.

@@ -6,8 +6,10 @@
  *            watches every client's socket and pidfd for death, handles
  *            SIGTERM/SIGINT (signalfd).
  *   workers  worker.c: each serves a set of sessions, polling their rings.
- *   admin    admin.c: flush, compact, set-option and stats, which may take
- *            long, so a worker never blocks its other clients on them.
+ *   admin    admin.c, two lanes so a quick request never waits for a long
+ *            one: lsmd-admin-ctl (stats, set-option) and lsmd-admin-work
+ *            (flush, compact, which may take minutes).  Workers hand them
+ *            over, so they never block their other clients on them.
  *
  * Thread safety / invariants
  *   Everything here is set up by main before the threads start and read-only

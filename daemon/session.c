@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "hello.h"
 #include "log.h"
 #include "worker.h"
@@ -145,6 +146,7 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
     s->pid = pid;
     s->uid = uid;
     s->gid = gid;
+    s->admin = admin_peer_authorized(d->cfg, sock, uid, gid);
     s->client_cpu = req.cpu;
     s->id = atomic_fetch_add(&d->next_client_id, 1);
     s->attach_ns = mono_ns();

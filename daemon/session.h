@@ -6,8 +6,8 @@
  * Life cycle and references
  *   session_attach (main thread) runs the handshake and returns a session
  *   with two references: the main loop's (its socket and pidfd are in the
- *   epoll set) and the serving worker's.  The admin thread takes one more
- *   per queued job.  Death is noticed by the main loop (socket hang-up,
+ *   epoll set) and the serving worker's.  An admin lane takes one more
+ *   per queued job (admin.h).  Death is noticed by the main loop (socket hang-up,
  *   pidfd readable) or by the worker (a protocol violation: it ends the
  *   session and shuts the socket down, which the main loop then sees).
  *   Either way: main drops its fds from epoll, sets `dying`, kicks the
@@ -19,7 +19,7 @@
  *   Fields set by session_attach are read-only afterwards.  `mu`
  *   serializes every shm_session_* call that changes the session (next,
  *   post, complete, wake, end) and shm_session_stats, between the worker,
- *   its committer and the admin thread (shm/server.h requires it).
+ *   its committer and the admin lanes (shm/server.h requires it).
  *   The iterator table, need_wake and stalled belong to the serving worker
  *   thread only.
  */
@@ -58,6 +58,7 @@ typedef struct session {
     uint64_t attach_ns;          /* CLOCK_MONOTONIC */
     uint64_t quota_bytes;        /* segment bytes charged to uid's quota; 0
                                     until the session counts (see attach) */
+    bool admin;                  /* may FLUSH, COMPACT, SET_OPTION (admin.h) */
 
     pthread_mutex_t mu;          /* see above */
     _Atomic int refs;
@@ -74,6 +75,8 @@ typedef struct session {
                                     complete it (client not reading) */
 
     _Atomic uint64_t ops;        /* requests served (stats) */
+    _Atomic unsigned admin_jobs; /* admin lanes holding a job of this
+                                    session, one bit each (admin.c) */
     bool main_detached;          /* main thread only: fds left the epoll set */
 
     struct session *prev, *next; /* [d->sessions_mu] */

@@ -413,7 +413,10 @@ const char *lsmd_strerror(int err)
     case -ENOTCONN: return "not connected: the lsmd daemon is gone (reconnect)";
     case -EPROTO: return "protocol error: client and daemon versions differ or the daemon sent invalid data";
     case -E2BIG: return "request larger than the connection's shared-memory region";
-    case -EBUSY: return "queue depth reached: poll for completions first";
+    case -EBUSY: return "busy: queue depth reached (poll for completions first), or an admin "
+                        "request of this connection is still running";
+    case -EPERM: return "permission denied: admin operations need the daemon's uid or a "
+                        "uid/gid in admin_uids/admin_gids";
     case -ESRCH: return "no such snapshot (not published or not held)";
     case -ESHUTDOWN: return "the daemon is shutting down";
     case -EMFILE: return "a limit of the daemon was reached (snapshots, iterators or sessions of this connection, of its uid, or in all); release some or see the daemon's log";

@@ -10,6 +10,9 @@
  *     stats                            summary (--json: the daemon's JSON)
  *     flush | compact [LEVEL]          LEVEL -1 (default) = whole tree
  *     set NAME VALUE                   runtime engine option
+ *                                      (flush, compact, set: admins only,
+ *                                      i.e. the daemon's uid or a uid/gid
+ *                                      in its admin_uids/admin_gids)
  *     snapshot create [--hold SECS]    print a new snapshot ID; the pin
  *                                      lasts while lsmctl runs (SECS, -1 =
  *                                      until SIGINT/SIGTERM; default 0)
@@ -216,7 +219,7 @@ static void usage(FILE *f)
           "  stats\n"
           "  flush\n"
           "  compact [LEVEL]            (-1 = whole tree, the default)\n"
-          "  set NAME VALUE\n"
+          "  set NAME VALUE             (flush, compact, set: admins only)\n"
           "  snapshot create [--hold SECS] | snapshot list | snapshot release ID\n"
           "  levels\n"
           "  compactions [--svg FILE]\n"

@@ -28,6 +28,11 @@
  *                   environment variable LSMD_LARGE_BYTES), or, for
  *                   lsmd_submit_*, larger than one slot.
  *     -EBUSY        lsmd_submit_*: queue depth reached; lsmd_poll first.
+ *                   Administration: this connection's previous request of
+ *                   the same kind is still queued or running.
+ *     -EPERM        administration (flush, compact, set option) refused:
+ *                   the client is neither the daemon's uid nor listed in
+ *                   its admin_uids / admin_gids.
  *     -ESRCH        snapshot id not published / not held by this connection.
  *     -ESHUTDOWN    the daemon is draining and refuses new work.
  *     -EINVAL       bad argument (sizes outside the lsm.h limits: keys 1 B ..
@@ -208,14 +213,19 @@ int lsmd_iter_status(const lsmd_iter *it);
 void lsmd_iter_free(lsmd_iter *it);
 
 /* ---- Administration (what lsmctl uses) ----------------------------------- */
-/* As lsm_flush / lsm_compact / lsm_set_option; they wait until done. */
+/* As lsm_flush / lsm_compact / lsm_set_option; they wait until done.
+ * Only for admins: others get -EPERM.  The daemon runs flush and compact in
+ * one queue, set option and stats in another, so a set option or stats
+ * never waits for a compaction; one request of each kind per connection
+ * at a time (-EBUSY otherwise, seen only by raw ring users).
+ * Errors: -EPERM, -EBUSY, -ENOTCONN, and the engine's. */
 int lsmd_flush(lsmd_conn *c);
 int lsmd_compact(lsmd_conn *c, int level); /* -1 = whole tree */
-/* Errors: -EINVAL (unknown name or bad value), -E2BIG (name + value longer
- * than the large region), -ENOTCONN. */
+/* Errors: as above; -EINVAL (unknown name or bad value), -E2BIG (name +
+ * value longer than the large region). */
 int lsmd_set_option(lsmd_conn *c, const char *name, const char *value);
 /* The daemon's statistics as a malloc'd NUL-terminated JSON object: free
- * with free().  Errors: -E2BIG (larger than the large region), -ENOMEM,
+ * with free().  Open to every client.  Errors: -E2BIG (larger than the large region), -ENOMEM,
  * -ENOTCONN. */
 int lsmd_stats_json(lsmd_conn *c, char **json);
 

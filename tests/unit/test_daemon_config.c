@@ -106,6 +106,31 @@ static void test_ini_file(void **state)
     th_rmrf_free(dir);
 }
 
+/* admin_uids / admin_gids: who may FLUSH, COMPACT, SET_OPTION (admin.h). */
+static void test_admin_policy(void **state)
+{
+    (void)state;
+    daemon_config c;
+    config_init(&c);
+    uid_t me = geteuid();
+    uid_t other = me == 4242 ? 4243 : 4242;
+    gid_t groups[] = { 70, 71 };
+    /* None configured: only the daemon's own uid. */
+    assert_true(config_peer_admin(&c, me, 9, NULL, 0));
+    assert_false(config_peer_admin(&c, other, 9, groups, 2));
+    assert_int_equal(config_set(&c, "admin_uids", "1000, 4242,4243"), 0);
+    assert_int_equal(config_set(&c, "admin-gids", "71"), 0);
+    assert_int_equal(c.n_admin_uids, 3);
+    assert_true(config_peer_admin(&c, other, 9, NULL, 0));
+    assert_true(config_peer_admin(&c, 5000, 71, NULL, 0));       /* primary gid */
+    assert_true(config_peer_admin(&c, 5000, 9, groups, 2));      /* supplementary */
+    assert_false(config_peer_admin(&c, 5000, 9, groups, 1));
+    assert_false(config_peer_allowed(&c, 5000, 71)); /* admin does not admit */
+    assert_int_equal(config_set(&c, "admin_gids", "7x"), -EINVAL);
+    assert_int_equal(c.n_admin_gids, 1); /* unchanged by the refusal */
+    config_free(&c);
+}
+
 static void test_finish_defaults(void **state)
 {
     (void)state;
@@ -180,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_and_values),
         cmocka_unit_test(test_ini_file),
+        cmocka_unit_test(test_admin_policy),
         cmocka_unit_test(test_finish_defaults),
         cmocka_unit_test(test_quota_keys),
     };

@@ -2,7 +2,9 @@
 #include "helpers.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rate_limiter.h"
 
@@ -79,6 +81,42 @@ static void test_set_rate_unblocks(void **state)
     rate_limiter_free(rl);
 }
 
+/* A request already asleep under the old rate sees a new one at once: a
+ * running compaction speeds up when lsmd's admin lifts compaction_rate_mb
+ * (test_admin_auth checks it end to end). */
+struct sleeper {
+    rate_limiter *rl;
+    double done;        /* read after the join */
+    _Atomic int awake;  /* read while it runs */
+};
+
+static void *sleeper_main(void *p)
+{
+    struct sleeper *a = p;
+    rate_limiter_request(a->rl, 1 << 20); /* 1 MB at 1 KB/s: ~17 minutes */
+    a->done = now_s();
+    atomic_store(&a->awake, 1);
+    return NULL;
+}
+
+static void test_set_rate_wakes_sleeper(void **state)
+{
+    (void)state;
+    static const uint64_t rates[] = { 0, 100u << 20 }; /* unlimited; 100 MB/s */
+    for (size_t i = 0; i < 2; i++) {
+        struct sleeper a = { rate_limiter_new(1000), 0, 0 };
+        pthread_t t;
+        pthread_create(&t, NULL, sleeper_main, &a);
+        usleep(200000);
+        assert_false(atomic_load(&a.awake)); /* still asleep under the old rate */
+        double t0 = now_s();
+        rate_limiter_set_rate(a.rl, rates[i]);
+        pthread_join(t, NULL);
+        assert_true(a.done - t0 < 0.1);
+        rate_limiter_free(a.rl);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -86,6 +124,7 @@ int main(void)
         cmocka_unit_test(test_paces_to_rate),
         cmocka_unit_test(test_shared_between_threads),
         cmocka_unit_test(test_set_rate_unblocks),
+        cmocka_unit_test(test_set_rate_wakes_sleeper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
