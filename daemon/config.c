@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
 #include <limits.h>
 #include <sched.h>
@@ -27,6 +28,9 @@ void config_init(daemon_config *c)
     c->numa_node = -1;
     c->spin_us = 50;
     c->max_clients = 256;
+    c->max_pending = 64;
+    c->max_pending_per_uid = 16;
+    c->hello_timeout_ms = 1000;
     lsm_options_init(&c->engine);
     c->engine.io_backend = NULL; /* NULL: let LSMD_IO decide, as "auto" */
 }
@@ -205,6 +209,24 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         return parse_id_list(v, (unsigned **)&c->allow_gids, &c->n_allow_gids);
     if (strcmp(k, "log_level") == 0)
         return set_log_level(v);
+    /* admission */
+    if (strcmp(k, "socket_group") == 0)
+        return *v ? set_str(&c->socket_group, v) : -EINVAL;
+    if (strcmp(k, "max_pending") == 0 || strcmp(k, "max_pending_per_uid") == 0) {
+        if (parse_int(v, 1, 65536, &n))
+            return -EINVAL;
+        if (strcmp(k, "max_pending") == 0)
+            c->max_pending = (int)n;
+        else
+            c->max_pending_per_uid = (int)n;
+        return 0;
+    }
+    if (strcmp(k, "hello_timeout_ms") == 0) {
+        if (parse_int(v, 10, 60000, &n))
+            return -EINVAL;
+        c->hello_timeout_ms = (int)n;
+        return 0;
+    }
     /* lsm_options fields; the engine checks ranges at lsm_open. */
     if (strcmp(k, "memtable_bytes") == 0) {
         if (parse_size(v, SIZE_MAX, &sz))
@@ -348,6 +370,41 @@ static int make_private_dir(const char *dir)
     return 0;
 }
 
+/* socket_group (a name or a number), else the first allowed gid. */
+static int finish_socket_group(daemon_config *c)
+{
+    c->socket_gid_set = false;
+    if (c->socket_group) {
+        char *end;
+        errno = 0;
+        unsigned long id = strtoul(c->socket_group, &end, 10);
+        struct group *g = NULL;
+        if (*end || end == c->socket_group) {
+            g = getgrnam(c->socket_group);
+            if (!g) {
+                log_error("config: socket_group '%s' names no group", c->socket_group);
+                return -EINVAL;
+            }
+            id = g->gr_gid;
+        } else if (errno || id >= UINT_MAX) {
+            log_error("config: bad socket_group '%s'", c->socket_group);
+            return -EINVAL;
+        }
+        c->socket_gid = (gid_t)id;
+        c->socket_gid_set = true;
+    } else if (c->n_allow_gids > 0) {
+        c->socket_gid = c->allow_gids[0];
+        c->socket_gid_set = true;
+    }
+    bool others = false;
+    for (size_t i = 0; i < c->n_allow_uids; i++)
+        others |= c->allow_uids[i] != geteuid();
+    if (others && !c->socket_gid_set)
+        log_warn("config: allow_uids lists other uids, but the socket is 0600 (only our uid "
+                 "can connect): set socket_group to a group those uids are in");
+    return 0;
+}
+
 static int usable_cpus(void)
 {
     cpu_set_t set;
@@ -375,7 +432,7 @@ int config_finish(daemon_config *c)
     }
     if (c->workers == 0)
         c->workers = usable_cpus();
-    return 0;
+    return finish_socket_group(c);
 }
 
 bool config_peer_allowed(const daemon_config *c, uid_t uid, gid_t gid)
@@ -398,6 +455,7 @@ void config_free(daemon_config *c)
     free(c->io);
     free(c->allow_uids);
     free(c->allow_gids);
+    free(c->socket_group);
     for (size_t i = 0; i < c->n_engine_opts; i++) {
         free(c->engine_opts[i].name);
         free(c->engine_opts[i].value);
