@@ -312,13 +312,15 @@ int shm_hello_peer_cred(int sock, pid_t *pid, uid_t *uid, gid_t *gid)
     return 0;
 }
 
-static int send_rep(int sock, const struct shm_hello_rep *rep, const int *fds, int nfds)
+int shm_send_with_fds(int sock, const void *msg, size_t len, const int *fds, int nfds)
 {
     union {
-        char buf[CMSG_SPACE(2 * sizeof(int))];
+        char buf[CMSG_SPACE(SHM_SEND_MAX_FDS * sizeof(int))];
         struct cmsghdr align;
     } ctl;
-    struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof(*rep) };
+    if (nfds < 0 || nfds > SHM_SEND_MAX_FDS)
+        return -EINVAL;
+    struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
     if (nfds > 0) {
         memset(&ctl, 0, sizeof(ctl));
@@ -336,7 +338,7 @@ static int send_rep(int sock, const struct shm_hello_rep *rep, const int *fds, i
     } while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;
-    return (size_t)n == sizeof(*rep) ? 0 : -EPROTO;
+    return (size_t)n == len ? 0 : -EPROTO;
 }
 
 int shm_hello_server_reject(int sock, int status, const char *fmt, ...)
@@ -352,14 +354,14 @@ int shm_hello_server_reject(int sock, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(rep.message, sizeof(rep.message), fmt, ap);
     va_end(ap);
-    return send_rep(sock, &rep, NULL, 0);
+    return shm_send_with_fds(sock, &rep, sizeof(rep), NULL, 0);
 }
 
 int shm_hello_server_accept(int sock, const struct shm_hello_rep *rep,
                             int seg_fd, int dir_fd)
 {
     int fds[2] = { seg_fd, dir_fd };
-    return send_rep(sock, rep, fds, 2);
+    return shm_send_with_fds(sock, rep, sizeof(*rep), fds, 2);
 }
 
 int shm_hello_peer_alive(int sock)

@@ -83,9 +83,15 @@ int shm_hello_server_reject(int sock, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Daemon: sends the success reply with the segment and directory fds
- * (SCM_RIGHTS; the caller keeps its own copies).  Returns 0 or -errno. */
+ * (shm_send_with_fds).  Returns 0 or -errno. */
 int shm_hello_server_accept(int sock, const struct shm_hello_rep *rep,
                             int seg_fd, int dir_fd);
+
+/* Sends one message of len bytes with nfds (0..SHM_SEND_MAX_FDS) file
+ * descriptors attached (SCM_RIGHTS; the caller keeps its copies).
+ * Returns 0, -EINVAL (too many fds), -EPROTO (sent short) or -errno. */
+#define SHM_SEND_MAX_FDS 4
+int shm_send_with_fds(int sock, const void *msg, size_t len, const int *fds, int nfds);
 
 /* Poll the socket without blocking: 0 while the peer is connected, -ENOTCONN
  * once it hung up (POLLHUP/POLLRDHUP/POLLERR, or readable with 0 bytes).

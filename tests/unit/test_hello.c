@@ -119,23 +119,7 @@ static void expect_refused(const void *msg, size_t len, int fd, const char *want
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SHM_SOCK_TYPE | SOCK_CLOEXEC, 0, sv), 0);
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    if (fd >= 0) {
-        memset(&ctl, 0, sizeof ctl);
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof ctl.buf;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    assert_int_equal(sendmsg(sv[0], &mh, 0), (ssize_t)len);
+    assert_int_equal(shm_send_with_fds(sv[0], msg, len, &fd, fd >= 0 ? 1 : 0), 0);
     int before = count_fds();
     struct shm_hello_req req;
     char why[SHM_HELLO_WHY_BYTES];
