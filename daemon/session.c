@@ -125,7 +125,7 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
     s->node = node >= 0 ? node : worker_node(s->worker);
     rc = shm_session_create(&req, &d->limits, s->id, s->node, &s->shm, &why);
     if (rc) {
-        log_warn("attach: pid %d: %s", (int)pid, why ? why : strerror(-rc));
+        log_warn_limited("attach: pid %d: %s", (int)pid, why ? why : strerror(-rc));
         refuse(d, sock, rc, why ? why : "cannot create the segment");
         pthread_mutex_destroy(&s->mu);
         free(s);
@@ -133,8 +133,8 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
     }
     rc = list_add(d, s);
     if (rc) {
-        log_warn("attach: pid %d refused: %d clients attached (max_clients)", (int)pid,
-                 d->cfg->max_clients);
+        log_warn_limited("attach: pid %d refused: %d clients attached (max_clients)",
+                         (int)pid, d->cfg->max_clients);
         refuse(d, sock, rc, "too many clients");
         shm_session_destroy(s->shm);
         pthread_mutex_destroy(&s->mu);
@@ -143,7 +143,8 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
     }
     rc = shm_session_welcome(s->shm, sock, d->dir_ro_fd);
     if (rc) {
-        log_warn("attach: pid %d: sending the reply failed: %s", (int)pid, strerror(-rc));
+        log_warn_limited("attach: pid %d: sending the reply failed: %s", (int)pid,
+                         strerror(-rc));
         atomic_store(&s->refs, 1);
         session_unref(s);
         return rc;
