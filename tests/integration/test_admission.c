@@ -83,8 +83,8 @@ static int open_conn(const char *path)
     return fd;
 }
 
-/* silent SOCKET N: as uid NOBODY, opens N connections (retrying while the
- * backlog is full, for up to 1 s), never says hello.  "count" replies
+/* silent SOCKET N: as uid NOBODY, "ready"; on "go" opens N connections
+ * (retrying while the backlog is full, for up to 1 s), never says hello.  "count" replies
  * "open X closed Y" (closed: the daemon hung up). */
 static int role_silent(int argc, char **argv)
 {
@@ -98,6 +98,10 @@ static int role_silent(int argc, char **argv)
     }
     become_nobody();
     struct pollfd *p = calloc((size_t)n, sizeof *p);
+    char line[64];
+    th_reply("ready");
+    if (!fgets(line, sizeof line, stdin)) /* "go" */
+        return 0;
     int held = 0;
     double deadline = th_now() + 1;
     while (held < n && th_now() < deadline) {
@@ -113,7 +117,6 @@ static int role_silent(int argc, char **argv)
         p[held++] = (struct pollfd){ .fd = fd, .events = POLLRDHUP };
     }
     th_reply("held %d", held);
-    char line[64];
     while (fgets(line, sizeof line, stdin)) {
         if (strncmp(line, "count", 5) != 0)
             break;
@@ -126,11 +129,16 @@ static int role_silent(int argc, char **argv)
     return 0;
 }
 
-/* newcomer SOCKET: attaches, puts and reads back; "ok MS" (whole time). */
+/* newcomer SOCKET: "ready"; on "go" attaches, puts and reads back;
+ * "ok MS" (the whole time). */
 static int role_newcomer(int argc, char **argv)
 {
     if (argc != 2)
         return 2;
+    char line[16];
+    th_reply("ready");
+    if (!fgets(line, sizeof line, stdin))
+        return 0;
     double t0 = th_now();
     lsmd_conn *c;
     int rc = lsmd_connect(argv[1], &c);
@@ -239,17 +247,33 @@ static void limit_daemon_fds(void)
         fail_msg("prlimit: %s", strerror(errno));
 }
 
-/* Starts the silent attacker; returns how many connections it holds. */
-static th_child *start_flood(int *held)
+/* Spawns a role and waits for its "ready" (so its start-up cost falls
+ * outside the measured windows). */
+static th_child *spawn_ready(const char *role, const char *const *args)
+{
+    th_child *c = spawn(role, args);
+    const char *r = th_recv(c, 10000);
+    if (!r || strcmp(r, "ready") != 0)
+        fail_msg("%s: %s", role, r ? r : "exited");
+    return c;
+}
+
+static th_child *spawn_flood(void)
 {
     char nbuf[16];
     snprintf(nbuf, sizeof nbuf, "%d", FLOOD);
-    const char *flood_args[] = { g_d.sock, nbuf, NULL };
-    th_child *att = spawn("silent", flood_args);
-    const char *r = th_recv(att, 10000);
-    if (!r || sscanf(r, "held %d", held) != 1)
+    const char *args[] = { g_d.sock, nbuf, NULL };
+    return spawn_ready("silent", args);
+}
+
+/* Starts the flood; returns how many connections the attacker holds. */
+static int start_flood(th_child *att)
+{
+    int held = 0;
+    const char *r = th_ask(att, "go");
+    if (!r || sscanf(r, "held %d", &held) != 1)
         fail_msg("attacker: %s", r ? r : "exited");
-    return att;
+    return held;
 }
 
 /* The attacker's connections still open (not hung up by the daemon). */
@@ -291,12 +315,16 @@ static void expect_quiet_log(void)
         fail_msg("%d accept/admission/hello log lines: not rate-limited", lines);
 }
 
-/* A new client (uid 0) attaches, puts and reads back within 1 s. */
-static void expect_newcomer(const char *when)
+static th_child *spawn_newcomer(void)
 {
-    const char *sock_args[] = { g_d.sock, NULL };
-    th_child *nc = spawn("newcomer", sock_args);
-    const char *r = th_recv(nc, 3000);
+    const char *args[] = { g_d.sock, NULL };
+    return spawn_ready("newcomer", args);
+}
+
+/* The newcomer (uid 0) attaches, puts and reads back within 1 s. */
+static void expect_newcomer(th_child *nc, const char *when)
+{
+    const char *r = th_ask(nc, "go");
     double ms = 0;
     if (!r || sscanf(r, "ok %lf", &ms) != 1)
         fail_msg("a new client could not attach %s: %s", when, r ? r : "exited");
@@ -311,25 +339,22 @@ static void test_silent_flood(void **state)
     const char *extra[] = { "--allow-gids", "65534", "--log-level", "warn", NULL };
     thd_start(&g_d, extra);
     limit_daemon_fds();
+    const char *sock_args[] = { g_d.sock, NULL };
+    th_child *admin = spawn_ready("admin", sock_args);
+    th_child *att = spawn_flood(), *nc = spawn_newcomer();
     th_honest h;
     th_honest_start(&h, &g_d, "adm");
-    const char *sock_args[] = { g_d.sock, NULL };
-    th_child *admin = spawn("admin", sock_args);
-    const char *r = th_recv(admin, 10000);
-    assert_true(r && strcmp(r, "ready") == 0);
-
     double t0 = th_now();
-    int held;
-    th_child *att = start_flood(&held);
+    int held = start_flood(att);
     double cpu0 = main_thread_cpu(g_d.pid), w0 = th_now();
     fprintf(stderr, "attacker holds %d connections after %.0f ms\n", held, (w0 - t0) * 1000);
 
     /* FLUSH switches the WAL: it needs descriptors. */
     int frc = 1, prc = 1;
-    r = th_ask(admin, "flush");
+    const char *r = th_ask(admin, "flush");
     if (!r || sscanf(r, "flush %d put %d", &frc, &prc) != 2 || frc != 0 || prc != 0)
         fail_msg("admin flush during the flood: %s (0 expected for both)", r ? r : "exited");
-    expect_newcomer("during the flood");
+    expect_newcomer(nc, "during the flood");
     th_honest_expect(&h, "silent flood");
 
     /* The main thread idles while the silent connections wait. */
@@ -365,11 +390,11 @@ static void test_fd_exhaustion(void **state)
                             "--hello-timeout-ms", "3000", NULL };
     thd_start(&g_d, extra);
     limit_daemon_fds();
+    th_child *att = spawn_flood(), *nc = spawn_newcomer();
     th_honest h;
     th_honest_start(&h, &g_d, "exh");
     double t0 = th_now();
-    int held;
-    th_child *att = start_flood(&held);
+    int held = start_flood(att);
     double cpu0 = main_thread_cpu(g_d.pid), w0 = th_now();
     fprintf(stderr, "attacker holds %d connections after %.0f ms\n", held, (w0 - t0) * 1000);
     /* More than the daemon's descriptors plus its backlog: it shed some. */
@@ -388,7 +413,7 @@ static void test_fd_exhaustion(void **state)
     open = flood_open(att, t0);
     if (open != 0)
         fail_msg("%d silent connections still open after their deadline", open);
-    expect_newcomer("after the exhaustion");
+    expect_newcomer(nc, "after the exhaustion");
     th_honest_expect(&h, "after the exhaustion");
     th_send(att, "stop");
     th_wait(att);
