@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -24,7 +25,7 @@ int admission_init(admission *a, daemon_ctx *d, listener *l, int epfd, void *lis
     a->epfd = epfd;
     a->listener_tag = listener_tag;
     a->conn_kind = conn_kind;
-    a->uids = calloc((size_t)d->cfg->max_pending, sizeof *a->uids);
+    a->uids = calloc((size_t)ADMISSION_SPOKEN_CAP(d->cfg), sizeof *a->uids);
     if (!a->uids)
         return -ENOMEM;
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = listener_tag };
@@ -56,14 +57,25 @@ static void refuse(admission *a, int fd, int status, const char *msg)
     close(fd);
 }
 
-/* Admits fd as pending, or refuses it over a cap.  Never fails otherwise:
- * without memory or an epoll slot, the connection is refused. */
+/* true when the peer already sent something (or hung up): its hello is
+ * handled on the next turn of the loop, so it is not a silent connection. */
+static bool has_spoken(int fd)
+{
+    char c;
+    return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || (errno != EAGAIN && errno != EINTR);
+}
+
+/* Admits fd as pending, or refuses it over a cap (unless it already spoke:
+ * a burst of honest connects must not be refused for being fast).  Never
+ * fails otherwise: without memory or an epoll slot, the connection is
+ * refused. */
 static void admit(admission *a, int fd, pid_t pid, uid_t uid, gid_t gid)
 {
     const daemon_config *c = a->d->cfg;
     admission_uid *u = uid_slot(a, uid);
-    if (a->npending >= c->max_pending || (u && u->n >= c->max_pending_per_uid)) {
-        bool global = a->npending >= c->max_pending;
+    bool over = a->npending >= c->max_pending || (u && u->n >= c->max_pending_per_uid);
+    if (a->npending >= ADMISSION_SPOKEN_CAP(c) || (over && !has_spoken(fd))) {
+        bool global = a->npending >= c->max_pending || !u;
         log_warn_limited("admission: pid %d uid %u refused: %d connections already wait "
                          "for their hello (%s %d)",
                          (int)pid, (unsigned)uid, global ? a->npending : u->n,
@@ -90,7 +102,7 @@ static void admit(admission *a, int fd, pid_t pid, uid_t uid, gid_t gid)
     a->tail = p;
     a->npending++;
     if (!u) {
-        /* nuids <= npending - 1 < max_pending: there is room. */
+        /* nuids <= npending - 1 < ADMISSION_SPOKEN_CAP: there is room. */
         u = &a->uids[a->nuids++];
         *u = (admission_uid){ .uid = uid };
     }

@@ -7,8 +7,8 @@
  * run at accept, before it costs anything more:
  *   - a peer whose uid/gid the config refuses (SO_PEERCRED,
  *     config_peer_allowed) gets the -EACCES refusal reply and is closed;
- *   - over max_pending (all peers) or max_pending_per_uid (its uid): the
- *     -EAGAIN refusal reply ("retry"), closed;
+ *   - over max_pending (all peers) or max_pending_per_uid (its uid), and
+ *     silent so far: the -EAGAIN refusal reply ("retry"), closed;
  *   - otherwise it is pending until its hello is readable (the caller then
  *     takes it with admission_take) or hello_timeout_ms passes (closed).
  * Out of descriptors (EMFILE/ENFILE at accept): each waiting connection
@@ -20,7 +20,7 @@
  *
  * Thread safety: the main thread only.
  * Invariants: npending == length of the list == sum of the per-uid
- * counts; the list is in accept order, which is deadline order (one
+ * counts <= ADMISSION_SPOKEN_CAP; the list is in accept order, which is deadline order (one
  * timeout for all).
  */
 #ifndef LSMD_ADMISSION_H
@@ -35,6 +35,11 @@
 
 /* How long the listener is left alone after EMFILE/ENFILE. */
 #define ADMISSION_BACKOFF_MS 100
+
+/* Connections that already sent their hello (or anything) when accepted
+ * are not silent: they may exceed the caps, so a burst of honest connects
+ * is not refused for being fast, but the pending set never exceeds this. */
+#define ADMISSION_SPOKEN_CAP(cfg) (2 * (cfg)->max_pending)
 
 /* Accepts handled per wake-up, so a connect flood cannot starve the
  * rest of the event loop (the listener stays readable: epoll re-reports). */
@@ -62,7 +67,7 @@ typedef struct admission {
     uintptr_t conn_kind;       /* or'ed into a pending conn's epoll data */
     admission_conn *head, *tail;
     int npending;
-    admission_uid *uids;       /* uids with pending conns; cap max_pending */
+    admission_uid *uids;       /* uids with pending conns; cap SPOKEN_CAP */
     int nuids;
     bool paused;               /* listener not watched until resume_ns */
     uint64_t resume_ns;

@@ -21,6 +21,9 @@
  * the daemon out of descriptors: it sheds the excess with its reserve fd
  * (the backlog keeps moving), backs off instead of spinning (< 0.1 s CPU
  * per s), logs fewer than 20 such lines, and recovers after the deadline.
+ * test_connect_burst: 40 honest connects of one uid, each with its hello
+ * already queued when the daemon looks, all attach (the caps count only
+ * silent connections).
  * test_refused_before_hello: a uid the config refuses, on a socket it can
  * reach (mode opened by hand), hears -EACCES at once without sending a
  * hello.
@@ -32,6 +35,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +443,46 @@ static void test_refused_before_hello(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
+/* A burst of honest connects of one uid, all queued (hello included)
+ * before the daemon looks: more than max_pending_per_uid, yet none is
+ * refused, since none is silent. */
+static void test_connect_burst(void **state)
+{
+    (void)state;
+    enum { BURST = 40 };
+    const char *extra[] = { "--log-level", "warn", NULL };
+    thd_start(&g_d, extra);
+    assert_int_equal(kill(g_d.pid, SIGSTOP), 0);
+    int fds[BURST];
+    struct shm_hello_req req;
+    shm_hello_req_init(&req, 0, 0, 0);
+    for (int i = 0; i < BURST; i++) {
+        fds[i] = shm_hello_connect(g_d.sock);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(send(fds[i], &req, sizeof req, 0), (ssize_t)sizeof req);
+    }
+    assert_int_equal(kill(g_d.pid, SIGCONT), 0);
+    int refused = 0;
+    for (int i = 0; i < BURST; i++) {
+        struct pollfd p = { .fd = fds[i], .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 10000), 1);
+        struct shm_hello_rep rep;
+        memset(&rep, 0, sizeof rep);
+        ssize_t n = recv(fds[i], &rep, sizeof rep, 0);
+        if (n < 0 && errno == ECONNRESET) /* refused with the hello unread */
+            n = recv(fds[i], &rep, sizeof rep, 0);
+        assert_true(n > 0);
+        if (rep.status != 0) {
+            fprintf(stderr, "connection %d refused: %d %s\n", i, rep.status, rep.message);
+            refused++;
+        }
+        close(fds[i]); /* recv had no room for the reply's fds: the kernel dropped them */
+    }
+    if (refused)
+        fail_msg("%d of %d honest connects refused in a burst", refused, BURST);
+    assert_int_equal(thd_stop(&g_d), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -473,6 +517,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_refused_before_hello, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_burst, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fd_exhaustion, setup, teardown),
     };

@@ -9,7 +9,8 @@
  *     and closes the fds that came;
  *   - the client side (shm_hello_client, lsmd_connect) reports the
  *     daemon's refusal and its reason, also when the daemon refused and
- *     closed before or without reading the hello.
+ *     closed before or without reading the hello; lsmd_connect retries a
+ *     -EAGAIN refusal within its timeout.
  */
 #include "helpers.h"
 
@@ -24,11 +25,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hello.h"
 #include "lsmd.h"
 #include "protocol.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static struct shm_hello_req good(void)
 {
@@ -299,6 +308,71 @@ static void test_lsmd_connect_reports_reason(void **state)
     th_rmrf_free(dir);
 }
 
+/* Refuses `again` connections with -EAGAIN, then one with -EACCES. */
+struct again_server {
+    int lfd, again, accepted;
+};
+
+static void *again_thread(void *arg)
+{
+    struct again_server *g = arg;
+    for (;;) {
+        int fd = accept4(g->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            return NULL; /* the test shut the socket down */
+        bool last = g->accepted++ == g->again;
+        shm_hello_server_reject(fd, last ? -EACCES : -EAGAIN, last ? "final" : "retry");
+        close(fd);
+        if (last)
+            return NULL;
+    }
+}
+
+/* lsmd_connect retries a -EAGAIN refusal ("too many connections waiting
+ * for their hello") within its timeout, then reports what it got. */
+static void test_lsmd_connect_retries_eagain(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("again");
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/s.sock", dir);
+    struct again_server g = { .lfd = socket(AF_UNIX, SHM_SOCK_TYPE | SOCK_CLOEXEC, 0),
+                              .again = 3 };
+    assert_true(g.lfd >= 0);
+    assert_int_equal(bind(g.lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(g.lfd, 4), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, again_thread, &g), 0);
+    lsmd_conn *c = NULL;
+    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    int rc = lsmd_connect(a.sun_path, &c);
+    pthread_join(t, NULL);
+    assert_int_equal(rc, -EACCES); /* it came back after three -EAGAINs */
+    assert_int_equal(g.accepted, 4);
+    /* Always -EAGAIN: given up after the handshake timeout. */
+    g.again = 1000000;
+    g.accepted = 0;
+    assert_int_equal(pthread_create(&t, NULL, again_thread, &g), 0);
+    lsmd_conn_options o;
+    lsmd_conn_options_init(&o);
+    o.connect_timeout_ms = 100;
+    double t0 = now_s();
+    rc = lsmd_connect_opts(a.sun_path, &o, &c);
+    double took = now_s() - t0;
+    dup2(saved, 2);
+    close(saved);
+    close(devnull);
+    shutdown(g.lfd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    assert_int_equal(rc, -EAGAIN);
+    assert_true(g.accepted > 1);
+    if (took > 1.0)
+        fail_msg("gave up after %.2f s (timeout 0.1 s)", took);
+    close(g.lfd);
+    th_rmrf_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_client_hears_refusal_with_hello_unread),
         cmocka_unit_test(test_client_hears_flags_reason),
         cmocka_unit_test(test_lsmd_connect_reports_reason),
+        cmocka_unit_test(test_lsmd_connect_retries_eagain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
