@@ -22,8 +22,8 @@ long listener_raise_fd_limit(void)
     struct rlimit r;
     if (getrlimit(RLIMIT_NOFILE, &r) != 0)
         return -errno;
+    rlim_t was = r.rlim_cur;
     if (r.rlim_cur < r.rlim_max) {
-        rlim_t was = r.rlim_cur;
         r.rlim_cur = r.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &r) != 0) {
             int e = errno;
@@ -33,7 +33,11 @@ long listener_raise_fd_limit(void)
         }
     }
     long n = r.rlim_cur == RLIM_INFINITY || r.rlim_cur > LONG_MAX ? LONG_MAX : (long)r.rlim_cur;
-    log_info("listener: descriptor limit %ld", n);
+    if (r.rlim_cur != was)
+        log_info("listener: descriptor limit %ld (soft limit raised from %llu)", n,
+                 (unsigned long long)was);
+    else
+        log_info("listener: descriptor limit %ld", n);
     return n;
 }
 
