@@ -8,9 +8,8 @@
  * Every key of config.h is also a flag.  The main thread owns one epoll
  * set: the listening socket, a signalfd (SIGTERM, SIGINT), connections that
  * have not said hello yet (admission.h: capped, dropped after
- * hello_timeout_ms), and each
- * session's socket and pidfd, whose hang-up / readability is the client's
- * death.  Shutdown: stop accepting, let every worker drain what its clients
+ * hello_timeout_ms), and each session's socket and pidfd, whose hang-up /
+ * readability is the client's death.  Shutdown: stop accepting, let every worker drain what its clients
  * queued and end their sessions, finish admin jobs, release snapshots,
  * lsm_close (which syncs the WAL), remove the socket.
  */
