@@ -104,9 +104,11 @@ static int role_silent(int argc, char **argv)
     struct pollfd *p = calloc((size_t)n, sizeof *p);
     char line[64];
     th_reply("ready");
-    if (!fgets(line, sizeof line, stdin)) /* "go" */
-        return 0;
-    int held = 0;
+    int held = 0, rc = 0;
+    if (!p || !fgets(line, sizeof line, stdin)) { /* "go" */
+        n = 0;
+        rc = 1;
+    }
     double deadline = th_now() + 1;
     while (held < n && th_now() < deadline) {
         int fd = open_conn(argv[1]);
@@ -116,21 +118,24 @@ static int role_silent(int argc, char **argv)
         }
         if (fd < 0) {
             th_reply("err connect: %s", strerror(-fd));
-            return 1;
+            rc = 1;
+            break;
         }
         p[held++] = (struct pollfd){ .fd = fd, .events = POLLRDHUP };
     }
-    th_reply("held %d", held);
-    while (fgets(line, sizeof line, stdin)) {
-        if (strncmp(line, "count", 5) != 0)
-            break;
+    if (rc == 0)
+        th_reply("held %d", held);
+    while (rc == 0 && fgets(line, sizeof line, stdin) && strncmp(line, "count", 5) == 0) {
         int closed = 0;
         poll(p, (nfds_t)held, 0);
         for (int i = 0; i < held; i++)
             closed += (p[i].revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0;
         th_reply("open %d closed %d", held - closed, closed);
     }
-    return 0;
+    for (int i = 0; i < held; i++)
+        close(p[i].fd);
+    free(p);
+    return rc;
 }
 
 /* newcomer SOCKET: "ready"; on "go" attaches, puts and reads back;
@@ -374,9 +379,9 @@ static void test_silent_flood(void **state)
     th_honest_expect(&h, "after the flood");
     expect_quiet_log();
     th_send(att, "stop");
-    th_wait(att);
+    assert_int_equal(th_wait(att), 0);
     th_send(admin, "stop");
-    th_wait(admin);
+    assert_int_equal(th_wait(admin), 0);
     th_honest_stop(&h);
     assert_true(thd_alive(&g_d));
     assert_int_equal(thd_stop(&g_d), 0);
@@ -420,7 +425,7 @@ static void test_fd_exhaustion(void **state)
     expect_newcomer(nc, "after the exhaustion");
     th_honest_expect(&h, "after the exhaustion");
     th_send(att, "stop");
-    th_wait(att);
+    assert_int_equal(th_wait(att), 0);
     th_honest_stop(&h);
     assert_int_equal(thd_stop(&g_d), 0);
 }
