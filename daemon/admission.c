@@ -133,10 +133,14 @@ void admission_on_listener(admission *a)
             shed++;
             break;
         }
+        if (fd == -ECONNABORTED || fd == -EPROTO || fd == -EINTR)
+            continue; /* that connection is gone: go on */
         if (fd < 0) {
-            /* ECONNABORTED and the like: that connection is gone, go on. */
-            log_warn_limited("admission: accept: %s", strerror(-fd));
-            continue;
+            /* ENOMEM, ENOBUFS...: retrying at once would spin. */
+            log_warn_limited("admission: accept: %s; accept paused %d ms", strerror(-fd),
+                             ADMISSION_BACKOFF_MS);
+            back_off(a);
+            return;
         }
         if (out_of_fds) {
             shed++;

@@ -15,7 +15,8 @@
  * is accepted with the listener's reserve fd, gets the -EMFILE refusal
  * reply and is closed (up to ADMISSION_ACCEPT_BATCH); then admission
  * stops watching the listener for ADMISSION_BACKOFF_MS instead of
- * spinning on it.
+ * spinning on it.  Other persistent accept errors (ENOMEM, ENOBUFS) back
+ * off the same way.
  * Every log line here is one a client can trigger, so each is rate-limited.
  *
  * Thread safety: the main thread only.
