@@ -200,7 +200,7 @@ $(DUNIT_BIN): LDLIBS := $(B)/libdaemon.a $(B)/liblsmd.a $(B)/libshm.a $(B)/libls
 # The ASan daemon the bad-client test attacks (built in its own tree).
 asan-lsmd:
 	@$(if $(findstring address,$(SAN)),true,$(MAKE) --no-print-directory SAN=address,undefined B=$(ASAN_B) $(ASAN_B)/lsmd)
-$(B)/tests/test_bad_clients $(B)/tests/test_snapshot_caps: | asan-lsmd
+$(B)/tests/test_bad_clients $(B)/tests/test_snapshot_caps $(B)/tests/test_admission: | asan-lsmd
 $(B)/tests/test_admin_auth: | asan-lsmd $(B)/lsmctl
 
 TEST_SRC += $(ITEST_SRC)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
 #include <limits.h>
 #include <sched.h>
@@ -31,6 +32,9 @@ void config_init(daemon_config *c)
     c->max_snapshots = 4096;
     c->max_iters_per_uid = 1024;
     c->max_arena_bytes_per_uid = 4ull << 30;
+    c->max_pending = 64;
+    c->max_pending_per_uid = 16;
+    c->hello_timeout_ms = 1000;
     lsm_options_init(&c->engine);
     c->engine.io_backend = NULL; /* NULL: let LSMD_IO decide, as "auto" */
 }
@@ -244,6 +248,24 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         return parse_id_list(v, (unsigned **)&c->admin_gids, &c->n_admin_gids);
     if (strcmp(k, "log_level") == 0)
         return set_log_level(v);
+    /* admission */
+    if (strcmp(k, "socket_group") == 0)
+        return *v ? set_str(&c->socket_group, v) : -EINVAL;
+    if (strcmp(k, "max_pending") == 0 || strcmp(k, "max_pending_per_uid") == 0) {
+        if (parse_int(v, 1, 65536, &n))
+            return -EINVAL;
+        if (strcmp(k, "max_pending") == 0)
+            c->max_pending = (int)n;
+        else
+            c->max_pending_per_uid = (int)n;
+        return 0;
+    }
+    if (strcmp(k, "hello_timeout_ms") == 0) {
+        if (parse_int(v, 10, 60000, &n))
+            return -EINVAL;
+        c->hello_timeout_ms = (int)n;
+        return 0;
+    }
     /* lsm_options fields; the engine checks ranges at lsm_open. */
     if (strcmp(k, "memtable_bytes") == 0) {
         if (parse_size(v, SIZE_MAX, &sz))
@@ -387,6 +409,41 @@ static int make_private_dir(const char *dir)
     return 0;
 }
 
+/* socket_group (a name or a number), else the first allowed gid. */
+static int finish_socket_group(daemon_config *c)
+{
+    c->socket_gid_set = false;
+    if (c->socket_group) {
+        char *end;
+        errno = 0;
+        unsigned long id = strtoul(c->socket_group, &end, 10);
+        struct group *g = NULL;
+        if (*end || end == c->socket_group) {
+            g = getgrnam(c->socket_group);
+            if (!g) {
+                log_error("config: socket_group '%s' names no group", c->socket_group);
+                return -EINVAL;
+            }
+            id = g->gr_gid;
+        } else if (errno || id >= UINT_MAX) {
+            log_error("config: bad socket_group '%s'", c->socket_group);
+            return -EINVAL;
+        }
+        c->socket_gid = (gid_t)id;
+        c->socket_gid_set = true;
+    } else if (c->n_allow_gids > 0) {
+        c->socket_gid = c->allow_gids[0];
+        c->socket_gid_set = true;
+    }
+    bool others = false;
+    for (size_t i = 0; i < c->n_allow_uids; i++)
+        others |= c->allow_uids[i] != geteuid();
+    if (others && !c->socket_gid_set)
+        log_warn("config: allow_uids lists other uids, but the socket is 0600 (only our uid "
+                 "can connect): set socket_group to a group those uids are in");
+    return 0;
+}
+
 static int usable_cpus(void)
 {
     cpu_set_t set;
@@ -419,7 +476,7 @@ int config_finish(daemon_config *c)
         c->max_clients_per_uid = c->max_clients > 4 ? (unsigned)c->max_clients / 4 : 1;
     if (c->max_snapshots_per_uid == 0)
         c->max_snapshots_per_uid = c->max_snapshots > 4 ? c->max_snapshots / 4 : 1;
-    return 0;
+    return finish_socket_group(c);
 }
 
 bool config_peer_allowed(const daemon_config *c, uid_t uid, gid_t gid)
@@ -464,6 +521,7 @@ void config_free(daemon_config *c)
     free(c->allow_gids);
     free(c->admin_uids);
     free(c->admin_gids);
+    free(c->socket_group);
     for (size_t i = 0; i < c->n_engine_opts; i++) {
         free(c->engine_opts[i].name);
         free(c->engine_opts[i].value);

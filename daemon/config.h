@@ -23,6 +23,13 @@
  *                           a supplementary group); the daemon's own
  *                           uid always may.  They do not admit: an
  *                           admin must also be allowed to attach.     none
+ *   -- admission (before the hello; docs/shm-protocol.md, "Attach") --
+ *   socket_group            group (name or number) owning the socket,
+ *                           which is then 0660; else the first of
+ *                           allow_gids; else the socket is 0600      none
+ *   max_pending             connections that have not said hello yet  64
+ *   max_pending_per_uid     the same, per peer uid                    16
+ *   hello_timeout_ms        a connection's deadline for its hello     1000
  *   log_level               error | warn | info | debug               env/info
  *   max_snapshots           snapshot IDs listed at once; the directory
  *                           clients read holds exactly this many      4096
@@ -102,6 +109,13 @@ typedef struct daemon_config {
     size_t n_admin_uids;
     gid_t *admin_gids;
     size_t n_admin_gids;
+    /* admission (config_finish derives socket_gid) */
+    char *socket_group;     /* owned; as given, NULL = none */
+    bool socket_gid_set;    /* the socket is group-owned, mode 0660 */
+    gid_t socket_gid;       /* socket_group, else allow_gids[0] */
+    int max_pending;
+    int max_pending_per_uid;
+    int hello_timeout_ms;
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;
@@ -120,9 +134,11 @@ int config_set(daemon_config *c, const char *key, const char *value);
 int config_load_file(daemon_config *c, const char *path);
 
 /* Checks the result and fills derived defaults (socket path, workers,
- * max_clients_per_uid, max_snapshots_per_uid).
- * Creates the default socket directory (mode 0700) when it is used.
- * Errors: -EINVAL (dir missing), -errno (creating the socket directory). */
+ * max_clients_per_uid, max_snapshots_per_uid, socket_gid).  Creates the
+ * default socket directory (mode 0700) when it is used.  Warns when
+ * allow_uids names other uids but no group grants them the 0600 socket.
+ * Errors: -EINVAL (dir missing, socket_group names no group), -errno
+ * (creating the socket directory). */
 int config_finish(daemon_config *c);
 
 /* true when a peer with these credentials may attach. */

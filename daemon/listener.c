@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,6 +16,30 @@
 
 #include "log.h"
 #include "protocol.h"
+
+long listener_raise_fd_limit(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+        return -errno;
+    rlim_t was = r.rlim_cur;
+    if (r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &r) != 0) {
+            int e = errno;
+            log_warn("listener: cannot raise the descriptor limit from %llu: %s",
+                     (unsigned long long)was, strerror(e));
+            r.rlim_cur = was;
+        }
+    }
+    long n = r.rlim_cur == RLIM_INFINITY || r.rlim_cur > LONG_MAX ? LONG_MAX : (long)r.rlim_cur;
+    if (r.rlim_cur != was)
+        log_info("listener: descriptor limit %ld (soft limit raised from %llu)", n,
+                 (unsigned long long)was);
+    else
+        log_info("listener: descriptor limit %ld", n);
+    return n;
+}
 
 /* Takes PATH.lock; on contention reports the pid written in it. */
 static int take_lock(listener *l)
@@ -77,11 +103,12 @@ static int clear_path(const char *path)
     return 0;
 }
 
-int listener_open(listener *l, const char *path, bool shared_mode)
+int listener_open(listener *l, const char *path, bool group_access, gid_t group)
 {
     memset(l, 0, sizeof *l);
     l->fd = -1;
     l->lock_fd = -1;
+    l->reserve_fd = -1;
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof addr.sun_path) {
         log_error("listener: socket path too long (max %zu): %s",
@@ -111,8 +138,16 @@ int listener_open(listener *l, const char *path, bool shared_mode)
         log_error("listener: bind %s: %s", path, strerror(-rc));
         goto fail;
     }
-    if (shared_mode && chmod(path, 0666) != 0)
-        log_warn("listener: chmod %s: %s", path, strerror(errno));
+    if (group_access) {
+        /* Bound 0600 above; the group gets in only after the chown. */
+        if (chown(path, (uid_t)-1, group) != 0 || chmod(path, 0660) != 0) {
+            rc = -errno;
+            log_error("listener: cannot give %s to group %u (mode 0660): %s", path,
+                      (unsigned)group, strerror(-rc));
+            goto fail;
+        }
+    }
+    l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (stat(path, &st) == 0) {
         l->dev = st.st_dev;
@@ -128,11 +163,26 @@ fail:
     return rc;
 }
 
-int listener_accept(listener *l, pid_t *pid, uid_t *uid, gid_t *gid)
+int listener_accept(listener *l, pid_t *pid, uid_t *uid, gid_t *gid, bool *shed)
 {
+    *shed = false;
+    if (l->reserve_fd < 0) /* the last call shed a connection: take it back */
+        l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && l->reserve_fd >= 0) {
+        /* Out of descriptors: spend the reserve on the waiting connection,
+         * so its peer hears a refusal and the backlog moves. */
+        close(l->reserve_fd);
+        l->reserve_fd = -1;
+        fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        *shed = fd >= 0;
+    }
+    if (fd < 0) {
+        int e = errno;
+        if (e == EMFILE || e == ENFILE)
+            return -EMFILE;
+        return e == EWOULDBLOCK ? -EAGAIN : -e;
+    }
     struct ucred cred;
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
@@ -159,9 +209,12 @@ void listener_close(listener *l)
      * old inode and one that creates a new file both "hold" the lock. */
     if (l->lock_fd >= 0)
         close(l->lock_fd);
+    if (l->reserve_fd >= 0)
+        close(l->reserve_fd);
     free(l->path);
     free(l->lock_path);
     memset(l, 0, sizeof *l);
     l->fd = -1;
     l->lock_fd = -1;
+    l->reserve_fd = -1;
 }

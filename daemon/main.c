@@ -7,9 +7,9 @@
  *
  * Every key of config.h is also a flag.  The main thread owns one epoll
  * set: the listening socket, a signalfd (SIGTERM, SIGINT), connections that
- * have not said hello yet (dropped after HELLO_TIMEOUT_NS), and each
- * session's socket and pidfd, whose hang-up / readability is the client's
- * death.  Shutdown: stop accepting, let every worker drain what its clients
+ * have not said hello yet (admission.h: capped, dropped after
+ * hello_timeout_ms), and each session's socket and pidfd, whose hang-up /
+ * readability is the client's death.  Shutdown: stop accepting, let every worker drain what its clients
  * queued and end their sessions, finish admin jobs, release snapshots,
  * lsm_close (which syncs the WAL), remove the socket.
  */
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "admission.h"
 #include "config.h"
 #include "daemon.h"
 #include "listener.h"
@@ -32,26 +33,16 @@
 #include "wait.h"
 #include "worker.h"
 
-#define HELLO_TIMEOUT_NS 5000000000ull
 
 /* epoll tags: fixed markers, or a pointer with the kind in its low bits. */
 static char mark_listener, mark_signal;
 enum { TAG_SOCK = 1, TAG_PIDFD = 2, TAG_PENDING = 3, TAG_MASK = 3 };
 
-typedef struct pending_conn {
-    int fd;
-    pid_t pid;
-    uid_t uid;
-    gid_t gid;
-    uint64_t deadline;
-    struct pending_conn *prev, *next;
-} pending_conn;
-
 typedef struct main_loop {
     daemon_ctx *d;
     listener lst;
     int epfd, sigfd;
-    pending_conn *pending;
+    admission adm;
 } main_loop;
 
 static void usage(FILE *f)
@@ -155,60 +146,13 @@ static void *tagged(void *p, int kind)
     return (void *)((uintptr_t)p | (uintptr_t)kind);
 }
 
-static void pending_drop(main_loop *m, pending_conn *p, bool close_fd)
-{
-    epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        m->pending = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    if (close_fd)
-        close(p->fd);
-    free(p);
-}
-
-static void accept_all(main_loop *m)
-{
-    for (;;) {
-        pid_t pid;
-        uid_t uid;
-        gid_t gid;
-        int fd = listener_accept(&m->lst, &pid, &uid, &gid);
-        if (fd == -EAGAIN)
-            return;
-        if (fd < 0) {
-            /* EMFILE and friends: log and let the next wake retry. */
-            log_warn("accept: %s", strerror(-fd));
-            return;
-        }
-        pending_conn *p = calloc(1, sizeof *p);
-        if (!p) {
-            close(fd);
-            continue;
-        }
-        *p = (pending_conn){ .fd = fd, .pid = pid, .uid = uid, .gid = gid,
-                             .deadline = shm_now_ns() + HELLO_TIMEOUT_NS, .next = m->pending };
-        if (watch(m, fd, EPOLLIN | EPOLLRDHUP, tagged(p, TAG_PENDING)) != 0) {
-            close(fd);
-            free(p);
-            continue;
-        }
-        if (m->pending)
-            m->pending->prev = p;
-        m->pending = p;
-    }
-}
-
 /* The hello arrived (or the peer hung up): run the handshake. */
-static void on_hello(main_loop *m, pending_conn *p)
+static void on_hello(main_loop *m, admission_conn *p)
 {
-    int fd = p->fd;
-    pid_t pid = p->pid;
-    uid_t uid = p->uid;
-    gid_t gid = p->gid;
-    pending_drop(m, p, false);
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    int fd = admission_take(&m->adm, p, &pid, &uid, &gid);
     session *s;
     if (session_attach(m->d, fd, pid, uid, gid, &s) != 0)
         return; /* attach closed fd and said why */
@@ -244,26 +188,13 @@ static bool on_death(main_loop *m, session *s, const char *how)
     return true;
 }
 
-static void expire_pending(main_loop *m)
-{
-    uint64_t now = shm_now_ns();
-    for (pending_conn *p = m->pending, *next; p; p = next) {
-        next = p->next;
-        if (now >= p->deadline) {
-            log_warn("attach: pid %d said no hello within 5 s; closing", (int)p->pid);
-            pending_drop(m, p, true);
-        }
-    }
-}
-
 /* Runs until SIGTERM/SIGINT.  Returns 0, or -errno if epoll fails. */
 static int run_loop(main_loop *m)
 {
     struct epoll_event ev[64];
     session *dead[64];
     for (;;) {
-        int timeout = m->pending ? 500 : -1;
-        int n = epoll_wait(m->epfd, ev, 64, timeout);
+        int n = epoll_wait(m->epfd, ev, 64, admission_timeout_ms(&m->adm));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -275,7 +206,7 @@ static int run_loop(main_loop *m)
         for (int i = 0; i < n; i++) {
             void *tag = ev[i].data.ptr;
             if (tag == &mark_listener) {
-                accept_all(m);
+                admission_on_listener(&m->adm);
             } else if (tag == &mark_signal) {
                 struct signalfd_siginfo si;
                 if (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -300,8 +231,7 @@ static int run_loop(main_loop *m)
         }
         for (int i = 0; i < ndead; i++)
             session_unref(dead[i]);
-        if (m->pending)
-            expire_pending(m);
+        admission_tick(&m->adm);
         if (stop)
             return 0;
     }
@@ -374,9 +304,8 @@ static int shutdown_all(main_loop *m)
 {
     daemon_ctx *d = m->d;
     atomic_store(&d->draining, 1);
+    admission_close(&m->adm);
     listener_close(&m->lst);
-    while (m->pending)
-        pending_drop(m, m->pending, true);
     for (int i = 0; i < d->nworkers; i++)
         worker_stop(d->workers[i]);
     for (int i = 0; i < d->nworkers; i++)
@@ -427,7 +356,7 @@ int main(int argc, char **argv)
     }
     daemon_ctx d = { .cfg = &cfg, .dir_ro_fd = -1, .dir.seg.fd = -1 };
     main_loop m = { .d = &d, .epfd = -1, .sigfd = -1 };
-    m.lst.fd = m.lst.lock_fd = -1;
+    m.lst.fd = m.lst.lock_fd = m.lst.reserve_fd = -1;
     pthread_mutex_init(&d.sessions_mu, NULL);
     atomic_init(&d.next_client_id, 1);
     d.start_ns = shm_now_ns();
@@ -441,7 +370,8 @@ int main(int argc, char **argv)
     if ((rc = numa_plan_new(cfg.numa, cfg.numa_node, cfg.workers, &d.numa)) != 0)
         goto out;
     numa_plan_apply_process_policy(d.numa);
-    if ((rc = listener_open(&m.lst, cfg.socket_path, cfg.n_allow_uids || cfg.n_allow_gids)))
+    listener_raise_fd_limit();
+    if ((rc = listener_open(&m.lst, cfg.socket_path, cfg.socket_gid_set, cfg.socket_gid)))
         goto out;
     if ((rc = open_engine(&d)) != 0)
         goto out;
@@ -462,7 +392,8 @@ int main(int argc, char **argv)
         (rc = snapreg_new(d.db, &snap_lim, d.quota, publish_dir, &d, &d.snaps)))
         goto out;
     m.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (m.epfd < 0 || watch(&m, m.lst.fd, EPOLLIN, &mark_listener) != 0 ||
+    if (m.epfd < 0 ||
+        admission_init(&m.adm, &d, &m.lst, m.epfd, &mark_listener, TAG_PENDING) != 0 ||
         watch(&m, m.sigfd, EPOLLIN, &mark_signal) != 0) {
         log_error("lsmd: epoll: %s", strerror(errno));
         goto out;
@@ -493,6 +424,7 @@ out:
     snapreg_free(d.snaps);
     if (d.db)
         lsm_close(d.db);
+    admission_close(&m.adm);
     listener_close(&m.lst);
 cleanup:
     free(d.workers);

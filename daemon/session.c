@@ -115,15 +115,18 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
 {
     struct shm_hello_req req;
     const char *why = NULL;
-    /* The socket is readable (the main loop checked), so this is quick. */
-    int rc = shm_hello_server_recv(sock, &req, 200, &why);
+    char bad[SHM_HELLO_WHY_BYTES];
+    /* The socket is readable (the main loop checked), so this is quick.
+     * A refused hello was already answered; the peer controls how often
+     * this logs, hence the limit. */
+    int rc = shm_hello_server_recv(sock, &req, 200, bad, sizeof bad);
     if (rc) {
-        log_warn("attach: pid %d: %s", (int)pid, why ? why : strerror(-rc));
+        log_warn_limited("attach: pid %d uid %u: %s", (int)pid, (unsigned)uid, bad);
         close(sock);
         return rc;
     }
     if (!config_peer_allowed(d->cfg, uid, gid)) {
-        log_warn("attach: refused pid %d uid %u gid %u (not allowed by the config)",
+        log_warn_limited("attach: refused pid %d uid %u gid %u (not allowed by the config)",
                  (int)pid, (unsigned)uid, (unsigned)gid);
         char msg[80];
         snprintf(msg, sizeof msg, "uid %u gid %u not allowed by this lsmd", (unsigned)uid,
@@ -159,7 +162,7 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
     s->node = node >= 0 ? node : worker_node(s->worker);
     rc = shm_session_create(&req, &d->limits, s->id, s->node, &s->shm, &why);
     if (rc) {
-        log_warn("attach: pid %d: %s", (int)pid, why ? why : strerror(-rc));
+        log_warn_limited("attach: pid %d: %s", (int)pid, why ? why : strerror(-rc));
         refuse(d, sock, rc, why ? why : "cannot create the segment");
         pthread_mutex_destroy(&s->mu);
         free(s);
@@ -171,8 +174,8 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
         rc = list_add(d, s);
         if (rc) {
             uncharge_uid(s);
-            log_warn("attach: pid %d refused: %d clients attached (max_clients)", (int)pid,
-                     d->cfg->max_clients);
+            log_warn_limited("attach: pid %d refused: %d clients attached (max_clients)",
+                             (int)pid, d->cfg->max_clients);
             snprintf(msg, sizeof msg, "too many clients");
         }
     }
@@ -185,7 +188,8 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
     }
     rc = shm_session_welcome(s->shm, sock, d->dir_ro_fd);
     if (rc) {
-        log_warn("attach: pid %d: sending the reply failed: %s", (int)pid, strerror(-rc));
+        log_warn_limited("attach: pid %d: sending the reply failed: %s", (int)pid,
+                         strerror(-rc));
         atomic_store(&s->refs, 1);
         session_unref(s);
         return rc;

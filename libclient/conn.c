@@ -328,17 +328,29 @@ int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
     c->sock = -1;
     c->seg.fd = -1;
     c->dir.seg.fd = -1;
-    int rc = shm_hello_connect(socket_path);
-    if (rc < 0)
-        goto fail;
-    c->sock = rc;
     struct shm_hello_req req;
     shm_hello_req_init(&req, o->queue_depth, o->slot_bytes, o->large_bytes);
     struct shm_hello_rep rep;
-    int seg_fd, dir_fd;
-    rc = shm_hello_client(c->sock, &req, &rep, &seg_fd, &dir_fd, o->connect_timeout_ms);
-    if (rc)
-        goto fail;
+    int seg_fd, dir_fd, rc;
+    /* -EAGAIN: too many connections were waiting for their hello (a burst
+     * of connects); the daemon asks us to retry, so we do, with a growing
+     * pause, within the handshake timeout. */
+    uint64_t give_up = shm_now_ns() + (uint64_t)(o->connect_timeout_ms > 0
+                                                     ? o->connect_timeout_ms : 10000) * 1000000u;
+    for (unsigned attempt = 0;; attempt++) {
+        rc = shm_hello_connect(socket_path);
+        if (rc < 0)
+            goto fail;
+        c->sock = rc;
+        rc = shm_hello_client(c->sock, &req, &rep, &seg_fd, &dir_fd, o->connect_timeout_ms);
+        if (rc)
+            goto fail;
+        if (rep.status != -EAGAIN || shm_now_ns() >= give_up)
+            break;
+        close(c->sock);
+        c->sock = -1;
+        usleep(1000u << (attempt < 5 ? attempt : 5)); /* 1 .. 32 ms */
+    }
     if (rep.status != 0) {
         rc = rep.status;
         if (rc == -EPROTO && rep.version != SHM_PROTO_VERSION)

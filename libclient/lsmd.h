@@ -88,10 +88,13 @@ void lsmd_conn_options_init(lsmd_conn_options *o);
  * Errors: -ENOENT / -ECONNREFUSED (no daemon there), -EACCES (the daemon
  *   refused these credentials), -EPROTO (protocol version mismatch: logged
  *   on stderr with both versions, or an invalid reply/segment), -EMFILE
- *   (daemon's client limit, or this uid's share of it), -ECONNRESET (the
- *   daemon closed the socket during the handshake), -ETIMEDOUT,
- *   -ENAMETOOLONG, -ENOMEM (also: this uid's share of shared-segment bytes
- *   is used up), -errno.  A refusal's reason is printed on stderr. */
+ *   (daemon's client limit, this uid's share of it, or the daemon is out of
+ *   descriptors), -EAGAIN (too many connections were waiting for their
+ *   hello: retried with a short pause until connect_timeout_ms, then
+ *   returned), -ECONNRESET (the daemon closed the socket during the
+ *   handshake), -ETIMEDOUT, -ENAMETOOLONG, -ENOMEM (also: this uid's share
+ *   of shared-segment bytes is used up), -errno.  A refusal's reason is
+ *   printed on stderr. */
 int lsmd_connect(const char *socket_path, lsmd_conn **out);
 int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
                       lsmd_conn **out);

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,28 @@ static int wait_readable(int sock, int timeout_ms)
     }
 }
 
+/* Writes a refusal reason; returns -EPROTO. */
+static int refuse(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(char *why, size_t cap, const char *fmt, ...)
+{
+    if (cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, cap, fmt, ap);
+        va_end(ap);
+    }
+    return -EPROTO;
+}
+
+/* Writes a fixed reason; returns rc. */
+static int refuse_rc(int rc, char *why, size_t cap, const char *reason)
+{
+    if (cap)
+        snprintf(why, cap, "%s", reason);
+    return rc;
+}
+
 /* One message with up to two fds.  Returns bytes read, or -errno;
  * 0 means the peer hung up.  Received fds beyond *nfds are closed. */
 static ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, int *nfds)
@@ -126,16 +150,29 @@ int shm_hello_client(int sock, const struct shm_hello_req *req,
     do {
         n = send(sock, req, sizeof(*req), MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EPIPE ? -ECONNRESET : -errno;
-    if ((size_t)n != sizeof(*req))
+    /* The daemon may refuse at accept (credentials, caps) and close before
+     * our hello goes out: the send then fails with EPIPE, but its refusal
+     * is already queued on our socket, so read it anyway. */
+    bool peer_closed = n < 0 && (errno == EPIPE || errno == ECONNRESET);
+    if (n < 0 && !peer_closed)
+        return -errno;
+    if (!peer_closed && (size_t)n != sizeof(*req))
         return -EPROTO;
-    int rc = wait_readable(sock, timeout_ms);
+    int rc = wait_readable(sock, peer_closed ? 0 : timeout_ms);
+    if (rc == -ETIMEDOUT && peer_closed)
+        return -ECONNRESET;
     if (rc)
         return rc;
     int fds[2], nfds = 2;
     memset(rep, 0, sizeof(*rep));
     n = recv_with_fds(sock, rep, sizeof(*rep), fds, &nfds);
+    /* A daemon that closes with our hello unread leaves ECONNRESET pending
+     * on our socket, reported before the reply it queued: read again (the
+     * peer is gone, so this cannot block). */
+    if (n == -ECONNRESET) {
+        nfds = 2;
+        n = recv_with_fds(sock, rep, sizeof(*rep), fds, &nfds);
+    }
     if (n < 0)
         return (int)n;
     if (n == 0)
@@ -161,64 +198,102 @@ int shm_hello_client(int sock, const struct shm_hello_req *req,
     return 0;
 }
 
-int shm_hello_server_recv(int sock, struct shm_hello_req *req, int timeout_ms,
-                          const char **why)
+int shm_hello_parse(const void *msg, size_t len, int nfds, struct shm_hello_req *req,
+                    char *why, size_t why_cap)
 {
-    const char *w = NULL;
+    const size_t want = sizeof(*req);
+    memset(req, 0, want);
+    memcpy(req, msg, len < want ? len : want);
+    /* Order matters: magic and version come before size, so a newer client
+     * (whose hello may be longer) hears "version mismatch", not "size". */
+    if (nfds > 0)
+        return refuse(why, why_cap, "hello carries %d file descriptor%s; none are allowed",
+                      nfds, nfds == 1 ? "" : "s");
+    if (len < 16)
+        return refuse(why, why_cap, "hello of %zu bytes is too short (expected %zu)", len,
+                      want);
+    if (req->magic != SHM_HELLO_REQ_MAGIC)
+        return refuse(why, why_cap, "bad hello magic %#llx (not an lsmd client)",
+                      (unsigned long long)req->magic);
+    if (req->version != SHM_PROTO_VERSION)
+        return refuse(why, why_cap, "protocol version mismatch: client %u, daemon %u",
+                      req->version, SHM_PROTO_VERSION);
+    if (len != want)
+        return refuse(why, why_cap, "hello of %zu bytes, expected %zu", len, want);
+    if (req->size != want)
+        return refuse(why, why_cap, "hello size field says %u, expected %zu", req->size,
+                      want);
+    if (req->flags != 0)
+        return refuse(why, why_cap, "hello flags %#x are not supported (must be 0)",
+                      req->flags);
+    for (size_t i = 0; i < sizeof(req->reserved); i++)
+        if (req->reserved[i] != 0)
+            return refuse(why, why_cap, "hello reserved byte %zu is %#x (must be 0)",
+                          offsetof(struct shm_hello_req, reserved) + i, req->reserved[i]);
+    if (why_cap)
+        why[0] = '\0';
+    return 0;
+}
+
+/* Reads one hello-sized message, closing every fd that came with it.
+ * *len is the message's full length (MSG_TRUNC makes recvmsg report it
+ * even when it was longer than the buffer), *nfds how many fds came.
+ * Returns 0 (with *len == 0 when the peer hung up) or -errno. */
+static int recv_hello_msg(int sock, struct shm_hello_req *req, size_t *len, int *nfds)
+{
+    union {
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = { .iov_base = req, .iov_len = sizeof(*req) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+    ssize_t n;
+    do {
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_TRUNC | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    int got = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++, got++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            close(fd);
+        }
+    }
+    /* More fds than the control buffer holds: the kernel dropped the rest. */
+    if ((mh.msg_flags & MSG_CTRUNC) && got == 0)
+        got = 1;
+    *len = (size_t)n;
+    *nfds = got;
+    return 0;
+}
+
+int shm_hello_server_recv(int sock, struct shm_hello_req *req, int timeout_ms,
+                          char *why, size_t why_cap)
+{
     if (timeout_ms <= 0)
         timeout_ms = 5000;
     int rc = wait_readable(sock, timeout_ms);
-    if (rc) {
-        w = rc == -ETIMEDOUT ? "no hello within the timeout" : "poll failed";
-        goto out;
-    }
+    if (rc)
+        return refuse_rc(rc, why, why_cap,
+                         rc == -ETIMEDOUT ? "no hello within the timeout" : "poll failed");
     memset(req, 0, sizeof(*req));
+    size_t len = 0;
     int nfds = 0;
-    /* A larger message (a newer client) is truncated: MSG_TRUNC -> EPROTO
-     * below unless version checks catch it first. */
-    ssize_t n = recv_with_fds(sock, req, sizeof(*req), NULL, &nfds);
-    if (n == -EPROTO && req->magic == SHM_HELLO_REQ_MAGIC &&
-        req->version != SHM_PROTO_VERSION)
-        n = 16; /* report it as the version mismatch it is */
-    if (n < 0) {
-        rc = (int)n;
-        w = rc == -EPROTO ? "hello of the wrong size or carrying fds" : "recvmsg failed";
-        goto out;
-    }
-    if (n == 0) {
-        rc = -ECONNRESET;
-        w = "client hung up before its hello";
-        goto out;
-    }
-    if (nfds != 0) {
-        rc = -EPROTO;
-        w = "hello carrying file descriptors";
-        goto out;
-    }
-    if ((size_t)n < 16 || req->magic != SHM_HELLO_REQ_MAGIC) {
-        rc = -EPROTO;
-        w = "bad hello magic (not an lsmd client)";
-        goto out;
-    }
-    if (req->version != SHM_PROTO_VERSION) {
-        rc = -EPROTO;
-        w = "protocol version mismatch";
-        shm_hello_server_reject(sock, -EPROTO,
-                                "protocol version mismatch: client %u, daemon %u",
-                                req->version, SHM_PROTO_VERSION);
-        goto out;
-    }
-    if ((size_t)n != sizeof(*req) || req->size != sizeof(*req)) {
-        rc = -EPROTO;
-        w = "hello of the wrong size";
-        shm_hello_server_reject(sock, -EPROTO, "hello of %zd bytes, expected %zu",
-                                n, sizeof(*req));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (why)
-        *why = w;
+    rc = recv_hello_msg(sock, req, &len, &nfds);
+    if (rc)
+        return refuse_rc(rc, why, why_cap, "recvmsg failed");
+    if (len == 0 && nfds == 0)
+        return refuse_rc(-ECONNRESET, why, why_cap, "client hung up before its hello");
+    struct shm_hello_req copy = *req;
+    rc = shm_hello_parse(&copy, len, nfds, req, why, why_cap);
+    if (rc)
+        shm_hello_server_reject(sock, rc, "%s", why_cap ? why : "bad hello");
     return rc;
 }
 
@@ -237,13 +312,15 @@ int shm_hello_peer_cred(int sock, pid_t *pid, uid_t *uid, gid_t *gid)
     return 0;
 }
 
-static int send_rep(int sock, const struct shm_hello_rep *rep, const int *fds, int nfds)
+int shm_send_with_fds(int sock, const void *msg, size_t len, const int *fds, int nfds)
 {
     union {
-        char buf[CMSG_SPACE(2 * sizeof(int))];
+        char buf[CMSG_SPACE(SHM_SEND_MAX_FDS * sizeof(int))];
         struct cmsghdr align;
     } ctl;
-    struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof(*rep) };
+    if (nfds < 0 || nfds > SHM_SEND_MAX_FDS)
+        return -EINVAL;
+    struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
     if (nfds > 0) {
         memset(&ctl, 0, sizeof(ctl));
@@ -261,7 +338,7 @@ static int send_rep(int sock, const struct shm_hello_rep *rep, const int *fds, i
     } while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;
-    return (size_t)n == sizeof(*rep) ? 0 : -EPROTO;
+    return (size_t)n == len ? 0 : -EPROTO;
 }
 
 int shm_hello_server_reject(int sock, int status, const char *fmt, ...)
@@ -277,14 +354,14 @@ int shm_hello_server_reject(int sock, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(rep.message, sizeof(rep.message), fmt, ap);
     va_end(ap);
-    return send_rep(sock, &rep, NULL, 0);
+    return shm_send_with_fds(sock, &rep, sizeof(rep), NULL, 0);
 }
 
 int shm_hello_server_accept(int sock, const struct shm_hello_rep *rep,
                             int seg_fd, int dir_fd)
 {
     int fds[2] = { seg_fd, dir_fd };
-    return send_rep(sock, rep, fds, 2);
+    return shm_send_with_fds(sock, rep, sizeof(*rep), fds, 2);
 }
 
 int shm_hello_peer_alive(int sock)

@@ -67,8 +67,8 @@ struct shm_hello_req {
     uint32_t queue_depth;   /* requested async depth, 0 = daemon default */
     uint32_t slot_bytes;    /* requested per-request arena slot, 0 = default */
     uint32_t large_bytes;   /* requested large-request region, 0 = default */
-    uint32_t flags;         /* reserved, 0 */
-    uint8_t reserved[24];
+    uint32_t flags;         /* reserved, must be 0 */
+    uint8_t reserved[24];   /* must be 0 */
 };
 
 /* Daemon -> client, exactly one reply, with two fds (SCM_RIGHTS) when status
@@ -77,10 +77,13 @@ struct shm_hello_req {
 struct shm_hello_rep {
     uint64_t magic;         /* SHM_HELLO_REP_MAGIC */
     uint32_t version;       /* SHM_PROTO_VERSION of the daemon */
-    int32_t status;         /* 0, or -EPROTO (version/magic/size mismatch),
-                               -EACCES (peer credentials refused), -EMFILE
-                               (too many clients), -ENOMEM, -EINVAL (bad
-                               sizes requested) */
+    int32_t status;         /* 0, or -EPROTO (bad hello: version, magic,
+                               size, flags, reserved bytes, fds), -EACCES
+                               (peer credentials refused), -EAGAIN (too
+                               many connections awaiting their hello),
+                               -EMFILE (too many clients, or the daemon is
+                               out of descriptors), -ENOMEM, -EINVAL (bad
+                               sizes requested), -ESHUTDOWN */
     uint32_t size;          /* sizeof(struct shm_hello_rep) */
     uint32_t daemon_pid;
     uint64_t client_id;     /* unique for the daemon's lifetime, never 0 */

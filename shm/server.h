@@ -5,11 +5,11 @@
  *
  * Attach (one accepted socket, e.g. on the listener thread):
  *
- *   struct shm_hello_req req;  const char *why;
- *   rc = shm_hello_server_recv(sock, &req, 0, &why);     // hello.h
- *   if (rc) { log(why); close(sock); }                  // -EPROTO already answered
- *   shm_hello_peer_cred(sock, &pid, &uid, &gid);        // daemon policy:
+ *   shm_hello_peer_cred(sock, &pid, &uid, &gid);        // daemon policy, at accept:
  *   if (!allowed) shm_hello_server_reject(sock, -EACCES, "uid %u not allowed", uid);
+ *   struct shm_hello_req req;  char bad[SHM_HELLO_WHY_BYTES];  const char *why;
+ *   rc = shm_hello_server_recv(sock, &req, 0, bad, sizeof bad);  // hello.h
+ *   if (rc) { log(bad); close(sock); }                  // -EPROTO already answered
  *   node = <node of req.cpu, or -1>;
  *   rc = shm_session_create(&req, &limits, client_id, node, &s, &why);
  *   if (rc) shm_hello_server_reject(sock, rc, "%s", why);

@@ -17,6 +17,7 @@
 #include "batch.h"
 #include "dbformat.h"
 #include "fuzzkit.h"
+#include "hello.h"
 #include "io.h"
 #include "lsm.h"
 #include "protocol.h"
@@ -332,6 +333,51 @@ static void gen_shm(void)
     lsm_batch_free(b);
 }
 
+/* ---- hello ------------------------------------------------------------------ */
+
+/* Flags byte: low 2 bits = fds sent with the message, the rest = a short
+ * reason buffer's size (see fuzz_hello.c). */
+static void gen_hello(void)
+{
+    struct shm_hello_req good;
+    shm_hello_req_init(&good, 0, 0, 0);
+    good.pid = 4242;
+    good.cpu = 1;
+    struct {
+        const char *name;
+        int flags;
+        size_t len;
+    } cases[] = {
+        { "valid", 0, sizeof good },
+        { "valid-short-reason", 12 << 2, sizeof good },
+        { "one-fd", 1, sizeof good },
+        { "three-fds", 3 | (5 << 2), sizeof good },
+        { "truncated", 0, 40 },
+        { "header-only", 0, 16 },
+        { "oversized", 0, 96 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t buf[128] = { 0 };
+        memcpy(buf, &good, sizeof good);
+        seed("hello", cases[i].name, cases[i].flags, buf, cases[i].len);
+    }
+    struct shm_hello_req r = good;
+    r.size = 65;
+    seed("hello", "size-field", 0, &r, sizeof r);
+    r = good;
+    r.version = SHM_PROTO_VERSION + 1;
+    seed("hello", "version", 0, &r, sizeof r);
+    r = good;
+    r.magic ^= 0xff;
+    seed("hello", "magic", 0, &r, sizeof r);
+    r = good;
+    r.flags = 1;
+    seed("hello", "flags", 0, &r, sizeof r);
+    r = good;
+    r.reserved[23] = 1;
+    seed("hello", "reserved", 20 << 2, &r, sizeof r);
+}
+
 /* ---- API sequences -------------------------------------------------------- */
 
 static void gen_api(void)
@@ -380,6 +426,7 @@ int main(int argc, char **argv)
     gen_sstable();
     gen_manifest();
     gen_shm();
+    gen_hello();
     gen_api();
     return 0;
 }

@@ -1,8 +1,15 @@
 /*
- * test_refused_uid.c — SO_PEERCRED policy.  As root: a process that
- * setuid()s to 65534 (nobody) must be refused with -EACCES by a daemon whose
- * config (an INI file, --config) allows another uid only, and accepted once
- * the config lists 65534.  Skipped (exit 77) when not run as root.
+ * test_refused_uid.c — who may attach.  As root, a process that setuid()s
+ * to 65534 (nobody, group 65534):
+ *   - cannot even connect to the default 0600 socket of a daemon whose
+ *     config allows another uid only (connect: -EACCES);
+ *   - with socket_group = 65534 it reaches the socket, but its uid is not
+ *     allowed: it gets the -EACCES refusal reply, sent at accept, before
+ *     any hello (the reply names its uid);
+ *   - is accepted once allow_uids lists it (socket_group lets it reach the
+ *     socket), or once allow_gids lists its group (the socket then belongs
+ *     to that group, mode 0660).
+ * Skipped (exit 77) when not run as root.
  */
 #include "helpers.h"
 
@@ -16,14 +23,22 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hello.h"
 
 #define NOBODY 65534
 
 static th_daemon g_d;
 
-/* Connects as uid/gid NOBODY in a forked child; returns the connect result
- * (or a put's, when connected). */
-static int connect_as_nobody(void)
+typedef struct nobody_result {
+    int connect_rc;       /* shm_hello_connect: fd >= 0 -> 0, else -errno */
+    int hello_rc, status; /* shm_hello_client's return and the reply status */
+    char message[SHM_HELLO_WHY_BYTES];
+    int put_rc;           /* lsmd_connect + put, when the hello was accepted */
+} nobody_result;
+
+/* Attaches as uid/gid NOBODY in a forked child: a raw handshake first (to
+ * see where a refusal came from), then the client library. */
+static nobody_result attach_as_nobody(void)
 {
     int pfd[2];
     assert_int_equal(pipe(pfd), 0);
@@ -31,69 +46,104 @@ static int connect_as_nobody(void)
     assert_true(pid >= 0);
     if (pid == 0) {
         close(pfd[0]);
-        int rc = 0;
+        nobody_result r = { .connect_rc = 1, .hello_rc = 1, .status = 1, .put_rc = 1 };
         if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
-            rc = -errno;
+            r.connect_rc = -errno;
+        int fd = r.connect_rc == 1 ? shm_hello_connect(g_d.sock) : -1;
+        if (r.connect_rc == 1)
+            r.connect_rc = fd < 0 ? fd : 0;
+        if (fd >= 0) {
+            struct shm_hello_req req;
+            struct shm_hello_rep rep;
+            int seg, dir;
+            shm_hello_req_init(&req, 0, 0, 0);
+            r.hello_rc = shm_hello_client(fd, &req, &rep, &seg, &dir, 2000);
+            if (r.hello_rc == 0) {
+                r.status = rep.status;
+                memcpy(r.message, rep.message, sizeof r.message);
+                if (rep.status == 0)
+                    close(seg), close(dir);
+            }
+            close(fd);
+        }
         lsmd_conn *c = NULL;
-        if (rc == 0)
-            rc = lsmd_connect(g_d.sock, &c);
-        if (rc == 0) {
-            rc = lsmd_put(c, "nobody", 6, "was here", 8, 0);
+        if (r.status == 0 && (r.put_rc = lsmd_connect(g_d.sock, &c)) == 0) {
+            r.put_rc = lsmd_put(c, "nobody", 6, "was here", 8, 0);
             lsmd_disconnect(c);
         }
-        if (write(pfd[1], &rc, sizeof rc) != (ssize_t)sizeof rc)
+        if (write(pfd[1], &r, sizeof r) != (ssize_t)sizeof r)
             _exit(2);
         _exit(0);
     }
     close(pfd[1]);
-    int rc = 1;
-    assert_int_equal(read(pfd[0], &rc, sizeof rc), (ssize_t)sizeof rc);
+    nobody_result r;
+    assert_int_equal(read(pfd[0], &r, sizeof r), (ssize_t)sizeof r);
     close(pfd[0]);
     int status;
     waitpid(pid, &status, 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    return rc;
+    return r;
 }
 
-static void start_with_allowed(const char *uids)
+/* Starts the daemon with these config lines (after [lsmd]). */
+static void start_with(const char *lines)
 {
     char *cfg;
     assert_true(asprintf(&cfg, "%s/lsmd.ini", g_d.root) > 0);
     FILE *f = fopen(cfg, "w");
     assert_non_null(f);
-    fprintf(f, "# written by test_refused_uid\n[lsmd]\nallow_uids = %s\nspin_us = 20\n", uids);
+    fprintf(f, "# written by test_refused_uid\n[lsmd]\n%s\nspin_us = 20\n", lines);
     fclose(f);
     const char *extra[] = { "--config", cfg, NULL };
     thd_start(&g_d, extra);
     free(cfg);
 }
 
+static void expect_accepted(const char *config)
+{
+    start_with(config);
+    nobody_result r = attach_as_nobody();
+    if (r.connect_rc != 0 || r.hello_rc != 0 || r.status != 0 || r.put_rc != 0)
+        fail_msg("uid %d should attach with '%s': connect %d, hello %d, status %d (%s), "
+                 "put %d", NOBODY, config, r.connect_rc, r.hello_rc, r.status, r.message,
+                 r.put_rc);
+    assert_int_equal(thd_stop(&g_d), 0);
+}
+
 static void test_refused_uid(void **state)
 {
     (void)state;
-    start_with_allowed("12345");
-    int rc = connect_as_nobody();
-    if (rc != -EACCES)
-        fail_msg("uid %d should be refused with -EACCES, got %d (%s)", NOBODY, rc,
-                 lsmd_strerror(rc));
+    /* 0600 socket: nobody cannot even connect. */
+    start_with("allow_uids = 12345");
+    nobody_result r = attach_as_nobody();
+    if (r.connect_rc != -EACCES)
+        fail_msg("uid %d should not reach a 0600 socket: connect %d", NOBODY, r.connect_rc);
     /* Our own uid is always allowed. */
     lsmd_conn *c = thd_connect(&g_d);
     assert_int_equal(lsmd_ping(c), 0);
     lsmd_disconnect(c);
     assert_int_equal(thd_stop(&g_d), 0);
 
-    start_with_allowed("1000, 65534");
-    rc = connect_as_nobody();
-    if (rc != 0)
-        fail_msg("uid %d listed in allow_uids was refused: %s", NOBODY, lsmd_strerror(rc));
+    /* It reaches the socket (its group owns it) but its uid is refused at
+     * accept, with the reply, though its hello may never have been read. */
+    start_with("allow_uids = 12345\nsocket_group = 65534");
+    r = attach_as_nobody();
+    if (r.connect_rc != 0 || r.hello_rc != 0 || r.status != -EACCES ||
+        !strstr(r.message, "uid 65534"))
+        fail_msg("uid %d should get the -EACCES reply: connect %d, hello %d, status %d (%s)",
+                 NOBODY, r.connect_rc, r.hello_rc, r.status, r.message);
     assert_int_equal(thd_stop(&g_d), 0);
+
+    expect_accepted("allow_uids = 1000, 65534\nsocket_group = 65534");
+    expect_accepted("allow_gids = 65534");
 }
 
 static int setup(void **state)
 {
     (void)state;
     thd_init(&g_d, LSMD_BIN, "uid");
-    /* nobody must be able to reach the socket: only SO_PEERCRED decides. */
+    /* nobody must be able to reach the socket's directory: the socket's
+     * own mode and SO_PEERCRED decide. */
     assert_int_equal(chmod(g_d.root, 0755), 0);
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * test_daemon_config.c — daemon/config.c: keys shared by flags and the INI
  * file, sizes with suffixes, refusals of bad keys and values, [engine]
- * pass-through, peer credential policy, default socket path.
+ * pass-through, peer credential policy, default socket path, admission
+ * keys and the socket's group.
  */
 #include "helpers.h"
 
@@ -200,6 +201,51 @@ static void test_quota_keys(void **state)
     config_free(&c);
 }
 
+/* Admission: defaults, ranges, and which group owns the socket. */
+static void test_admission_keys(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("adm");
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(c.max_pending, 64);
+    assert_int_equal(c.max_pending_per_uid, 16);
+    assert_int_equal(c.hello_timeout_ms, 1000);
+    assert_int_equal(config_set(&c, "max-pending", "8"), 0);
+    assert_int_equal(config_set(&c, "max_pending_per_uid", "2"), 0);
+    assert_int_equal(config_set(&c, "hello_timeout_ms", "250"), 0);
+    assert_int_equal(c.max_pending, 8);
+    assert_int_equal(c.max_pending_per_uid, 2);
+    assert_int_equal(c.hello_timeout_ms, 250);
+    assert_int_equal(config_set(&c, "max_pending", "0"), -EINVAL);
+    assert_int_equal(config_set(&c, "hello_timeout_ms", "5"), -EINVAL);
+    assert_int_equal(config_set(&c, "socket_group", ""), -EINVAL);
+    assert_int_equal(config_set(&c, "dir", "/tmp/db"), 0);
+    char *sock;
+    assert_true(asprintf(&sock, "%s/s.sock", dir) > 0);
+    assert_int_equal(config_set(&c, "socket", sock), 0);
+    free(sock);
+    /* No group: a private socket. */
+    assert_int_equal(config_finish(&c), 0);
+    assert_false(c.socket_gid_set);
+    /* allow_gids: the first one owns the socket. */
+    assert_int_equal(config_set(&c, "allow_gids", "4242, 51"), 0);
+    assert_int_equal(config_finish(&c), 0);
+    assert_true(c.socket_gid_set);
+    assert_int_equal(c.socket_gid, 4242);
+    /* socket_group wins, by number or by name. */
+    assert_int_equal(config_set(&c, "socket_group", "77"), 0);
+    assert_int_equal(config_finish(&c), 0);
+    assert_int_equal(c.socket_gid, 77);
+    assert_int_equal(config_set(&c, "socket_group", "root"), 0);
+    assert_int_equal(config_finish(&c), 0);
+    assert_int_equal(c.socket_gid, 0);
+    assert_int_equal(config_set(&c, "socket_group", "no-such-group-lsmd"), 0);
+    assert_int_equal(config_finish(&c), -EINVAL);
+    config_free(&c);
+    th_rmrf_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_admin_policy),
         cmocka_unit_test(test_finish_defaults),
         cmocka_unit_test(test_quota_keys),
+        cmocka_unit_test(test_admission_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,7 +240,8 @@ static void serve_client(int sock)
 {
     struct shm_hello_req req;
     const char *why;
-    if (shm_hello_server_recv(sock, &req, 2000, &why))
+    char reason[SHM_HELLO_WHY_BYTES];
+    if (shm_hello_server_recv(sock, &req, 2000, reason, sizeof reason))
         return;
     struct shm_session *s;
     if (shm_session_create(&req, NULL, 77, -1, &s, &why))

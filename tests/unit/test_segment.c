@@ -191,7 +191,8 @@ static void daemon_side(int sock, int dir_fd)
 {
     struct shm_hello_req req;
     const char *why;
-    int rc = shm_hello_server_recv(sock, &req, 2000, &why);
+    char reason[SHM_HELLO_WHY_BYTES];
+    int rc = shm_hello_server_recv(sock, &req, 2000, reason, sizeof reason);
     if (rc == -EPROTO)
         _exit(3); /* version mismatch: already answered */
     if (rc)
@@ -293,15 +294,15 @@ static void test_handshake_silent_and_bad_magic(void **state)
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SHM_SOCK_TYPE | SOCK_CLOEXEC, 0, sv), 0);
     struct shm_hello_req req;
-    const char *why = NULL;
-    assert_int_equal(shm_hello_server_recv(sv[1], &req, 50, &why), -ETIMEDOUT);
-    assert_non_null(why);
+    char why[SHM_HELLO_WHY_BYTES] = "";
+    assert_int_equal(shm_hello_server_recv(sv[1], &req, 50, why, sizeof why), -ETIMEDOUT);
+    assert_true(why[0] != '\0');
     char junk[64];
     memset(junk, 0x5a, sizeof(junk));
     assert_int_equal(send(sv[0], junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
-    assert_int_equal(shm_hello_server_recv(sv[1], &req, 50, &why), -EPROTO);
+    assert_int_equal(shm_hello_server_recv(sv[1], &req, 50, why, sizeof why), -EPROTO);
     close(sv[0]);
-    assert_int_equal(shm_hello_server_recv(sv[1], &req, 50, &why), -ECONNRESET);
+    assert_int_equal(shm_hello_server_recv(sv[1], &req, 50, why, sizeof why), -ECONNRESET);
     close(sv[1]);
 }
 
