@@ -386,12 +386,18 @@ int db_set_compaction_style(lsm_db *db, const char *style)
     if (!p)
         return -EINVAL;
     pthread_mutex_lock(&db->mu);
+    lsm_options next = db->opt;
+    next.compaction_style = p->name;
+    if (db_check_option_rules(&next, "compaction_style") != 0) {
+        pthread_mutex_unlock(&db->mu);
+        return -EINVAL;
+    }
     const char *old = db->picker->name;
     db->picker = p;
     db->opt.compaction_style = p->name;
     pthread_cond_broadcast(&db->compact_cv);
     pthread_mutex_unlock(&db->mu);
-    log_info("compaction style %s -> %s", old, p->name);
+    log_info_limited("compaction style %s -> %s", old, p->name);
     return 0;
 }
 

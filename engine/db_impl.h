@@ -205,6 +205,8 @@ void db_cache_options_changed(lsm_db *db);
 /* Logs an event; returns its index for completion.  REQUIRES: mu held. */
 db_event *db_event_begin(lsm_db *db, const char *kind, const char *reason, int output_level);
 uint64_t db_now_us(void);
+/* Switches the picker; -EINVAL when the options break a rule under the
+ * new style (db_check_option_rules). */
 int db_set_compaction_style(lsm_db *db, const char *style);
 /* The picker's view of the options.  REQUIRES: mu held. */
 void db_picker_options(const lsm_db *db, picker_options *po);
@@ -216,6 +218,11 @@ void db_options_changed(lsm_db *db);
 
 /* db_options.c */
 int db_check_options(const lsm_options *o);
+/* The rules between pairs of options (lsm.h, "Option rules"), under
+ * o->compaction_style (NULL: leveled).  changed names the option a
+ * run-time set changes (NULL at open), for the log line that says which
+ * pair and why.  Returns 0 or -EINVAL. */
+int db_check_option_rules(const lsm_options *o, const char *changed);
 int db_style_valid(const char *s);
 
 /* db_write.c */

@@ -45,6 +45,10 @@ extern "C" {
 #define LSM_MAX_KEY_SIZE   (64u * 1024u)
 #define LSM_MAX_VALUE_SIZE (64u * 1024u * 1024u)
 
+/* lsm_set_option refuses a memtable_bytes below this (lsm_open takes down
+ * to 4 KiB): see "Option rules" below. */
+#define LSM_MIN_RUNTIME_MEMTABLE_BYTES (64u * 1024u)
+
 /* ---- Opaque handles ------------------------------------------------------ */
 typedef struct lsm_db lsm_db;
 typedef struct lsm_snapshot lsm_snapshot;
@@ -111,7 +115,34 @@ typedef struct lsm_options {
     struct lsm_io *io;          /* advanced: use this backend instead (e.g. the
                                    fault injector); not owned, must outlive
                                    the lsm_db */
+    unsigned file_mode;         /* default 0600 (0 means 0600): permission
+                                   bits of every file the engine creates
+                                   (WAL, tables, MANIFEST, CURRENT, LOCK,
+                                   temporary files); a database directory it
+                                   creates gets the same bits plus x wherever
+                                   r is set (0600 -> 0700, 0640 -> 0750 for
+                                   group read access).  Must include 0600
+                                   and lie within 0666, else -EINVAL.  The
+                                   process umask still applies; existing
+                                   files and directories keep their mode. */
 } lsm_options;
+
+/* Option rules, checked by lsm_open (-EINVAL) and by lsm_set_option
+ * against the current value of the other member of each pair (-EINVAL;
+ * the log names the pair and why):
+ *   l0_compaction_trigger <  l0_stop_trigger   (else writes stop before the
+ *                                               compaction that frees them
+ *                                               is due: a permanent stop)
+ *   l0_compaction_trigger <= l0_slowdown_trigger <= l0_stop_trigger
+ *   tiered_min_merge      <= tiered_max_runs
+ *   tiered_max_runs       <  l0_stop_trigger   (under compaction_style
+ *                                               tiered, also checked when
+ *                                               the style is switched: a
+ *                                               stop on L0 files must find
+ *                                               a merge due)
+ *   memtable_bytes >= 4 KiB at open, >= LSM_MIN_RUNTIME_MEMTABLE_BYTES
+ *   (64 KiB) at run time.
+ * The defaults (4 <= 20 <= 36, tiered 4 <= 12 < 36) satisfy every rule. */
 
 /* Fills *o with the defaults above. */
 void lsm_options_init(lsm_options *o);
@@ -223,11 +254,17 @@ int lsm_flush(lsm_db *db);
 int lsm_compact(lsm_db *db, int level);
 
 /* Changes an option at runtime.  Names: compaction_style (leveled|tiered),
- * memtable_bytes, l0_compaction_trigger, level_size_ratio,
- * tiered_size_ratio, tiered_min_merge, block_cache_bytes,
+ * memtable_bytes, sstable_target_bytes, l0_compaction_trigger,
+ * l0_slowdown_trigger, l0_stop_trigger, delayed_write_rate,
+ * level_size_ratio, level_base_bytes, tiered_size_ratio, tiered_min_merge,
+ * tiered_max_runs, tiered_max_space_amp, block_cache_bytes,
  * compaction_threads, compaction_rate_mb, periodic_compaction_seconds
  * (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
- * unknown name or a bad value (the log says why). */
+ * unknown name, a bad value, or a value breaking an option rule against
+ * the current value of its partner ("Option rules" above); the log says
+ * why and nothing changes.  To move a pair past each other, set the one
+ * that keeps the rule first (e.g. raise l0_stop_trigger before
+ * l0_slowdown_trigger). */
 int lsm_set_option(lsm_db *db, const char *name, const char *value);
 
 /* A malloc'd JSON object (free with lsm_free) describing levels, I/O,
