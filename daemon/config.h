@@ -19,6 +19,11 @@
  *   allow_uids, allow_gids  extra peers allowed (comma lists); the
  *                           daemon's own uid is always allowed        none
  *   log_level               error | warn | info | debug               env/info
+ *   file_mode               octal permission bits of the database's
+ *                           files (e.g. 0640: group may read); the
+ *                           directory, when created, gets x where r
+ *                           is set (0750).  Must include 0600 and lie
+ *                           within 0666 (engine lsm_options.file_mode) 0600
  *   memtable_bytes, max_immutable_memtables, block_bytes,
  *   block_restart_interval, bloom_bits_per_key, sstable_target_bytes
  *                           lsm_options fields (engine/lsm.h)         engine's

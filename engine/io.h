@@ -95,7 +95,18 @@ struct lsm_io {
     const struct io_ops *ops;
     enum io_kind kind;
     const char *name; /* "io_uring", "posix", "fault(io_uring)", ... */
+    unsigned file_mode; /* permission bits of files IO_CREATE makes (before
+                           the umask): IO_DEFAULT_FILE_MODE unless
+                           io_set_file_mode changed it */
 };
+
+/* Private by default: another uid must not read the data (issue 9). */
+#define IO_DEFAULT_FILE_MODE 0600u
+
+/* Sets the permission bits IO_CREATE uses from now on (the fault backend
+ * passes it on to the backend it wraps).  REQUIRES: no open in flight on
+ * io (lsm_open sets it before using io). */
+void io_set_file_mode(lsm_io *io, unsigned mode);
 
 /* Creates a backend by name: "auto" (or NULL), "uring", "posix".
  * "auto" honours the environment variable LSMD_IO ("uring"/"posix") and
@@ -169,6 +180,9 @@ int io_fault_new(lsm_io *base, lsm_io **out);
  * ENOSPC, ...) without reaching base.  persistent != 0: every later operation fails too, as a
  * dead disk would.  n == 0 disarms. */
 void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent);
+
+/* The backend a fault backend wraps. */
+lsm_io *io_fault_base(lsm_io *io);
 
 /* Operations counted since creation (or since the last arm). */
 uint64_t io_fault_ops(lsm_io *io);

@@ -646,6 +646,7 @@ int io_fault_new(lsm_io *base, lsm_io **out)
     fi->io.ops = &fault_ops;
     fi->io.kind = IO_KIND_FAULT;
     fi->io.name = fi->name;
+    fi->io.file_mode = base->file_mode;
     *out = &fi->io;
     return 0;
 }
@@ -663,6 +664,11 @@ void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent)
     fi->persistent = persistent != 0;
     fi->tripped = 0;
     pthread_mutex_unlock(&fi->mu);
+}
+
+lsm_io *io_fault_base(lsm_io *io)
+{
+    return io->kind == IO_KIND_FAULT ? fio(io)->base : io;
 }
 
 uint64_t io_fault_ops(lsm_io *io)
