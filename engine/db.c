@@ -647,10 +647,11 @@ int lsm_flush(lsm_db *db)
     if (rc != 0)
         return rc;
     pthread_mutex_lock(&db->mu);
-    uint64_t target = db->imm_frozen;
-    while (db->imm_flushed < target && !db->bg_error)
-        pthread_cond_wait(&db->bg_cv, &db->mu);
-    rc = db->bg_error ? LSM_EREADONLY : 0;
+    uint64_t target = db->imm_frozen, since = 0;
+    while (db->imm_flushed < target && !db->bg_error && rc == 0)
+        rc = db_wait_progress(db, db->flush_transient, &since);
+    if (db->bg_error)
+        rc = LSM_EREADONLY;
     pthread_mutex_unlock(&db->mu);
     return rc;
 }

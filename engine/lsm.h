@@ -12,6 +12,17 @@
  *   lsm_strerror() describes any of them.  Calls that can fail list their
  *   codes beside them.
  *
+ * Transient and sticky errors
+ *   A failed WAL write or sync, or an I/O error (EIO, ENOSPC, ...) while
+ *   switching the WAL, flushing or compacting, is sticky: the database
+ *   turns read-only (LSM_EREADONLY) until reopened, since a file may be in
+ *   an unknown state.  Running out of descriptors or memory (EMFILE,
+ *   ENFILE, ENOMEM) in those background steps is not: nothing on disk is
+ *   in doubt, so the step is cleaned up and retried with back-off (10 ms
+ *   doubling to 1 s).  Meanwhile writes that need it stall, and after
+ *   about 2 s one is refused with that error (-EMFILE, ...); the next one
+ *   tries again.  lsm_stats_json counts the retries (transient_errors).
+ *
  * Thread safety
  *   An lsm_db is safe to use from many threads at once.  An lsm_batch and an
  *   lsm_iter belong to one thread at a time.
@@ -174,7 +185,10 @@ int lsm_close(lsm_db *db);
  *   reopened), -EIO, -ENOSPC, -ENOMEM (this write failed and the database is
  *   now read-only; the write is not visible now, and may or may not be
  *   present after a reopen, as with LevelDB and RocksDB — only a successful
- *   return promises anything). */
+ *   return promises anything), -EMFILE, -ENFILE, -ENOMEM after waiting
+ *   about 2 s for a memtable switch or flush that keeps running out of
+ *   descriptors or memory (nothing is written; the database stays
+ *   writable: retry later; see "Transient and sticky errors"). */
 int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val,
             size_t vlen, int flags);
 int lsm_delete(lsm_db *db, const void *key, size_t klen, int flags);
@@ -243,14 +257,17 @@ void lsm_iter_free(lsm_iter *it);
 
 /* ---- Maintenance --------------------------------------------------------- */
 /* Freezes the memtable and waits until every frozen memtable is in level 0.
- * Errors: LSM_EREADONLY, -EIO, -ENOSPC. */
+ * Errors: LSM_EREADONLY, -EIO, -ENOSPC; -EMFILE, -ENFILE, -ENOMEM when the
+ * switch or the flush kept failing for lack of descriptors or memory for
+ * about 2 s (the flush goes on retrying in the background). */
 int lsm_flush(lsm_db *db);
 
 /* Compacts one level into the next (leveled; L0 into the base level) or
  * merges sorted runs (tiered); level -1 compacts the whole tree down to one
  * sorted run.
  * Waits until done.  Errors: -EINVAL (level out of range), LSM_EREADONLY,
- * -EIO, -ENOSPC. */
+ * -EIO, -ENOSPC; -EMFILE, -ENFILE, -ENOMEM when a step kept running out of
+ * descriptors or memory for about 2 s (nothing is lost; call again). */
 int lsm_compact(lsm_db *db, int level);
 
 /* Changes an option at runtime.  Names: compaction_style (leveled|tiered),
@@ -269,7 +286,9 @@ int lsm_set_option(lsm_db *db, const char *name, const char *value);
 
 /* A malloc'd JSON object (free with lsm_free) describing levels, I/O,
  * WAL, cache, compaction and stall statistics and the recent
- * flush/compaction events.  Errors: -ENOMEM. */
+ * flush/compaction events; "transient_errors" counts the resource errors
+ * retried instead of made sticky, "transient_error" is the one a flush or
+ * compaction is retrying after now (0: none).  Errors: -ENOMEM. */
 int lsm_stats_json(lsm_db *db, char **json);
 
 /* Describes any return code of this library (never NULL). */
