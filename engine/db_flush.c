@@ -59,10 +59,7 @@ int db_build_l0(lsm_db *db, memtable *mem, file_meta **out)
     if ((rc = io_sync_dir(db->io, db->dir)) != 0) {
         /* The table is recorded nowhere: remove it now, so a retry starts
          * clean (the next open would delete it too). */
-        char *path = db_sst_path(db, fm->number);
-        if (path)
-            io_unlink(db->io, path);
-        free(path);
+        db_remove_table(db, fm->number);
         file_meta_unref(fm);
         return rc;
     }
@@ -94,8 +91,8 @@ static int flush_oldest(lsm_db *db, memtable *mem, uint64_t next_wal)
         rc = version_set_log_and_apply(db->vs, &e);
         pthread_mutex_unlock(&db->manifest_mu);
     }
-    if (rc != 0 && db_error_transient(db, rc))
-        db_discard_added(db, &e); /* nothing was written: the retry rebuilds it */
+    if (rc != 0 && fm && db_error_transient(db, rc))
+        db_remove_table(db, fm->number); /* nothing was written: the retry rebuilds it */
     version_edit_free(&e);
     if (fm)
         file_meta_unref(fm);

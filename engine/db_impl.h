@@ -205,6 +205,8 @@ void db_backoff_wait(lsm_db *db, pthread_cond_t *cv, uint64_t *delay_ns);
  * returns transient so the caller refuses its request.  Returns 0 to wait
  * on.  REQUIRES: mu held. */
 int db_wait_progress(lsm_db *db, int transient, uint64_t *since_ns);
+/* Unlinks table `number`, which no MANIFEST names (best effort). */
+void db_remove_table(lsm_db *db, uint64_t number);
 /* Unlinks the tables e adds, after a failure that recorded e nowhere
  * (only then: a MANIFEST write that failed may have reached the disk). */
 void db_discard_added(lsm_db *db, const version_edit *e);

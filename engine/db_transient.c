@@ -74,13 +74,16 @@ int db_wait_progress(lsm_db *db, int transient, uint64_t *since_ns)
     return 0;
 }
 
+void db_remove_table(lsm_db *db, uint64_t number)
+{
+    char *path = db_sst_path(db, number);
+    if (path && io_unlink(db->io, path) == 0)
+        log_debug("removed unrecorded table %06llu", (unsigned long long)number);
+    free(path); /* best effort: an unrecorded table is obsolete anyway */
+}
+
 void db_discard_added(lsm_db *db, const version_edit *e)
 {
-    for (size_t i = 0; i < e->nadded; i++) {
-        uint64_t number = e->added[i].f->number;
-        char *path = db_sst_path(db, number);
-        if (path && io_unlink(db->io, path) == 0)
-            log_debug("removed unrecorded table %06llu", (unsigned long long)number);
-        free(path);
-    }
+    for (size_t i = 0; i < e->nadded; i++)
+        db_remove_table(db, e->added[i].f->number);
 }
