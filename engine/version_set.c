@@ -210,6 +210,8 @@ static int start_manifest(version_set *vs, version *v, uint64_t *old_number, int
     vs->roll_at = wal_writer_size(w) + vs->roll_bytes;
     *old_number = atomic_exchange(&vs->manifest_number, number);
     if (unsynced) {
+        log_warn("manifest: CURRENT names MANIFEST-%06llu, but its directory sync is "
+                 "retried before the next edit", (unsigned long long)number);
         /* The old MANIFEST may still be CURRENT after a crash: keep it. */
         vs->current_unsynced = true;
         vs->unsynced_old = *old_number;
