@@ -155,6 +155,20 @@ static int set_log_level(const char *v)
     return -EINVAL;
 }
 
+/* "0640" (always octal, as chmod reads it) -> 0640.  The engine's rule
+ * (owner rw, nothing outside 0666) is checked here too, so a bad file is
+ * refused with the key's name before the engine starts. */
+static int parse_file_mode(const char *v, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long m = strtoul(v, &end, 8);
+    if (!*v || *v == '-' || errno || *end || (m & 0600u) != 0600u || (m & ~0666ul) != 0)
+        return -EINVAL;
+    *out = (unsigned)m;
+    return 0;
+}
+
 static int set_known(daemon_config *c, const char *k, const char *v)
 {
     long n;
@@ -266,6 +280,8 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         c->hello_timeout_ms = (int)n;
         return 0;
     }
+    if (strcmp(k, "file_mode") == 0)
+        return parse_file_mode(v, &c->engine.file_mode);
     /* lsm_options fields; the engine checks ranges at lsm_open. */
     if (strcmp(k, "memtable_bytes") == 0) {
         if (parse_size(v, SIZE_MAX, &sz))

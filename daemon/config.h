@@ -38,6 +38,11 @@
  *                           uid                             max_snapshots/4
  *   max_iters_per_uid       open iterators of one uid                 1024
  *   max_arena_bytes_per_uid bytes of shared segments of one uid         4G
+ *   file_mode               octal permission bits of the database's
+ *                           files (e.g. 0640: group may read); the
+ *                           directory, when created, gets x where r
+ *                           is set (0750).  Must include 0600 and lie
+ *                           within 0666 (engine lsm_options.file_mode) 0600
  *   memtable_bytes, max_immutable_memtables, block_bytes,
  *   block_restart_interval, bloom_bits_per_key, sstable_target_bytes
  *                           lsm_options fields (engine/lsm.h)         engine's

@@ -59,6 +59,14 @@ void lsm_options_init(lsm_options *o)
     o->periodic_compaction_seconds = 0;
     o->block_cache_bytes = 64u << 20;
     o->max_open_files = 1000;
+    o->file_mode = IO_DEFAULT_FILE_MODE;
+}
+
+/* The directory's bits: the files' plus x wherever r is set (0600 -> 0700,
+ * 0640 -> 0750), so whoever may read the files may reach them. */
+static unsigned dir_mode(unsigned file_mode)
+{
+    return file_mode | ((file_mode & 0444u) >> 2);
 }
 
 /* ---- paths -------------------------------------------------------------- */
@@ -156,7 +164,7 @@ static int take_lock(lsm_db *db)
     char *path = db_path(db, "LOCK");
     if (!path)
         return -ENOMEM;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, (mode_t)db->opt.file_mode);
     free(path);
     if (fd < 0)
         return -errno;
@@ -342,6 +350,16 @@ static int open_io(lsm_db *db)
     return io_new(db->opt.io_backend, &db->io);
 }
 
+/* Every file the engine creates goes through db->io (or take_lock), so
+ * this one setting covers WAL, tables, MANIFEST, CURRENT(.tmp). */
+static int open_io_with_mode(lsm_db *db)
+{
+    int rc = open_io(db);
+    if (rc == 0)
+        io_set_file_mode(db->io, db->opt.file_mode);
+    return rc;
+}
+
 static int make_dir(const lsm_db *db)
 {
     struct stat st;
@@ -351,7 +369,7 @@ static int make_dir(const lsm_db *db)
         return -errno;
     if (!db->opt.create_if_missing)
         return -ENOENT;
-    if (mkdir(db->dir, 0755) != 0)
+    if (mkdir(db->dir, (mode_t)dir_mode(db->opt.file_mode)) != 0)
         return errno == EEXIST ? 0 : -errno;
     /* The new directory's own name must survive power loss too. */
     char *parent = strdup(db->dir);
@@ -452,10 +470,12 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
     const char *impl = memtable_impl_lookup(db->opt.memtable_impl);
     if (impl)
         db->opt.memtable_impl = impl;
+    if (db->opt.file_mode == 0)
+        db->opt.file_mode = IO_DEFAULT_FILE_MODE;
     db->dir = strdup(dir);
     int rc = db->dir ? db_check_options(&db->opt) : -ENOMEM;
     if (rc == 0)
-        rc = open_io(db);
+        rc = open_io_with_mode(db);
     if (rc == 0)
         rc = make_dir(db);
     if (rc == 0)
@@ -627,10 +647,11 @@ int lsm_flush(lsm_db *db)
     if (rc != 0)
         return rc;
     pthread_mutex_lock(&db->mu);
-    uint64_t target = db->imm_frozen;
-    while (db->imm_flushed < target && !db->bg_error)
-        pthread_cond_wait(&db->bg_cv, &db->mu);
-    rc = db->bg_error ? LSM_EREADONLY : 0;
+    uint64_t target = db->imm_frozen, since = 0;
+    while (db->imm_flushed < target && !db->bg_error && rc == 0)
+        rc = db_wait_progress(db, db->flush_transient, &since);
+    if (db->bg_error)
+        rc = LSM_EREADONLY;
     pthread_mutex_unlock(&db->mu);
     return rc;
 }

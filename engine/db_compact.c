@@ -184,11 +184,15 @@ static int run_compaction(lsm_db *db, compaction *c, version *v)
     version_edit e;
     version_edit_init(&e);
     compaction_stats st;
+    /* A failed job removes its own outputs (compaction_job_run). */
     int rc = compaction_job_run(&env, c, &e, &st);
     if (rc == 0) {
         pthread_mutex_lock(&db->manifest_mu);
         rc = version_set_log_and_apply(db->vs, &e);
         pthread_mutex_unlock(&db->manifest_mu);
+        /* A trivial move adds its inputs: never remove those. */
+        if (rc != 0 && !c->trivial_move && db_error_transient(db, rc))
+            db_discard_added(db, &e);
     }
     version_edit_free(&e);
     free(snaps);
@@ -218,10 +222,15 @@ static int run_compaction(lsm_db *db, compaction *c, version *v)
         ev->bytes_out = st.bytes_written;
         ev->status = rc;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        db->compact_transient = 0;
         rc = db_install_sv(db);
-    else if (rc != LSM_ECLOSED)
+    } else if (rc != LSM_ECLOSED && db_error_transient(db, rc)) {
+        /* The inputs are intact: the pick is retried after a back-off. */
+        db_transient_note(db, rc, "compaction", &db->compact_transient);
+    } else if (rc != LSM_ECLOSED) {
         db_set_bg_error(db, rc, "compaction failed");
+    }
     pthread_cond_broadcast(&db->bg_cv); /* writers waiting on L0, lsm_compact */
     pthread_cond_broadcast(&db->compact_cv);
     return rc;
@@ -273,13 +282,21 @@ static void *compaction_main(void *arg)
     struct db_thread_arg *a = arg;
     lsm_db *db = a->db;
     int me = a->idx;
+    uint64_t backoff = DB_BACKOFF_MIN_NS;
     pthread_mutex_lock(&db->mu);
     while (!db->closing) {
         bool allowed = me < db->opt.compaction_threads && !db->manual_compactions &&
                        !db->bg_error;
         int rc = allowed ? compact_once(db, 0, false, 0) : 0;
+        if (rc > 0)
+            backoff = DB_BACKOFF_MIN_NS;
         if (rc > 0 || db->closing) /* a job cancelled by close: the wakeup is spent */
             continue;
+        if (rc < 0 && db_error_transient(db, rc)) {
+            /* Flushes keep waking us: wait out the back-off regardless. */
+            db_backoff_wait(db, &db->compact_cv, &backoff);
+            continue;
+        }
         /* Nothing due (or not our turn): sleep until woken, and look again
          * every second for time-based (periodic) work. */
         struct timespec ts;
@@ -356,8 +373,20 @@ int lsm_compact(lsm_db *db, int level)
      * rewrite them in place once (dropping tombstones at the bottom), and
      * its own outputs are not picked again. */
     uint64_t floor = version_set_next_file_number(db->vs);
+    uint64_t since = 0, backoff = DB_BACKOFF_MIN_NS;
     for (int steps = 0; !db->bg_error && !db->closing; steps++) {
         rc = compact_once(db, level, true, floor);
+        if (rc < 0 && db_error_transient(db, rc)) {
+            /* Retried with back-off for a bounded time, then returned. */
+            uint64_t now = db_mono_ns();
+            if (!since)
+                since = now;
+            if (now - since >= DB_TRANSIENT_WAIT_NS)
+                break;
+            db_backoff_wait(db, &db->bg_cv, &backoff);
+            continue;
+        }
+        since = 0;
         if (rc <= 0)
             break;
         /* A level compaction is one step; the whole tree loops until the
@@ -386,12 +415,18 @@ int db_set_compaction_style(lsm_db *db, const char *style)
     if (!p)
         return -EINVAL;
     pthread_mutex_lock(&db->mu);
+    lsm_options next = db->opt;
+    next.compaction_style = p->name;
+    if (db_check_option_rules(&next, "compaction_style") != 0) {
+        pthread_mutex_unlock(&db->mu);
+        return -EINVAL;
+    }
     const char *old = db->picker->name;
     db->picker = p;
     db->opt.compaction_style = p->name;
     pthread_cond_broadcast(&db->compact_cv);
     pthread_mutex_unlock(&db->mu);
-    log_info("compaction style %s -> %s", old, p->name);
+    log_info_limited("compaction style %s -> %s", old, p->name);
     return 0;
 }
 

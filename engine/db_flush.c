@@ -53,11 +53,13 @@ int db_build_l0(lsm_db *db, memtable *mem, file_meta **out)
     }
     KILLPOINT("flush.mid");
     file_meta *fm;
-    rc = table_output_finish(&t, &fm);
-    if (rc == 0)
-        rc = io_sync_dir(db->io, db->dir);
-    if (rc != 0) {
-        /* The table is not recorded anywhere: the next open deletes it. */
+    rc = table_output_finish(&t, &fm); /* removes the file on failure */
+    if (rc != 0)
+        return rc;
+    if ((rc = io_sync_dir(db->io, db->dir)) != 0) {
+        /* The table is recorded nowhere: remove it now, so a retry starts
+         * clean (the next open would delete it too). */
+        db_remove_table(db, fm->number);
         file_meta_unref(fm);
         return rc;
     }
@@ -89,6 +91,8 @@ static int flush_oldest(lsm_db *db, memtable *mem, uint64_t next_wal)
         rc = version_set_log_and_apply(db->vs, &e);
         pthread_mutex_unlock(&db->manifest_mu);
     }
+    if (rc != 0 && fm && db_error_transient(db, rc))
+        db_remove_table(db, fm->number); /* nothing was written: the retry rebuilds it */
     version_edit_free(&e);
     if (fm)
         file_meta_unref(fm);
@@ -98,6 +102,7 @@ static int flush_oldest(lsm_db *db, memtable *mem, uint64_t next_wal)
 void *db_flush_main(void *arg)
 {
     lsm_db *db = arg;
+    uint64_t backoff = DB_BACKOFF_MIN_NS;
     pthread_mutex_lock(&db->mu);
     for (;;) {
         while (!db->closing && !db->bg_error && db->nimm == 0)
@@ -124,10 +129,22 @@ void *db_flush_main(void *arg)
             ev->bytes_out = atomic_load(&db->stat_bytes_flushed) - before;
             ev->status = rc;
         }
+        if (rc != 0 && db_error_transient(db, rc)) {
+            /* Out of descriptors or memory: the memtable is still in its
+             * synced WAL.  Retry; writers stall behind it meanwhile. */
+            db_transient_note(db, rc, "flush of a memtable to level 0",
+                              &db->flush_transient);
+            if (db->closing)
+                break; /* the next open replays the WAL */
+            db_backoff_wait(db, &db->work_cv, &backoff);
+            continue;
+        }
         if (rc != 0) {
             db_set_bg_error(db, rc, "flush of a memtable to level 0 failed");
             break;
         }
+        backoff = DB_BACKOFF_MIN_NS;
+        db->flush_transient = 0;
         for (int i = 1; i < db->nimm; i++)
             db->imm[i - 1] = db->imm[i];
         db->nimm--;

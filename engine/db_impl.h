@@ -39,6 +39,12 @@
 #define DB_MAX_PENDING 64   /* flushes + compactions in flight */
 #define DB_EVENT_LOG 256    /* flush/compaction events kept for stats */
 
+/* Retrying after resource errors (db_transient.c). */
+#define DB_BACKOFF_MIN_NS   10000000ull    /* 10 ms, doubling ... */
+#define DB_BACKOFF_MAX_NS   1000000000ull  /* ... to 1 s */
+#define DB_TRANSIENT_WAIT_NS 2000000000ull /* a writer waits this long at most
+                                              for a step that keeps failing */
+
 /* What readers pin: never changes after install; freed at the last unref. */
 typedef struct superversion {
     _Atomic int refs;
@@ -124,6 +130,9 @@ struct lsm_db {
     pthread_mutex_t manifest_mu; /* serializes version_set_log_and_apply */
 
     int bg_error;                /* [mu] 0, or the error that made us read-only */
+    int flush_transient;         /* [mu] the flush is retrying after this
+                                    resource error (0: it is not) */
+    int compact_transient;       /* [mu] likewise the last compaction */
     const char *bg_why;          /* [mu] static text: what failed */
     bool closing;                /* [mu] */
     pthread_t flush_thread;
@@ -165,6 +174,7 @@ struct lsm_db {
     _Atomic uint64_t stat_bloom_checks, stat_bloom_useful;
     _Atomic uint64_t stat_stall_us, stat_stalls;
     _Atomic uint64_t stat_bytes_flushed;
+    _Atomic uint64_t stat_transient_errors;   /* resource errors retried */
 };
 
 /* superversion.c-like helpers (db.c) */
@@ -177,6 +187,29 @@ int db_install_sv(lsm_db *db);
 /* Records err as the background error (first one wins) and wakes waiters.
  * REQUIRES: mu held. */
 void db_set_bg_error(lsm_db *db, int err, const char *why);
+
+/* db_transient.c: resource errors (io_error_is_transient) in a switch,
+ * flush or compaction are retried, never made sticky.
+ * true when rc is such an error and nothing sticky stands behind it. */
+bool db_error_transient(lsm_db *db, int rc);
+/* Counts and logs (rate-limited) a transient failure of `what`, stores rc
+ * in *slot if slot is not NULL, and wakes waiters.  REQUIRES: mu held. */
+void db_transient_note(lsm_db *db, int rc, const char *what, int *slot);
+/* Waits *delay_ns on cv (other wakeups do not cut it short; closing or a
+ * background error do), then doubles *delay_ns up to DB_BACKOFF_MAX_NS.
+ * REQUIRES: mu held. */
+void db_backoff_wait(lsm_db *db, pthread_cond_t *cv, uint64_t *delay_ns);
+/* One wait on bg_cv for background progress.  transient: the step waited
+ * for is retrying after that error (0: not); then the wait is bounded:
+ * once DB_TRANSIENT_WAIT_NS have passed since *since_ns (0: set now),
+ * returns transient so the caller refuses its request.  Returns 0 to wait
+ * on.  REQUIRES: mu held. */
+int db_wait_progress(lsm_db *db, int transient, uint64_t *since_ns);
+/* Unlinks table `number`, which no MANIFEST names (best effort). */
+void db_remove_table(lsm_db *db, uint64_t number);
+/* Unlinks the tables e adds, after a failure that recorded e nowhere
+ * (only then: a MANIFEST write that failed may have reached the disk). */
+void db_discard_added(lsm_db *db, const version_edit *e);
 
 /* db_flush.c */
 void *db_flush_main(void *arg);
@@ -205,6 +238,8 @@ void db_cache_options_changed(lsm_db *db);
 /* Logs an event; returns its index for completion.  REQUIRES: mu held. */
 db_event *db_event_begin(lsm_db *db, const char *kind, const char *reason, int output_level);
 uint64_t db_now_us(void);
+/* Switches the picker; -EINVAL when the options break a rule under the
+ * new style (db_check_option_rules). */
 int db_set_compaction_style(lsm_db *db, const char *style);
 /* The picker's view of the options.  REQUIRES: mu held. */
 void db_picker_options(const lsm_db *db, picker_options *po);
@@ -216,6 +251,11 @@ void db_options_changed(lsm_db *db);
 
 /* db_options.c */
 int db_check_options(const lsm_options *o);
+/* The rules between pairs of options (lsm.h, "Option rules"), under
+ * o->compaction_style (NULL: leveled).  changed names the option a
+ * run-time set changes (NULL at open), for the log line that says which
+ * pair and why.  Returns 0 or -EINVAL. */
+int db_check_option_rules(const lsm_options *o, const char *changed);
 int db_style_valid(const char *s);
 
 /* db_write.c */

@@ -135,6 +135,11 @@ int lsm_stats_json(lsm_db *db, char **json)
     levels_json(db, &b, v);
     sb_printf(&b, "\"compactions_running\":%d,", db->compactions_running);
     sb_printf(&b, "\"background_error\":%d,", db->bg_error);
+    /* Resource errors retried instead of made sticky (db_transient.c),
+     * and the one a flush or compaction is retrying after now (0: none). */
+    sb_printf(&b, "\"transient_errors\":%llu,\"transient_error\":%d,",
+              (unsigned long long)ld(&db->stat_transient_errors),
+              db->flush_transient ? db->flush_transient : db->compact_transient);
     pthread_mutex_unlock(&db->mu);
 
     sb_printf(&b,

@@ -37,7 +37,10 @@ static uint64_t now_us(void)
 
 /* Freezes db->mem and starts a new memtable with a new WAL.
  * REQUIRES: mu held, caller is the leader.  Drops mu around the I/O: only
- * the leader touches db->wal, and readers keep using the current view. */
+ * the leader touches db->wal, and readers keep using the current view.
+ * A resource error (io_error_is_transient) creating the new WAL or
+ * syncing its directory changes nothing: the new file is removed and the
+ * error returned for make_room to retry.  Any other failure is sticky. */
 static int switch_memtable(lsm_db *db)
 {
     uint64_t number = version_set_new_file_number(db->vs);
@@ -58,6 +61,7 @@ static int switch_memtable(lsm_db *db)
     while (db->syncing)
         pthread_cond_wait(&db->sync_cv, &db->sync_mu);
     rc = db->sync_error ? db->sync_error : wal_writer_sync(db->wal);
+    bool old_synced = rc == 0;
     wal_writer *w = NULL;
     if (rc == 0)
         rc = wal_writer_open(db->io, path, &w);
@@ -65,13 +69,21 @@ static int switch_memtable(lsm_db *db)
      * to it is acknowledged. */
     if (rc == 0)
         rc = io_sync_dir(db->io, db->dir);
+    /* The old WAL is synced and untouched: out of descriptors, the switch
+     * is only postponed. */
+    bool transient = rc != 0 && old_synced && io_error_is_transient(rc);
+    if (transient && w) {
+        wal_writer_close(w); /* empty: nothing written to it yet */
+        w = NULL;
+        io_unlink(db->io, path);
+    }
     if (rc == 0) {
         db->synced_wal = number; /* every older WAL is fully synced */
         db->synced_end = 0;
         db->sync_wal = number;
         db->sync_writer = w;
         db->sync_request_end = 0;
-    } else if (!db->sync_error) {
+    } else if (!transient && !db->sync_error) {
         db->sync_error = rc;
     }
     pthread_cond_broadcast(&db->sync_cv);
@@ -82,7 +94,8 @@ static int switch_memtable(lsm_db *db)
         if (w)
             wal_writer_close(w);
         memtable_unref(fresh);
-        db_set_bg_error(db, rc, "switching to a new WAL file failed");
+        if (!transient)
+            db_set_bg_error(db, rc, "switching to a new WAL file failed");
         return rc;
     }
     wal_writer_close(db->wal);
@@ -104,9 +117,13 @@ static int switch_memtable(lsm_db *db)
  * (or, tiered, above the run bound) or with too many memtables awaiting
  * flush, writers wait (write stop).  The slowdown before that is per write
  * group (slowdown_delay_ns).  force: freeze the memtable even if not full
- * (lsm_flush).  REQUIRES: mu held, caller is the leader. */
+ * (lsm_flush).  While the step waited for (compaction, flush, the switch
+ * itself) keeps failing with a resource error, the wait is bounded
+ * (DB_TRANSIENT_WAIT_NS) and then this write gets that error.
+ * REQUIRES: mu held, caller is the leader. */
 static int make_room(lsm_db *db, bool force)
 {
+    uint64_t since = 0, backoff = DB_BACKOFF_MIN_NS;
     for (;;) {
         if (db->bg_error)
             return LSM_EREADONLY;
@@ -128,21 +145,35 @@ static int make_room(lsm_db *db, bool force)
             atomic_fetch_add_explicit(&db->stat_stalls, 1, memory_order_relaxed);
             log_debug("write stop: %zu L0 files", l0);
             db_compaction_wake(db);
-            pthread_cond_wait(&db->bg_cv, &db->mu);
+            int rc = db_wait_progress(db, db->compact_transient, &since);
             atomic_fetch_add_explicit(&db->stat_stall_us, now_us() - t0,
                                       memory_order_relaxed);
+            if (rc != 0)
+                return rc;
             continue;
         }
         if (db->nimm >= db->opt.max_immutable_memtables) {
             uint64_t t0 = now_us();
             atomic_fetch_add_explicit(&db->stat_stalls, 1, memory_order_relaxed);
             log_debug("write stop: %d memtables await flush", db->nimm);
-            pthread_cond_wait(&db->bg_cv, &db->mu);
+            int rc = db_wait_progress(db, db->flush_transient, &since);
             atomic_fetch_add_explicit(&db->stat_stall_us, now_us() - t0,
                                       memory_order_relaxed);
+            if (rc != 0)
+                return rc;
             continue;
         }
-        return switch_memtable(db);
+        int rc = switch_memtable(db);
+        if (rc == 0 || !db_error_transient(db, rc))
+            return rc;
+        db_transient_note(db, rc, "switching to a new WAL file", NULL);
+        uint64_t now = db_mono_ns();
+        if (!since)
+            since = now;
+        if (now - since >= DB_TRANSIENT_WAIT_NS)
+            return rc; /* this write is refused; the next one tries again */
+        /* Writers queue behind us meanwhile: a write stop. */
+        db_backoff_wait(db, &db->bg_cv, &backoff);
     }
 }
 

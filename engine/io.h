@@ -49,6 +49,7 @@
 #ifndef LSM_IO_H
 #define LSM_IO_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,7 +96,18 @@ struct lsm_io {
     const struct io_ops *ops;
     enum io_kind kind;
     const char *name; /* "io_uring", "posix", "fault(io_uring)", ... */
+    unsigned file_mode; /* permission bits of files IO_CREATE makes (before
+                           the umask): IO_DEFAULT_FILE_MODE unless
+                           io_set_file_mode changed it */
 };
+
+/* Private by default: another uid must not read the data (issue 9). */
+#define IO_DEFAULT_FILE_MODE 0600u
+
+/* Sets the permission bits IO_CREATE uses from now on (the fault backend
+ * passes it on to the backend it wraps).  REQUIRES: no open in flight on
+ * io (lsm_open sets it before using io). */
+void io_set_file_mode(lsm_io *io, unsigned mode);
 
 /* Creates a backend by name: "auto" (or NULL), "uring", "posix".
  * "auto" honours the environment variable LSMD_IO ("uring"/"posix") and
@@ -150,6 +162,17 @@ static inline void io_writeback_progress(lsm_io *io, lsm_file *f, uint64_t *hint
     }
 }
 
+/* Resource errors versus data errors (issue 9).  EMFILE, ENFILE and ENOMEM
+ * (err is -errno) mean the process or system ran out of descriptors or
+ * memory before the operation touched the disk: nothing about the files
+ * is unknown, and the same step can succeed once the resource is back, so
+ * callers retry it.  Every other error (EIO, ENOSPC, a failed fdatasync)
+ * may leave a file in an unknown state and stays sticky. */
+static inline int io_error_is_transient(int err)
+{
+    return err == -EMFILE || err == -ENFILE || err == -ENOMEM;
+}
+
 /* Reads exactly n bytes at off.  Returns 0, -errno, or LSM_ECORRUPT when the
  * file ends first (a table or manifest that is shorter than it claims). */
 int io_read_exact(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off);
@@ -169,6 +192,23 @@ int io_fault_new(lsm_io *base, lsm_io **out);
  * ENOSPC, ...) without reaching base.  persistent != 0: every later operation fails too, as a
  * dead disk would.  n == 0 disarms. */
 void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent);
+
+/* The backend a fault backend wraps. */
+lsm_io *io_fault_base(lsm_io *io);
+
+/* Descriptor exhaustion, for a window of time: from now until called again
+ * with err 0, every operation of a kind in `ops` whose path contains
+ * `pattern` (NULL: any path) fails with -err (EMFILE, ENFILE, ENOMEM)
+ * without reaching base, as when descriptors run out and later come
+ * back.  Kinds: IO_FAULT_CREATE (io_open with IO_CREATE),
+ * IO_FAULT_OPEN (other opens), IO_FAULT_SYNC_DIR (it opens the
+ * directory).  Independent of io_fault_arm; failures count as
+ * operations.  The pattern is copied. */
+enum { IO_FAULT_CREATE = 1, IO_FAULT_OPEN = 2, IO_FAULT_SYNC_DIR = 4 };
+void io_fault_fd_window(lsm_io *io, int err, unsigned ops, const char *pattern);
+
+/* Operations failed by the window since it was last set. */
+uint64_t io_fault_fd_hits(lsm_io *io);
 
 /* Operations counted since creation (or since the last arm). */
 uint64_t io_fault_ops(lsm_io *io);

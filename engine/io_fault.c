@@ -99,6 +99,10 @@ struct fault_io {
     int arm_err;       /* [mu] */
     int persistent;    /* [mu] */
     int tripped;       /* [mu] a persistent fault fired */
+    int win_err;       /* [mu] descriptor window: 0 = closed */
+    unsigned win_ops;  /* [mu] IO_FAULT_* kinds it fails */
+    char *win_pattern; /* [mu] path substring, NULL = any */
+    uint64_t win_hits; /* [mu] operations it failed */
     int dead;          /* [mu] power is off */
     uint64_t trash_seq;
     struct fault_ent *ents;
@@ -123,6 +127,23 @@ static int op_begin(struct fault_io *fi)
             rc = -fi->arm_err;
             fi->tripped = fi->persistent;
         }
+    }
+    pthread_mutex_unlock(&fi->mu);
+    return rc;
+}
+
+/* op_begin for an operation that takes a descriptor: also fails it while
+ * the descriptor window covers this kind of operation and path. */
+static int op_begin_fd(struct fault_io *fi, unsigned kind, const char *path)
+{
+    int rc = op_begin(fi);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&fi->mu);
+    if (fi->win_err && (fi->win_ops & kind) &&
+        (!fi->win_pattern || strstr(path, fi->win_pattern))) {
+        rc = -fi->win_err;
+        fi->win_hits++;
     }
     pthread_mutex_unlock(&fi->mu);
     return rc;
@@ -329,7 +350,7 @@ static int fault_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_
 {
     struct fault_io *fi = fio(io);
     pthread_rwlock_wrlock(&fi->gate);
-    int rc = op_begin(fi);
+    int rc = op_begin_fd(fi, mode == IO_CREATE ? IO_FAULT_CREATE : IO_FAULT_OPEN, path);
     struct fault_ent *e = NULL;
     struct fault_file *ff = NULL;
     lsm_file *bf = NULL;
@@ -504,7 +525,7 @@ static int fault_sync_dir(lsm_io *io, const char *dir)
 {
     struct fault_io *fi = fio(io);
     pthread_rwlock_wrlock(&fi->gate);
-    int rc = op_begin(fi);
+    int rc = op_begin_fd(fi, IO_FAULT_SYNC_DIR, dir);
     char *cd = NULL;
     if (rc == 0 && !(cd = canon_dir(dir)))
         rc = -ENOMEM;
@@ -606,6 +627,7 @@ static void fault_destroy(lsm_io *io)
         trash_drop(n); /* removals never made durable: gone on a real disk */
         free(n);
     }
+    free(fi->win_pattern);
     pthread_rwlock_destroy(&fi->gate);
     pthread_mutex_destroy(&fi->mu);
     free(fi);
@@ -646,6 +668,7 @@ int io_fault_new(lsm_io *base, lsm_io **out)
     fi->io.ops = &fault_ops;
     fi->io.kind = IO_KIND_FAULT;
     fi->io.name = fi->name;
+    fi->io.file_mode = base->file_mode;
     *out = &fi->io;
     return 0;
 }
@@ -663,6 +686,40 @@ void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent)
     fi->persistent = persistent != 0;
     fi->tripped = 0;
     pthread_mutex_unlock(&fi->mu);
+}
+
+void io_fault_fd_window(lsm_io *io, int err, unsigned ops, const char *pattern)
+{
+    if (io->kind != IO_KIND_FAULT)
+        return;
+    struct fault_io *fi = fio(io);
+    char *p = pattern ? strdup(pattern) : NULL; /* NULL on ENOMEM: any path */
+    pthread_mutex_lock(&fi->mu);
+    free(fi->win_pattern);
+    fi->win_pattern = err ? p : NULL;
+    fi->win_err = err > 0 ? err : -err;
+    fi->win_ops = ops;
+    if (err)
+        fi->win_hits = 0;
+    pthread_mutex_unlock(&fi->mu);
+    if (!err)
+        free(p);
+}
+
+uint64_t io_fault_fd_hits(lsm_io *io)
+{
+    if (io->kind != IO_KIND_FAULT)
+        return 0;
+    struct fault_io *fi = fio(io);
+    pthread_mutex_lock(&fi->mu);
+    uint64_t n = fi->win_hits;
+    pthread_mutex_unlock(&fi->mu);
+    return n;
+}
+
+lsm_io *io_fault_base(lsm_io *io)
+{
+    return io->kind == IO_KIND_FAULT ? fio(io)->base : io;
 }
 
 uint64_t io_fault_ops(lsm_io *io)

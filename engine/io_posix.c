@@ -11,7 +11,7 @@
 
 /* ---- the fd file shared with io_uring.c (io_internal.h) ----------------- */
 
-int posix_file_open(const char *path, enum io_open_mode mode, lsm_file **out)
+int posix_file_open(const char *path, enum io_open_mode mode, unsigned perm, lsm_file **out)
 {
     int flags;
     switch (mode) {
@@ -25,7 +25,7 @@ int posix_file_open(const char *path, enum io_open_mode mode, lsm_file **out)
         return -ENOMEM;
     int fd;
     do
-        fd = open(path, flags | O_CLOEXEC, 0644);
+        fd = open(path, flags | O_CLOEXEC, (mode_t)perm);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         int err = errno;
@@ -67,8 +67,7 @@ int posix_file_size(lsm_file *f, uint64_t *out)
 
 static int px_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_file **out)
 {
-    (void)io;
-    return posix_file_open(path, mode, out);
+    return posix_file_open(path, mode, io->file_mode, out);
 }
 
 static int px_close(lsm_io *io, lsm_file *f)
@@ -216,6 +215,7 @@ int io_posix_new(lsm_io **out)
     io->ops = &posix_ops;
     io->kind = IO_KIND_POSIX;
     io->name = "posix";
+    io->file_mode = IO_DEFAULT_FILE_MODE;
     *out = io;
     return 0;
 }

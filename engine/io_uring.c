@@ -461,8 +461,7 @@ static int ur_unlink(lsm_io *io, const char *path)
 
 static int ur_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_file **out)
 {
-    (void)io;
-    return posix_file_open(path, mode, out);
+    return posix_file_open(path, mode, io->file_mode, out);
 }
 
 static int ur_close(lsm_io *io, lsm_file *f)
@@ -564,6 +563,7 @@ int io_uring_new(lsm_io **out)
     u->io.ops = &uring_ops;
     u->io.kind = IO_KIND_URING;
     u->io.name = "io_uring";
+    u->io.file_mode = IO_DEFAULT_FILE_MODE;
     *out = &u->io;
     return 0;
 }

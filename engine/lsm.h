@@ -12,6 +12,17 @@
  *   lsm_strerror() describes any of them.  Calls that can fail list their
  *   codes beside them.
  *
+ * Transient and sticky errors
+ *   A failed WAL write or sync, or an I/O error (EIO, ENOSPC, ...) while
+ *   switching the WAL, flushing or compacting, is sticky: the database
+ *   turns read-only (LSM_EREADONLY) until reopened, since a file may be in
+ *   an unknown state.  Running out of descriptors or memory (EMFILE,
+ *   ENFILE, ENOMEM) in those background steps is not: nothing on disk is
+ *   in doubt, so the step is cleaned up and retried with back-off (10 ms
+ *   doubling to 1 s).  Meanwhile writes that need it stall, and after
+ *   about 2 s one is refused with that error (-EMFILE, ...); the next one
+ *   tries again.  lsm_stats_json counts the retries (transient_errors).
+ *
  * Thread safety
  *   An lsm_db is safe to use from many threads at once.  An lsm_batch and an
  *   lsm_iter belong to one thread at a time.
@@ -44,6 +55,10 @@ extern "C" {
  * is refused with -EINVAL and never truncated. */
 #define LSM_MAX_KEY_SIZE   (64u * 1024u)
 #define LSM_MAX_VALUE_SIZE (64u * 1024u * 1024u)
+
+/* lsm_set_option refuses a memtable_bytes below this (lsm_open takes down
+ * to 4 KiB): see "Option rules" below. */
+#define LSM_MIN_RUNTIME_MEMTABLE_BYTES (64u * 1024u)
 
 /* ---- Opaque handles ------------------------------------------------------ */
 typedef struct lsm_db lsm_db;
@@ -111,7 +126,34 @@ typedef struct lsm_options {
     struct lsm_io *io;          /* advanced: use this backend instead (e.g. the
                                    fault injector); not owned, must outlive
                                    the lsm_db */
+    unsigned file_mode;         /* default 0600 (0 means 0600): permission
+                                   bits of every file the engine creates
+                                   (WAL, tables, MANIFEST, CURRENT, LOCK,
+                                   temporary files); a database directory it
+                                   creates gets the same bits plus x wherever
+                                   r is set (0600 -> 0700, 0640 -> 0750 for
+                                   group read access).  Must include 0600
+                                   and lie within 0666, else -EINVAL.  The
+                                   process umask still applies; existing
+                                   files and directories keep their mode. */
 } lsm_options;
+
+/* Option rules, checked by lsm_open (-EINVAL) and by lsm_set_option
+ * against the current value of the other member of each pair (-EINVAL;
+ * the log names the pair and why):
+ *   l0_compaction_trigger <  l0_stop_trigger   (else writes stop before the
+ *                                               compaction that frees them
+ *                                               is due: a permanent stop)
+ *   l0_compaction_trigger <= l0_slowdown_trigger <= l0_stop_trigger
+ *   tiered_min_merge      <= tiered_max_runs
+ *   tiered_max_runs       <  l0_stop_trigger   (under compaction_style
+ *                                               tiered, also checked when
+ *                                               the style is switched: a
+ *                                               stop on L0 files must find
+ *                                               a merge due)
+ *   memtable_bytes >= 4 KiB at open, >= LSM_MIN_RUNTIME_MEMTABLE_BYTES
+ *   (64 KiB) at run time.
+ * The defaults (4 <= 20 <= 36, tiered 4 <= 12 < 36) satisfy every rule. */
 
 /* Fills *o with the defaults above. */
 void lsm_options_init(lsm_options *o);
@@ -143,7 +185,10 @@ int lsm_close(lsm_db *db);
  *   reopened), -EIO, -ENOSPC, -ENOMEM (this write failed and the database is
  *   now read-only; the write is not visible now, and may or may not be
  *   present after a reopen, as with LevelDB and RocksDB — only a successful
- *   return promises anything). */
+ *   return promises anything), -EMFILE, -ENFILE, -ENOMEM after waiting
+ *   about 2 s for a memtable switch or flush that keeps running out of
+ *   descriptors or memory (nothing is written; the database stays
+ *   writable: retry later; see "Transient and sticky errors"). */
 int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val,
             size_t vlen, int flags);
 int lsm_delete(lsm_db *db, const void *key, size_t klen, int flags);
@@ -212,27 +257,38 @@ void lsm_iter_free(lsm_iter *it);
 
 /* ---- Maintenance --------------------------------------------------------- */
 /* Freezes the memtable and waits until every frozen memtable is in level 0.
- * Errors: LSM_EREADONLY, -EIO, -ENOSPC. */
+ * Errors: LSM_EREADONLY, -EIO, -ENOSPC; -EMFILE, -ENFILE, -ENOMEM when the
+ * switch or the flush kept failing for lack of descriptors or memory for
+ * about 2 s (the flush goes on retrying in the background). */
 int lsm_flush(lsm_db *db);
 
 /* Compacts one level into the next (leveled; L0 into the base level) or
  * merges sorted runs (tiered); level -1 compacts the whole tree down to one
  * sorted run.
  * Waits until done.  Errors: -EINVAL (level out of range), LSM_EREADONLY,
- * -EIO, -ENOSPC. */
+ * -EIO, -ENOSPC; -EMFILE, -ENFILE, -ENOMEM when a step kept running out of
+ * descriptors or memory for about 2 s (nothing is lost; call again). */
 int lsm_compact(lsm_db *db, int level);
 
 /* Changes an option at runtime.  Names: compaction_style (leveled|tiered),
- * memtable_bytes, l0_compaction_trigger, level_size_ratio,
- * tiered_size_ratio, tiered_min_merge, block_cache_bytes,
+ * memtable_bytes, sstable_target_bytes, l0_compaction_trigger,
+ * l0_slowdown_trigger, l0_stop_trigger, delayed_write_rate,
+ * level_size_ratio, level_base_bytes, tiered_size_ratio, tiered_min_merge,
+ * tiered_max_runs, tiered_max_space_amp, block_cache_bytes,
  * compaction_threads, compaction_rate_mb, periodic_compaction_seconds
  * (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
- * unknown name or a bad value (the log says why). */
+ * unknown name, a bad value, or a value breaking an option rule against
+ * the current value of its partner ("Option rules" above); the log says
+ * why and nothing changes.  To move a pair past each other, set the one
+ * that keeps the rule first (e.g. raise l0_stop_trigger before
+ * l0_slowdown_trigger). */
 int lsm_set_option(lsm_db *db, const char *name, const char *value);
 
 /* A malloc'd JSON object (free with lsm_free) describing levels, I/O,
  * WAL, cache, compaction and stall statistics and the recent
- * flush/compaction events.  Errors: -ENOMEM. */
+ * flush/compaction events; "transient_errors" counts the resource errors
+ * retried instead of made sticky, "transient_error" is the one a flush or
+ * compaction is retrying after now (0: none).  Errors: -ENOMEM. */
 int lsm_stats_json(lsm_db *db, char **json);
 
 /* Describes any return code of this library (never NULL). */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,15 @@ struct version_set {
     uint64_t manifest_records;  /* records written to it: the WAL sequence */
     uint64_t roll_bytes;        /* growth that triggers a roll */
     uint64_t roll_at;           /* roll the MANIFEST beyond this size */
-    int manifest_err;           /* sticky write/sync error */
+    _Atomic int manifest_err;   /* sticky write/sync error (read by
+                                   version_set_error from any thread) */
+    /* A MANIFEST switch whose CURRENT rename is not yet durable: the
+     * directory sync failed with a resource error (io_error_is_transient).
+     * Nothing is appended to the new MANIFEST, and the old one is kept,
+     * until a directory sync succeeds, so after a crash meanwhile CURRENT
+     * names one of two complete MANIFESTs. */
+    bool current_unsynced;
+    uint64_t unsynced_old;      /* the MANIFEST to delete after that, or 0 */
 };
 
 static int set_new(lsm_io *io, const char *dir, version_set **out)
@@ -139,6 +148,8 @@ static int append_record(wal_writer *w, uint64_t *records, const char *buf, size
     return rc;
 }
 
+static void remove_manifest(version_set *vs, uint64_t number);
+
 /* Writes MANIFEST-<new number> holding one snapshot edit of v and the
  * counters, then switches CURRENT to it.  On success the set writes to the
  * new file from now on and *old_number is the MANIFEST it replaced (0 if
@@ -175,6 +186,12 @@ static int start_manifest(version_set *vs, version *v, uint64_t *old_number, int
     if (rc == 0) KILLPOINT("manifest.after_write_before_current");
     if (rc == 0)
         rc = set_current(vs, number, renamed);
+    /* Renamed but the directory sync ran out of descriptors: CURRENT
+     * names the new file, so it becomes the writer, with the sync retried
+     * before its first append (version_set_log_and_apply). */
+    bool unsynced = rc != 0 && *renamed && io_error_is_transient(rc);
+    if (unsynced)
+        rc = 0;
     if (rc != 0) {
         if (w)
             wal_writer_close(w);
@@ -192,7 +209,35 @@ static int start_manifest(version_set *vs, version *v, uint64_t *old_number, int
     vs->manifest_records = records;
     vs->roll_at = wal_writer_size(w) + vs->roll_bytes;
     *old_number = atomic_exchange(&vs->manifest_number, number);
+    if (unsynced) {
+        log_warn("manifest: CURRENT names MANIFEST-%06llu, but its directory sync is "
+                 "retried before the next edit", (unsigned long long)number);
+        /* The old MANIFEST may still be CURRENT after a crash: keep it. */
+        vs->current_unsynced = true;
+        vs->unsynced_old = *old_number;
+        *old_number = 0;
+    }
     log_debug("manifest: now MANIFEST-%06llu", (unsigned long long)number);
+    return 0;
+}
+
+/* Finishes a MANIFEST switch left by start_manifest: the directory sync
+ * that makes CURRENT's rename durable, then the old MANIFEST's removal.
+ * A resource error is returned as is (retry later); any other is sticky. */
+static int finish_unsynced_current(version_set *vs)
+{
+    if (!vs->current_unsynced)
+        return 0;
+    int rc = io_sync_dir(vs->io, vs->dir);
+    if (rc != 0) {
+        if (!io_error_is_transient(rc))
+            vs->manifest_err = rc;
+        return rc;
+    }
+    vs->current_unsynced = false;
+    if (vs->unsynced_old)
+        remove_manifest(vs, vs->unsynced_old);
+    vs->unsynced_old = 0;
     return 0;
 }
 
@@ -200,6 +245,8 @@ static int start_manifest(version_set *vs, version *v, uint64_t *old_number, int
  * is only wasted space). */
 static void remove_manifest(version_set *vs, uint64_t number)
 {
+    if (number == 0) /* none (a new database, or removal deferred) */
+        return;
     char *path = filename_manifest(vs->dir, number);
     int rc = path ? io_unlink(vs->io, path) : -ENOMEM;
     if (rc)
@@ -395,6 +442,9 @@ int version_set_log_and_apply(version_set *vs, version_edit *e)
 {
     if (vs->manifest_err)
         return vs->manifest_err;
+    int rc = finish_unsynced_current(vs);
+    if (rc != 0)
+        return rc;
     /* A file number the counter did not hand out must not be reused. */
     for (size_t i = 0; i < e->nadded; i++)
         version_set_mark_file_number_used(vs, e->added[i].f->number);
@@ -418,7 +468,7 @@ int version_set_log_and_apply(version_set *vs, version_edit *e)
      * to read it here. */
     version *base = vs->current, *v = NULL;
     version_builder *b;
-    int rc = version_builder_new(base, &b);
+    rc = version_builder_new(base, &b);
     if (rc == 0)
         rc = version_builder_apply(b, e);
     if (rc == 0)
@@ -461,6 +511,11 @@ void version_set_set_manifest_roll_bytes(version_set *vs, uint64_t bytes)
     vs->roll_bytes = bytes;
     if (vs->manifest)
         vs->roll_at = wal_writer_size(vs->manifest) + bytes;
+}
+
+int version_set_error(const version_set *vs)
+{
+    return atomic_load(&((version_set *)vs)->manifest_err);
 }
 
 uint64_t version_set_new_file_number(version_set *vs)

@@ -67,8 +67,16 @@ version *version_set_current(version_set *vs);
  *   log number backwards or past the file counter; logged; nothing written);
  *   -ENOMEM; -errno when the MANIFEST write or sync failed: the current
  *   version is unchanged and every later call returns the same error (the
- *   writer's state on disk is unknown; reopen to recover). */
+ *   writer's state on disk is unknown; reopen to recover).
+ *   -EMFILE/-ENFILE/-ENOMEM (io_error_is_transient) from the directory
+ *   sync of an earlier MANIFEST roll, retried first: nothing written, not
+ *   sticky; call again later.  (A roll's own failure to create files is
+ *   logged and the current MANIFEST kept.) */
 int version_set_log_and_apply(version_set *vs, version_edit *e);
+
+/* The sticky error that stops every later log_and_apply, or 0.  Any
+ * thread. */
+int version_set_error(const version_set *vs);
 
 /* Sets the size past which a running MANIFEST is rolled (default
  * VERSION_SET_MANIFEST_ROLL_BYTES); takes effect after the next edit.

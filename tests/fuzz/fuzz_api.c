@@ -356,7 +356,7 @@ static void run_op(ctx *c, fk_in *in)
         static const char *const names[] = { "compaction_style", "memtable_bytes",
                                              "l0_compaction_trigger", "tiered_min_merge" };
         static const char *const values[][2] = {
-            { "leveled", "tiered" }, { "4096", "32768" }, { "1", "3" }, { "2", "4" } };
+            { "leveled", "tiered" }, { "65536", "131072" }, { "1", "3" }, { "2", "4" } };
         const char *name = names[f & 3];
         int rc = lsm_set_option(c->db, name, values[f & 3][(f >> 2) & 1]);
         FK_CHECK(rc == 0, "set_option %s: %d", name, rc);

@@ -132,6 +132,26 @@ static void test_admin_policy(void **state)
     config_free(&c);
 }
 
+/* file_mode: octal text, private by default, bad modes refused. */
+static void test_file_mode(void **state)
+{
+    (void)state;
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(c.engine.file_mode, 0600);
+    assert_int_equal(config_set(&c, "file_mode", "0640"), 0);
+    assert_int_equal(c.engine.file_mode, 0640);
+    assert_int_equal(config_set(&c, "file-mode", "660"), 0); /* octal even without 0 */
+    assert_int_equal(c.engine.file_mode, 0660);
+    static const char *const bad[] = { "", "0644x", "-0600", "0400", "0700", "0755",
+                                       "04600", "0999", "640640" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (config_set(&c, "file_mode", bad[i]) != -EINVAL)
+            fail_msg("file_mode \"%s\" accepted", bad[i]);
+    assert_int_equal(c.engine.file_mode, 0660); /* unchanged by refusals */
+    config_free(&c);
+}
+
 static void test_finish_defaults(void **state)
 {
     (void)state;
@@ -255,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_finish_defaults),
         cmocka_unit_test(test_quota_keys),
         cmocka_unit_test(test_admission_keys),
+        cmocka_unit_test(test_file_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

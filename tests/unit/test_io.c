@@ -114,12 +114,20 @@ static void test_open_modes(void **state)
     assert_int_equal(io_open(fx->io, p, IO_READ, &f), -ENOENT);
     assert_int_equal(io_open(fx->io, p, IO_APPEND, &f), -ENOENT);
 
-    mode_t old = umask(022);
+    /* Private by default (issue 9); io_set_file_mode widens it. */
+    mode_t old = umask(0);
     assert_int_equal(io_open(fx->io, p, IO_CREATE, &f), 0);
-    umask(old);
     struct stat st;
     assert_int_equal(stat(p, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(io_close(fx->io, f), 0);
+    assert_int_equal(unlink(p), 0);
+    io_set_file_mode(fx->io, 0640);
+    assert_int_equal(io_open(fx->io, p, IO_CREATE, &f), 0);
+    io_set_file_mode(fx->io, IO_DEFAULT_FILE_MODE);
+    umask(old);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
     assert_true(fcntl(f->fd, F_GETFD) & FD_CLOEXEC);
     assert_int_equal(io_write(fx->io, f, "hello", 5, 0), 0);
     assert_int_equal(io_close(fx->io, f), 0);

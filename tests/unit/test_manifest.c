@@ -581,6 +581,72 @@ static void test_manifest_roll(void **state)
     version_set_free(vs);
 }
 
+/* Issue 9: a roll whose CURRENT rename is done but whose directory sync
+ * runs out of descriptors is not sticky.  Nothing is appended to the new
+ * MANIFEST until the sync succeeds (the next edit gets -EMFILE and changes
+ * nothing); after a power loss meanwhile CURRENT names a complete
+ * MANIFEST; once descriptors are back edits resume and the old MANIFEST
+ * goes. */
+static void roll_dir_sync_emfile(const fixture *fx, int power_loss)
+{
+    char *dir;
+    assert_true(asprintf(&dir, "%s/%s", fx->dir, power_loss ? "lost" : "kept") > 0);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    lsm_io *fault;
+    assert_int_equal(io_fault_new(fx->io, &fault), 0);
+    version_set *vs;
+    assert_int_equal(version_set_create(fault, dir, &vs), 0);
+    version_edit e;
+    version_edit_init(&e);
+    add_new(vs, &e, 0, 0, 10);
+    apply(vs, &e);
+    uint64_t first = version_set_manifest_number(vs);
+    version_set_set_manifest_roll_bytes(vs, 1); /* the next edit rolls */
+    io_fault_fd_window(fault, EMFILE, IO_FAULT_SYNC_DIR, NULL);
+    version_edit_init(&e);
+    add_new(vs, &e, 0, 20, 30);
+    apply(vs, &e); /* durable in the first MANIFEST; then the roll */
+    assert_true(io_fault_fd_hits(fault) > 0);
+    assert_true(version_set_manifest_number(vs) > first);
+    char *old = filename_manifest(dir, first);
+    assert_non_null(old);
+    assert_true(exists(old)); /* still what CURRENT names on disk */
+    version_edit_init(&e);
+    add_new(vs, &e, 0, 40, 50);
+    assert_int_equal(version_set_log_and_apply(vs, &e), -EMFILE);
+    version_edit_free(&e);
+    assert_int_equal(version_set_error(vs), 0); /* not sticky */
+    version *v = version_set_current(vs);
+    assert_int_equal(v->nfiles[0], 2);
+    version_unref(v);
+    int want = 2;
+    if (power_loss) {
+        assert_int_equal(io_fault_power_loss(fault), 0);
+    } else {
+        io_fault_fd_window(fault, 0, 0, NULL);
+        version_edit_init(&e);
+        add_new(vs, &e, 0, 60, 70);
+        apply(vs, &e);
+        assert_false(exists(old));
+        want = 3;
+    }
+    version_set_free(vs);
+    io_destroy(fault);
+    assert_int_equal(version_set_recover(fx->io, dir, &vs), 0);
+    v = version_set_current(vs);
+    assert_int_equal(v->nfiles[0], want);
+    version_unref(v);
+    version_set_free(vs);
+    free(old);
+    free(dir);
+}
+
+static void test_roll_dir_sync_emfile(void **state)
+{
+    roll_dir_sync_emfile(*state, 0);
+    roll_dir_sync_emfile(*state, 1);
+}
+
 /* ---- concurrency: readers pin versions while edits are applied ---------- */
 
 typedef struct race {
@@ -659,6 +725,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejected_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_roll, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roll_dir_sync_emfile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

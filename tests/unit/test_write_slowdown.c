@@ -38,15 +38,22 @@ static unsigned long long stall_stat(lsm_db *db, const char *name)
 }
 
 /* Opens a database that never compacts L0 on its own and slows writes
- * from `l0_files` L0 files at `rate` bytes/s, then makes that many. */
+ * from `l0_files` L0 files at `rate` bytes/s, then makes that many.
+ * The option rules (lsm.h) keep the slowdown at or above the leveled L0
+ * compaction trigger, so compaction is kept away with a tiered tree whose
+ * merges need 1000 runs; the L0 slowdown is the same in either style. */
 static lsm_db *open_with_l0(const char *dir, int l0_files, size_t rate)
 {
     lsm_options o;
     lsm_options_init(&o);
     o.memtable_bytes = 4u << 20; /* the test's writes fit: no flush */
-    o.l0_compaction_trigger = 1000;
+    o.compaction_style = "tiered";
+    o.tiered_min_merge = 1000;
+    o.tiered_max_runs = 1000;
+    o.tiered_max_space_amp = 1000;
+    o.l0_compaction_trigger = 2;
     o.l0_slowdown_trigger = 2;
-    o.l0_stop_trigger = 1000;
+    o.l0_stop_trigger = 1001;
     o.delayed_write_rate = rate;
     lsm_db *db;
     assert_int_equal(lsm_open(dir, &o, &db), 0);
