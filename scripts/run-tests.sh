@@ -13,6 +13,7 @@ if [ -n "${SAN:-}" ]; then
     export LSM_CRASH_CYCLES="${LSM_CRASH_CYCLES:-20}"
     export LSM_POWER_ROUNDS="${LSM_POWER_ROUNDS:-15}"
     export LSM_TEST_SHORT="${LSM_TEST_SHORT:-1}"
+    export LSM_TEST_LATENCY_SLACK_MS="${LSM_TEST_LATENCY_SLACK_MS:-300}"
 fi
 failed=""; passed=0; skipped=0
 run() { # name backend

@@ -83,7 +83,7 @@ void th_honest_start(th_honest *h, const th_daemon *d, const char *tag)
     th_spawn(&h->c, "honest", args);
     double max_ms;
     ask(h, "count", &h->ops, &max_ms); /* discards the connect and first ops */
-    usleep(300000);
+    usleep(1000000);
     ask(h, "count", &h->ops, &h->usual_ms);
     if (h->ops == 0)
         fail_msg("honest client made no progress before the attack");
