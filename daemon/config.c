@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "validate.h"
 
 /* Runtime options the engine takes through lsm_set_option (engine/lsm.h). */
 static const char *const k_runtime_opts[] = {
@@ -27,6 +28,7 @@ void config_init(daemon_config *c)
     c->numa_node = -1;
     c->spin_us = 50;
     c->max_clients = 256;
+    c->max_request_bytes = LSMD_DEFAULT_MAX_REQUEST_BYTES;
     lsm_options_init(&c->engine);
     c->engine.io_backend = NULL; /* NULL: let LSMD_IO decide, as "auto" */
 }
@@ -197,6 +199,12 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         if (parse_int(v, 1, 65536, &n))
             return -EINVAL;
         c->max_clients = (int)n;
+        return 0;
+    }
+    if (strcmp(k, "max_request_bytes") == 0) {
+        if (parse_size(v, SHM_MAX_BATCH_BYTES, &sz) || sz < 4096)
+            return -EINVAL;
+        c->max_request_bytes = (size_t)sz;
         return 0;
     }
     if (strcmp(k, "allow_uids") == 0)

@@ -18,6 +18,9 @@
  *   max_clients             concurrent sessions                       256
  *   allow_uids, allow_gids  extra peers allowed (comma lists); the
  *                           daemon's own uid is always allowed        none
+ *   max_request_bytes       largest WRITE_BATCH payload (4K .. 1G);
+ *                           bigger ones get -E2BIG.  A PUT is bounded
+ *                           by the key and value limits instead       2M
  *   log_level               error | warn | info | debug               env/info
  *   memtable_bytes, max_immutable_memtables, block_bytes,
  *   block_restart_interval, bloom_bits_per_key, sstable_target_bytes
@@ -44,6 +47,13 @@
 
 #include "lsm.h"
 
+/* max_request_bytes: the engine applies one write at a time, and a batch
+ * holds it about 5-10 ms per MiB (WAL append and memtable insertion), so
+ * 2 MiB keeps other clients' writes waiting at most a few tens of
+ * milliseconds; it is the client library's default large region, so
+ * clients with default settings never meet it. */
+#define LSMD_DEFAULT_MAX_REQUEST_BYTES ((size_t)2 << 20)
+
 enum numa_mode { NUMA_MODE_OFF, NUMA_MODE_AUTO, NUMA_MODE_NODE };
 
 /* A runtime engine option to apply after lsm_open (in file order). */
@@ -64,6 +74,7 @@ typedef struct daemon_config {
     size_t n_allow_uids;
     gid_t *allow_gids;
     size_t n_allow_gids;
+    size_t max_request_bytes; /* WRITE_BATCH payload bound (write_group.h) */
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;
