@@ -18,6 +18,8 @@
  *       the largest legal value (64 MiB), read back.  The engine applies
  *       writes one at a time, so the honest client's puts wait for that
  *       put's WAL append and memtable insertion: reported, not bounded.
+ *   test_large_write_order pipelined puts of one key, one of them applied
+ *       apart: a get after them sees the last one.
  *
  * Both check the honest client's latency during the attack and that the
  * daemon's VmRSS comes back within RSS_SLACK_MB of its value before it.
@@ -224,6 +226,63 @@ static int role_bigput(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+/* order SOCKET: per round, three pipelined puts of one key (hand-made,
+ * fire-and-forget: the library sends large requests one at a time), one
+ * of them large enough to be applied apart, then a get: it must see the
+ * last put, so the apart write kept its place in the client's order.
+ * Replies "ok ROUNDS". */
+#define ORDER_BIG (1536u * 1024u)
+#define ORDER_ROUNDS 16
+static int role_order(int argc, char **argv)
+{
+    if (argc != 2)
+        return 2;
+    lsmd_conn *c = connect_sized(argv[1], 0, 0, 4u << 20);
+    if (!c)
+        return 1;
+    char *large = conn_large(c);
+    const uint32_t lo = c->large_off, key_at = 0, small_at = 4096, big_at = 65536,
+                   out_at = 2u << 20;
+    memset(large + big_at, 'B', ORDER_BIG);
+    memcpy(large + small_at, "AAAA", 4);
+    memcpy(large + small_at + 4, "CCCC", 4);
+    for (int r = 0; r < ORDER_ROUNDS; r++) {
+        int kl = snprintf(large + key_at, 32, "order-%02d", r);
+        struct shm_sqe a = { .opcode = SHM_OP_PUT, .key_off = lo + key_at, .key_len = (uint32_t)kl,
+                             .val_off = lo + small_at, .val_len = 4 };
+        struct shm_sqe big = a, cc = a;
+        big.val_off = lo + big_at;
+        big.val_len = ORDER_BIG;
+        cc.val_off = lo + small_at + 4;
+        /* Even rounds end with the small put C, odd ones with the big B. */
+        struct shm_sqe *seq[3] = { &a, r % 2 ? &cc : &big, r % 2 ? &big : &cc };
+        for (int i = 0; i < 3; i++) {
+            int rc = conn_send_discard(c, seq[i]);
+            if (rc) {
+                th_reply("err send: %s", lsmd_strerror(rc));
+                return 1;
+            }
+        }
+        /* Let the worker end its pass (and start its groups) before the get. */
+        usleep(20000);
+        struct shm_sqe get = { .opcode = SHM_OP_GET, .key_off = lo + key_at,
+                               .key_len = (uint32_t)kl, .out_off = lo + out_at,
+                               .out_cap = c->large_bytes - out_at };
+        struct shm_cqe cqe;
+        int rc = conn_call(c, &get, &cqe);
+        uint64_t want = r % 2 ? ORDER_BIG : 4;
+        const char *v = large + out_at;
+        if (rc || cqe.status || cqe.r0 != want || v[0] != (r % 2 ? 'B' : 'C')) {
+            th_reply("err round %d: rc %d status %d length %llu first '%c'", r, rc, cqe.status,
+                     (unsigned long long)cqe.r0, v[0]);
+            return 1;
+        }
+    }
+    th_reply("ok %d", ORDER_ROUNDS);
+    lsmd_disconnect(c);
+    return 0;
+}
+
 /* ---- the test ----------------------------------------------------------------- */
 
 /* The daemon's VmRSS in MiB. */
@@ -325,6 +384,17 @@ static void test_large_batches(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
+/* A large write applied apart keeps its place in its client's order, and
+ * the client's next read sees it. */
+static void test_large_write_order(void **state)
+{
+    (void)state;
+    run_role("order", NULL, 120000);
+    th_honest_expect(&g_h, "pipelined large puts");
+    th_honest_stop(&g_h);
+    assert_int_equal(thd_stop(&g_d), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -367,13 +437,14 @@ int main(int argc, char **argv)
 {
     static const th_role roles[] = {
         TH_HONEST_ROLE, { "huge", role_huge }, { "bulk", role_bulk },
-        { "bigput", role_bigput }, { NULL, NULL },
+        { "bigput", role_bigput }, { "order", role_order }, { NULL, NULL },
     };
     if (argc > 1 && strcmp(argv[1], "--role") == 0)
         return th_role_dispatch(argc, argv, roles);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_oversized_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_write_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
