@@ -31,12 +31,23 @@ _Static_assert(SHM_MIN_ENTRY_BYTES == WAL_ENTRY_HEADER_SIZE + 1, "smallest entry
 /* So a group never reaches the engine's limit. */
 _Static_assert((uint64_t)GROUP_MAX_BYTES + APART_MIN_BYTES < BATCH_MAX_BYTES, "group bound");
 
+/* An intrusive FIFO under mu (the handed groups, the large writes).  The
+ * node is the first member of what it links, so a node is its item. */
+typedef struct qnode {
+    struct qnode *next;
+} qnode;
+
+typedef struct fifo {
+    qnode *head, *tail;
+} fifo;
+
 typedef struct pending_write {
     session *s;      /* holds a reference until acknowledged */
     uint32_t tag;
 } pending_write;
 
 typedef struct group {
+    qnode node;               /* [mu] in the handed queue; first member */
     lsm_batch *batch;
     pending_write pend[GROUP_MAX_REQS];
     int npend;
@@ -46,14 +57,14 @@ typedef struct group {
      * writes reach lsm_write in the order it sent them. */
     bool ordered;
     size_t bytes;
-    struct group *next;       /* [mu] in the handed queue or the free list */
+    struct group *next;       /* [mu] in the free list */
 } group;
 
 /* A large write waiting for the apart thread. */
 typedef struct apart_job {
+    qnode node;               /* [mu] in the apart queue; first member */
     session *s;               /* holds a reference until acknowledged */
     struct shm_sqe q;
-    struct apart_job *next;   /* [mu] */
 } apart_job;
 
 struct wgroup {
@@ -77,9 +88,9 @@ struct wgroup {
     pthread_cond_t work_cv;   /* committers: a group was handed, or stop */
     pthread_cond_t apart_cv;  /* apart thread: a job was queued, or stop */
     pthread_cond_t done_cv;   /* worker: a handed group or a job finished */
-    apart_job *apart_head, *apart_tail; /* [mu] queued large writes */
+    fifo apart_queue;         /* [mu] large writes, not taken yet */
     int apart_pending;        /* [mu] queued or being applied */
-    group *queue, *queue_tail;/* [mu] handed, not taken by a committer yet */
+    fifo queue;               /* [mu] handed groups, not taken by a committer yet */
     group *free_list;         /* [mu] groups neither filling nor in flight */
     int inflight;             /* [mu] handed and not finished */
     bool want_kick;           /* [mu] the worker has a group waiting for a finish */
@@ -127,38 +138,69 @@ static void commit(wgroup *wg, group *grp)
     reset(grp);
 }
 
+static void fifo_push(fifo *f, qnode *n)
+{
+    n->next = NULL;
+    if (f->tail)
+        f->tail->next = n;
+    else
+        f->head = n;
+    f->tail = n;
+}
+
+/* The loop of a pipeline thread: takes f's items in order, runs each
+ * without mu, then finish with mu held, and wakes the waiters on done_cv;
+ * returns once stop is set and f is empty. */
+static void serve_fifo(wgroup *wg, fifo *f, pthread_cond_t *cv, void (*run)(wgroup *, qnode *),
+                       void (*finish)(wgroup *, qnode *))
+{
+    pthread_mutex_lock(&wg->mu);
+    for (;;) {
+        while (!f->head && !wg->stop)
+            pthread_cond_wait(cv, &wg->mu);
+        qnode *n = f->head;
+        if (!n)
+            break;
+        f->head = n->next;
+        if (!f->head)
+            f->tail = NULL;
+        pthread_mutex_unlock(&wg->mu);
+        run(wg, n);
+        pthread_mutex_lock(&wg->mu);
+        finish(wg, n);
+        pthread_cond_broadcast(&wg->done_cv);
+    }
+    pthread_mutex_unlock(&wg->mu);
+}
+
+static void commit_node(wgroup *wg, qnode *n)
+{
+    commit(wg, (group *)n);
+}
+
+/* REQUIRES: mu held. */
+static void committed(wgroup *wg, qnode *n)
+{
+    group *grp = (group *)n;
+    wg->inflight--;
+    grp->next = wg->free_list;
+    wg->free_list = grp;
+    if (wg->want_kick) {
+        /* The worker holds a group back until now. */
+        wg->want_kick = false;
+        pthread_mutex_unlock(&wg->mu);
+        shm_server_kick(wg->kick);
+        pthread_mutex_lock(&wg->mu);
+    }
+}
+
 /* A committer: takes handed groups in order and commits them.  Several run
  * at once, so a group is written (and joins the engine's next shared
  * fdatasync) while earlier ones still wait for theirs. */
 static void *committer_main(void *arg)
 {
     wgroup *wg = arg;
-    pthread_mutex_lock(&wg->mu);
-    for (;;) {
-        while (!wg->queue && !wg->stop)
-            pthread_cond_wait(&wg->work_cv, &wg->mu);
-        group *grp = wg->queue;
-        if (!grp)
-            break;
-        wg->queue = grp->next;
-        if (!wg->queue)
-            wg->queue_tail = NULL;
-        pthread_mutex_unlock(&wg->mu);
-        commit(wg, grp);
-        pthread_mutex_lock(&wg->mu);
-        wg->inflight--;
-        grp->next = wg->free_list;
-        wg->free_list = grp;
-        pthread_cond_broadcast(&wg->done_cv);
-        if (wg->want_kick) {
-            /* The worker holds a group back until now. */
-            wg->want_kick = false;
-            pthread_mutex_unlock(&wg->mu);
-            shm_server_kick(wg->kick);
-            pthread_mutex_lock(&wg->mu);
-        }
-    }
-    pthread_mutex_unlock(&wg->mu);
+    serve_fifo(wg, &wg->queue, &wg->work_cv, commit_node, committed);
     return NULL;
 }
 
@@ -195,12 +237,7 @@ static bool try_start(wgroup *wg)
     }
     wg->filling = wg->free_list;
     wg->free_list = wg->filling->next;
-    grp->next = NULL;
-    if (wg->queue_tail)
-        wg->queue_tail->next = grp;
-    else
-        wg->queue = grp;
-    wg->queue_tail = grp;
+    fifo_push(&wg->queue, &grp->node);
     wg->inflight++;
     pthread_cond_signal(&wg->work_cv);
     pthread_mutex_unlock(&wg->mu);
@@ -356,28 +393,24 @@ static void apply_apart(wgroup *wg, apart_job *j)
     atomic_fetch_add_explicit(&wg->writes, 1, memory_order_relaxed);
 }
 
+static void apply_node(wgroup *wg, qnode *n)
+{
+    apply_apart(wg, (apart_job *)n); /* frees the job */
+}
+
+/* REQUIRES: mu held. */
+static void applied(wgroup *wg, qnode *n)
+{
+    (void)n; /* freed */
+    wg->apart_pending--;
+}
+
 /* The apart thread: applies large writes one at a time, in the order the
  * worker took them. */
 static void *apart_main(void *arg)
 {
     wgroup *wg = arg;
-    pthread_mutex_lock(&wg->mu);
-    for (;;) {
-        while (!wg->apart_head && !wg->stop)
-            pthread_cond_wait(&wg->apart_cv, &wg->mu);
-        apart_job *j = wg->apart_head;
-        if (!j)
-            break;
-        wg->apart_head = j->next;
-        if (!wg->apart_head)
-            wg->apart_tail = NULL;
-        pthread_mutex_unlock(&wg->mu);
-        apply_apart(wg, j);
-        pthread_mutex_lock(&wg->mu);
-        wg->apart_pending--;
-        pthread_cond_broadcast(&wg->done_cv);
-    }
-    pthread_mutex_unlock(&wg->mu);
+    serve_fifo(wg, &wg->apart_queue, &wg->apart_cv, apply_node, applied);
     return NULL;
 }
 
@@ -398,11 +431,7 @@ static void add_apart(wgroup *wg, session *s, const struct shm_sqe *q)
     atomic_fetch_add_explicit(&s->pending_writes, 1, memory_order_relaxed);
     atomic_store_explicit(&s->write_alone, true, memory_order_relaxed);
     pthread_mutex_lock(&wg->mu);
-    if (wg->apart_tail)
-        wg->apart_tail->next = j;
-    else
-        wg->apart_head = j;
-    wg->apart_tail = j;
+    fifo_push(&wg->apart_queue, &j->node);
     wg->apart_pending++;
     pthread_cond_signal(&wg->apart_cv);
     pthread_mutex_unlock(&wg->mu);
