@@ -157,7 +157,7 @@ install-lsmd: $(B)/liblsmd.a $(B)/liblsmd.so $(B)/lsmd.pc
 #   build/tests/test_X   from tests/integration/test_X.c: cmocka programs that
 #                        start the lsmd of the same build ($(B)/lsmd) on a temp
 #                        dir and real client processes; run by `make test`.
-#                        test_bad_clients always runs against an ASan+UBSan
+#                        test_bad_clients and test_big_batch always run against an ASan+UBSan
 #                        lsmd (build/san-address-undefined/lsmd).
 #   make run             build, then lsmd in the foreground, data in ./var
 DAEMON_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
@@ -200,7 +200,8 @@ $(DUNIT_BIN): LDLIBS := $(B)/libdaemon.a $(B)/liblsmd.a $(B)/libshm.a $(B)/libls
 # The ASan daemon the bad-client test attacks (built in its own tree).
 asan-lsmd:
 	@$(if $(findstring address,$(SAN)),true,$(MAKE) --no-print-directory SAN=address,undefined B=$(ASAN_B) $(ASAN_B)/lsmd)
-$(B)/tests/test_bad_clients $(B)/tests/test_snapshot_caps $(B)/tests/test_admission: | asan-lsmd
+$(B)/tests/test_bad_clients $(B)/tests/test_snapshot_caps $(B)/tests/test_admission \
+  $(B)/tests/test_big_batch: | asan-lsmd
 $(B)/tests/test_admin_auth: | asan-lsmd $(B)/lsmctl
 
 TEST_SRC += $(ITEST_SRC)

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "protocol.h"
+#include "validate.h"
 
 /* Runtime options the engine takes through lsm_set_option (engine/lsm.h). */
 static const char *const k_runtime_opts[] = {
@@ -35,6 +36,7 @@ void config_init(daemon_config *c)
     c->max_pending = 64;
     c->max_pending_per_uid = 16;
     c->hello_timeout_ms = 1000;
+    c->max_request_bytes = LSMD_DEFAULT_MAX_REQUEST_BYTES;
     lsm_options_init(&c->engine);
     c->engine.io_backend = NULL; /* NULL: let LSMD_IO decide, as "auto" */
 }
@@ -250,6 +252,12 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         if (parse_size(v, 1ull << 50, &sz) || sz == 0)
             return -EINVAL;
         c->max_arena_bytes_per_uid = sz;
+        return 0;
+    }
+    if (strcmp(k, "max_request_bytes") == 0) {
+        if (parse_size(v, SHM_MAX_BATCH_BYTES, &sz) || sz < 4096)
+            return -EINVAL;
+        c->max_request_bytes = (size_t)sz;
         return 0;
     }
     if (strcmp(k, "allow_uids") == 0)

@@ -30,6 +30,9 @@
  *   max_pending             connections that have not said hello yet  64
  *   max_pending_per_uid     the same, per peer uid                    16
  *   hello_timeout_ms        a connection's deadline for its hello     1000
+ *   max_request_bytes       largest WRITE_BATCH payload (4K .. 1G);
+ *                           bigger ones get -E2BIG.  A PUT is bounded
+ *                           by the key and value limits instead       2M
  *   log_level               error | warn | info | debug               env/info
  *   max_snapshots           snapshot IDs listed at once; the directory
  *                           clients read holds exactly this many      4096
@@ -83,6 +86,13 @@
 
 #include "lsm.h"
 
+/* max_request_bytes: the engine applies one write at a time, and a batch
+ * holds it about 5-10 ms per MiB (WAL append and memtable insertion), so
+ * 2 MiB keeps other clients' writes waiting at most a few tens of
+ * milliseconds; it is the client library's default large region, so
+ * clients with default settings never meet it. */
+#define LSMD_DEFAULT_MAX_REQUEST_BYTES ((size_t)2 << 20)
+
 enum numa_mode { NUMA_MODE_OFF, NUMA_MODE_AUTO, NUMA_MODE_NODE };
 
 /* A runtime engine option to apply after lsm_open (in file order). */
@@ -121,6 +131,7 @@ typedef struct daemon_config {
     int max_pending;
     int max_pending_per_uid;
     int hello_timeout_ms;
+    size_t max_request_bytes; /* WRITE_BATCH payload bound (write_group.h) */
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;

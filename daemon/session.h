@@ -70,6 +70,9 @@ typedef struct session {
     uint64_t next_iter_id;
     _Atomic uint32_t pending_writes; /* writes taken, not yet acknowledged
                                     (write_group.c) */
+    _Atomic bool write_alone;    /* a large write of it is being applied
+                                    apart (write_group.c): the worker takes
+                                    none of its requests until it is acked */
     bool need_wake;              /* completions posted, client not woken yet */
     bool stalled;                /* last poll found work but no room to
                                     complete it (client not reading) */

@@ -389,9 +389,15 @@ static int serve(worker *w, session *s)
 {
     struct shm_sqe q[ROUND_MAX];
     int n = 0, rc = 0;
+    if (wgroup_held(s)) {
+        /* A large write of s is being applied: its next requests wait. */
+        s->stalled = false;
+        return 0;
+    }
     pthread_mutex_lock(&s->mu);
     while (n < ROUND_MAX && (rc = shm_session_next(s->shm, &q[n])) == 1)
-        n++;
+        if (wgroup_apart(&q[n++]))
+            break; /* the requests after it wait until it is applied */
     pthread_mutex_unlock(&s->mu);
     s->stalled = n == 0 && rc == 0 && shm_session_has_work(s->shm);
     for (int i = 0; i < n; i++)
@@ -506,8 +512,11 @@ static void *worker_main(void *arg)
         bool stalled;
         if (pass(w, &stalled) > 0)
             continue;
-        for (int i = 0; i < w->n; i++)
-            w->ss[i] = w->sessions[i]->stalled ? NULL : w->sessions[i]->shm;
+        /* Held sessions are left out too: the apart thread kicks. */
+        for (int i = 0; i < w->n; i++) {
+            session *s = w->sessions[i];
+            w->ss[i] = s->stalled || wgroup_held(s) ? NULL : s->shm;
+        }
         /* Spin only when it may pay: a spin that finds nothing takes the
          * CPU from the clients and committers (with synced puts on 2 CPUs
          * that cost a quarter of the throughput).  Not while every session

@@ -9,15 +9,37 @@
 #include <string.h>
 
 #include "batch.h"
+#include "config.h"
 #include "log.h"
 #include "session.h"
+#include "validate.h"
 
 #define GROUP_MAX_REQS 512              /* writes per group */
 #define GROUP_MAX_BYTES (8u << 20)      /* encoded bytes per group */
+/* A write of more encoded bytes is applied alone, by the apart thread: its
+ * copy and parse take milliseconds per MiB, which the sessions sharing the
+ * worker must not wait for (the engine's own group limit is 1 MiB too). */
+#define APART_MIN_BYTES (1u << 20)
 /* Groups in flight per worker.  More than one lets a group write while
  * another syncs; more than two measured slower on 2 CPUs (more, smaller
  * groups: more lsm_write calls and thread wake-ups for the same syncs). */
 #define COMMITTERS 2
+
+/* Validation (shm/validate.h) refuses what the engine would refuse. */
+_Static_assert(SHM_MAX_BATCH_BYTES == BATCH_MAX_BYTES, "batch limits agree");
+_Static_assert(SHM_MIN_ENTRY_BYTES == WAL_ENTRY_HEADER_SIZE + 1, "smallest entry agrees");
+/* So a group never reaches the engine's limit. */
+_Static_assert((uint64_t)GROUP_MAX_BYTES + APART_MIN_BYTES < BATCH_MAX_BYTES, "group bound");
+
+/* An intrusive FIFO under mu (the handed groups, the large writes).  The
+ * node is the first member of what it links, so a node is its item. */
+typedef struct qnode {
+    struct qnode *next;
+} qnode;
+
+typedef struct fifo {
+    qnode *head, *tail;
+} fifo;
 
 typedef struct pending_write {
     session *s;      /* holds a reference until acknowledged */
@@ -25,6 +47,7 @@ typedef struct pending_write {
 } pending_write;
 
 typedef struct group {
+    qnode node;               /* [mu] in the handed queue; first member */
     lsm_batch *batch;
     pending_write pend[GROUP_MAX_REQS];
     int npend;
@@ -34,24 +57,40 @@ typedef struct group {
      * writes reach lsm_write in the order it sent them. */
     bool ordered;
     size_t bytes;
-    struct group *next;       /* [mu] in the handed queue or the free list */
+    struct group *next;       /* [mu] in the free list */
 } group;
+
+/* A large write waiting for the apart thread. */
+typedef struct apart_job {
+    qnode node;               /* [mu] in the apart queue; first member */
+    session *s;               /* holds a reference until acknowledged */
+    struct shm_sqe q;
+} apart_job;
 
 struct wgroup {
     daemon_ctx *d;
     int index;
     uint32_t *kick;
+    size_t max_request;       /* config max_request_bytes */
     group slots[COMMITTERS + 1];
     group *filling;           /* worker: the group taking writes */
-    char *scratch;            /* worker: private copy of an encoded batch */
+    char *scratch;            /* worker: private copy of an encoded batch
+                                 (at most APART_MIN_BYTES) */
     size_t scratch_cap;
+    lsm_batch *stage;         /* worker: a batch request parsed whole before
+                                 it joins the filling group */
 
     pthread_t threads[COMMITTERS];
     int nthreads;
+    pthread_t apart_thread;
+    bool apart_started;
     pthread_mutex_t mu;
     pthread_cond_t work_cv;   /* committers: a group was handed, or stop */
-    pthread_cond_t done_cv;   /* worker: a handed group finished */
-    group *queue, *queue_tail;/* [mu] handed, not taken by a committer yet */
+    pthread_cond_t apart_cv;  /* apart thread: a job was queued, or stop */
+    pthread_cond_t done_cv;   /* worker: a handed group or a job finished */
+    fifo apart_queue;         /* [mu] large writes, not taken yet */
+    int apart_pending;        /* [mu] queued or being applied */
+    fifo queue;               /* [mu] handed groups, not taken by a committer yet */
     group *free_list;         /* [mu] groups neither filling nor in flight */
     int inflight;             /* [mu] handed and not finished */
     bool want_kick;           /* [mu] the worker has a group waiting for a finish */
@@ -99,38 +138,69 @@ static void commit(wgroup *wg, group *grp)
     reset(grp);
 }
 
+static void fifo_push(fifo *f, qnode *n)
+{
+    n->next = NULL;
+    if (f->tail)
+        f->tail->next = n;
+    else
+        f->head = n;
+    f->tail = n;
+}
+
+/* The loop of a pipeline thread: takes f's items in order, runs each
+ * without mu, then finish with mu held, and wakes the waiters on done_cv;
+ * returns once stop is set and f is empty. */
+static void serve_fifo(wgroup *wg, fifo *f, pthread_cond_t *cv, void (*run)(wgroup *, qnode *),
+                       void (*finish)(wgroup *, qnode *))
+{
+    pthread_mutex_lock(&wg->mu);
+    for (;;) {
+        while (!f->head && !wg->stop)
+            pthread_cond_wait(cv, &wg->mu);
+        qnode *n = f->head;
+        if (!n)
+            break;
+        f->head = n->next;
+        if (!f->head)
+            f->tail = NULL;
+        pthread_mutex_unlock(&wg->mu);
+        run(wg, n);
+        pthread_mutex_lock(&wg->mu);
+        finish(wg, n);
+        pthread_cond_broadcast(&wg->done_cv);
+    }
+    pthread_mutex_unlock(&wg->mu);
+}
+
+static void commit_node(wgroup *wg, qnode *n)
+{
+    commit(wg, (group *)n);
+}
+
+/* REQUIRES: mu held. */
+static void committed(wgroup *wg, qnode *n)
+{
+    group *grp = (group *)n;
+    wg->inflight--;
+    grp->next = wg->free_list;
+    wg->free_list = grp;
+    if (wg->want_kick) {
+        /* The worker holds a group back until now. */
+        wg->want_kick = false;
+        pthread_mutex_unlock(&wg->mu);
+        shm_server_kick(wg->kick);
+        pthread_mutex_lock(&wg->mu);
+    }
+}
+
 /* A committer: takes handed groups in order and commits them.  Several run
  * at once, so a group is written (and joins the engine's next shared
  * fdatasync) while earlier ones still wait for theirs. */
 static void *committer_main(void *arg)
 {
     wgroup *wg = arg;
-    pthread_mutex_lock(&wg->mu);
-    for (;;) {
-        while (!wg->queue && !wg->stop)
-            pthread_cond_wait(&wg->work_cv, &wg->mu);
-        group *grp = wg->queue;
-        if (!grp)
-            break;
-        wg->queue = grp->next;
-        if (!wg->queue)
-            wg->queue_tail = NULL;
-        pthread_mutex_unlock(&wg->mu);
-        commit(wg, grp);
-        pthread_mutex_lock(&wg->mu);
-        wg->inflight--;
-        grp->next = wg->free_list;
-        wg->free_list = grp;
-        pthread_cond_broadcast(&wg->done_cv);
-        if (wg->want_kick) {
-            /* The worker holds a group back until now. */
-            wg->want_kick = false;
-            pthread_mutex_unlock(&wg->mu);
-            shm_server_kick(wg->kick);
-            pthread_mutex_lock(&wg->mu);
-        }
-    }
-    pthread_mutex_unlock(&wg->mu);
+    serve_fifo(wg, &wg->queue, &wg->work_cv, commit_node, committed);
     return NULL;
 }
 
@@ -167,12 +237,7 @@ static bool try_start(wgroup *wg)
     }
     wg->filling = wg->free_list;
     wg->free_list = wg->filling->next;
-    grp->next = NULL;
-    if (wg->queue_tail)
-        wg->queue_tail->next = grp;
-    else
-        wg->queue = grp;
-    wg->queue_tail = grp;
+    fifo_push(&wg->queue, &grp->node);
     wg->inflight++;
     pthread_cond_signal(&wg->work_cv);
     pthread_mutex_unlock(&wg->mu);
@@ -218,24 +283,12 @@ void wgroup_settle(wgroup *wg, session *s)
 
 void wgroup_drain(wgroup *wg)
 {
+    pthread_mutex_lock(&wg->mu);
+    while (wg->apart_pending > 0)
+        pthread_cond_wait(&wg->done_cv, &wg->mu);
+    pthread_mutex_unlock(&wg->mu);
     wait_inflight(wg, 0);
     commit(wg, wg->filling);
-}
-
-/* An encoded batch could not be appended whole (out of memory): nothing of
- * the filling group may be written; every request in it fails. */
-static void fail_filling(wgroup *wg, int rc)
-{
-    group *grp = wg->filling;
-    for (int i = 0; i < grp->npend; i++) {
-        session *s = grp->pend[i].s;
-        struct shm_cqe c = { .tag = grp->pend[i].tag, .status = rc };
-        session_post(s, &c);
-        session_wake(s);
-        atomic_fetch_sub_explicit(&s->pending_writes, 1, memory_order_release);
-        session_unref(s);
-    }
-    reset(grp);
 }
 
 static void refuse(session *s, const struct shm_sqe *q, int rc)
@@ -250,40 +303,143 @@ static int add_entry(void *ctx, enum value_type type, slice key, slice value)
     return batch_put_raw(ctx, type, key, value);
 }
 
-/* Appends q's payload to b.  Returns 0, or the refusal (nothing appended
- * unless the return is -ENOMEM from the middle of a batch: *partial). */
-static int append(wgroup *wg, session *s, lsm_batch *b, const struct shm_sqe *q,
-                  bool *partial)
+/* Encoded bytes q adds to a batch. */
+static size_t request_bytes(const struct shm_sqe *q)
+{
+    if (q->opcode == SHM_OP_WRITE_BATCH)
+        return q->val_len;
+    return WAL_ENTRY_HEADER_SIZE + (size_t)q->key_len + q->val_len;
+}
+
+bool wgroup_apart(const struct shm_sqe *q)
+{
+    bool write = q->opcode == SHM_OP_PUT || q->opcode == SHM_OP_DELETE ||
+                 q->opcode == SHM_OP_WRITE_BATCH;
+    return write && request_bytes(q) > APART_MIN_BYTES;
+}
+
+/* Appends q's entries to b: a put or delete straight from the arena (one
+ * entry, appended whole or not at all); a batch's payload is first copied
+ * once into *buf (grown to fit), then parsed from there, so a client
+ * rewriting it meanwhile changes nothing.  Returns 0, -EINVAL (malformed
+ * batch; b is then emptied) or -ENOMEM.  REQUIRES: q validated, and a
+ * batch's payload not empty. */
+static int load(char **buf, size_t *cap, session *s, const struct shm_sqe *q, lsm_batch *b)
 {
     const char *arena = shm_session_arena(s->shm);
-    *partial = false;
     if (q->opcode == SHM_OP_PUT)
         return lsm_batch_put(b, arena + q->key_off, q->key_len, arena + q->val_off,
                              q->val_len);
     if (q->opcode == SHM_OP_DELETE)
         return lsm_batch_delete(b, arena + q->key_off, q->key_len);
-    if (q->arg1 > UINT32_MAX)
-        return -EINVAL;
-    if (q->val_len > wg->scratch_cap) {
-        size_t cap = wg->scratch_cap ? wg->scratch_cap : 4096;
-        while (cap < q->val_len)
-            cap *= 2;
-        char *p = realloc(wg->scratch, cap);
+    if (q->val_len > *cap) {
+        char *p = realloc(*buf, q->val_len);
         if (!p)
             return -ENOMEM;
-        wg->scratch = p;
-        wg->scratch_cap = cap;
+        *buf = p;
+        *cap = q->val_len;
     }
-    /* No copy of an empty payload: scratch may still be NULL, and
-     * memcpy(NULL, p, 0) is undefined (UBSan aborts the daemon on it). */
-    if (q->val_len)
-        memcpy(wg->scratch, arena + q->val_off, q->val_len);
-    slice payload = slice_make(q->val_len ? wg->scratch : "", q->val_len);
-    if (batch_iterate(payload, (uint32_t)q->arg1, NULL, NULL) != 0)
-        return -EINVAL; /* malformed: refused before anything is appended */
-    int rc = batch_iterate(payload, (uint32_t)q->arg1, add_entry, b);
-    *partial = rc != 0;
+    memcpy(*buf, arena + q->val_off, q->val_len);
+    int rc = batch_iterate(slice_make(*buf, q->val_len), (uint32_t)q->arg1, add_entry, b);
+    if (rc) {
+        lsm_batch_clear(b);
+        return rc == -ENOMEM ? rc : -EINVAL;
+    }
+    return 0;
+}
+
+/* Appends q to the filling group whole, or not at all: a batch is parsed
+ * into the stage first, so a malformed one (or one that meets ENOMEM)
+ * leaves the other requests of the group untouched. */
+static int append(wgroup *wg, session *s, group *grp, const struct shm_sqe *q)
+{
+    if (q->opcode != SHM_OP_WRITE_BATCH)
+        return load(&wg->scratch, &wg->scratch_cap, s, q, grp->batch);
+    lsm_batch_clear(wg->stage);
+    int rc = load(&wg->scratch, &wg->scratch_cap, s, q, wg->stage);
+    if (rc == 0)
+        rc = batch_append(grp->batch, wg->stage);
     return rc;
+}
+
+/* The apart thread's work on one large write: its own batch and copy,
+ * freed before the acknowledgement, so nothing of its size stays
+ * resident. */
+static void apply_apart(wgroup *wg, apart_job *j)
+{
+    session *s = j->s;
+    char *buf = NULL;
+    size_t cap = 0;
+    lsm_batch *b = lsm_batch_new();
+    int rc = b ? load(&buf, &cap, s, &j->q, b) : -ENOMEM;
+    free(buf);
+    if (rc == 0)
+        rc = lsm_write(wg->d->db, b, (j->q.flags & SHM_SQ_SYNC) ? LSM_SYNC : 0);
+    lsm_batch_free(b);
+    if (rc)
+        log_debug("worker %d: large write of client %llu failed: %s", wg->index,
+                  (unsigned long long)s->id, lsm_strerror(rc));
+    struct shm_cqe c = { .tag = j->q.tag, .status = rc };
+    session_post(s, &c);
+    session_wake(s);
+    atomic_fetch_sub_explicit(&s->pending_writes, 1, memory_order_release);
+    /* Release: pairs with the acquire load in wgroup_held; the worker serves
+     * s again only once its write is applied (and acknowledged). */
+    atomic_store_explicit(&s->write_alone, false, memory_order_release);
+    shm_server_kick(wg->kick);
+    session_unref(s);
+    free(j);
+    atomic_fetch_add_explicit(&wg->groups, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&wg->writes, 1, memory_order_relaxed);
+}
+
+static void apply_node(wgroup *wg, qnode *n)
+{
+    apply_apart(wg, (apart_job *)n); /* frees the job */
+}
+
+/* REQUIRES: mu held. */
+static void applied(wgroup *wg, qnode *n)
+{
+    (void)n; /* freed */
+    wg->apart_pending--;
+}
+
+/* The apart thread: applies large writes one at a time, in the order the
+ * worker took them. */
+static void *apart_main(void *arg)
+{
+    wgroup *wg = arg;
+    serve_fifo(wg, &wg->apart_queue, &wg->apart_cv, apply_node, applied);
+    return NULL;
+}
+
+/* Hands a large write of s to the apart thread, after s's earlier writes
+ * (so they reach lsm_write first).  s is then held (wgroup_held) until the
+ * write is acknowledged: its later requests wait in its ring, so its order
+ * and its reads of its own writes are kept without holding anyone else. */
+static void add_apart(wgroup *wg, session *s, const struct shm_sqe *q)
+{
+    apart_job *j = malloc(sizeof *j);
+    if (!j) {
+        refuse(s, q, -ENOMEM);
+        return;
+    }
+    wgroup_settle(wg, s);
+    *j = (apart_job){ .s = s, .q = *q };
+    session_ref(s);
+    atomic_fetch_add_explicit(&s->pending_writes, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->write_alone, true, memory_order_relaxed);
+    pthread_mutex_lock(&wg->mu);
+    fifo_push(&wg->apart_queue, &j->node);
+    wg->apart_pending++;
+    pthread_cond_signal(&wg->apart_cv);
+    pthread_mutex_unlock(&wg->mu);
+}
+
+bool wgroup_held(const session *s)
+{
+    return atomic_load_explicit(&s->write_alone, memory_order_acquire);
 }
 
 void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
@@ -292,9 +448,22 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
         refuse(s, q, 0); /* an empty batch: a successful no-op */
         return;
     }
+    if (q->opcode == SHM_OP_WRITE_BATCH && q->val_len > wg->max_request) {
+        log_warn_limited("client %llu (pid %d): WRITE_BATCH of %u bytes refused "
+                         "(max_request_bytes is %zu)", (unsigned long long)s->id,
+                         (int)s->pid, q->val_len, wg->max_request);
+        refuse(s, q, -E2BIG);
+        return;
+    }
+    if (wgroup_apart(q)) {
+        add_apart(wg, s, q);
+        return;
+    }
+    size_t n = request_bytes(q);
     group *grp = wg->filling;
-    if (grp->npend == GROUP_MAX_REQS || grp->bytes >= GROUP_MAX_BYTES) {
-        /* Full: wait until it may start, then start it. */
+    if (grp->npend == GROUP_MAX_REQS || (grp->npend > 0 && grp->bytes + n > GROUP_MAX_BYTES)) {
+        /* It does not fit: wait until the group may start, then start it;
+         * q opens the next one. */
         wait_inflight(wg, grp->ordered ? 0 : COMMITTERS - 1);
         try_start(wg); /* cannot fail now: only this thread hands groups */
         grp = wg->filling;
@@ -302,12 +471,9 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
     /* Only this thread raises the count, and committers only lower it: a
      * stale value errs towards ordering. */
     uint32_t before = atomic_load_explicit(&s->pending_writes, memory_order_acquire);
-    bool partial;
-    int rc = append(wg, s, grp->batch, q, &partial);
+    int rc = append(wg, s, grp, q);
     if (rc) {
-        refuse(s, q, rc);
-        if (partial)
-            fail_filling(wg, rc);
+        refuse(s, q, rc); /* fails alone: the group is as it was */
         return;
     }
     /* Earlier writes of s not in this group are in flight: this group
@@ -318,7 +484,7 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
     atomic_fetch_add_explicit(&s->pending_writes, 1, memory_order_relaxed);
     grp->pend[grp->npend++] = (pending_write){ s, q->tag };
     grp->sync |= (q->flags & SHM_SQ_SYNC) != 0;
-    grp->bytes += (size_t)q->key_len + q->val_len;
+    grp->bytes += n;
 }
 
 static void stop_committers(wgroup *wg)
@@ -326,17 +492,22 @@ static void stop_committers(wgroup *wg)
     pthread_mutex_lock(&wg->mu);
     wg->stop = true;
     pthread_cond_broadcast(&wg->work_cv);
+    pthread_cond_broadcast(&wg->apart_cv);
     pthread_mutex_unlock(&wg->mu);
     for (int i = 0; i < wg->nthreads; i++)
         pthread_join(wg->threads[i], NULL);
+    if (wg->apart_started)
+        pthread_join(wg->apart_thread, NULL);
 }
 
 static void destroy(wgroup *wg)
 {
     for (int i = 0; i <= COMMITTERS; i++)
         lsm_batch_free(wg->slots[i].batch);
+    lsm_batch_free(wg->stage);
     pthread_mutex_destroy(&wg->mu);
     pthread_cond_destroy(&wg->work_cv);
+    pthread_cond_destroy(&wg->apart_cv);
     pthread_cond_destroy(&wg->done_cv);
     free(wg->scratch);
     free(wg);
@@ -350,10 +521,13 @@ int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out)
     wg->d = d;
     wg->index = worker_index;
     wg->kick = kick;
+    wg->max_request = d->cfg->max_request_bytes;
     pthread_mutex_init(&wg->mu, NULL);
     pthread_cond_init(&wg->work_cv, NULL);
+    pthread_cond_init(&wg->apart_cv, NULL);
     pthread_cond_init(&wg->done_cv, NULL);
-    int rc = 0;
+    wg->stage = lsm_batch_new();
+    int rc = wg->stage ? 0 : -ENOMEM;
     for (int i = 0; i <= COMMITTERS; i++) {
         wg->slots[i].batch = lsm_batch_new();
         if (!wg->slots[i].batch)
@@ -371,6 +545,15 @@ int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out)
             snprintf(name, sizeof name, "lsmd-c%d.%d", worker_index, i);
             pthread_setname_np(wg->threads[i], name);
             wg->nthreads++;
+        }
+    }
+    if (rc == 0) {
+        rc = -pthread_create(&wg->apart_thread, NULL, apart_main, wg);
+        if (rc == 0) {
+            char name[16];
+            snprintf(name, sizeof name, "lsmd-a%d", worker_index);
+            pthread_setname_np(wg->apart_thread, name);
+            wg->apart_started = true;
         }
     }
     if (rc) {

@@ -30,12 +30,34 @@
  * writes in flight, so a client reads its own writes and its snapshots
  * include them.
  *
+ * Large writes (more than 1 MiB encoded: a big value or batch) do not join
+ * a group: they are applied alone by the worker's apart thread, which
+ * copies, parses and lsm_writes them while the worker keeps serving its
+ * other sessions.  Their session is held meanwhile (wgroup_held): the
+ * worker takes none of its requests until the large write is
+ * acknowledged, so the session's order and its reads of its own writes
+ * hold without anyone else waiting.  (The engine still applies one write
+ * at a time: other writes wait for the large one's WAL append and
+ * memtable insertion inside lsm_write, some 5-10 ms per MiB: bounded by
+ * max_request_bytes for a batch, by the 64 MiB value limit for a put.)
+ *
+ * Isolation: every request is validated against the engine's limits
+ * before it joins a group (shm/validate.h; a WRITE_BATCH above the
+ * config's max_request_bytes gets -E2BIG), a batch is parsed whole
+ * before it is appended, and a request that does not fit the filling
+ * group starts the next one: a refused request fails only itself.
+ *
+ * Memory: groups hold at most GROUP_MAX_BYTES plus one request of up to
+ * 1 MiB, so the three group batches, the stage and the scratch copy stay
+ * under 30 MiB per worker; the apart thread frees its buffers after each
+ * write.
+ *
  * Copies: a put's key and value go once from the arena into the batch
  * (engine memory) before anything checksums or logs them; an encoded batch
  * is copied whole into private memory first, then validated and parsed.
  *
- * Thread safety: all calls from the owning worker thread; the committer
- * threads are internal.  Completions are posted under each session's mu.
+ * Thread safety: all calls from the owning worker thread (wgroup_apart and
+ * wgroup_held from any); the committer and apart threads are internal.  Completions are posted under each session's mu.
  */
 #ifndef LSMD_WRITE_GROUP_H
 #define LSMD_WRITE_GROUP_H
@@ -57,9 +79,20 @@ int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out);
 /* Commits whatever is pending, stops the committers and frees g. */
 void wgroup_free(wgroup *g);
 
-/* Adds a validated PUT, DELETE or WRITE_BATCH of s to the filling group;
- * refusals (-EINVAL for a malformed batch, -ENOMEM) are completed here. */
+/* Adds a validated PUT, DELETE or WRITE_BATCH of s to the filling group,
+ * or hands it to the apart thread when wgroup_apart(q) (s is then held).
+ * Refusals are completed here and fail only q: -E2BIG (a batch above
+ * max_request_bytes), -EINVAL (a malformed batch), -ENOMEM.
+ * REQUIRES: !wgroup_held(s). */
 void wgroup_add(wgroup *g, struct session *s, const struct shm_sqe *q);
+
+/* Whether q (any validated request) is a write applied alone: the worker
+ * takes no request of its session after it until it is acknowledged. */
+bool wgroup_apart(const struct shm_sqe *q);
+
+/* Whether s has a large write being applied apart: the worker must not
+ * take s's requests now; the apart thread kicks the worker when it clears. */
+bool wgroup_held(const struct session *s);
 
 /* End of a pass: starts the filling group unless it must wait for a group
  * in flight (it is ordered after one, or every committer is busy). */
@@ -70,7 +103,8 @@ void wgroup_flush(wgroup *g);
  * writes of s). */
 void wgroup_settle(wgroup *g, struct session *s);
 
-/* Returns once every write taken so far is acknowledged (shutdown). */
+/* Returns once every write taken so far, large ones included, is
+ * acknowledged (shutdown). */
 void wgroup_drain(wgroup *g);
 
 /* Whether s has writes taken and not yet acknowledged (for the serving

@@ -26,7 +26,9 @@
  *                   connection (lsmd_max_request_bytes(); 2 MiB by default,
  *                   raise with lsmd_conn_options.large_bytes or the
  *                   environment variable LSMD_LARGE_BYTES), or, for
- *                   lsmd_submit_*, larger than one slot.
+ *                   lsmd_submit_*, larger than one slot; or a batch larger
+ *                   than the daemon accepts (its max_request_bytes, 2 MiB
+ *                   by default; the engine's limit is 1 GiB).
  *     -EBUSY        lsmd_submit_*: queue depth reached; lsmd_poll first.
  *                   Administration: this connection's previous request of
  *                   the same kind is still queued or running.
@@ -134,7 +136,9 @@ void lsmd_batch_clear(lsmd_batch *b); /* empties, keeps capacity */
 void lsmd_batch_free(lsmd_batch *b);  /* NULL is a no-op */
 uint32_t lsmd_batch_count(const lsmd_batch *b);
 /* Errors: as lsmd_put; -E2BIG when the encoded batch exceeds
- * lsmd_max_request_bytes().  The batch is left unchanged. An empty batch
+ * lsmd_max_request_bytes(), or when the daemon refuses it as larger than
+ * its max_request_bytes (2 MiB by default; nothing of it is applied): send
+ * such a batch as several.  The batch is left unchanged. An empty batch
  * is a successful no-op. */
 int lsmd_write(lsmd_conn *c, const lsmd_batch *b, int flags);
 

@@ -224,6 +224,8 @@ enum shm_op {
  *   -EINVAL         descriptor refused by validation (offset/length out of
  *                   the arena, key/value size limits, reserved field or
  *                   flag set, missing key) or an engine -EINVAL
+ *   -E2BIG          WRITE_BATCH payload above SHM_MAX_BATCH_BYTES
+ *                   (validate.h) or the daemon's max_request_bytes
  *   -EOPNOTSUPP     unknown opcode, or an optional feature (REVERSE) the
  *                   daemon does not implement
  *   -ESRCH          snapshot id not published (HOLD) / not held by this

@@ -13,7 +13,7 @@ enum field {
     F_KEY,    /* 1 .. LSM_MAX_KEY_SIZE bytes */
     F_BOUND,  /* 0 (unbounded) .. LSM_MAX_KEY_SIZE */
     F_VALUE,  /* 0 .. LSM_MAX_VALUE_SIZE */
-    F_BLOB,   /* any length inside the arena (encoded batch) */
+    F_BLOB,   /* any length inside the arena (encoded batch: check_batch) */
     F_NAME,   /* 1 .. SHM_MAX_OPTION_BYTES (option name) */
     F_STR,    /* 0 .. SHM_MAX_OPTION_BYTES (option value) */
     F_OUT,    /* output range, any capacity inside the arena */
@@ -102,6 +102,22 @@ static const char *check_arg(uint8_t rule, uint64_t v)
     }
 }
 
+/* A WRITE_BATCH's payload against its entry count; NULL when plausible
+ * (the payload itself is walked later, on a private copy).  *rc becomes
+ * -E2BIG for a payload the engine could never take. */
+static const char *check_batch(const struct shm_sqe *sqe, int *rc)
+{
+    if (sqe->val_len > SHM_MAX_BATCH_BYTES) {
+        *rc = -E2BIG;
+        return "batch payload above the engine's 1 GiB limit";
+    }
+    if ((sqe->arg1 == 0) != (sqe->val_len == 0))
+        return "batch count and payload disagree on emptiness";
+    if (sqe->arg1 > sqe->val_len / SHM_MIN_ENTRY_BYTES)
+        return "batch count larger than its payload can hold";
+    return NULL;
+}
+
 int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char **why)
 {
     const char *w = NULL;
@@ -128,6 +144,8 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
              (w = check_field(r->out, sqe->out_off, sqe->out_cap, arena_bytes,
                               "output range outside the arena", "output length out of range",
                               "unused output field not zero")))
+        ;
+    else if (sqe->opcode == SHM_OP_WRITE_BATCH && (w = check_batch(sqe, &rc)))
         ;
     else
         rc = 0;

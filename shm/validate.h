@@ -9,7 +9,9 @@
  *      arithmetic: no wrap-around), the key and value lengths must respect
  *      the engine limits, the opcode must be known, unknown flag bits and
  *      reserved fields must be zero, and each opcode's required fields must
- *      be present (table in validate.c).
+ *      be present (table in validate.c).  A WRITE_BATCH payload is at most
+ *      SHM_MAX_BATCH_BYTES and its entry count must fit it (below), so no
+ *      request the engine would refuse reaches a shared write group.
  *   3. Payload bytes (keys, values, batches, option strings) are copied once
  *      into daemon memory before they are parsed, checksummed or logged; a
  *      client that rewrites them mid-request corrupts only its own request.
@@ -26,14 +28,26 @@
 
 #include "protocol.h"
 
+/* The engine's limit on one encoded batch (BATCH_MAX_BYTES, the largest WAL
+ * record payload; daemon/write_group.c asserts they agree).  A WRITE_BATCH
+ * above it is refused with -E2BIG before anything reads its payload. */
+#define SHM_MAX_BATCH_BYTES (UINT32_C(1) << 30)
+
+/* The smallest encoded entry: a 9-byte entry header and a 1-byte key (a
+ * delete).  A WRITE_BATCH claiming more than val_len / SHM_MIN_ENTRY_BYTES
+ * entries, or entries without payload (or payload without entries), is
+ * malformed (-EINVAL). */
+#define SHM_MIN_ENTRY_BYTES 10u
+
 /* Copies the 64 bytes at shared into *priv, once (a volatile-safe memcpy
  * followed by a compiler barrier so later code cannot re-read shared). */
 void shm_sqe_read(const void *shared, struct shm_sqe *priv);
 
 /* Validates a private descriptor against an arena of arena_bytes bytes.
- * Returns 0, -EOPNOTSUPP (unknown opcode, or NOP) or -EINVAL (anything
- * else); *why (when not NULL) gets a static description for the log,
- * e.g. "key range outside the arena". */
+ * Returns 0, -EOPNOTSUPP (unknown opcode, or NOP), -E2BIG (a WRITE_BATCH
+ * payload inside the arena but above SHM_MAX_BATCH_BYTES) or -EINVAL
+ * (anything else); *why (when not NULL) gets a static description for the
+ * log, e.g. "key range outside the arena". */
 int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes,
                      const char **why);
 

@@ -7,8 +7,15 @@
  * Input: [64-byte descriptor][u32 arena size][u32 page count][rest: arena
  * bytes, also used as a page].
  * Properties, besides memory safety:
- *   - the answer is 0, -EINVAL or -EOPNOTSUPP, with a reason exactly when
- *     refused, and the same on a second call (the function is pure);
+ *   - the answer is 0, -EINVAL, -EOPNOTSUPP or -E2BIG, with a reason
+ *     exactly when refused, and the same on a second call (the function is
+ *     pure); -E2BIG only for a WRITE_BATCH whose payload lies inside the
+ *     arena and passes SHM_MAX_BATCH_BYTES;
+ *   - an accepted WRITE_BATCH has a payload of at most SHM_MAX_BATCH_BYTES,
+ *     at most one entry per SHM_MIN_ENTRY_BYTES of it, and no entries
+ *     exactly when it is empty; parsed as the daemon does (into a stage,
+ *     then appended whole to a group), it either adds exactly its count of
+ *     entries to the group or leaves the group as it was;
  *   - an accepted descriptor has a known opcode, only that opcode's flags,
  *     zero reserved fields, and every offset/length pair inside the arena
  *     (checked by copying each range out of an arena allocated at exactly
@@ -52,6 +59,32 @@ static unsigned allowed_flags(unsigned op)
     }
 }
 
+static int add_entry(void *ctx, enum value_type type, slice key, slice value)
+{
+    return batch_put_raw(ctx, type, key, value);
+}
+
+/* As daemon/write_group.c: copy the payload once, parse it into a stage,
+ * append the stage whole to a group that already holds a write. */
+static void check_batch_parse(const struct shm_sqe *q, const uint8_t *arena)
+{
+    uint8_t *copy = malloc(q->val_len ? q->val_len : 1);
+    lsm_batch *stage = lsm_batch_new(), *group = lsm_batch_new();
+    FK_CHECK(copy && stage && group, "oom");
+    FK_CHECK(lsm_batch_put(group, "other", 5, "client", 6) == 0, "group");
+    memcpy(copy, arena + q->val_off, q->val_len);
+    int rc = batch_iterate(slice_make(copy, q->val_len), (uint32_t)q->arg1, add_entry, stage);
+    FK_CHECK(rc == 0 || rc == LSM_ECORRUPT, "batch_iterate: %d", rc);
+    if (rc == 0)
+        rc = batch_append(group, stage);
+    FK_CHECK(rc == 0 || rc == LSM_ECORRUPT, "append: %d", rc);
+    FK_CHECK(batch_count(group) == (rc == 0 ? 1 + (uint32_t)q->arg1 : 1),
+             "group holds %u entries after rc %d", batch_count(group), rc);
+    lsm_batch_free(stage);
+    lsm_batch_free(group);
+    free(copy);
+}
+
 static void check_accepted(const struct shm_sqe *q, const uint8_t *arena, uint64_t arena_bytes)
 {
     FK_CHECK(q->opcode != SHM_OP_NOP && q->opcode < SHM_OP_COUNT_, "opcode %u", q->opcode);
@@ -78,16 +111,12 @@ static void check_accepted(const struct shm_sqe *q, const uint8_t *arena, uint64
     if (q->opcode == SHM_OP_DELETE)
         FK_CHECK(q->val_len == 0 && q->val_off == 0, "delete with a value");
     if (q->opcode == SHM_OP_WRITE_BATCH) {
-        FK_CHECK(q->arg1 <= UINT32_MAX, "batch count %llu", (unsigned long long)q->arg1);
-        if (arena) {
-            /* As daemon/write_group.c: copy once, then walk (validate only). */
-            uint8_t *copy = malloc(q->val_len ? q->val_len : 1);
-            FK_CHECK(copy != NULL, "oom");
-            memcpy(copy, arena + q->val_off, q->val_len);
-            int rc = batch_iterate(slice_make(copy, q->val_len), (uint32_t)q->arg1, NULL, NULL);
-            FK_CHECK(rc == 0 || rc == LSM_ECORRUPT, "batch_iterate: %d", rc);
-            free(copy);
-        }
+        FK_CHECK(q->val_len <= SHM_MAX_BATCH_BYTES, "batch payload %u", q->val_len);
+        FK_CHECK(q->arg1 <= q->val_len / SHM_MIN_ENTRY_BYTES, "batch count %llu for %u bytes",
+                 (unsigned long long)q->arg1, q->val_len);
+        FK_CHECK((q->arg1 == 0) == (q->val_len == 0), "batch emptiness");
+        if (arena)
+            check_batch_parse(q, arena);
     }
 }
 
@@ -130,7 +159,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     const char *why = NULL, *why2 = NULL;
     int rc = shm_validate_sqe(&q, arena_bytes, &why);
-    FK_CHECK(rc == 0 || rc == -EINVAL || rc == -EOPNOTSUPP, "validate: %d", rc);
+    FK_CHECK(rc == 0 || rc == -EINVAL || rc == -EOPNOTSUPP || rc == -E2BIG, "validate: %d",
+             rc);
+    FK_CHECK(rc != -E2BIG || (q.opcode == SHM_OP_WRITE_BATCH && q.val_len > SHM_MAX_BATCH_BYTES &&
+                              shm_range_ok(q.val_off, q.val_len, arena_bytes)),
+             "-E2BIG for %s of %u bytes", shm_op_name(q.opcode), q.val_len);
     FK_CHECK((rc == 0) == (why == NULL), "reason %s with rc %d", why ? why : "none", rc);
     FK_CHECK(shm_validate_sqe(&q, arena_bytes, &why2) == rc && why2 == why, "not pure");
     FK_CHECK(shm_op_name(q.opcode) != NULL, "op name");

@@ -270,17 +270,23 @@ static void gen_shm(void)
         uint8_t op, flags;
         uint32_t key_off, key_len, val_off, val_len, out_off, out_cap;
         uint64_t arg0, arg1;
+        uint32_t arena; /* 0: 4096 */
     } cases[] = {
-        { SHM_OP_PUT, SHM_SQ_SYNC, 0, 8, 8, 32, 0, 0, 0, 0 },
-        { SHM_OP_DELETE, 0, 16, 4, 0, 0, 0, 0, 0, 0 },
-        { SHM_OP_GET, 0, 0, 8, 0, 0, 64, 256, 0, 0 },
-        { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, 43, 0, 0, 0, 2 },
-        { SHM_OP_ITER_OPEN, SHM_SQ_REVERSE, 0, 3, 3, 3, 64, 128, 0, 10 },
-        { SHM_OP_ITER_NEXT, 0, 0, 0, 0, 0, 0, 512, 7, 0 },
-        { SHM_OP_COMPACT, 0, 0, 0, 0, 0, 0, 0, (uint64_t)-1, 0 },
-        { SHM_OP_SET_OPTION, 0, 0, 14, 14, 6, 0, 0, 0, 0 },
-        { SHM_OP_SNAP_HOLD, 0, 0, 0, 0, 0, 0, 0, 42, 0 },
-        { 99, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+        { SHM_OP_PUT, SHM_SQ_SYNC, 0, 8, 8, 32, 0, 0, 0, 0, 0 },
+        { SHM_OP_DELETE, 0, 16, 4, 0, 0, 0, 0, 0, 0, 0 },
+        { SHM_OP_GET, 0, 0, 8, 0, 0, 64, 256, 0, 0, 0 },
+        { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, 43, 0, 0, 0, 2, 0 },
+        { SHM_OP_ITER_OPEN, SHM_SQ_REVERSE, 0, 3, 3, 3, 64, 128, 0, 10, 0 },
+        { SHM_OP_ITER_NEXT, 0, 0, 0, 0, 0, 0, 512, 7, 0, 0 },
+        { SHM_OP_COMPACT, 0, 0, 0, 0, 0, 0, 0, (uint64_t)-1, 0, 0 },
+        { SHM_OP_SET_OPTION, 0, 0, 14, 14, 6, 0, 0, 0, 0, 0 },
+        { SHM_OP_SNAP_HOLD, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0 },
+        { 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+        /* Batches at the limits: the engine's 1 GiB in a 4 GiB arena,
+         * one byte more (-E2BIG), more entries than the payload holds. */
+        { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, SHM_MAX_BATCH_BYTES, 0, 0, 0, 2, UINT32_MAX },
+        { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, SHM_MAX_BATCH_BYTES + 1, 0, 0, 0, 2, UINT32_MAX },
+        { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, 43, 0, 0, 0, 5, 0 },
     };
     /* Arena bytes after the header: a valid 2-entry batch (put + delete) at
      * offset 0, which the WRITE_BATCH case points at. */
@@ -315,7 +321,8 @@ static void gen_shm(void)
         size_t n = 0;
         memcpy(buf, &q, sizeof q);
         n += sizeof q;
-        uint32_t arena = 4096, count = q.opcode == SHM_OP_ITER_NEXT ? 2 : 0;
+        uint32_t arena = cases[i].arena ? cases[i].arena : 4096;
+        uint32_t count = q.opcode == SHM_OP_ITER_NEXT ? 2 : 0;
         memcpy(buf + n, &arena, 4), n += 4;
         memcpy(buf + n, &count, 4), n += 4;
         if (q.opcode == SHM_OP_ITER_NEXT) {

@@ -266,6 +266,25 @@ static void test_admission_keys(void **state)
     th_rmrf_free(dir);
 }
 
+/* max_request_bytes: a size, 4 KiB .. the engine's 1 GiB batch limit. */
+static void test_max_request_bytes(void **state)
+{
+    (void)state;
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(c.max_request_bytes, LSMD_DEFAULT_MAX_REQUEST_BYTES);
+    assert_int_equal(config_set(&c, "max-request-bytes", "64M"), 0);
+    assert_int_equal(c.max_request_bytes, 64u << 20);
+    assert_int_equal(config_set(&c, "max_request_bytes", "1G"), 0);
+    assert_int_equal(c.max_request_bytes, 1u << 30);
+    assert_int_equal(config_set(&c, "max_request_bytes", "4096"), 0);
+    assert_int_equal(config_set(&c, "max_request_bytes", "4095"), -EINVAL);
+    assert_int_equal(config_set(&c, "max_request_bytes", "1073741825"), -EINVAL);
+    assert_int_equal(config_set(&c, "max_request_bytes", "2G"), -EINVAL);
+    assert_int_equal(c.max_request_bytes, 4096u);
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_quota_keys),
         cmocka_unit_test(test_admission_keys),
         cmocka_unit_test(test_file_mode),
+        cmocka_unit_test(test_max_request_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

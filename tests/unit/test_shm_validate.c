@@ -90,6 +90,9 @@ struct mutation {
     X(batch_past_end, 6, s->val_off = 1, -EINVAL)                             \
     X(batch_count_huge, 6, s->arg1 = UINT64_C(1) << 32, -EINVAL)              \
     X(batch_key, 6, s->key_len = 1, -EINVAL)                                  \
+    X(batch_count_past_payload, 6, s->arg1 = ARENA / 10 + 1, -EINVAL)         \
+    X(batch_payload_no_count, 6, s->arg1 = 0, -EINVAL)                        \
+    X(batch_count_no_payload, 6, s->val_len = 0, -EINVAL)                     \
     X(hold_zero, 8, s->arg0 = 0, -EINVAL)                                     \
     X(release_zero, 9, s->arg0 = 0, -EINVAL)                                  \
     X(list_out_past_end, 10, s->out_off = ARENA - 100, -EINVAL)               \
@@ -177,8 +180,46 @@ static void test_every_range_edge(void **state)
             /* batch blob */
             s = (struct shm_sqe){ .opcode = SHM_OP_WRITE_BATCH, .arg1 = 1,
                                   .val_off = off, .val_len = len };
-            assert_int_equal(shm_validate_sqe(&s, ARENA, NULL), inside ? 0 : -EINVAL);
+            ok = inside && len >= SHM_MIN_ENTRY_BYTES;
+            assert_int_equal(shm_validate_sqe(&s, ARENA, NULL), ok ? 0 : -EINVAL);
         }
+    }
+}
+
+/* A WRITE_BATCH's payload is at most the engine's 1 GiB (-E2BIG above it,
+ * however large the arena), and its count fits the payload: at most one
+ * entry per SHM_MIN_ENTRY_BYTES, none exactly when the payload is empty. */
+static void test_batch_limits(void **state)
+{
+    (void)state;
+    const uint64_t arena = UINT32_MAX; /* the largest arena a u32 offset reaches */
+    const struct {
+        uint32_t off, len;
+        uint64_t count;
+        int expect;
+    } cases[] = {
+        { 0, SHM_MAX_BATCH_BYTES, 2, 0 },
+        { 0, SHM_MAX_BATCH_BYTES + 1, 2, -E2BIG },
+        { 4096, UINT32_MAX - 4096, 2, -E2BIG },
+        { 0x80000000u, 0x80000000u, 2, -EINVAL },   /* past the arena first */
+        { 0, SHM_MAX_BATCH_BYTES, SHM_MAX_BATCH_BYTES / SHM_MIN_ENTRY_BYTES, 0 },
+        { 0, SHM_MAX_BATCH_BYTES, SHM_MAX_BATCH_BYTES / SHM_MIN_ENTRY_BYTES + 1, -EINVAL },
+        { 0, SHM_MIN_ENTRY_BYTES, 1, 0 },
+        { 0, SHM_MIN_ENTRY_BYTES - 1, 1, -EINVAL },
+        { 0, 2 * SHM_MIN_ENTRY_BYTES - 1, 2, -EINVAL },
+        { 0, 0, 0, 0 },                             /* the empty batch */
+        { 0, 0, 1, -EINVAL },
+        { 0, 100, 0, -EINVAL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct shm_sqe s = { .opcode = SHM_OP_WRITE_BATCH, .val_off = cases[i].off,
+                             .val_len = cases[i].len, .arg1 = cases[i].count };
+        const char *why = NULL;
+        int rc = shm_validate_sqe(&s, arena, &why);
+        if (rc != cases[i].expect)
+            fail_msg("case %zu: got %d, want %d (%s)", i, rc, cases[i].expect,
+                     why ? why : "accepted");
+        assert_true((rc == 0) == (why == NULL));
     }
 }
 
@@ -405,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_mutations_refused),
         cmocka_unit_test(test_unknown_opcodes),
         cmocka_unit_test(test_every_range_edge),
+        cmocka_unit_test(test_batch_limits),
         cmocka_unit_test(test_read_once),
         cmocka_unit_test(test_session_rejects_and_continues),
         cmocka_unit_test(test_session_impossible_indices),
