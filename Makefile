@@ -276,9 +276,11 @@ $(B)/fuzz-replay/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/replay
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/obj/tests/fuzz/test_fuzz_replay.o: CFLAGS += -DFUZZ_SRC_DIR='"$(abspath tests/fuzz)"' \
 	-DFUZZ_REPLAY_DIR='"$(abspath $(B))/fuzz-replay"'
-$(B)/tests/test_fuzz_replay: $(B)/obj/tests/fuzz/test_fuzz_replay.o $(TEST_HELPERS_OBJ) | $(FUZZ_REPLAY)
+# The replay programs are real prerequisites, not order-only: with
+# .SECONDARY, a missing order-only one (a new target) was never built.
+$(B)/tests/test_fuzz_replay: $(B)/obj/tests/fuzz/test_fuzz_replay.o $(TEST_HELPERS_OBJ) $(FUZZ_REPLAY)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -lcmocka
 TEST_SRC += tests/fuzz/test_fuzz_replay.c
 test: $(B)/tests/test_fuzz_replay
 
