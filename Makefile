@@ -34,7 +34,7 @@ CFLAGS  += -Wno-tsan
 endif
 endif
 
-ENGINE_SRC := $(wildcard engine/*.c)
+ENGINE_SRC := $(wildcard engine/*.c engine/*/*.c)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/obj/%.o)
 
 TEST_HELPERS_SRC := $(wildcard tests/helpers/*.c)
@@ -397,7 +397,7 @@ bench: $(B)/lsmbench
 
 # ---- stress driver (tests/stress/; docs/reliability.md, "Stress") -------------
 #   $(B)/lsmd-kp         lsmd linked with $(B)/liblsm-kp.a: the engine with its
-#                        kill points compiled in (engine/killpoint.h); the daemon
+#                        kill points compiled in (engine/base/killpoint.h); the daemon
 #                        objects themselves have none, so no second build tree
 #   $(B)/stress          the driver: tests/stress/*.c + liblsmd (+ liblsm for
 #                        killpoint_names)

@@ -24,7 +24,7 @@
 
 #include "bench_config.h"
 #include "event_log.h"
-#include "log.h"
+#include "base/log.h"
 #include "report.h"
 #include "runner.h"
 #include "svg_latency.h"

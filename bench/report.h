@@ -34,7 +34,7 @@
 #include <stdio.h>
 
 #include "bench_config.h"
-#include "histogram.h"
+#include "base/histogram.h"
 #include "result.h"
 #include "runner.h"
 #include "target.h"

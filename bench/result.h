@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "histogram.h"
+#include "base/histogram.h"
 #include "timeline.h"
 #include "workload.h"
 

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "histogram.h"
+#include "base/histogram.h"
 
 #define TIMELINE_INTERVAL_NS 100000000ull
 

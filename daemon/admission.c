@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "hello.h"
-#include "log.h"
+#include "base/log.h"
 #include "wait.h"
 
 #define NS_PER_MS 1000000ull

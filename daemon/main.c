@@ -28,7 +28,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "listener.h"
-#include "log.h"
+#include "base/log.h"
 #include "session.h"
 #include "wait.h"
 #include "worker.h"

@@ -13,7 +13,7 @@
 
 #include "admin.h"
 #include "hello.h"
-#include "log.h"
+#include "base/log.h"
 #include "worker.h"
 
 static uint64_t mono_ns(void)

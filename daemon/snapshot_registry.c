@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "base/log.h"
 
 typedef struct holder_pin {
     uint64_t holder;

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "log.h"
+#include "base/log.h"
 #include "session.h"
 #include "validate.h"
 #include "wait.h"

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
+#include "wal/batch.h"
 #include "config.h"
-#include "log.h"
+#include "base/log.h"
 #include "session.h"
 #include "validate.h"
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coding.h"
+#include "base/coding.h"
 #include "conn.h"
-#include "wal_format.h"
+#include "wal/wal_format.h"
 
 struct lsmd_batch {
     char *buf;

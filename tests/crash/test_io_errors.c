@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io.h"
+#include "io/io.h"
 #include "lsm.h"
 
 #define NKEYS 120

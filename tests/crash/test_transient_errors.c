@@ -26,8 +26,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "db_impl.h" /* db->vs: a tiny MANIFEST roll size */
-#include "io.h"
+#include "db/db_impl.h" /* db->vs: a tiny MANIFEST roll size */
+#include "io/io.h"
 #include "lsm.h"
 
 #define MAX_KEYS 60000

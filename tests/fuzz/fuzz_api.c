@@ -20,7 +20,7 @@
 
 #include "fuzzkit.h"
 #include "lsm.h"
-#include "slice.h"
+#include "base/slice.h"
 
 #define NKEYS 256
 #define MAX_OPS 300

@@ -24,13 +24,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dbformat.h"
+#include "base/dbformat.h"
 #include "fuzzkit.h"
 #include "lsm.h"
-#include "version.h"
-#include "version_edit.h"
-#include "version_set.h"
-#include "wal_writer.h"
+#include "version/version.h"
+#include "version/version_edit.h"
+#include "version/version_set.h"
+#include "wal/wal_writer.h"
 
 /* ---- decode --------------------------------------------------------------- */
 

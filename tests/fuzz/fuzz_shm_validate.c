@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
+#include "wal/batch.h"
 #include "fuzzkit.h"
 #include "lsm.h"
 #include "protocol.h"

@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "block_cache.h"
-#include "crc32c.h"
-#include "dbformat.h"
+#include "table/block_cache.h"
+#include "base/crc32c.h"
+#include "base/dbformat.h"
 #include "fuzzkit.h"
 #include "lsm.h"
-#include "sstable_builder.h"
-#include "sstable_reader.h"
+#include "table/sstable_builder.h"
+#include "table/sstable_reader.h"
 
 #define MAX_STEPS 20000
 #define MAX_ENTRIES 512

@@ -17,12 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
-#include "crc32c.h"
+#include "wal/batch.h"
+#include "base/crc32c.h"
 #include "fuzzkit.h"
 #include "lsm.h"
-#include "wal_format.h"
-#include "wal_reader.h"
+#include "wal/wal_format.h"
+#include "wal/wal_reader.h"
 
 #define MAX_RECORDS 4096
 

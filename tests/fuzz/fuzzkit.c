@@ -11,12 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "block.h"
-#include "coding.h"
-#include "crc32c.h"
-#include "log.h"
-#include "sstable_format.h"
-#include "wal_format.h"
+#include "table/block.h"
+#include "base/coding.h"
+#include "base/crc32c.h"
+#include "base/log.h"
+#include "table/sstable_format.h"
+#include "wal/wal_format.h"
 
 static char g_dir[256];
 static lsm_io *g_io;

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io.h"
+#include "io/io.h"
 
 /* Runs once per process: quiet logging, the scratch directory.  Call first
  * in every LLVMFuzzerTestOneInput. */

@@ -14,18 +14,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "dbformat.h"
+#include "wal/batch.h"
+#include "base/dbformat.h"
 #include "fuzzkit.h"
 #include "hello.h"
-#include "io.h"
+#include "io/io.h"
 #include "lsm.h"
 #include "protocol.h"
 #include "validate.h"
-#include "sstable_builder.h"
-#include "version_edit.h"
-#include "version_set.h"
-#include "wal_writer.h"
+#include "table/sstable_builder.h"
+#include "version/version_edit.h"
+#include "version/version_set.h"
+#include "wal/wal_writer.h"
 
 static const char *g_out;
 

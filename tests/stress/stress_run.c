@@ -16,7 +16,7 @@
 
 #include "client.h"
 #include "daemon_proc.h"
-#include "killpoint.h"
+#include "base/killpoint.h"
 #include "lsmd.h"
 #include "oracle.h"
 

@@ -18,13 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "block.h"
-#include "dbformat.h"
-#include "io.h"
+#include "table/block.h"
+#include "base/dbformat.h"
+#include "io/io.h"
 #include "lsm.h"
-#include "sstable_builder.h"
-#include "sstable_format.h"
-#include "sstable_reader.h"
+#include "table/sstable_builder.h"
+#include "table/sstable_format.h"
+#include "table/sstable_reader.h"
 
 #define SSTM_FN static __attribute__((unused))
 

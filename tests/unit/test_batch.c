@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
-#include "coding.h"
+#include "wal/batch.h"
+#include "base/coding.h"
 #include "lsm.h"
-#include "wal_format.h"
+#include "wal/wal_format.h"
 
 /* Collects what batch_iterate hands out. */
 struct seen {

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "block.h"
-#include "block_builder.h"
-#include "dbformat.h"
+#include "table/block.h"
+#include "table/block_builder.h"
+#include "base/dbformat.h"
 #include "lsm.h"
-#include "sstable_format.h"
+#include "table/sstable_format.h"
 
 /* Internal key of user key "key%06u" (or "key%06u" followed by pad 'x's). */
 typedef struct tkey {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "block_cache.h"
+#include "table/block_cache.h"
 
 /* A counting deleter: how many entries' data were freed. */
 static atomic_int g_deleted;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "bloom.h"
+#include "table/bloom.h"
 #include "lsm.h"
 
 static slice key_of(char *buf, const char *prefix, unsigned i)

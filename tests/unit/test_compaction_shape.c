@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compaction_picker.h"
-#include "db_impl.h"
-#include "dbformat.h"
+#include "compaction/compaction_picker.h"
+#include "db/db_impl.h"
+#include "base/dbformat.h"
 #include "lsm.h"
 
 #define VALUE_BYTES 100

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32c.h"
+#include "base/crc32c.h"
 
 /* RFC 3720 (iSCSI) appendix B.4 and the common "123456789" check value. */
 static void test_rfc3720_vectors(void **state)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filenames.h"
+#include "base/filenames.h"
 
 static void check_make(char *got, const char *want)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "histogram.h"
+#include "base/histogram.h"
 
 static const double k_ps[] = { 0,  0.001, 0.1, 1,  5,  10,   25,    33.3,   50,  66.7, 75,
                                79, 80,    81,  90, 95, 99.0, 99.5, 99.9, 99.99, 99.999, 100 };

@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io.h"
-#include "io_internal.h"
+#include "io/io.h"
+#include "io/io_internal.h"
 #include "lsm.h"
 
 struct fx {

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "io/io.h"
 
 struct fx {
     lsm_io *base;

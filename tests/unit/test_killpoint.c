@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "killpoint.h"
+#include "base/killpoint.h"
 #include "lsm.h"
 
 #define MAX_OPS 20000

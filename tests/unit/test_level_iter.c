@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbformat.h"
-#include "io.h"
-#include "level_iter.h"
-#include "memtable.h"
-#include "merge_iter.h"
-#include "sstable_builder.h"
-#include "sstable_reader.h"
-#include "version.h"
+#include "base/dbformat.h"
+#include "io/io.h"
+#include "version/level_iter.h"
+#include "memtable/memtable.h"
+#include "table/merge_iter.h"
+#include "table/sstable_builder.h"
+#include "table/sstable_reader.h"
+#include "version/version.h"
 
 #define NFILES 6
 #define NUSERS 600

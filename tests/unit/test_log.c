@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 
 /* Runs fn with stderr redirected into buf (NUL-terminated). */
 static void capture(void (*fn)(void), char *buf, size_t cap)

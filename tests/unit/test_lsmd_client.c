@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "batch.h"
+#include "wal/batch.h"
 #include "directory.h"
 #include "hello.h"
 #include "lsmd.h"

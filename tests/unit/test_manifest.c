@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dbformat.h"
-#include "filenames.h"
-#include "io.h"
+#include "base/dbformat.h"
+#include "base/filenames.h"
+#include "io/io.h"
 #include "lsm.h"
-#include "version_set.h"
+#include "version/version_set.h"
 
 typedef struct fixture {
     char *dir;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memtable.h"
+#include "memtable/memtable.h"
 
 static slice S(const char *s) { return slice_make(s, strlen(s)); }
 

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbformat.h"
-#include "iterator.h"
-#include "memtable.h"
-#include "merge_iter.h"
+#include "base/dbformat.h"
+#include "base/iterator.h"
+#include "memtable/memtable.h"
+#include "table/merge_iter.h"
 
 /* ---- an array child with an optional failure ---------------------------- */
 

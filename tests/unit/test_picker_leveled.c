@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compaction.h"
-#include "compaction_picker.h"
-#include "dbformat.h"
-#include "version.h"
-#include "version_edit.h"
+#include "compaction/compaction.h"
+#include "compaction/compaction_picker.h"
+#include "base/dbformat.h"
+#include "version/version.h"
+#include "version/version_edit.h"
 
 #include "picker_sim.h"
 

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rate_limiter.h"
+#include "compaction/rate_limiter.h"
 
 static double now_s(void)
 {

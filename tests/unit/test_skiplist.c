@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "coding.h"
-#include "skiplist.h"
+#include "base/arena.h"
+#include "base/coding.h"
+#include "memtable/skiplist.h"
 
 /* Entries are 8-byte big-endian integers, so memcmp order is numeric. */
 static int cmp8(void *ctx, const char *a, const char *b)

@@ -11,14 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "block_cache.h"
-#include "dbformat.h"
-#include "filenames.h"
-#include "io.h"
+#include "table/block_cache.h"
+#include "base/dbformat.h"
+#include "base/filenames.h"
+#include "io/io.h"
 #include "lsm.h"
-#include "sstable_builder.h"
-#include "sstable_reader.h"
-#include "table_cache.h"
+#include "table/sstable_builder.h"
+#include "table/sstable_reader.h"
+#include "table/table_cache.h"
 
 static lsm_io *g_io;
 static char *g_dir;

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coding.h"
-#include "dbformat.h"
+#include "base/coding.h"
+#include "base/dbformat.h"
 #include "lsm.h"
-#include "version.h"
-#include "version_edit.h"
+#include "version/version.h"
+#include "version/version_edit.h"
 
 /* A file whose keys are user keys "k<lo>" .. "k<hi>" (6 digits). */
 static file_meta *mkfile(uint64_t number, int lo, int hi, uint64_t min_seq, uint64_t max_seq)

@@ -11,15 +11,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "coding.h"
-#include "crc32c.h"
-#include "io.h"
-#include "log.h"
+#include "wal/batch.h"
+#include "base/coding.h"
+#include "base/crc32c.h"
+#include "io/io.h"
+#include "base/log.h"
 #include "lsm.h"
-#include "wal_format.h"
-#include "wal_reader.h"
-#include "wal_writer.h"
+#include "wal/wal_format.h"
+#include "wal/wal_reader.h"
+#include "wal/wal_writer.h"
 
 /* What a test wrote, to compare with what the reader returns. */
 struct expect {

@@ -1,0 +1,279 @@
+/* compaction_job.c — see compaction_job.h. */
+#include "compaction/compaction_job.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/dbformat.h"
+#include "base/filenames.h"
+#include "base/killpoint.h"
+#include "base/log.h"
+#include "lsm.h"
+#include "table/merge_iter.h"
+#include "compaction/table_output.h"
+
+/* Bytes of output between two rate-limiter requests. */
+#define RATE_CHUNK (256u << 10)
+
+static int is_input(const compaction *c, const file_meta *f)
+{
+    for (int l = 0; l < LSM_NUM_LEVELS; l++)
+        for (size_t i = 0; i < c->ninputs[l]; i++)
+            if (c->inputs[l][i] == f)
+                return 1;
+    return 0;
+}
+
+int compaction_is_bottommost(const version *v, const compaction *c)
+{
+    slice lo = { 0 }, hi = { 0 };
+    uint64_t max_seq = 0;
+    int any = 0;
+    for (int l = 0; l < LSM_NUM_LEVELS; l++)
+        for (size_t i = 0; i < c->ninputs[l]; i++) {
+            const file_meta *f = c->inputs[l][i];
+            slice s = ikey_user(file_meta_smallest(f)), g = ikey_user(file_meta_largest(f));
+            if (!any || slice_compare(s, lo) < 0)
+                lo = s;
+            if (!any || slice_compare(g, hi) > 0)
+                hi = g;
+            if (f->max_seq > max_seq)
+                max_seq = f->max_seq;
+            any = 1;
+        }
+    if (!any)
+        return 0;
+    for (int l = 0; l < LSM_NUM_LEVELS; l++)
+        for (size_t i = 0; i < v->nfiles[l]; i++) {
+            const file_meta *f = v->files[l][i];
+            if (is_input(c, f))
+                continue;
+            slice s = ikey_user(file_meta_smallest(f)), g = ikey_user(file_meta_largest(f));
+            if (slice_compare(g, lo) < 0 || slice_compare(s, hi) > 0)
+                continue;
+            /* A newer file cannot hold what a dropped tombstone hides. */
+            if (f->min_seq <= max_seq)
+                return 0;
+        }
+    return 1;
+}
+
+static int trivial_move(const compaction *c, version_edit *edit, compaction_stats *st)
+{
+    for (int l = 0; l < LSM_NUM_LEVELS; l++)
+        for (size_t i = 0; i < c->ninputs[l]; i++) {
+            file_meta *f = c->inputs[l][i];
+            int rc = version_edit_delete_file(edit, l, f->number);
+            if (rc == 0)
+                rc = version_edit_add_file(edit, c->output_level, f);
+            if (rc != 0)
+                return rc;
+            st->files_in++;
+        }
+    return 0;
+}
+
+/* Outputs written so far, removed again on failure. */
+typedef struct outputs {
+    file_meta **f;
+    size_t n, cap;
+} outputs;
+
+static int outputs_push(outputs *o, file_meta *f)
+{
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 8;
+        file_meta **nf = realloc(o->f, cap * sizeof *nf);
+        if (!nf)
+            return -ENOMEM;
+        o->f = nf;
+        o->cap = cap;
+    }
+    o->f[o->n++] = f;
+    return 0;
+}
+
+static void outputs_discard(const compaction_env *env, outputs *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        char *path = filename_table(env->dir, o->f[i]->number);
+        if (path)
+            io_unlink(env->io, path); /* best effort: unrecorded, so obsolete */
+        free(path);
+        file_meta_unref(o->f[i]);
+    }
+    free(o->f);
+    o->f = NULL;
+    o->n = o->cap = 0;
+}
+
+static int open_inputs(const compaction_env *env, const compaction *c, iter **out,
+                       compaction_stats *st)
+{
+    size_t n = 0;
+    for (int l = 0; l < LSM_NUM_LEVELS; l++)
+        n += c->ninputs[l];
+    iter **children = calloc(n ? n : 1, sizeof *children);
+    if (!children)
+        return -ENOMEM;
+    size_t k = 0;
+    int rc = 0;
+    for (int l = 0; l < LSM_NUM_LEVELS && rc == 0; l++)
+        for (size_t i = 0; i < c->ninputs[l] && rc == 0; i++) {
+            file_meta *f = c->inputs[l][i];
+            rc = env->open(env->open_ctx, f, &children[k]);
+            if (rc == 0) {
+                k++;
+                st->bytes_read += f->size;
+                st->files_in++;
+            }
+        }
+    if (rc != 0) {
+        for (size_t i = 0; i < k; i++)
+            iter_destroy(children[i]);
+        free(children);
+        return rc;
+    }
+    *out = merge_iter_new(children, k); /* owns the children, even on NULL */
+    free(children);
+    return *out ? 0 : -ENOMEM;
+}
+
+/* The index of the first snapshot >= seq (nsnapshots: only "latest"). */
+static size_t stripe_of(const compaction_env *env, uint64_t seq)
+{
+    size_t lo = 0, hi = env->nsnapshots;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (env->snapshots[mid] >= seq)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* The merge loop: decides what survives and cuts outputs. */
+static int merge_entries(const compaction_env *env, const compaction *c, iter *it,
+                         int bottommost, outputs *outs, compaction_stats *st)
+{
+    table_output t = { 0 };
+    bool open = false;
+    char *cur = NULL;       /* current user key */
+    size_t cur_len = 0, cur_cap = 0;
+    bool have_cur = false;
+    size_t prev_stripe = 0; /* stripe of the newer entry of this key */
+    uint64_t pending_rate = 0;
+    int rc = 0;
+    uint64_t split = c->output_level >= 1 ? c->target_file_bytes : 0;
+
+    for (iter_first(it); iter_valid(it); iter_next(it)) {
+        if (env->cancel && atomic_load_explicit(env->cancel, memory_order_relaxed)) {
+            rc = LSM_ECLOSED;
+            break;
+        }
+        slice ik = iter_key(it), val = iter_value(it);
+        slice uk = ikey_user(ik);
+        st->entries_in++;
+        bool new_key = !have_cur || uk.size != cur_len || memcmp(uk.data, cur, cur_len) != 0;
+        if (new_key) {
+            if (uk.size > cur_cap) {
+                char *nc = realloc(cur, uk.size);
+                if (!nc) {
+                    rc = -ENOMEM;
+                    break;
+                }
+                cur = nc;
+                cur_cap = uk.size;
+            }
+            memcpy(cur, uk.data, uk.size);
+            cur_len = uk.size;
+            have_cur = true;
+        }
+        size_t stripe = stripe_of(env, ikey_seq(ik));
+        bool drop = (!new_key && stripe == prev_stripe) ||
+                    (ikey_type(ik) == LSM_TYPE_DELETE && stripe == 0 && bottommost);
+        prev_stripe = stripe;
+        if (drop) {
+            st->entries_dropped++;
+            continue;
+        }
+        if (open && new_key && split && table_output_size(&t) >= split) {
+            file_meta *fm;
+            open = false;
+            if ((rc = table_output_finish(&t, &fm)) != 0)
+                break;
+            if ((rc = outputs_push(outs, fm)) != 0) {
+                file_meta_unref(fm);
+                break;
+            }
+        }
+        if (!open) {
+            if ((rc = table_output_open(env->io, env->dir, env->vs, &env->sst, &t)) != 0)
+                break;
+            open = true;
+        }
+        if ((rc = table_output_add(&t, ik, val)) != 0)
+            break;
+        st->entries_out++;
+        pending_rate += ik.size + val.size;
+        if (pending_rate >= RATE_CHUNK) {
+            rate_limiter_request(env->rl, pending_rate);
+            pending_rate = 0;
+        }
+    }
+    if (rc == 0)
+        rc = iter_status(it);
+    KILLPOINT("compaction.mid");
+    if (open) {
+        if (rc == 0) {
+            file_meta *fm;
+            rc = table_output_finish(&t, &fm);
+            if (rc == 0 && (rc = outputs_push(outs, fm)) != 0)
+                file_meta_unref(fm);
+        } else {
+            table_output_abandon(&t);
+        }
+    }
+    free(cur);
+    return rc;
+}
+
+int compaction_job_run(const compaction_env *env, const compaction *c, version_edit *edit,
+                       compaction_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (c->trivial_move)
+        return trivial_move(c, edit, st);
+
+    iter *it;
+    int rc = open_inputs(env, c, &it, st);
+    if (rc != 0)
+        return rc;
+    int bottommost = compaction_is_bottommost(env->v, c);
+    outputs outs = { 0 };
+    rc = merge_entries(env, c, it, bottommost, &outs, st);
+    iter_destroy(it);
+    /* One directory sync makes every output's name durable before the
+     * MANIFEST names them. */
+    if (rc == 0 && outs.n > 0)
+        rc = io_sync_dir(env->io, env->dir);
+    if (rc == 0) KILLPOINT("compaction.after_tables_before_manifest");
+    for (int l = 0; l < LSM_NUM_LEVELS && rc == 0; l++)
+        for (size_t i = 0; i < c->ninputs[l] && rc == 0; i++)
+            rc = version_edit_delete_file(edit, l, c->inputs[l][i]->number);
+    for (size_t i = 0; i < outs.n && rc == 0; i++)
+        rc = version_edit_add_file(edit, c->output_level, outs.f[i]);
+    if (rc != 0) {
+        outputs_discard(env, &outs);
+        return rc;
+    }
+    for (size_t i = 0; i < outs.n; i++) {
+        st->bytes_written += outs.f[i]->size;
+        file_meta_unref(outs.f[i]); /* the edit holds its own ref */
+    }
+    st->files_out = outs.n;
+    free(outs.f);
+    return 0;
+}

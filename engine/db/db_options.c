@@ -1,0 +1,244 @@
+/*
+ * db_options.c — checking options at open and changing them at run time
+ * (lsm_set_option).  One table describes every numeric option: its name,
+ * where it lives in lsm_options, its range and whether it may change at run
+ * time, so open-time checks and run-time parsing cannot drift apart.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_impl.h"
+#include "base/log.h"
+
+enum opt_kind { OPT_SIZE, OPT_INT, OPT_DOUBLE, OPT_U64 };
+
+struct opt_desc {
+    const char *name;
+    enum opt_kind kind;
+    size_t offset;
+    double min, max;
+    bool runtime;
+    double runtime_min; /* a stricter floor for lsm_set_option, or 0 */
+};
+
+#define OPT(name, kind, min, max, rt) { #name, kind, offsetof(lsm_options, name), min, max, rt, 0 }
+
+static const struct opt_desc g_opts[] = {
+    /* A running database is not shrunk below LSM_MIN_RUNTIME_MEMTABLE_BYTES:
+     * a request could otherwise make every few writes create a WAL, a
+     * table and a MANIFEST edit.  Tests and embedders may still open with
+     * tiny memtables on purpose (many flushes). */
+    { "memtable_bytes", OPT_SIZE, offsetof(lsm_options, memtable_bytes), 4096,
+      1099511627776.0, true, LSM_MIN_RUNTIME_MEMTABLE_BYTES },
+    OPT(max_immutable_memtables, OPT_INT, 1, DB_MAX_IMM, false),
+    OPT(block_bytes, OPT_SIZE, 64, 64 << 20, false),
+    OPT(block_restart_interval, OPT_INT, 1, 1024, false),
+    OPT(bloom_bits_per_key, OPT_INT, 0, 64, false),
+    OPT(sstable_target_bytes, OPT_SIZE, 4096, 1099511627776.0, true),
+    OPT(l0_compaction_trigger, OPT_INT, 1, 1000, true),
+    OPT(l0_slowdown_trigger, OPT_INT, 1, 10000, true),
+    OPT(l0_stop_trigger, OPT_INT, 1, 10000, true),
+    OPT(delayed_write_rate, OPT_SIZE, 0, 1099511627776.0, true),
+    OPT(level_size_ratio, OPT_DOUBLE, 1.5, 1000, true),
+    OPT(level_base_bytes, OPT_SIZE, 4096, 1099511627776.0, true),
+    OPT(tiered_size_ratio, OPT_DOUBLE, 0, 100, true),
+    OPT(tiered_min_merge, OPT_INT, 2, 1000, true),
+    OPT(tiered_max_runs, OPT_INT, 2, 1000, true),
+    OPT(tiered_max_space_amp, OPT_DOUBLE, 0.1, 1000, true),
+    OPT(compaction_threads, OPT_INT, 1, DB_MAX_COMPACTION_THREADS, true),
+    OPT(compaction_rate_mb, OPT_INT, 0, 1000000, true),
+    OPT(periodic_compaction_seconds, OPT_U64, 0, 1e12, true),
+    OPT(block_cache_bytes, OPT_SIZE, 0, 1099511627776.0 * 16, true),
+    OPT(max_open_files, OPT_INT, 10, 1000000, false),
+};
+
+static const struct opt_desc *find_opt(const char *name)
+{
+    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++)
+        if (strcmp(g_opts[i].name, name) == 0)
+            return &g_opts[i];
+    return NULL;
+}
+
+static double get_value(const lsm_options *o, const struct opt_desc *d)
+{
+    const char *p = (const char *)o + d->offset;
+    switch (d->kind) {
+    case OPT_SIZE: return (double)*(const size_t *)p;
+    case OPT_INT: return *(const int *)p;
+    case OPT_DOUBLE: return *(const double *)p;
+    default: return (double)*(const uint64_t *)p;
+    }
+}
+
+static void set_value(lsm_options *o, const struct opt_desc *d, double v)
+{
+    char *p = (char *)o + d->offset;
+    switch (d->kind) {
+    case OPT_SIZE: *(size_t *)p = (size_t)v; break;
+    case OPT_INT: *(int *)p = (int)v; break;
+    case OPT_DOUBLE: *(double *)p = v; break;
+    default: *(uint64_t *)p = (uint64_t)v; break;
+    }
+}
+
+static int in_range(const struct opt_desc *d, double v, bool runtime)
+{
+    double min = runtime && d->runtime_min > d->min ? d->runtime_min : d->min;
+    if (!(v >= min && v <= d->max)) {
+        log_warn_limited("option %s = %g is outside [%g, %g]%s", d->name, v, min, d->max,
+                         runtime && min != d->min ? " at run time" : "");
+        return 0;
+    }
+    return 1;
+}
+
+/* Pairs of options that only work in one order: lo <= hi (lo < hi when
+ * strict).  Outside it the engine can wedge: writes stop waiting for a
+ * compaction that never becomes due (issue 9: l0_stop_trigger 1 with
+ * l0_compaction_trigger 4 stopped every writer for good). */
+struct opt_pair {
+    const char *lo, *hi;
+    bool strict;
+    const char *style; /* the rule holds only under this style; NULL: always */
+    const char *why;
+};
+
+static const struct opt_pair g_pairs[] = {
+    { "l0_compaction_trigger", "l0_stop_trigger", true, NULL,
+      "writes would stop before the L0 compaction that lets them resume is due" },
+    { "l0_compaction_trigger", "l0_slowdown_trigger", false, NULL,
+      "writes would be slowed while L0 is too shallow to compact" },
+    { "l0_slowdown_trigger", "l0_stop_trigger", false, NULL,
+      "writes would stop before they are ever slowed" },
+    { "tiered_min_merge", "tiered_max_runs", false, NULL,
+      "a tiered merge would need more runs than the bound on runs allows" },
+    /* Tiered merges by run count, not l0_compaction_trigger: a stop on L0
+     * files must mean more runs than the bound, so a merge is due. */
+    { "tiered_max_runs", "l0_stop_trigger", true, "tiered",
+      "tiered: writes would stop on L0 files before the run bound makes a merge due" },
+};
+
+/* See db_impl.h. */
+int db_check_option_rules(const lsm_options *o, const char *changed)
+{
+    for (size_t i = 0; i < sizeof g_pairs / sizeof g_pairs[0]; i++) {
+        const struct opt_pair *p = &g_pairs[i];
+        if (p->style && (!o->compaction_style || strcmp(p->style, o->compaction_style) != 0))
+            continue;
+        double lo = get_value(o, find_opt(p->lo)), hi = get_value(o, find_opt(p->hi));
+        if (p->strict ? lo < hi : lo <= hi)
+            continue;
+        log_warn_limited("%s%s: option %s (%g) must be %s %s (%g): %s",
+                         changed ? "lsm_set_option " : "lsm_open", changed ? changed : "",
+                         p->lo, lo, p->strict ? "below" : "at most", p->hi, hi, p->why);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int db_style_valid(const char *s)
+{
+    return s && (strcmp(s, "leveled") == 0 || strcmp(s, "tiered") == 0);
+}
+
+int db_check_options(const lsm_options *o)
+{
+    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++)
+        if (!in_range(&g_opts[i], get_value(o, &g_opts[i]), false))
+            return -EINVAL;
+    if (o->compaction_style && !db_style_valid(o->compaction_style)) {
+        log_error("option compaction_style = \"%s\": expected leveled or tiered",
+                  o->compaction_style);
+        return -EINVAL;
+    }
+    /* Owner read/write is needed by the engine itself; x, setuid and the
+     * like have no business on data files. */
+    if ((o->file_mode & 0600u) != 0600u || (o->file_mode & ~0666u) != 0) {
+        log_error("option file_mode = 0%o: must include 0600 and lie within 0666",
+                  o->file_mode);
+        return -EINVAL;
+    }
+    if (memtable_impl_check(o->memtable_impl) != 0) {
+        log_error("option memtable_impl = \"%s\": expected skiplist or vector",
+                  o->memtable_impl ? o->memtable_impl : "(null)");
+        return -EINVAL;
+    }
+    return db_check_option_rules(o, NULL);
+}
+
+/* Parses a whole number or decimal with an optional K/M/G suffix (powers of
+ * 1024), as in "64M".  Returns 0 or -EINVAL. */
+static int parse_number(const char *s, enum opt_kind kind, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno == ERANGE || !isfinite(v))
+        return -EINVAL;
+    double mult = 1;
+    if (*end && kind == OPT_SIZE) {
+        switch (*end) {
+        case 'k': case 'K': mult = 1024.0; break;
+        case 'm': case 'M': mult = 1024.0 * 1024; break;
+        case 'g': case 'G': mult = 1024.0 * 1024 * 1024; break;
+        default: return -EINVAL;
+        }
+        end++;
+    }
+    if (*end)
+        return -EINVAL;
+    v *= mult;
+    if (kind != OPT_DOUBLE && v != floor(v))
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+int lsm_set_option(lsm_db *db, const char *name, const char *value)
+{
+    if (!db || !name || !value)
+        return -EINVAL;
+    if (strcmp(name, "compaction_style") == 0) {
+        if (!db_style_valid(value)) {
+            log_warn_limited("lsm_set_option compaction_style: \"%s\" is not leveled or tiered",
+                             value);
+            return -EINVAL;
+        }
+        return db_set_compaction_style(db, value);
+    }
+    const struct opt_desc *d = find_opt(name);
+    if (!d) {
+        log_warn_limited("lsm_set_option: unknown option \"%s\"", name);
+        return -EINVAL;
+    }
+    if (!d->runtime) {
+        log_warn_limited("lsm_set_option: %s can only be set at open", name);
+        return -EINVAL;
+    }
+    double v;
+    if (parse_number(value, d->kind, &v) != 0) {
+        log_warn_limited("lsm_set_option %s: \"%s\" is not a valid %s", name, value,
+                         d->kind == OPT_DOUBLE ? "number" : "whole number");
+        return -EINVAL;
+    }
+    if (!in_range(d, v, true))
+        return -EINVAL;
+    /* The new value is checked against the current value of each partner,
+     * under mu so two sets cannot each pass against the other's old value. */
+    pthread_mutex_lock(&db->mu);
+    lsm_options next = db->opt;
+    set_value(&next, d, v);
+    if (db_check_option_rules(&next, name) != 0) {
+        pthread_mutex_unlock(&db->mu);
+        return -EINVAL;
+    }
+    set_value(&db->opt, d, v);
+    pthread_mutex_unlock(&db->mu);
+    log_info_limited("option %s set to %s", name, value);
+    db_options_changed(db);
+    return 0;
+}

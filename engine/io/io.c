@@ -1,0 +1,114 @@
+/* io.c — backend selection and the helpers every backend shares.  See io.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/io.h"
+#include "base/log.h"
+#include "lsm.h"
+
+static int new_auto(lsm_io **out)
+{
+    const char *env = getenv("LSMD_IO");
+    if (env && *env && strcmp(env, "auto") != 0) {
+        int rc;
+        if (strcmp(env, "uring") == 0)
+            rc = io_uring_new(out);
+        else if (strcmp(env, "posix") == 0)
+            rc = io_posix_new(out);
+        else {
+            log_error("io: LSMD_IO=%s is not one of auto, uring, posix", env);
+            return -EINVAL;
+        }
+        if (rc == 0)
+            log_info("io: using the %s backend (LSMD_IO=%s)", (*out)->name, env);
+        else
+            log_error("io: LSMD_IO=%s: backend setup failed: %s", env, strerror(-rc));
+        return rc;
+    }
+    int rc = io_uring_new(out);
+    if (rc == 0) {
+        log_info("io: using the io_uring backend");
+        return 0;
+    }
+    int prc = io_posix_new(out);
+    if (prc == 0)
+        log_info("io: using the posix backend (io_uring unavailable: %s)", strerror(-rc));
+    return prc;
+}
+
+int io_new(const char *name, lsm_io **out)
+{
+    int rc;
+    if (!name || strcmp(name, "auto") == 0)
+        return new_auto(out);
+    if (strcmp(name, "uring") == 0)
+        rc = io_uring_new(out);
+    else if (strcmp(name, "posix") == 0)
+        rc = io_posix_new(out);
+    else
+        return -EINVAL;
+    if (rc == 0)
+        log_info("io: using the %s backend", (*out)->name);
+    else
+        log_error("io: the %s backend failed to start: %s", name, strerror(-rc));
+    return rc;
+}
+
+void io_set_file_mode(lsm_io *io, unsigned mode)
+{
+    io->file_mode = mode;
+    if (io->kind == IO_KIND_FAULT)
+        io_set_file_mode(io_fault_base(io), mode);
+}
+
+void io_destroy(lsm_io *io)
+{
+    if (io)
+        io->ops->destroy(io);
+}
+
+int io_read_exact(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)
+{
+    long r = io_read(io, f, buf, n, off);
+    if (r < 0)
+        return (int)r;
+    /* Backends loop until n bytes or EOF, so short means the file ended. */
+    return (size_t)r == n ? 0 : LSM_ECORRUPT;
+}
+
+/* The buffer has one spare byte set to '\0', so text files (CURRENT) can be
+ * used as strings; *n does not count it. */
+int io_read_all(lsm_io *io, const char *path, char **buf, size_t *n)
+{
+    lsm_file *f;
+    int rc = io_open(io, path, IO_READ, &f);
+    if (rc)
+        return rc;
+    uint64_t size;
+    char *p = NULL;
+    long r = 0;
+    if ((rc = io_size(io, f, &size)) != 0)
+        goto out;
+    if (size >= (uint64_t)(SIZE_MAX / 2)) {
+        rc = -EFBIG;
+        goto out;
+    }
+    if (!(p = malloc((size_t)size + 1))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    r = io_read(io, f, p, (size_t)size, 0);
+    if (r < 0) {
+        rc = (int)r;
+        goto out;
+    }
+    p[r] = '\0'; /* r < size only if the file shrank meanwhile */
+    *buf = p;
+    *n = (size_t)r;
+    p = NULL;
+out:
+    free(p);
+    io_close(io, f);
+    return rc;
+}

@@ -1,0 +1,715 @@
+/* sstable_reader.c — see sstable_reader.h and docs/sstable-format.md. */
+#include "table/sstable_reader.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table/block.h"
+#include "table/bloom.h"
+#include "base/coding.h"
+#include "base/log.h"
+#include "lsm.h"
+#include "table/sstable_format.h"
+
+struct sst_reader {
+    lsm_io *io;
+    lsm_file *file;
+    char *path;
+    block_cache *cache; /* NULL: no block cache */
+    uint64_t number;    /* the cache key's file part */
+    uint64_t data_end;  /* data blocks (with trailers) lie in [0, data_end) */
+    uint64_t index_off; /* for error messages */
+    char *meta;         /* filter, index and properties blocks, one read */
+    block index;
+    block_hint index_hint; /* empty if it could not be built */
+    sst_handle *index_handles; /* entry i's block handle, for a dense hint;
+                                  NULL: decode them from the index */
+    slice filter;       /* size 0: the table has no filter */
+    sst_props props;
+};
+
+/*
+ * A loaded data block: either a pinned cache entry (ch != NULL) or bytes in
+ * memory the holder owns: caller-provided storage (a get's stack buffer)
+ * when big enough, else a heap buffer reused across loads.  Nothing else
+ * touches block bytes.
+ */
+typedef struct block_buf {
+    char *stack;
+    size_t stack_cap;
+    char *heap;
+    size_t heap_cap;
+    cache_handle *ch;
+    bool loaded;
+    uint64_t offset;    /* of the loaded block */
+    block blk;
+} block_buf;
+
+/* A cached block is one allocation: this header (the parsed block, whose
+ * data points just past it), then the block's bytes and trailer. */
+typedef union cached_block {
+    block blk;
+    max_align_t align;
+} cached_block;
+
+/* Unpins a cached block (keeping any heap buffer for the next load). */
+static void block_buf_unpin(const sst_reader *r, block_buf *bb)
+{
+    if (bb->ch) {
+        block_cache_release(r->cache, bb->ch);
+        bb->ch = NULL;
+    }
+    bb->loaded = false;
+}
+
+static void block_buf_release(const sst_reader *r, block_buf *bb)
+{
+    block_buf_unpin(r, bb);
+    free(bb->heap);
+    bb->heap = NULL;
+    bb->heap_cap = 0;
+}
+
+static int corrupt(const sst_reader *r, uint64_t off, const char *what)
+{
+    log_error("sstable %s: corruption at offset %llu: %s", r->path, (unsigned long long)off,
+              what);
+    return LSM_ECORRUPT;
+}
+
+/* Checks that h, with its trailer, lies inside [0, end). */
+static bool handle_inside(sst_handle h, uint64_t end)
+{
+    return end >= SST_BLOCK_TRAILER_SIZE && h.offset <= end - SST_BLOCK_TRAILER_SIZE &&
+           h.size <= end - SST_BLOCK_TRAILER_SIZE - h.offset;
+}
+
+/* Verifies the trailer after bytes[0..h.size): type and checksum. */
+static int check_trailer(const sst_reader *r, const char *bytes, sst_handle h)
+{
+    uint8_t type = (uint8_t)bytes[h.size];
+    if (type != SST_COMPRESSION_NONE)
+        return corrupt(r, h.offset, "unknown compression type");
+    uint32_t stored = get_fixed32(bytes + h.size + 1);
+    if (stored != sst_block_crc(slice_make(bytes, h.size), type))
+        return corrupt(r, h.offset, "block checksum mismatch");
+    return 0;
+}
+
+/* Reads the n bytes of the block at h into dst, verifies and parses it. */
+static int read_block(const sst_reader *r, sst_handle h, char *dst, size_t n, block *blk)
+{
+    int rc = io_read_exact(r->io, r->file, dst, n, h.offset);
+    if (rc == LSM_ECORRUPT)
+        return corrupt(r, h.offset, "file ends inside a data block");
+    if (rc) {
+        log_error("sstable %s: read of %zu bytes at %llu failed: %s", r->path, n,
+                  (unsigned long long)h.offset, lsm_strerror(rc));
+        return rc;
+    }
+    if ((rc = check_trailer(r, dst, h)))
+        return rc;
+    if (block_init(blk, slice_make(dst, (size_t)h.size)))
+        return corrupt(r, h.offset, "malformed data block restart array");
+    return 0;
+}
+
+/* Reads the block at h into a new cache entry and pins it in bb. */
+static int load_into_cache(const sst_reader *r, sst_handle h, size_t n, block_buf *bb)
+{
+    if (n > SIZE_MAX - sizeof(cached_block))
+        return -ENOMEM;
+    size_t total = sizeof(cached_block) + n;
+    cached_block *cb = malloc(total);
+    if (!cb)
+        return -ENOMEM;
+    int rc = read_block(r, h, (char *)(cb + 1), n, &cb->blk);
+    if (rc) {
+        free(cb);
+        return rc;
+    }
+    bb->ch = block_cache_insert(r->cache, r->number, h.offset, cb, total,
+                                total + BLOCK_CACHE_ENTRY_OVERHEAD);
+    if (!bb->ch) {
+        free(cb);
+        return -ENOMEM;
+    }
+    /* Not cb: another reader may have inserted the block first. */
+    bb->blk = ((const cached_block *)cache_handle_value(bb->ch))->blk;
+    return 0;
+}
+
+/* Loads the data block at h into bb, verified and parsed: from the cache
+ * when it holds the block, else from the file (into the cache when fill).
+ * The one place data blocks are read; see block_buf. */
+static int sst_reader_load_block(const sst_reader *r, sst_handle h, bool fill, block_buf *bb)
+{
+    /* Unpin first: a scan then never holds two blocks at once. */
+    block_buf_unpin(r, bb);
+    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE)
+        return corrupt(r, h.offset, "data block handle out of range");
+    size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
+    int rc;
+    if (r->cache && (bb->ch = block_cache_lookup(r->cache, r->number, h.offset))) {
+        /* A size that disagrees with the index means the key names other
+         * bytes: a file number reused among a cache's users. */
+        if (cache_handle_data(bb->ch).size != sizeof(cached_block) + n) {
+            block_buf_unpin(r, bb);
+            return corrupt(r, h.offset, "cached block size differs from the index");
+        }
+        /* The same as the cached header's parse (block_init accepted these
+         * bytes at insert), but read from the restart array, which the seek
+         * touches next anyway, instead of from the header's own cache line. */
+        const char *data = (const char *)((const cached_block *)cache_handle_value(bb->ch) + 1);
+        uint32_t nr = get_fixed32(data + h.size - 4);
+        bb->blk = (block){ data, (uint32_t)(h.size - 4 - (uint64_t)nr * 4), nr };
+    } else if (r->cache && fill) {
+        if ((rc = load_into_cache(r, h, n, bb)))
+            return rc;
+    } else {
+        char *dst = bb->stack;
+        if (n > bb->stack_cap) {
+            if (n > bb->heap_cap) {
+                char *p = realloc(bb->heap, n);
+                if (!p)
+                    return -ENOMEM;
+                bb->heap = p;
+                bb->heap_cap = n;
+            }
+            dst = bb->heap;
+        }
+        if ((rc = read_block(r, h, dst, n, &bb->blk)))
+            return rc;
+    }
+    bb->loaded = true;
+    bb->offset = h.offset;
+    return 0;
+}
+
+/* ---- open ----------------------------------------------------------------- */
+
+static int parse_props(sst_reader *r, slice s, uint64_t off)
+{
+    sst_props *p = &r->props;
+    const char *q = s.data, *end = s.data + s.size;
+    while (q < end) {
+        uint32_t tag, len;
+        uint64_t v;
+        if (!(q = get_varint32(q, end, &tag)))
+            return corrupt(r, off, "truncated properties tag");
+        uint32_t field = tag >> 1;
+        if ((tag & 1) == SST_WIRE_BYTES) {
+            if (!(q = get_varint32(q, end, &len)) || (size_t)(end - q) < len)
+                return corrupt(r, off, "truncated properties bytes");
+            char **dst = field == SST_PROP_SMALLEST ? &p->smallest
+                       : field == SST_PROP_LARGEST ? &p->largest : NULL;
+            if (dst) {
+                size_t *dlen = dst == &p->smallest ? &p->smallest_len : &p->largest_len;
+                free(*dst);
+                if (!(*dst = malloc(len ? len : 1)))
+                    return -ENOMEM;
+                memcpy(*dst, q, len);
+                *dlen = len;
+            }
+            q += len;
+            continue;
+        }
+        if (!(q = get_varint64(q, end, &v)))
+            return corrupt(r, off, "truncated properties value");
+        switch (field) {
+        case SST_PROP_SMALLEST:
+        case SST_PROP_LARGEST: return corrupt(r, off, "key property with varint type");
+        case SST_PROP_ENTRIES: p->entries = v; break;
+        case SST_PROP_DELETIONS: p->deletions = v; break;
+        case SST_PROP_MIN_SEQ: p->min_seq = v; break;
+        case SST_PROP_MAX_SEQ: p->max_seq = v; break;
+        case SST_PROP_RAW_KEY_BYTES: p->raw_key_bytes = v; break;
+        case SST_PROP_RAW_VALUE_BYTES: p->raw_value_bytes = v; break;
+        case SST_PROP_DATA_BLOCKS: p->data_blocks = v; break;
+        case SST_PROP_DATA_BYTES: p->data_bytes = v; break;
+        case SST_PROP_INDEX_BYTES: p->index_bytes = v; break;
+        case SST_PROP_FILTER_BYTES: p->filter_bytes = v; break;
+        case SST_PROP_CREATED_UNIX: p->created_unix = v; break;
+        default: break; /* SST_PROP_FORMAT_VERSION comes from the footer;
+                           unknown fields are skipped (doc §Properties) */
+        }
+    }
+    if (p->entries && (p->smallest_len < INTERNAL_TRAILER || p->largest_len < INTERNAL_TRAILER))
+        return corrupt(r, off, "properties lack the key range");
+    return 0;
+}
+
+/* Reads and checks the footer; fills the three handles. */
+static int read_footer(sst_reader *r, uint64_t size, sst_handle *index, sst_handle *filter,
+                       sst_handle *props)
+{
+    if (size < SST_FOOTER_SIZE)
+        return corrupt(r, 0, "file shorter than the footer");
+    uint64_t foff = size - SST_FOOTER_SIZE;
+    char f[SST_FOOTER_SIZE];
+    int rc = io_read_exact(r->io, r->file, f, sizeof f, foff);
+    if (rc)
+        return rc == LSM_ECORRUPT ? corrupt(r, foff, "short footer read") : rc;
+    if (get_fixed64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC)
+        return corrupt(r, foff + SST_FOOTER_MAGIC_OFF, "bad magic (not an sstable or truncated)");
+    uint32_t version = get_fixed32(f + SST_FOOTER_VERSION_OFF);
+    if (version != SST_FORMAT_VERSION) {
+        log_error("sstable %s: format version %u, this build reads %u", r->path, version,
+                  SST_FORMAT_VERSION);
+        return LSM_EVERSION;
+    }
+    if (get_fixed32(f + SST_FOOTER_CRC_OFF) != sst_footer_crc(f))
+        return corrupt(r, foff, "footer checksum mismatch");
+    *index = (sst_handle){ get_fixed64(f), get_fixed64(f + 8) };
+    *filter = (sst_handle){ get_fixed64(f + 16), get_fixed64(f + 24) };
+    *props = (sst_handle){ get_fixed64(f + 32), get_fixed64(f + 40) };
+    r->props.format_version = version;
+    r->props.file_size = size;
+    return 0;
+}
+
+/* With the handles of the index's entries in an array, a get finds its data
+ * block through the hint alone, without touching the index entry (a cache
+ * miss per get).  16 bytes per data block; on any failure the array is
+ * left out and lookups decode the index as before. */
+static void build_index_handles(sst_reader *r)
+{
+    uint32_t n = r->index_hint.num_restarts;
+    sst_handle *hs = malloc((size_t)n * sizeof *hs);
+    if (!hs)
+        return;
+    block_iter it;
+    block_iter_init(&it, &r->index);
+    uint32_t i = 0;
+    for (block_iter_first(&it); block_iter_valid(&it); block_iter_next(&it)) {
+        if (i == n || sst_handle_decode(block_iter_value(&it), &hs[i]))
+            break;
+        i++;
+    }
+    bool ok = !block_iter_valid(&it) && !block_iter_status(&it) && i == n;
+    block_iter_fini(&it);
+    if (ok)
+        r->index_handles = hs;
+    else
+        free(hs);
+}
+
+/* The meta blocks sit together before the footer; one read fetches them. */
+static int read_meta(sst_reader *r, sst_handle index, sst_handle filter, sst_handle props)
+{
+    uint64_t foff = r->props.file_size - SST_FOOTER_SIZE;
+    bool has_filter = filter.size != 0;
+    if (!handle_inside(index, foff) || !handle_inside(props, foff) ||
+        (has_filter && !handle_inside(filter, foff)))
+        return corrupt(r, foff, "footer block handle out of range");
+    uint64_t start = index.offset < props.offset ? index.offset : props.offset;
+    if (has_filter && filter.offset < start)
+        start = filter.offset;
+    size_t n = (size_t)(foff - start);
+    if (!(r->meta = malloc(n ? n : 1)))
+        return -ENOMEM;
+    int rc = io_read_exact(r->io, r->file, r->meta, n, start);
+    if (rc)
+        return rc == LSM_ECORRUPT ? corrupt(r, start, "short meta block read") : rc;
+    r->data_end = start;
+    r->index_off = index.offset;
+
+    const char *ib = r->meta + (index.offset - start);
+    const char *pb = r->meta + (props.offset - start);
+    if ((rc = check_trailer(r, ib, index)) || (rc = check_trailer(r, pb, props)))
+        return rc;
+    if (block_init(&r->index, slice_make(ib, (size_t)index.size)))
+        return corrupt(r, index.offset, "malformed index block");
+    /* Every get searches the index: worth 8 bytes per data block.  Without
+     * the hint (no memory, or an index its checks reject, which the seeks
+     * then report) lookups are merely slower. */
+    if (block_hint_build(&r->index_hint, &r->index) == 0 && r->index_hint.dense)
+        build_index_handles(r);
+    if (has_filter) {
+        const char *fb = r->meta + (filter.offset - start);
+        if ((rc = check_trailer(r, fb, filter)))
+            return rc;
+        r->filter = slice_make(fb, (size_t)filter.size);
+        if (bloom_filter_check(r->filter))
+            return corrupt(r, filter.offset, "malformed bloom filter");
+    }
+    return parse_props(r, slice_make(pb, (size_t)props.size), props.offset);
+}
+
+int sst_reader_open(lsm_io *io, const char *path, sst_reader **out)
+{
+    return sst_reader_open_ex(io, path, 0, NULL, out);
+}
+
+int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block_cache *cache,
+                       sst_reader **out)
+{
+    sst_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->io = io;
+    r->cache = cache;
+    r->number = file_number;
+    int rc = io_open(io, path, IO_READ, &r->file);
+    if (rc) {
+        r->file = NULL;
+        log_error("sstable %s: open failed: %s", path, lsm_strerror(rc));
+        sst_reader_close(r);
+        return rc;
+    }
+    uint64_t size;
+    sst_handle index, filter, props;
+    if ((rc = io_size(io, r->file, &size)) ||
+        (rc = read_footer(r, size, &index, &filter, &props)) ||
+        (rc = read_meta(r, index, filter, props))) {
+        sst_reader_close(r);
+        return rc;
+    }
+    r->props.filter_bytes = r->filter.size ? filter.size + SST_BLOCK_TRAILER_SIZE : 0;
+    *out = r;
+    return 0;
+}
+
+void sst_reader_close(sst_reader *r)
+{
+    if (!r)
+        return;
+    if (r->file)
+        io_close(r->io, r->file);
+    sst_props_free(&r->props);
+    block_hint_free(&r->index_hint);
+    free(r->index_handles);
+    free(r->meta);
+    free(r->path);
+    free(r);
+}
+
+const sst_props *sst_reader_props(const sst_reader *r)
+{
+    return &r->props;
+}
+
+int sst_reader_may_contain(const sst_reader *r, slice user_key)
+{
+    return !r->filter.size || bloom_filter_may_contain(r->filter, bloom_hash(user_key));
+}
+
+/* ---- point lookups ------------------------------------------------------ */
+
+void sst_reader_prefetch(const sst_reader *r, uint64_t hash)
+{
+    if (r->filter.size)
+        bloom_filter_prefetch(r->filter, hash);
+}
+
+/* Finds the data block the index points at for target; 0 and *found = false
+ * when target sorts after every key. */
+static int index_lookup(const sst_reader *r, slice target, sst_handle *h, bool *found)
+{
+    if (r->index_handles) {
+        int64_t i = block_hint_find(&r->index_hint, &r->index, target);
+        if (i < 0)
+            return corrupt(r, r->index_off, "malformed index block entry");
+        *found = i < r->index_hint.num_restarts;
+        if (*found)
+            *h = r->index_handles[i];
+        return 0;
+    }
+    block_iter ii;
+    block_iter_init(&ii, &r->index);
+    block_iter_seek_hinted(&ii, &r->index_hint, target);
+    int rc = block_iter_status(&ii);
+    *found = block_iter_valid(&ii);
+    if (*found && sst_handle_decode(block_iter_value(&ii), h))
+        rc = corrupt(r, r->index_off, "malformed block handle in the index");
+    else if (rc)
+        rc = corrupt(r, r->index_off, "malformed index block entry");
+    block_iter_fini(&ii);
+    return rc;
+}
+
+/* Looks target up in the data block at h: 1 (found, outputs set), 0 or an
+ * error, as sst_reader_get. */
+static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum value_type *type,
+                        sst_value_sink sink, void *ctx)
+{
+    char stack[8192]; /* holds a default-size block without a malloc */
+    block_buf bb = { .stack = stack, .stack_cap = sizeof stack };
+    int rc = sst_reader_load_block(r, h, true, &bb);
+    if (rc) {
+        block_buf_release(r, &bb);
+        return rc;
+    }
+    block_iter di;
+    block_iter_init(&di, &bb.blk);
+    block_iter_seek(&di, target);
+    if (block_iter_status(&di))
+        rc = corrupt(r, h.offset, "malformed data block entry");
+    else if (block_iter_valid(&di) &&
+             slice_equal(ikey_user(block_iter_key(&di)), ikey_user(target)))
+        rc = 1;
+    if (rc == 1) {
+        slice k = block_iter_key(&di);
+        *type = ikey_type(k);
+        if (*type == LSM_TYPE_PUT) {
+            int src = sink(ctx, block_iter_value(&di));
+            if (src != 0)
+                rc = src;
+        } else if (*type != LSM_TYPE_DELETE) {
+            rc = corrupt(r, h.offset, "unknown value type");
+        }
+    }
+    block_iter_fini(&di);
+    block_buf_release(r, &bb);
+    return rc;
+}
+
+int sst_reader_get_to(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
+                      sst_value_sink sink, void *ctx, int *bloom_negative)
+{
+    if (bloom_negative)
+        *bloom_negative = 0;
+    if (r->filter.size && !bloom_filter_may_contain(r->filter, bloom_hash(user_key))) {
+        if (bloom_negative)
+            *bloom_negative = 1;
+        return 0;
+    }
+    if (seq > LSM_MAX_SEQUENCE)
+        seq = LSM_MAX_SEQUENCE;
+    char kbuf[128];
+    char *tk = kbuf;
+    if (user_key.size + INTERNAL_TRAILER > sizeof kbuf &&
+        !(tk = malloc(user_key.size + INTERNAL_TRAILER)))
+        return -ENOMEM;
+    slice target = slice_make(tk, ikey_encode(tk, user_key, seq, LSM_TYPE_SEEK));
+    sst_handle h;
+    bool found;
+    int rc = index_lookup(r, target, &h, &found);
+    if (!rc && found)
+        rc = get_in_block(r, h, target, type, sink, ctx);
+    if (tk != kbuf)
+        free(tk);
+    return rc;
+}
+
+/* The malloc'd copy sst_reader_get promises. */
+struct copy_sink {
+    char *value;
+    size_t vlen;
+};
+
+static int copy_value(void *ctx, slice v)
+{
+    struct copy_sink *c = ctx;
+    if (!(c->value = malloc(v.size ? v.size : 1)))
+        return -ENOMEM;
+    memcpy(c->value, v.data, v.size);
+    c->vlen = v.size;
+    return 0;
+}
+
+int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
+                   char **value, size_t *vlen, int *bloom_negative)
+{
+    struct copy_sink c = { NULL, 0 };
+    int rc = sst_reader_get_to(r, user_key, seq, type, copy_value, &c, bloom_negative);
+    if (rc < 0) {
+        free(c.value);
+        c.value = NULL;
+        c.vlen = 0;
+    }
+    *value = c.value;
+    *vlen = c.vlen;
+    return rc;
+}
+
+/* ---- iterator ----------------------------------------------------------- */
+
+/* A two-level iterator: the index block picks a data block, a block_iter
+ * walks it.  Errors are sticky: the first one ends the iteration. */
+typedef struct sst_iter {
+    iter base;
+    sst_reader *r;
+    block_iter index;
+    block_iter data;
+    block_buf buf;
+    bool data_ok;  /* data iterates the block the index points at */
+    bool fill;     /* misses go into the block cache */
+    int status;
+    void (*cleanup)(void *, void *);
+    void *cleanup_arg1, *cleanup_arg2;
+} sst_iter;
+
+static void it_fail(sst_iter *it, int rc)
+{
+    if (!it->status)
+        it->status = rc;
+    it->data_ok = false;
+}
+
+/* Points the data iterator at the block of the current index entry. */
+static void it_load(sst_iter *it)
+{
+    it->data_ok = false;
+    if (!block_iter_valid(&it->index)) {
+        if (block_iter_status(&it->index))
+            it_fail(it, corrupt(it->r, it->r->index_off, "malformed index block entry"));
+        return;
+    }
+    sst_handle h;
+    if (sst_handle_decode(block_iter_value(&it->index), &h)) {
+        it_fail(it, corrupt(it->r, it->r->index_off, "malformed block handle in the index"));
+        return;
+    }
+    if (!it->buf.loaded || it->buf.offset != h.offset) {
+        int rc = sst_reader_load_block(it->r, h, it->fill, &it->buf);
+        if (rc) {
+            it_fail(it, rc);
+            return;
+        }
+    }
+    block_iter_reset(&it->data, &it->buf.blk);
+    it->data_ok = true;
+}
+
+/* True when the data iterator has an entry; records its errors. */
+static bool it_data_valid(sst_iter *it)
+{
+    if (!it->data_ok)
+        return false;
+    if (block_iter_valid(&it->data))
+        return true;
+    if (block_iter_status(&it->data))
+        it_fail(it, corrupt(it->r, it->buf.offset, "malformed data block entry"));
+    return false;
+}
+
+/* Moves over empty or exhausted blocks: forward to the next block's first
+ * entry, or backward to the previous block's last. */
+static void it_skip(sst_iter *it, bool forward)
+{
+    while (!it_data_valid(it) && !it->status) {
+        if (!block_iter_valid(&it->index)) {
+            it_load(it); /* no block: only records an index error, if any */
+            return;
+        }
+        if (forward)
+            block_iter_next(&it->index);
+        else
+            block_iter_prev(&it->index);
+        it_load(it);
+        if (it->data_ok) {
+            if (forward)
+                block_iter_first(&it->data);
+            else
+                block_iter_last(&it->data);
+        }
+    }
+}
+
+static bool si_valid(const iter *i)
+{
+    const sst_iter *it = (const sst_iter *)i;
+    return !it->status && it->data_ok && block_iter_valid(&it->data);
+}
+
+static void si_first(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    if (it->status)
+        return;
+    block_iter_first(&it->index);
+    it_load(it);
+    if (it->data_ok)
+        block_iter_first(&it->data);
+    it_skip(it, true);
+}
+
+static void si_last(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    if (it->status)
+        return;
+    block_iter_last(&it->index);
+    it_load(it);
+    if (it->data_ok)
+        block_iter_last(&it->data);
+    it_skip(it, false);
+}
+
+static void si_seek(iter *i, slice target)
+{
+    sst_iter *it = (sst_iter *)i;
+    if (it->status)
+        return;
+    block_iter_seek_hinted(&it->index, &it->r->index_hint, target);
+    it_load(it);
+    if (it->data_ok)
+        block_iter_seek(&it->data, target);
+    it_skip(it, true);
+}
+
+static void si_next(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    block_iter_next(&it->data);
+    it_skip(it, true);
+}
+
+static void si_prev(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    block_iter_prev(&it->data);
+    it_skip(it, false);
+}
+
+static slice si_key(const iter *i) { return block_iter_key(&((const sst_iter *)i)->data); }
+static slice si_value(const iter *i) { return block_iter_value(&((const sst_iter *)i)->data); }
+static int si_status(const iter *i) { return ((const sst_iter *)i)->status; }
+
+static void si_destroy(iter *i)
+{
+    sst_iter *it = (sst_iter *)i;
+    block_iter_fini(&it->index);
+    block_iter_fini(&it->data);
+    block_buf_release(it->r, &it->buf);
+    void (*cleanup)(void *, void *) = it->cleanup;
+    void *a1 = it->cleanup_arg1, *a2 = it->cleanup_arg2;
+    free(it);
+    if (cleanup)
+        cleanup(a1, a2);
+}
+
+static const struct iter_ops sst_iter_ops = {
+    .valid = si_valid, .first = si_first, .last = si_last, .seek = si_seek,
+    .next = si_next, .prev = si_prev, .key = si_key, .value = si_value,
+    .status = si_status, .destroy = si_destroy,
+};
+
+iter *sst_reader_iter_new(sst_reader *r)
+{
+    return sst_reader_iter_new_ex(r, 0, NULL, NULL, NULL);
+}
+
+iter *sst_reader_iter_new_ex(sst_reader *r, unsigned flags, void (*cleanup)(void *, void *),
+                             void *arg1, void *arg2)
+{
+    sst_iter *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->base.ops = &sst_iter_ops;
+    it->r = r;
+    it->fill = !(flags & SST_ITER_NO_FILL_CACHE);
+    it->cleanup = cleanup;
+    it->cleanup_arg1 = arg1;
+    it->cleanup_arg2 = arg2;
+    block_iter_init(&it->index, &r->index);
+    block_iter_init(&it->data, &r->index); /* re-targeted on the first load */
+    return &it->base;
+}
