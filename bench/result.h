@@ -1,6 +1,6 @@
 /*
  * result.h — what a worker, a client process and a whole job measured:
- * counts, one latency histogram per op class (engine/histogram.h) and the
+ * counts, one latency histogram per op class (engine/base/histogram.h) and the
  * latency timeline; how a client process sends its result to the parent
  * through a pipe, and how results merge.
  *

@@ -1,5 +1,5 @@
 /*
- * timeline.h — latency over time: one histogram (engine/histogram.h) per
+ * timeline.h — latency over time: one histogram (engine/base/histogram.h) per
  * fixed interval (TIMELINE_INTERVAL_NS = 100 ms) of a job, kept compactly.
  *
  * A worker records every sample into the histogram of the current interval;

@@ -8,7 +8,7 @@
  * committer threads (two).  So two groups are in flight at once: the
  * worker hands over a new group while the previous one still waits for
  * its fdatasync, its WAL bytes are written at once and ride on the
- * engine's next shared sync (db_write.c, sync_wal_upto) together with the
+ * engine's next shared sync (db/db_write.c, sync_wal_upto) together with the
  * groups of the other workers, instead of waiting a whole sync for the
  * committer to come back.  While both committers are busy the filling
  * group keeps growing.

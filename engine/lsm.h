@@ -65,7 +65,7 @@ typedef struct lsm_db lsm_db;
 typedef struct lsm_snapshot lsm_snapshot;
 typedef struct lsm_iter lsm_iter;
 typedef struct lsm_batch lsm_batch;
-struct lsm_io; /* engine/io.h: an I/O backend (advanced: tests, tools) */
+struct lsm_io; /* engine/io/io.h: an I/O backend (advanced: tests, tools) */
 
 /* ---- Options ------------------------------------------------------------- */
 typedef struct lsm_options {

@@ -114,7 +114,7 @@ static void load_env(void)
     if (spec && *spec && parse_point(spec) != 0) {
         g.target = -1;
         log_error("killpoint: LSMD_KILLPOINT=%s is not name[:N] with a known name "
-                  "(see engine/killpoint.h) and N >= 1; ignored", spec);
+                  "(see engine/base/killpoint.h) and N >= 1; ignored", spec);
     }
     g.permille = (unsigned)env_u64("LSMD_KILLPOINT_RANDOM", 0, 1000);
     g.seed = env_u64("LSMD_KILLPOINT_SEED", 1, UINT64_MAX);

@@ -28,24 +28,27 @@
  *
  * The named points (killpoint_names() lists them; docs/reliability.md says
  * what is on disk at each):
- *   wal.after_write_before_sync            db_write.c: a group's WAL record is
- *                                          written, its sync not waited for,
- *                                          not yet in the memtable nor
- *                                          acknowledged
- *   flush.mid                              db_flush.c: every memtable entry
- *                                          is in the table builder, the table
- *                                          is not finished
- *   flush.after_table_before_manifest      db_flush.c: the level-0 table is
- *                                          synced, the MANIFEST edit not written
- *   compaction.mid                         compaction_job.c: every input read,
- *                                          the last output table unfinished
- *   compaction.after_tables_before_manifest compaction_job.c: outputs synced,
- *                                          the MANIFEST edit not written
- *   manifest.after_write_before_current    version_set.c: a new MANIFEST is
- *                                          written and synced, CURRENT still
- *                                          names the old one
- *   wal.retire                             db_flush.c: before each obsolete
- *                                          WAL file is deleted
+ *   wal.after_write_before_sync            db/db_write.c: a group's WAL
+ *                                          record is written, its sync not
+ *                                          waited for, not yet in the
+ *                                          memtable nor acknowledged
+ *   flush.mid                              db/db_flush.c: every memtable
+ *                                          entry is in the table builder,
+ *                                          the table is not finished
+ *   flush.after_table_before_manifest      db/db_flush.c: the level-0 table
+ *                                          is synced, the MANIFEST edit not
+ *                                          written
+ *   compaction.mid                         compaction/compaction_job.c:
+ *                                          every input read, the last output
+ *                                          table unfinished
+ *   compaction.after_tables_before_manifest compaction/compaction_job.c:
+ *                                          outputs synced, the MANIFEST edit
+ *                                          not written
+ *   manifest.after_write_before_current    version/version_set.c: a new
+ *                                          MANIFEST is written and synced,
+ *                                          CURRENT still names the old one
+ *   wal.retire                             db/db_flush.c: before each
+ *                                          obsolete WAL file is deleted
  *
  * Thread safety: KILLPOINT() may be reached from any thread at once.
  * killpoint_reload_env(), killpoint_arm() and killpoint_set_hook() are for

@@ -3,7 +3,7 @@
  * key, the newest entry with sequence <= a read sequence, skipping keys
  * whose newest visible entry is a deletion, within bounds [lo, hi).
  * db_iter.c also implements the public lsm_iter_* calls (lsm.h) on top of
- * it: a merge (merge_iter.h) of the memtable, the frozen memtables, the
+ * it: a merge (table/merge_iter.h) of the memtable, the frozen memtables, the
  * level-0 tables and one level_iter per deeper level of a pinned
  * superversion.
  *

@@ -182,7 +182,7 @@ int lsm_stats_json(lsm_db *db, char **json)
               tc.open_count, tc.max_open, (unsigned long long)tc.opens,
               (unsigned long long)tc.hits, (unsigned long long)tc.evictions);
     /* Readers and writers record into these concurrently: read private
-     * copies taken with atomic loads (histogram.h, Thread safety). */
+     * copies taken with atomic loads (base/histogram.h, Thread safety). */
     histogram *copy = malloc(sizeof *copy);
     if (!copy)
         b.err = -ENOMEM;

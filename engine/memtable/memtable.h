@@ -1,6 +1,6 @@
 /*
- * memtable.h — the in-memory write buffer: internal keys (dbformat.h) and
- * their values, behind one small interface with two implementations.
+ * memtable.h — the in-memory write buffer: internal keys (base/dbformat.h)
+ * and their values, behind one small interface with two implementations.
  *
  *   "skiplist" (memtable_new, the default)  an arena-backed skiplist
  *       (memtable_skiplist.c): O(log n) inserts and gets, lock-free readers.
@@ -130,9 +130,9 @@ uint64_t memtable_entries(const memtable *m);
 
 /* An iterator over the internal keys (user key ascending, sequence
  * descending) and their values.  key()/value() slices stay valid while the
- * iterator lives (longer than iterator.h promises).  The iterator holds a
- * reference on m until iter_destroy.  seek() REQUIRES a target of at least
- * INTERNAL_TRAILER bytes.  status() is always 0.  NULL on ENOMEM. */
+ * iterator lives (longer than base/iterator.h promises).  The iterator
+ * holds a reference on m until iter_destroy.  seek() REQUIRES a target of
+ * at least INTERNAL_TRAILER bytes.  status() is always 0.  NULL on ENOMEM. */
 iter *memtable_iter_new(memtable *m);
 
 #endif

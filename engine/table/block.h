@@ -2,7 +2,7 @@
  * block.h — reads one data or index block built by block_builder.h
  * (docs/sstable-format.md §Block contents) and iterates over it.
  *
- * Keys are internal keys (dbformat.h), ordered by ikey_compare.  A block
+ * Keys are internal keys (base/dbformat.h), ordered by ikey_compare.  A block
  * never copies its contents: block and block_iter point into bytes the
  * caller keeps alive (a loaded block buffer, later a pinned cache entry).
  *
@@ -40,7 +40,7 @@ typedef struct block {
 int block_init(block *b, slice contents);
 
 /* An iterator over one block.  Embeds `iter` first, so &it->base works
- * wherever an iter * is wanted (iterator.h), or call the block_iter_*
+ * wherever an iter * is wanted (base/iterator.h), or call the block_iter_*
  * functions directly to skip the indirect calls. */
 typedef struct block_iter {
     iter base;

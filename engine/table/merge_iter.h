@@ -3,7 +3,7 @@
  * children (memtables, level-0 tables, level iterators): the read path's
  * and compaction's view of "everything at once".
  *
- * Order: ikey_compare (dbformat.h); entries that compare equal (the same
+ * Order: ikey_compare (base/dbformat.h); entries that compare equal (the same
  * internal key in two children, which the engine never produces) come in
  * child order forward and in reverse child order backward.  Keys are never
  * deduplicated: every version of every key is yielded.

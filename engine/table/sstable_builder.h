@@ -7,7 +7,7 @@
  * Output is buffered and written through io_write in chunks of about
  * SST_WRITE_CHUNK bytes; finish fdatasyncs the file before it returns.
  * Writeback of every IO_WRITEBACK_BYTES written is started as the table
- * grows (io_writeback_progress, io.h), so finish's fdatasync is short.
+ * grows (io_writeback_progress, io/io.h), so finish's fdatasync is short.
  * Syncing the directory entry is the caller's job (it usually renames or
  * records the file in the MANIFEST first).
  *

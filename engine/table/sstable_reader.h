@@ -93,7 +93,7 @@ int sst_reader_get_to(sst_reader *r, slice user_key, uint64_t seq, enum value_ty
 int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
                    char **value, size_t *vlen, int *bloom_negative);
 
-/* A new iterator over every internal key in the table (iterator.h): first,
+/* A new iterator over every internal key in the table (base/iterator.h): first,
  * last, seek (REQUIRES: target is an internal key), next, prev.  It starts
  * unpositioned.  A data block that fails its checksum makes the iterator
  * invalid with iter_status() LSM_ECORRUPT (or -errno for a failed read).

@@ -11,7 +11,7 @@
  * Ordering invariants of a version (checked by version_builder_finish):
  *   level 0   newest first: larger max_seq first, ties by larger number.
  *             Ranges may overlap.
- *   level >=1 sorted by smallest key (ikey_compare, dbformat.h) and
+ *   level >=1 sorted by smallest key (ikey_compare, base/dbformat.h) and
  *             disjoint: each file's largest < the next file's smallest.
  *
  * Thread safety / invariants

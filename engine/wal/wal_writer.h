@@ -16,10 +16,10 @@
  *       in cache.  For callers without headroom (MANIFEST edits).
  * Two writes (header, then payload) would avoid the copy too, but cost a
  * second system call per record, which is worse for the small records that
- * dominate; io.h has no vectored write.
+ * dominate; io/io.h has no vectored write.
  *
  * Every IO_WRITEBACK_BYTES of unsynced appends, the appender also starts
- * writeback of them (io_writeback_progress, io.h) so that wal_writer_sync
+ * writeback of them (io_writeback_progress, io/io.h) so that wal_writer_sync
  * (at a memtable switch) or a later synced append finds little dirty data
  * and returns quickly.  The hint is not durability: only wal_writer_sync
  * and synced appends are, and a failed hint is ignored (it neither poisons

@@ -2,7 +2,8 @@
  * daemon_proc.h — the stress driver's lsmd process: randomized settings
  * (written to an INI file per start), kill-point arming through the
  * environment, start-up until it answers, SIGKILL, clean stop, and telling
- * a kill point's death from any other (LSMD_KILLPOINT_LOG, engine/killpoint.h).
+ * a kill point's death from any other (LSMD_KILLPOINT_LOG,
+ * engine/base/killpoint.h).
  *
  * Layout under root: db/ (the database), lsmd.sock, lsmd.conf (the last
  * start's settings), lsmd.log (every start's stderr, each after a

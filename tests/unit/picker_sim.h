@@ -319,7 +319,8 @@ SIM_FN void sim_check_reads(const sim *s)
                                      ikey_user(file_meta_smallest(s->v->files[l][i]))));
 }
 
-/* What every picked compaction must satisfy (compaction.h, "Invariants"). */
+/* What every picked compaction must satisfy (compaction/compaction.h,
+ * "Invariants"). */
 SIM_FN void check_compaction(const version *v, const compaction *c)
 {
     assert_true(c->output_level >= 0 && c->output_level < LSM_NUM_LEVELS);
@@ -435,7 +436,7 @@ SIM_FN uint64_t tree_bytes(const version *v)
 }
 
 /* p's pick / pick_manual, asserting no error and checking the result
- * against the rules of compaction.h. */
+ * against the rules of compaction/compaction.h. */
 SIM_FN compaction *sim_pick(const compaction_picker *p, const picker_options *o, const version *v)
 {
     int err = -1;

@@ -1,4 +1,5 @@
-/* test_block.c — data/index blocks: block_builder.c and block.c. */
+/* test_block.c — data/index blocks: table/block_builder.c and
+ * table/block.c. */
 #include "helpers.h"
 
 #include <errno.h>

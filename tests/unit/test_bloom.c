@@ -1,4 +1,4 @@
-/* test_bloom.c — the whole-table bloom filter (engine/bloom.c). */
+/* test_bloom.c — the whole-table bloom filter (engine/table/bloom.c). */
 #include "helpers.h"
 
 #include <stdio.h>

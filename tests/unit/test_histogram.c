@@ -82,7 +82,7 @@ static void test_bucket_layout(void **state)
         else
             assert_true((hi - lo + 1) * HISTOGRAM_SUB_COUNT <= lo);
     }
-    /* The worked example of histogram.h. */
+    /* The worked example of base/histogram.h. */
     assert_int_equal(histogram_bucket(1000), 190);
     assert_int_equal(histogram_bucket_low(190), 992);
     assert_int_equal(histogram_bucket_high(190), 1007);

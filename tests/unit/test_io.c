@@ -1,5 +1,6 @@
 /*
- * test_io.c — the I/O backends (io_uring, posix) through the io.h contract.
+ * test_io.c — the I/O backends (io_uring, posix) through the io/io.h
+ * contract.
  *
  * LSM_TEST_PER_BACKEND LSM_TEST_RING_PATHS: make test runs this once with LSMD_IO=uring and
  * once with LSMD_IO=posix; the backend under test comes from io_new(NULL).

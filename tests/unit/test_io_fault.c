@@ -1,6 +1,6 @@
 /*
  * test_io_fault.c — the fault-injection backend: failing the Nth operation
- * and power loss (io.h, io_fault.c).  Wraps each base backend in turn:
+ * and power loss (io/io.h, io/io_fault.c).  Wraps each base backend in turn:
  * LSM_TEST_PER_BACKEND.
  */
 #include "helpers.h"

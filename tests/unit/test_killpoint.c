@@ -1,6 +1,6 @@
 /*
- * test_killpoint.c — every named kill point (engine/killpoint.h), reached
- * for real.  Built with -DLSM_KILLPOINTS against $(B)/liblsm-kp.a (the
+ * test_killpoint.c — every named kill point (engine/base/killpoint.h),
+ * reached for real.  Built with -DLSM_KILLPOINTS against $(B)/liblsm-kp.a (the
  * engine compiled with kill points; see the Makefile's reliability section).
  *
  * For each point a forked child arms LSMD_KILLPOINT=point:N, opens a

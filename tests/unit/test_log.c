@@ -1,4 +1,4 @@
-/* test_log.c — log.h: the rate limit for client-triggered lines. */
+/* test_log.c — base/log.h: the rate limit for client-triggered lines. */
 #include "helpers.h"
 
 #include <fcntl.h>

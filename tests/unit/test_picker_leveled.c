@@ -1,10 +1,10 @@
-/* test_picker_leveled.c — the leveled compaction picker (engine/
- * picker_leveled.c) and the shared compaction description (compaction.c):
- * dynamic level targets, scores, L0 -> base, the overlap-ratio choice,
- * trivial moves, user-key-clean boundaries, busy files, running-compaction
- * conflicts, bottommost, periodic and manual compactions, draining levels
- * above the base, on hand-built trees.  Simulations on a model tree are in
- * test_picker_leveled_sim.c. */
+/* test_picker_leveled.c — the leveled compaction picker
+ * (engine/compaction/picker_leveled.c) and the shared compaction
+ * description (compaction/compaction.c): dynamic level targets, scores,
+ * L0 -> base, the overlap-ratio choice, trivial moves, user-key-clean
+ * boundaries, busy files, running-compaction conflicts, bottommost, periodic
+ * and manual compactions, draining levels above the base, on hand-built
+ * trees.  Simulations on a model tree are in test_picker_leveled_sim.c. */
 #include "helpers.h"
 
 #include <errno.h>

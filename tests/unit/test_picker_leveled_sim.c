@@ -1,10 +1,10 @@
-/* test_picker_leveled_sim.c — the leveled picker (engine/picker_leveled.c)
- * driven over many picks on a model tree (tests/unit/picker_sim.h): a
- * stream of flushes keeps the dynamic shape (levels above the base empty,
- * every level within its target, space amplification near 1 + 1/ratio),
- * the tree converges from a tiered shape and from a static-target shape,
- * and concurrent picks never share a file.  The rules one pick follows are
- * in test_picker_leveled.c. */
+/* test_picker_leveled_sim.c — the leveled picker
+ * (engine/compaction/picker_leveled.c) driven over many picks on a model
+ * tree (tests/unit/picker_sim.h): a stream of flushes keeps the dynamic
+ * shape (levels above the base empty, every level within its target, space
+ * amplification near 1 + 1/ratio), the tree converges from a tiered shape
+ * and from a static-target shape, and concurrent picks never share a file.
+ * The rules one pick follows are in test_picker_leveled.c. */
 #include "helpers.h"
 
 #include <errno.h>

@@ -1,8 +1,9 @@
-/* test_picker_tiered.c — the tiered compaction picker (engine/
- * picker_tiered.c): sorted runs, the four triggers in order, output levels,
- * busy runs, manual compactions; then simulations on a model tree
- * (tests/unit/picker_sim.h): a stream of flushes under the run bound and
- * space-amp bound, convergence from a leveled shape, concurrent picks. */
+/* test_picker_tiered.c — the tiered compaction picker
+ * (engine/compaction/picker_tiered.c): sorted runs, the four triggers in
+ * order, output levels, busy runs, manual compactions; then simulations on
+ * a model tree (tests/unit/picker_sim.h): a stream of flushes under the run
+ * bound and space-amp bound, convergence from a leveled shape, concurrent
+ * picks. */
 #include "helpers.h"
 
 #include <errno.h>

@@ -499,7 +499,7 @@ static void test_doc_example(void **state)
 }
 
 
-/* ---- failures (engine/io_fault.c) --------------------------------------- */
+/* ---- failures (engine/io/io_fault.c) ------------------------------------ */
 
 static lsm_batch *one_entry_batch(void)
 {
