@@ -207,6 +207,17 @@ lsm_io *io_fault_base(lsm_io *io);
 enum { IO_FAULT_CREATE = 1, IO_FAULT_OPEN = 2, IO_FAULT_SYNC_DIR = 4 };
 void io_fault_fd_window(lsm_io *io, int err, unsigned ops, const char *pattern);
 
+/* on != 0: every later unlink is durable at once, without a sync_dir, as
+ * on a file system that persists a removal before an earlier rename in
+ * the same directory (nothing orders them without a sync).  Default off:
+ * power loss undoes an unlink no sync_dir covers. */
+void io_fault_durable_unlinks(lsm_io *io, int on);
+
+/* The window's next n matching operations pass (reset to 0 by
+ * io_fault_fd_window), so a test can fail, say, the second directory
+ * sync of a flush and not the first. */
+void io_fault_fd_window_skip(lsm_io *io, uint64_t n);
+
 /* Operations failed by the window since it was last set. */
 uint64_t io_fault_fd_hits(lsm_io *io);
 
