@@ -25,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db_impl.h" /* db->vs: a tiny MANIFEST roll size */
+#include "filenames.h"
 #include "io.h"
 #include "lsm.h"
 
@@ -292,6 +294,75 @@ static void test_dir_sync_emfile(void **s) { (void)s; run_step(&k_sync_dir, EMFI
 static void test_everything_enfile(void **s) { (void)s; run_step(&k_all, ENFILE); }
 static void test_everything_enomem(void **s) { (void)s; run_step(&k_all, ENOMEM); }
 
+/* ---- a roll's unsynced CURRENT keeps the old MANIFEST ----------------------- */
+
+static void put_synced(struct writer *w, int from, int to)
+{
+    char k[32], v[256];
+    for (int i = from; i < to; i++) {
+        assert_int_equal(lsm_put(w->db, k, key_of(k, i), v, value_of(v, i), LSM_SYNC), 0);
+        w->acked[i] = 1;
+        atomic_store(&w->next, i + 1);
+    }
+}
+
+/* A flush's edit rolls the MANIFEST; CURRENT is renamed but its directory
+ * sync gets EMFILE, so the durable CURRENT may still name the old
+ * MANIFEST.  The flush succeeds and deletes obsolete files (again here,
+ * with descriptors back, before any edit retries the sync).  That used to
+ * take the old MANIFEST too (everything below manifest_number); on a file
+ * system that persisted the unlink but not the rename, power loss then
+ * left CURRENT naming a missing MANIFEST and the database did not open. */
+static void test_roll_unsynced_current_keeps_old_manifest(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("transient");
+    lsm_io *base, *fault;
+    lsm_options o;
+    fault_options(&base, &fault, &o);
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    io_fault_durable_unlinks(fault, 1); /* the worst order POSIX allows */
+    struct writer *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->db = db;
+    put_synced(w, 0, 100);
+    assert_int_equal(lsm_flush(db), 0);
+    uint64_t first = version_set_manifest_number(db->vs);
+    char *old = filename_manifest(dir, first);
+    assert_non_null(old);
+
+    pthread_mutex_lock(&db->manifest_mu);
+    version_set_set_manifest_roll_bytes(db->vs, 1); /* the next edit rolls */
+    pthread_mutex_unlock(&db->manifest_mu);
+    put_synced(w, 100, 200);
+    /* lsm_flush syncs the directory for the new WAL, then for the table,
+     * then for CURRENT at the roll: only the last one fails. */
+    io_fault_fd_window(fault, EMFILE, IO_FAULT_SYNC_DIR, NULL);
+    io_fault_fd_window_skip(fault, 2);
+    assert_int_equal(lsm_flush(db), 0);
+    assert_int_equal(io_fault_fd_hits(fault), 1);
+    assert_true(version_set_manifest_number(db->vs) > first); /* rolled */
+    assert_int_equal(lsm_db_error(db, NULL), 0);
+    io_fault_fd_window(fault, 0, 0, NULL); /* descriptors are back */
+    db_delete_obsolete(db);
+    bool kept = access(old, F_OK) == 0;
+
+    assert_int_equal(io_fault_power_loss(fault), 0);
+    lsm_close(db); /* fails: the power is off */
+    io_destroy(fault);
+    io_destroy(base);
+    int rc = lsm_open(dir, NULL, &db);
+    if (rc != 0)
+        fail_msg("reopen after power loss failed: %s", lsm_strerror(rc));
+    verify(db, w);
+    assert_int_equal(lsm_close(db), 0);
+    assert_true(kept); /* what the durable CURRENT named was never deleted */
+    free(old);
+    free(w);
+    th_rmrf_free(dir);
+}
+
 /* ---- the contract that stays: EIO is sticky ---------------------------------- */
 
 /* EIO where EMFILE was retried: the failing write gets -EIO, every later
@@ -348,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_dir_sync_emfile),
         cmocka_unit_test(test_everything_enfile),
         cmocka_unit_test(test_everything_enomem),
+        cmocka_unit_test(test_roll_unsynced_current_keeps_old_manifest),
         cmocka_unit_test(test_wal_switch_eio_still_readonly),
         cmocka_unit_test(test_flush_table_eio_still_readonly),
     };
