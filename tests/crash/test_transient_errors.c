@@ -363,6 +363,120 @@ static void test_roll_unsynced_current_keeps_old_manifest(void **state)
     th_rmrf_free(dir);
 }
 
+/* ---- compact_transient follows the step it stands for ---------------------- */
+
+static bool transient_set(lsm_db *db, void *arg)
+{
+    (void)arg;
+    return stat_u64(db, "\"transient_errors\":", "\"transient_error\":") != 0;
+}
+
+static bool transient_clear(lsm_db *db, void *arg)
+{
+    return !transient_set(db, arg);
+}
+
+static unsigned long long write_stops(lsm_db *db)
+{
+    return stat_u64(db, "\"stalls\":{", "\"stops\":");
+}
+
+/* Polls cond for up to 5 s; returns whether it came true. */
+static bool within(lsm_db *db, bool (*cond)(lsm_db *, void *), void *arg)
+{
+    for (int i = 0; i < 500; i++) {
+        if (cond(db, arg))
+            return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+
+static void set_opt(lsm_db *db, const char *name, const char *value)
+{
+    assert_int_equal(lsm_set_option(db, name, value), 0);
+}
+
+/* A compaction fails with EMFILE, then descriptors come back.  due: the
+ * same compaction is retried and creates its output, but cannot finish
+ * (the test holds manifest_mu); !due: the options change so that nothing
+ * is due.  Either way nothing retries any more, so the transient error
+ * must clear, and a later write stop behind a healthy compaction that
+ * takes longer than DB_TRANSIENT_WAIT_NS must stall, not be refused with
+ * EMFILE (compact_transient used to be cleared only by a success). */
+static void compact_transient_clears(bool due)
+{
+    char *dir = th_tempdir("transient");
+    lsm_io *base, *fault;
+    lsm_options o;
+    fault_options(&base, &fault, &o);
+    o.memtable_bytes = 64u << 10;
+    o.l0_compaction_trigger = 8;
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    for (int f = 0; f < 3; f++) {
+        char k[16];
+        for (int i = 0; i < 50; i++) {
+            int n = snprintf(k, sizeof k, "seed%d-%02d", f, i);
+            assert_int_equal(lsm_put(db, k, (size_t)n, "v", 1, 0), 0);
+        }
+        assert_int_equal(lsm_flush(db), 0);
+    }
+    io_fault_fd_window(fault, EMFILE, IO_FAULT_CREATE, ".sst");
+    set_opt(db, "l0_compaction_trigger", "2"); /* L0 (3 files) is due */
+    wait_for(db, transient_set, NULL, "the compaction never failed");
+
+    pthread_mutex_lock(&db->manifest_mu); /* no compaction can finish */
+    if (!due)
+        set_opt(db, "l0_compaction_trigger", "8");
+    io_fault_fd_window(fault, 0, 0, NULL); /* descriptors are back */
+    bool cleared = within(db, transient_clear, NULL);
+    set_opt(db, "l0_compaction_trigger", "2");
+    set_opt(db, "l0_slowdown_trigger", "3");
+    set_opt(db, "l0_stop_trigger", "3"); /* a full memtable stops writes */
+    struct writer *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->db = db;
+    unsigned long long stops = write_stops(db);
+    assert_int_equal(pthread_create(&w->thread, NULL, writer_main, w), 0);
+    sleep_ms((long)(DB_TRANSIENT_WAIT_NS / 1000000) + 500);
+    int refused = atomic_load(&w->refused);
+    assert_true(write_stops(db) > stops); /* the writer did reach the stop */
+    pthread_mutex_unlock(&db->manifest_mu);
+    int mark = atomic_load(&w->acked_total);
+    for (int i = 0; i < 500 && atomic_load(&w->acked_total) < mark + 500; i++)
+        sleep_ms(10);
+    atomic_store(&w->stop, true);
+    pthread_join(w->thread, NULL);
+
+    if (refused)
+        fail_msg("%d writes refused with EMFILE behind a healthy compaction", refused);
+    if (!cleared)
+        fail_msg("%s: the transient error stayed set with nothing retrying",
+                 due ? "a retry that created its output" : "nothing due");
+    assert_int_equal(atomic_load(&w->bad_rc), 0);
+    assert_true(atomic_load(&w->acked_total) >= mark + 500); /* writes flow again */
+    assert_int_equal(lsm_db_error(db, NULL), 0);
+    verify(db, w);
+    assert_int_equal(lsm_close(db), 0);
+    io_destroy(fault);
+    io_destroy(base);
+    free(w);
+    th_rmrf_free(dir);
+}
+
+static void test_compact_transient_clears_when_none_due(void **s)
+{
+    (void)s;
+    compact_transient_clears(false);
+}
+
+static void test_compact_transient_clears_when_output_created(void **s)
+{
+    (void)s;
+    compact_transient_clears(true);
+}
+
 /* ---- the contract that stays: EIO is sticky ---------------------------------- */
 
 /* EIO where EMFILE was retried: the failing write gets -EIO, every later
@@ -420,6 +534,8 @@ int main(void)
         cmocka_unit_test(test_everything_enfile),
         cmocka_unit_test(test_everything_enomem),
         cmocka_unit_test(test_roll_unsynced_current_keeps_old_manifest),
+        cmocka_unit_test(test_compact_transient_clears_when_none_due),
+        cmocka_unit_test(test_compact_transient_clears_when_output_created),
         cmocka_unit_test(test_wal_switch_eio_still_readonly),
         cmocka_unit_test(test_flush_table_eio_still_readonly),
     };
