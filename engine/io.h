@@ -202,9 +202,11 @@ lsm_io *io_fault_base(lsm_io *io);
  * without reaching base, as when descriptors run out and later come
  * back.  Kinds: IO_FAULT_CREATE (io_open with IO_CREATE),
  * IO_FAULT_OPEN (other opens), IO_FAULT_SYNC_DIR (it opens the
- * directory).  Independent of io_fault_arm; failures count as
+ * directory), IO_FAULT_CREATED (io_open with IO_CREATE reaches base and
+ * makes the file, then fails, as a backend that runs out of memory after
+ * open(2)).  Independent of io_fault_arm; failures count as
  * operations.  The pattern is copied. */
-enum { IO_FAULT_CREATE = 1, IO_FAULT_OPEN = 2, IO_FAULT_SYNC_DIR = 4 };
+enum { IO_FAULT_CREATE = 1, IO_FAULT_OPEN = 2, IO_FAULT_SYNC_DIR = 4, IO_FAULT_CREATED = 8 };
 void io_fault_fd_window(lsm_io *io, int err, unsigned ops, const char *pattern);
 
 /* on != 0: every later unlink is durable at once, without a sync_dir, as

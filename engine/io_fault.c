@@ -134,13 +134,11 @@ static int op_begin(struct fault_io *fi)
     return rc;
 }
 
-/* op_begin for an operation that takes a descriptor: also fails it while
- * the descriptor window covers this kind of operation and path. */
-static int op_begin_fd(struct fault_io *fi, unsigned kind, const char *path)
+/* 0, or -err when the descriptor window fails this kind of operation on
+ * path (counted as a hit). */
+static int win_hit(struct fault_io *fi, unsigned kind, const char *path)
 {
-    int rc = op_begin(fi);
-    if (rc)
-        return rc;
+    int rc = 0;
     pthread_mutex_lock(&fi->mu);
     if (fi->win_err && (fi->win_ops & kind) &&
         (!fi->win_pattern || strstr(path, fi->win_pattern))) {
@@ -153,6 +151,14 @@ static int op_begin_fd(struct fault_io *fi, unsigned kind, const char *path)
     }
     pthread_mutex_unlock(&fi->mu);
     return rc;
+}
+
+/* op_begin for an operation that takes a descriptor: also fails it while
+ * the descriptor window covers this kind of operation and path. */
+static int op_begin_fd(struct fault_io *fi, unsigned kind, const char *path)
+{
+    int rc = op_begin(fi);
+    return rc ? rc : win_hit(fi, kind, path);
 }
 
 static int is_dead(struct fault_io *fi)
@@ -390,6 +396,10 @@ static int fault_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_
         pthread_mutex_lock(&fi->mu);
         n->durable_len = 0; /* O_TRUNC: a shrink is durable at once */
         pthread_mutex_unlock(&fi->mu);
+    }
+    if (mode == IO_CREATE && (rc = win_hit(fi, IO_FAULT_CREATED, path)) != 0) {
+        fi->base->ops->close(fi->base, bf); /* the new file stays */
+        goto out;
     }
     n->open_refs++;
     ff->bf = bf;

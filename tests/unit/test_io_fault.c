@@ -540,6 +540,23 @@ static void test_fd_window_skip(void **state)
     assert_int_equal(io_sync_dir(fx->io, fx->dir), 0);
 }
 
+/* IO_FAULT_CREATED: the create reaches the disk, then fails; the file is
+ * there but not durable. */
+static void test_fd_window_created(void **state)
+{
+    struct fx *fx = *state;
+    char *p = path_in(fx, "000007.log");
+    lsm_file *f;
+    io_fault_fd_window(fx->io, ENOMEM, IO_FAULT_CREATED, ".log");
+    assert_int_equal(io_open(fx->io, p, IO_CREATE, &f), -ENOMEM);
+    assert_int_equal(io_fault_fd_hits(fx->io), 1);
+    assert_int_equal(disk_size(p), 0);
+    io_fault_fd_window(fx->io, 0, 0, NULL);
+    assert_int_equal(io_fault_power_loss(fx->io), 0);
+    assert_int_equal(disk_size(p), -1);
+    free(p);
+}
+
 /* Appends to a durable file after its last sync are cut even when it was
  * renamed meanwhile (the length belongs to the file, not the name). */
 static void test_power_loss_truncate_semantics(void **state)
@@ -658,6 +675,7 @@ int main(void)
         T(test_destroy_drops_trash),
         T(test_power_loss_durable_unlinks),
         T(test_fd_window_skip),
+        T(test_fd_window_created),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
