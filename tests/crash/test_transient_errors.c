@@ -126,6 +126,17 @@ static void verify(lsm_db *db, const struct writer *w)
     }
 }
 
+/* Puts keys from..to-1 synced, each acknowledged. */
+static void put_synced(struct writer *w, int from, int to)
+{
+    char k[32], v[256];
+    for (int i = from; i < to; i++) {
+        assert_int_equal(lsm_put(w->db, k, key_of(k, i), v, value_of(v, i), LSM_SYNC), 0);
+        w->acked[i] = 1;
+        atomic_store(&w->next, i + 1);
+    }
+}
+
 /* ---- one scenario ----------------------------------------------------------- */
 
 enum setup { PLAIN, COMPACTION, ROLL };
@@ -294,17 +305,56 @@ static void test_dir_sync_emfile(void **s) { (void)s; run_step(&k_sync_dir, EMFI
 static void test_everything_enfile(void **s) { (void)s; run_step(&k_all, ENFILE); }
 static void test_everything_enomem(void **s) { (void)s; run_step(&k_all, ENOMEM); }
 
-/* ---- a roll's unsynced CURRENT keeps the old MANIFEST ----------------------- */
+/* ---- a failed WAL switch leaves no file ------------------------------------ */
 
-static void put_synced(struct writer *w, int from, int to)
+static int count_wals(const char *dir)
 {
-    char k[32], v[256];
-    for (int i = from; i < to; i++) {
-        assert_int_equal(lsm_put(w->db, k, key_of(k, i), v, value_of(v, i), LSM_SYNC), 0);
-        w->acked[i] = 1;
-        atomic_store(&w->next, i + 1);
+    int n = 0;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        n += len > 4 && strcmp(e->d_name + len - 4, ".log") == 0;
     }
+    closedir(d);
+    return n;
 }
+
+/* The new WAL's open makes the file and then fails with ENOMEM: every
+ * retry of the switch used to leave that file behind (it was unlinked only
+ * when a writer had been returned). */
+static void test_wal_switch_created_then_enomem_leaves_no_file(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("transient");
+    lsm_io *base, *fault;
+    lsm_options o;
+    fault_options(&base, &fault, &o);
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    struct writer *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->db = db;
+    put_synced(w, 0, 10);
+    assert_int_equal(count_wals(dir), 1);
+    io_fault_fd_window(fault, ENOMEM, IO_FAULT_CREATED, ".log");
+    /* The switch is retried for DB_TRANSIENT_WAIT_NS, then refused. */
+    assert_int_equal(lsm_flush(db), -ENOMEM);
+    assert_true(io_fault_fd_hits(fault) > 1);
+    assert_int_equal(count_wals(dir), 1);
+    assert_int_equal(lsm_db_error(db, NULL), 0);
+    io_fault_fd_window(fault, 0, 0, NULL);
+    assert_int_equal(lsm_flush(db), 0);
+    verify(db, w);
+    assert_int_equal(lsm_close(db), 0);
+    io_destroy(fault);
+    io_destroy(base);
+    free(w);
+    th_rmrf_free(dir);
+}
+
+/* ---- a roll's unsynced CURRENT keeps the old MANIFEST ----------------------- */
 
 /* A flush's edit rolls the MANIFEST; CURRENT is renamed but its directory
  * sync gets EMFILE, so the durable CURRENT may still name the old
@@ -533,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_dir_sync_emfile),
         cmocka_unit_test(test_everything_enfile),
         cmocka_unit_test(test_everything_enomem),
+        cmocka_unit_test(test_wal_switch_created_then_enomem_leaves_no_file),
         cmocka_unit_test(test_roll_unsynced_current_keeps_old_manifest),
         cmocka_unit_test(test_compact_transient_clears_when_none_due),
         cmocka_unit_test(test_compact_transient_clears_when_output_created),
