@@ -213,6 +213,8 @@ static int merge_entries(const compaction_env *env, const compaction *c, iter *i
             if ((rc = table_output_open(env->io, env->dir, env->vs, &env->sst, &t)) != 0)
                 break;
             open = true;
+            if (env->created)
+                env->created(env->open_ctx);
         }
         if ((rc = table_output_add(&t, ik, val)) != 0)
             break;

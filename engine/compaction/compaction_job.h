@@ -51,6 +51,9 @@ typedef struct compaction_env {
     rate_limiter *rl;            /* NULL = unlimited */
     compaction_open_fn open;     /* an iterator over one input table */
     void *open_ctx;
+    /* Called with open_ctx after each output table is created (the step
+     * that fails when descriptors run out), or NULL. */
+    void (*created)(void *ctx);
     const atomic_bool *cancel;   /* set when the database closes */
 } compaction_env;
 

@@ -140,6 +140,17 @@ static int snapshot_seqs(lsm_db *db, uint64_t **out, size_t *n)
 
 /* Compaction reads each input block once: keep them out of the cache so a
  * compaction does not push out the blocks readers need. */
+/* A compaction created an output table: descriptors are back, so writers
+ * stopped on level 0 wait for it without a bound again (a later failure
+ * sets compact_transient anew). */
+static void output_created(void *ctx)
+{
+    lsm_db *db = ctx;
+    pthread_mutex_lock(&db->mu);
+    db->compact_transient = 0;
+    pthread_mutex_unlock(&db->mu);
+}
+
 static int open_input(void *ctx, file_meta *fm, iter **out)
 {
     lsm_db *db = ctx;
@@ -177,6 +188,7 @@ static int run_compaction(lsm_db *db, compaction *c, version *v)
         .rl = db->rl,
         .open = open_input,
         .open_ctx = db,
+        .created = output_created,
         .cancel = &db->cancel,
     };
     pthread_mutex_unlock(&db->mu);
@@ -248,6 +260,9 @@ static int compact_once(lsm_db *db, int manual_level, bool manual, uint64_t manu
     compaction *c = manual ? db->picker->pick_manual(&po, v, manual_level, &err)
                            : db->picker->pick(&po, v, &err);
     if (!c) {
+        /* Nothing due: no compaction is retrying, whatever failed last. */
+        if (err == 0 && !manual)
+            db->compact_transient = 0;
         version_unref(v);
         return err;
     }

@@ -219,7 +219,9 @@ void db_delete_obsolete(lsm_db *db)
         return;
     }
     uint64_t log_number = version_set_log_number(db->vs);
-    uint64_t manifest = version_set_manifest_number(db->vs);
+    /* Not manifest_number: after a roll whose directory sync failed, the
+     * durable CURRENT may still name the one before it. */
+    uint64_t manifest = version_set_oldest_manifest(db->vs);
     pthread_mutex_unlock(&db->manifest_mu);
 
     struct obsolete_ctx o = { db, live, nlive, log_number, manifest, pending_min };

@@ -132,7 +132,9 @@ struct lsm_db {
     int bg_error;                /* [mu] 0, or the error that made us read-only */
     int flush_transient;         /* [mu] the flush is retrying after this
                                     resource error (0: it is not) */
-    int compact_transient;       /* [mu] likewise the last compaction */
+    int compact_transient;       /* [mu] likewise the last compaction;
+                                    cleared when one creates an output,
+                                    succeeds, or none is due */
     const char *bg_why;          /* [mu] static text: what failed */
     bool closing;                /* [mu] */
     pthread_t flush_thread;

@@ -72,9 +72,11 @@ static int switch_memtable(lsm_db *db)
     /* The old WAL is synced and untouched: out of descriptors, the switch
      * is only postponed. */
     bool transient = rc != 0 && old_synced && io_error_is_transient(rc);
-    if (transient && w) {
-        wal_writer_close(w); /* empty: nothing written to it yet */
+    if (transient) {
+        if (w)
+            wal_writer_close(w); /* empty: nothing written to it yet */
         w = NULL;
+        /* Also when the open failed: it may have made the file first. */
         io_unlink(db->io, path);
     }
     if (rc == 0) {

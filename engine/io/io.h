@@ -202,10 +202,23 @@ lsm_io *io_fault_base(lsm_io *io);
  * without reaching base, as when descriptors run out and later come
  * back.  Kinds: IO_FAULT_CREATE (io_open with IO_CREATE),
  * IO_FAULT_OPEN (other opens), IO_FAULT_SYNC_DIR (it opens the
- * directory).  Independent of io_fault_arm; failures count as
+ * directory), IO_FAULT_CREATED (io_open with IO_CREATE reaches base and
+ * makes the file, then fails, as a backend that runs out of memory after
+ * open(2)).  Independent of io_fault_arm; failures count as
  * operations.  The pattern is copied. */
-enum { IO_FAULT_CREATE = 1, IO_FAULT_OPEN = 2, IO_FAULT_SYNC_DIR = 4 };
+enum { IO_FAULT_CREATE = 1, IO_FAULT_OPEN = 2, IO_FAULT_SYNC_DIR = 4, IO_FAULT_CREATED = 8 };
 void io_fault_fd_window(lsm_io *io, int err, unsigned ops, const char *pattern);
+
+/* on != 0: every later unlink is durable at once, without a sync_dir, as
+ * on a file system that persists a removal before an earlier rename in
+ * the same directory (nothing orders them without a sync).  Default off:
+ * power loss undoes an unlink no sync_dir covers. */
+void io_fault_durable_unlinks(lsm_io *io, int on);
+
+/* The window's next n matching operations pass (reset to 0 by
+ * io_fault_fd_window), so a test can fail, say, the second directory
+ * sync of a flush and not the first. */
+void io_fault_fd_window_skip(lsm_io *io, uint64_t n);
 
 /* Operations failed by the window since it was last set. */
 uint64_t io_fault_fd_hits(lsm_io *io);

@@ -103,7 +103,9 @@ struct fault_io {
     unsigned win_ops;  /* [mu] IO_FAULT_* kinds it fails */
     char *win_pattern; /* [mu] path substring, NULL = any */
     uint64_t win_hits; /* [mu] operations it failed */
+    uint64_t win_skip; /* [mu] matching operations still let through */
     int dead;          /* [mu] power is off */
+    int durable_unlinks; /* [gate] io_fault_durable_unlinks */
     uint64_t trash_seq;
     struct fault_ent *ents;
     struct fault_ino *inos;
@@ -132,21 +134,31 @@ static int op_begin(struct fault_io *fi)
     return rc;
 }
 
+/* 0, or -err when the descriptor window fails this kind of operation on
+ * path (counted as a hit). */
+static int win_hit(struct fault_io *fi, unsigned kind, const char *path)
+{
+    int rc = 0;
+    pthread_mutex_lock(&fi->mu);
+    if (fi->win_err && (fi->win_ops & kind) &&
+        (!fi->win_pattern || strstr(path, fi->win_pattern))) {
+        if (fi->win_skip) {
+            fi->win_skip--;
+        } else {
+            rc = -fi->win_err;
+            fi->win_hits++;
+        }
+    }
+    pthread_mutex_unlock(&fi->mu);
+    return rc;
+}
+
 /* op_begin for an operation that takes a descriptor: also fails it while
  * the descriptor window covers this kind of operation and path. */
 static int op_begin_fd(struct fault_io *fi, unsigned kind, const char *path)
 {
     int rc = op_begin(fi);
-    if (rc)
-        return rc;
-    pthread_mutex_lock(&fi->mu);
-    if (fi->win_err && (fi->win_ops & kind) &&
-        (!fi->win_pattern || strstr(path, fi->win_pattern))) {
-        rc = -fi->win_err;
-        fi->win_hits++;
-    }
-    pthread_mutex_unlock(&fi->mu);
-    return rc;
+    return rc ? rc : win_hit(fi, kind, path);
 }
 
 static int is_dead(struct fault_io *fi)
@@ -385,6 +397,10 @@ static int fault_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_
         n->durable_len = 0; /* O_TRUNC: a shrink is durable at once */
         pthread_mutex_unlock(&fi->mu);
     }
+    if (mode == IO_CREATE && (rc = win_hit(fi, IO_FAULT_CREATED, path)) != 0) {
+        fi->base->ops->close(fi->base, bf); /* the new file stays */
+        goto out;
+    }
     n->open_refs++;
     ff->bf = bf;
     ff->ino = n;
@@ -605,6 +621,8 @@ static int fault_unlink(lsm_io *io, const char *path)
         n->cur = NULL;
         ino_settle(fi, n);
     }
+    if (rc == 0 && fi->durable_unlinks)
+        ent_set_dur(fi, e, NULL); /* drops the trash link once unneeded */
     if (e)
         ent_settle(fi, e);
     pthread_rwlock_unlock(&fi->gate);
@@ -688,6 +706,16 @@ void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent)
     pthread_mutex_unlock(&fi->mu);
 }
 
+void io_fault_durable_unlinks(lsm_io *io, int on)
+{
+    if (io->kind != IO_KIND_FAULT)
+        return;
+    struct fault_io *fi = fio(io);
+    pthread_rwlock_wrlock(&fi->gate);
+    fi->durable_unlinks = on != 0;
+    pthread_rwlock_unlock(&fi->gate);
+}
+
 void io_fault_fd_window(lsm_io *io, int err, unsigned ops, const char *pattern)
 {
     if (io->kind != IO_KIND_FAULT)
@@ -699,11 +727,22 @@ void io_fault_fd_window(lsm_io *io, int err, unsigned ops, const char *pattern)
     fi->win_pattern = err ? p : NULL;
     fi->win_err = err > 0 ? err : -err;
     fi->win_ops = ops;
+    fi->win_skip = 0;
     if (err)
         fi->win_hits = 0;
     pthread_mutex_unlock(&fi->mu);
     if (!err)
         free(p);
+}
+
+void io_fault_fd_window_skip(lsm_io *io, uint64_t n)
+{
+    if (io->kind != IO_KIND_FAULT)
+        return;
+    struct fault_io *fi = fio(io);
+    pthread_mutex_lock(&fi->mu);
+    fi->win_skip = n;
+    pthread_mutex_unlock(&fi->mu);
 }
 
 uint64_t io_fault_fd_hits(lsm_io *io)

@@ -557,6 +557,13 @@ uint64_t version_set_manifest_number(const version_set *vs)
     return atomic_load(&((version_set *)vs)->manifest_number);
 }
 
+uint64_t version_set_oldest_manifest(const version_set *vs)
+{
+    if (vs->current_unsynced && vs->unsynced_old)
+        return vs->unsynced_old;
+    return version_set_manifest_number(vs);
+}
+
 static int cmp_u64(const void *pa, const void *pb)
 {
     uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;

@@ -97,6 +97,13 @@ void version_set_set_last_sequence(version_set *vs, uint64_t s);
 /* WAL files numbered below this are no longer needed. */
 uint64_t version_set_log_number(const version_set *vs);
 uint64_t version_set_manifest_number(const version_set *vs);
+/* The oldest MANIFEST a reopen may still read: the one a MANIFEST roll
+ * replaced while CURRENT's rename is not yet durable (its directory sync
+ * ran out of descriptors), else the current one.  Deleting anything
+ * numbered below it is safe; deleting the replaced one is not, since after
+ * power loss the durable CURRENT may still name it.
+ * REQUIRES: serialized with version_set_log_and_apply. */
+uint64_t version_set_oldest_manifest(const version_set *vs);
 
 /* Fills a malloc'd array (*nums, *n; free with free(), may be NULL when
  * *n == 0) with the number of every file in any live version: the current

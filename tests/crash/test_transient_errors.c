@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "base/filenames.h"
 #include "db/db_impl.h" /* db->vs: a tiny MANIFEST roll size */
 #include "io/io.h"
 #include "lsm.h"
@@ -121,6 +123,17 @@ static void verify(lsm_db *db, const struct writer *w)
         assert_int_equal(len, vn);
         assert_memory_equal(got, v, vn);
         lsm_free(got);
+    }
+}
+
+/* Puts keys from..to-1 synced, each acknowledged. */
+static void put_synced(struct writer *w, int from, int to)
+{
+    char k[32], v[256];
+    for (int i = from; i < to; i++) {
+        assert_int_equal(lsm_put(w->db, k, key_of(k, i), v, value_of(v, i), LSM_SYNC), 0);
+        w->acked[i] = 1;
+        atomic_store(&w->next, i + 1);
     }
 }
 
@@ -292,6 +305,228 @@ static void test_dir_sync_emfile(void **s) { (void)s; run_step(&k_sync_dir, EMFI
 static void test_everything_enfile(void **s) { (void)s; run_step(&k_all, ENFILE); }
 static void test_everything_enomem(void **s) { (void)s; run_step(&k_all, ENOMEM); }
 
+/* ---- a failed WAL switch leaves no file ------------------------------------ */
+
+static int count_wals(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        n += len > 4 && strcmp(e->d_name + len - 4, ".log") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The new WAL's open makes the file and then fails with ENOMEM: every
+ * retry of the switch used to leave that file behind (it was unlinked only
+ * when a writer had been returned). */
+static void test_wal_switch_created_then_enomem_leaves_no_file(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("transient");
+    lsm_io *base, *fault;
+    lsm_options o;
+    fault_options(&base, &fault, &o);
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    struct writer *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->db = db;
+    put_synced(w, 0, 10);
+    assert_int_equal(count_wals(dir), 1);
+    io_fault_fd_window(fault, ENOMEM, IO_FAULT_CREATED, ".log");
+    /* The switch is retried for DB_TRANSIENT_WAIT_NS, then refused. */
+    assert_int_equal(lsm_flush(db), -ENOMEM);
+    assert_true(io_fault_fd_hits(fault) > 1);
+    assert_int_equal(count_wals(dir), 1);
+    assert_int_equal(lsm_db_error(db, NULL), 0);
+    io_fault_fd_window(fault, 0, 0, NULL);
+    assert_int_equal(lsm_flush(db), 0);
+    verify(db, w);
+    assert_int_equal(lsm_close(db), 0);
+    io_destroy(fault);
+    io_destroy(base);
+    free(w);
+    th_rmrf_free(dir);
+}
+
+/* ---- a roll's unsynced CURRENT keeps the old MANIFEST ----------------------- */
+
+/* A flush's edit rolls the MANIFEST; CURRENT is renamed but its directory
+ * sync gets EMFILE, so the durable CURRENT may still name the old
+ * MANIFEST.  The flush succeeds and deletes obsolete files (again here,
+ * with descriptors back, before any edit retries the sync).  That used to
+ * take the old MANIFEST too (everything below manifest_number); on a file
+ * system that persisted the unlink but not the rename, power loss then
+ * left CURRENT naming a missing MANIFEST and the database did not open. */
+static void test_roll_unsynced_current_keeps_old_manifest(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("transient");
+    lsm_io *base, *fault;
+    lsm_options o;
+    fault_options(&base, &fault, &o);
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    io_fault_durable_unlinks(fault, 1); /* the worst order POSIX allows */
+    struct writer *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->db = db;
+    put_synced(w, 0, 100);
+    assert_int_equal(lsm_flush(db), 0);
+    uint64_t first = version_set_manifest_number(db->vs);
+    char *old = filename_manifest(dir, first);
+    assert_non_null(old);
+
+    pthread_mutex_lock(&db->manifest_mu);
+    version_set_set_manifest_roll_bytes(db->vs, 1); /* the next edit rolls */
+    pthread_mutex_unlock(&db->manifest_mu);
+    put_synced(w, 100, 200);
+    /* lsm_flush syncs the directory for the new WAL, then for the table,
+     * then for CURRENT at the roll: only the last one fails. */
+    io_fault_fd_window(fault, EMFILE, IO_FAULT_SYNC_DIR, NULL);
+    io_fault_fd_window_skip(fault, 2);
+    assert_int_equal(lsm_flush(db), 0);
+    assert_int_equal(io_fault_fd_hits(fault), 1);
+    assert_true(version_set_manifest_number(db->vs) > first); /* rolled */
+    assert_int_equal(lsm_db_error(db, NULL), 0);
+    io_fault_fd_window(fault, 0, 0, NULL); /* descriptors are back */
+    db_delete_obsolete(db);
+    bool kept = access(old, F_OK) == 0;
+
+    assert_int_equal(io_fault_power_loss(fault), 0);
+    lsm_close(db); /* fails: the power is off */
+    io_destroy(fault);
+    io_destroy(base);
+    int rc = lsm_open(dir, NULL, &db);
+    if (rc != 0)
+        fail_msg("reopen after power loss failed: %s", lsm_strerror(rc));
+    verify(db, w);
+    assert_int_equal(lsm_close(db), 0);
+    assert_true(kept); /* what the durable CURRENT named was never deleted */
+    free(old);
+    free(w);
+    th_rmrf_free(dir);
+}
+
+/* ---- compact_transient follows the step it stands for ---------------------- */
+
+static bool transient_set(lsm_db *db, void *arg)
+{
+    (void)arg;
+    return stat_u64(db, "\"transient_errors\":", "\"transient_error\":") != 0;
+}
+
+static bool transient_clear(lsm_db *db, void *arg)
+{
+    return !transient_set(db, arg);
+}
+
+static unsigned long long write_stops(lsm_db *db)
+{
+    return stat_u64(db, "\"stalls\":{", "\"stops\":");
+}
+
+/* Polls cond for up to 5 s; returns whether it came true. */
+static bool within(lsm_db *db, bool (*cond)(lsm_db *, void *), void *arg)
+{
+    for (int i = 0; i < 500; i++) {
+        if (cond(db, arg))
+            return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+
+static void set_opt(lsm_db *db, const char *name, const char *value)
+{
+    assert_int_equal(lsm_set_option(db, name, value), 0);
+}
+
+/* A compaction fails with EMFILE, then descriptors come back.  due: the
+ * same compaction is retried and creates its output, but cannot finish
+ * (the test holds manifest_mu); !due: the options change so that nothing
+ * is due.  Either way nothing retries any more, so the transient error
+ * must clear, and a later write stop behind a healthy compaction that
+ * takes longer than DB_TRANSIENT_WAIT_NS must stall, not be refused with
+ * EMFILE (compact_transient used to be cleared only by a success). */
+static void compact_transient_clears(bool due)
+{
+    char *dir = th_tempdir("transient");
+    lsm_io *base, *fault;
+    lsm_options o;
+    fault_options(&base, &fault, &o);
+    o.memtable_bytes = 64u << 10;
+    o.l0_compaction_trigger = 8;
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    for (int f = 0; f < 3; f++) {
+        char k[16];
+        for (int i = 0; i < 50; i++) {
+            int n = snprintf(k, sizeof k, "seed%d-%02d", f, i);
+            assert_int_equal(lsm_put(db, k, (size_t)n, "v", 1, 0), 0);
+        }
+        assert_int_equal(lsm_flush(db), 0);
+    }
+    io_fault_fd_window(fault, EMFILE, IO_FAULT_CREATE, ".sst");
+    set_opt(db, "l0_compaction_trigger", "2"); /* L0 (3 files) is due */
+    wait_for(db, transient_set, NULL, "the compaction never failed");
+
+    pthread_mutex_lock(&db->manifest_mu); /* no compaction can finish */
+    if (!due)
+        set_opt(db, "l0_compaction_trigger", "8");
+    io_fault_fd_window(fault, 0, 0, NULL); /* descriptors are back */
+    bool cleared = within(db, transient_clear, NULL);
+    set_opt(db, "l0_compaction_trigger", "2");
+    set_opt(db, "l0_slowdown_trigger", "3");
+    set_opt(db, "l0_stop_trigger", "3"); /* a full memtable stops writes */
+    struct writer *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->db = db;
+    unsigned long long stops = write_stops(db);
+    assert_int_equal(pthread_create(&w->thread, NULL, writer_main, w), 0);
+    sleep_ms((long)(DB_TRANSIENT_WAIT_NS / 1000000) + 500);
+    int refused = atomic_load(&w->refused);
+    assert_true(write_stops(db) > stops); /* the writer did reach the stop */
+    pthread_mutex_unlock(&db->manifest_mu);
+    int mark = atomic_load(&w->acked_total);
+    for (int i = 0; i < 500 && atomic_load(&w->acked_total) < mark + 500; i++)
+        sleep_ms(10);
+    atomic_store(&w->stop, true);
+    pthread_join(w->thread, NULL);
+
+    if (refused)
+        fail_msg("%d writes refused with EMFILE behind a healthy compaction", refused);
+    if (!cleared)
+        fail_msg("%s: the transient error stayed set with nothing retrying",
+                 due ? "a retry that created its output" : "nothing due");
+    assert_int_equal(atomic_load(&w->bad_rc), 0);
+    assert_true(atomic_load(&w->acked_total) >= mark + 500); /* writes flow again */
+    assert_int_equal(lsm_db_error(db, NULL), 0);
+    verify(db, w);
+    assert_int_equal(lsm_close(db), 0);
+    io_destroy(fault);
+    io_destroy(base);
+    free(w);
+    th_rmrf_free(dir);
+}
+
+static void test_compact_transient_clears_when_none_due(void **s)
+{
+    (void)s;
+    compact_transient_clears(false);
+}
+
+static void test_compact_transient_clears_when_output_created(void **s)
+{
+    (void)s;
+    compact_transient_clears(true);
+}
+
 /* ---- the contract that stays: EIO is sticky ---------------------------------- */
 
 /* EIO where EMFILE was retried: the failing write gets -EIO, every later
@@ -348,6 +583,10 @@ int main(void)
         cmocka_unit_test(test_dir_sync_emfile),
         cmocka_unit_test(test_everything_enfile),
         cmocka_unit_test(test_everything_enomem),
+        cmocka_unit_test(test_wal_switch_created_then_enomem_leaves_no_file),
+        cmocka_unit_test(test_roll_unsynced_current_keeps_old_manifest),
+        cmocka_unit_test(test_compact_transient_clears_when_none_due),
+        cmocka_unit_test(test_compact_transient_clears_when_output_created),
         cmocka_unit_test(test_wal_switch_eio_still_readonly),
         cmocka_unit_test(test_flush_table_eio_still_readonly),
     };

@@ -502,6 +502,61 @@ static void test_power_loss_restores_unlink(void **state)
     free(q);
 }
 
+/* io_fault_durable_unlinks: an unlink no sync_dir covers stays done at
+ * power loss, while an unsynced rename before it is undone. */
+static void test_power_loss_durable_unlinks(void **state)
+{
+    struct fx *fx = *state;
+    make_durable(fx, "MANIFEST-000001", "old");
+    make_durable(fx, "CURRENT", "MANIFEST-000001");
+    make_durable(fx, "CURRENT.tmp", "MANIFEST-000002");
+    char *m = path_in(fx, "MANIFEST-000001");
+    char *c = path_in(fx, "CURRENT");
+    char *t = path_in(fx, "CURRENT.tmp");
+    io_fault_durable_unlinks(fx->io, 1);
+    assert_int_equal(io_rename(fx->io, t, c), 0);
+    assert_int_equal(count_trash(fx->dir), 1); /* the old CURRENT */
+    assert_int_equal(io_unlink(fx->io, m), 0);
+    assert_int_equal(count_trash(fx->dir), 1); /* none for the MANIFEST */
+    assert_int_equal(io_fault_power_loss(fx->io), 0);
+    assert_content(fx, "CURRENT", "MANIFEST-000001");
+    assert_int_equal(disk_size(m), -1);
+    free(m);
+    free(c);
+    free(t);
+}
+
+/* io_fault_fd_window_skip lets the window's next n matches through. */
+static void test_fd_window_skip(void **state)
+{
+    struct fx *fx = *state;
+    io_fault_fd_window(fx->io, EMFILE, IO_FAULT_SYNC_DIR, NULL);
+    io_fault_fd_window_skip(fx->io, 2);
+    assert_int_equal(io_sync_dir(fx->io, fx->dir), 0);
+    assert_int_equal(io_sync_dir(fx->io, fx->dir), 0);
+    assert_int_equal(io_sync_dir(fx->io, fx->dir), -EMFILE);
+    assert_int_equal(io_fault_fd_hits(fx->io), 1);
+    io_fault_fd_window(fx->io, 0, 0, NULL);
+    assert_int_equal(io_sync_dir(fx->io, fx->dir), 0);
+}
+
+/* IO_FAULT_CREATED: the create reaches the disk, then fails; the file is
+ * there but not durable. */
+static void test_fd_window_created(void **state)
+{
+    struct fx *fx = *state;
+    char *p = path_in(fx, "000007.log");
+    lsm_file *f;
+    io_fault_fd_window(fx->io, ENOMEM, IO_FAULT_CREATED, ".log");
+    assert_int_equal(io_open(fx->io, p, IO_CREATE, &f), -ENOMEM);
+    assert_int_equal(io_fault_fd_hits(fx->io), 1);
+    assert_int_equal(disk_size(p), 0);
+    io_fault_fd_window(fx->io, 0, 0, NULL);
+    assert_int_equal(io_fault_power_loss(fx->io), 0);
+    assert_int_equal(disk_size(p), -1);
+    free(p);
+}
+
 /* Appends to a durable file after its last sync are cut even when it was
  * renamed meanwhile (the length belongs to the file, not the name). */
 static void test_power_loss_truncate_semantics(void **state)
@@ -618,6 +673,9 @@ int main(void)
         T(test_power_loss_ignores_writeback),
         T(test_threads_then_power_loss),
         T(test_destroy_drops_trash),
+        T(test_power_loss_durable_unlinks),
+        T(test_fd_window_skip),
+        T(test_fd_window_created),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
