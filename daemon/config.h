@@ -65,9 +65,9 @@
  * (allow_uids, allow_gids) from starving each other and the daemon's uid:
  * one uid gets at most a quarter of the sessions and snapshot slots, so it
  * takes four colluding uids to fill them.  1024 iterators (16 sessions'
- * worth at 64 each, ~300 KiB apiece: ~300 MiB) and 4 GiB of segments (one
- * maximal segment, ~2.25 GiB, or about a thousand default ones of ~3 MiB)
- * bound one uid's memory in the daemon.  Each is also a per-session limit
+ * worth at 64 each) and 4 GiB of segments (one maximal segment, or about
+ * a thousand default ones) bound one uid's memory in the daemon
+ * (docs/security.md, "Limits").  Each is also a per-session limit
  * where one exists (daemon.h: 1024 snapshot pins, 64 iterators).
  *
  * In the file, keys may sit before any section or under [lsmd]; an
@@ -87,10 +87,10 @@
 #include "lsm.h"
 
 /* max_request_bytes: the engine applies one write at a time, and a batch
- * holds it about 5-10 ms per MiB (WAL append and memtable insertion), so
- * 2 MiB keeps other clients' writes waiting at most a few tens of
- * milliseconds; it is the client library's default large region, so
- * clients with default settings never meet it. */
+ * holds it for its WAL append and memtable insertion, in proportion to
+ * its size (docs/tuning.md, "The service"), so a bound keeps other
+ * clients' writes from waiting long; 2 MiB is the client library's default
+ * large region, so clients with default settings never meet it. */
 #define LSMD_DEFAULT_MAX_REQUEST_BYTES ((size_t)2 << 20)
 
 enum numa_mode { NUMA_MODE_OFF, NUMA_MODE_AUTO, NUMA_MODE_NODE };

@@ -518,8 +518,8 @@ static void *worker_main(void *arg)
             w->ss[i] = s->stalled || wgroup_held(s) ? NULL : s->shm;
         }
         /* Spin only when it may pay: a spin that finds nothing takes the
-         * CPU from the clients and committers (with synced puts on 2 CPUs
-         * that cost a quarter of the throughput).  Not while every session
+         * CPU from the clients and committers (docs/tuning.md, "The
+         * service").  Not while every session
          * awaits its writes; nor after SPIN_LATE_MAX waits in a row that
          * outlasted the spin (an idle session beside the writers, say),
          * except once every SPIN_PROBE waits. */

@@ -21,8 +21,8 @@
  * worker must not wait for (the engine's own group limit is 1 MiB too). */
 #define APART_MIN_BYTES (1u << 20)
 /* Groups in flight per worker.  More than one lets a group write while
- * another syncs; more than two measured slower on 2 CPUs (more, smaller
- * groups: more lsm_write calls and thread wake-ups for the same syncs). */
+ * another syncs; more make more, smaller groups: more lsm_write calls and
+ * thread wake-ups for the same syncs (docs/architecture.md, "Threads"). */
 #define COMMITTERS 2
 
 /* Validation (shm/validate.h) refuses what the engine would refuse. */

@@ -38,8 +38,9 @@
  * acknowledged, so the session's order and its reads of its own writes
  * hold without anyone else waiting.  (The engine still applies one write
  * at a time: other writes wait for the large one's WAL append and
- * memtable insertion inside lsm_write, some 5-10 ms per MiB: bounded by
- * max_request_bytes for a batch, by the 64 MiB value limit for a put.)
+ * memtable insertion inside lsm_write (docs/tuning.md, "The service"):
+ * bounded by max_request_bytes for a batch, by the 64 MiB value limit for
+ * a put.)
  *
  * Isolation: every request is validated against the engine's limits
  * before it joins a group (shm/validate.h; a WRITE_BATCH above the

@@ -153,7 +153,7 @@ int conn_wait_sync(lsmd_conn *c, bool durable)
 {
     /* A durable write's reply comes after an fdatasync, far longer than the
      * spin: spinning would only take a CPU the daemon's committer needs
-     * (measured with 8 synced clients on 2 CPUs). */
+     * (docs/tuning.md, "The service"). */
     return wait_for(c, sync_ready, durable ? 0 : c->spin_ns);
 }
 

@@ -126,7 +126,8 @@ int shm_wait(uint32_t *word, shm_ready_fn ready, void *ctx,
     shm_check_fn check = p ? p->check : NULL;
     void *cctx = p ? p->check_ctx : NULL;
 
-    /* Spin: read the clock only every 64 rounds (vDSO, ~20 ns). */
+    /* Spin: read the clock only every 64 rounds (it costs more than a
+     * check of ready(); docs/architecture.md, "Where a request waits"). */
     if (spin) {
         for (unsigned i = 1;; i++) {
             shm_cpu_relax();

@@ -34,9 +34,9 @@
 #include <stdint.h>
 
 /* Defaults: a client spins this long before it sleeps (the daemon's spin
- * comes from its config).  Round trip busy-polling is ~0.4 us, a futex
- * wake ~85 us on the reference machine, so spinning 50 us costs little
- * and keeps queue-depth-1 latency at the busy-poll figure. */
+ * comes from its config).  A busy-polled round trip is far shorter than a
+ * futex wake, so a short spin keeps queue-depth-1 latency at the
+ * busy-poll figure (figures: docs/tuning.md, "The service"). */
 #define SHM_DEFAULT_SPIN_NS 50000u
 #define SHM_DEFAULT_SLICE_NS 50000000u /* 50 ms between liveness checks */
 

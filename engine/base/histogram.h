@@ -89,9 +89,10 @@ void histogram_record(histogram *h, uint64_t value);
 
 /* Adds one sample; safe from any number of threads at once (relaxed atomic
  * adds; min and max by compare-and-swap only when they change).  Three
- * locked adds, two on the header's cache line: ~7 ns alone, ~50 ns when two
- * cores hit the same histogram.  Hot paths with many threads should keep a
- * histogram per thread and merge on read instead.
+ * locked adds, two on the header's cache line, which cores recording into
+ * one histogram contend for (docs/architecture.md, "Watching the effect").
+ * Hot paths with many threads should keep a histogram per thread and merge
+ * on read instead.
  * REQUIRES: every concurrent writer uses histogram_record_atomic. */
 void histogram_record_atomic(histogram *h, uint64_t value);
 

@@ -12,19 +12,20 @@
  *             POSIX.  Reads, rename and unlink go through the ring; plain
  *             buffered writes, fdatasync and writeback hints are issued
  *             inline by default, because io_uring punts them to a worker
- *             thread on ext4 (measured in io_uring.c); LSMD_URING_WRITES=ring
- *             / LSMD_URING_SYNC=ring (the latter also for hints) send them
- *             through the ring too.
+ *             thread on ext4 (docs/tuning.md, "I/O backend");
+ *             LSMD_URING_WRITES=ring / LSMD_URING_SYNC=ring (the latter
+ *             also for hints) send them through the ring too.
  *   posix     (io_posix.c) pread/pwrite/fdatasync/sync_file_range.
  *   fault     (io_fault.c) wraps another backend; fails the Nth operation
  *             with a chosen errno, and simulates power loss.
  *
  * Writeback hints (io_writeback)
  *   A file appended for a long time and then fdatasync'ed makes that one
- *   call write everything still dirty: tens of MB at a memtable switch,
- *   about a second on a busy disk.  Like RocksDB's bytes_per_sync, writers
- *   call io_writeback_progress() after each append; every IO_WRITEBACK_BYTES
- *   it starts asynchronous writeback of the full pages written since the
+ *   call write everything still dirty: a whole memtable's WAL at a
+ *   switch (figures: docs/tuning.md, "Write path").  Like RocksDB's
+ *   bytes_per_sync, writers call io_writeback_progress() after each
+ *   append; every IO_WRITEBACK_BYTES it starts asynchronous writeback
+ *   of the full pages written since the
  *   last hint (sync_file_range(SYNC_FILE_RANGE_WRITE): no wait, no flush
  *   of the device cache), so the later fdatasync has little left to do.
  *   The partial last page is left out: the next append dirties it again,

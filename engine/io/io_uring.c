@@ -281,11 +281,10 @@ static int sync_fd(struct uring_io *u, struct uring_ring *r, int fd, unsigned fl
 
 /* Plain buffered writes are issued inline unless LSMD_URING_WRITES=ring.
  * Why: filesystems without async buffered-write support (ext4 on 6.x
- * kernels) make io_uring punt every such write to an io-wq worker thread.
- * Measured on the project machine (ext4, 130-byte appends): 52-58 us per
- * write through the ring against 0.8-1.0 us with pwrite — a 50x loss on the
- * WAL's hot path for no gain, since the write only copies into the page
- * cache.  Reads (served from the page cache without a punt) and every sync
+ * kernels) make io_uring punt every such write to an io-wq worker thread:
+ * a thread hop on the WAL's hot path for no gain, since the write only
+ * copies into the page cache (figures: docs/tuning.md, "I/O backend").
+ * Reads (served from the page cache without a punt) and every sync
  * (including the WAL's linked write+fdatasync) still go through the ring. */
 static int write_inline(int fd, const char *buf, size_t n, uint64_t off)
 {
@@ -315,10 +314,9 @@ static int ur_write(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t
 
 /* fdatasync inline unless LSMD_URING_SYNC=ring.  Why: io_uring always
  * punts fsync to an io-wq worker, adding a thread hop and a wake-up to every
- * sync.  Measured on the project machine with 8 threads of LSM_SYNC puts
- * (build/fillbench --fillsync 8, both backends alternating, same minute):
- * 1.6-4.0 K puts/s through the ring against 12-19 K/s inline.  Retried only
- * on EINTR: a real failure may have dropped dirty pages. */
+ * sync, which costs synced writers most of their throughput (figures:
+ * docs/tuning.md, "I/O backend").  Retried only on EINTR: a real failure
+ * may have dropped dirty pages. */
 static int sync_inline(int fd)
 {
     for (;;) {
@@ -342,7 +340,7 @@ static int ur_sync(lsm_io *io, lsm_file *f)
 /* Writeback hint (io.h): inline sync_file_range unless LSMD_URING_SYNC=ring
  * and the kernel has IORING_OP_SYNC_FILE_RANGE.  Why: io_uring always
  * punts sync_file_range to an io-wq worker (it needs a blocking context),
- * the same thread hop measured for fdatasync above, and the call is
+ * the same thread hop as for fdatasync above, and the call is
  * already asynchronous (SYNC_FILE_RANGE_WRITE only starts writeback).
  * Not retried on EINTR/EAGAIN in the ring: it is a hint; the caller
  * ignores the result. */

@@ -21,7 +21,8 @@
  *   tail (radix sort on the cached prefixes), merges it with the run into
  *   a new run (galloping: O(t log(n/t)) comparisons plus an O(n) copy) and
  *   swaps the new run in.  TAIL_SHIFT trades the scan against how often
- *   the O(n) copy is paid; measured with one get per 10..1000 inserts.  An iterator first merges whatever tail exists, then walks
+ *   the O(n) copy is paid (docs/architecture.md, "Memtable
+ *   implementations").  An iterator first merges whatever tail exists, then walks
  *   the run it references: a consistent snapshot, O(1) next and prev.
  *
  * Thread safety / Invariants
