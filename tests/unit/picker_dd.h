@@ -3,6 +3,10 @@
  * (testdata/picker_leveled.txt, testdata/picker_tiered.txt) over the model
  * tree of picker_sim.h.  Header-only like picker_sim.h.
  *
+ *   runs [nkeys=N]      a new tree (nkeys default 100000) of sorted runs
+ *                       given newest first, one a line: L<level> xCOUNT
+ *                       [busy] [old] (sim_build_runs); prints the tree and
+ *                       the picker's count of sorted runs
  *   define [nkeys=N]    a new tree (and the test's default options) with
  *                       the files given one a line, numbered from 1 in order:
  *                         L<level> LO-HI xCOUNT #SEQ [t=UNIX]
@@ -26,7 +30,8 @@
  *   manual L [apply]    compaction.h); apply runs the model's executor,
  *                       checks every read, and prints the tree
  *   settle [max=N]      picks and applies until nothing is due
- *   targets / scores    the dynamic level targets / the level scores
+ *   targets / scores    the dynamic level targets / the non-zero level
+ *                       scores, sorted runs and whether bytes are pending
  *   cut L FIRST END     compaction_clean_cut of files [FIRST, END) of level L
  *   overlaps L LO HI    compaction_level_overlaps of keys [LO, HI] in level L
  * The tree prints file numbers by level ("*": busy, "(N del)": tombstones).
@@ -79,6 +84,58 @@ SIM_FN void sim_ballast_fit(const sim *s, file_meta *f, const picker_options *o)
     picker_level_targets(o, s->v, &t);
     assert_int_equal(t.first_needed, 1);
     assert_int_equal(t.bytes[1], o->level_base_bytes);
+}
+
+/* One sorted run of a hand-made tree (newest first in a list). */
+#define MAX_RUNS_SPEC 16
+typedef struct runspec {
+    int level;
+    size_t entries;
+    bool busy;    /* all its files being_compacted */
+    bool expired; /* created long ago (1000; the others at 1000000) */
+} runspec;
+
+typedef struct built {
+    file_meta *first[MAX_RUNS_SPEC]; /* the run's first file */
+    size_t n;
+} built;
+
+/* Builds the runs r[0..n) (newest first) oldest first, so newer runs get
+ * newer sequences, each spread over all keys; a level run of more than
+ * one entry is cut into two files.  Leaves the clock at 1000000. */
+SIM_FN void sim_build_runs(sim *s, const runspec *r, size_t n, built *out)
+{
+    assert_true(n <= MAX_RUNS_SPEC);
+    out->n = n;
+    uint64_t seq = 1;
+    for (size_t i = n; i-- > 0;) {
+        size_t count = r[i].entries;
+        assert_true(count >= 1 && count <= s->nkeys);
+        entry *e = malloc(count * sizeof *e);
+        assert_non_null(e);
+        for (size_t j = 0; j < count; j++) {
+            uint32_t k = count == 1 ? 0 : (uint32_t)((uint64_t)(s->nkeys - 1) * j / (count - 1));
+            e[j] = (entry){ k, seq++, false };
+        }
+        s->now = r[i].expired ? 1000 : 1000000;
+        size_t cut = r[i].level > 0 && count > 1 ? count / 2 : count;
+        uint64_t first = s->next_number;
+        sim_add(s, r[i].level, e, cut);
+        if (cut < count)
+            sim_add(s, r[i].level, e + cut, count - cut);
+        free(e);
+        const version *v = s->v;
+        out->first[i] = NULL;
+        for (size_t j = 0; j < v->nfiles[r[i].level]; j++) {
+            file_meta *f = v->files[r[i].level][j];
+            if (f->number == first)
+                out->first[i] = f;
+            if (f->number >= first)
+                f->being_compacted = r[i].busy;
+        }
+        assert_non_null(out->first[i]);
+    }
+    s->now = 1000000;
 }
 
 SIM_FN file_meta *dd_file(const dd_case *c, const sim *s, const char *num)
@@ -219,10 +276,10 @@ SIM_FN void picker_dd_case(dd_case *c, void *arg)
 {
     picker_dd *d = arg;
     const char *cmd = c->cmd;
-    if (strcmp(cmd, "define") == 0) {
+    if (strcmp(cmd, "define") == 0 || strcmp(cmd, "runs") == 0) {
         if (d->live)
             sim_free(&d->s);
-        sim_init(&d->s, (uint32_t)dd_arg_long(c, "nkeys", 1000), 1);
+        sim_init(&d->s, (uint32_t)dd_arg_long(c, "nkeys", cmd[0] == 'r' ? 100000 : 1000), 1);
         d->live = true;
         d->o = d->defaults();
         d->ballast = NULL;
@@ -233,6 +290,31 @@ SIM_FN void picker_dd_case(dd_case *c, void *arg)
     if (strcmp(cmd, "define") == 0 || strcmp(cmd, "add") == 0) {
         dd_add_files(c, d);
         dd_tree(c, s);
+    } else if (strcmp(cmd, "runs") == 0) {
+        runspec r[MAX_RUNS_SPEC];
+        built b;
+        if (c->ninput > MAX_RUNS_SPEC)
+            dd_fail(c, "more than %d runs", MAX_RUNS_SPEC);
+        for (int i = 0; i < c->ninput; i++) {
+            char flags[2][8] = { "", "" };
+            unsigned long n;
+            int got = sscanf(c->input[i], "L%d x%lu %7s %7s", &r[i].level, &n, flags[0], flags[1]);
+            if (got < 2)
+                dd_fail(c, "not a run: %s", c->input[i]);
+            r[i].entries = n;
+            r[i].busy = r[i].expired = false;
+            for (int f = 0; f < got - 2; f++) {
+                if (strcmp(flags[f], "busy") == 0)
+                    r[i].busy = true;
+                else if (strcmp(flags[f], "old") == 0)
+                    r[i].expired = true;
+                else
+                    dd_fail(c, "not a run: %s", c->input[i]);
+            }
+        }
+        sim_build_runs(s, r, (size_t)c->ninput, &b);
+        dd_tree(c, s);
+        dd_printf(c, "runs %d\n", d->p->sorted_runs(s->v));
     } else if (strcmp(cmd, "options") == 0) {
         dd_options(c, &d->o, s);
         dd_printf(c, "ok\n");
@@ -288,9 +370,13 @@ SIM_FN void picker_dd_case(dd_case *c, void *arg)
         for (int l = 1; l < LSM_NUM_LEVELS; l++)
             dd_printf(c, "L%d %llu\n", l, (unsigned long long)(t.bytes[l] / ENTRY_BYTES));
     } else if (strcmp(cmd, "scores") == 0) {
-        for (int l = 0; l < LSM_NUM_LEVELS; l++)
-            dd_printf(c, "L%d %g\n", l, d->p->level_score(&d->o, s->v, l));
-        dd_printf(c, "runs %d, pending %s\n", d->p->sorted_runs(s->v),
+        int any = 0;
+        for (int l = 0; l < LSM_NUM_LEVELS; l++) {
+            double sc = d->p->level_score(&d->o, s->v, l);
+            if (sc != 0.0)
+                dd_printf(c, "%sL%d %g", any++ ? ", " : "", l, sc);
+        }
+        dd_printf(c, "%s; runs %d, pending %s\n", any ? "" : "all 0", d->p->sorted_runs(s->v),
                   d->p->pending_bytes(&d->o, s->v) ? "yes" : "no");
     } else if ((strcmp(cmd, "cut") == 0 || strcmp(cmd, "overlaps") == 0) && c->nargs == 3) {
         int level = atoi(c->args[0]);
