@@ -40,6 +40,8 @@
 #ifndef LSM_TEST_PICKER_DD_H
 #define LSM_TEST_PICKER_DD_H
 
+#include <stddef.h>
+
 #include "datadriven.h"
 #include "picker_sim.h"
 
@@ -232,43 +234,53 @@ SIM_FN void dd_add_files(dd_case *c, picker_dd *d)
     }
 }
 
+/* The options command's names: a field of picker_options and its unit. */
+enum dd_unit { DD_U64, DD_ENTRIES, DD_INT, DD_DOUBLE };
+static const struct dd_option {
+    const char *name;
+    enum dd_unit unit;
+    size_t off;
+} dd_option_names[] = {
+    { "base", DD_ENTRIES, offsetof(picker_options, level_base_bytes) },
+    { "target", DD_ENTRIES, offsetof(picker_options, target_file_bytes) },
+    { "ratio", DD_DOUBLE, offsetof(picker_options, level_size_ratio) },
+    { "trigger", DD_INT, offsetof(picker_options, l0_compaction_trigger) },
+    { "periodic", DD_U64, offsetof(picker_options, periodic_compaction_seconds) },
+    { "now", DD_U64, offsetof(picker_options, now_unix) },
+    { "floor", DD_U64, offsetof(picker_options, manual_floor) },
+    { "tiered_ratio", DD_DOUBLE, offsetof(picker_options, tiered_size_ratio) },
+    { "min_merge", DD_INT, offsetof(picker_options, tiered_min_merge) },
+    { "max_runs", DD_INT, offsetof(picker_options, tiered_max_runs) },
+    { "amp", DD_DOUBLE, offsetof(picker_options, tiered_max_space_amp) },
+};
+
 SIM_FN void dd_options(dd_case *c, picker_options *o, sim *s)
 {
     for (int i = 0; i < c->nargs; i++) {
         char k[32];
         double v;
-        if (strncmp(c->args[i], "floor=next", 10) == 0) {
+        if (strcmp(c->args[i], "floor=next") == 0) {
             o->manual_floor = s->next_number;
             continue;
         }
         if (sscanf(c->args[i], "%31[a-z_]=%lf", k, &v) != 2)
             dd_fail(c, "not K=V: %s", c->args[i]);
-        if (strcmp(k, "clock") == 0)
+        if (strcmp(k, "clock") == 0) {
             s->now = (uint64_t)v;
-        else if (strcmp(k, "base") == 0)
-            o->level_base_bytes = (uint64_t)v * ENTRY_BYTES;
-        else if (strcmp(k, "target") == 0)
-            o->target_file_bytes = (uint64_t)v * ENTRY_BYTES;
-        else if (strcmp(k, "ratio") == 0)
-            o->level_size_ratio = v;
-        else if (strcmp(k, "trigger") == 0)
-            o->l0_compaction_trigger = (int)v;
-        else if (strcmp(k, "periodic") == 0)
-            o->periodic_compaction_seconds = (uint64_t)v;
-        else if (strcmp(k, "now") == 0)
-            o->now_unix = (uint64_t)v;
-        else if (strcmp(k, "floor") == 0)
-            o->manual_floor = (uint64_t)v;
-        else if (strcmp(k, "tiered_ratio") == 0)
-            o->tiered_size_ratio = v;
-        else if (strcmp(k, "min_merge") == 0)
-            o->tiered_min_merge = (int)v;
-        else if (strcmp(k, "max_runs") == 0)
-            o->tiered_max_runs = (int)v;
-        else if (strcmp(k, "amp") == 0)
-            o->tiered_max_space_amp = v;
-        else
+            continue;
+        }
+        size_t j = 0, n = sizeof dd_option_names / sizeof dd_option_names[0];
+        while (j < n && strcmp(dd_option_names[j].name, k) != 0)
+            j++;
+        if (j == n)
             dd_fail(c, "unknown option %s", k);
+        char *field = (char *)o + dd_option_names[j].off;
+        switch (dd_option_names[j].unit) {
+        case DD_U64: *(uint64_t *)field = (uint64_t)v; break;
+        case DD_ENTRIES: *(uint64_t *)field = (uint64_t)v * ENTRY_BYTES; break;
+        case DD_INT: *(int *)field = (int)v; break;
+        case DD_DOUBLE: *(double *)field = v; break;
+        }
     }
 }
 
