@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "worker.h"
+#include "bench_worker.h"
 
 volatile sig_atomic_t runner_interrupted;
 

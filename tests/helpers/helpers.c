@@ -34,26 +34,6 @@ void th_rmrf_free(char *path)
     free(path);
 }
 
-void th_rng_seed(th_rng *r, uint64_t seed)
-{
-    r->s = seed ? seed : 0x9e3779b97f4a7c15ull;
-}
-
-uint64_t th_rng_next(th_rng *r)
-{
-    uint64_t x = r->s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    r->s = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
-
-uint64_t th_rng_below(th_rng *r, uint64_t n)
-{
-    return n ? th_rng_next(r) % n : 0;
-}
-
 uint64_t th_seed(void)
 {
     const char *s = getenv("LSM_TEST_SEED");

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "rng.h"
+
 #define TEST_SKIP 77
 
 /* Creates a fresh empty directory under $TMPDIR (or /tmp) whose name starts
@@ -21,12 +23,6 @@ char *th_tempdir(const char *tag);
 
 /* Removes a directory tree (best effort) and frees path. */
 void th_rmrf_free(char *path);
-
-/* Deterministic xorshift64* generator. */
-typedef struct { uint64_t s; } th_rng;
-void th_rng_seed(th_rng *r, uint64_t seed);
-uint64_t th_rng_next(th_rng *r);
-uint64_t th_rng_below(th_rng *r, uint64_t n); /* uniform in [0, n) */
 
 /* The seed a test should use: $LSM_TEST_SEED if set, else time-based; the
  * value is printed so a failure can be replayed. */

@@ -190,6 +190,40 @@ int th_role_dispatch(int argc, char **argv, const th_role *roles)
     return 2;
 }
 
+/* ---- one test, one fresh daemon --------------------------------------------- */
+
+int th_fixture_setup(void **state)
+{
+    const th_fixture *fx = *state;
+    thd_init(fx->d, fx->bin, fx->tag);
+    if (fx->open_dir)
+        assert_int_equal(chmod(fx->d->root, 0755), 0);
+    if (fx->start)
+        thd_start(fx->d, fx->extra);
+    return 0;
+}
+
+int th_fixture_teardown(void **state)
+{
+    const th_fixture *fx = *state;
+    thd_cleanup(fx->d);
+    return 0;
+}
+
+int th_main(int argc, char **argv, const th_role *roles, const char *needs_root,
+            const struct CMUnitTest *tests, size_t ntests)
+{
+    if (roles && argc > 1 && strcmp(argv[1], "--role") == 0)
+        return th_role_dispatch(argc, argv, roles);
+    if (needs_root && geteuid() != 0) {
+        fprintf(stderr, "%s: needs root %s; skipped\n", program_invocation_short_name, needs_root);
+        return TEST_SKIP;
+    }
+    return _cmocka_run_group_tests("tests", tests, ntests, NULL, NULL);
+}
+
+/* ---- talking to client processes --------------------------------------------- */
+
 void th_spawn(th_child *c, const char *role, const char *const *args)
 {
     memset(c, 0, sizeof *c);

@@ -4,11 +4,20 @@
  * test binary itself, re-executed in a "role") talking to the test over
  * pipes, one line per message.
  *
- * A test program's main() starts with
- *     if (argc > 1 && strcmp(argv[1], "--role") == 0)
- *         return th_role_dispatch(argc, argv, roles);
- * and th_spawn() runs `/proc/self/exe --role NAME ARGS...` with its stdin
- * and stdout connected to the test.
+ * A test program describes its daemon once and runs each test against a
+ * fresh one:
+ *     static th_daemon g_d;
+ *     static th_fixture g_fx = { &g_d, LSMD_BIN, "tag", NULL, .start = true };
+ *     int main(int argc, char **argv)
+ *     {
+ *         static const th_role roles[] = { { "writer", role_writer }, { NULL, NULL } };
+ *         const struct CMUnitTest tests[] = { TH_TEST(test_x, &g_fx) };
+ *         return TH_MAIN(argc, argv, roles, NULL, tests);
+ *     }
+ * TH_MAIN runs a role when asked to (th_spawn() runs
+ * `/proc/self/exe --role NAME ARGS...` with its stdin and stdout connected
+ * to the test), skips when the test needs root and is not, and otherwise
+ * runs the tests.
  *
  * Everything fails the current cmocka test on unexpected errors.
  */
@@ -19,6 +28,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "helpers.h"
 #include "lsmd.h"
 
 /* ---- the daemon ------------------------------------------------------------ */
@@ -59,6 +69,33 @@ typedef struct th_role {
 /* Runs the role named by argv[2] with argv + 2; returns its exit code. */
 int th_role_dispatch(int argc, char **argv, const th_role *roles);
 
+/* ---- one test, one fresh daemon --------------------------------------------- */
+typedef struct th_fixture {
+    th_daemon *d;              /* the test's daemon (a static of the test) */
+    const char *bin;           /* LSMD_BIN, LSMD_ASAN_BIN, ... */
+    const char *tag;           /* names the temp dir */
+    const char *const *extra;  /* thd_start's extra flags, or NULL */
+    bool start;                /* setup starts it (else each test does) */
+    bool open_dir;             /* temp dir mode 0755: other uids reach the socket */
+} th_fixture;
+
+/* cmocka setup and teardown with a th_fixture as the test's state:
+ * thd_init (+ chmod, + thd_start), and thd_cleanup. */
+int th_fixture_setup(void **state);
+int th_fixture_teardown(void **state);
+#define TH_TEST(fn, fixture) \
+    cmocka_unit_test_prestate_setup_teardown(fn, th_fixture_setup, th_fixture_teardown, fixture)
+
+/* An integration test's main(): runs the role named by `--role NAME`
+ * (roles may be NULL: no roles), else returns TEST_SKIP when needs_root
+ * names why root is needed and the effective uid is not 0, else runs the
+ * tests. */
+int th_main(int argc, char **argv, const th_role *roles, const char *needs_root,
+            const struct CMUnitTest *tests, size_t ntests);
+#define TH_MAIN(argc, argv, roles, needs_root, tests) \
+    th_main(argc, argv, roles, needs_root, tests, sizeof(tests) / sizeof((tests)[0]))
+
+/* ---- talking to client processes --------------------------------------------- */
 typedef struct th_child {
     pid_t pid;
     int to_fd, from_fd;     /* the child's stdin / stdout */

@@ -42,6 +42,8 @@
 #define FAST_MS 200.0    /* "answers at once" */
 
 static th_daemon g_d;
+/* The other uids must reach the socket. */
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_ASAN_BIN, .tag = "adminauth", .open_dir = true };
 
 /* ---- the ctl role: one connection, one command per line -------------------- */
 
@@ -476,38 +478,16 @@ static void test_one_outstanding(void **state)
     finish(&h, "one outstanding");
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    thd_init(&g_d, LSMD_ASAN_BIN, "adminauth");
-    /* The other uids must reach the socket. */
-    assert_int_equal(chmod(g_d.root, 0755), 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const th_role roles[] = {
         { "ctl", role_ctl }, { "departing", role_departing }, TH_HONEST_ROLE, { NULL, NULL },
     };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
-    if (geteuid() != 0) {
-        fprintf(stderr, "test_admin_auth: needs root to setuid(%d); skipped\n", NOBODY);
-        return TEST_SKIP;
-    }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_non_admin, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_departed_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_during_compact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_outstanding, setup, teardown),
+        TH_TEST(test_non_admin, &g_fx),
+        TH_TEST(test_departed_dropped, &g_fx),
+        TH_TEST(test_set_during_compact, &g_fx),
+        TH_TEST(test_one_outstanding, &g_fx),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return TH_MAIN(argc, argv, roles, "to setuid(65534)", tests);
 }

@@ -54,6 +54,8 @@
 #define DAEMON_NOFILE 256
 
 static th_daemon g_d;
+/* uid NOBODY must reach the socket's directory. */
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_ASAN_BIN, .tag = "admission", .open_dir = true };
 static th_child g_kids[8];
 static int g_nkids;
 
@@ -490,23 +492,19 @@ static void test_connect_burst(void **state)
 
 static int setup(void **state)
 {
-    (void)state;
     g_nkids = 0;
-    thd_init(&g_d, LSMD_ASAN_BIN, "admission");
-    /* uid NOBODY must reach the socket's directory. */
-    assert_int_equal(chmod(g_d.root, 0755), 0);
-    return 0;
+    return th_fixture_setup(state);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
     for (int i = 0; i < g_nkids; i++)
         if (g_kids[i].pid > 0)
             th_kill(&g_kids[i]);
-    thd_cleanup(&g_d);
-    return 0;
+    return th_fixture_teardown(state);
 }
+
+#define TEST(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &g_fx)
 
 int main(int argc, char **argv)
 {
@@ -514,17 +512,11 @@ int main(int argc, char **argv)
         TH_HONEST_ROLE, { "silent", role_silent }, { "newcomer", role_newcomer },
         { "admin", role_admin }, { "refused", role_refused }, { NULL, NULL },
     };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
-    if (geteuid() != 0) {
-        fprintf(stderr, "test_admission: needs root (setuid %d, prlimit); skipped\n", NOBODY);
-        return TEST_SKIP;
-    }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_refused_before_hello, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_connect_burst, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_silent_flood, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fd_exhaustion, setup, teardown),
+        TEST(test_refused_before_hello),
+        TEST(test_connect_burst),
+        TEST(test_silent_flood),
+        TEST(test_fd_exhaustion),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return TH_MAIN(argc, argv, roles, "(setuid 65534, prlimit)", tests);
 }

@@ -32,6 +32,7 @@
 #include "wait.h"
 
 static th_daemon g_d;
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_ASAN_BIN, .tag = "badclients", .start = true };
 
 /* ---- roles ----------------------------------------------------------------- */
 
@@ -447,21 +448,6 @@ static void test_empty_batch_first(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    thd_init(&g_d, LSMD_ASAN_BIN, "badclients");
-    thd_start(&g_d, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const th_role roles[] = {
@@ -469,11 +455,9 @@ int main(int argc, char **argv)
         { "garbage", role_garbage }, { "badsqe", role_badsqe }, { "noreap", role_noreap },
         { "emptybatch", role_emptybatch }, { NULL, NULL },
     };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_empty_batch_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_clients, setup, teardown),
+        TH_TEST(test_empty_batch_first, &g_fx),
+        TH_TEST(test_bad_clients, &g_fx),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return TH_MAIN(argc, argv, roles, NULL, tests);
 }

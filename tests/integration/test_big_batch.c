@@ -50,6 +50,10 @@
 #define BULK_ENTRY (BULK_VALUE + 32u) /* encoded, with room for the key */
 
 static th_daemon g_d;
+static const char *const g_extra[] = { "--workers", "1", "--block-cache-bytes", "4194304",
+                                       "--memtable-bytes", "256M", NULL };
+/* setup() picks the binary: LSMD_TEST_BIN, else the ASan one. */
+static th_fixture g_fx = { .d = &g_d, .tag = "bigbatch", .extra = g_extra, .start = true };
 
 static lsmd_conn *connect_sized(const char *sock, uint32_t depth, uint32_t slot,
                                 uint32_t large)
@@ -397,7 +401,6 @@ static void test_large_write_order(void **state)
 
 static int setup(void **state)
 {
-    (void)state;
     /* ASan keeps freed blocks in a quarantine (256 MiB by default): keep
      * it small so VmRSS shows what the daemon itself holds on to. */
     const char *old = getenv("ASAN_OPTIONS");
@@ -406,10 +409,8 @@ static int setup(void **state)
              old && *old ? ":" : "");
     setenv("ASAN_OPTIONS", opts, 1);
     const char *bin = getenv("LSMD_TEST_BIN");
-    thd_init(&g_d, bin && *bin ? bin : LSMD_ASAN_BIN, "bigbatch");
-    const char *extra[] = { "--workers", "1", "--block-cache-bytes", "4194304",
-                            "--memtable-bytes", "256M", NULL };
-    thd_start(&g_d, extra);
+    g_fx.bin = bin && *bin ? bin : LSMD_ASAN_BIN;
+    th_fixture_setup(state);
     th_honest_start(&g_h, &g_d, "honest");
     /* "Usual" over a window as long as an attack: on a busy machine the
      * scheduler alone delays some operations by tens of milliseconds. */
@@ -426,12 +427,12 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    (void)state;
     if (g_h.c.pid > 0)
         th_kill(&g_h.c);
-    thd_cleanup(&g_d);
-    return 0;
+    return th_fixture_teardown(state);
 }
+
+#define TEST(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &g_fx)
 
 int main(int argc, char **argv)
 {
@@ -439,12 +440,10 @@ int main(int argc, char **argv)
         TH_HONEST_ROLE, { "huge", role_huge }, { "bulk", role_bulk },
         { "bigput", role_bigput }, { "order", role_order }, { NULL, NULL },
     };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_oversized_batch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_large_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_large_write_order, setup, teardown),
+        TEST(test_oversized_batch),
+        TEST(test_large_batches),
+        TEST(test_large_write_order),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return TH_MAIN(argc, argv, roles, NULL, tests);
 }

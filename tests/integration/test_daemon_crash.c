@@ -19,6 +19,7 @@
 #define NCLIENTS 4
 
 static th_daemon g_d;
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_BIN, .tag = "crash", .start = true };
 
 static int make_kv(char *k, char *v, int cycle, int cl, long i)
 {
@@ -125,28 +126,9 @@ static void test_daemon_crash(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    thd_init(&g_d, LSMD_BIN, "crash");
-    thd_start(&g_d, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const th_role roles[] = { { "syncer", role_syncer }, { NULL, NULL } };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_daemon_crash, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = { TH_TEST(test_daemon_crash, &g_fx) };
+    return TH_MAIN(argc, argv, roles, NULL, tests);
 }

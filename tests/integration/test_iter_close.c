@@ -25,6 +25,7 @@
 #define NEXTS 10
 
 static th_daemon g_d;
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_BIN, .tag = "iterclose", .start = true };
 
 static void key_of(char *buf, size_t n, int k)
 {
@@ -75,10 +76,10 @@ static void test_short_scans_close(void **state)
     assert_int_equal(lsmd_snapshot_acquire(c, &snap), 0);
     put_all(c, "new");
 
-    unsigned seed = 7;
+    th_rng rng;
+    th_rng_seed(&rng, 7);
     for (int i = 0; i < SCANS; i++) {
-        seed = seed * 1103515245u + 12345u;
-        int k = (int)((seed >> 8) % NKEYS);
+        int k = (int)th_rng_below(&rng, NKEYS);
         short_scan(c, i % 2 ? snap : 0, k, i % 2 ? "old" : "new");
         if (i % 500 == 499)
             usleep(20000); /* the daemon sleeps with a close not yet sent */
@@ -105,25 +106,8 @@ static void test_short_scans_close(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
-static int setup(void **state)
+int main(int argc, char **argv)
 {
-    (void)state;
-    thd_init(&g_d, LSMD_BIN, "iterclose");
-    thd_start(&g_d, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_short_scans_close, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = { TH_TEST(test_short_scans_close, &g_fx) };
+    return TH_MAIN(argc, argv, NULL, NULL, tests);
 }

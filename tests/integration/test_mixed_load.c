@@ -22,15 +22,16 @@
 #define LARGE_VALUE (100 * 1024)
 
 static th_daemon g_d;
+/* Small memtables so flushes (and compactions) happen under load. */
+static const char *const g_extra[] = { "--memtable-bytes", "1M", NULL };
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_BIN, .tag = "mixed", .extra = g_extra,
+                           .start = true };
 
 /* ---- deterministic values ------------------------------------------------- */
 
 static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
 {
-    uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull;
-    h ^= (c + 1) * 0x94d049bb133111ebull;
-    h ^= h >> 31;
-    return h * 0xd6e8feb86659fd93ull;
+    return th_mix64(a ^ th_mix64(b ^ th_mix64(c)));
 }
 
 /* Value of key k of client cl at version v (v >= 1). */
@@ -381,30 +382,9 @@ static void test_mixed_load(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    thd_init(&g_d, LSMD_BIN, "mixed");
-    /* Small memtables so flushes (and compactions) happen under load. */
-    const char *extra[] = { "--memtable-bytes", "1M", NULL };
-    thd_start(&g_d, extra);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const th_role roles[] = { { "mixed", role_mixed }, { NULL, NULL } };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_mixed_load, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = { TH_TEST(test_mixed_load, &g_fx) };
+    return TH_MAIN(argc, argv, roles, NULL, tests);
 }

@@ -19,6 +19,8 @@
 #include "harness.h"
 
 static th_daemon g_d;
+/* Each case starts the daemon with its own --numa mode. */
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_BIN, .tag = "numa" };
 
 static int page_node(const void *addr)
 {
@@ -78,24 +80,8 @@ static void test_placement(void **state)
     check_mode("off", -1);
 }
 
-static int setup(void **state)
+int main(int argc, char **argv)
 {
-    (void)state;
-    thd_init(&g_d, LSMD_BIN, "numa");
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_placement, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = { TH_TEST(test_placement, &g_fx) };
+    return TH_MAIN(argc, argv, NULL, NULL, tests);
 }

@@ -28,6 +28,9 @@
 #define NOBODY 65534
 
 static th_daemon g_d;
+/* nobody must be able to reach the socket's directory: the socket's own
+ * mode and SO_PEERCRED decide. */
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_BIN, .tag = "uid", .open_dir = true };
 
 typedef struct nobody_result {
     int connect_rc;       /* shm_hello_connect: fd >= 0 -> 0, else -errno */
@@ -138,31 +141,8 @@ static void test_refused_uid(void **state)
     expect_accepted("allow_gids = 65534");
 }
 
-static int setup(void **state)
+int main(int argc, char **argv)
 {
-    (void)state;
-    thd_init(&g_d, LSMD_BIN, "uid");
-    /* nobody must be able to reach the socket's directory: the socket's
-     * own mode and SO_PEERCRED decide. */
-    assert_int_equal(chmod(g_d.root, 0755), 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
-int main(void)
-{
-    if (geteuid() != 0) {
-        fprintf(stderr, "test_refused_uid: needs root to setuid(%d); skipped\n", NOBODY);
-        return TEST_SKIP;
-    }
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_refused_uid, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = { TH_TEST(test_refused_uid, &g_fx) };
+    return TH_MAIN(argc, argv, NULL, "to setuid(65534)", tests);
 }

@@ -20,6 +20,7 @@
 #define VSIZE 2000
 
 static th_daemon g_d;
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_BIN, .tag = "snapshots", .start = true };
 
 /* ---- the agent role: one command per line on stdin ------------------------ */
 
@@ -230,28 +231,9 @@ static void test_shared_snapshots(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    thd_init(&g_d, LSMD_BIN, "snapshots");
-    thd_start(&g_d, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const th_role roles[] = { { "agent", role_agent }, { NULL, NULL } };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_shared_snapshots, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = { TH_TEST(test_shared_snapshots, &g_fx) };
+    return TH_MAIN(argc, argv, roles, NULL, tests);
 }

@@ -39,6 +39,8 @@
 #define HOLD_ATTEMPTS 5000 /* more than a session may pin */
 
 static th_daemon g_d;
+/* Each test starts the daemon with its own limits. */
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_ASAN_BIN, .tag = "snapcaps" };
 
 /* ---- roles ----------------------------------------------------------------- */
 
@@ -472,32 +474,16 @@ static void test_foreign_uid(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    thd_init(&g_d, LSMD_ASAN_BIN, "snapcaps");
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const th_role roles[] = {
         TH_HONEST_ROLE, { "holder", role_holder }, { "hoarder", role_hoarder },
         { "reholder", role_reholder }, { NULL, NULL },
     };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_directory_cap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_repeated_holds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_foreign_uid, setup, teardown),
+        TH_TEST(test_directory_cap, &g_fx),
+        TH_TEST(test_repeated_holds, &g_fx),
+        TH_TEST(test_foreign_uid, &g_fx),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return TH_MAIN(argc, argv, roles, NULL, tests);
 }

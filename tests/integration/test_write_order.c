@@ -32,6 +32,10 @@
 #define NVERS 150
 
 static th_daemon g_d;
+/* One worker: every client's groups share its committers. */
+static const char *const g_extra[] = { "--workers", "1", NULL };
+static th_fixture g_fx = { .d = &g_d, .bin = LSMD_BIN, .tag = "worder", .extra = g_extra,
+                           .start = true };
 
 static int make_key(char *buf, int cl, int k)
 {
@@ -213,36 +217,14 @@ static void test_write_order(void **state)
     }
     /* Every write was acknowledged: a crash keeps them all, in order. */
     thd_kill(&g_d);
-    const char *extra[] = { "--workers", "1", NULL };
-    thd_start(&g_d, extra);
+    thd_start(&g_d, g_fx.extra);
     check_final();
     assert_int_equal(thd_stop(&g_d), 0);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    thd_init(&g_d, LSMD_BIN, "worder");
-    /* One worker: every client's groups share its committers. */
-    const char *extra[] = { "--workers", "1", NULL };
-    thd_start(&g_d, extra);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    thd_cleanup(&g_d);
-    return 0;
 }
 
 int main(int argc, char **argv)
 {
     static const th_role roles[] = { { "writer", role_writer }, { NULL, NULL } };
-    if (argc > 1 && strcmp(argv[1], "--role") == 0)
-        return th_role_dispatch(argc, argv, roles);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write_order, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = { TH_TEST(test_write_order, &g_fx) };
+    return TH_MAIN(argc, argv, roles, NULL, tests);
 }

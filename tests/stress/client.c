@@ -9,23 +9,7 @@
 #include <unistd.h>
 
 #include "lsmd.h"
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return r->s * 0x2545f4914f6cdd1dull;
-}
-
-static uint64_t rng_below(rng *r, uint64_t n)
-{
-    return n ? rng_next(r) % n : 0;
-}
+#include "rng.h"
 
 int client_rc_is_gone(int rc)
 {
@@ -47,7 +31,7 @@ typedef struct wl {
     oplog *log;
     lsmd_conn *c;
     lsmd_batch *b;
-    rng r;
+    th_rng r;
     uint64_t seq;
     char key[ORACLE_KEY_LEN + 1];
     char val[ORACLE_MAX_VALUE];
@@ -66,9 +50,9 @@ static _Noreturn void wl_end(wl *w, int rc)
 static uint32_t pick_key(wl *w)
 {
     uint32_t n = w->p->nkeys;
-    if (n >= 16 && rng_below(&w->r, 1000) < w->p->hot_pm)
-        return (uint32_t)rng_below(&w->r, n / 16);
-    return (uint32_t)rng_below(&w->r, n);
+    if (n >= 16 && th_rng_below(&w->r, 1000) < w->p->hot_pm)
+        return (uint32_t)th_rng_below(&w->r, n / 16);
+    return (uint32_t)th_rng_below(&w->r, n);
 }
 
 /* Deletes mostly hit live keys: a delete of an absent key checks little. */
@@ -106,17 +90,17 @@ static void do_write(wl *w)
         log->log_full = 1;
         return;
     }
-    unsigned roll = (unsigned)rng_below(&w->r, 1000);
+    unsigned roll = (unsigned)th_rng_below(&w->r, 1000);
     oplog_op *op = &log->ops[n];
     oplog_entry *e = &log->entries[log->n_entries];
     op->seq = w->seq++;
     op->first = log->n_entries;
-    op->sync = rng_below(&w->r, 1000) < w->p->sync_pm;
+    op->sync = th_rng_below(&w->r, 1000) < w->p->sync_pm;
     if (roll < w->p->batch_pm) {
         op->kind = OP_BATCH;
-        op->n = (uint16_t)(2 + rng_below(&w->r, ORACLE_MAX_BATCH - 1));
+        op->n = (uint16_t)(2 + th_rng_below(&w->r, ORACLE_MAX_BATCH - 1));
         for (unsigned i = 0; i < op->n; i++) {
-            e[i].del = rng_below(&w->r, 4) == 0;
+            e[i].del = th_rng_below(&w->r, 4) == 0;
             e[i].key = e[i].del ? pick_delete_key(w) : pick_key(w);
         }
     } else {
@@ -184,7 +168,7 @@ static void do_get(wl *w)
 static void do_multi_get(wl *w)
 {
     uint32_t keys[8];
-    int n = 1 + (int)rng_below(&w->r, 8), sent = 0;
+    int n = 1 + (int)th_rng_below(&w->r, 8), sent = 0;
     for (int i = 0; i < n; i++) {
         keys[i] = pick_key(w);
         size_t kl = oracle_key(w->key, w->p->id, keys[i]);
@@ -228,13 +212,13 @@ static void do_multi_get(wl *w)
 /* A scan of up to 200 keys, forward or backward, against the state. */
 static void do_scan(wl *w)
 {
-    uint32_t n = w->p->nkeys, lo = (uint32_t)rng_below(&w->r, n);
-    uint32_t hi = lo + 1 + (uint32_t)rng_below(&w->r, 200);
+    uint32_t n = w->p->nkeys, lo = (uint32_t)th_rng_below(&w->r, n);
+    uint32_t hi = lo + 1 + (uint32_t)th_rng_below(&w->r, 200);
     if (hi > n)
         hi = n;
     char klo[ORACLE_KEY_LEN + 1], khi[ORACLE_KEY_LEN + 1];
     size_t lol = oracle_key(klo, w->p->id, lo), hil = oracle_key(khi, w->p->id, hi);
-    int reverse = rng_below(&w->r, 4) == 0;
+    int reverse = th_rng_below(&w->r, 4) == 0;
     lsmd_iter *it;
     int rc = lsmd_iter_new_ex(w->c, 0, klo, lol, khi, hil, reverse ? LSMD_ITER_REVERSE : 0, &it);
     if (rc == -EOPNOTSUPP && reverse)
@@ -282,7 +266,8 @@ void client_run(const client_params *p, uint64_t *state, oplog *log)
         atomic_store(&log->finished, 1);
         _exit(0);
     }
-    *w = (wl){ .p = p, .state = state, .log = log, .r = { p->seed | 1 }, .seq = p->next_seq };
+    *w = (wl){ .p = p, .state = state, .log = log, .seq = p->next_seq };
+    th_rng_seed(&w->r, p->seed);
     lsmd_conn_options co;
     lsmd_conn_options_init(&co);
     co.connect_timeout_ms = 3000;
@@ -293,9 +278,9 @@ void client_run(const client_params *p, uint64_t *state, oplog *log)
     if (!w->b)
         wl_end(w, -ENOMEM);
     for (;;) {
-        unsigned roll = (unsigned)rng_below(&w->r, 1000);
+        unsigned roll = (unsigned)th_rng_below(&w->r, 1000);
         if (roll < p->get_pm)
-            rng_below(&w->r, 4) ? do_get(w) : do_multi_get(w);
+            th_rng_below(&w->r, 4) ? do_get(w) : do_multi_get(w);
         else if (roll < p->get_pm + p->scan_pm)
             do_scan(w);
         else if (!log->log_full)
@@ -335,7 +320,8 @@ static void admin_set(admin_log *log, lsmd_conn *c, const char *name, const char
 
 void admin_run(const admin_params *p, admin_log *log)
 {
-    rng r = { p->seed | 1 };
+    th_rng r;
+    th_rng_seed(&r, p->seed);
     lsmd_conn_options co;
     lsmd_conn_options_init(&co);
     co.connect_timeout_ms = 3000;
@@ -348,7 +334,7 @@ void admin_run(const admin_params *p, admin_log *log)
     uint64_t snaps[2] = { 0, 0 };
     int switched = p->switch_at < 0;
     for (;;) {
-        double wait = p->busy ? 0.05 + (double)rng_below(&r, 400) / 1000 : 0.02;
+        double wait = p->busy ? 0.05 + (double)th_rng_below(&r, 400) / 1000 : 0.02;
         if (!switched && now_s() + wait > t0 + p->switch_at)
             wait = t0 + p->switch_at - now_s();
         if (wait > 0)
@@ -367,7 +353,7 @@ void admin_run(const admin_params *p, admin_log *log)
         if (!p->busy)
             continue;
         char v[32];
-        switch (rng_below(&r, 10)) {
+        switch (th_rng_below(&r, 10)) {
         case 0: case 1:
             admin_check(log, c, lsmd_flush(c), "flush");
             log->flushes++;
@@ -377,20 +363,20 @@ void admin_run(const admin_params *p, admin_log *log)
             log->compacts++;
             break;
         case 3:
-            snprintf(v, sizeof v, "%u", 2 + (unsigned)rng_below(&r, 7));
+            snprintf(v, sizeof v, "%u", 2 + (unsigned)th_rng_below(&r, 7));
             admin_set(log, c, "l0_compaction_trigger", v);
             break;
         case 4:
-            snprintf(v, sizeof v, "%u", 2 + (unsigned)rng_below(&r, 4));
+            snprintf(v, sizeof v, "%u", 2 + (unsigned)th_rng_below(&r, 4));
             admin_set(log, c, "tiered_min_merge", v);
             break;
         case 5:
-            snprintf(v, sizeof v, "%uK", 32u << rng_below(&r, 6));
+            snprintf(v, sizeof v, "%uK", 32u << th_rng_below(&r, 6));
             admin_set(log, c, "sstable_target_bytes", v);
             break;
         case 6: case 7: {
             /* Hold up to two snapshots across flushes and compactions. */
-            int i = (int)rng_below(&r, 2);
+            int i = (int)th_rng_below(&r, 2);
             if (snaps[i]) {
                 admin_check(log, c, lsmd_snapshot_release(c, snaps[i]), "snapshot release");
                 snaps[i] = 0;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "rng.h"
+
 /* ---- op log ----------------------------------------------------------------- */
 
 oplog *oplog_map(void)
@@ -59,21 +61,12 @@ long oracle_parse_key(const void *k, size_t klen, unsigned client)
     return v;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    /* splitmix64's finalizer: every input bit reaches every output bit. */
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 #define VALUE_HDR 17 /* 16 hex digits of the vid and ':' */
 
 size_t oracle_value(char *buf, unsigned client, uint32_t key, uint64_t vid)
 {
-    uint64_t h = mix64(vid ^ mix64(((uint64_t)client << 32) | key));
-    uint64_t h2 = mix64(h);
+    uint64_t h = th_mix64(vid ^ th_mix64(((uint64_t)client << 32) | key));
+    uint64_t h2 = th_mix64(h);
     size_t len;
     unsigned r = (unsigned)(h % 1000);
     /* Mostly small values, some medium, 1% large (several blocks). */
@@ -87,15 +80,15 @@ size_t oracle_value(char *buf, unsigned client, uint32_t key, uint64_t vid)
     for (int i = 0; i < 16; i++)
         buf[i] = hex[(vid >> (60 - 4 * i)) & 15];
     buf[16] = ':';
-    uint64_t s = h2 | 1;
+    th_rng s;
+    th_rng_seed(&s, h2);
     size_t i = VALUE_HDR;
     for (; i + 8 <= len; i += 8) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        memcpy(buf + i, &s, 8);
+        uint64_t x = th_rng_next(&s);
+        memcpy(buf + i, &x, 8);
     }
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-    for (; i < len; i++, s >>= 8)
-        buf[i] = (char)s;
+    for (uint64_t x = th_rng_next(&s); i < len; i++, x >>= 8)
+        buf[i] = (char)x;
     return len;
 }
 

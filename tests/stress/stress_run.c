@@ -19,6 +19,7 @@
 #include "base/killpoint.h"
 #include "lsmd.h"
 #include "oracle.h"
+#include "rng.h"
 
 #define MAX_POINTS 16
 #define WINDOW_S 3.0        /* longest write phase of a cycle */
@@ -28,28 +29,6 @@
 
 enum kill_mode { KM_SIGNAL, KM_POINT, KM_RANDOM, KM_CLEAN };
 static const char *const g_mode_names[] = { "sigkill", "killpoint", "random-kp", "sigterm" };
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return r->s * 0x2545f4914f6cdd1dull;
-}
-
-static uint64_t rng_below(rng *r, uint64_t n)
-{
-    return n ? rng_next(r) % n : 0;
-}
-
-static double rng_uniform(rng *r, double lo, double hi)
-{
-    return lo + (hi - lo) * (double)(rng_next(r) >> 11) / 9007199254740992.0;
-}
 
 typedef struct totals {
     uint64_t acked, synced, lost_synced, lost_unsynced, holes, corrupt;
@@ -89,7 +68,7 @@ typedef struct run {
     admin_log *alog;
     pid_t kids[ORACLE_MAX_CLIENTS + 1];
     uint64_t *observed;
-    rng r;
+    th_rng r;
     const char *const *points;
     unsigned npoints;
     double hi[MAX_POINTS];  /* adaptive upper bound of N per point */
@@ -120,7 +99,7 @@ static void spend_arm(run *r, cycle *c, const char *point)
     c->arm_spent = true;
     c->arm.mode = DP_ARM_NONE;
     c->mode = KM_SIGNAL;
-    c->kill_at = rng_uniform(&r->r, 0.5, WINDOW_S);
+    c->kill_at = th_rng_uniform(&r->r, 0.5, WINDOW_S);
 }
 
 static int failed_reopen(run *r, const cycle *c, int rc, const dp_exit *ex)
@@ -146,7 +125,7 @@ static int startup_kill(run *r, cycle *c)
     int rc = dp_spawn(&r->d, &c->set, &none);
     if (rc)
         return failed_reopen(r, c, rc, &ex);
-    usleep((useconds_t)rng_below(&r->r, 60000));
+    usleep((useconds_t)th_rng_below(&r->r, 60000));
     if (dp_exited(&r->d, &ex))
         return failed_reopen(r, c, DP_DIED, &ex);
     dp_kill(&r->d, &ex);
@@ -158,7 +137,7 @@ static int startup_kill(run *r, cycle *c)
  * recovery kill: restart unarmed.  Returns 0 or -1 (a failed reopen). */
 static int start_daemon(run *r, cycle *c, bool may_abort)
 {
-    if (may_abort && c->mode != KM_CLEAN && rng_below(&r->r, 10) == 0 &&
+    if (may_abort && c->mode != KM_CLEAN && th_rng_below(&r->r, 10) == 0 &&
         startup_kill(r, c) != 0)
         return -1;
     for (int attempt = 0;; attempt++) {
@@ -214,7 +193,7 @@ static int observe(run *r, uint64_t *mismatches)
     static char buf[ORACLE_MAX_VALUE];
     for (unsigned cl = 0; cl < o->clients && rc == 0; cl++) {
         for (int s = 0; s < 64 && rc == 0; s++) {
-            uint32_t key = (uint32_t)rng_below(&r->r, o->keys);
+            uint32_t key = (uint32_t)th_rng_below(&r->r, o->keys);
             char k[ORACLE_KEY_LEN + 1];
             size_t kl = oracle_key(k, cl, key), vl = 0;
             rc = lsmd_get_into(c, 0, k, kl, buf, sizeof buf, &vl);
@@ -296,37 +275,38 @@ static void pick_kill(run *r, cycle *c, bool final)
         c->kill_at = CLEAN_STOP_AT_S;
         return;
     }
-    unsigned roll = (unsigned)rng_below(&r->r, 100);
+    unsigned roll = (unsigned)th_rng_below(&r->r, 100);
     if (roll < 35) {
         c->mode = KM_SIGNAL;
-        c->kill_at = rng_below(&r->r, 10) == 0 ? rng_uniform(&r->r, 0.02, 0.3)
-                                                 : rng_uniform(&r->r, 0.5, WINDOW_S);
+        c->kill_at = th_rng_below(&r->r, 10) == 0 ? th_rng_uniform(&r->r, 0.02, 0.3)
+                                                 : th_rng_uniform(&r->r, 0.5, WINDOW_S);
         return;
     }
     c->kill_at = WINDOW_S; /* the fallback when the arming is not reached */
     if (roll < 80) {
         c->mode = KM_POINT;
-        c->point = (int)rng_below(&r->r, r->npoints);
+        c->point = (int)th_rng_below(&r->r, r->npoints);
         c->arm = (dp_arm){ .mode = DP_ARM_POINT, .point = r->points[c->point],
-                           .n = 1 + rng_below(&r->r, (uint64_t)r->hi[c->point]) };
+                           .n = 1 + th_rng_below(&r->r, (uint64_t)r->hi[c->point]) };
     } else {
         static const unsigned pm[] = { 1, 2, 5, 10, 20 };
         c->mode = KM_RANDOM;
-        c->arm = (dp_arm){ .mode = DP_ARM_RANDOM, .permille = pm[rng_below(&r->r, 5)],
-                           .seed = 1 + rng_below(&r->r, 1u << 30) };
+        c->arm = (dp_arm){ .mode = DP_ARM_RANDOM, .permille = pm[th_rng_below(&r->r, 5)],
+                           .seed = 1 + th_rng_below(&r->r, 1u << 30) };
     }
 }
 
 static pid_t fork_client(run *r, unsigned i, uint64_t seed)
 {
-    rng pr = { seed | 1 };
+    th_rng pr;
+    th_rng_seed(&pr, seed);
     static const unsigned sync_pm[] = { 0, 5, 50, 250, 1000 };
     client_params p = {
-        .id = i, .socket = r->d.sock, .nkeys = r->o->keys, .seed = rng_next(&pr),
+        .id = i, .socket = r->d.sock, .nkeys = r->o->keys, .seed = th_rng_next(&pr),
         .next_seq = r->orc.next_seq[i],
-        .get_pm = 100 + (unsigned)rng_below(&pr, 300), .scan_pm = 5 + (unsigned)rng_below(&pr, 35),
-        .delete_pm = 50 + (unsigned)rng_below(&pr, 200), .batch_pm = (unsigned)rng_below(&pr, 300),
-        .sync_pm = sync_pm[rng_below(&pr, 5)], .hot_pm = (unsigned)rng_below(&pr, 900),
+        .get_pm = 100 + (unsigned)th_rng_below(&pr, 300), .scan_pm = 5 + (unsigned)th_rng_below(&pr, 35),
+        .delete_pm = 50 + (unsigned)th_rng_below(&pr, 200), .batch_pm = (unsigned)th_rng_below(&pr, 300),
+        .sync_pm = sync_pm[th_rng_below(&pr, 5)], .hot_pm = (unsigned)th_rng_below(&pr, 900),
     };
     oplog_reset(r->logs[i]);
     pid_t pid = fork();
@@ -337,12 +317,13 @@ static pid_t fork_client(run *r, unsigned i, uint64_t seed)
 
 static pid_t fork_admin(run *r, const cycle *c, uint64_t seed)
 {
-    rng pr = { seed | 1 };
+    th_rng pr;
+    th_rng_seed(&pr, seed);
     admin_params p = {
-        .socket = r->d.sock, .seed = rng_next(&pr),
-        .switch_at = rng_below(&pr, 2) ? rng_uniform(&pr, 0.05, c->kill_at) : -1,
+        .socket = r->d.sock, .seed = th_rng_next(&pr),
+        .switch_at = th_rng_below(&pr, 2) ? th_rng_uniform(&pr, 0.05, c->kill_at) : -1,
         .switch_to = strcmp(c->set.compaction, "leveled") == 0 ? "tiered" : "leveled",
-        .busy = (int)rng_below(&pr, 2),
+        .busy = (int)th_rng_below(&pr, 2),
     };
     memset(r->alog, 0, sizeof *r->alog);
     pid_t pid = fork();
@@ -392,8 +373,8 @@ static void write_phase(run *r, cycle *c)
     unsigned n = r->o->clients;
     fflush(NULL);
     for (unsigned i = 0; i < n; i++)
-        r->kids[i] = fork_client(r, i, rng_next(&r->r));
-    r->kids[n] = fork_admin(r, c, rng_next(&r->r));
+        r->kids[i] = fork_client(r, i, th_rng_next(&r->r));
+    r->kids[n] = fork_admin(r, c, th_rng_next(&r->r));
     double t0 = dp_now();
     bool early = false;
     for (;;) {
@@ -589,7 +570,7 @@ static int run_init(run *r, const stress_opts *o, const char *root)
 {
     memset(r, 0, sizeof *r);
     r->o = o;
-    r->r.s = o->seed * 0x9e3779b97f4a7c15ull + 1;
+    th_rng_seed(&r->r, o->seed * 0x9e3779b97f4a7c15ull + 1);
     r->points = killpoint_names();
     while (r->points[r->npoints] && r->npoints < MAX_POINTS)
         r->npoints++;
@@ -671,13 +652,13 @@ static void new_cycle(run *r, cycle *c, long n, bool final)
 {
     memset(c, 0, sizeof *c);
     c->n = n;
-    dp_settings_random(&c->set, rng_next(&r->r), rng_next(&r->r));
+    dp_settings_random(&c->set, th_rng_next(&r->r), th_rng_next(&r->r));
     pick_kill(r, c, final);
     if (r->o->inject && !final) { /* a full WAL, then SIGKILL */
         c->set.memtable_bytes = 4u << 20;
         c->arm.mode = DP_ARM_NONE;
         c->mode = KM_SIGNAL;
-        c->kill_at = rng_uniform(&r->r, 0.5, 1.0);
+        c->kill_at = th_rng_uniform(&r->r, 0.5, 1.0);
     }
     if (c->mode == KM_SIGNAL || c->mode == KM_CLEAN)
         snprintf(c->arm_desc, sizeof c->arm_desc, "%s", g_mode_names[c->mode]);

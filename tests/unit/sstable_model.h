@@ -81,9 +81,10 @@ SSTM_FN slice value_of(char *buf, uint32_t u, unsigned v)
     if (type_of(u, v) == LSM_TYPE_DELETE)
         return slice_make(buf, 0);
     size_t n = 90 + (u * 7u + v) % 21;
-    uint64_t x = u * 0x9e3779b97f4a7c15ull + v * 0xbf58476d1ce4e5b9ull + 1;
+    th_rng r;
+    th_rng_seed(&r, u * 0x9e3779b97f4a7c15ull + v * 0xbf58476d1ce4e5b9ull + 1);
     for (size_t j = 0; j < n; j += 8) { /* buf has room for the last 8 */
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        uint64_t x = th_rng_next(&r);
         memcpy(buf + j, &x, 8);
     }
     return slice_make(buf, n);

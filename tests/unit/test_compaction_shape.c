@@ -151,7 +151,7 @@ static load_result run_load(const char *dir, const char *style, long mb)
     long keys = n / 3;
     th_rng rng;
     th_rng_seed(&rng, 42);
-    char k[17], val[VALUE_BYTES];
+    char k[24], val[VALUE_BYTES]; /* keys are 16 digits; 24: snprintf's worst case */
     memset(val, 'v', sizeof val);
     load_result r = { 0 };
     for (long i = 0; i < n; i++) {

@@ -1,8 +1,9 @@
-/* test_memtable.c — visibility by sequence, deletes, iterator order, seek,
- * prev, counters, references, big keys and values, concurrent readers:
- * every test runs once per implementation (a cmocka group each, the
- * implementation's name as the test's state), plus a differential test
- * that feeds the same random operations to both and compares them. */
+/* test_memtable.c — visibility by sequence, deletes, iterator order, seek
+ * and prev (the cases of testdata/memtable.txt), counters, references, big
+ * keys and values, concurrent readers: every test runs once per
+ * implementation (a cmocka group each, the implementation's name as the
+ * test's state), plus a differential test that feeds the same random
+ * operations to both and compares them. */
 #include "helpers.h"
 
 #include <errno.h>
@@ -14,6 +15,8 @@
 #include <string.h>
 
 #include "memtable/memtable.h"
+
+#include "datadriven.h"
 
 static slice S(const char *s) { return slice_make(s, strlen(s)); }
 
@@ -43,42 +46,6 @@ static void assert_get(memtable *m, const char *key, uint64_t seq,
     }
 }
 
-static void test_put_get_delete_overwrite(void **state)
-{
-    memtable *m = mt_new(state);
-    assert_get(m, "a", LSM_MAX_SEQUENCE, MEMTABLE_ABSENT, NULL);
-
-    assert_int_equal(memtable_add(m, 1, LSM_TYPE_PUT, S("k"), S("v1")), 0);
-    assert_int_equal(memtable_add(m, 5, LSM_TYPE_PUT, S("k"), S("v5")), 0);
-    assert_int_equal(memtable_add(m, 9, LSM_TYPE_DELETE, S("k"), S("")), 0);
-    assert_int_equal(memtable_add(m, 12, LSM_TYPE_PUT, S("k"), S("v12")), 0);
-    assert_int_equal(memtable_add(m, 3, LSM_TYPE_PUT, S("j"), S("")), 0);
-    assert_int_equal(memtable_add(m, 4, LSM_TYPE_PUT, S("kk"), S("long")), 0);
-
-    assert_get(m, "k", 0, MEMTABLE_ABSENT, NULL);
-    assert_get(m, "k", 1, MEMTABLE_FOUND, "v1");
-    assert_get(m, "k", 4, MEMTABLE_FOUND, "v1");
-    assert_get(m, "k", 5, MEMTABLE_FOUND, "v5");
-    assert_get(m, "k", 8, MEMTABLE_FOUND, "v5");
-    assert_get(m, "k", 9, MEMTABLE_DELETED, NULL);
-    assert_get(m, "k", 11, MEMTABLE_DELETED, NULL);
-    assert_get(m, "k", 12, MEMTABLE_FOUND, "v12");
-    assert_get(m, "k", LSM_MAX_SEQUENCE, MEMTABLE_FOUND, "v12");
-    assert_get(m, "k", UINT64_MAX, MEMTABLE_FOUND, "v12"); /* clamped */
-    assert_get(m, "j", 2, MEMTABLE_ABSENT, NULL);
-    assert_get(m, "j", 3, MEMTABLE_FOUND, ""); /* empty value, not absent */
-    assert_get(m, "kk", 100, MEMTABLE_FOUND, "long");
-    /* Neighbours and prefixes are not matches. */
-    assert_get(m, "", 100, MEMTABLE_ABSENT, NULL);
-    assert_get(m, "i", 100, MEMTABLE_ABSENT, NULL);
-    assert_get(m, "kj", 100, MEMTABLE_ABSENT, NULL);
-    assert_get(m, "kkk", 100, MEMTABLE_ABSENT, NULL);
-    assert_get(m, "z", 100, MEMTABLE_ABSENT, NULL);
-
-    assert_int_equal(memtable_entries(m), 6);
-    memtable_unref(m);
-}
-
 /* Decodes an iterator position into (user key, seq, type). */
 static void check_at(iter *it, const char *ukey, uint64_t seq, enum value_type t,
                      const char *val)
@@ -96,80 +63,148 @@ static void check_at(iter *it, const char *ukey, uint64_t seq, enum value_type t
     assert_memory_equal(v.data, val, v.size);
 }
 
-static void test_iterator(void **state)
+/* ---- data-driven cases (testdata/memtable.txt) -------------------------------
+ * Every case runs against each implementation, with the same expected output.
+ *   reset   a fresh memtable
+ *   add     one entry a line: SEQ PUT KEY [VALUE] or SEQ DEL KEY [VALUE];
+ *           prints the entry count
+ *   get     one lookup a line: KEY SEQ
+ *   iter    one step a line on a new iterator (first, last, next, prev,
+ *           at, seek KEY#SEQ[,DEL]); prints the position after each
+ * A key or value "" is empty; a sequence "max" is LSM_MAX_SEQUENCE, "u64max"
+ * UINT64_MAX. */
+
+typedef struct mt_dd {
+    const char *impl;
+    memtable *m;
+} mt_dd;
+
+/* The words of one input line ("" an empty word). */
+static int dd_words(const dd_case *c, char *line, char **w, int max)
 {
-    memtable *m = mt_new(state);
-    /* Inserted shuffled; expected order: user key asc, seq desc. */
-    assert_int_equal(memtable_add(m, 7, LSM_TYPE_PUT, S("b"), S("b7")), 0);
-    assert_int_equal(memtable_add(m, 2, LSM_TYPE_PUT, S("c"), S("c2")), 0);
-    assert_int_equal(memtable_add(m, 3, LSM_TYPE_PUT, S("b"), S("b3")), 0);
-    assert_int_equal(memtable_add(m, 1, LSM_TYPE_PUT, S("a"), S("a1")), 0);
-    assert_int_equal(memtable_add(m, 8, LSM_TYPE_DELETE, S("b"), S("ignored")), 0);
-    assert_int_equal(memtable_add(m, 4, LSM_TYPE_PUT, S("ab"), S("ab4")), 0);
+    int n = 0;
+    for (char *t = strtok(line, " "); t; t = strtok(NULL, " ")) {
+        if (n == max)
+            dd_fail(c, "too many words");
+        w[n++] = strcmp(t, "\"\"") == 0 ? t + 2 : t;
+    }
+    return n;
+}
 
-    iter *it = memtable_iter_new(m);
+static uint64_t dd_seq(const dd_case *c, const char *s)
+{
+    if (strcmp(s, "max") == 0)
+        return LSM_MAX_SEQUENCE;
+    if (strcmp(s, "u64max") == 0)
+        return UINT64_MAX;
+    char *end;
+    uint64_t v = strtoull(s, &end, 10);
+    if (!*s || *end)
+        dd_fail(c, "bad sequence %s", s);
+    return v;
+}
+
+static void dd_position(dd_case *c, const char *op, iter *it)
+{
+    if (!iter_valid(it)) {
+        dd_printf(c, "%s: .%s\n", op, iter_status(it) ? " (error)" : "");
+        return;
+    }
+    slice k = iter_key(it), v = iter_value(it), u = ikey_user(k);
+    assert_true(k.size >= INTERNAL_TRAILER);
+    enum value_type t = ikey_type(k);
+    dd_printf(c, "%s: %.*s#%llu,%s \"%.*s\"\n", op, (int)u.size, u.data,
+              (unsigned long long)ikey_seq(k),
+              t == LSM_TYPE_PUT ? "PUT" : t == LSM_TYPE_DELETE ? "DEL" : "?", (int)v.size, v.data);
+}
+
+static void mt_dd_case(dd_case *c, void *arg)
+{
+    mt_dd *d = arg;
+    char *w[8];
+    if (strcmp(c->cmd, "reset") == 0) {
+        memtable_unref(d->m);
+        assert_int_equal(memtable_create(d->impl, &d->m), 0);
+        dd_printf(c, "entries %llu\n", (unsigned long long)memtable_entries(d->m));
+        return;
+    }
+    if (!d->m)
+        dd_fail(c, "no memtable: reset first");
+    for (int i = 0; strcmp(c->cmd, "add") == 0 && i < c->ninput; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "%s", c->input[i]);
+        int n = dd_words(c, line, w, 8);
+        if (n < 3 || n > 4 || (strcmp(w[1], "PUT") != 0 && strcmp(w[1], "DEL") != 0))
+            dd_fail(c, "add: SEQ PUT|DEL KEY [VALUE], not %s", c->input[i]);
+        enum value_type t = strcmp(w[1], "PUT") == 0 ? LSM_TYPE_PUT : LSM_TYPE_DELETE;
+        assert_int_equal(memtable_add(d->m, dd_seq(c, w[0]), t, S(w[2]), S(n == 4 ? w[3] : "")), 0);
+    }
+    if (strcmp(c->cmd, "add") == 0) {
+        dd_printf(c, "entries %llu\n", (unsigned long long)memtable_entries(d->m));
+        return;
+    }
+    if (strcmp(c->cmd, "get") == 0) {
+        for (int i = 0; i < c->ninput; i++) {
+            char line[256];
+            snprintf(line, sizeof line, "%s", c->input[i]);
+            if (dd_words(c, line, w, 8) != 2)
+                dd_fail(c, "get: KEY SEQ, not %s", c->input[i]);
+            slice v = { NULL, 0 };
+            enum memtable_lookup r = memtable_get(d->m, S(w[0]), dd_seq(c, w[1]), &v);
+            dd_printf(c, "%s@%s: ", *w[0] ? w[0] : "\"\"", w[1]);
+            if (r == MEMTABLE_FOUND)
+                dd_printf(c, "found \"%.*s\"\n", (int)v.size, v.data);
+            else
+                dd_printf(c, "%s\n", r == MEMTABLE_DELETED ? "deleted"
+                                     : r == MEMTABLE_ABSENT ? "absent" : "?");
+        }
+        return;
+    }
+    if (strcmp(c->cmd, "iter") != 0)
+        dd_fail(c, "unknown command");
+    iter *it = memtable_iter_new(d->m);
     assert_non_null(it);
-    assert_false(iter_valid(it));
-    assert_int_equal(iter_status(it), 0);
-
-    iter_first(it);
-    check_at(it, "a", 1, LSM_TYPE_PUT, "a1");
-    iter_next(it);
-    check_at(it, "ab", 4, LSM_TYPE_PUT, "ab4");
-    iter_next(it);
-    check_at(it, "b", 8, LSM_TYPE_DELETE, "");
-    iter_next(it);
-    check_at(it, "b", 7, LSM_TYPE_PUT, "b7");
-    iter_next(it);
-    check_at(it, "b", 3, LSM_TYPE_PUT, "b3");
-    iter_next(it);
-    check_at(it, "c", 2, LSM_TYPE_PUT, "c2");
-    iter_next(it);
-    assert_false(iter_valid(it));
-
-    iter_last(it);
-    check_at(it, "c", 2, LSM_TYPE_PUT, "c2");
-    iter_prev(it);
-    check_at(it, "b", 3, LSM_TYPE_PUT, "b3");
-    iter_prev(it);
-    check_at(it, "b", 7, LSM_TYPE_PUT, "b7");
-    iter_prev(it);
-    check_at(it, "b", 8, LSM_TYPE_DELETE, "");
-    iter_prev(it);
-    check_at(it, "ab", 4, LSM_TYPE_PUT, "ab4");
-    iter_prev(it);
-    check_at(it, "a", 1, LSM_TYPE_PUT, "a1");
-    iter_prev(it);
-    assert_false(iter_valid(it));
-
-    /* Seeks take internal keys. */
-    char buf[64];
-    size_t n = ikey_encode(buf, S("b"), LSM_MAX_SEQUENCE, LSM_TYPE_SEEK);
-    iter_seek(it, slice_make(buf, n));
-    check_at(it, "b", 8, LSM_TYPE_DELETE, "");
-    n = ikey_encode(buf, S("b"), 7, LSM_TYPE_SEEK);
-    iter_seek(it, slice_make(buf, n));
-    check_at(it, "b", 7, LSM_TYPE_PUT, "b7");
-    n = ikey_encode(buf, S("b"), 6, LSM_TYPE_SEEK);
-    iter_seek(it, slice_make(buf, n));
-    check_at(it, "b", 3, LSM_TYPE_PUT, "b3");
-    n = ikey_encode(buf, S("b"), 2, LSM_TYPE_SEEK);
-    iter_seek(it, slice_make(buf, n));
-    check_at(it, "c", 2, LSM_TYPE_PUT, "c2");
-    n = ikey_encode(buf, S("aa"), 100, LSM_TYPE_SEEK);
-    iter_seek(it, slice_make(buf, n));
-    check_at(it, "ab", 4, LSM_TYPE_PUT, "ab4");
-    iter_prev(it);
-    check_at(it, "a", 1, LSM_TYPE_PUT, "a1");
-    n = ikey_encode(buf, S(""), 0, LSM_TYPE_DELETE);
-    iter_seek(it, slice_make(buf, n));
-    check_at(it, "a", 1, LSM_TYPE_PUT, "a1");
-    n = ikey_encode(buf, S("c"), 1, LSM_TYPE_PUT);
-    iter_seek(it, slice_make(buf, n));
-    assert_false(iter_valid(it));
-
+    for (int i = 0; i < c->ninput; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "%s", c->input[i]);
+        int n = dd_words(c, line, w, 8);
+        if (n == 1 && strcmp(w[0], "first") == 0)
+            iter_first(it);
+        else if (n == 1 && strcmp(w[0], "last") == 0)
+            iter_last(it);
+        else if (n == 1 && strcmp(w[0], "next") == 0)
+            iter_next(it);
+        else if (n == 1 && strcmp(w[0], "prev") == 0)
+            iter_prev(it);
+        else if (n == 2 && strcmp(w[0], "seek") == 0) {
+            /* KEY#SEQ[,DEL]: an internal key (PUT sorts as LSM_TYPE_SEEK) */
+            char *hash = strrchr(w[1], '#');
+            if (!hash)
+                dd_fail(c, "seek KEY#SEQ[,DEL], not %s", c->input[i]);
+            *hash = '\0';
+            char *comma = strchr(hash + 1, ',');
+            enum value_type t = LSM_TYPE_SEEK;
+            if (comma) {
+                *comma = '\0';
+                t = LSM_TYPE_DELETE;
+            }
+            const char *key = strcmp(w[1], "\"\"") == 0 ? "" : w[1];
+            char buf[128];
+            size_t kn = ikey_encode(buf, S(key), dd_seq(c, hash + 1), t);
+            iter_seek(it, slice_make(buf, kn));
+        } else if (n != 1 || strcmp(w[0], "at") != 0) {
+            dd_fail(c, "unknown iterator step %s", c->input[i]);
+        }
+        dd_position(c, c->input[i], it);
+    }
     iter_destroy(it);
-    memtable_unref(m);
+}
+
+static void test_datadriven(void **state)
+{
+    mt_dd d = { .impl = *state };
+    DD_RUN("memtable.txt", mt_dd_case, &d);
+    memtable_unref(d.m);
 }
 
 /* Sequential and random keys: full scan order matches the model. */
@@ -740,8 +775,7 @@ static void test_many_keys_found(void **state)
 
 /* Every per-implementation test, with the implementation as its state. */
 #define PER_IMPL_TESTS(impl)                                             \
-    cmocka_unit_test_prestate(test_put_get_delete_overwrite, impl),     \
-        cmocka_unit_test_prestate(test_iterator, impl),                 \
+    cmocka_unit_test_prestate(test_datadriven, impl),                   \
         cmocka_unit_test_prestate(test_iterator_many, impl),            \
         cmocka_unit_test_prestate(test_counters, impl),                 \
         cmocka_unit_test_prestate(test_refcount, impl),                 \

@@ -1,9 +1,9 @@
 /* test_picker_tiered.c — the tiered compaction picker
  * (engine/compaction/picker_tiered.c): sorted runs, the four triggers in
- * order, output levels, busy runs, manual compactions; then simulations on
- * a model tree (tests/unit/picker_sim.h): a stream of flushes under the run
- * bound and space-amp bound, convergence from a leveled shape, concurrent
- * picks. */
+ * order, output levels, busy runs (the cases of testdata/picker_tiered.txt),
+ * manual compactions; then simulations on a model tree
+ * (tests/unit/picker_sim.h): a stream of flushes under the run bound and
+ * space-amp bound, convergence from a leveled shape, concurrent picks. */
 #include "helpers.h"
 
 #include <errno.h>
@@ -18,60 +18,9 @@
 #include "version/version.h"
 #include "version/version_edit.h"
 
-#include "picker_sim.h"
+#include "picker_dd.h"
 
-#define NKEYS 100000u
-#define MAX_RUNS_SPEC 16
-
-/* One sorted run of a hand-made tree, newest first. */
-typedef struct runspec {
-    int level;
-    size_t entries;
-    bool busy;    /* all its files being_compacted */
-    bool expired; /* created long ago */
-} runspec;
-
-typedef struct built {
-    file_meta *first[MAX_RUNS_SPEC]; /* the run's first file */
-    size_t n;
-} built;
-
-/* Builds the runs oldest first, so newer runs get newer sequences; a level
- * run of more than one entry is cut into two files. */
-static void build_runs(sim *s, const runspec *r, size_t n, built *out)
-{
-    assert_true(n <= MAX_RUNS_SPEC);
-    out->n = n;
-    uint64_t seq = 1;
-    for (size_t i = n; i-- > 0;) {
-        size_t count = r[i].entries;
-        assert_true(count >= 1 && count <= NKEYS);
-        entry *e = malloc(count * sizeof *e);
-        assert_non_null(e);
-        for (size_t j = 0; j < count; j++) {
-            uint32_t k = count == 1 ? 0 : (uint32_t)((uint64_t)(NKEYS - 1) * j / (count - 1));
-            e[j] = (entry){ k, seq++, false };
-        }
-        s->now = r[i].expired ? 1000 : 1000000;
-        size_t cut = r[i].level > 0 && count > 1 ? count / 2 : count;
-        uint64_t first = s->next_number;
-        sim_add(s, r[i].level, e, cut);
-        if (cut < count)
-            sim_add(s, r[i].level, e + cut, count - cut);
-        free(e);
-        const version *v = s->v;
-        out->first[i] = NULL;
-        for (size_t j = 0; j < v->nfiles[r[i].level]; j++) {
-            file_meta *f = v->files[r[i].level][j];
-            if (f->number == first)
-                out->first[i] = f;
-            if (f->number >= first)
-                f->being_compacted = r[i].busy;
-        }
-        assert_non_null(out->first[i]);
-    }
-    s->now = 1000000;
-}
+#define NKEYS 100000u /* as in picker_dd.h's runs */
 
 static picker_options tiered_options(void)
 {
@@ -111,131 +60,9 @@ static void assert_span(const compaction *c, const runspec *r, const built *b, s
     assert_int_equal(files, c->ninput_files);
 }
 
-/* ---- the triggers, table-driven -------------------------------------------- */
-
-typedef struct row {
-    const char *what;
-    runspec runs[MAX_RUNS_SPEC];
-    size_t nruns;
-    double ratio, amp;          /* 0: defaults (1.0, 2.0) */
-    int min_merge, max_runs;    /* 0: defaults (4, 12) */
-    uint64_t periodic;
-    bool none;                  /* expect NULL */
-    size_t s, e;                /* expected span */
-    enum compaction_reason reason;
-    int out;
-} row;
-
 #define R(l, n) { l, n, false, false }
 #define BUSY(l, n) { l, n, true, false }
 #define OLD(l, n) { l, n, false, true }
-
-static const row rows[] = {
-    { "four similar L0 files above a big L6: next to it", { R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(6, 10000) }, 5,
-      0, 0, 0, 0, 0, false, 0, 4, COMPACTION_TIERED_SIZE_RATIO, 5 },
-    { "three: below min_merge", { R(0, 10), R(0, 10), R(0, 10), R(6, 10000) }, 4,
-      0, 0, 0, 0, 0, true, 0, 0, 0, 0 },
-    { "a level joins: output below the oldest merged", { R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(1, 45), R(6, 10000) }, 7,
-      0, 0, 0, 0, 0, false, 0, 6, COMPACTION_TIERED_SIZE_RATIO, 5 },
-    { "the newest is too small: start from the next", { R(0, 10), R(0, 100), R(0, 100), R(0, 100), R(0, 100), R(6, 100000) }, 6,
-      0, 0, 0, 0, 0, false, 1, 5, COMPACTION_TIERED_SIZE_RATIO, 5 },
-    { "next older run an L0 file: L0", { R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(0, 1000), R(6, 100000) }, 6,
-      0, 0, 0, 0, 0, false, 0, 4, COMPACTION_TIERED_SIZE_RATIO, 0 },
-    { "next older run L1: L0", { R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(1, 1000), R(6, 100000) }, 6,
-      0, 0, 0, 0, 0, false, 0, 4, COMPACTION_TIERED_SIZE_RATIO, 0 },
-    { "next older run L3: L2", { R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(3, 1000), R(6, 100000) }, 6,
-      0, 0, 0, 0, 0, false, 0, 4, COMPACTION_TIERED_SIZE_RATIO, 2 },
-    { "no older run: the bottom", { R(0, 10), R(0, 10), R(0, 10), R(0, 10) }, 4,
-      0, 100, 0, 0, 0, false, 0, 4, COMPACTION_TIERED_SIZE_RATIO, 6 },
-    { "ratio 0.01: a run twice the set stays out", { R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(2, 60), R(6, 100000) }, 6,
-      0.01, 0, 0, 0, 0, false, 0, 4, COMPACTION_TIERED_SIZE_RATIO, 1 },
-    { "ratio 1: the same run joins", { R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(2, 60), R(6, 100000) }, 6,
-      1.0, 0, 0, 0, 0, false, 0, 5, COMPACTION_TIERED_SIZE_RATIO, 5 },
-    { "min_merge 2", { R(0, 10), R(0, 10), R(6, 10000) }, 3,
-      0, 0, 2, 0, 0, false, 0, 2, COMPACTION_TIERED_SIZE_RATIO, 5 },
-    { "a busy run splits the candidates", { R(0, 10), R(0, 10), BUSY(0, 10), R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(6, 100000) }, 8,
-      0, 0, 0, 0, 0, false, 3, 7, COMPACTION_TIERED_SIZE_RATIO, 5 },
-    { "four L0 files over a smaller L6: space amp first", { R(0, 10), R(0, 10), R(0, 10), R(0, 10) }, 4,
-      0, 0, 0, 0, 0, false, 0, 4, COMPACTION_SPACE_AMP, 6 },
-    { "space amp over levels", { R(0, 10), R(2, 100), R(6, 20) }, 3,
-      0, 0, 0, 0, 0, false, 0, 3, COMPACTION_SPACE_AMP, 6 },
-    { "space amp at the limit: not due", { R(0, 10), R(2, 30), R(6, 20) }, 3,
-      0, 0, 0, 0, 0, true, 0, 0, 0, 0 },
-    { "space amp from below a busy run", { BUSY(0, 10), R(2, 100), R(6, 20) }, 3,
-      0, 0, 0, 0, 0, false, 1, 3, COMPACTION_SPACE_AMP, 6 },
-    { "space amp with the oldest busy: nothing", { R(0, 10), R(2, 100), BUSY(6, 20) }, 3,
-      0, 0, 0, 0, 0, true, 0, 0, 0, 0 },
-    { "13 runs of growing size: the newest 4", { R(0, 1), R(0, 3), R(0, 8), R(0, 20), R(0, 50), R(0, 125), R(0, 313), R(1, 782), R(2, 1954), R(3, 4883), R(4, 12207), R(5, 30518), R(6, 76294) }, 13,
-      0, 0, 0, 0, 0, false, 0, 4, COMPACTION_TIERED_RUNS, 0 },
-    { "16 runs: the newest 5", { R(0, 1), R(0, 3), R(0, 5), R(0, 10), R(0, 20), R(0, 41), R(0, 86), R(0, 180), R(0, 378), R(0, 794), R(1, 1668), R(2, 3502), R(3, 7355), R(4, 15445), R(5, 32434), R(6, 68112) }, 16,
-      0.01, 0, 0, 0, 0, false, 0, 5, COMPACTION_TIERED_RUNS, 0 },
-    { "run count skips a busy newest run", { BUSY(0, 1), R(0, 3), R(0, 8), R(0, 20), R(0, 50), R(0, 125), R(0, 313), R(1, 782), R(2, 1954), R(3, 4883), R(4, 12207), R(5, 30518), R(6, 76294) }, 13,
-      0, 0, 0, 0, 0, false, 1, 5, COMPACTION_TIERED_RUNS, 0 },
-    { "max_runs 3", { R(0, 1), R(0, 3), R(2, 8), R(6, 100) }, 4,
-      0, 0, 2, 3, 0, false, 0, 2, COMPACTION_TIERED_RUNS, 1 },
-    { "periodic: the expired run through the oldest", { R(0, 10), OLD(3, 100), R(6, 1000) }, 3,
-      0, 0, 0, 0, 1000, false, 1, 3, COMPACTION_PERIODIC, 6 },
-    { "periodic: the oldest alone, in place", { R(0, 10), R(3, 100), OLD(6, 1000) }, 3,
-      0, 0, 0, 0, 1000, false, 2, 3, COMPACTION_PERIODIC, 6 },
-    { "periodic: an expired L0 file alone goes to the bottom", { OLD(0, 10) }, 1,
-      0, 0, 0, 0, 1000, false, 0, 1, COMPACTION_PERIODIC, 6 },
-    { "periodic off", { R(0, 10), OLD(3, 100), R(6, 1000) }, 3,
-      0, 0, 0, 0, 0, true, 0, 0, 0, 0 },
-    { "periodic blocked by a busy older run", { OLD(0, 10), R(3, 100), BUSY(6, 1000) }, 3,
-      0, 0, 0, 0, 1000, true, 0, 0, 0, 0 },
-};
-
-static void test_triggers(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        const row *r = &rows[i];
-        sim s;
-        sim_init(&s, NKEYS, i + 1);
-        built b;
-        build_runs(&s, r->runs, r->nruns, &b);
-        picker_options o = tiered_options();
-        if (r->ratio)
-            o.tiered_size_ratio = r->ratio;
-        if (r->amp)
-            o.tiered_max_space_amp = r->amp;
-        if (r->min_merge)
-            o.tiered_min_merge = r->min_merge;
-        if (r->max_runs)
-            o.tiered_max_runs = r->max_runs;
-        o.periodic_compaction_seconds = r->periodic;
-        assert_int_equal(picker_tiered.sorted_runs(s.v), (int)r->nruns);
-        compaction *c = pick_ok(&o, s.v);
-        if (r->none) {
-            if (c)
-                fail_msg("%s: picked %s", r->what, compaction_reason_name(c->reason));
-            sim_free(&s);
-            continue;
-        }
-        if (!c)
-            fail_msg("%s: nothing picked", r->what);
-        if (c->reason != r->reason || c->output_level != r->out)
-            fail_msg("%s: %s to L%d", r->what, compaction_reason_name(c->reason), c->output_level);
-        assert_string_equal(c->style, "tiered");
-        assert_span(c, r->runs, &b, r->s, r->e);
-        assert_false(c->trivial_move);
-        assert_int_equal(c->target_file_bytes, c->output_level ? o.target_file_bytes : 0);
-        bool any_busy = false;
-        for (size_t j = 0; j < r->nruns; j++)
-            any_busy |= r->runs[j].busy;
-        if (!any_busy)
-            assert_true(picker_tiered.level_score(&o, s.v, 0) >= 1.0);
-        assert_true(picker_tiered.pending_bytes(&o, s.v) > 0);
-        /* apply it: the model tree stays readable */
-        for (int l = 0; l < LSM_NUM_LEVELS; l++)
-            for (size_t j = 0; j < s.v->nfiles[l]; j++)
-                s.v->files[l][j]->being_compacted = false;
-        sim_apply(&s, c);
-        compaction_free(c);
-        sim_check_reads(&s);
-        sim_free(&s);
-    }
-}
 
 static void test_scores_and_runs(void **state)
 {
@@ -253,7 +80,7 @@ static void test_scores_and_runs(void **state)
 
     static const runspec shape[] = { R(0, 10), R(0, 10), R(2, 1000), R(6, 1000) };
     built b;
-    build_runs(&s, shape, 4, &b);
+    sim_build_runs(&s, shape, 4, &b);
     assert_int_equal(picker_tiered.sorted_runs(s.v), 4);
     assert_int_equal(picker_leveled.sorted_runs(s.v), 4);
     double sc = picker_tiered.level_score(&o, s.v, 0);
@@ -286,7 +113,7 @@ static void test_manual(void **state)
 
     static const runspec shape[] = { R(0, 10), R(0, 20), R(1, 30), R(4, 500), R(6, 100) };
     built b;
-    build_runs(&s, shape, 5, &b);
+    sim_build_runs(&s, shape, 5, &b);
     b.first[3]->being_compacted = true;
     assert_null(manual_ok(&o, s.v, -1)); /* busy, not done */
     assert_true(compaction_version_busy(s.v));
@@ -337,7 +164,7 @@ static void test_manual(void **state)
     sim t;
     sim_init(&t, NKEYS, 3);
     static const runspec one[] = { R(3, 100) };
-    build_runs(&t, one, 1, &b);
+    sim_build_runs(&t, one, 1, &b);
     o.manual_floor = 0;
     c = manual_ok(&o, t.v, -1);
     assert_int_equal(c->output_level, 6);
@@ -358,7 +185,7 @@ static void test_running_conflict(void **state)
     sim_init(&s, NKEYS, 4);
     static const runspec shape[] = { R(0, 10), R(0, 10), R(0, 10), R(0, 10), R(6, 10000) };
     built b;
-    build_runs(&s, shape, 5, &b);
+    sim_build_runs(&s, shape, 5, &b);
     entry e[] = { { 500, 900000, 0 }, { 600, 900001, 0 } };
     file_meta *f = sim_file(&s, e, 2);
     compaction *r = compaction_new(COMPACTION_LEVEL_SIZE, "leveled", 5);
@@ -490,7 +317,7 @@ static void test_from_leveled_shape(void **state)
     static const runspec shape[] = { R(0, 5), R(0, 5), R(0, 5), R(1, 10), R(2, 100), R(3, 1000),
                                      R(4, 10000), R(5, 50000), R(6, 100000) };
     built b;
-    build_runs(&t, shape, 9, &b);
+    sim_build_runs(&t, shape, 9, &b);
     picker_options ot = tiered_options();
     ot.tiered_max_runs = 6;
     sim_settle(&t, &picker_tiered, &ot, 100);
@@ -514,10 +341,18 @@ static void test_concurrent_picks(void **state)
     sim_free(&s);
 }
 
+/* The four triggers in order, output levels, busy runs:
+ * testdata/picker_tiered.txt (commands in picker_dd.h). */
+static void test_datadriven(void **state)
+{
+    (void)state;
+    picker_dd_run(__FILE__, "picker_tiered.txt", &picker_tiered, tiered_options);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_triggers),
+        cmocka_unit_test(test_datadriven),
         cmocka_unit_test(test_scores_and_runs),
         cmocka_unit_test(test_manual),
         cmocka_unit_test(test_running_conflict),

@@ -1,5 +1,5 @@
-/* worker.c — the worker loops (worker.h). */
-#include "worker.h"
+/* bench_worker.c — the worker loops (bench_worker.h). */
+#include "bench_worker.h"
 
 #include <errno.h>
 #include <stdlib.h>

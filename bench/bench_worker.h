@@ -1,5 +1,5 @@
 /*
- * worker.h — one benchmark worker thread: draws operations from its
+ * bench_worker.h — one benchmark worker thread: draws operations from its
  * workload, runs them against a target (synchronously, or with --iodepth
  * requests in flight on an asynchronous target), and records each
  * latency into its own histograms and timeline.
