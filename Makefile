@@ -61,6 +61,8 @@ CFLAGS  += --coverage
 LDFLAGS += --coverage
 endif
 
+test_bin = $(patsubst %.c,$(B)/tests/%,$(notdir $(1)))
+
 # What the fragments fill in.
 ALL_TARGETS     :=      # built by `make`
 TESTS           :=      # test sources, in run order: tests/*/test_X.c -> $(B)/tests/test_X
@@ -74,12 +76,12 @@ include engine/engine.mk shm/shm.mk libclient/libclient.mk daemon/daemon.mk \
         bench/bench.mk tests/tests.mk tests/fuzz/fuzz.mk tests/stress/stress.mk
 
 TESTS_RUN     := $(if $(T),$(filter $(patsubst %,\%/%.c,$(T)),$(TESTS)),$(TESTS))
-TEST_PROGRAMS := $(patsubst %.c,$(B)/tests/%,$(notdir $(TESTS)))
+TEST_PROGRAMS := $(call test_bin,$(TESTS))
 
 .PHONY: all test check-layers run install deps deps-check clean coverage
 all: $(ALL_TARGETS)
 
-test: check-layers deps-check all $(TEST_PROGRAMS)
+test: check-layers deps-check all $(call test_bin,$(TESTS_RUN))
 	@SAN='$(SAN)' scripts/run-tests.sh $(B)/tests $(TESTS_RUN)
 
 # Reads the includes of the sources and the symbol tables of the engine's
@@ -107,13 +109,16 @@ deps:
 deps-check:
 	@scripts/deps.sh check-or-install
 
-# One pass of the suite (short sizes) over instrumented objects, then a report.
+# One pass of the suite (short sizes) over instrumented objects, then a
+# report of the code outside tests/ (counts from earlier runs are dropped).
 coverage:
+	@scripts/deps.sh check-or-install gcovr
+	@find build/coverage -name '*.gcda' -delete 2>/dev/null || true
 	LSM_TEST_SHORT=1 $(MAKE) --no-print-directory COVERAGE=1 test T='$(T)'
 	@mkdir -p build/coverage/report
-	gcovr --root . --object-directory build/coverage/obj --exclude 'tests/' \
-	  --html-details build/coverage/report/index.html --txt build/coverage/report/summary.txt
-	@cat build/coverage/report/summary.txt | tail -n 3
+	gcovr --root . --exclude 'tests/' --txt build/coverage/report/summary.txt \
+	  --html-details build/coverage/report/index.html build/coverage
+	@tail -n 3 build/coverage/report/summary.txt; echo "coverage: build/coverage/report/index.html"
 
 clean:
 	rm -rf build

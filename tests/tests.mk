@@ -8,8 +8,6 @@
 #   integration         + harness.o honest.o: start the lsmd of the same build
 #                       on a temp dir and real client processes; the attack
 #                       tests start the ASan+UBSan lsmd (asan-lsmd)
-test_bin = $(patsubst %.c,$(B)/tests/%,$(notdir $(1)))
-
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 CRASH_SRC  := $(wildcard tests/crash/test_*.c)
 ITEST_SRC  := $(wildcard tests/integration/test_*.c)
