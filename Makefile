@@ -23,6 +23,7 @@
 # Switches: SAN=address,undefined | SAN=thread -> build/san-*/;
 # KILLPOINTS=1 -> build/kp/ (or build/san-*/kp/); COVERAGE=1 -> build/coverage/.
 
+.DEFAULT_GOAL := all
 CC      ?= cc
 PREFIX  ?= /usr/local
 SAN     ?=
