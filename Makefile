@@ -8,6 +8,7 @@
 #   make check-layers    include and call rules between layers, no circles
 #   make run             lsmd in the foreground, data in ./var
 #   make install [PREFIX=/usr/local] [DESTDIR=]   libraries, headers, .pc, bin/
+#   make uninstall [PREFIX=...]   removes what install put there
 #   make bench           embedded vs rocksdb vs lmdb vs lsmd (scripts/bench.sh)
 #   make stress [DURATION=60] [STRESS_FLAGS=...]   kill/restart/verify cycles
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=...] libFuzzer targets (clang)
@@ -78,8 +79,9 @@ include engine/engine.mk shm/shm.mk libclient/libclient.mk daemon/daemon.mk \
 
 TESTS_RUN     := $(if $(T),$(filter $(patsubst %,\%/%.c,$(T)),$(TESTS)),$(TESTS))
 TEST_PROGRAMS := $(call test_bin,$(TESTS))
+$(if $(T),$(if $(TESTS_RUN),,$(error T="$(T)": no such test program)))
 
-.PHONY: all test check-layers run install deps deps-check clean coverage
+.PHONY: all test check-layers run install uninstall deps deps-check clean coverage
 all: $(ALL_TARGETS)
 
 test: check-layers deps-check all $(call test_bin,$(TESTS_RUN))
@@ -103,6 +105,12 @@ install: all
 	install -m 644 $(INSTALL_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,$(notdir $(INSTALL_LIB))) \
+	  $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(INSTALL_INCLUDE))) \
+	  $(addprefix $(DESTDIR)$(PREFIX)/lib/pkgconfig/,$(notdir $(INSTALL_PC))) \
+	  $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(INSTALL_BIN)))
 
 deps:
 	@scripts/deps.sh install
