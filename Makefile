@@ -32,8 +32,8 @@ OPT     ?= -O2
 
 comma := ,
 ifeq ($(COVERAGE),1)
+# at the usual -O2: gcc warns (-Werror) on this tree at -O0, -Og and -O1
 B := build/coverage
-OPT := -O0
 else ifeq ($(SAN),)
 B := build
 else
