@@ -1,19 +1,22 @@
 #!/bin/sh
-# deps.sh install|check-or-install — make sure the Debian packages lsmd
-# builds against are present.  Installs with apt-get when root; otherwise
-# prints the one command to run.
+# deps.sh install|check-or-install [PKG...] — make sure the Debian packages
+# lsmd builds against (and PKG..., for one target only) are present.  Installs
+# with apt-get when root; otherwise prints the one command to run.
 set -eu
 # build + tests; clang and its runtime for the libFuzzer targets (make fuzz);
 # librocksdb-dev and liblmdb-dev for lsmbench's rocksdb and lmdb targets
 # (make bench).
 PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-dev
       clang libclang-rt-14-dev librocksdb-dev liblmdb-dev"
+# Optional, asked for by one target: gcovr (make coverage).
+mode=${1:-}; [ $# -gt 0 ] && shift
+PKGS="$PKGS $*"
 
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && { [ "${1:-}" = install ] && echo "deps: all present ($PKGS)"; exit 0; }
+[ -z "$missing" ] && { [ "$mode" = install ] && echo "deps: all present ($PKGS)"; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "deps: missing:$missing — run: sudo apt-get install -y$missing" >&2

@@ -1,0 +1,41 @@
+# bench/: lsmbench, fillbench and the SVG pictures lsmctl draws.
+#   $(B)/lsmbench       lsmbench.c + libbench.a (bench/*.c but fillbench.c and
+#                       lsmbench.c) + liblsmd + liblsm; the rocksdb target (and
+#                       -lrocksdb) only when /usr/include/rocksdb/c.h exists
+#                       (librocksdb-dev), likewise lmdb (liblmdb-dev, lmdb.h)
+#   $(B)/libbenchsvg.a  svg_schedule.o svg_common.o json_scan.o: the compaction
+#                       schedule picture, for lsmctl (API in bench/svg_schedule.h)
+#   $(B)/fillbench      a small timing program for the embedded engine
+#   make bench          a short side-by-side comparison (scripts/bench.sh)
+HAVE_ROCKSDB  := $(if $(wildcard /usr/include/rocksdb/c.h),1,)
+HAVE_LMDB     := $(if $(wildcard /usr/include/lmdb.h),1,)
+BENCH_SRC     := $(filter-out bench/fillbench.c bench/lsmbench.c \
+                   $(if $(HAVE_ROCKSDB),,bench/target_rocksdb.c) \
+                   $(if $(HAVE_LMDB),,bench/target_lmdb.c),$(wildcard bench/*.c))
+BENCH_OBJ     := $(BENCH_SRC:%.c=$(B)/obj/%.o)
+BENCH_SVG_OBJ := $(addprefix $(B)/obj/bench/,svg_schedule.o svg_common.o json_scan.o)
+BENCH_LIBS    := -linih $(if $(HAVE_ROCKSDB),-lrocksdb) $(if $(HAVE_LMDB),-llmdb)
+
+ALL_TARGETS += $(B)/fillbench $(B)/lsmbench $(B)/libbenchsvg.a
+PROGRAMS    += $(B)/fillbench $(B)/lsmbench
+
+$(B)/obj/bench/%.o: CFLAGS += -Ibench -Ilibclient $(if $(HAVE_ROCKSDB),-DLSMBENCH_ROCKSDB) \
+	$(if $(HAVE_LMDB),-DLSMBENCH_LMDB)
+$(B)/libbench.a: $(BENCH_OBJ)
+$(B)/libbenchsvg.a: $(BENCH_SVG_OBJ)
+$(B)/fillbench: $(B)/obj/bench/fillbench.o $(B)/liblsm.a
+$(B)/lsmbench: $(B)/obj/bench/lsmbench.o $(B)/libbench.a $(B)/liblsmd.a $(B)/liblsm.a
+$(B)/lsmbench: LIBS = $(BENCH_LIBS) $(LDLIBS)
+
+# make bench: the six db_bench workloads; fills write BENCH_NUM keys, reads do
+# BENCH_READS operations; the daemon gets the same engine settings.
+BENCH_NUM   ?= 1000000
+BENCH_READS ?= 200000
+BENCH_LIST  ?= fillseq,fillrandom,overwrite,readrandom,readseq,seekrandom
+BENCH_DB    := --memtable-bytes 64M --cache-bytes 64M --bloom-bits 10
+BENCH_FLAGS ?= --num $(BENCH_NUM) --reads $(BENCH_READS) --key-size 16 --value-size 100 \
+	--seek-nexts 10 --iodepth 32 $(BENCH_DB) --benchmarks $(BENCH_LIST)
+
+.PHONY: bench
+bench: $(B)/lsmbench
+	@HAVE_ROCKSDB=$(HAVE_ROCKSDB) HAVE_LMDB=$(HAVE_LMDB) scripts/bench.sh $(B) $(BENCH_FLAGS)

@@ -1,0 +1,32 @@
+# libclient/: the client library (public header libclient/lsmd.h) and lsmctl.
+#   $(B)/liblsmd.a, $(B)/liblsmd.so  libclient/*.c but lsmctl.c, the libshm
+#                       objects and engine/errors.c (lsmd_strerror falls back to
+#                       lsm_strerror); the .so exports lsmd_* only (liblsmd.map)
+#   $(B)/lsmd.pc        pkg-config file
+#   $(B)/lsmctl         the CLI: libclient/lsmctl.c + liblsmd + liblsm + libbenchsvg
+CLIENT_SRC := $(filter-out libclient/lsmctl.c,$(wildcard libclient/*.c))
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/obj/%.o)
+LIBLSMD_OBJ := $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o
+
+ALL_TARGETS     += $(B)/liblsmd.a $(B)/liblsmd.so $(B)/lsmd.pc $(B)/lsmctl
+PROGRAMS        += $(B)/lsmctl
+INSTALL_LIB     += $(B)/liblsmd.a $(B)/liblsmd.so
+INSTALL_INCLUDE += libclient/lsmd.h
+INSTALL_PC      += $(B)/lsmd.pc
+INSTALL_BIN     += $(B)/lsmctl
+
+$(B)/obj/libclient/%.o: CFLAGS += -Ishm -Ilibclient
+$(B)/liblsmd.a: $(LIBLSMD_OBJ)
+
+$(B)/liblsmd.so: $(LIBLSMD_OBJ) libclient/liblsmd.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,liblsmd.so -Wl,--version-script=libclient/liblsmd.map \
+	  -o $@ $(LIBLSMD_OBJ)
+
+$(B)/lsmd.pc:
+	@mkdir -p $(B)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: lsmd' 'Description: client library of the lsmd key-value service' \
+	  'Version: 0.1' 'Libs: -L$${libdir} -llsmd' 'Cflags: -I$${includedir}' > $@
+
+$(B)/obj/libclient/lsmctl.o: CFLAGS += -Ibench
+$(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a $(B)/libbenchsvg.a
