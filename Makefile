@@ -153,7 +153,10 @@ install-lsmd: $(B)/liblsmd.a $(B)/liblsmd.so $(B)/lsmd.pc
 
 # ---- lsmd daemon, lsmctl, service integration tests -------------------------
 #   build/lsmd           daemon/*.c (libdaemon.a = all but main.o) + libshm + liblsm
-#   build/lsmctl         libclient/lsmctl.c + liblsmd + liblsm
+#   build/lsmctl         libclient/lsmctl.c + liblsmd + liblsm + libviz
+#   build/libviz.a       libclient/viz/*.c: the compaction-schedule picture,
+#                        SVG primitives and stats JSON walker that lsmctl and
+#                        lsmbench share (not part of liblsmd)
 #   build/tests/test_X   from tests/integration/test_X.c: cmocka programs that
 #                        start the lsmd of the same build ($(B)/lsmd) on a temp
 #                        dir and real client processes; run by `make test`.
@@ -184,8 +187,12 @@ $(B)/libdaemon.a: $(DAEMON_OBJ)
 $(B)/lsmd: $(B)/obj/daemon/main.o $(B)/libdaemon.a $(B)/libshm.a $(B)/liblsm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) $(LDLIBS)
 
-$(B)/obj/libclient/lsmctl.o: CFLAGS += -Ibench
-$(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a $(B)/libbenchsvg.a
+VIZ_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard libclient/viz/*.c))
+$(B)/libviz.a: $(VIZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a $(B)/libviz.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o
@@ -327,10 +334,8 @@ valgrind: $(VALGRIND_TESTS:%=$(B)/tests/test_%)
 #                        target (and -lrocksdb) only when /usr/include/rocksdb/c.h
 #                        exists (librocksdb-dev); likewise the lmdb target (and
 #                        -llmdb) only when /usr/include/lmdb.h exists (liblmdb-dev)
-#   build/libbenchsvg.a  svg_schedule.o svg_common.o json_scan.o: the
-#                        compaction-schedule picture, for lsmctl (link it with
-#                        -Ibench and -lm; API in bench/svg_schedule.h)
-#   tests/unit/test_bench_*.c link libbench.a
+#                        + libviz (libclient/viz/, shared with lsmctl)
+#   tests/unit/test_bench_*.c link libbench.a and libviz.a
 #   make bench           a short side-by-side comparison, 1,000,000 keys:
 #                        embedded, rocksdb and lmdb (if built) and lsmd (if $(B)/lsmd is
 #                        built: started on a temp dir and socket, stopped after)
@@ -340,7 +345,6 @@ BENCH_SRC      := $(filter-out bench/fillbench.c bench/lsmbench.c \
                     $(if $(HAVE_ROCKSDB),,bench/target_rocksdb.c) \
                     $(if $(HAVE_LMDB),,bench/target_lmdb.c),$(wildcard bench/*.c))
 BENCH_OBJ      := $(BENCH_SRC:%.c=$(B)/obj/%.o)
-BENCH_SVG_OBJ  := $(addprefix $(B)/obj/bench/,svg_schedule.o svg_common.o json_scan.o)
 BENCH_LIBS     := -linih $(if $(HAVE_ROCKSDB),-lrocksdb) $(if $(HAVE_LMDB),-llmdb)
 BENCH_TEST_BIN := $(filter $(B)/tests/test_bench_%,$(TEST_BIN))
 
@@ -348,21 +352,17 @@ $(B)/obj/bench/%.o: CFLAGS += -Ibench -Ilibclient $(if $(HAVE_ROCKSDB),-DLSMBENC
 	$(if $(HAVE_LMDB),-DLSMBENCH_LMDB)
 $(B)/obj/tests/unit/test_bench_%.o: CFLAGS += -Ibench
 
-all: $(B)/lsmbench $(B)/libbenchsvg.a
+all: $(B)/lsmbench
 
 $(B)/libbench.a: $(BENCH_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libbenchsvg.a: $(BENCH_SVG_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(B)/lsmbench: $(B)/obj/bench/lsmbench.o $(B)/libbench.a $(B)/liblsmd.a $(B)/liblsm.a
+$(B)/lsmbench: $(B)/obj/bench/lsmbench.o $(B)/libbench.a $(B)/libviz.a $(B)/liblsmd.a $(B)/liblsm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS) $(LDLIBS)
 
-$(BENCH_TEST_BIN): $(B)/libbench.a
-$(BENCH_TEST_BIN): LDLIBS := $(B)/libbench.a $(B)/liblsmd.a $(B)/libshm.a $(B)/liblsm.a \
+$(BENCH_TEST_BIN): $(B)/libbench.a $(B)/libviz.a
+$(BENCH_TEST_BIN): LDLIBS := $(B)/libbench.a $(B)/libviz.a $(B)/liblsmd.a $(B)/libshm.a $(B)/liblsm.a \
 	$(BENCH_LIBS) $(LDLIBS)
 
 # make bench: the six db_bench workloads; fills write BENCH_NUM keys, reads do
