@@ -326,7 +326,7 @@ static int load(session *s, const struct shm_sqe *q, lsm_batch *b)
     return rc == LSM_ECORRUPT ? -EINVAL : rc;
 }
 
-/* The apart thread's work on one large write: its own batch and copy,
+/* The apart thread's work on one large write: its own batch (the one copy),
  * freed before the acknowledgement, so nothing of its size stays
  * resident. */
 static void apply_apart(wgroup *wg, apart_job *j)
