@@ -1,10 +1,9 @@
-# bench/: lsmbench, fillbench and the SVG pictures lsmctl draws.
+# bench/: lsmbench and fillbench.
 #   $(B)/lsmbench       lsmbench.c + libbench.a (bench/*.c but fillbench.c and
 #                       lsmbench.c) + liblsmd + liblsm; the rocksdb target (and
 #                       -lrocksdb) only when /usr/include/rocksdb/c.h exists
 #                       (librocksdb-dev), likewise lmdb (liblmdb-dev, lmdb.h)
-#   $(B)/libbenchsvg.a  svg_schedule.o svg_common.o json_scan.o: the compaction
-#                       schedule picture, for lsmctl (API in bench/svg_schedule.h)
+#                       + libviz.a (libclient/viz/, shared with lsmctl)
 #   $(B)/fillbench      a small timing program for the embedded engine
 #   make bench          a short side-by-side comparison (scripts/bench.sh)
 HAVE_ROCKSDB  := $(if $(wildcard /usr/include/rocksdb/c.h),1,)
@@ -13,18 +12,16 @@ BENCH_SRC     := $(filter-out bench/fillbench.c bench/lsmbench.c \
                    $(if $(HAVE_ROCKSDB),,bench/target_rocksdb.c) \
                    $(if $(HAVE_LMDB),,bench/target_lmdb.c),$(wildcard bench/*.c))
 BENCH_OBJ     := $(BENCH_SRC:%.c=$(B)/obj/%.o)
-BENCH_SVG_OBJ := $(addprefix $(B)/obj/bench/,svg_schedule.o svg_common.o json_scan.o)
 BENCH_LIBS    := -linih $(if $(HAVE_ROCKSDB),-lrocksdb) $(if $(HAVE_LMDB),-llmdb)
 
-ALL_TARGETS += $(B)/fillbench $(B)/lsmbench $(B)/libbenchsvg.a
+ALL_TARGETS += $(B)/fillbench $(B)/lsmbench
 PROGRAMS    += $(B)/fillbench $(B)/lsmbench
 
 $(B)/obj/bench/%.o: CFLAGS += -Ibench -Ilibclient $(if $(HAVE_ROCKSDB),-DLSMBENCH_ROCKSDB) \
 	$(if $(HAVE_LMDB),-DLSMBENCH_LMDB)
 $(B)/libbench.a: $(BENCH_OBJ)
-$(B)/libbenchsvg.a: $(BENCH_SVG_OBJ)
 $(B)/fillbench: $(B)/obj/bench/fillbench.o $(B)/liblsm.a
-$(B)/lsmbench: $(B)/obj/bench/lsmbench.o $(B)/libbench.a $(B)/liblsmd.a $(B)/liblsm.a
+$(B)/lsmbench: $(B)/obj/bench/lsmbench.o $(B)/libbench.a $(B)/libviz.a $(B)/liblsmd.a $(B)/liblsm.a
 $(B)/lsmbench: LIBS = $(BENCH_LIBS) $(LDLIBS)
 
 # make bench: the six db_bench workloads; fills write BENCH_NUM keys, reads do

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
+#include "viz/json_scan.h"
 
 void event_log_init(event_log *l)
 {

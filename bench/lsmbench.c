@@ -28,8 +28,8 @@
 #include "report.h"
 #include "runner.h"
 #include "svg_latency.h"
-#include "svg_schedule.h"
 #include "target.h"
+#include "viz/svg_schedule.h"
 #include "workload.h"
 
 typedef struct app {

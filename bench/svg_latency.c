@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdbool.h>
 
-#include "svg_common.h"
+#include "viz/svg_common.h"
 
 #define ML 78
 #define MR 78

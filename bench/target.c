@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json_scan.h"
+#include "viz/json_scan.h"
 #include "lsm.h"
 
 static const target_ops *const k_targets[] = {

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wal/batch.h"
-#include "config.h"
 #include "base/log.h"
+#include "config.h"
+#include "lsm.h"
 #include "session.h"
 #include "validate.h"
 
@@ -26,10 +26,10 @@
 #define COMMITTERS 2
 
 /* Validation (shm/validate.h) refuses what the engine would refuse. */
-_Static_assert(SHM_MAX_BATCH_BYTES == BATCH_MAX_BYTES, "batch limits agree");
-_Static_assert(SHM_MIN_ENTRY_BYTES == WAL_ENTRY_HEADER_SIZE + 1, "smallest entry agrees");
+_Static_assert(SHM_MAX_BATCH_BYTES == LSM_MAX_BATCH_BYTES, "batch limits agree");
+_Static_assert(SHM_MIN_ENTRY_BYTES == LSM_BATCH_ENTRY_OVERHEAD + 1, "smallest entry agrees");
 /* So a group never reaches the engine's limit. */
-_Static_assert((uint64_t)GROUP_MAX_BYTES + APART_MIN_BYTES < BATCH_MAX_BYTES, "group bound");
+_Static_assert((uint64_t)GROUP_MAX_BYTES + APART_MIN_BYTES < LSM_MAX_BATCH_BYTES, "group bound");
 
 /* An intrusive FIFO under mu (the handed groups, the large writes).  The
  * node is the first member of what it links, so a node is its item. */
@@ -74,11 +74,6 @@ struct wgroup {
     size_t max_request;       /* config max_request_bytes */
     group slots[COMMITTERS + 1];
     group *filling;           /* worker: the group taking writes */
-    char *scratch;            /* worker: private copy of an encoded batch
-                                 (at most APART_MIN_BYTES) */
-    size_t scratch_cap;
-    lsm_batch *stage;         /* worker: a batch request parsed whole before
-                                 it joins the filling group */
 
     pthread_t threads[COMMITTERS];
     int nthreads;
@@ -298,17 +293,12 @@ static void refuse(session *s, const struct shm_sqe *q, int rc)
     session_wake(s);
 }
 
-static int add_entry(void *ctx, enum value_type type, slice key, slice value)
-{
-    return batch_put_raw(ctx, type, key, value);
-}
-
 /* Encoded bytes q adds to a batch. */
 static size_t request_bytes(const struct shm_sqe *q)
 {
     if (q->opcode == SHM_OP_WRITE_BATCH)
         return q->val_len;
-    return WAL_ENTRY_HEADER_SIZE + (size_t)q->key_len + q->val_len;
+    return LSM_BATCH_ENTRY_OVERHEAD + (size_t)q->key_len + q->val_len;
 }
 
 bool wgroup_apart(const struct shm_sqe *q)
@@ -318,13 +308,13 @@ bool wgroup_apart(const struct shm_sqe *q)
     return write && request_bytes(q) > APART_MIN_BYTES;
 }
 
-/* Appends q's entries to b: a put or delete straight from the arena (one
- * entry, appended whole or not at all); a batch's payload is first copied
- * once into *buf (grown to fit), then parsed from there, so a client
- * rewriting it meanwhile changes nothing.  Returns 0, -EINVAL (malformed
- * batch; b is then emptied) or -ENOMEM.  REQUIRES: q validated, and a
- * batch's payload not empty. */
-static int load(char **buf, size_t *cap, session *s, const struct shm_sqe *q, lsm_batch *b)
+/* Appends q's entries to b, whole or not at all, straight from the arena:
+ * a put or delete as one entry; a batch's payload copied once into b and
+ * checked there (lsm_batch_append_encoded), so a client rewriting it
+ * meanwhile changes nothing and a malformed one leaves the other requests
+ * in b untouched.  Returns 0, -EINVAL (malformed batch) or -ENOMEM.
+ * REQUIRES: q validated. */
+static int load(session *s, const struct shm_sqe *q, lsm_batch *b)
 {
     const char *arena = shm_session_arena(s->shm);
     if (q->opcode == SHM_OP_PUT)
@@ -332,47 +322,18 @@ static int load(char **buf, size_t *cap, session *s, const struct shm_sqe *q, ls
                              q->val_len);
     if (q->opcode == SHM_OP_DELETE)
         return lsm_batch_delete(b, arena + q->key_off, q->key_len);
-    if (q->val_len > *cap) {
-        char *p = realloc(*buf, q->val_len);
-        if (!p)
-            return -ENOMEM;
-        *buf = p;
-        *cap = q->val_len;
-    }
-    memcpy(*buf, arena + q->val_off, q->val_len);
-    int rc = batch_iterate(slice_make(*buf, q->val_len), (uint32_t)q->arg1, add_entry, b);
-    if (rc) {
-        lsm_batch_clear(b);
-        return rc == -ENOMEM ? rc : -EINVAL;
-    }
-    return 0;
+    int rc = lsm_batch_append_encoded(b, arena + q->val_off, q->val_len, (uint32_t)q->arg1);
+    return rc == LSM_ECORRUPT ? -EINVAL : rc;
 }
 
-/* Appends q to the filling group whole, or not at all: a batch is parsed
- * into the stage first, so a malformed one (or one that meets ENOMEM)
- * leaves the other requests of the group untouched. */
-static int append(wgroup *wg, session *s, group *grp, const struct shm_sqe *q)
-{
-    if (q->opcode != SHM_OP_WRITE_BATCH)
-        return load(&wg->scratch, &wg->scratch_cap, s, q, grp->batch);
-    lsm_batch_clear(wg->stage);
-    int rc = load(&wg->scratch, &wg->scratch_cap, s, q, wg->stage);
-    if (rc == 0)
-        rc = batch_append(grp->batch, wg->stage);
-    return rc;
-}
-
-/* The apart thread's work on one large write: its own batch and copy,
+/* The apart thread's work on one large write: its own batch (the one copy),
  * freed before the acknowledgement, so nothing of its size stays
  * resident. */
 static void apply_apart(wgroup *wg, apart_job *j)
 {
     session *s = j->s;
-    char *buf = NULL;
-    size_t cap = 0;
     lsm_batch *b = lsm_batch_new();
-    int rc = b ? load(&buf, &cap, s, &j->q, b) : -ENOMEM;
-    free(buf);
+    int rc = b ? load(s, &j->q, b) : -ENOMEM;
     if (rc == 0)
         rc = lsm_write(wg->d->db, b, (j->q.flags & SHM_SQ_SYNC) ? LSM_SYNC : 0);
     lsm_batch_free(b);
@@ -471,7 +432,7 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
     /* Only this thread raises the count, and committers only lower it: a
      * stale value errs towards ordering. */
     uint32_t before = atomic_load_explicit(&s->pending_writes, memory_order_acquire);
-    int rc = append(wg, s, grp, q);
+    int rc = load(s, q, grp->batch);
     if (rc) {
         refuse(s, q, rc); /* fails alone: the group is as it was */
         return;
@@ -504,12 +465,10 @@ static void destroy(wgroup *wg)
 {
     for (int i = 0; i <= COMMITTERS; i++)
         lsm_batch_free(wg->slots[i].batch);
-    lsm_batch_free(wg->stage);
     pthread_mutex_destroy(&wg->mu);
     pthread_cond_destroy(&wg->work_cv);
     pthread_cond_destroy(&wg->apart_cv);
     pthread_cond_destroy(&wg->done_cv);
-    free(wg->scratch);
     free(wg);
 }
 
@@ -526,8 +485,7 @@ int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out)
     pthread_cond_init(&wg->work_cv, NULL);
     pthread_cond_init(&wg->apart_cv, NULL);
     pthread_cond_init(&wg->done_cv, NULL);
-    wg->stage = lsm_batch_new();
-    int rc = wg->stage ? 0 : -ENOMEM;
+    int rc = 0;
     for (int i = 0; i <= COMMITTERS; i++) {
         wg->slots[i].batch = lsm_batch_new();
         if (!wg->slots[i].batch)

@@ -44,18 +44,17 @@
  *
  * Isolation: every request is validated against the engine's limits
  * before it joins a group (shm/validate.h; a WRITE_BATCH above the
- * config's max_request_bytes gets -E2BIG), a batch is parsed whole
- * before it is appended, and a request that does not fit the filling
+ * config's max_request_bytes gets -E2BIG), a batch is checked whole
+ * as it is appended (lsm_batch_append_encoded: all or nothing), and a request that does not fit the filling
  * group starts the next one: a refused request fails only itself.
  *
  * Memory: groups hold at most GROUP_MAX_BYTES plus one request of up to
- * 1 MiB, so the three group batches, the stage and the scratch copy stay
- * under 30 MiB per worker; the apart thread frees its buffers after each
+ * 1 MiB, so the three group batches stay under 30 MiB per worker; the apart thread frees its buffers after each
  * write.
  *
  * Copies: a put's key and value go once from the arena into the batch
  * (engine memory) before anything checksums or logs them; an encoded batch
- * is copied whole into private memory first, then validated and parsed.
+ * is copied whole, once, into the group's batch, then validated there.
  *
  * Thread safety: all calls from the owning worker thread (wgroup_apart and
  * wgroup_held from any); the committer and apart threads are internal.  Completions are posted under each session's mu.

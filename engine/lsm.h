@@ -41,7 +41,8 @@ extern "C" {
 
 /* ---- Library error codes (reserved range -1000 .. -1099) ---------------- */
 #define LSM_ENOTFOUND  (-1000) /* the key is absent (or deleted) */
-#define LSM_ECORRUPT   (-1001) /* on-disk data failed a checksum or sanity check */
+#define LSM_ECORRUPT   (-1001) /* on-disk data (or an encoded batch) failed a
+                                  checksum or sanity check */
 #define LSM_EREADONLY  (-1002) /* a background error (failed sync, flush, ...)
                                   put the database in read-only mode; the
                                   cause is in lsm_db_error() and the log */
@@ -55,6 +56,11 @@ extern "C" {
  * is refused with -EINVAL and never truncated. */
 #define LSM_MAX_KEY_SIZE   (64u * 1024u)
 #define LSM_MAX_VALUE_SIZE (64u * 1024u * 1024u)
+
+/* A batch is at most 1 GiB encoded; each entry takes its key and value
+ * bytes plus LSM_BATCH_ENTRY_OVERHEAD (see lsm_batch_append_encoded). */
+#define LSM_MAX_BATCH_BYTES (1u << 30)
+#define LSM_BATCH_ENTRY_OVERHEAD 9u
 
 /* lsm_set_option refuses a memtable_bytes below this (lsm_open takes down
  * to 4 KiB): see "Option rules" below. */
@@ -201,6 +207,25 @@ int lsm_batch_put(lsm_batch *b, const void *key, size_t klen, const void *val,
 int lsm_batch_delete(lsm_batch *b, const void *key, size_t klen);
 void lsm_batch_clear(lsm_batch *b);
 void lsm_batch_free(lsm_batch *b);
+/* Appends count entries given in their encoded form, the WAL payload of
+ * docs/wal-format.md ("Payload"):
+ *   entry = type u8 (1 put, 0 delete) | key_length u32 | value_length u32
+ *           | key | value                     (little-endian, back to back)
+ * This is how a server applies batches that clients encoded (lsmd's
+ * WRITE_BATCH): one copy, no per-entry work beyond the check.
+ * All or nothing: the bytes are copied into b and then checked in full, so
+ * data may be memory that another process rewrites meanwhile (shared
+ * memory): that can make the call fail, never put a malformed entry in b.
+ * data is only read during the call; len 0 with count 0 is a no-op.
+ * Errors (b keeps its entries; nothing is logged):
+ *   -EINVAL (b NULL, or data NULL with len > 0),
+ *   -E2BIG (b would pass LSM_MAX_BATCH_BYTES encoded),
+ *   LSM_ECORRUPT (data is not exactly count well-formed entries: an entry
+ *     cut short, a type other than 0 or 1, a key or value length outside
+ *     the limits above, a delete with a value, or bytes after the last),
+ *   -ENOMEM.
+ * Thread safety: as every batch call, one thread per batch at a time. */
+int lsm_batch_append_encoded(lsm_batch *b, const void *data, size_t len, uint32_t count);
 /* Errors: as lsm_put; -EINVAL also for a batch over 1 GiB encoded.  The
  * batch is left unchanged and may be reused. */
 int lsm_write(lsm_db *db, lsm_batch *b, int flags);

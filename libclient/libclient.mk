@@ -3,12 +3,17 @@
 #                       objects and engine/errors.c (lsmd_strerror falls back to
 #                       lsm_strerror); the .so exports lsmd_* only (liblsmd.map)
 #   $(B)/lsmd.pc        pkg-config file
-#   $(B)/lsmctl         the CLI: libclient/lsmctl.c + liblsmd + liblsm + libbenchsvg
+#   $(B)/libviz.a       libclient/viz/*.c: the compaction-schedule picture and
+#                       the JSON scanning lsmctl and lsmbench share (internal;
+#                       not in liblsmd)
+#   $(B)/lsmctl         the CLI: libclient/lsmctl.c + liblsmd + liblsm + libviz
 CLIENT_SRC := $(filter-out libclient/lsmctl.c,$(wildcard libclient/*.c))
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/obj/%.o)
 LIBLSMD_OBJ := $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o
 
-ALL_TARGETS     += $(B)/liblsmd.a $(B)/liblsmd.so $(B)/lsmd.pc $(B)/lsmctl
+VIZ_OBJ    := $(patsubst %.c,$(B)/obj/%.o,$(wildcard libclient/viz/*.c))
+
+ALL_TARGETS     += $(B)/liblsmd.a $(B)/liblsmd.so $(B)/lsmd.pc $(B)/lsmctl $(B)/libviz.a
 PROGRAMS        += $(B)/lsmctl
 INSTALL_LIB     += $(B)/liblsmd.a $(B)/liblsmd.so
 INSTALL_INCLUDE += libclient/lsmd.h
@@ -28,5 +33,5 @@ $(B)/lsmd.pc:
 	  'Name: lsmd' 'Description: client library of the lsmd key-value service' \
 	  'Version: 0.1' 'Libs: -L$${libdir} -llsmd' 'Cflags: -I$${includedir}' > $@
 
-$(B)/obj/libclient/lsmctl.o: CFLAGS += -Ibench
-$(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a $(B)/libbenchsvg.a
+$(B)/libviz.a: $(VIZ_OBJ)
+$(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a $(B)/libviz.a

@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #include "lsmd.h"
-#include "svg_schedule.h"
+#include "viz/svg_schedule.h"
 
 static bool g_json;
 
@@ -482,7 +482,7 @@ static int cmd_levels(lsmd_conn *c)
 }
 
 /* The compaction schedule as SVG, drawn by the same code as lsmbench's
- * pictures (bench/svg_schedule.c): one lane per level, one bar per event. */
+ * pictures (libclient/viz/svg_schedule.c): one lane per level, one bar per event. */
 static int write_svg(const char *path, const char *stats_text)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");

@@ -28,13 +28,13 @@
 
 #include "protocol.h"
 
-/* The engine's limit on one encoded batch (BATCH_MAX_BYTES, the largest WAL
- * record payload; daemon/write_group.c asserts they agree).  A WRITE_BATCH
+/* The engine's limit on one encoded batch (LSM_MAX_BATCH_BYTES in lsm.h,
+ * the largest WAL record payload; daemon/write_group.c asserts they agree).  A WRITE_BATCH
  * above it is refused with -E2BIG before anything reads its payload. */
 #define SHM_MAX_BATCH_BYTES (UINT32_C(1) << 30)
 
-/* The smallest encoded entry: a 9-byte entry header and a 1-byte key (a
- * delete).  A WRITE_BATCH claiming more than val_len / SHM_MIN_ENTRY_BYTES
+/* The smallest encoded entry: a 9-byte entry header
+ * (LSM_BATCH_ENTRY_OVERHEAD) and a 1-byte key (a delete).  A WRITE_BATCH claiming more than val_len / SHM_MIN_ENTRY_BYTES
  * entries, or entries without payload (or payload without entries), is
  * malformed (-EINVAL). */
 #define SHM_MIN_ENTRY_BYTES 10u

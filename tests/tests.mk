@@ -35,7 +35,7 @@ $(call test_bin,$(UNIT_SRC)):  $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELP
 $(call test_bin,$(CRASH_SRC)): $(B)/tests/%: $(B)/obj/tests/crash/%.o $(TEST_HELPERS_OBJ)
 $(ITEST_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(ITEST_HELPERS_OBJ) $(TEST_HELPERS_OBJ)
 $(DAEMON_UNIT_BIN): $(B)/libdaemon.a
-$(BENCH_UNIT_BIN):  $(B)/libbench.a
+$(BENCH_UNIT_BIN):  $(B)/libbench.a $(B)/libviz.a
 $(UNIT_BIN): $(B)/liblsmd.a $(B)/libshm.a
 $(filter-out $(B)/tests/test_killpoint,$(UNIT_BIN)): $(B)/liblsm.a
 $(B)/tests/test_killpoint: $(B)/liblsm-kp.a

@@ -1,7 +1,8 @@
 /*
- * db_impl.h — the inside of an lsm_db, shared by db.c (open, close,
- * recovery), db_write.c (group commit), db_read.c (gets), db_flush.c
- * (memtable -> level 0) and snapshot.c.
+ * db_impl.h — the inside of an lsm_db, shared by the db_*.c files: db.c
+ * (open, close, recovery, snapshots), db_write.c (group commit), db_read.c
+ * (gets), db_iter.c, db_flush.c (memtable -> level 0), db_compact.c,
+ * db_options.c, db_stats.c and db_transient.c (retries after EMFILE/ENOMEM).
  *
  * Thread safety / invariants
  *   mu guards every field marked [mu].  I/O is never done under mu except
@@ -58,7 +59,6 @@ typedef struct superversion {
 typedef struct db_writer {
     lsm_batch *batch; /* NULL: a request to switch the memtable (lsm_flush) */
     int sync;
-    bool waits_sync;  /* in a group whose leader is syncing for it */
     bool done;
     int status;
     pthread_cond_t cv;

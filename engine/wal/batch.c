@@ -1,16 +1,19 @@
-/* batch.c — see batch.h; the entry format is in docs/wal-format.md. */
+/* batch.c — see batch.h; the entry format is wal/batch_format.h
+ * (docs/wal-format.md, "Payload"). */
 #include "wal/batch.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/coding.h"
 #include "base/log.h"
+
+_Static_assert(BATCH_TYPE_PUT == LSM_TYPE_PUT && BATCH_TYPE_DELETE == LSM_TYPE_DELETE,
+               "the encoded types are the engine's value types");
 
 /* The smallest entry (a delete of a 1-byte key) is 10 bytes, so a payload
  * within BATCH_MAX_BYTES cannot count past UINT32_MAX entries. */
-_Static_assert(BATCH_MAX_BYTES / (WAL_ENTRY_HEADER_SIZE + 1) < UINT32_MAX,
+_Static_assert(BATCH_MAX_BYTES / (BATCH_ENTRY_HEADER_SIZE + 1) < UINT32_MAX,
                "entry count fits the record header");
 
 #define BATCH_INITIAL_CAP 256 /* payload bytes: a few small entries */
@@ -89,7 +92,7 @@ int batch_put_raw(lsm_batch *b, enum value_type type, slice key, slice value)
         return -EINVAL;
     }
     /* Sizes are bounded above, so this sum cannot overflow. */
-    size_t n = WAL_ENTRY_HEADER_SIZE + key.size + value.size;
+    size_t n = BATCH_ENTRY_HEADER_SIZE + key.size + value.size;
     if (n > BATCH_MAX_BYTES - b->len) {
         log_warn("batch: entry of %zu bytes would pass the %zu-byte batch limit",
                   n, BATCH_MAX_BYTES);
@@ -101,10 +104,8 @@ int batch_put_raw(lsm_batch *b, enum value_type type, slice key, slice value)
             return rc;
     }
     char *p = b->buf + WAL_HEADER_SIZE + b->len;
-    p[WAL_ENTRY_OFF_TYPE] = (char)type;
-    put_fixed32(p + WAL_ENTRY_OFF_KLEN, (uint32_t)key.size);
-    put_fixed32(p + WAL_ENTRY_OFF_VLEN, (uint32_t)value.size);
-    p += WAL_ENTRY_HEADER_SIZE;
+    batch_entry_header_encode(p, type, (uint32_t)key.size, (uint32_t)value.size);
+    p += BATCH_ENTRY_HEADER_SIZE;
     memcpy(p, key.data, key.size);
     if (value.size)
         memcpy(p + key.size, value.data, value.size);
@@ -154,6 +155,28 @@ int batch_append(lsm_batch *dst, const lsm_batch *src)
     return 0;
 }
 
+int lsm_batch_append_encoded(lsm_batch *b, const void *data, size_t len, uint32_t count)
+{
+    if (!b || (!data && len > 0))
+        return -EINVAL;
+    if (len > BATCH_MAX_BYTES - b->len)
+        return -E2BIG;
+    int rc = batch_reserve(b, b->len + len);
+    if (rc != 0)
+        return rc;
+    /* Copied first, then checked: a writer changing data meanwhile (shared
+     * memory) cannot change what was checked.  b->len moves only after. */
+    char *p = b->buf + WAL_HEADER_SIZE + b->len;
+    if (len)
+        memcpy(p, data, len);
+    rc = batch_iterate(slice_make(p, len), count, NULL, NULL);
+    if (rc != 0)
+        return rc;
+    b->len += len;
+    b->count += count; /* cannot wrap: see the _Static_assert above */
+    return 0;
+}
+
 int batch_iterate(slice payload, uint32_t count, batch_entry_fn fn, void *ctx)
 {
     if (payload.size == 0)
@@ -161,14 +184,13 @@ int batch_iterate(slice payload, uint32_t count, batch_entry_fn fn, void *ctx)
     const char *p = payload.data;
     const char *end = p + payload.size;
     for (uint32_t i = 0; i < count; i++) {
-        if ((size_t)(end - p) < WAL_ENTRY_HEADER_SIZE)
+        if ((size_t)(end - p) < BATCH_ENTRY_HEADER_SIZE)
             return LSM_ECORRUPT;
-        unsigned type = (unsigned char)p[WAL_ENTRY_OFF_TYPE];
-        uint32_t klen = get_fixed32(p + WAL_ENTRY_OFF_KLEN);
-        uint32_t vlen = get_fixed32(p + WAL_ENTRY_OFF_VLEN);
-        p += WAL_ENTRY_HEADER_SIZE;
-        if (klen == 0 || klen > LSM_MAX_KEY_SIZE || vlen > LSM_MAX_VALUE_SIZE ||
-            (type != LSM_TYPE_PUT && (type != LSM_TYPE_DELETE || vlen != 0)))
+        unsigned type = (unsigned char)p[BATCH_ENTRY_OFF_TYPE];
+        uint32_t klen = batch_get_u32(p + BATCH_ENTRY_OFF_KLEN);
+        uint32_t vlen = batch_get_u32(p + BATCH_ENTRY_OFF_VLEN);
+        p += BATCH_ENTRY_HEADER_SIZE;
+        if (!batch_entry_header_valid(type, klen, vlen))
             return LSM_ECORRUPT;
         if ((size_t)(end - p) < (size_t)klen + vlen)
             return LSM_ECORRUPT;

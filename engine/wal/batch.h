@@ -1,6 +1,7 @@
 /*
  * batch.h — write batches (lsm_batch, public in lsm.h) and the encoded
- * payload format they share with the WAL (docs/wal-format.md, "Payload").
+ * payload format they share with the WAL and the client library
+ * (wal/batch_format.h; docs/wal-format.md, "Payload").
  *
  * An lsm_batch keeps its entries already encoded as a WAL payload, so the
  * WAL record is written straight from the batch's bytes:
@@ -15,7 +16,8 @@
  *
  * Limits: keys 1 B .. LSM_MAX_KEY_SIZE, values 0 .. LSM_MAX_VALUE_SIZE, and
  * the encoded payload at most BATCH_MAX_BYTES (1 GiB, WAL_MAX_PAYLOAD);
- * anything beyond is refused with -EINVAL and leaves the batch unchanged.
+ * anything beyond is refused with -EINVAL (-E2BIG from
+ * lsm_batch_append_encoded) and leaves the batch unchanged.
  *
  * Thread safety: a batch belongs to one thread at a time.  batch_iterate()
  * only reads its arguments and is safe anywhere.
@@ -28,9 +30,8 @@
 #include "base/dbformat.h"
 #include "lsm.h"
 #include "base/slice.h"
+#include "wal/batch_format.h"
 #include "wal/wal_format.h"
-
-#define BATCH_MAX_BYTES ((size_t)WAL_MAX_PAYLOAD)
 
 /* Public (lsm.h):
  *   lsm_batch *lsm_batch_new(void);            NULL on ENOMEM
@@ -38,6 +39,8 @@
  *   int  lsm_batch_delete(b, key, klen);           -EINVAL, -ENOMEM
  *   void lsm_batch_clear(b);                   empties, keeps capacity
  *   void lsm_batch_free(b);                    NULL is a no-op
+ *   int  lsm_batch_append_encoded(b, data, len, count);
+ *                          -EINVAL, -E2BIG, LSM_ECORRUPT, -ENOMEM
  * -EINVAL: b or key NULL, klen outside 1..LSM_MAX_KEY_SIZE, vlen above
  * LSM_MAX_VALUE_SIZE, val NULL with vlen > 0, or the batch would pass
  * BATCH_MAX_BYTES.  The reason is logged. */

@@ -1,6 +1,7 @@
 /*
  * wal_format.h — on-disk constants of the write-ahead log, shared by
- * wal_writer.c, wal_reader.c and batch.c.  The prose, a diagram, the
+ * wal_writer.c, wal_reader.c and batch.c; the payload's entries are in
+ * wal/batch_format.h, which the client library shares.  The prose, a diagram, the
  * validity rules and a worked example are in docs/wal-format.md; change
  * both together.
  *
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/coding.h"
+#include "wal/batch_format.h"
 
 /* ---- record header (docs/wal-format.md, "Record") ---------------------- */
 #define WAL_HEADER_SIZE 20
@@ -28,13 +30,9 @@
 
 /* Largest payload a writer produces and a reader accepts: the encoded batch
  * limit of lsm_write (lsm.h).  A header claiming more is never valid. */
-#define WAL_MAX_PAYLOAD (UINT32_C(1) << 30)
+#define WAL_MAX_PAYLOAD ((uint32_t)BATCH_MAX_BYTES)
 
-/* ---- payload entry (docs/wal-format.md, "Payload") --------------------- */
-#define WAL_ENTRY_HEADER_SIZE 9
-#define WAL_ENTRY_OFF_TYPE 0   /* enum value_type: LSM_TYPE_PUT / _DELETE */
-#define WAL_ENTRY_OFF_KLEN 1   /* 1 .. LSM_MAX_KEY_SIZE */
-#define WAL_ENTRY_OFF_VLEN 5   /* 0 .. LSM_MAX_VALUE_SIZE; 0 for a delete */
+/* The payload is count batch entries: wal/batch_format.h. */
 
 /* Fills hdr[WAL_OFF_LENGTH .. WAL_HEADER_SIZE); the caller stores the CRC
  * once the payload is in place. */

@@ -1,4 +1,5 @@
-/* test_batch.c — lsm_batch encoding, batch_iterate, batch_append, limits. */
+/* test_batch.c — lsm_batch encoding, batch_iterate, batch_append,
+ * lsm_batch_append_encoded, limits. */
 #include "helpers.h"
 
 #include <errno.h>
@@ -7,7 +8,6 @@
 #include <string.h>
 
 #include "wal/batch.h"
-#include "base/coding.h"
 #include "lsm.h"
 #include "wal/wal_format.h"
 
@@ -118,7 +118,7 @@ static void test_many_entries_growth(void **state)
         } else {
             assert_int_equal(lsm_batch_put(b, key, (size_t)kl, val, vl), 0);
         }
-        want_len += WAL_ENTRY_HEADER_SIZE + (size_t)kl + vl;
+        want_len += BATCH_ENTRY_HEADER_SIZE + (size_t)kl + vl;
     }
     assert_int_equal(batch_count(b), 10000);
     assert_int_equal(batch_payload(b).size, want_len);
@@ -249,7 +249,7 @@ static void test_batch_byte_limit(void **state)
     assert_int_equal(lsm_batch_put(small, "s", 1, "t", 1), 0);
     char *val = calloc(1, LSM_MAX_VALUE_SIZE);
     assert_non_null(val);
-    const size_t entry = WAL_ENTRY_HEADER_SIZE + 1 + LSM_MAX_VALUE_SIZE;
+    const size_t entry = BATCH_ENTRY_HEADER_SIZE + 1 + LSM_MAX_VALUE_SIZE;
     uint32_t n = 0;
     while (batch_payload(b).size + entry <= BATCH_MAX_BYTES) {
         assert_int_equal(lsm_batch_put(b, "k", 1, val, LSM_MAX_VALUE_SIZE), 0);
@@ -259,14 +259,16 @@ static void test_batch_byte_limit(void **state)
     assert_int_equal(lsm_batch_put(b, "k", 1, val, LSM_MAX_VALUE_SIZE), -EINVAL);
     assert_unchanged(b, n, len);
     /* Top up to exactly the limit: accepted; one byte more is not. */
-    size_t rest = BATCH_MAX_BYTES - len - WAL_ENTRY_HEADER_SIZE - 1;
+    size_t rest = BATCH_MAX_BYTES - len - BATCH_ENTRY_HEADER_SIZE - 1;
     assert_int_equal(lsm_batch_put(b, "k", 1, val, rest), 0);
     assert_int_equal(batch_payload(b).size, BATCH_MAX_BYTES);
     assert_int_equal(lsm_batch_delete(b, "k", 1), -EINVAL);
     assert_int_equal(batch_append(b, small), -EINVAL);
+    slice sp = batch_payload(small);
+    assert_int_equal(lsm_batch_append_encoded(b, sp.data, sp.size, 1), -E2BIG);
     assert_unchanged(b, n + 1, BATCH_MAX_BYTES);
     assert_int_equal(batch_append(small, b), -EINVAL);
-    assert_unchanged(small, 1, WAL_ENTRY_HEADER_SIZE + 2);
+    assert_unchanged(small, 1, BATCH_ENTRY_HEADER_SIZE + 2);
     assert_int_equal(batch_iterate(batch_payload(b), n + 1, NULL, NULL), 0);
     free(val);
     lsm_batch_free(b);
@@ -274,16 +276,13 @@ static void test_batch_byte_limit(void **state)
 }
 
 /* One malformed payload per row; each must be LSM_ECORRUPT. */
-static void test_iterate_malformed(void **state)
-{
-    (void)state;
-    struct row {
-        const char *what;
-        unsigned char bytes[24];
-        size_t len;
-        uint32_t count;
-    };
-    static const struct row rows[] = {
+struct malformed {
+    const char *what;
+    unsigned char bytes[24];
+    size_t len;
+    uint32_t count;
+};
+static const struct malformed rows[] = {
         { "truncated entry header", { 1, 1, 0, 0, 0, 0, 0, 0 }, 8, 1 },
         { "truncated key", { 1, 2, 0, 0, 0, 0, 0, 0, 0, 'k' }, 10, 1 },
         { "truncated value", { 1, 1, 0, 0, 0, 2, 0, 0, 0, 'k', 'v' }, 11, 1 },
@@ -297,7 +296,11 @@ static void test_iterate_malformed(void **state)
         { "trailing bytes", { 0, 1, 0, 0, 0, 0, 0, 0, 0, 'k', 0 }, 11, 1 },
         { "count 1, empty payload", { 0 }, 0, 1 },
         { "count 0, bytes present", { 0, 1, 0, 0, 0, 0, 0, 0, 0, 'k' }, 10, 0 },
-    };
+};
+
+static void test_iterate_malformed(void **state)
+{
+    (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct seen s = { .stop_at = -1 };
         int rc = batch_iterate(slice_make(rows[i].bytes, rows[i].len), rows[i].count, collect, &s);
@@ -308,6 +311,58 @@ static void test_iterate_malformed(void **state)
     static const unsigned char ok[] = { 0, 1, 0, 0, 0, 0, 0, 0, 0, 'k' };
     assert_int_equal(batch_iterate(slice_make(ok, sizeof ok), 1, NULL, NULL), 0);
     assert_int_equal(batch_iterate(slice_make(NULL, 0), 0, NULL, NULL), 0);
+}
+
+/* lsm_batch_append_encoded: a well-formed payload lands byte for byte after
+ * what the batch held; every malformed row is refused whole. */
+static void test_append_encoded(void **state)
+{
+    (void)state;
+    lsm_batch *src = lsm_batch_new(), *dst = lsm_batch_new();
+    assert_non_null(src);
+    assert_non_null(dst);
+    assert_int_equal(lsm_batch_put(src, "k1", 2, "v1", 2), 0);
+    assert_int_equal(lsm_batch_delete(src, "k2", 2), 0);
+    assert_int_equal(lsm_batch_put(src, "k3", 2, "", 0), 0);
+    assert_int_equal(lsm_batch_put(dst, "first", 5, "x", 1), 0);
+    size_t len0 = batch_payload(dst).size;
+    slice sp = batch_payload(src);
+
+    assert_int_equal(lsm_batch_append_encoded(dst, sp.data, sp.size, 3), 0);
+    assert_unchanged(dst, 4, len0 + sp.size);
+    assert_memory_equal(batch_payload(dst).data + len0, sp.data, sp.size);
+    struct seen s = { .stop_at = -1 };
+    assert_int_equal(batch_iterate(batch_payload(dst), 4, collect, &s), 0);
+    assert_slice_str(s.key[0], "first");
+    assert_slice_str(s.key[2], "k2");
+    assert_int_equal(s.type[2], LSM_TYPE_DELETE);
+    assert_slice_str(s.value[1], "v1");
+
+    /* Empty: a no-op, also with a NULL pointer. */
+    assert_int_equal(lsm_batch_append_encoded(dst, NULL, 0, 0), 0);
+    assert_int_equal(lsm_batch_append_encoded(dst, sp.data, 0, 0), 0);
+    assert_unchanged(dst, 4, len0 + sp.size);
+
+    /* Refusals leave dst as it was. */
+    size_t len1 = batch_payload(dst).size;
+    assert_int_equal(lsm_batch_append_encoded(NULL, sp.data, sp.size, 3), -EINVAL);
+    assert_int_equal(lsm_batch_append_encoded(dst, NULL, 10, 1), -EINVAL);
+    assert_int_equal(lsm_batch_append_encoded(dst, sp.data, sp.size, 2), LSM_ECORRUPT);
+    assert_int_equal(lsm_batch_append_encoded(dst, sp.data, sp.size, 4), LSM_ECORRUPT);
+    assert_int_equal(lsm_batch_append_encoded(dst, sp.data, sp.size - 1, 3), LSM_ECORRUPT);
+    assert_int_equal(lsm_batch_append_encoded(dst, NULL, 0, 1), LSM_ECORRUPT);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int rc = lsm_batch_append_encoded(dst, rows[i].bytes, rows[i].len, rows[i].count);
+        if (rc != LSM_ECORRUPT)
+            fail_msg("row '%s': got %d, want LSM_ECORRUPT", rows[i].what, rc);
+    }
+    assert_unchanged(dst, 4, len1);
+    /* ... and it still takes a good payload after them. */
+    assert_int_equal(lsm_batch_append_encoded(dst, sp.data, sp.size, 3), 0);
+    assert_unchanged(dst, 7, len1 + sp.size);
+    assert_int_equal(batch_iterate(batch_payload(dst), 7, NULL, NULL), 0);
+    lsm_batch_free(src);
+    lsm_batch_free(dst);
 }
 
 int main(void)
@@ -321,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_batch_byte_limit),
         cmocka_unit_test(test_iterate_malformed),
+        cmocka_unit_test(test_append_encoded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,11 +12,11 @@
 #include <string.h>
 
 #include "event_log.h"
-#include "json_scan.h"
+#include "viz/json_scan.h"
 #include "lsm.h"
 #include "rocksdb_log.h"
 #include "svg_latency.h"
-#include "svg_schedule.h"
+#include "viz/svg_schedule.h"
 #include "target.h"
 
 static const char k_stats[] =

@@ -59,7 +59,7 @@ static void test_liblsm_exports_only_the_api(void **state)
     (void)state;
     static const char *const must[] = {
         "lsm_options_init", "lsm_open", "lsm_close", "lsm_put", "lsm_delete",
-        "lsm_batch_new", "lsm_batch_put", "lsm_write", "lsm_get", "lsm_free",
+        "lsm_batch_new", "lsm_batch_put", "lsm_batch_append_encoded", "lsm_write", "lsm_get", "lsm_free",
         "lsm_flush", "lsm_strerror", "lsm_iter_new", "lsm_iter_seek",
         "lsm_snapshot_acquire", "lsm_snapshot_release", "lsm_snapshot_id",
         "lsm_compact", "lsm_set_option", "lsm_stats_json",

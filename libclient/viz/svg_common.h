@@ -8,8 +8,8 @@
  *
  * Thread safety: pure functions writing only to the FILE they are given.
  */
-#ifndef BENCH_SVG_COMMON_H
-#define BENCH_SVG_COMMON_H
+#ifndef LSM_VIZ_SVG_COMMON_H
+#define LSM_VIZ_SVG_COMMON_H
 
 #include <stddef.h>
 #include <stdio.h>

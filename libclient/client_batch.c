@@ -1,15 +1,13 @@
-/* batch.c — client write batches (lsmd.h), encoded in the WAL payload
- * format (docs/wal-format.md, "Payload") so the daemon can check them with
- * the engine's batch_iterate() and log them without re-encoding:
- *   entry = type u8 (1 put, 0 delete) | key_length u32 | value_length u32
- *           | key | value                                  (little-endian) */
+/* client_batch.c — client write batches (lsmd.h), held in the engine's
+ * encoded batch form (wal/batch_format.h, the WAL payload of
+ * docs/wal-format.md) so the daemon appends them to a group with one copy
+ * (lsm_batch_append_encoded) and logs them without re-encoding. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/coding.h"
 #include "conn.h"
-#include "wal/wal_format.h"
+#include "wal/batch_format.h"
 
 struct lsmd_batch {
     char *buf;
@@ -28,8 +26,8 @@ static int append(lsmd_batch *b, uint8_t type, const void *key, size_t klen,
     if (!b || !key || klen < 1 || klen > LSM_MAX_KEY_SIZE ||
         vlen > LSM_MAX_VALUE_SIZE || (vlen && !val) || b->count == UINT32_MAX)
         return -EINVAL;
-    size_t need = WAL_ENTRY_HEADER_SIZE + klen + vlen;
-    if (b->len + need > WAL_MAX_PAYLOAD)
+    size_t need = BATCH_ENTRY_HEADER_SIZE + klen + vlen;
+    if (b->len + need > BATCH_MAX_BYTES)
         return -EINVAL;
     if (b->len + need > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -42,12 +40,10 @@ static int append(lsmd_batch *b, uint8_t type, const void *key, size_t klen,
         b->cap = cap;
     }
     char *p = b->buf + b->len;
-    p[WAL_ENTRY_OFF_TYPE] = (char)type;
-    put_fixed32(p + WAL_ENTRY_OFF_KLEN, (uint32_t)klen);
-    put_fixed32(p + WAL_ENTRY_OFF_VLEN, (uint32_t)vlen);
-    memcpy(p + WAL_ENTRY_HEADER_SIZE, key, klen);
+    batch_entry_header_encode(p, type, (uint32_t)klen, (uint32_t)vlen);
+    memcpy(p + BATCH_ENTRY_HEADER_SIZE, key, klen);
     if (vlen)
-        memcpy(p + WAL_ENTRY_HEADER_SIZE + klen, val, vlen);
+        memcpy(p + BATCH_ENTRY_HEADER_SIZE + klen, val, vlen);
     b->len += need;
     b->count++;
     return 0;
@@ -56,12 +52,12 @@ static int append(lsmd_batch *b, uint8_t type, const void *key, size_t klen,
 int lsmd_batch_put(lsmd_batch *b, const void *key, size_t klen, const void *val,
                    size_t vlen)
 {
-    return append(b, 1 /* LSM_TYPE_PUT */, key, klen, val, vlen);
+    return append(b, BATCH_TYPE_PUT, key, klen, val, vlen);
 }
 
 int lsmd_batch_delete(lsmd_batch *b, const void *key, size_t klen)
 {
-    return append(b, 0 /* LSM_TYPE_DELETE */, key, klen, NULL, 0);
+    return append(b, BATCH_TYPE_DELETE, key, klen, NULL, 0);
 }
 
 void lsmd_batch_clear(lsmd_batch *b)

@@ -13,8 +13,8 @@
  *
  * Thread safety: pure functions of their arguments.
  */
-#ifndef BENCH_JSON_SCAN_H
-#define BENCH_JSON_SCAN_H
+#ifndef LSM_VIZ_JSON_SCAN_H
+#define LSM_VIZ_JSON_SCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -17,13 +17,12 @@
  *   trivial move grey; a failed event has a red outline, a running one a
  *   dashed outline up to the window's end.
  *
- * Linking (lsmctl): build/libbenchsvg.a (svg_schedule.o, svg_common.o,
- * json_scan.o) with -Ibench; add -lm.
+ * Linking (lsmctl, lsmbench): build/libviz.a (libclient/viz/); add -lm.
  *
  * Thread safety: writes only to out.
  */
-#ifndef BENCH_SVG_SCHEDULE_H
-#define BENCH_SVG_SCHEDULE_H
+#ifndef LSM_VIZ_SVG_SCHEDULE_H
+#define LSM_VIZ_SVG_SCHEDULE_H
 
 #include <stdint.h>
 #include <stdio.h>

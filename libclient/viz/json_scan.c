@@ -1,5 +1,5 @@
 /* json_scan.c — see json_scan.h. */
-#include "json_scan.h"
+#include "viz/json_scan.h"
 
 #include <stdlib.h>
 #include <string.h>

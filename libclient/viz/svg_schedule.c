@@ -1,13 +1,13 @@
 /* svg_schedule.c — see svg_schedule.h. */
-#include "svg_schedule.h"
+#include "viz/svg_schedule.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
-#include "svg_common.h"
+#include "viz/json_scan.h"
+#include "viz/svg_common.h"
 
 #define MAX_LEVELS 16
 #define MAX_SUBROWS 12

@@ -1,5 +1,5 @@
 /* svg_common.c — see svg_common.h. */
-#include "svg_common.h"
+#include "viz/svg_common.h"
 
 #include <math.h>
 #include <stdarg.h>
