@@ -1,6 +1,6 @@
 /*
- * db.c — opening, recovering and closing a database; options; the
- * superversion readers pin; the thin public write wrappers; snapshots.
+ * db.c — opening, recovering and closing a database; default options; the
+ * thin public write wrappers; snapshots.
  *
  * Recovery (lsm_open on an existing directory):
  *   1. take dir/LOCK (flock), refusing a second opener with -EBUSY;
