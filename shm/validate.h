@@ -29,7 +29,7 @@
 #include "protocol.h"
 
 /* The engine's limit on one encoded batch (BATCH_MAX_BYTES, the largest WAL
- * record payload; daemon/write_group.c asserts they agree).  A WRITE_BATCH
+ * record payload; daemon/batcher.c asserts they agree).  A WRITE_BATCH
  * above it is refused with -E2BIG before anything reads its payload. */
 #define SHM_MAX_BATCH_BYTES (UINT32_C(1) << 30)
 

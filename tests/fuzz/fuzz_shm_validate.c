@@ -64,7 +64,7 @@ static int add_entry(void *ctx, enum value_type type, slice key, slice value)
     return batch_put_raw(ctx, type, key, value);
 }
 
-/* As daemon/write_group.c: copy the payload once, parse it into a stage,
+/* As daemon/batcher.c: copy the payload once, parse it into a stage,
  * append the stage whole to a group that already holds a write. */
 static void check_batch_parse(const struct shm_sqe *q, const uint8_t *arena)
 {
