@@ -131,7 +131,7 @@ typedef struct daemon_config {
     int max_pending;
     int max_pending_per_uid;
     int hello_timeout_ms;
-    size_t max_request_bytes; /* WRITE_BATCH payload bound (write_group.h) */
+    size_t max_request_bytes; /* WRITE_BATCH payload bound (batcher.h) */
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;

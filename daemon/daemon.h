@@ -6,8 +6,9 @@
  *            watches every client's socket and pidfd for death, handles
  *            SIGTERM/SIGINT (signalfd).
  *   workers  worker.c: each serves a set of sessions, polling their rings.
- *   admin    admin.c, two lanes so a quick request never waits for a long
- *            one: lsmd-admin-ctl (stats, set-option) and lsmd-admin-work
+ *   admin    admin.c, one thread per lane of admin_queue.c, so a quick
+ *            request never waits for a long one: lsmd-admin-ctl (stats,
+ *            set-option) and lsmd-admin-work
  *            (flush, compact, which may take minutes).  Workers hand them
  *            over, so they never block their other clients on them.
  *
@@ -34,6 +35,7 @@
 
 struct worker;
 struct admin;
+struct admin_queue;
 struct session;
 
 typedef struct daemon_ctx {
@@ -47,7 +49,8 @@ typedef struct daemon_ctx {
     struct shm_server_limits limits;
     struct worker **workers;
     int nworkers;
-    struct admin *admin;
+    struct admin_queue *admin_queue; /* workers hand admin requests here */
+    struct admin *admin;         /* the threads that run them */
     uint64_t start_ns;           /* CLOCK_MONOTONIC */
 
     pthread_mutex_t sessions_mu;

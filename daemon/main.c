@@ -24,11 +24,13 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "admin_queue.h"
 #include "admission.h"
 #include "config.h"
 #include "daemon.h"
 #include "listener.h"
 #include "base/log.h"
+#include "placement.h"
 #include "session.h"
 #include "wait.h"
 #include "worker.h"
@@ -153,9 +155,17 @@ static void on_hello(main_loop *m, admission_conn *p)
     uid_t uid;
     gid_t gid;
     int fd = admission_take(&m->adm, p, &pid, &uid, &gid);
+    session_peer h;
+    if (session_hello(m->d, fd, pid, uid, gid, &h) != 0)
+        return; /* it closed fd and said why */
+    int node;
+    worker *w = placement_pick(m->d, h.req.cpu, &node);
     session *s;
-    if (session_attach(m->d, fd, pid, uid, gid, &s) != 0)
+    if (session_attach(m->d, &h, w, node, &s) != 0)
         return; /* attach closed fd and said why */
+    log_info("attach: client %llu pid %d uid %u cpu %d -> worker %d node %d",
+             (unsigned long long)s->id, (int)pid, (unsigned)uid, h.req.cpu, worker_index(w),
+             s->node);
     if (watch(m, s->sock, EPOLLIN | EPOLLRDHUP, tagged(s, TAG_SOCK)) != 0 ||
         (s->pidfd >= 0 && watch(m, s->pidfd, EPOLLIN, tagged(s, TAG_PIDFD)) != 0)) {
         log_warn("attach: epoll_ctl failed; dropping client %llu", (unsigned long long)s->id);
@@ -284,7 +294,10 @@ static int open_engine(daemon_ctx *d)
 
 static int start_threads(daemon_ctx *d)
 {
-    int rc = admin_start(d, &d->admin);
+    int rc = admin_queue_new(&d->admin_queue);
+    if (rc)
+        return rc;
+    rc = admin_start(d, &d->admin);
     if (rc)
         return rc;
     d->workers = calloc((size_t)d->cfg->workers, sizeof *d->workers);
@@ -312,6 +325,8 @@ static int shutdown_all(main_loop *m)
         worker_join(d->workers[i]);
     admin_stop(d->admin); /* its queued jobs may still read the workers */
     d->admin = NULL;
+    admin_queue_free(d->admin_queue);
+    d->admin_queue = NULL;
     for (int i = 0; i < d->nworkers; i++)
         worker_free(d->workers[i]);
     d->nworkers = 0;
@@ -419,6 +434,7 @@ out:
     for (int i = 0; i < d.nworkers; i++)
         worker_join(d.workers[i]);
     admin_stop(d.admin);
+    admin_queue_free(d.admin_queue);
     for (int i = 0; i < d.nworkers; i++)
         worker_free(d.workers[i]);
     snapreg_free(d.snaps);

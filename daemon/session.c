@@ -11,10 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "hello.h"
 #include "base/log.h"
-#include "worker.h"
+#include "peer_auth.h"
 
 static uint64_t mono_ns(void)
 {
@@ -110,16 +108,14 @@ static void uncharge_uid(session *s)
     s->quota_bytes = 0;
 }
 
-int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
-                   session **out)
+int session_hello(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
+                  session_peer *h)
 {
-    struct shm_hello_req req;
-    const char *why = NULL;
     char bad[SHM_HELLO_WHY_BYTES];
     /* The socket is readable (the main loop checked), so this is quick.
      * A refused hello was already answered; the peer controls how often
      * this logs, hence the limit. */
-    int rc = shm_hello_server_recv(sock, &req, 200, bad, sizeof bad);
+    int rc = shm_hello_server_recv(sock, &h->req, 200, bad, sizeof bad);
     if (rc) {
         log_warn_limited("attach: pid %d uid %u: %s", (int)pid, (unsigned)uid, bad);
         close(sock);
@@ -138,6 +134,19 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
         refuse(d, sock, -ESHUTDOWN, "lsmd is shutting down");
         return -ESHUTDOWN;
     }
+    h->sock = sock;
+    h->pid = pid;
+    h->uid = uid;
+    h->gid = gid;
+    return 0;
+}
+
+int session_attach(daemon_ctx *d, const session_peer *h, struct worker *w, int node,
+                   session **out)
+{
+    const char *why = NULL;
+    int sock = h->sock;
+    pid_t pid = h->pid;
     session *s = calloc(1, sizeof *s);
     if (!s) {
         refuse(d, sock, -ENOMEM, "out of memory");
@@ -147,20 +156,19 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
     s->sock = sock;
     s->pidfd = -1;
     s->pid = pid;
-    s->uid = uid;
-    s->gid = gid;
-    s->admin = admin_peer_authorized(d->cfg, sock, uid, gid);
-    s->client_cpu = req.cpu;
+    s->uid = h->uid;
+    s->gid = h->gid;
+    s->admin = peer_auth_admin(d->cfg, sock, h->uid, h->gid);
+    s->client_cpu = h->req.cpu;
     s->id = atomic_fetch_add(&d->next_client_id, 1);
     s->attach_ns = mono_ns();
     s->next_iter_id = 1;
     pthread_mutex_init(&s->mu, NULL);
     atomic_init(&s->refs, 2);
 
-    int node = numa_plan_client_node(d->numa, req.cpu);
-    s->worker = worker_pick(d, node);
-    s->node = node >= 0 ? node : worker_node(s->worker);
-    rc = shm_session_create(&req, &d->limits, s->id, s->node, &s->shm, &why);
+    s->worker = w;
+    s->node = node;
+    int rc = shm_session_create(&h->req, &d->limits, s->id, s->node, &s->shm, &why);
     if (rc) {
         log_warn_limited("attach: pid %d: %s", (int)pid, why ? why : strerror(-rc));
         refuse(d, sock, rc, why ? why : "cannot create the segment");
@@ -196,9 +204,6 @@ int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
     }
     s->pidfd = open_pidfd(pid);
     atomic_fetch_add_explicit(&d->attaches, 1, memory_order_relaxed);
-    log_info("attach: client %llu pid %d uid %u cpu %d -> worker %d node %d",
-             (unsigned long long)s->id, (int)pid, (unsigned)uid, req.cpu,
-             worker_index(s->worker), s->node);
     *out = s;
     return 0;
 }
@@ -254,11 +259,11 @@ void session_wake(session *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void iter_release(session *s, session_iter *si)
+void session_iter_release(daemon_ctx *d, session_iter *si)
 {
     lsm_iter_free(si->it);
     if (si->snap_id)
-        snapreg_unref(s->d->snaps, si->snap_id);
+        snapreg_unref(d->snaps, si->snap_id);
     free(si->bounds);
 }
 
@@ -266,7 +271,7 @@ void session_reclaim(session *s)
 {
     uint32_t n = s->niters;
     for (uint32_t i = 0; i < s->niters; i++)
-        iter_release(s, &s->iters[i]);
+        session_iter_release(s->d, &s->iters[i]);
     free(s->iters);
     s->iters = NULL;
     s->niters = s->cap_iters = 0;
@@ -277,7 +282,12 @@ void session_reclaim(session *s)
                  (unsigned long long)s->id, (int)s->pid, n, pins);
 }
 
-int session_iter_add(session *s, const session_iter *it)
+bool session_iter_full(const session *s)
+{
+    return s->niters >= DAEMON_MAX_ITERS_PER_CLIENT;
+}
+
+int session_iter_add(session *s, session_iter *it)
 {
     if (s->niters >= DAEMON_MAX_ITERS_PER_CLIENT)
         return -EMFILE;
@@ -297,6 +307,7 @@ int session_iter_add(session *s, const session_iter *it)
                          (unsigned long long)uidq_used(s->d->quota, s->uid, UIDQ_ITERS));
         return rc;
     }
+    it->id = s->next_iter_id++;
     s->iters[s->niters++] = *it;
     return 0;
 }
@@ -325,6 +336,6 @@ int session_iter_close(session *s, uint64_t id)
     session_iter si;
     int rc = session_iter_take(s, id, &si);
     if (rc == 0)
-        iter_release(s, &si);
+        session_iter_release(s->d, &si);
     return rc;
 }

@@ -4,10 +4,10 @@
  * snapshot registry, its pins.
  *
  * Life cycle and references
- *   session_attach (main thread) runs the handshake and returns a session
- *   with two references: the main loop's (its socket and pidfd are in the
- *   epoll set) and the serving worker's.  An admin lane takes one more
- *   per queued job (admin.h).  Death is noticed by the main loop (socket hang-up,
+ *   session_hello and session_attach (main thread) run the handshake and
+ *   return a session with two references: the main loop's (its socket and
+ *   pidfd are in the epoll set) and the serving worker's.  An admin lane
+ *   takes one more per queued job (admin_queue.h).  Death is noticed by the main loop (socket hang-up,
  *   pidfd readable) or by the worker (a protocol violation: it ends the
  *   session and shuts the socket down, which the main loop then sees).
  *   Either way: main drops its fds from epoll, sets `dying`, kicks the
@@ -32,7 +32,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "client_writes.h"
 #include "daemon.h"
+#include "hello.h"
 
 /* A daemon-side iterator bound to a view (and maybe a registry snapshot). */
 typedef struct session_iter {
@@ -58,45 +60,60 @@ typedef struct session {
     uint64_t attach_ns;          /* CLOCK_MONOTONIC */
     uint64_t quota_bytes;        /* segment bytes charged to uid's quota; 0
                                     until the session counts (see attach) */
-    bool admin;                  /* may FLUSH, COMPACT, SET_OPTION (admin.h) */
+    bool admin;                  /* may FLUSH, COMPACT, SET_OPTION (peer_auth.h) */
 
     pthread_mutex_t mu;          /* see above */
     _Atomic int refs;
     _Atomic int dying;           /* 1 once death or detach was noticed */
 
     /* serving worker only */
-    session_iter *iters;
-    uint32_t niters, cap_iters;
+    session_iter *iters;         /* the iterator table: session.c's alone, */
+    uint32_t niters, cap_iters;  /* reached through session_iter_* */
     uint64_t next_iter_id;
-    _Atomic uint32_t pending_writes; /* writes taken, not yet acknowledged
-                                    (write_group.c) */
-    _Atomic bool write_alone;    /* a large write of it is being applied
-                                    apart (write_group.c): the worker takes
-                                    none of its requests until it is acked */
     bool need_wake;              /* completions posted, client not woken yet */
     bool stalled;                /* last poll found work but no room to
                                     complete it (client not reading) */
 
+    struct client_writes writes; /* the batcher's (client_writes.h) */
+
     _Atomic uint64_t ops;        /* requests served (stats) */
     _Atomic unsigned admin_jobs; /* admin lanes holding a job of this
-                                    session, one bit each (admin.c) */
+                                    session, one bit each (admin_queue.c) */
     bool main_detached;          /* main thread only: fds left the epoll set */
 
     struct session *prev, *next; /* [d->sessions_mu] */
 } session;
 
-/* Runs the handshake on an accepted socket whose peer is pid/uid/gid:
- * reads the hello, checks the credentials against the config, creates and
- * places the segment, picks a worker, replies with the fds and opens a
- * pidfd on the peer.  On success *out holds two references (main's and the
- * worker's; the caller hands it to worker_add).  On failure the client was
- * told why (when it got that far) and sock is closed.
- * The session and its segment bytes are charged to uid's quota
- * (uid_quota.h) until the last unref.
- * Errors: -EACCES (credentials refused), -EMFILE (max_clients or
- *   max_clients_per_uid), -ENOMEM (max_arena_bytes_per_uid, or memory),
- *   -EPROTO, -ECONNRESET, -ETIMEDOUT, -errno. */
-int session_attach(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
+/* A client between its hello and its session (main thread). */
+typedef struct session_peer {
+    int sock;
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    struct shm_hello_req req;    /* what it asked for, and its CPU */
+} session_peer;
+
+/* The handshake, in two steps around the choice of its worker and node
+ * (placement.h), which the caller makes in between from h->req.cpu.
+ *
+ * session_hello reads the hello on an accepted socket whose peer is
+ * pid/uid/gid and checks the credentials against the config.  On success
+ * *h holds what session_attach needs.  On failure the client was told why
+ * (when it got that far) and sock is closed.
+ * Errors: -EACCES (credentials refused), -ESHUTDOWN (draining), -EPROTO,
+ *   -ECONNRESET, -ETIMEDOUT, -errno.
+ *
+ * session_attach creates the segment on node (-1: none), replies with the
+ * fds and opens a pidfd on the peer; w is the worker that will serve it.
+ * On success *out holds two references (main's and the worker's; the
+ * caller hands it to worker_add).  On failure the client was told why
+ * and h->sock is closed.  The session and its segment bytes are charged
+ * to uid's quota (uid_quota.h) until the last unref.
+ * Errors: -EMFILE (max_clients or max_clients_per_uid), -ENOMEM
+ *   (max_arena_bytes_per_uid, or memory), -errno. */
+int session_hello(daemon_ctx *d, int sock, pid_t pid, uid_t uid, gid_t gid,
+                  session_peer *h);
+int session_attach(daemon_ctx *d, const session_peer *h, struct worker *w, int node,
                    session **out);
 
 void session_ref(session *s);
@@ -122,17 +139,25 @@ void session_reclaim(session *s);
 
 /* Iterator table (serving worker only).  Every iterator in the table
  * counts against the session's uid quota (UIDQ_ITERS).
- * session_iter_add errors: -EMFILE (DAEMON_MAX_ITERS_PER_CLIENT or
- * max_iters_per_uid; logged, rate-limited), -ENOMEM; on success the table
- * owns it (it, bounds, snapshot reference). */
-int session_iter_add(session *s, const session_iter *it);
+ * session_iter_full: the table holds DAEMON_MAX_ITERS_PER_CLIENT already
+ * (checked before the caller builds one).
+ * session_iter_add gives *it the session's next iterator id and puts it
+ * in the table, which then owns it (it, bounds, snapshot reference).
+ * Errors: -EMFILE (DAEMON_MAX_ITERS_PER_CLIENT or max_iters_per_uid;
+ * logged, rate-limited), -ENOMEM; then *it is the caller's still. */
+bool session_iter_full(const session *s);
+int session_iter_add(session *s, session_iter *it);
 session_iter *session_iter_find(session *s, uint64_t id);
 /* Frees the engine iterator, bounds and snapshot reference.
  * Returns 0 or -EBADF (unknown id). */
 int session_iter_close(session *s, uint64_t id);
 /* Takes iterator id out of the table without freeing it: *out now owns
- * what the table owned (the caller releases it later, as close would).
- * Returns 0 or -EBADF (unknown id). */
+ * what the table owned (the caller frees it later with
+ * session_iter_release).  Returns 0 or -EBADF (unknown id). */
 int session_iter_take(session *s, uint64_t id, session_iter *out);
+/* Frees what si owns (engine iterator, bounds, snapshot reference in d's
+ * registry): for an iterator taken out with session_iter_take.  Any
+ * thread that owns si. */
+void session_iter_release(daemon_ctx *d, session_iter *si);
 
 #endif

@@ -3,7 +3,7 @@
  *
  * One pass of the loop: pick up new sessions, detach dying ones, take up
  * to ROUND_MAX requests from each session, serve them and wake the client,
- * then start the write group (write_group.h).  When a pass finds nothing
+ * then start the write group (batcher.h).  When a pass finds nothing
  * the worker waits in shm_server_wait (spin, then futex_waitv on every
  * session's daemon_sleeping word plus its own kick word), or sleeps at
  * once when a spin would not pay (see worker_main).  A session whose
@@ -22,12 +22,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "admin.h"
+#include "admin_queue.h"
 #include "base/log.h"
 #include "session.h"
 #include "validate.h"
 #include "wait.h"
-#include "write_group.h"
+#include "batcher.h"
 
 #define ROUND_MAX 32                    /* requests from one session per pass */
 #define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
@@ -54,7 +54,7 @@ struct worker {
     session **sessions;
     struct shm_session **ss;       /* wait set, parallel to sessions */
     int n, cap;
-    wgroup *writes;                /* group commit of this worker's writes */
+    batcher *writes;                /* group commit of this worker's writes */
     char *scratch;                 /* private copies of keys */
     size_t scratch_cap;
     session_iter *retired;         /* closed iterators awaiting release */
@@ -215,13 +215,8 @@ static int retire_iter(worker *w, session *s, uint64_t id)
 /* Releases what retire_iter took (as session_iter_close would have). */
 static void release_retired(worker *w)
 {
-    for (uint32_t i = 0; i < w->nretired; i++) {
-        session_iter *si = &w->retired[i];
-        lsm_iter_free(si->it);
-        if (si->snap_id)
-            snapreg_unref(w->d->snaps, si->snap_id);
-        free(si->bounds);
-    }
+    for (uint32_t i = 0; i < w->nretired; i++)
+        session_iter_release(w->d, &w->retired[i]);
     w->nretired = 0;
 }
 
@@ -265,9 +260,9 @@ static void fill_page(worker *w, session *s, session_iter *si, const struct shm_
 static void op_iter_open(worker *w, session *s, const struct shm_sqe *q)
 {
     struct shm_cqe c = { .tag = q->tag };
-    session_iter si = { .id = s->next_iter_id, .reverse = (q->flags & SHM_SQ_REVERSE) != 0 };
+    session_iter si = { .reverse = (q->flags & SHM_SQ_REVERSE) != 0 };
     const lsm_snapshot *snap = NULL;
-    if (s->niters >= DAEMON_MAX_ITERS_PER_CLIENT) {
+    if (session_iter_full(s)) {
         c.status = -EMFILE;
         goto out;
     }
@@ -301,7 +296,6 @@ static void op_iter_open(worker *w, session *s, const struct shm_sqe *q)
         lsm_iter_free(si.it);
         goto fail;
     }
-    s->next_iter_id++;
     c.r0 = si.id;
     if (q->out_cap > 0)
         fill_page(w, s, session_iter_find(s, si.id), q, &c);
@@ -342,13 +336,13 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_PUT:
     case SHM_OP_DELETE:
     case SHM_OP_WRITE_BATCH:
-        wgroup_add(w->writes, s, q);
+        batcher_add(w->writes, s, q);
         return;
     default:
         break;
     }
     /* Anything else sees this session's earlier writes. */
-    wgroup_settle(w->writes, s);
+    batcher_settle(w->writes, s);
     switch (q->opcode) {
     case SHM_OP_PING: {
         struct shm_cqe c = { .tag = q->tag, .r0 = (uint64_t)getpid() };
@@ -373,7 +367,7 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_COMPACT:
     case SHM_OP_SET_OPTION:
     case SHM_OP_STATS: {
-        int rc = admin_submit(w->d->admin, s, q);
+        int rc = admin_queue_submit(w->d->admin_queue, s, q);
         if (rc)
             complete_status(s, q->tag, rc);
         return;
@@ -389,14 +383,14 @@ static int serve(worker *w, session *s)
 {
     struct shm_sqe q[ROUND_MAX];
     int n = 0, rc = 0;
-    if (wgroup_held(s)) {
+    if (batcher_held(s)) {
         /* A large write of s is being applied: its next requests wait. */
         s->stalled = false;
         return 0;
     }
     pthread_mutex_lock(&s->mu);
     while (n < ROUND_MAX && (rc = shm_session_next(s->shm, &q[n])) == 1)
-        if (wgroup_apart(&q[n++]))
+        if (batcher_apart(&q[n++]))
             break; /* the requests after it wait until it is applied */
     pthread_mutex_unlock(&s->mu);
     s->stalled = n == 0 && rc == 0 && shm_session_has_work(s->shm);
@@ -466,7 +460,7 @@ static int pass(worker *w, bool *stalled)
         served += serve(w, s);
         *stalled |= s->stalled;
     }
-    wgroup_flush(w->writes);
+    batcher_flush(w->writes);
     return served;
 }
 
@@ -478,7 +472,7 @@ static void drain(worker *w)
     bool stalled;
     while (pass(w, &stalled) > 0 && shm_now_ns() - start < DRAIN_MAX_NS)
         ;
-    wgroup_drain(w->writes);
+    batcher_drain(w->writes);
     for (int i = 0; i < w->n; i++)
         session_end(w->sessions[i], ESHUTDOWN);
     while (w->n > 0)
@@ -490,7 +484,7 @@ static void drain(worker *w)
 static bool all_await_writes(const worker *w)
 {
     for (int i = 0; i < w->n; i++)
-        if (!wgroup_pending(w->sessions[i]))
+        if (!batcher_pending(w->sessions[i]))
             return false;
     return w->n > 0;
 }
@@ -515,7 +509,7 @@ static void *worker_main(void *arg)
         /* Held sessions are left out too: the apart thread kicks. */
         for (int i = 0; i < w->n; i++) {
             session *s = w->sessions[i];
-            w->ss[i] = s->stalled || wgroup_held(s) ? NULL : s->shm;
+            w->ss[i] = s->stalled || batcher_held(s) ? NULL : s->shm;
         }
         /* Spin only when it may pay: a spin that finds nothing takes the
          * CPU from the clients and committers (docs/tuning.md, "The
@@ -557,14 +551,14 @@ int worker_start(daemon_ctx *d, int index, worker **out)
     w->node = numa_plan_worker_node(d->numa, index);
     atomic_init(&w->cpu, -1);
     pthread_mutex_init(&w->inbox_mu, NULL);
-    int rc = wgroup_new(d, index, &w->kick, &w->writes);
+    int rc = batcher_new(d, index, &w->kick, &w->writes);
     if (rc) {
         free(w);
         return rc;
     }
     rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc) {
-        wgroup_free(w->writes);
+        batcher_free(w->writes);
         free(w);
         return -rc;
     }
@@ -608,23 +602,9 @@ void worker_free(worker *w)
     free(w->scratch);
     release_retired(w); /* empty after every serve(); kept for safety */
     free(w->retired);
-    wgroup_free(w->writes);
+    batcher_free(w->writes);
     pthread_mutex_destroy(&w->inbox_mu);
     free(w);
-}
-
-worker *worker_pick(daemon_ctx *d, int node)
-{
-    worker *best = NULL, *best_any = NULL;
-    for (int i = 0; i < d->nworkers; i++) {
-        worker *w = d->workers[i];
-        int load = atomic_load_explicit(&w->nsessions, memory_order_relaxed);
-        if (!best_any || load < atomic_load(&best_any->nsessions))
-            best_any = w;
-        if (node >= 0 && w->node == node && (!best || load < atomic_load(&best->nsessions)))
-            best = w;
-    }
-    return best ? best : best_any;
 }
 
 void worker_add(worker *w, session *s)
@@ -663,6 +643,6 @@ void worker_counters(const worker *w, uint64_t *requests, uint64_t *groups,
                      uint64_t *grouped_writes, uint64_t *sleeps)
 {
     *requests = atomic_load_explicit(&w->requests, memory_order_relaxed);
-    wgroup_counters(w->writes, groups, grouped_writes);
+    batcher_counters(w->writes, groups, grouped_writes);
     *sleeps = atomic_load_explicit(&w->sleeps, memory_order_relaxed);
 }

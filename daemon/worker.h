@@ -3,17 +3,18 @@
  * submission rings, and sleeps (after a bounded spin) in one futex_waitv on
  * all of them when they are idle.
  *
- * Writes go to the worker's group-commit pipeline (write_group.h): one
+ * Writes go to the worker's group-commit pipeline (batcher.h): one
  * lsm_write per group of requests across all its clients, synced by the
- * worker's two committer threads while the worker keeps serving.  Any other
- * request of a client first waits for that client's writes (wgroup_settle), so every
- * client reads its own writes.  Gets copy the key once into private memory
+ * worker's two committer threads while the worker keeps serving.  Any
+ * other request of a client first waits for that client's writes
+ * (batcher_settle), so every client reads its own writes.  Gets copy the key once into private memory
  * and write the value into the client's arena.  Flush, compact,
- * set-option and stats go to the admin thread (admin.h) so a long
+ * set-option and stats go to the admin queue (admin_queue.h) so a long
  * compaction never stalls other clients.
  *
- * Thread safety: worker_add/worker_kick/worker_pick are called from the
- * main thread; everything else about a worker is its own thread's.
+ * Thread safety: worker_add/worker_kick are called from the main thread;
+ * the stats accessors from any; everything else about a worker is its own
+ * thread's.
  */
 #ifndef LSMD_WORKER_H
 #define LSMD_WORKER_H
@@ -37,10 +38,6 @@ int worker_start(daemon_ctx *d, int index, worker **out);
 void worker_stop(worker *w);
 void worker_join(worker *w);
 void worker_free(worker *w);
-
-/* The worker that should serve a client on node (-1 = any): the least
- * loaded one on that node, else the least loaded overall. */
-worker *worker_pick(daemon_ctx *d, int node);
 
 /* Hands s (with its worker reference) to w. */
 void worker_add(worker *w, struct session *s);

@@ -29,8 +29,9 @@
 #include "protocol.h"
 
 /* The engine's limit on one encoded batch (LSM_MAX_BATCH_BYTES in lsm.h,
- * the largest WAL record payload; daemon/write_group.c asserts they agree).  A WRITE_BATCH
- * above it is refused with -E2BIG before anything reads its payload. */
+ * the largest WAL record payload; daemon/batcher.c asserts they agree).  A
+ * WRITE_BATCH above it is refused with -E2BIG before anything reads its
+ * payload. */
 #define SHM_MAX_BATCH_BYTES (UINT32_C(1) << 30)
 
 /* The smallest encoded entry: a 9-byte entry header

@@ -47,7 +47,7 @@
  *   manifest.after_write_before_current    version/version_set.c: a new
  *                                          MANIFEST is written and synced,
  *                                          CURRENT still names the old one
- *   wal.retire                             db/db_flush.c: before each
+ *   wal.retire                             db/obsolete_files.c: before each
  *                                          obsolete WAL file is deleted
  *
  * Thread safety: KILLPOINT() may be reached from any thread at once.

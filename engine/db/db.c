@@ -1,6 +1,6 @@
 /*
- * db.c — opening, recovering and closing a database; options; the
- * superversion readers pin; the thin public write wrappers; snapshots.
+ * db.c — opening, recovering and closing a database; default options; the
+ * thin public write wrappers; snapshots.
  *
  * Recovery (lsm_open on an existing directory):
  *   1. take dir/LOCK (flock), refusing a second opener with -EBUSY;
@@ -26,6 +26,9 @@
 #include "table/block_cache.h"
 #include "table/table_cache.h"
 #include "db/db_impl.h"
+#include "db/superversion.h"
+#include "db/paths.h"
+#include "db/obsolete_files.h"
 #include "base/filenames.h"
 #include "base/log.h"
 #include "version/version_edit.h"
@@ -67,94 +70,6 @@ void lsm_options_init(lsm_options *o)
 static unsigned dir_mode(unsigned file_mode)
 {
     return file_mode | ((file_mode & 0444u) >> 2);
-}
-
-/* ---- paths -------------------------------------------------------------- */
-
-char *db_path(const lsm_db *db, const char *name)
-{
-    char *p;
-    return asprintf(&p, "%s/%s", db->dir, name) < 0 ? NULL : p;
-}
-
-char *db_wal_path(const lsm_db *db, uint64_t number)
-{
-    return filename_wal(db->dir, number);
-}
-
-char *db_sst_path(const lsm_db *db, uint64_t number)
-{
-    return filename_table(db->dir, number);
-}
-
-/* ---- superversion ------------------------------------------------------- */
-
-static void sv_free(superversion *sv)
-{
-    memtable_unref(sv->mem);
-    for (int i = 0; i < sv->nimm; i++)
-        memtable_unref(sv->imm[i]);
-    version_unref(sv->v);
-    free(sv);
-}
-
-void db_sv_release(superversion *sv)
-{
-    if (atomic_fetch_sub_explicit(&sv->refs, 1, memory_order_acq_rel) == 1)
-        sv_free(sv);
-}
-
-superversion *db_sv_acquire(lsm_db *db)
-{
-    pthread_mutex_lock(&db->mu);
-    superversion *sv = db->sv;
-    atomic_fetch_add_explicit(&sv->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&db->mu);
-    return sv;
-}
-
-int db_install_sv(lsm_db *db)
-{
-    superversion *sv = calloc(1, sizeof *sv);
-    if (!sv) {
-        /* The old view may lack a table or memtable just added: stop. */
-        db_set_bg_error(db, -ENOMEM, "out of memory installing a new read view");
-        return LSM_EREADONLY;
-    }
-    atomic_init(&sv->refs, 1);
-    sv->mem = db->mem;
-    memtable_ref(sv->mem);
-    for (int i = db->nimm - 1; i >= 0; i--) {
-        sv->imm[sv->nimm++] = db->imm[i].mem;
-        memtable_ref(db->imm[i].mem);
-    }
-    sv->v = version_set_current(db->vs);
-    superversion *old = db->sv;
-    db->sv = sv;
-    if (old)
-        db_sv_release(old);
-    return 0;
-}
-
-void db_set_bg_error(lsm_db *db, int err, const char *why)
-{
-    if (!db->bg_error) {
-        db->bg_error = err;
-        db->bg_why = why;
-        log_error("database %s is now read-only: %s: %s", db->dir, why, lsm_strerror(err));
-    }
-    pthread_cond_broadcast(&db->bg_cv);
-    pthread_cond_broadcast(&db->work_cv);
-}
-
-int lsm_db_error(lsm_db *db, const char **why)
-{
-    pthread_mutex_lock(&db->mu);
-    int err = db->bg_error;
-    if (why)
-        *why = db->bg_why;
-    pthread_mutex_unlock(&db->mu);
-    return err;
 }
 
 /* ---- LOCK --------------------------------------------------------------- */

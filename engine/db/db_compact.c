@@ -2,13 +2,12 @@
  * db_compact.c — scheduling compactions: background threads ask the
  * current picker (leveled or tiered, switchable at run time) for work, mark
  * the inputs busy, run the job without the db mutex, record the result in
- * the MANIFEST and retire the inputs.  Also lsm_compact (manual), the
- * pending-output registry that keeps obsolete-file deletion away from
- * tables being written, the event log and run-time option changes.
+ * the MANIFEST and retire the inputs.  Also lsm_compact (manual) and
+ * run-time option changes that concern compaction (threads, rate).
  *
  * Thread safety / invariants
- *   file_meta.being_compacted, the picker, the running count and the
- *   pending registry are guarded by db->mu.  version_set_log_and_apply is
+ *   file_meta.being_compacted, the picker and the running count are
+ *   guarded by db->mu.  version_set_log_and_apply is
  *   serialized by db->manifest_mu (flushes use it too).  A picker only sees
  *   files that are not being compacted, so two jobs never share an input.
  */
@@ -16,28 +15,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "compaction/compaction_job.h"
 #include "db/db_impl.h"
+#include "db/clock.h"
+#include "db/pending_outputs.h"
+#include "db/events.h"
+#include "db/superversion.h"
+#include "db/bg_error.h"
+#include "db/obsolete_files.h"
 #include "base/log.h"
 #include "table/table_cache.h"
 #include "version/version_edit.h"
-
-uint64_t db_now_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
-}
-
-uint64_t db_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t db_pending_compaction_bytes(lsm_db *db, const version *v)
 {
@@ -47,53 +37,6 @@ uint64_t db_pending_compaction_bytes(lsm_db *db, const version *v)
     const compaction_picker *p = db->picker;
     pthread_mutex_unlock(&db->mu);
     return p->pending_bytes(&po, v);
-}
-
-/* ---- pending outputs ------------------------------------------------------ */
-
-int db_pending_begin(lsm_db *db)
-{
-    for (int i = 0; i < db->npending; i++)
-        if (db->pending[i] == 0) {
-            db->pending[i] = version_set_next_file_number(db->vs);
-            return i;
-        }
-    if (db->npending == DB_MAX_PENDING)
-        return -1; /* cannot happen: jobs are bounded by threads + flush */
-    db->pending[db->npending] = version_set_next_file_number(db->vs);
-    return db->npending++;
-}
-
-void db_pending_end(lsm_db *db, int slot)
-{
-    if (slot >= 0)
-        db->pending[slot] = 0;
-}
-
-uint64_t db_pending_min(lsm_db *db)
-{
-    /* A job registering after this call numbers its tables from the
-     * counter as it is now or later. */
-    uint64_t min = version_set_next_file_number(db->vs);
-    for (int i = 0; i < db->npending; i++)
-        if (db->pending[i] && db->pending[i] < min)
-            min = db->pending[i];
-    return min;
-}
-
-/* ---- event log ------------------------------------------------------------ */
-
-db_event *db_event_begin(lsm_db *db, const char *kind, const char *reason, int output_level)
-{
-    db_event *e = &db->events[db->nevents % DB_EVENT_LOG];
-    memset(e, 0, sizeof *e);
-    e->id = ++db->nevents;
-    snprintf(e->kind, sizeof e->kind, "%s", kind);
-    snprintf(e->reason, sizeof e->reason, "%s", reason);
-    snprintf(e->style, sizeof e->style, "%s", db->picker->name);
-    e->output_level = output_level;
-    e->start_us = db_now_us();
-    return e;
 }
 
 /* ---- picking -------------------------------------------------------------- */
@@ -424,27 +367,6 @@ int lsm_compact(lsm_db *db, int level)
     return rc;
 }
 
-int db_set_compaction_style(lsm_db *db, const char *style)
-{
-    const compaction_picker *p = compaction_picker_find(style);
-    if (!p)
-        return -EINVAL;
-    pthread_mutex_lock(&db->mu);
-    lsm_options next = db->opt;
-    next.compaction_style = p->name;
-    if (db_check_option_rules(&next, "compaction_style") != 0) {
-        pthread_mutex_unlock(&db->mu);
-        return -EINVAL;
-    }
-    const char *old = db->picker->name;
-    db->picker = p;
-    db->opt.compaction_style = p->name;
-    pthread_cond_broadcast(&db->compact_cv);
-    pthread_mutex_unlock(&db->mu);
-    log_info_limited("compaction style %s -> %s", old, p->name);
-    return 0;
-}
-
 void db_options_changed(lsm_db *db)
 {
     pthread_mutex_lock(&db->mu);
@@ -457,5 +379,4 @@ void db_options_changed(lsm_db *db)
     pthread_mutex_unlock(&db->mu);
     if (rate_limiter_rate(db->rl) != rate)
         rate_limiter_set_rate(db->rl, rate);
-    db_cache_options_changed(db);
 }

@@ -1,8 +1,29 @@
 /*
- * db_impl.h — the inside of an lsm_db, shared by the db_*.c files: db.c
- * (open, close, recovery, snapshots), db_write.c (group commit), db_read.c
- * (gets), db_iter.c, db_flush.c (memtable -> level 0), db_compact.c,
- * db_options.c, db_stats.c and db_transient.c (retries after EMFILE/ENOMEM).
+ * db_impl.h — the inside of an lsm_db, the one header every unit of db/
+ * shares (as RocksDB's db_impl.h).  Each unit below owns one concern and
+ * declares its calls in its own header; the cross-unit calls of the big
+ * ones are declared here:
+ *   db.c             open, close, recovery, the thin public write wrappers,
+ *                    snapshots
+ *   db_write.c       group commit, memtable switch, write slowdown
+ *   db_read.c        gets
+ *   db_iter.c        iterators (db_iter.h)
+ *   db_flush.c       memtable -> level 0
+ *   db_compact.c     compaction threads, lsm_compact, run-time changes to
+ *                    compaction
+ *   db_options.c     option checks, lsm_set_option
+ *   db_stats.c       lsm_stats_json
+ *   db_transient.c   retrying resource errors
+ * and the shared services, each with its own header:
+ *   superversion.h   the read view readers pin
+ *   bg_error.h       the sticky background error
+ *   pending_outputs.h  tables being written, kept from deletion
+ *   obsolete_files.h deleting what no version needs
+ *   events.h         the flush/compaction event log
+ *   paths.h          paths of the database's files
+ *   clock.h          wall and monotonic clocks
+ * The calls among units form no circle: db.c (open/close) is on top; the
+ * services call nothing above them.
  *
  * Thread safety / invariants
  *   mu guards every field marked [mu].  I/O is never done under mu except
@@ -179,17 +200,6 @@ struct lsm_db {
     _Atomic uint64_t stat_transient_errors;   /* resource errors retried */
 };
 
-/* superversion.c-like helpers (db.c) */
-superversion *db_sv_acquire(lsm_db *db);           /* takes mu briefly */
-void db_sv_release(superversion *sv);
-/* Publishes a new view of mem, imm and the current version.  On ENOMEM
- * sets the background error and returns LSM_EREADONLY.  REQUIRES: mu held. */
-int db_install_sv(lsm_db *db);
-
-/* Records err as the background error (first one wins) and wakes waiters.
- * REQUIRES: mu held. */
-void db_set_bg_error(lsm_db *db, int err, const char *why);
-
 /* db_transient.c: resource errors (io_error_is_transient) in a switch,
  * flush or compaction are retried, never made sticky.
  * true when rc is such an error and nothing sticky stands behind it. */
@@ -217,38 +227,18 @@ void db_discard_added(lsm_db *db, const version_edit *e);
 void *db_flush_main(void *arg);
 /* Writes mem to a new level-0 table; *out is NULL when mem is empty. */
 int db_build_l0(lsm_db *db, memtable *mem, file_meta **out);
-/* Deletes .sst files no live version references and WALs below the
- * version set's log number. */
-void db_delete_obsolete(lsm_db *db);
-/* qsort/bsearch order for uint64_t. */
-int db_cmp_u64(const void *a, const void *b);
 
 /* db_compact.c */
 int db_compaction_start(lsm_db *db);    /* at open */
 void db_compaction_stop(lsm_db *db);    /* at close: cancel and join */
 /* Wakes compaction threads (a flush finished, an option changed). */
 void db_compaction_wake(lsm_db *db);
-/* Registers a job about to write tables numbered from now on, so
- * db_delete_obsolete leaves them alone; returns a slot for db_pending_end.
- * REQUIRES: mu held. */
-int db_pending_begin(lsm_db *db);
-void db_pending_end(lsm_db *db, int slot); /* REQUIRES: mu held */
-/* Table numbers >= this may belong to a job in flight.  REQUIRES: mu held. */
-uint64_t db_pending_min(lsm_db *db);
-/* Applies a changed block_cache_bytes (db_read.c). */
-void db_cache_options_changed(lsm_db *db);
-/* Logs an event; returns its index for completion.  REQUIRES: mu held. */
-db_event *db_event_begin(lsm_db *db, const char *kind, const char *reason, int output_level);
-uint64_t db_now_us(void);
-/* Switches the picker; -EINVAL when the options break a rule under the
- * new style (db_check_option_rules). */
-int db_set_compaction_style(lsm_db *db, const char *style);
 /* The picker's view of the options.  REQUIRES: mu held. */
 void db_picker_options(const lsm_db *db, picker_options *po);
 /* Bytes the current picker would still like to compact in v. */
 uint64_t db_pending_compaction_bytes(lsm_db *db, const version *v);
-uint64_t db_mono_ns(void);
-/* Applies changed run-time options (rate, cache, threads) and wakes work. */
+/* Applies changed run-time options (rate, threads) and wakes work; the
+ * block cache's capacity is db_options.c's. */
 void db_options_changed(lsm_db *db);
 
 /* db_options.c */
@@ -271,10 +261,5 @@ int db_insert_entries(memtable *mem, uint64_t first_seq, slice payload, uint32_t
  * open until destroyed (the caller also holds a ref on fm or its version).
  * Errors: as sst_reader_open, -ENOMEM. */
 int db_table_iter_new(lsm_db *db, file_meta *fm, iter **out);
-
-/* Paths of files in the db directory: malloc'd, NULL on ENOMEM. */
-char *db_path(const lsm_db *db, const char *name);
-char *db_wal_path(const lsm_db *db, uint64_t number);
-char *db_sst_path(const lsm_db *db, uint64_t number);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db/db_impl.h"
+#include "db/superversion.h"
 #include "base/dbformat.h"
 #include "version/level_iter.h"
 #include "table/merge_iter.h"

@@ -12,6 +12,7 @@
 
 #include "db/db_impl.h"
 #include "base/log.h"
+#include "table/block_cache.h"
 
 enum opt_kind { OPT_SIZE, OPT_INT, OPT_DOUBLE, OPT_U64 };
 
@@ -198,6 +199,38 @@ static int parse_number(const char *s, enum opt_kind kind, double *out)
     return 0;
 }
 
+/* Switches the picker; -EINVAL when the options break a rule under the
+ * new style (db_check_option_rules). */
+static int set_compaction_style(lsm_db *db, const char *style)
+{
+    const compaction_picker *p = compaction_picker_find(style);
+    if (!p)
+        return -EINVAL;
+    pthread_mutex_lock(&db->mu);
+    lsm_options next = db->opt;
+    next.compaction_style = p->name;
+    if (db_check_option_rules(&next, "compaction_style") != 0) {
+        pthread_mutex_unlock(&db->mu);
+        return -EINVAL;
+    }
+    const char *old = db->picker->name;
+    db->picker = p;
+    db->opt.compaction_style = p->name;
+    pthread_cond_broadcast(&db->compact_cv);
+    pthread_mutex_unlock(&db->mu);
+    log_info_limited("compaction style %s -> %s", old, p->name);
+    return 0;
+}
+
+/* Applies a changed block_cache_bytes. */
+static void cache_options_changed(lsm_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    size_t cap = db->opt.block_cache_bytes;
+    pthread_mutex_unlock(&db->mu);
+    block_cache_set_capacity(db->block_cache, cap);
+}
+
 int lsm_set_option(lsm_db *db, const char *name, const char *value)
 {
     if (!db || !name || !value)
@@ -208,7 +241,7 @@ int lsm_set_option(lsm_db *db, const char *name, const char *value)
                              value);
             return -EINVAL;
         }
-        return db_set_compaction_style(db, value);
+        return set_compaction_style(db, value);
     }
     const struct opt_desc *d = find_opt(name);
     if (!d) {
@@ -240,5 +273,6 @@ int lsm_set_option(lsm_db *db, const char *name, const char *value)
     pthread_mutex_unlock(&db->mu);
     log_info_limited("option %s set to %s", name, value);
     db_options_changed(db);
+    cache_options_changed(db);
     return 0;
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "db/db_impl.h"
+#include "db/clock.h"
+#include "db/superversion.h"
 #include "base/dbformat.h"
 #include "table/block_cache.h"
 #include "table/bloom.h"
@@ -18,14 +20,6 @@
 int db_table_iter_new(lsm_db *db, file_meta *fm, iter **out)
 {
     return table_cache_iter_new(db->table_cache, fm->number, out);
-}
-
-void db_cache_options_changed(lsm_db *db)
-{
-    pthread_mutex_lock(&db->mu);
-    size_t cap = db->opt.block_cache_bytes;
-    pthread_mutex_unlock(&db->mu);
-    block_cache_set_capacity(db->block_cache, cap);
 }
 
 /* 1: the user key lies in [smallest, largest] of fm. */

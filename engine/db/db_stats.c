@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "db/db_impl.h"
+#include "db/superversion.h"
 #include "table/block_cache.h"
 #include "base/histogram.h"
 #include "table/table_cache.h"

@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "db/db_impl.h"
+#include "db/clock.h"
+#include "db/paths.h"
 #include "base/filenames.h"
 #include "base/log.h"
 

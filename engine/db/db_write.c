@@ -14,6 +14,10 @@
 
 #include "wal/batch.h"
 #include "db/db_impl.h"
+#include "db/clock.h"
+#include "db/superversion.h"
+#include "db/bg_error.h"
+#include "db/paths.h"
 #include "base/filenames.h"
 #include "base/killpoint.h"
 #include "base/log.h"

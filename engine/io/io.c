@@ -58,8 +58,8 @@ int io_new(const char *name, lsm_io **out)
 void io_set_file_mode(lsm_io *io, unsigned mode)
 {
     io->file_mode = mode;
-    if (io->kind == IO_KIND_FAULT)
-        io_set_file_mode(io_fault_base(io), mode);
+    if (io->ops->set_file_mode)
+        io->ops->set_file_mode(io, mode);
 }
 
 void io_destroy(lsm_io *io)

@@ -89,6 +89,9 @@ struct io_ops {
     int (*unlink)(lsm_io *io, const char *path);
     int (*truncate)(lsm_io *io, lsm_file *f, uint64_t size);
     int (*size)(lsm_io *io, lsm_file *f, uint64_t *out);
+    /* Optional (NULL: nothing to do): io->file_mode was just set to mode
+     * (io_set_file_mode); a backend that wraps another passes it on. */
+    void (*set_file_mode)(lsm_io *io, unsigned mode);
     void (*destroy)(lsm_io *io);
 };
 
@@ -188,8 +191,8 @@ int io_read_all(lsm_io *io, const char *path, char **buf, size_t *n);
  * passes every call through, only counting operations. */
 int io_fault_new(lsm_io *base, lsm_io **out);
 
-/* Counts operations (io_writeback and every io_ops call but close, size
- * and destroy) from now; the nth one (1-based) fails with -err (EIO,
+/* Counts operations (io_writeback and every io_ops call but close, size,
+ * set_file_mode and destroy) from now; the nth one (1-based) fails with -err (EIO,
  * ENOSPC, ...) without reaching base.  persistent != 0: every later operation fails too, as a
  * dead disk would.  n == 0 disarms. */
 void io_fault_arm(lsm_io *io, uint64_t n, int err, int persistent);

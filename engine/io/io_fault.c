@@ -651,6 +651,12 @@ static void fault_destroy(lsm_io *io)
     free(fi);
 }
 
+/* The wrapped backend creates the files: it needs the mode too. */
+static void fault_set_file_mode(lsm_io *io, unsigned mode)
+{
+    io_set_file_mode(fio(io)->base, mode);
+}
+
 static const struct io_ops fault_ops = {
     .open = fault_open,
     .close = fault_close,
@@ -664,6 +670,7 @@ static const struct io_ops fault_ops = {
     .unlink = fault_unlink,
     .truncate = fault_truncate,
     .size = fault_size,
+    .set_file_mode = fault_set_file_mode,
     .destroy = fault_destroy,
 };
 

@@ -1,5 +1,6 @@
 /* memtable.c — see memtable.h: the common part (references, counters,
- * entry encoding) and the dispatch to the implementation's ops. */
+ * entry encoding) and the dispatch to the implementation's ops.  Making a
+ * memtable by name is memtable_factory.c's. */
 #include "memtable/memtable_internal.h"
 
 #include <errno.h>
@@ -20,48 +21,6 @@ void memtable_base_destroy(memtable *m)
 {
     arena_free(m->arena);
     m->arena = NULL;
-}
-
-memtable *memtable_new(void)
-{
-    memtable *m = NULL;
-    return memtable_skiplist_create(&m) == 0 ? m : NULL;
-}
-
-static const struct {
-    const char *name;
-    int (*create)(memtable **out);
-} impls[] = {
-    { "skiplist", memtable_skiplist_create },
-    { "vector", memtable_vector_create },
-};
-
-static int impl_index(const char *impl)
-{
-    if (!impl)
-        impl = MEMTABLE_IMPL_DEFAULT;
-    for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
-        if (strcmp(impl, impls[i].name) == 0)
-            return (int)i;
-    return -1;
-}
-
-const char *memtable_impl_lookup(const char *impl)
-{
-    int i = impl_index(impl);
-    return i < 0 ? NULL : impls[i].name;
-}
-
-int memtable_impl_check(const char *impl)
-{
-    return impl_index(impl) < 0 ? -EINVAL : 0;
-}
-
-int memtable_create(const char *impl, memtable **out)
-{
-    *out = NULL;
-    int i = impl_index(impl);
-    return i < 0 ? -EINVAL : impls[i].create(out);
 }
 
 const char *memtable_impl_name(const memtable *m)

@@ -61,6 +61,8 @@
 
 typedef struct memtable memtable;
 
+/* Making one by name (memtable_factory.c). */
+
 /* An empty skiplist memtable with a reference count of 1.  NULL on ENOMEM. */
 memtable *memtable_new(void);
 
@@ -77,6 +79,8 @@ const char *memtable_impl_lookup(const char *impl);
 
 /* 0 if memtable_create would accept impl, else -EINVAL. */
 int memtable_impl_check(const char *impl);
+
+/* The rest: memtable.c. */
 
 /* The implementation's name ("skiplist" or "vector"), a static string. */
 const char *memtable_impl_name(const memtable *m);

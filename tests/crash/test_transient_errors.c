@@ -29,6 +29,7 @@
 
 #include "base/filenames.h"
 #include "db/db_impl.h" /* db->vs: a tiny MANIFEST roll size */
+#include "db/obsolete_files.h"
 #include "io/io.h"
 #include "lsm.h"
 

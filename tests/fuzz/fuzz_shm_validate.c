@@ -60,7 +60,7 @@ static unsigned allowed_flags(unsigned op)
     }
 }
 
-/* As daemon/write_group.c: append the payload straight from the arena to a
+/* As daemon/batcher.c: append the payload straight from the arena to a
  * group that already holds a write. */
 static void check_batch_parse(const struct shm_sqe *q, const uint8_t *arena)
 {

@@ -1,7 +1,7 @@
 /*
  * test_write_order.c — a client's pipelined writes stay in order and are
  * acknowledged only once applied, while its worker has several write groups
- * in flight at once (daemon/write_group.c).
+ * in flight at once (daemon/batcher.c).
  *
  * NCLIENTS processes share one worker (--workers 1).  Each keeps WINDOW
  * puts in flight through the asynchronous interface, all to its own NKEYS

@@ -24,6 +24,7 @@
 
 #include "compaction/compaction_picker.h"
 #include "db/db_impl.h"
+#include "db/superversion.h"
 #include "base/dbformat.h"
 #include "lsm.h"
 

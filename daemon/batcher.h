@@ -1,5 +1,8 @@
 /*
- * write_group.h — a worker's group-commit pipeline.
+ * batcher.h — a worker's group-commit pipeline: it batches the writes of
+ * the worker's clients into groups, one lsm_write each.  (The engine has
+ * its own group commit inside lsm_write, db/db_write.c; this one sits in
+ * front of it, across one worker's clients.)
  *
  * The writes (PUT, DELETE, WRITE_BATCH) a worker takes from its clients
  * go into one lsm_batch, the "filling" group.  At the end of each pass
@@ -26,14 +29,14 @@
  * it submitted them.  A client with one write at a time (the usual case)
  * never makes a group ordered.  Each write is acknowledged only after its
  * lsm_write returned: applied, and with LSM_SYNC durable.
- * wgroup_settle() runs before any other request of a session that has
+ * batcher_settle() runs before any other request of a session that has
  * writes in flight, so a client reads its own writes and its snapshots
  * include them.
  *
  * Large writes (more than 1 MiB encoded: a big value or batch) do not join
  * a group: they are applied alone by the worker's apart thread, which
  * copies, parses and lsm_writes them while the worker keeps serving its
- * other sessions.  Their session is held meanwhile (wgroup_held): the
+ * other sessions.  Their session is held meanwhile (batcher_held): the
  * worker takes none of its requests until the large write is
  * acknowledged, so the session's order and its reads of its own writes
  * hold without anyone else waiting.  (The engine still applies one write
@@ -56,11 +59,15 @@
  * (engine memory) before anything checksums or logs them; an encoded batch
  * is copied whole, once, into the group's batch, then validated there.
  *
- * Thread safety: all calls from the owning worker thread (wgroup_apart and
- * wgroup_held from any); the committer and apart threads are internal.  Completions are posted under each session's mu.
+ * Per-client state (writes in flight, held apart) lives in each session,
+ * in client_writes.h's struct, which only this unit changes.
+ *
+ * Thread safety: all calls from the owning worker thread (batcher_apart,
+ * batcher_held and batcher_pending from any); the committer and apart
+ * threads are internal.  Completions are posted under each session's mu.
  */
-#ifndef LSMD_WRITE_GROUP_H
-#define LSMD_WRITE_GROUP_H
+#ifndef LSMD_BATCHER_H
+#define LSMD_BATCHER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -69,49 +76,49 @@
 #include "protocol.h"
 
 struct session;
-typedef struct wgroup wgroup;
+typedef struct batcher batcher;
 
 /* Starts the committer threads; one bumps *kick (shm_server_kick) when it
  * finishes a group the worker was holding back for it.
  * Errors: -ENOMEM, -errno of pthread_create. */
-int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out);
+int batcher_new(daemon_ctx *d, int worker_index, uint32_t *kick, batcher **out);
 
 /* Commits whatever is pending, stops the committers and frees g. */
-void wgroup_free(wgroup *g);
+void batcher_free(batcher *g);
 
 /* Adds a validated PUT, DELETE or WRITE_BATCH of s to the filling group,
- * or hands it to the apart thread when wgroup_apart(q) (s is then held).
+ * or hands it to the apart thread when batcher_apart(q) (s is then held).
  * Refusals are completed here and fail only q: -E2BIG (a batch above
  * max_request_bytes), -EINVAL (a malformed batch), -ENOMEM.
- * REQUIRES: !wgroup_held(s). */
-void wgroup_add(wgroup *g, struct session *s, const struct shm_sqe *q);
+ * REQUIRES: !batcher_held(s). */
+void batcher_add(batcher *g, struct session *s, const struct shm_sqe *q);
 
 /* Whether q (any validated request) is a write applied alone: the worker
  * takes no request of its session after it until it is acknowledged. */
-bool wgroup_apart(const struct shm_sqe *q);
+bool batcher_apart(const struct shm_sqe *q);
 
 /* Whether s has a large write being applied apart: the worker must not
  * take s's requests now; the apart thread kicks the worker when it clears. */
-bool wgroup_held(const struct session *s);
+bool batcher_held(const struct session *s);
 
 /* End of a pass: starts the filling group unless it must wait for a group
  * in flight (it is ordered after one, or every committer is busy). */
-void wgroup_flush(wgroup *g);
+void batcher_flush(batcher *g);
 
 /* Returns once every write of s taken so far is acknowledged (waits for
  * s's groups in flight, then commits the filling group here if it holds
  * writes of s). */
-void wgroup_settle(wgroup *g, struct session *s);
+void batcher_settle(batcher *g, struct session *s);
 
 /* Returns once every write taken so far, large ones included, is
  * acknowledged (shutdown). */
-void wgroup_drain(wgroup *g);
+void batcher_drain(batcher *g);
 
 /* Whether s has writes taken and not yet acknowledged (for the serving
  * worker's wait policy; any thread, the answer may be stale). */
-bool wgroup_pending(const struct session *s);
+bool batcher_pending(const struct session *s);
 
 /* Counters: groups committed and writes in them. */
-void wgroup_counters(const wgroup *g, uint64_t *groups, uint64_t *writes);
+void batcher_counters(const batcher *g, uint64_t *groups, uint64_t *writes);
 
 #endif

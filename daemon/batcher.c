@@ -1,5 +1,5 @@
-/* write_group.c — see write_group.h. */
-#include "write_group.h"
+/* batcher.c — see batcher.h. */
+#include "batcher.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -67,7 +67,7 @@ typedef struct apart_job {
     struct shm_sqe q;
 } apart_job;
 
-struct wgroup {
+struct batcher {
     daemon_ctx *d;
     int index;
     uint32_t *kick;
@@ -107,7 +107,7 @@ static void reset(group *grp)
  * Runs in a committer, or in the worker (a group without sync, settle,
  * drain).  Each request is acknowledged only after lsm_write returned, so
  * after its group is applied (and, with LSM_SYNC, durable). */
-static void commit(wgroup *wg, group *grp)
+static void commit(batcher *wg, group *grp)
 {
     if (grp->npend == 0)
         return;
@@ -123,9 +123,9 @@ static void commit(wgroup *wg, group *grp)
         session *s = grp->pend[i].s;
         if (i + 1 == grp->npend || grp->pend[i + 1].s != s)
             session_wake(s);
-        /* Release: pairs with the acquire loads in wgroup_settle and
-         * wgroup_add: a count seen lower means the writes are applied. */
-        atomic_fetch_sub_explicit(&s->pending_writes, 1, memory_order_release);
+        /* Release: pairs with the acquire loads in batcher_settle and
+         * batcher_add: a count seen lower means the writes are applied. */
+        atomic_fetch_sub_explicit(&s->writes.pending, 1, memory_order_release);
         session_unref(s);
     }
     atomic_fetch_add_explicit(&wg->groups, 1, memory_order_relaxed);
@@ -146,8 +146,8 @@ static void fifo_push(fifo *f, qnode *n)
 /* The loop of a pipeline thread: takes f's items in order, runs each
  * without mu, then finish with mu held, and wakes the waiters on done_cv;
  * returns once stop is set and f is empty. */
-static void serve_fifo(wgroup *wg, fifo *f, pthread_cond_t *cv, void (*run)(wgroup *, qnode *),
-                       void (*finish)(wgroup *, qnode *))
+static void serve_fifo(batcher *wg, fifo *f, pthread_cond_t *cv, void (*run)(batcher *, qnode *),
+                       void (*finish)(batcher *, qnode *))
 {
     pthread_mutex_lock(&wg->mu);
     for (;;) {
@@ -168,13 +168,13 @@ static void serve_fifo(wgroup *wg, fifo *f, pthread_cond_t *cv, void (*run)(wgro
     pthread_mutex_unlock(&wg->mu);
 }
 
-static void commit_node(wgroup *wg, qnode *n)
+static void commit_node(batcher *wg, qnode *n)
 {
     commit(wg, (group *)n);
 }
 
 /* REQUIRES: mu held. */
-static void committed(wgroup *wg, qnode *n)
+static void committed(batcher *wg, qnode *n)
 {
     group *grp = (group *)n;
     wg->inflight--;
@@ -194,13 +194,13 @@ static void committed(wgroup *wg, qnode *n)
  * fdatasync) while earlier ones still wait for theirs. */
 static void *committer_main(void *arg)
 {
-    wgroup *wg = arg;
+    batcher *wg = arg;
     serve_fifo(wg, &wg->queue, &wg->work_cv, commit_node, committed);
     return NULL;
 }
 
 /* Waits until at most n groups are in flight. */
-static void wait_inflight(wgroup *wg, int n)
+static void wait_inflight(batcher *wg, int n)
 {
     pthread_mutex_lock(&wg->mu);
     while (wg->inflight > n)
@@ -213,7 +213,7 @@ static void wait_inflight(wgroup *wg, int n)
  * filling, when it must wait for a group in flight (it is ordered after
  * one, or every committer is busy); the committer that finishes then kicks
  * the worker. */
-static bool try_start(wgroup *wg)
+static bool try_start(batcher *wg)
 {
     group *grp = wg->filling;
     if (grp->npend == 0)
@@ -239,7 +239,7 @@ static bool try_start(wgroup *wg)
     return true;
 }
 
-void wgroup_flush(wgroup *wg)
+void batcher_flush(batcher *wg)
 {
     try_start(wg);
 }
@@ -254,17 +254,17 @@ static uint32_t filling_count(const group *grp, const session *s, uint32_t limit
     return n;
 }
 
-void wgroup_settle(wgroup *wg, session *s)
+void batcher_settle(batcher *wg, session *s)
 {
-    if (atomic_load_explicit(&s->pending_writes, memory_order_acquire) == 0)
+    if (atomic_load_explicit(&s->writes.pending, memory_order_acquire) == 0)
         return;
     group *grp = wg->filling;
     uint32_t mine = filling_count(grp, s, UINT32_MAX);
-    /* First s's writes in flight (earlier groups): pending_writes drops to
+    /* First s's writes in flight (earlier groups): writes.pending drops to
      * what the filling group holds.  The committer decrements before it
      * broadcasts under mu, so checking under mu loses no wake-up. */
     pthread_mutex_lock(&wg->mu);
-    while (atomic_load_explicit(&s->pending_writes, memory_order_acquire) > mine)
+    while (atomic_load_explicit(&s->writes.pending, memory_order_acquire) > mine)
         pthread_cond_wait(&wg->done_cv, &wg->mu);
     pthread_mutex_unlock(&wg->mu);
     if (mine == 0)
@@ -276,7 +276,7 @@ void wgroup_settle(wgroup *wg, session *s)
     commit(wg, grp);
 }
 
-void wgroup_drain(wgroup *wg)
+void batcher_drain(batcher *wg)
 {
     pthread_mutex_lock(&wg->mu);
     while (wg->apart_pending > 0)
@@ -301,7 +301,7 @@ static size_t request_bytes(const struct shm_sqe *q)
     return LSM_BATCH_ENTRY_OVERHEAD + (size_t)q->key_len + q->val_len;
 }
 
-bool wgroup_apart(const struct shm_sqe *q)
+bool batcher_apart(const struct shm_sqe *q)
 {
     bool write = q->opcode == SHM_OP_PUT || q->opcode == SHM_OP_DELETE ||
                  q->opcode == SHM_OP_WRITE_BATCH;
@@ -329,7 +329,7 @@ static int load(session *s, const struct shm_sqe *q, lsm_batch *b)
 /* The apart thread's work on one large write: its own batch (the one copy),
  * freed before the acknowledgement, so nothing of its size stays
  * resident. */
-static void apply_apart(wgroup *wg, apart_job *j)
+static void apply_apart(batcher *wg, apart_job *j)
 {
     session *s = j->s;
     lsm_batch *b = lsm_batch_new();
@@ -343,10 +343,10 @@ static void apply_apart(wgroup *wg, apart_job *j)
     struct shm_cqe c = { .tag = j->q.tag, .status = rc };
     session_post(s, &c);
     session_wake(s);
-    atomic_fetch_sub_explicit(&s->pending_writes, 1, memory_order_release);
-    /* Release: pairs with the acquire load in wgroup_held; the worker serves
+    atomic_fetch_sub_explicit(&s->writes.pending, 1, memory_order_release);
+    /* Release: pairs with the acquire load in batcher_held; the worker serves
      * s again only once its write is applied (and acknowledged). */
-    atomic_store_explicit(&s->write_alone, false, memory_order_release);
+    atomic_store_explicit(&s->writes.alone, false, memory_order_release);
     shm_server_kick(wg->kick);
     session_unref(s);
     free(j);
@@ -354,13 +354,13 @@ static void apply_apart(wgroup *wg, apart_job *j)
     atomic_fetch_add_explicit(&wg->writes, 1, memory_order_relaxed);
 }
 
-static void apply_node(wgroup *wg, qnode *n)
+static void apply_node(batcher *wg, qnode *n)
 {
     apply_apart(wg, (apart_job *)n); /* frees the job */
 }
 
 /* REQUIRES: mu held. */
-static void applied(wgroup *wg, qnode *n)
+static void applied(batcher *wg, qnode *n)
 {
     (void)n; /* freed */
     wg->apart_pending--;
@@ -370,27 +370,27 @@ static void applied(wgroup *wg, qnode *n)
  * worker took them. */
 static void *apart_main(void *arg)
 {
-    wgroup *wg = arg;
+    batcher *wg = arg;
     serve_fifo(wg, &wg->apart_queue, &wg->apart_cv, apply_node, applied);
     return NULL;
 }
 
 /* Hands a large write of s to the apart thread, after s's earlier writes
- * (so they reach lsm_write first).  s is then held (wgroup_held) until the
+ * (so they reach lsm_write first).  s is then held (batcher_held) until the
  * write is acknowledged: its later requests wait in its ring, so its order
  * and its reads of its own writes are kept without holding anyone else. */
-static void add_apart(wgroup *wg, session *s, const struct shm_sqe *q)
+static void add_apart(batcher *wg, session *s, const struct shm_sqe *q)
 {
     apart_job *j = malloc(sizeof *j);
     if (!j) {
         refuse(s, q, -ENOMEM);
         return;
     }
-    wgroup_settle(wg, s);
+    batcher_settle(wg, s);
     *j = (apart_job){ .s = s, .q = *q };
     session_ref(s);
-    atomic_fetch_add_explicit(&s->pending_writes, 1, memory_order_relaxed);
-    atomic_store_explicit(&s->write_alone, true, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->writes.pending, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->writes.alone, true, memory_order_relaxed);
     pthread_mutex_lock(&wg->mu);
     fifo_push(&wg->apart_queue, &j->node);
     wg->apart_pending++;
@@ -398,12 +398,12 @@ static void add_apart(wgroup *wg, session *s, const struct shm_sqe *q)
     pthread_mutex_unlock(&wg->mu);
 }
 
-bool wgroup_held(const session *s)
+bool batcher_held(const session *s)
 {
-    return atomic_load_explicit(&s->write_alone, memory_order_acquire);
+    return atomic_load_explicit(&s->writes.alone, memory_order_acquire);
 }
 
-void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
+void batcher_add(batcher *wg, session *s, const struct shm_sqe *q)
 {
     if (q->opcode == SHM_OP_WRITE_BATCH && q->arg1 == 0 && q->val_len == 0) {
         refuse(s, q, 0); /* an empty batch: a successful no-op */
@@ -416,7 +416,7 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
         refuse(s, q, -E2BIG);
         return;
     }
-    if (wgroup_apart(q)) {
+    if (batcher_apart(q)) {
         add_apart(wg, s, q);
         return;
     }
@@ -431,7 +431,7 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
     }
     /* Only this thread raises the count, and committers only lower it: a
      * stale value errs towards ordering. */
-    uint32_t before = atomic_load_explicit(&s->pending_writes, memory_order_acquire);
+    uint32_t before = atomic_load_explicit(&s->writes.pending, memory_order_acquire);
     int rc = load(s, q, grp->batch);
     if (rc) {
         refuse(s, q, rc); /* fails alone: the group is as it was */
@@ -442,13 +442,13 @@ void wgroup_add(wgroup *wg, session *s, const struct shm_sqe *q)
     if (before > 0 && !grp->ordered && filling_count(grp, s, before) < before)
         grp->ordered = true;
     session_ref(s);
-    atomic_fetch_add_explicit(&s->pending_writes, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->writes.pending, 1, memory_order_relaxed);
     grp->pend[grp->npend++] = (pending_write){ s, q->tag };
     grp->sync |= (q->flags & SHM_SQ_SYNC) != 0;
     grp->bytes += n;
 }
 
-static void stop_committers(wgroup *wg)
+static void stop_committers(batcher *wg)
 {
     pthread_mutex_lock(&wg->mu);
     wg->stop = true;
@@ -461,7 +461,7 @@ static void stop_committers(wgroup *wg)
         pthread_join(wg->apart_thread, NULL);
 }
 
-static void destroy(wgroup *wg)
+static void destroy(batcher *wg)
 {
     for (int i = 0; i <= COMMITTERS; i++)
         lsm_batch_free(wg->slots[i].batch);
@@ -472,9 +472,9 @@ static void destroy(wgroup *wg)
     free(wg);
 }
 
-int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out)
+int batcher_new(daemon_ctx *d, int worker_index, uint32_t *kick, batcher **out)
 {
-    wgroup *wg = calloc(1, sizeof *wg);
+    batcher *wg = calloc(1, sizeof *wg);
     if (!wg)
         return -ENOMEM;
     wg->d = d;
@@ -523,21 +523,21 @@ int wgroup_new(daemon_ctx *d, int worker_index, uint32_t *kick, wgroup **out)
     return 0;
 }
 
-void wgroup_free(wgroup *wg)
+void batcher_free(batcher *wg)
 {
     if (!wg)
         return;
-    wgroup_drain(wg);
+    batcher_drain(wg);
     stop_committers(wg);
     destroy(wg);
 }
 
-bool wgroup_pending(const session *s)
+bool batcher_pending(const session *s)
 {
-    return atomic_load_explicit(&s->pending_writes, memory_order_relaxed) != 0;
+    return atomic_load_explicit(&s->writes.pending, memory_order_relaxed) != 0;
 }
 
-void wgroup_counters(const wgroup *wg, uint64_t *groups, uint64_t *writes)
+void batcher_counters(const batcher *wg, uint64_t *groups, uint64_t *writes)
 {
     *groups = atomic_load_explicit(&wg->groups, memory_order_relaxed);
     *writes = atomic_load_explicit(&wg->writes, memory_order_relaxed);

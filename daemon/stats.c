@@ -1,0 +1,157 @@
+/* stats.c — see stats.h. */
+#include "stats.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "admin_queue.h"
+#include "session.h"
+#include "wait.h"
+#include "worker.h"
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void stats_snapshots(FILE *f, daemon_ctx *d)
+{
+    size_t n = snapreg_list(d->snaps, NULL, 0);
+    snapreg_info *v = n ? malloc(n * sizeof *v) : NULL;
+    n = v ? snapreg_list(d->snaps, v, n) : 0;
+    fputs("\"snapshots\":[", f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s{\"id\":%llu,\"holders\":%u,\"pins\":%u,\"creator_pid\":%u}",
+                i ? "," : "", (unsigned long long)v[i].id, v[i].holders, v[i].pins,
+                v[i].creator_pid);
+    fputc(']', f);
+    free(v);
+}
+
+static void stats_workers(FILE *f, daemon_ctx *d)
+{
+    fputs("\"worker_list\":[", f);
+    for (int i = 0; i < d->nworkers; i++) {
+        struct worker *w = d->workers[i];
+        uint64_t req, groups, grouped, sleeps;
+        worker_counters(w, &req, &groups, &grouped, &sleeps);
+        int cpu = worker_cpu(w);
+        fprintf(f,
+                "%s{\"index\":%d,\"cpu\":%d,\"node\":%d,\"sessions\":%d,\"requests\":%llu,"
+                "\"groups\":%llu,\"grouped_writes\":%llu,\"sleeps\":%llu}",
+                i ? "," : "", i, cpu, cpu >= 0 ? numa_cpu_node(cpu) : -1,
+                worker_nsessions(w), (unsigned long long)req, (unsigned long long)groups,
+                (unsigned long long)grouped, (unsigned long long)sleeps);
+    }
+    fputc(']', f);
+}
+
+static void stats_clients(FILE *f, daemon_ctx *d)
+{
+    fputs("\"client_list\":[", f);
+    pthread_mutex_lock(&d->sessions_mu);
+    bool first = true;
+    for (session *s = d->sessions; s; s = s->next) {
+        struct shm_session_stats st;
+        pthread_mutex_lock(&s->mu);
+        shm_session_stats(s->shm, &st);
+        pthread_mutex_unlock(&s->mu);
+        int wcpu = worker_cpu(s->worker);
+        /* Read back where the pages are (the list lock keeps it mapped). */
+        int seg_node = numa_addr_node(shm_session_base(s->shm));
+        fprintf(f,
+                "%s{\"id\":%llu,\"pid\":%d,\"uid\":%u,\"admin\":%s,\"client_cpu\":%d,"
+                "\"client_node\":%d,\"worker\":%d,\"worker_cpu\":%d,\"worker_node\":%d,"
+                "\"segment_node\":%d,"
+                "\"segment_bytes\":%llu,\"queue_depth\":%u,\"ops\":%llu,\"rejected\":%llu,"
+                "\"dying\":%s}",
+                first ? "" : ",", (unsigned long long)s->id, (int)s->pid, (unsigned)s->uid,
+                s->admin ? "true" : "false", s->client_cpu,
+                s->client_cpu >= 0 ? numa_cpu_node(s->client_cpu) : -1,
+                worker_index(s->worker), wcpu, wcpu >= 0 ? numa_cpu_node(wcpu) : -1, seg_node,
+                (unsigned long long)shm_session_size(s->shm), shm_session_queue_depth(s->shm),
+                (unsigned long long)atomic_load_explicit(&s->ops, memory_order_relaxed),
+                (unsigned long long)st.rejected, atomic_load(&s->dying) ? "true" : "false");
+        first = false;
+    }
+    int n = d->nsessions;
+    pthread_mutex_unlock(&d->sessions_mu);
+    fprintf(f, "],\"clients\":%d", n);
+}
+
+static void stats_admin(FILE *f, admin_queue *q)
+{
+    fputs("\"admin\":{", f);
+    static const char *const names[ADMIN_NLANES] = { "control", "work" };
+    if (q) {
+        admin_queue_counts st;
+        admin_queue_stats(q, &st);
+        for (int i = 0; i < ADMIN_NLANES; i++)
+            fprintf(f, "\"%s\":{\"queued\":%u,\"running\":%u},", names[i], st.queued[i],
+                    st.running[i]);
+        fprintf(f, "\"run\":%llu,\"dropped\":%llu,\"refused\":%llu,\"busy\":%llu",
+                (unsigned long long)st.run, (unsigned long long)st.dropped,
+                (unsigned long long)st.refused, (unsigned long long)st.busy);
+    }
+    fputc('}', f);
+}
+
+int stats_json(daemon_ctx *d, char **json, size_t *len)
+{
+    char *eng = NULL;
+    int erc = lsm_stats_json(d->db, &eng);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) {
+        lsm_free(eng);
+        return -ENOMEM;
+    }
+    fputs("{\"engine\":", f);
+    if (erc == 0)
+        fputs(eng, f);
+    else
+        fprintf(f, "null,\"engine_error\":\"%s\"", lsm_strerror(erc));
+    lsm_free(eng);
+    const char *mode = d->cfg->numa == NUMA_MODE_OFF ? "off"
+                       : d->cfg->numa == NUMA_MODE_AUTO ? "auto" : "node";
+    fprintf(f, ",\"daemon\":{\"pid\":%d,\"uptime_s\":%.3f,\"socket\":", (int)getpid(),
+            (double)(shm_now_ns() - d->start_ns) / 1e9);
+    json_str(f, d->cfg->socket_path);
+    fputs(",\"dir\":", f);
+    json_str(f, d->cfg->dir);
+    fprintf(f,
+            ",\"workers\":%d,\"spin_us\":%u,\"numa\":{\"mode\":\"%s\",\"active\":%s},"
+            "\"attaches\":%llu,\"refusals\":%llu,\"deaths\":%llu,",
+            d->nworkers, d->cfg->spin_us, mode, numa_plan_active(d->numa) ? "true" : "false",
+            (unsigned long long)atomic_load(&d->attaches),
+            (unsigned long long)atomic_load(&d->refusals),
+            (unsigned long long)atomic_load(&d->deaths));
+    stats_admin(f, d->admin_queue);
+    fputc(',', f);
+    stats_snapshots(f, d);
+    fputc(',', f);
+    stats_workers(f, d);
+    fputc(',', f);
+    stats_clients(f, d);
+    fputs("}}", f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return -ENOMEM;
+    }
+    *json = buf;
+    *len = n;
+    return 0;
+}
