@@ -36,8 +36,6 @@
 
 #define LSM_NUM_LEVELS 7
 
-struct version_edit;
-
 typedef struct file_meta {
     uint64_t number;           /* NNNNNN.sst */
     uint64_t size;             /* bytes */
@@ -106,25 +104,5 @@ size_t version_find_file_index(const version *v, int level, slice ikey);
  * returned; use version_find_file_index to continue from a sequence.
  * REQUIRES: level >= 1. */
 file_meta *version_find_file(const version *v, int level, slice user_key);
-
-/* ---- building versions --------------------------------------------------
- * A builder starts from a base version and applies edits (all deletions of
- * an edit before its additions, so an edit can move a file between levels),
- * then produces a new version.  Used once per version_set_log_and_apply and
- * for a whole MANIFEST replay (one version at the end, not one per edit).
- * Thread safety: one thread at a time. */
-typedef struct version_builder version_builder;
-
-/* base may be NULL (empty).  Errors: -ENOMEM. */
-int version_builder_new(const version *base, version_builder **out);
-/* Errors: LSM_ECORRUPT (the edit deletes a file absent from that level, adds
- * a number already present, or adds an inconsistent file; the reason is in
- * version_builder_why), -ENOMEM.  The builder is unusable after an error. */
-int version_builder_apply(version_builder *b, const struct version_edit *e);
-/* A new version (one reference, not linked, id 0).  Errors: LSM_ECORRUPT
- * (overlapping files at a level >= 1), -ENOMEM. */
-int version_builder_finish(version_builder *b, version **out);
-const char *version_builder_why(const version_builder *b); /* NULL if none */
-void version_builder_free(version_builder *b); /* b may be NULL */
 
 #endif

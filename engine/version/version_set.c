@@ -12,6 +12,7 @@
 #include "base/killpoint.h"
 #include "base/log.h"
 #include "lsm.h"
+#include "version/version_builder.h"
 #include "wal/wal_reader.h"
 #include "wal/wal_writer.h"
 

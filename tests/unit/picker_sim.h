@@ -16,6 +16,7 @@
 #include "compaction/compaction_picker.h"
 #include "base/dbformat.h"
 #include "version/version.h"
+#include "version/version_builder.h"
 #include "version/version_edit.h"
 
 #define SIM_FN static __attribute__((unused))

@@ -11,6 +11,7 @@
 #include "base/dbformat.h"
 #include "lsm.h"
 #include "version/version.h"
+#include "version/version_builder.h"
 #include "version/version_edit.h"
 
 /* A file whose keys are user keys "k<lo>" .. "k<hi>" (6 digits). */
