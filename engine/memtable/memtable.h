@@ -80,7 +80,7 @@ const char *memtable_impl_lookup(const char *impl);
 /* 0 if memtable_create would accept impl, else -EINVAL. */
 int memtable_impl_check(const char *impl);
 
-/* The rest: memtable.c. */
+/* The rest: memtable_base.c. */
 
 /* The implementation's name ("skiplist" or "vector"), a static string. */
 const char *memtable_impl_name(const memtable *m);

@@ -1,11 +1,11 @@
 /* memtable_factory.c — making a memtable by implementation name
  * (memtable_new, memtable_create, memtable_impl_lookup/check; declared in
  * memtable.h).  The one place that knows every implementation: the
- * implementations build on memtable.c's common part, and memtable.c never
+ * implementations build on memtable_base.c's common part, and memtable_base.c never
  * calls them directly.
  *
  * Thread safety: the table is constant; any thread. */
-#include "memtable/memtable_internal.h"
+#include "memtable/memtable_base.h"
 
 #include <errno.h>
 #include <string.h>

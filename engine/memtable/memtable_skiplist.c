@@ -4,7 +4,7 @@
  * ~20 cache misses in a full 64 MiB memtable, so gets first ask a bloom
  * filter of the user keys (below) and skip the search for most keys the
  * memtable does not hold (cf. RocksDB's memtable_whole_key_filtering). */
-#include "memtable/memtable_internal.h"
+#include "memtable/memtable_base.h"
 
 #include <errno.h>
 #include <stdbool.h>

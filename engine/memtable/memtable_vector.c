@@ -38,7 +38,7 @@
  *       log at least as long as the run it replaces).
  *   (4) The rwlock prefers writers: a stream of gets cannot starve a swap.
  */
-#include "memtable/memtable_internal.h"
+#include "memtable/memtable_base.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -1,16 +1,16 @@
 /*
- * memtable_internal.h — what the memtable implementations share: the
+ * memtable_base.h — what the memtable implementations share: the
  * function table, the common header every implementation embeds first, and
  * the entry encoding (memtable.h).  Not for callers of memtable.h.
  *
- * memtable.c owns the common parts (references, counters, argument checks,
+ * memtable_base.c owns the common parts (references, counters, argument checks,
  * entry encoding) and dispatches the rest through m->ops.  An add is two
  * steps so that the encoding lives in one place: ops->prepare returns room
  * for the encoded entry (the skiplist inside its node, the vector in the
- * arena), memtable.c writes the entry there, ops->publish makes it visible.
+ * arena), memtable_base.c writes the entry there, ops->publish makes it visible.
  */
-#ifndef LSM_MEMTABLE_INTERNAL_H
-#define LSM_MEMTABLE_INTERNAL_H
+#ifndef LSM_MEMTABLE_BASE_H
+#define LSM_MEMTABLE_BASE_H
 
 #include <assert.h>
 #include <stdatomic.h>
@@ -33,7 +33,7 @@ struct memtable_ops {
     /* Takes its own reference on m (dropped by the iterator's destroy). */
     iter *(*iter_new)(memtable *m);
     void (*freeze)(memtable *m);
-    /* Everything but the arena, which memtable.c adds. */
+    /* Everything but the arena, which memtable_base.c adds. */
     size_t (*memory_usage)(const memtable *m);
     /* Frees the implementation's parts and m itself (the last reference is
      * gone); memtable_base_destroy frees the arena. */

@@ -1,7 +1,7 @@
-/* memtable.c — see memtable.h: the common part (references, counters,
+/* memtable_base.c — see memtable.h and memtable_base.h: the common part (references, counters,
  * entry encoding) and the dispatch to the implementation's ops.  Making a
  * memtable by name is memtable_factory.c's. */
-#include "memtable/memtable_internal.h"
+#include "memtable/memtable_base.h"
 
 #include <errno.h>
 #include <stdlib.h>
