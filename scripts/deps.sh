@@ -5,9 +5,10 @@
 set -eu
 # build + tests; clang and its runtime for the libFuzzer targets (make fuzz);
 # librocksdb-dev and liblmdb-dev for lsmbench's rocksdb and lmdb targets
-# (make bench).
+# (make bench); python3 for the layer check (make check-layers, run by make
+# test).
 PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-dev
-      clang libclang-rt-14-dev librocksdb-dev liblmdb-dev"
+      clang libclang-rt-14-dev librocksdb-dev liblmdb-dev python3"
 # Optional, asked for by one target: gcovr (make coverage).
 mode=${1:-}; [ $# -gt 0 ] && shift
 PKGS="$PKGS $*"
