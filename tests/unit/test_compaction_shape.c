@@ -167,6 +167,14 @@ static load_result run_load(const char *dir, const char *style, long mb)
     }
     assert_int_equal(lsm_flush(db), 0);
     settle(db);
+    /* A settled leveled tree may still hold up to l0_compaction_trigger - 1
+     * overlapping L0 tables, as many as the load's timing left (space amp
+     * seen from 1.22 to 1.36 for one load): compact L0 into the base level
+     * so the figures measure the shape, not the timing. */
+    if (strcmp(style, "leveled") == 0) {
+        assert_int_equal(lsm_compact(db, 0), 0);
+        settle(db);
+    }
     /* Reads for read amplification: tables probed per get. */
     for (int i = 0; i < 20000; i++) {
         snprintf(k, sizeof k, "%016llu", (unsigned long long)th_rng_below(&rng, (uint64_t)keys));
