@@ -122,12 +122,16 @@ def unit(path):
     return os.path.splitext(path)[0]
 
 
-def nm_graph(objdir):
+def nm_graph(root, objdir):
     """Unit -> {unit: first symbol} from the objects of engine/ and daemon/."""
     defs, undef, objs = {}, {}, []
     for comp in CALL_COMPONENTS:
         for d, _, files in os.walk(os.path.join(objdir, comp)):
-            objs += [os.path.join(d, f) for f in files if f.endswith(".o")]
+            # Only objects of sources that exist: a build tree keeps the
+            # objects of files since moved or deleted.
+            objs += [os.path.join(d, f) for f in files if f.endswith(".o") and
+                     os.path.exists(os.path.join(root, os.path.relpath(
+                         os.path.join(d, f[:-2] + ".c"), objdir)))]
     for path in objs:
         undef[unit(os.path.relpath(path, objdir))] = []
     # nm -A: "FILE: SYMBOL TYPE ...", one nm for all objects
@@ -257,7 +261,7 @@ def check(root, objdir=None, known=(), out=sys.stdout):
         report(("circle-includes",) + tuple(scc), "include circle: %s; e.g. %s"
                % (" ".join(scc), one_loop(inc_graph, scc)))
     if objdir:
-        call_graph = nm_graph(objdir)
+        call_graph = nm_graph(root, objdir)
         for scc in circles(call_graph):
             report(("circle-calls",) + tuple(scc), "call circle: %s; e.g. %s"
                    % (" ".join(scc), one_loop(call_graph, scc)))
@@ -296,8 +300,13 @@ def self_test():
         planted_circle = dict(clean)
         planted_circle.update({"daemon/a.h": '#include "b.h"\n', "daemon/b.h": "",
                                "daemon/b.c": '#include "b.h"\n#include "a.h"\n'})
-        calls = tree({"p.c": "void q(void);\nvoid p(void) { q(); }\n",
-                      "q.c": "void p(void);\nvoid q(void) { p(); }\n"})
+        call_src = {"engine/db/p.c": "void q(void);\nvoid p(void) { q(); }\n",
+                    "engine/db/q.c": "void p(void);\nvoid q(void) { p(); }\n"}
+        with_calls = dict(clean)
+        with_calls.update(call_src)
+        q_moved = dict(clean)  # q.c gone, its object left in the build tree
+        q_moved["engine/db/p.c"] = call_src["engine/db/p.c"]
+        calls = tree({"p.c": call_src["engine/db/p.c"], "q.c": call_src["engine/db/q.c"]})
         obj = os.path.join(calls, "obj")
         os.makedirs(os.path.join(obj, "engine/db"))
         for n in ("p", "q"):
@@ -311,11 +320,12 @@ def self_test():
              "table/ may include only lower folders"),
             ("planted include circle fails", planted_circle, None, [], 1,
              "include circle: daemon/a daemon/b"),
-            ("planted call circle fails", clean, obj, [], 1,
+            ("planted call circle fails", with_calls, obj, [], 1,
              "call circle: engine/db/p engine/db/q; e.g. engine/db/p -> engine/db/q (q)"),
+            ("an object whose source is gone is ignored", q_moved, obj, [], 0, ""),
             ("a known include passes", planted_include, None,
              [("include", "shm/ring.c", "engine/db/db_impl.h")], 0, "known:"),
-            ("a known circle covers a smaller one", clean, obj,
+            ("a known circle covers a smaller one", with_calls, obj,
              [("circle-calls", "engine/db/o", "engine/db/p", "engine/db/q")], 0, "known:"),
         ]
         failed = 0
