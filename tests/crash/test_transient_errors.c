@@ -53,25 +53,19 @@ static unsigned long long stat_u64(lsm_db *db, const char *anchor, const char *f
     return v;
 }
 
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
-static int count_files(const char *dir, const char *prefix)
+/* Files of dir whose name starts with prefix and ends with suffix. */
+static int count_files(const char *dir, const char *prefix, const char *suffix)
 {
     int n = 0;
     DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    size_t pl = strlen(prefix), sl = strlen(suffix);
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        n += len >= pl + sl && strncmp(e->d_name, prefix, pl) == 0 &&
+             strcmp(e->d_name + len - sl, suffix) == 0;
+    }
     closedir(d);
     return n;
 }
@@ -200,7 +194,7 @@ static void fault_options(lsm_io **base, lsm_io **fault, lsm_options *o)
 static void run_step(const struct step *s, int err)
 {
     char *dir = th_tempdir("transient");
-    int fds_before = open_fds();
+    int fds_before = th_open_fds();
     lsm_io *base, *fault;
     lsm_options o;
     fault_options(&base, &fault, &o);
@@ -259,7 +253,7 @@ static void run_step(const struct step *s, int err)
     assert_int_equal(lsm_db_error(db, NULL), 0);
     assert_int_equal(lsm_flush(db), 0);
     if (s->setup == ROLL) /* the old MANIFESTs went once CURRENT was durable */
-        assert_int_equal(count_files(dir, "MANIFEST-"), 1);
+        assert_int_equal(count_files(dir, "MANIFEST-", ""), 1);
     verify(db, w);
     fprintf(stderr, "%s (%s): %d writes acknowledged, %d refused as transient, "
                     "%llu window hits, %llu transient retries\n",
@@ -269,7 +263,7 @@ static void run_step(const struct step *s, int err)
     assert_int_equal(lsm_close(db), 0);
     io_destroy(fault);
     io_destroy(base);
-    assert_int_equal(open_fds(), fds_before); /* nothing leaked */
+    assert_int_equal(th_open_fds(), fds_before); /* nothing leaked */
 
     /* Everything acknowledged survives a reopen on a healthy disk. */
     assert_int_equal(lsm_open(dir, NULL, &db), 0);
@@ -308,20 +302,6 @@ static void test_everything_enomem(void **s) { (void)s; run_step(&k_all, ENOMEM)
 
 /* ---- a failed WAL switch leaves no file ------------------------------------ */
 
-static int count_wals(const char *dir)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        n += len > 4 && strcmp(e->d_name + len - 4, ".log") == 0;
-    }
-    closedir(d);
-    return n;
-}
-
 /* The new WAL's open makes the file and then fails with ENOMEM: every
  * retry of the switch used to leave that file behind (it was unlinked only
  * when a writer had been returned). */
@@ -338,12 +318,12 @@ static void test_wal_switch_created_then_enomem_leaves_no_file(void **state)
     assert_non_null(w);
     w->db = db;
     put_synced(w, 0, 10);
-    assert_int_equal(count_wals(dir), 1);
+    assert_int_equal(count_files(dir, "", ".log"), 1);
     io_fault_fd_window(fault, ENOMEM, IO_FAULT_CREATED, ".log");
     /* The switch is retried for DB_TRANSIENT_WAIT_NS, then refused. */
     assert_int_equal(lsm_flush(db), -ENOMEM);
     assert_true(io_fault_fd_hits(fault) > 1);
-    assert_int_equal(count_wals(dir), 1);
+    assert_int_equal(count_files(dir, "", ".log"), 1);
     assert_int_equal(lsm_db_error(db, NULL), 0);
     io_fault_fd_window(fault, 0, 0, NULL);
     assert_int_equal(lsm_flush(db), 0);

@@ -62,6 +62,17 @@ long dd_arg_long(const dd_case *c, const char *name, long def)
     return x;
 }
 
+int dd_words(const dd_case *c, char *line, char **w, int max)
+{
+    int n = 0;
+    for (char *t = strtok(line, " "); t; t = strtok(NULL, " ")) {
+        if (n == max)
+            dd_fail(c, "more than %d words", max);
+        w[n++] = strcmp(t, "\"\"") == 0 ? t + 2 : t;
+    }
+    return n;
+}
+
 /* The whole file, split into lines (newlines removed, in place). */
 static char **read_lines(const char *path, char **text, int *nlines)
 {
@@ -140,12 +151,11 @@ void dd_run(const char *src_file, const char *name, dd_fn fn, void *arg)
         assert_non_null(cmdline);
         append(&out, &out_len, &out_cap, lines[i]);
         append(&out, &out_len, &out_cap, "\n");
-        c.cmd = strtok(cmdline, " ");
-        for (char *w; (w = strtok(NULL, " ")) != NULL;) {
-            if (c.nargs == DD_MAX_ARGS)
-                dd_fail(&c, "more than %d arguments", DD_MAX_ARGS);
-            c.args[c.nargs++] = w;
-        }
+        char *words[DD_MAX_ARGS + 1];
+        int nw = dd_words(&c, cmdline, words, DD_MAX_ARGS + 1);
+        c.cmd = nw ? words[0] : cmdline;
+        c.nargs = nw ? nw - 1 : 0;
+        memcpy(c.args, words + 1, sizeof(char *) * (size_t)c.nargs);
         int in = ++i;
         while (i < n && strcmp(lines[i], "----") != 0) {
             append(&out, &out_len, &out_cap, lines[i++]);

@@ -46,6 +46,11 @@ void dd_fail(const dd_case *c, const char *fmt, ...) __attribute__((format(print
 const char *dd_arg(const dd_case *c, const char *name);
 long dd_arg_long(const dd_case *c, const char *name, long def);
 
+/* Splits line (in place) into its space-separated words, at most max of
+ * them (more fails the case); the word "" stands for an empty word.
+ * Returns the count. */
+int dd_words(const dd_case *c, char *line, char **w, int max);
+
 typedef void (*dd_fn)(dd_case *c, void *arg);
 
 /* Runs every case of testdata/name beside src_file (pass __FILE__). */

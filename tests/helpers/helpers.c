@@ -1,6 +1,7 @@
 /* helpers.c — see helpers.h. */
 #include "helpers.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,4 +59,15 @@ unsigned long long th_json_u64(const char *json, const char *anchor, const char 
     if (!v)
         fail_msg("no %s after %s in %s", pattern, anchor, json);
     return strtoull(v + strlen(pattern), NULL, 10);
+}
+
+int th_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
 }

@@ -31,6 +31,9 @@ uint64_t th_seed(void);
 /* An integer from the environment, or def. */
 long th_env_long(const char *name, long def);
 
+/* How many descriptors this process has open (/proc/self/fd). */
+int th_open_fds(void);
+
 /* The unsigned number that follows `pattern` at its first occurrence after
  * the first occurrence of `anchor` in json (e.g. anchor "\"stalls\":{",
  * pattern "\"stops\":").  Fails the test when either is missing. */

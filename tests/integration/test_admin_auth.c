@@ -210,21 +210,23 @@ static char *stats_json(void)
     return json;
 }
 
-/* The number after "key": at the first match following section (NULL =
- * from the start); -1 when absent. */
-static double json_num(const char *json, const char *section, const char *key)
+/* The counter "key" of stats.daemon.admin, the first one after section
+ * inside it (e.g. "\"work\":{"; "" for the top level).  Fails the test
+ * when absent. */
+static unsigned long long admin_num(const char *json, const char *section, const char *key)
 {
-    const char *p = section ? strstr(json, section) : json;
+    const char *admin = strstr(json, "\"admin\":{");
+    if (!admin)
+        fail_msg("no admin stats in %s", json);
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
-    p = p ? strstr(p, pat) : NULL;
-    return p ? strtod(p + strlen(pat), NULL) : -1;
+    return th_json_u64(admin, *section ? section : "\"admin\":{", pat);
 }
 
-static double admin_stat(const char *key)
+static unsigned long long admin_stat(const char *key)
 {
     char *json = stats_json();
-    double v = json_num(json, "\"admin\":{", key);
+    unsigned long long v = admin_num(json, "", key);
     free(json);
     return v;
 }
@@ -259,9 +261,8 @@ static void wait_work_idle(void)
 {
     for (double end = th_now() + 60; th_now() < end; usleep(50000)) {
         char *json = stats_json();
-        const char *work = strstr(json, "\"work\":{");
-        bool idle = work && json_num(work, NULL, "queued") == 0 &&
-                    json_num(work, NULL, "running") == 0;
+        bool idle = admin_num(json, "\"work\":{", "queued") == 0 &&
+                    admin_num(json, "\"work\":{", "running") == 0;
         free(json);
         if (idle)
             return;
@@ -403,9 +404,8 @@ static void test_departed_dropped(void **state)
     th_honest_expect(&h, "departed queued");
     /* One compaction runs; the jobs queued behind it belong to the dead. */
     char *json = stats_json();
-    const char *work = strstr(json, "\"work\":{");
-    assert_non_null(work);
-    double queued = json_num(work, NULL, "queued"), running = json_num(work, NULL, "running");
+    unsigned long long queued = admin_num(json, "\"work\":{", "queued");
+    unsigned long long running = admin_num(json, "\"work\":{", "running");
     free(json);
     assert_int_equal(running, 1);
     assert_true(queued >= DEPARTED / 2);
@@ -413,8 +413,8 @@ static void test_departed_dropped(void **state)
     assert_int_equal(ctl_do(&s, 15000, NULL, "set compaction_rate_mb 0"), 0);
     ctl_end(&s);
     wait_work_idle();
-    double dropped = admin_stat("dropped");
-    fprintf(stderr, "departed jobs: %.0f queued, %.0f dropped (of %d)\n", queued, dropped,
+    unsigned long long dropped = admin_stat("dropped");
+    fprintf(stderr, "departed jobs: %llu queued, %llu dropped (of %d)\n", queued, dropped,
             DEPARTED);
     assert_int_equal(dropped, queued);
     finish(&h, "departed dropped");

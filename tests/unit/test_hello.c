@@ -14,7 +14,6 @@
  */
 #include "helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -111,17 +110,6 @@ static void test_parse_table(void **state)
 
 /* ---- shm_hello_server_recv: the refusal reply ---------------------------- */
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
 /* Sends msg (with fd when fd >= 0) from sv[0]; the server end refuses it
  * with a reply whose message contains want. */
 static void expect_refused(const void *msg, size_t len, int fd, const char *want)
@@ -129,13 +117,13 @@ static void expect_refused(const void *msg, size_t len, int fd, const char *want
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SHM_SOCK_TYPE | SOCK_CLOEXEC, 0, sv), 0);
     assert_int_equal(shm_send_with_fds(sv[0], msg, len, &fd, fd >= 0 ? 1 : 0), 0);
-    int before = count_fds();
+    int before = th_open_fds();
     struct shm_hello_req req;
     char why[SHM_HELLO_WHY_BYTES];
     assert_int_equal(shm_hello_server_recv(sv[1], &req, 100, why, sizeof why), -EPROTO);
     if (!strstr(why, want))
         fail_msg("reason '%s' does not say '%s'", why, want);
-    assert_int_equal(count_fds(), before); /* the passed fd was closed */
+    assert_int_equal(th_open_fds(), before); /* the passed fd was closed */
     struct shm_hello_rep rep;
     memset(&rep, 0, sizeof rep);
     assert_int_equal(recv(sv[0], &rep, sizeof rep, MSG_DONTWAIT), (ssize_t)sizeof rep);

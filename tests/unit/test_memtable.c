@@ -79,18 +79,6 @@ typedef struct mt_dd {
     memtable *m;
 } mt_dd;
 
-/* The words of one input line ("" an empty word). */
-static int dd_words(const dd_case *c, char *line, char **w, int max)
-{
-    int n = 0;
-    for (char *t = strtok(line, " "); t; t = strtok(NULL, " ")) {
-        if (n == max)
-            dd_fail(c, "too many words");
-        w[n++] = strcmp(t, "\"\"") == 0 ? t + 2 : t;
-    }
-    return n;
-}
-
 static uint64_t dd_seq(const dd_case *c, const char *s)
 {
     if (strcmp(s, "max") == 0)
