@@ -248,6 +248,68 @@ void lsm_free(void *p);
 int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
                  void *buf, size_t cap, size_t *vlen);
 
+/* ---- Many reads in flight ----------------------------------------------- */
+/* n point lookups in one call, as of snap (NULL: a view taken now, the same
+ * for every key).  For each i, statuses[i] is 0 (values[i] and value_lens[i]
+ * set; free values[i] with lsm_free), LSM_ENOTFOUND (values[i] NULL), or a
+ * negative code for that key alone.  Duplicate keys are allowed.  It finds
+ * every key's candidate block first, then submits all the block reads that
+ * miss the block cache in one submission and completes keys as their blocks
+ * arrive; the results equal n calls of lsm_get.  On the POSIX backend the
+ * reads run one after another.  Returns 0, or -EINVAL when the call itself
+ * is invalid (db, a NULL array with n > 0, n > LSM_MULTI_GET_MAX); a bad key
+ * (empty, too long) is -EINVAL in its own status. */
+#define LSM_MULTI_GET_MAX 65536u
+int lsm_multi_get(lsm_db *db, const lsm_snapshot *snap, size_t n, const void *const *keys,
+                  const size_t *key_lens, void **values, size_t *value_lens, int *statuses);
+
+/* Non-blocking gets, for an event loop.  A get queue belongs to one thread
+ * at a time.  lsm_getq_start never waits for the disk: what it can answer
+ * from memory (memtables, cached blocks) completes at once; a get that must
+ * read a block leaves the read in flight.  Completions are collected with
+ * lsm_getq_poll, which never blocks either; lsm_getq_fd is readable when
+ * completions may be waiting (an eventfd: read it to clear it, then poll).
+ * On the POSIX backend a get runs synchronously inside lsm_getq_start and
+ * its result waits for the next poll.
+ *
+ *   lsm_getq *q;  lsm_getq_new(db, 64, &q);
+ *   lsm_getq_start(q, NULL, "k", 1, NULL, 0, tag);
+ *   ... poll(lsm_getq_fd(q)) ..., read the eventfd, then
+ *   lsm_get_result r[16];  size_t got = lsm_getq_poll(q, r, 16);
+ *
+ * A snapshot passed to start must stay acquired until its get completes.
+ * Destroying a queue waits for the reads still in flight and drops their
+ * results. */
+typedef struct lsm_getq lsm_getq;
+
+typedef struct lsm_get_result {
+    void *user;       /* as passed to lsm_getq_start */
+    int status;       /* 0, LSM_ENOTFOUND, LSM_ETOOSMALL, or negative */
+    void *value;      /* status 0: buf if one was given, else a malloc'd
+                         copy for lsm_free; otherwise NULL */
+    size_t value_len; /* status 0 or LSM_ETOOSMALL: the value's length */
+} lsm_get_result;
+
+/* A queue for up to depth (1..4096) gets in flight.
+ * Errors: -EINVAL, -ENOMEM, the I/O backend's -errno. */
+int lsm_getq_new(lsm_db *db, unsigned depth, lsm_getq **out);
+void lsm_getq_destroy(lsm_getq *q);
+int lsm_getq_fd(const lsm_getq *q);
+/* Gets started and not yet returned by poll. */
+unsigned lsm_getq_pending(const lsm_getq *q);
+
+/* Starts a get of key as of snap (NULL: now).  With buf (cap bytes) the
+ * value is copied there (LSM_ETOOSMALL and value_len when it does not
+ * fit); with buf NULL the result holds a malloc'd copy.  Returns 0 (the
+ * result will come from poll, perhaps the very next one), -EAGAIN (depth
+ * gets pending), -EINVAL (bad key or arguments).  Never blocks on I/O. */
+int lsm_getq_start(lsm_getq *q, const lsm_snapshot *snap, const void *key, size_t klen,
+                   void *buf, size_t cap, void *user);
+
+/* Advances the gets whose reads completed and moves up to max finished
+ * ones to out[].  Returns the count.  Never blocks. */
+size_t lsm_getq_poll(lsm_getq *q, lsm_get_result *out, size_t max);
+
 /* ---- Snapshots ----------------------------------------------------------- */
 /* A snapshot pins the state at the moment of the call.  NULL on ENOMEM. */
 lsm_snapshot *lsm_snapshot_acquire(lsm_db *db);

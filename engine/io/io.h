@@ -56,6 +56,7 @@
 
 typedef struct lsm_io lsm_io;
 typedef struct lsm_file lsm_file;
+struct io_queue; /* io_queue.h */
 
 /* Open modes for io_open. */
 enum io_open_mode {
@@ -92,6 +93,9 @@ struct io_ops {
     /* Optional (NULL: nothing to do): io->file_mode was just set to mode
      * (io_set_file_mode); a backend that wraps another passes it on. */
     void (*set_file_mode)(lsm_io *io, unsigned mode);
+    /* Optional (NULL: the generic inline queue): a queue of many
+     * operations in flight (io_queue.h). */
+    int (*queue_new)(lsm_io *io, unsigned depth, struct io_queue **out);
     void (*destroy)(lsm_io *io);
 };
 
