@@ -64,6 +64,12 @@ enum io_open_mode {
     IO_CREATE = 1, /* create or truncate, read and write */
     IO_APPEND = 2, /* existing file, read and write (writes use offsets) */
 };
+/* Or'ed into a mode: open with O_DIRECT (io_direct.h says what callers
+ * must then align).  A file system that refuses O_DIRECT fails the open
+ * with -EINVAL. */
+#define IO_DIRECT 16
+#define IO_MODE_MASK 15
+static inline enum io_open_mode io_mode_base(int mode) { return (enum io_open_mode)(mode & IO_MODE_MASK); }
 
 enum io_kind {
     IO_KIND_URING,
@@ -73,7 +79,7 @@ enum io_kind {
 
 /* The function table a backend fills.  Callers use the io_* wrappers below. */
 struct io_ops {
-    int (*open)(lsm_io *io, const char *path, enum io_open_mode mode, lsm_file **out);
+    int (*open)(lsm_io *io, const char *path, int mode, lsm_file **out); /* enum io_open_mode | IO_DIRECT */
     int (*close)(lsm_io *io, lsm_file *f);
     /* Reads up to n bytes at off; returns bytes read (short only at EOF). */
     long (*read)(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off);
@@ -127,7 +133,7 @@ int io_posix_new(lsm_io **out);
 int io_uring_new(lsm_io **out);
 void io_destroy(lsm_io *io);
 
-static inline int io_open(lsm_io *io, const char *path, enum io_open_mode m, lsm_file **out)
+static inline int io_open(lsm_io *io, const char *path, int m, lsm_file **out)
 { return io->ops->open(io, path, m, out); }
 static inline int io_close(lsm_io *io, lsm_file *f) { return io->ops->close(io, f); }
 static inline long io_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)

@@ -359,9 +359,10 @@ static void unstash(struct fault_ent *e, int stashed)
 
 /* ---- operations ---------------------------------------------------------- */
 
-static int fault_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_file **out)
+static int fault_open(lsm_io *io, const char *path, int mode_flags, lsm_file **out)
 {
     struct fault_io *fi = fio(io);
+    enum io_open_mode mode = io_mode_base(mode_flags);
     pthread_rwlock_wrlock(&fi->gate);
     int rc = op_begin_fd(fi, mode == IO_CREATE ? IO_FAULT_CREATE : IO_FAULT_OPEN, path);
     struct fault_ent *e = NULL;
@@ -375,7 +376,7 @@ static int fault_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_
         rc = -ENOMEM;
         goto out;
     }
-    if ((rc = fi->base->ops->open(fi->base, path, mode, &bf)) != 0)
+    if ((rc = fi->base->ops->open(fi->base, path, mode_flags, &bf)) != 0)
         goto out;
     struct fault_ino *n = e->cur;
     if (!n) {

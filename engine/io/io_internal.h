@@ -15,12 +15,13 @@
 
 struct lsm_file {
     int fd;
+    int direct; /* opened with IO_DIRECT */
 };
 
 /* Opens path with the flags io.h gives mode (IO_CREATE: O_CREAT|O_TRUNC|
  * O_RDWR with permission bits perm; IO_READ: O_RDONLY; IO_APPEND: O_RDWR;
- * always O_CLOEXEC).  Errors: -EINVAL (mode), -errno, -ENOMEM. */
-int posix_file_open(const char *path, enum io_open_mode mode, unsigned perm, lsm_file **out);
+ * always O_CLOEXEC; IO_DIRECT adds O_DIRECT).  Errors: -EINVAL (mode), -errno, -ENOMEM. */
+int posix_file_open(const char *path, int mode, unsigned perm, lsm_file **out);
 /* Closes and frees f; returns 0 or -errno (f is freed in every case). */
 int posix_file_close(lsm_file *f);
 int posix_file_truncate(lsm_file *f, uint64_t size);

@@ -11,10 +11,10 @@
 
 /* ---- the fd file shared with io_uring.c (io_internal.h) ----------------- */
 
-int posix_file_open(const char *path, enum io_open_mode mode, unsigned perm, lsm_file **out)
+int posix_file_open(const char *path, int mode, unsigned perm, lsm_file **out)
 {
     int flags;
-    switch (mode) {
+    switch (io_mode_base(mode)) {
     case IO_READ: flags = O_RDONLY; break;
     case IO_CREATE: flags = O_CREAT | O_TRUNC | O_RDWR; break;
     case IO_APPEND: flags = O_RDWR; break;
@@ -25,7 +25,7 @@ int posix_file_open(const char *path, enum io_open_mode mode, unsigned perm, lsm
         return -ENOMEM;
     int fd;
     do
-        fd = open(path, flags | O_CLOEXEC, (mode_t)perm);
+        fd = open(path, flags | O_CLOEXEC | ((mode & IO_DIRECT) ? O_DIRECT : 0), (mode_t)perm);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         int err = errno;
@@ -33,6 +33,7 @@ int posix_file_open(const char *path, enum io_open_mode mode, unsigned perm, lsm
         return -err;
     }
     f->fd = fd;
+    f->direct = (mode & IO_DIRECT) != 0;
     *out = f;
     return 0;
 }
@@ -65,7 +66,7 @@ int posix_file_size(lsm_file *f, uint64_t *out)
 
 /* ---- the backend --------------------------------------------------------- */
 
-static int px_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_file **out)
+static int px_open(lsm_io *io, const char *path, int mode, lsm_file **out)
 {
     return posix_file_open(path, mode, io->file_mode, out);
 }

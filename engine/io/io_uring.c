@@ -457,7 +457,7 @@ static int ur_unlink(lsm_io *io, const char *path)
     }
 }
 
-static int ur_open(lsm_io *io, const char *path, enum io_open_mode mode, lsm_file **out)
+static int ur_open(lsm_io *io, const char *path, int mode, lsm_file **out)
 {
     return posix_file_open(path, mode, io->file_mode, out);
 }

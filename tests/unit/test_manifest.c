@@ -489,7 +489,7 @@ typedef struct failing_io {
 static lsm_io *inner(lsm_io *io) { return ((failing_io *)io)->inner; }
 static int failing(lsm_io *io) { return atomic_load(&((failing_io *)io)->fail); }
 
-static int f_open(lsm_io *io, const char *p, enum io_open_mode m, lsm_file **out)
+static int f_open(lsm_io *io, const char *p, int m, lsm_file **out)
 { return io_open(inner(io), p, m, out); }
 static int f_close(lsm_io *io, lsm_file *f) { return io_close(inner(io), f); }
 static long f_read(lsm_io *io, lsm_file *f, void *b, size_t n, uint64_t off)
