@@ -103,6 +103,23 @@ static void events_json(lsm_db *db, sbuf *b)
     sb_printf(b, "]");
 }
 
+/* Per I/O kind (io.h "per-I/O-kind counters"): what went through a ring,
+ * what was issued inline, and the io_uring_enter calls that submitted. */
+static void io_json(lsm_io *io, sbuf *b)
+{
+    struct io_stats st;
+    io_stats_snapshot(io, &st);
+    sb_printf(b, "\"io\":{");
+    for (int k = 0; k < IO_STAT_KINDS; k++) {
+        const struct io_kind_stats *c = &st.kind[k];
+        sb_printf(b, "\"%s\":{\"ops\":%llu,\"ring\":%llu,\"inline\":%llu,\"submissions\":%llu},",
+                  io_stat_kind_name((enum io_stat_kind)k), (unsigned long long)c->ops,
+                  (unsigned long long)c->ring, (unsigned long long)c->inlined,
+                  (unsigned long long)c->submissions);
+    }
+    sb_printf(b, "\"ring_submissions\":%llu},", (unsigned long long)st.submissions);
+}
+
 int lsm_stats_json(lsm_db *db, char **json)
 {
     if (!db || !json)
@@ -166,6 +183,7 @@ int lsm_stats_json(lsm_db *db, char **json)
     sb_printf(&b, "\"wal\":{\"syncs\":%llu,\"groups\":%llu,\"writes\":%llu,\"mean_group\":%.3f},",
               (unsigned long long)ld(&db->stat_wal_syncs), (unsigned long long)groups,
               (unsigned long long)grouped, ratio((double)grouped, (double)groups));
+    io_json(db->io, &b);
     sb_printf(&b, "\"bloom\":{\"checks\":%llu,\"useful\":%llu},",
               (unsigned long long)ld(&db->stat_bloom_checks),
               (unsigned long long)ld(&db->stat_bloom_useful));

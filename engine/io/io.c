@@ -1,9 +1,11 @@
 /* io.c — backend selection and the helpers every backend shares.  See io.h. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/io.h"
+#include "io/io_internal.h"
 #include "base/log.h"
 #include "lsm.h"
 
@@ -60,6 +62,46 @@ void io_set_file_mode(lsm_io *io, unsigned mode)
     io->file_mode = mode;
     if (io->ops->set_file_mode)
         io->ops->set_file_mode(io, mode);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* The suffixes of filenames.h's NNNNNN.log and NNNNNN.sst. */
+enum io_file_class io_file_class_of(const char *path)
+{
+    if (ends_with(path, ".log"))
+        return IO_FILE_WAL;
+    if (ends_with(path, ".sst"))
+        return IO_FILE_TABLE;
+    return IO_FILE_OTHER;
+}
+
+const char *io_stat_kind_name(enum io_stat_kind k)
+{
+    static const char *const names[IO_STAT_KINDS] = {
+        [IO_STAT_WAL_WRITE] = "wal_write",
+        [IO_STAT_WAL_SYNC] = "wal_sync",
+        [IO_STAT_TABLE_READ] = "table_read",
+        [IO_STAT_TABLE_WRITE] = "table_write",
+    };
+    return (unsigned)k < IO_STAT_KINDS ? names[k] : "none";
+}
+
+void io_stats_snapshot(lsm_io *io, struct io_stats *out)
+{
+    while (io->counted_by)
+        io = io->counted_by;
+    for (int k = 0; k < IO_STAT_KINDS; k++) {
+        out->kind[k].ops = atomic_load_explicit(&io->stat[k][0], memory_order_relaxed);
+        out->kind[k].ring = atomic_load_explicit(&io->stat[k][1], memory_order_relaxed);
+        out->kind[k].inlined = atomic_load_explicit(&io->stat[k][2], memory_order_relaxed);
+        out->kind[k].submissions = atomic_load_explicit(&io->stat[k][3], memory_order_relaxed);
+    }
+    out->submissions = atomic_load_explicit(&io->stat_submissions, memory_order_relaxed);
 }
 
 void io_destroy(lsm_io *io)

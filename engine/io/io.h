@@ -105,6 +105,44 @@ struct io_ops {
     void (*destroy)(lsm_io *io);
 };
 
+/* ---- per-I/O-kind counters (honest reporting) ----------------------------
+ * The fd backends classify a file when it is opened, by its name (base/
+ * filenames.h): "*.log" is a WAL, "*.sst" a table; other files (MANIFEST,
+ * CURRENT) are not counted by kind.  For each kind below they count the
+ * operations, how many went through a ring and how many were issued inline
+ * (pread/pwrite/fdatasync called directly, posix or the io_uring backend's
+ * inline paths), and the io_uring_enter calls that submitted at least one
+ * of them (a linked WAL write+fdatasync is one submission of both kinds; a
+ * queue batch of 32 table reads is one).  ops == ring + inline.  A short
+ * read or write finished by resubmitting counts one op, and one more
+ * submission.  `submissions` counts every io_uring_enter that submitted,
+ * whatever the file.  A wrapping backend (fault) does not count: its base
+ * does, and io_stats_snapshot of the wrapper reads the base's. */
+enum io_stat_kind {
+    IO_STAT_WAL_WRITE,
+    IO_STAT_WAL_SYNC,
+    IO_STAT_TABLE_READ,
+    IO_STAT_TABLE_WRITE,
+    IO_STAT_KINDS,
+    IO_STAT_NONE = -1, /* a file or operation no kind counts */
+};
+
+struct io_kind_stats {
+    uint64_t ops, ring, inlined, submissions;
+};
+
+struct io_stats {
+    struct io_kind_stats kind[IO_STAT_KINDS];
+    uint64_t submissions; /* every io_uring_enter that submitted */
+};
+
+/* The JSON key of a kind: "wal_write", "wal_sync", "table_read", "table_write". */
+const char *io_stat_kind_name(enum io_stat_kind k);
+
+/* A copy of io's counters (relaxed loads: a monitoring snapshot, not an
+ * audit; the fields of one kind may be a few operations apart). */
+void io_stats_snapshot(lsm_io *io, struct io_stats *out);
+
 /* Every backend embeds this as its first member. */
 struct lsm_io {
     const struct io_ops *ops;
@@ -113,6 +151,12 @@ struct lsm_io {
     unsigned file_mode; /* permission bits of files IO_CREATE makes (before
                            the umask): IO_DEFAULT_FILE_MODE unless
                            io_set_file_mode changed it */
+    lsm_io *counted_by; /* whose counters count this backend's I/O (a
+                           wrapper's base); NULL: its own */
+    /* [relaxed atomics] the counters above: [kind][0..3] = ops, ring,
+     * inlined, submissions; zero at creation (backends calloc). */
+    _Atomic uint64_t stat[IO_STAT_KINDS][4];
+    _Atomic uint64_t stat_submissions;
 };
 
 /* Private by default: another uid must not read the data (issue 9). */

@@ -63,60 +63,10 @@
 #include <unistd.h>
 
 #include "io/io.h"
+#include "io/io_fault_internal.h"
 
-/* One file's content (an inode), as far as this layer has seen it. */
-struct fault_ino {
-    uint64_t durable_len;    /* [mu] */
-    char *trash;             /* hidden hard link keeping it, or NULL */
-    struct fault_ent *cur;   /* the entry naming it now, or NULL */
-    unsigned dur_refs;       /* entries naming it durably */
-    unsigned open_refs;      /* open fault_files */
-    struct fault_ino *next, *prev;
-};
 
-/* One path: what it names now, and what it names after power loss. */
-struct fault_ent {
-    char *path; /* canonical */
-    char *dir;  /* canonical directory */
-    struct fault_ino *cur, *dur;
-    struct fault_ent *next, *prev;
-};
-
-/* What io_open hands out (cast to lsm_file *). */
-struct fault_file {
-    lsm_file *bf;
-    struct fault_ino *ino;
-};
-
-struct fault_io {
-    lsm_io io;
-    lsm_io *base;
-    char name[64];
-    pthread_rwlock_t gate;
-    pthread_mutex_t mu;
-    uint64_t ops;      /* [mu] since creation or the last arm */
-    uint64_t hints;    /* [mu] of which writeback hints */
-    uint64_t arm_n;    /* [mu] 0: disarmed */
-    int arm_err;       /* [mu] */
-    int persistent;    /* [mu] */
-    int tripped;       /* [mu] a persistent fault fired */
-    int win_err;       /* [mu] descriptor window: 0 = closed */
-    unsigned win_ops;  /* [mu] IO_FAULT_* kinds it fails */
-    char *win_pattern; /* [mu] path substring, NULL = any */
-    uint64_t win_hits; /* [mu] operations it failed */
-    uint64_t win_skip; /* [mu] matching operations still let through */
-    int dead;          /* [mu] power is off */
-    int durable_unlinks; /* [gate] io_fault_durable_unlinks */
-    uint64_t trash_seq;
-    struct fault_ent *ents;
-    struct fault_ino *inos;
-};
-
-static struct fault_io *fio(lsm_io *io) { return (struct fault_io *)io; }
-static struct fault_file *ffile(lsm_file *f) { return (struct fault_file *)f; }
-
-/* Counts one operation and decides whether it fails.  Returns 0 or -err. */
-static int op_begin(struct fault_io *fi)
+int fault_op_begin(struct fault_io *fi)
 {
     int rc = 0;
     pthread_mutex_lock(&fi->mu);
@@ -158,7 +108,7 @@ static int win_hit(struct fault_io *fi, unsigned kind, const char *path)
  * the descriptor window covers this kind of operation and path. */
 static int op_begin_fd(struct fault_io *fi, unsigned kind, const char *path)
 {
-    int rc = op_begin(fi);
+    int rc = fault_op_begin(fi);
     return rc ? rc : win_hit(fi, kind, path);
 }
 
@@ -435,7 +385,7 @@ static long fault_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t of
 {
     struct fault_io *fi = fio(io);
     pthread_rwlock_rdlock(&fi->gate);
-    long rc = op_begin(fi);
+    long rc = fault_op_begin(fi);
     if (rc == 0)
         rc = fi->base->ops->read(fi->base, ffile(f)->bf, buf, n, off);
     pthread_rwlock_unlock(&fi->gate);
@@ -446,14 +396,14 @@ static int fault_write(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint6
 {
     struct fault_io *fi = fio(io);
     pthread_rwlock_rdlock(&fi->gate);
-    int rc = op_begin(fi);
+    int rc = fault_op_begin(fi);
     if (rc == 0)
         rc = fi->base->ops->write(fi->base, ffile(f)->bf, buf, n, off);
     pthread_rwlock_unlock(&fi->gate);
     return rc;
 }
 
-static void durable_at_least(struct fault_io *fi, struct fault_ino *n, uint64_t len)
+void fault_durable_at_least(struct fault_io *fi, struct fault_ino *n, uint64_t len)
 {
     pthread_mutex_lock(&fi->mu);
     if (n->durable_len < len)
@@ -468,13 +418,13 @@ static int fault_sync(lsm_io *io, lsm_file *f)
     struct fault_file *ff = ffile(f);
     uint64_t size = 0;
     pthread_rwlock_rdlock(&fi->gate);
-    int rc = op_begin(fi);
+    int rc = fault_op_begin(fi);
     if (rc == 0)
         rc = fi->base->ops->size(fi->base, ff->bf, &size);
     if (rc == 0)
         rc = fi->base->ops->sync(fi->base, ff->bf);
     if (rc == 0)
-        durable_at_least(fi, ff->ino, size);
+        fault_durable_at_least(fi, ff->ino, size);
     pthread_rwlock_unlock(&fi->gate);
     return rc;
 }
@@ -485,13 +435,13 @@ static int fault_write_sync(lsm_io *io, lsm_file *f, const void *buf, size_t n, 
     struct fault_file *ff = ffile(f);
     uint64_t size = 0;
     pthread_rwlock_rdlock(&fi->gate);
-    int rc = op_begin(fi);
+    int rc = fault_op_begin(fi);
     if (rc == 0)
         rc = fi->base->ops->size(fi->base, ff->bf, &size);
     if (rc == 0)
         rc = fi->base->ops->write_sync(fi->base, ff->bf, buf, n, off);
     if (rc == 0)
-        durable_at_least(fi, ff->ino, size > off + n ? size : off + n);
+        fault_durable_at_least(fi, ff->ino, size > off + n ? size : off + n);
     pthread_rwlock_unlock(&fi->gate);
     return rc;
 }
@@ -501,7 +451,7 @@ static int fault_writeback(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n)
 {
     struct fault_io *fi = fio(io);
     pthread_rwlock_rdlock(&fi->gate);
-    int rc = op_begin(fi);
+    int rc = fault_op_begin(fi);
     pthread_mutex_lock(&fi->mu);
     fi->hints++;
     pthread_mutex_unlock(&fi->mu);
@@ -516,7 +466,7 @@ static int fault_truncate(lsm_io *io, lsm_file *f, uint64_t size)
     struct fault_io *fi = fio(io);
     struct fault_file *ff = ffile(f);
     pthread_rwlock_rdlock(&fi->gate);
-    int rc = op_begin(fi);
+    int rc = fault_op_begin(fi);
     if (rc == 0)
         rc = fi->base->ops->truncate(fi->base, ff->bf, size);
     if (rc == 0) {
@@ -570,7 +520,7 @@ static int fault_rename(lsm_io *io, const char *from, const char *to)
     pthread_rwlock_wrlock(&fi->gate);
     struct fault_ent *ef = NULL, *et = NULL;
     int stashed = 0;
-    int rc = op_begin(fi);
+    int rc = fault_op_begin(fi);
     if (rc == 0)
         rc = ent_get(fi, from, &ef);
     if (rc == 0)
@@ -607,7 +557,7 @@ static int fault_unlink(lsm_io *io, const char *path)
     pthread_rwlock_wrlock(&fi->gate);
     struct fault_ent *e = NULL;
     int stashed = 0;
-    int rc = op_begin(fi);
+    int rc = fault_op_begin(fi);
     if (rc == 0)
         rc = ent_get(fi, path, &e);
     if (rc == 0)
@@ -673,6 +623,7 @@ static const struct io_ops fault_ops = {
     .truncate = fault_truncate,
     .size = fault_size,
     .set_file_mode = fault_set_file_mode,
+    .queue_new = fault_queue_new,
     .destroy = fault_destroy,
 };
 
@@ -696,6 +647,7 @@ int io_fault_new(lsm_io *base, lsm_io **out)
     fi->io.kind = IO_KIND_FAULT;
     fi->io.name = fi->name;
     fi->io.file_mode = base->file_mode;
+    fi->io.counted_by = base; /* the base counts the I/O: no double count */
     *out = &fi->io;
     return 0;
 }

@@ -9,14 +9,60 @@
 #ifndef LSM_IO_INTERNAL_H
 #define LSM_IO_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "io/io.h"
+#include "io/io_queue.h"
+
+/* What a file is, for the per-kind counters (io.h): set at open from its
+ * name. */
+enum io_file_class {
+    IO_FILE_OTHER,
+    IO_FILE_WAL,   /* "*.log" */
+    IO_FILE_TABLE, /* "*.sst" */
+};
 
 struct lsm_file {
     int fd;
     int direct; /* opened with IO_DIRECT */
+    enum io_file_class cls;
 };
+
+/* The class of the file at path (its suffix; filenames.h). */
+enum io_file_class io_file_class_of(const char *path);
+
+/* The counter kind of an operation on a file of class c, or IO_STAT_NONE. */
+static inline int io_stat_kind_of(enum io_file_class c, enum io_op_code code)
+{
+    if (c == IO_FILE_WAL)
+        return code == IO_OP_WRITE ? IO_STAT_WAL_WRITE
+             : code == IO_OP_SYNC  ? IO_STAT_WAL_SYNC : IO_STAT_NONE;
+    if (c == IO_FILE_TABLE)
+        return code == IO_OP_READ  ? IO_STAT_TABLE_READ
+             : code == IO_OP_WRITE ? IO_STAT_TABLE_WRITE : IO_STAT_NONE;
+    return IO_STAT_NONE;
+}
+
+/* Counts nops operations of kind k (IO_STAT_NONE: nothing) on io, issued
+ * through a ring (ring != 0) or inline. */
+static inline void io_stat_ops(lsm_io *io, int k, int ring, unsigned nops)
+{
+    if (k < 0)
+        return;
+    atomic_fetch_add_explicit(&io->stat[k][0], nops, memory_order_relaxed);
+    atomic_fetch_add_explicit(&io->stat[k][ring ? 1 : 2], nops, memory_order_relaxed);
+}
+
+/* Counts one io_uring_enter that submitted, of the kinds in mask (bit k
+ * for kind k). */
+static inline void io_stat_submission(lsm_io *io, unsigned mask)
+{
+    atomic_fetch_add_explicit(&io->stat_submissions, 1, memory_order_relaxed);
+    for (int k = 0; k < IO_STAT_KINDS; k++)
+        if (mask & (1u << k))
+            atomic_fetch_add_explicit(&io->stat[k][3], 1, memory_order_relaxed);
+}
 
 /* Opens path with the flags io.h gives mode (IO_CREATE: O_CREAT|O_TRUNC|
  * O_RDWR with permission bits perm; IO_READ: O_RDONLY; IO_APPEND: O_RDWR;
@@ -26,5 +72,9 @@ int posix_file_open(const char *path, int mode, unsigned perm, lsm_file **out);
 int posix_file_close(lsm_file *f);
 int posix_file_truncate(lsm_file *f, uint64_t size);
 int posix_file_size(lsm_file *f, uint64_t *out);
+
+/* io_uring_queue.c: the io_uring backend's queue_new op (io_queue.h), a
+ * queue with its own ring over io's files. */
+int uring_queue_new(lsm_io *io, unsigned depth, io_queue **out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "io/io.h"
+#include "io/io_direct.h"
 #include "io/io_internal.h"
 
 /* ---- the fd file shared with io_uring.c (io_internal.h) ----------------- */
@@ -34,6 +35,7 @@ int posix_file_open(const char *path, int mode, unsigned perm, lsm_file **out)
     }
     f->fd = fd;
     f->direct = (mode & IO_DIRECT) != 0;
+    f->cls = io_file_class_of(path);
     *out = f;
     return 0;
 }
@@ -79,7 +81,7 @@ static int px_close(lsm_io *io, lsm_file *f)
 
 static long px_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)
 {
-    (void)io;
+    io_stat_ops(io, io_stat_kind_of(f->cls, IO_OP_READ), 0, 1);
     size_t done = 0;
     while (done < n) {
         ssize_t r = pread(f->fd, (char *)buf + done, n - done, (off_t)(off + done));
@@ -91,13 +93,15 @@ static long px_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)
         if (r == 0)
             break; /* EOF */
         done += (size_t)r;
+        if (f->direct && (off + done) % IO_DIRECT_ALIGN)
+            break; /* EOF: the next direct read would be unaligned (EINVAL) */
     }
     return (long)done;
 }
 
 static int px_write(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t off)
 {
-    (void)io;
+    io_stat_ops(io, io_stat_kind_of(f->cls, IO_OP_WRITE), 0, 1);
     size_t done = 0;
     while (done < n) {
         ssize_t r = pwrite(f->fd, (const char *)buf + done, n - done,
@@ -116,7 +120,7 @@ static int px_write(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t
 
 static int px_sync(lsm_io *io, lsm_file *f)
 {
-    (void)io;
+    io_stat_ops(io, io_stat_kind_of(f->cls, IO_OP_SYNC), 0, 1);
     /* EINTR means the sync did not run; any other failure is final (the
      * kernel may have dropped the dirty pages, so a retry could lie). */
     int rc;
@@ -210,7 +214,7 @@ static const struct io_ops posix_ops = {
 
 int io_posix_new(lsm_io **out)
 {
-    lsm_io *io = malloc(sizeof *io);
+    lsm_io *io = calloc(1, sizeof *io);
     if (!io)
         return -ENOMEM;
     io->ops = &posix_ops;

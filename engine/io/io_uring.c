@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "io/io.h"
+#include "io/io_direct.h"
 #include "io/io_internal.h"
 
 #define URING_DEPTH 64
@@ -170,14 +171,21 @@ static int ring_get(struct uring_io *u, struct uring_ring **out)
     return 0;
 }
 
+/* The counter bit of kind k (io.h), 0 for IO_STAT_NONE. */
+static inline unsigned kmask(int k) { return k < 0 ? 0 : 1u << k; }
+
 /* Submits the nr prepared SQEs (user_data 0..nr-1) and reaps nr CQEs into
- * res[user_data].  Returns 0 or the ring's own -errno (then the ring is
+ * res[user_data]; each io_uring_enter that submits is counted for the
+ * kinds in mask.  Returns 0 or the ring's own -errno (then the ring is
  * discarded and the thread's next call builds a new one). */
-static int ring_run(struct uring_io *u, struct uring_ring *r, unsigned nr, int *res)
+static int ring_run(struct uring_io *u, struct uring_ring *r, unsigned nr, int *res,
+                    unsigned mask)
 {
     struct io_uring *ring = &r->ring;
     while (io_uring_sq_ready(ring) > 0) {
         int rc = io_uring_submit_and_wait(ring, nr);
+        if (rc > 0)
+            io_stat_submission(&u->io, mask);
         if (rc >= 0 || rc == -EINTR)
             continue; /* unsubmitted SQEs stay queued: go again */
         if (rc == -EAGAIN || rc == -EBUSY) {
@@ -224,13 +232,15 @@ static long ur_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)
     int rc = ring_get(u, &r);
     if (rc)
         return rc;
+    int k = io_stat_kind_of(f->cls, IO_OP_READ);
+    io_stat_ops(io, k, 1, 1);
     size_t done = 0;
     while (done < n) {
         size_t chunk = n - done < URING_MAX_CHUNK ? n - done : URING_MAX_CHUNK;
         io_uring_prep_read(sqe_get(r, 0), f->fd, (char *)buf + done,
                            (unsigned)chunk, off + done);
         int res;
-        if ((rc = ring_run(u, r, 1, &res)) != 0)
+        if ((rc = ring_run(u, r, 1, &res, kmask(k))) != 0)
             return rc;
         if (retryable(res))
             continue;
@@ -239,20 +249,23 @@ static long ur_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)
         if (res == 0)
             break; /* EOF */
         done += (size_t)res;
+        if (f->direct && done < n && (off + done) % IO_DIRECT_ALIGN)
+            break; /* EOF: the next direct read would be unaligned (EINVAL) */
     }
     return (long)done;
 }
 
-/* Writes buf[0, n) at off, looping over short writes. */
+/* Writes buf[0, n) at off, looping over short writes.  Submissions are
+ * counted for mask; the caller counts the operation. */
 static int write_rest(struct uring_io *u, struct uring_ring *r, int fd,
-                      const char *buf, size_t n, uint64_t off)
+                      const char *buf, size_t n, uint64_t off, unsigned mask)
 {
     size_t done = 0;
     while (done < n) {
         size_t chunk = n - done < URING_MAX_CHUNK ? n - done : URING_MAX_CHUNK;
         io_uring_prep_write(sqe_get(r, 0), fd, buf + done, (unsigned)chunk, off + done);
         int res, rc;
-        if ((rc = ring_run(u, r, 1, &res)) != 0)
+        if ((rc = ring_run(u, r, 1, &res, mask)) != 0)
             return rc;
         if (retryable(res))
             continue;
@@ -267,12 +280,13 @@ static int write_rest(struct uring_io *u, struct uring_ring *r, int fd,
 
 /* fsync flags 0 or IORING_FSYNC_DATASYNC.  Retried only when it did not run
  * (EINTR/EAGAIN): a real failure may have dropped dirty pages. */
-static int sync_fd(struct uring_io *u, struct uring_ring *r, int fd, unsigned flags)
+static int sync_fd(struct uring_io *u, struct uring_ring *r, int fd, unsigned flags,
+                   unsigned mask)
 {
     for (;;) {
         io_uring_prep_fsync(sqe_get(r, 0), fd, flags);
         int res, rc;
-        if ((rc = ring_run(u, r, 1, &res)) != 0)
+        if ((rc = ring_run(u, r, 1, &res, mask)) != 0)
             return rc;
         if (!retryable(res))
             return res < 0 ? res : 0;
@@ -305,11 +319,13 @@ static int write_inline(int fd, const char *buf, size_t n, uint64_t off)
 static int ur_write(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t off)
 {
     struct uring_io *u = (struct uring_io *)io;
+    int k = io_stat_kind_of(f->cls, IO_OP_WRITE);
+    io_stat_ops(io, k, u->writes_via_ring, 1);
     if (!u->writes_via_ring)
         return write_inline(f->fd, buf, n, off);
     struct uring_ring *r;
     int rc = ring_get(u, &r);
-    return rc ? rc : write_rest(u, r, f->fd, buf, n, off);
+    return rc ? rc : write_rest(u, r, f->fd, buf, n, off, kmask(k));
 }
 
 /* fdatasync inline unless LSMD_URING_SYNC=ring.  Why: io_uring always
@@ -330,11 +346,13 @@ static int sync_inline(int fd)
 static int ur_sync(lsm_io *io, lsm_file *f)
 {
     struct uring_io *u = (struct uring_io *)io;
+    int k = io_stat_kind_of(f->cls, IO_OP_SYNC);
+    io_stat_ops(io, k, u->syncs_via_ring, 1);
     if (!u->syncs_via_ring)
         return sync_inline(f->fd);
     struct uring_ring *r;
     int rc = ring_get(u, &r);
-    return rc ? rc : sync_fd(u, r, f->fd, IORING_FSYNC_DATASYNC);
+    return rc ? rc : sync_fd(u, r, f->fd, IORING_FSYNC_DATASYNC, kmask(k));
 }
 
 /* Writeback hint (io.h): inline sync_file_range unless LSMD_URING_SYNC=ring
@@ -361,7 +379,7 @@ static int ur_writeback(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n)
     io_uring_prep_sync_file_range(sqe_get(r, 0), f->fd, (unsigned)n, off,
                                   SYNC_FILE_RANGE_WRITE);
     int res;
-    if ((rc = ring_run(u, r, 1, &res)) != 0)
+    if ((rc = ring_run(u, r, 1, &res, 0)) != 0)
         return rc;
     return res < 0 ? res : 0;
 }
@@ -372,24 +390,31 @@ static int ur_writeback(lsm_io *io, lsm_file *f, uint64_t off, uint64_t n)
 static int ur_write_sync(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t off)
 {
     struct uring_io *u = (struct uring_io *)io;
+    int ks = io_stat_kind_of(f->cls, IO_OP_SYNC);
     if (!u->syncs_via_ring) {
         int wrc = ur_write(io, f, buf, n, off);
-        return wrc ? wrc : sync_inline(f->fd);
+        if (wrc)
+            return wrc;
+        io_stat_ops(io, ks, 0, 1);
+        return sync_inline(f->fd);
     }
+    int kw = io_stat_kind_of(f->cls, IO_OP_WRITE);
+    io_stat_ops(io, kw, 1, 1);
+    io_stat_ops(io, ks, 1, 1);
     struct uring_ring *r;
     int rc = ring_get(u, &r);
     if (rc)
         return rc;
     if (n == 0 || n > URING_MAX_CHUNK) {
-        rc = write_rest(u, r, f->fd, buf, n, off);
-        return rc ? rc : sync_fd(u, r, f->fd, IORING_FSYNC_DATASYNC);
+        rc = write_rest(u, r, f->fd, buf, n, off, kmask(kw));
+        return rc ? rc : sync_fd(u, r, f->fd, IORING_FSYNC_DATASYNC, kmask(ks));
     }
     struct io_uring_sqe *w = sqe_get(r, 0);
     io_uring_prep_write(w, f->fd, buf, (unsigned)n, off);
     io_uring_sqe_set_flags(w, IOSQE_IO_LINK);
     io_uring_prep_fsync(sqe_get(r, 1), f->fd, IORING_FSYNC_DATASYNC);
     int res[2];
-    if ((rc = ring_run(u, r, 2, res)) != 0)
+    if ((rc = ring_run(u, r, 2, res, kmask(kw) | kmask(ks))) != 0)
         return rc;
     if (res[0] < 0 && !retryable(res[0]))
         return res[0];
@@ -397,8 +422,8 @@ static int ur_write_sync(lsm_io *io, lsm_file *f, const void *buf, size_t n, uin
     if (done == n && !retryable(res[1]) && res[1] != -ECANCELED)
         return res[1] < 0 ? res[1] : 0;
     /* Short or interrupted: the fdatasync did not run (or ran too early). */
-    rc = write_rest(u, r, f->fd, (const char *)buf + done, n - done, off + done);
-    return rc ? rc : sync_fd(u, r, f->fd, IORING_FSYNC_DATASYNC);
+    rc = write_rest(u, r, f->fd, (const char *)buf + done, n - done, off + done, kmask(kw));
+    return rc ? rc : sync_fd(u, r, f->fd, IORING_FSYNC_DATASYNC, kmask(ks));
 }
 
 static int ur_sync_dir(lsm_io *io, const char *dir)
@@ -414,7 +439,7 @@ static int ur_sync_dir(lsm_io *io, const char *dir)
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return -errno;
-    rc = sync_fd(u, r, fd, 0);
+    rc = sync_fd(u, r, fd, 0, 0);
     close(fd);
     return rc;
 }
@@ -431,7 +456,7 @@ static int ur_rename(lsm_io *io, const char *from, const char *to)
     for (;;) {
         io_uring_prep_renameat(sqe_get(r, 0), AT_FDCWD, from, AT_FDCWD, to, 0);
         int res;
-        if ((rc = ring_run(u, r, 1, &res)) != 0)
+        if ((rc = ring_run(u, r, 1, &res, 0)) != 0)
             return rc;
         if (!retryable(res))
             return res < 0 ? res : 0;
@@ -450,7 +475,7 @@ static int ur_unlink(lsm_io *io, const char *path)
     for (;;) {
         io_uring_prep_unlinkat(sqe_get(r, 0), AT_FDCWD, path, 0);
         int res;
-        if ((rc = ring_run(u, r, 1, &res)) != 0)
+        if ((rc = ring_run(u, r, 1, &res, 0)) != 0)
             return rc;
         if (!retryable(res))
             return res < 0 ? res : 0;
@@ -508,6 +533,7 @@ static const struct io_ops uring_ops = {
     .unlink = ur_unlink,
     .truncate = ur_truncate,
     .size = ur_size,
+    .queue_new = uring_queue_new,
     .destroy = ur_destroy,
 };
 
