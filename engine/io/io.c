@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "io/io.h"
-#include "io/io_internal.h"
 #include "base/log.h"
 #include "lsm.h"
 
@@ -62,22 +61,6 @@ void io_set_file_mode(lsm_io *io, unsigned mode)
     io->file_mode = mode;
     if (io->ops->set_file_mode)
         io->ops->set_file_mode(io, mode);
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
-/* The suffixes of filenames.h's NNNNNN.log and NNNNNN.sst. */
-enum io_file_class io_file_class_of(const char *path)
-{
-    if (ends_with(path, ".log"))
-        return IO_FILE_WAL;
-    if (ends_with(path, ".sst"))
-        return IO_FILE_TABLE;
-    return IO_FILE_OTHER;
 }
 
 const char *io_stat_kind_name(enum io_stat_kind k)

@@ -66,24 +66,6 @@
 #include "io/io_fault_internal.h"
 
 
-int fault_op_begin(struct fault_io *fi)
-{
-    int rc = 0;
-    pthread_mutex_lock(&fi->mu);
-    if (fi->dead) {
-        rc = -EIO;
-    } else {
-        fi->ops++;
-        if (fi->tripped) {
-            rc = -fi->arm_err;
-        } else if (fi->arm_n && fi->ops == fi->arm_n) {
-            rc = -fi->arm_err;
-            fi->tripped = fi->persistent;
-        }
-    }
-    pthread_mutex_unlock(&fi->mu);
-    return rc;
-}
 
 /* 0, or -err when the descriptor window fails this kind of operation on
  * path (counted as a hit). */
@@ -403,13 +385,6 @@ static int fault_write(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint6
     return rc;
 }
 
-void fault_durable_at_least(struct fault_io *fi, struct fault_ino *n, uint64_t len)
-{
-    pthread_mutex_lock(&fi->mu);
-    if (n->durable_len < len)
-        n->durable_len = len;
-    pthread_mutex_unlock(&fi->mu);
-}
 
 /* A sync covers what the file held when it was entered. */
 static int fault_sync(lsm_io *io, lsm_file *f)

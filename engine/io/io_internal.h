@@ -15,8 +15,8 @@
 #include "io/io.h"
 #include "io/io_queue.h"
 
-/* What a file is, for the per-kind counters (io.h): set at open from its
- * name. */
+/* What a file is, for the per-kind counters (io.h): set by
+ * posix_file_open from the name's suffix (base/filenames.h). */
 enum io_file_class {
     IO_FILE_OTHER,
     IO_FILE_WAL,   /* "*.log" */
@@ -28,9 +28,6 @@ struct lsm_file {
     int direct; /* opened with IO_DIRECT */
     enum io_file_class cls;
 };
-
-/* The class of the file at path (its suffix; filenames.h). */
-enum io_file_class io_file_class_of(const char *path);
 
 /* The counter kind of an operation on a file of class c, or IO_STAT_NONE. */
 static inline int io_stat_kind_of(enum io_file_class c, enum io_op_code code)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,22 @@
 #include "io/io_internal.h"
 
 /* ---- the fd file shared with io_uring.c (io_internal.h) ----------------- */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* The suffixes of filenames.h's NNNNNN.log and NNNNNN.sst. */
+static enum io_file_class file_class_of(const char *path)
+{
+    if (ends_with(path, ".log"))
+        return IO_FILE_WAL;
+    if (ends_with(path, ".sst"))
+        return IO_FILE_TABLE;
+    return IO_FILE_OTHER;
+}
 
 int posix_file_open(const char *path, int mode, unsigned perm, lsm_file **out)
 {
@@ -35,7 +52,7 @@ int posix_file_open(const char *path, int mode, unsigned perm, lsm_file **out)
     }
     f->fd = fd;
     f->direct = (mode & IO_DIRECT) != 0;
-    f->cls = io_file_class_of(path);
+    f->cls = file_class_of(path);
     *out = f;
     return 0;
 }
