@@ -407,6 +407,21 @@ static void print_levels(const jv *eng)
     }
 }
 
+/* What went through io_uring and what was issued inline, per I/O kind. */
+static void print_io(const jv *eng)
+{
+    static const char *const kinds[] = { "wal_write", "wal_sync", "table_read", "table_write" };
+    const jv *io = jget(eng, "io");
+    if (!io)
+        return;
+    printf("%-12s %12s %12s %12s %12s\n", "io kind", "ops", "ring", "inline", "submissions");
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        const jv *k = jget(io, kinds[i]);
+        printf("%-12s %12.0f %12.0f %12.0f %12.0f\n", kinds[i], jnum(k, "ops"), jnum(k, "ring"),
+               jnum(k, "inline"), jnum(k, "submissions"));
+    }
+}
+
 static int cmd_stats(lsmd_conn *c)
 {
     char *text;
@@ -435,6 +450,7 @@ static int cmd_stats(lsmd_conn *c)
            "(%.0f us)\n",
            jnum(wal, "syncs"), jnum(wal, "groups"), jnum(wal, "mean_group"),
            jnum(bc, "hit_rate"), jnum(st, "stops"), jnum(st, "stop_us"));
+    print_io(eng);
     print_levels(eng);
     const jv *nm = jget(dm, "numa");
     printf("workers %.0f (numa %s%s), clients %.0f, snapshots %zu\n", jnum(dm, "workers"),

@@ -4,20 +4,37 @@
  * (cf. LevelDB's Env, SQLite's VFS) so tests can swap in a faulty one.
  *
  * Backends
- *   io_uring  (io_uring.c) the default.  One ring per issuing thread, created
- *             lazily on first use and torn down at thread exit.  Setup is
- *             probed at io_new() with the exact flags used; ENOSYS, EPERM and
- *             ENOMEM (io_uring compiled out, disabled by sysctl
- *             kernel.io_uring_disabled, or refused by seccomp) fall back to
- *             POSIX.  Reads, rename and unlink go through the ring; plain
- *             buffered writes, fdatasync and writeback hints are issued
- *             inline by default, because io_uring punts them to a worker
- *             thread on ext4 (docs/tuning.md, "I/O backend");
- *             LSMD_URING_WRITES=ring / LSMD_URING_SYNC=ring (the latter
- *             also for hints) send them through the ring too.
- *   posix     (io_posix.c) pread/pwrite/fdatasync/sync_file_range.
+ *   io_uring  (io_uring.c) the default.  Setup is probed at io_new() with
+ *             the exact flags used; ENOSYS, EPERM and ENOMEM (io_uring
+ *             compiled out, disabled by sysctl kernel.io_uring_disabled,
+ *             or refused by seccomp) fall back to POSIX.  Exactly what
+ *             goes through a ring:
+ *             - the blocking calls below, on one ring per issuing thread
+ *               (created lazily, torn down at thread exit), one
+ *               io_uring_enter per call, which waits for it: io_read,
+ *               io_rename, io_unlink and io_sync_dir always; io_write only
+ *               with LSMD_URING_WRITES=ring; io_sync, io_writeback and
+ *               io_write_sync only with LSMD_URING_SYNC=ring, and then
+ *               io_write_sync is the write linked to the fdatasync in ONE
+ *               submission.  By default plain buffered writes, fdatasync
+ *               and writeback hints are issued inline (pwrite, fdatasync,
+ *               sync_file_range), because io_uring punts them to a worker
+ *               thread on ext4 and the caller waits for that hop
+ *               (docs/tuning.md, "I/O backend").
+ *             - every operation of an io_queue (io_queue.h: READ, WRITE,
+ *               SYNC), on the queue's own ring, a whole batch in one
+ *               io_uring_enter, whatever LSMD_URING_* say: there the
+ *               caller does not wait for the punt.
+ *             io_open, io_close, io_size and io_truncate are plain
+ *             system calls.
+ *   posix     (io_posix.c) pread/pwrite/fdatasync/sync_file_range; its
+ *             io_queue is the generic one (each operation runs inline at
+ *             submit).
  *   fault     (io_fault.c) wraps another backend; fails the Nth operation
- *             with a chosen errno, and simulates power loss.
+ *             with a chosen errno, and simulates power loss.  Its queue
+ *             (io_fault_queue.c) wraps the base's.
+ *   The per-I/O-kind counters below report, per kind, which of those
+ *   paths the operations took.
  *
  * Writeback hints (io_writeback)
  *   A file appended for a long time and then fdatasync'ed makes that one
@@ -294,6 +311,8 @@ uint64_t io_fault_hints(lsm_io *io);
  * sync_dir covers are removed; renames and unlinks not covered by a sync_dir are undone.  After
  * this, every operation through io fails with -EIO (the machine is off), so
  * the caller can close its handles and reopen with a fresh backend.
+ * REQUIRES: no io_queue operation in flight on io (reap them first: one
+ * still in the kernel could land after the rollback).
  * Returns 0 or -errno if the on-disk state could not be rolled back. */
 int io_fault_power_loss(lsm_io *io);
 

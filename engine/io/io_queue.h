@@ -14,8 +14,9 @@
  *
  * Backends
  *   io_uring  its own ring (not the thread's blocking one), so completions
- *             of this queue never mix with another caller's.  io_queue_fd()
- *             is an eventfd registered with the ring.
+ *             of this queue never mix with another caller's; a batch is
+ *             one io_uring_enter (io_uring_queue.c).  io_queue_fd() is an
+ *             eventfd registered with the ring.
  *   others    (posix, and any backend without a queue_new op) the generic
  *             queue: every operation runs inline, synchronously, at submit,
  *             through the backend's blocking calls, and is handed back by
@@ -25,6 +26,11 @@
  *             operation for io_fault_arm, and the one that trips fails
  *             alone, with its own res, while the others of the batch reach
  *             the disk.
+ *
+ * Ordering: the operations of a batch, and of batches in flight together,
+ * may run concurrently and complete in any order.  A SYNC makes durable
+ * the writes to its file that had completed (been reaped) before it was
+ * submitted; a write submitted with it, or after it, is not covered.
  *
  * Results: a read's res is the byte count (short only at end of file, the
  * backend resubmits short reads), a write's is n (all-or-error: short

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/io.h"
+#include "io/io_direct.h"
 #include "io/io_queue.h"
 #include "lsm.h"
 
@@ -573,6 +575,109 @@ static void test_stats_json(void **state)
     th_rmrf_free(dir);
 }
 
+/* ---- sustained random reads at depth 32, O_DIRECT --------------------------
+ * The queue kept full (reap one, submit one) for a while: every read must
+ * return its whole block, with the right bytes.  Also the read
+ * microbenchmark behind docs/tuning.md "I/O backend": with
+ * LSM_IOQ_BENCH_FILE=path (an existing file, e.g. fio's 1 GiB one) and
+ * LSM_IOQ_BENCH_SECONDS it reads that file instead and prints the rate of
+ * each backend (a figure, never asserted). */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void direct_reads(enum backend which, const char *path, int check, double secs)
+{
+    struct be b;
+    be_open(&b, which);
+    lsm_file *f;
+    assert_int_equal(io_open(b.io, path, IO_READ | IO_DIRECT, &f), 0);
+    uint64_t size;
+    assert_int_equal(io_size(b.io, f, &size), 0);
+    uint64_t nblk = size / BLK;
+    assert_true(nblk > 0);
+    io_queue *q;
+    assert_int_equal(io_queue_new(b.io, DEPTH, &q), 0);
+    char *bufs = io_aligned_alloc((size_t)DEPTH * BLK);
+    assert_non_null(bufs);
+    io_op ops[DEPTH];
+    uint64_t rnd = th_seed() | 1, n = 0;
+    for (int i = 0; i < DEPTH; i++) {
+        rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+        ops[i] = (io_op){ .code = IO_OP_READ, .f = f, .buf = bufs + (size_t)i * BLK,
+                          .n = BLK, .off = (rnd % nblk) * BLK };
+        io_op *p = &ops[i];
+        assert_int_equal(io_queue_submit(q, &p, 1), 0);
+    }
+    double t0 = now_s(), t = t0;
+    char want[BLK];
+    while (t - t0 < secs) {
+        io_op *done[DEPTH];
+        int err;
+        size_t got = io_queue_reap(q, done, DEPTH, 1, &err);
+        assert_int_equal(err, 0);
+        for (size_t i = 0; i < got; i++) {
+            io_op *op = done[i];
+            assert_int_equal(op->res, BLK);
+            if (check) {
+                fill(want, BLK, (unsigned)(op->off / BLK));
+                assert_memory_equal(op->buf, want, BLK);
+            }
+            n++;
+            rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+            op->off = (rnd % nblk) * BLK;
+        }
+        assert_int_equal(io_queue_submit(q, done, got), 0);
+        t = now_s();
+    }
+    io_op *done[DEPTH];
+    while (io_queue_inflight(q))
+        io_queue_reap(q, done, DEPTH, io_queue_inflight(q), NULL);
+    print_message("  %s: %.0f reads/s of 4 KiB at depth %d, O_DIRECT (%.1f s)\n",
+                  backend_name[which], (double)n / (t - t0), DEPTH, t - t0);
+    io_queue_destroy(q);
+    free(bufs);
+    io_close(b.io, f);
+    be_close(&b);
+}
+
+static void test_direct_random_reads_at_depth(void **state)
+{
+    (void)state;
+    const char *file = getenv("LSM_IOQ_BENCH_FILE");
+    double secs = (double)th_env_long("LSM_IOQ_BENCH_SECONDS", 0);
+    char *dir = NULL, *p = NULL;
+    if (!file) {
+        dir = th_tempdir("ioq");
+        p = path_in(dir, "d.sst");
+        lsm_io *io;
+        assert_int_equal(io_new("posix", &io), 0);
+        lsm_file *f;
+        assert_int_equal(io_open(io, p, IO_CREATE, &f), 0);
+        char blk[BLK];
+        for (unsigned i = 0; i < 1024; i++) { /* 4 MiB, each block its own bytes */
+            fill(blk, BLK, i);
+            assert_int_equal(io_write(io, f, blk, BLK, (uint64_t)i * BLK), 0);
+        }
+        assert_int_equal(io_sync(io, f), 0);
+        io_close(io, f);
+        io_destroy(io);
+        file = p;
+        if (secs <= 0)
+            secs = 0.2;
+    }
+    if (secs <= 0)
+        secs = 10;
+    for (int w = 0; w < B_COUNT; w++)
+        direct_reads((enum backend)w, file, p != NULL, secs);
+    free(p);
+    if (dir)
+        th_rmrf_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_stats_posix),
         cmocka_unit_test(test_stats_uring),
         cmocka_unit_test(test_stats_json),
+        cmocka_unit_test(test_direct_random_reads_at_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
