@@ -1,11 +1,33 @@
 /*
- * io_uring.c — the io_uring backend.  See io.h.
+ * io_uring.c — the io_uring backend's blocking calls.  See io.h for exactly
+ * which calls take the ring; the queue (many I/Os in flight) is
+ * io_uring_queue.c.
  *
- * Every call is synchronous: get an SQE, prepare it, submit and wait, reap
- * the CQE.  What io_uring buys here is the linked write+fdatasync of
- * write_sync (one system call for the WAL's group commit) and a path to
- * deeper queues later; open, close, size and truncate stay plain syscalls
+ * Every call here is synchronous: get an SQE, prepare it, submit and wait,
+ * reap the CQE.  open, close, size and truncate stay plain syscalls
  * (io_internal.h) since they gain nothing from a ring.
+ *
+ * What we use of io_uring, and why (figures: docs/tuning.md, "I/O backend")
+ *   - Batching: an io_queue submits its whole batch with one io_uring_enter
+ *     and keeps up to its depth in flight.  This is what pays: depth-32
+ *     random reads through the queue keep up with fio on the same file.
+ *   - The WAL's write linked to its fdatasync (IOSQE_IO_LINK, one
+ *     submission: ur_write_sync) when LSMD_URING_SYNC=ring.  Kept as an
+ *     option, not the default: it saves a system call, but the fdatasync is
+ *     still punted to an io-wq worker and the committer waits for that hop;
+ *     synced puts with 8 threads were faster inline.
+ *   - Plain buffered writes and fdatasync inline by default (ur_write,
+ *     ur_sync): on ext4 io_uring punts them to a worker thread, a hop on the
+ *     caller's hot path for nothing (the write only copies into the page
+ *     cache).  Through a queue they do take the ring: there the caller does
+ *     not wait for the hop.
+ *   - Not used: registered files (IORING_REGISTER_FILES) saved no
+ *     measurable CPU per read, and the engine's files come and go with the
+ *     table cache (each open and close would need a table update); fixed
+ *     buffers saved at most a few percent of the CPU of a read that the
+ *     disk, not the CPU, limits, and would need a registered buffer pool
+ *     in the io_queue API.  SQPOLL (not tried) dedicates a polling kernel
+ *     thread to each ring.
  *
  * Rings
  *   One ring per (backend, issuing thread), created on the thread's first
@@ -298,8 +320,8 @@ static int sync_fd(struct uring_io *u, struct uring_ring *r, int fd, unsigned fl
  * kernels) make io_uring punt every such write to an io-wq worker thread:
  * a thread hop on the WAL's hot path for no gain, since the write only
  * copies into the page cache (figures: docs/tuning.md, "I/O backend").
- * Reads (served from the page cache without a punt) and every sync
- * (including the WAL's linked write+fdatasync) still go through the ring. */
+ * Reads (served from the page cache without a punt) go through the ring;
+ * syncs are inline too unless LSMD_URING_SYNC=ring (ur_sync). */
 static int write_inline(int fd, const char *buf, size_t n, uint64_t off)
 {
     size_t done = 0;
