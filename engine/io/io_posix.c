@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "io/io.h"
-#include "io/io_direct.h"
 #include "io/io_internal.h"
 
 /* ---- the fd file shared with io_uring.c (io_internal.h) ----------------- */
@@ -110,8 +109,6 @@ static long px_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)
         if (r == 0)
             break; /* EOF */
         done += (size_t)r;
-        if (f->direct && (off + done) % IO_DIRECT_ALIGN)
-            break; /* EOF: the next direct read would be unaligned (EINVAL) */
     }
     return (long)done;
 }

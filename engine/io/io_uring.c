@@ -58,7 +58,6 @@
 #include <unistd.h>
 
 #include "io/io.h"
-#include "io/io_direct.h"
 #include "io/io_internal.h"
 
 #define URING_DEPTH 64
@@ -271,8 +270,6 @@ static long ur_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)
         if (res == 0)
             break; /* EOF */
         done += (size_t)res;
-        if (f->direct && done < n && (off + done) % IO_DIRECT_ALIGN)
-            break; /* EOF: the next direct read would be unaligned (EINVAL) */
     }
     return (long)done;
 }

@@ -38,7 +38,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "io/io_direct.h"
 #include "io/io_internal.h"
 #include "io/io_queue.h"
 
@@ -144,10 +143,6 @@ static int complete(struct uring_queue *uq, io_op *op, int res)
             op->res = -EIO; /* no progress and no error: do not spin */
         return 1;           /* a read: end of file */
     }
-    /* Direct I/O: a short read that stops off the alignment is the end of
-     * the file (the next read would be unaligned: EINVAL). */
-    if (op->code == IO_OP_READ && op->f->direct && (op->off + (uint64_t)op->res) % IO_DIRECT_ALIGN)
-        return 1;
     prep(uq, op);
     return 0;
 }
