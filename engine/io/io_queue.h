@@ -92,7 +92,9 @@ static inline unsigned io_queue_room(const io_queue *q) { return q->depth - q->i
 static inline unsigned io_queue_inflight(const io_queue *q) { return q->inflight; }
 
 /* Starts ops[0..n) in one submission.  Returns 0, -EAGAIN (n > room: none
- * started), or the queue's own -errno (none started).  A failure of one
+ * started), or the queue's own -errno (none started; except that an
+ * io_uring queue whose ring fails inside io_uring_enter, which a healthy
+ * ring never does, is dead from then on: io_uring_queue.c).  A failure of one
  * operation is its res, never this return. */
 int io_queue_submit(io_queue *q, io_op *const *ops, size_t n);
 
