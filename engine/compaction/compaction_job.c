@@ -432,6 +432,7 @@ int compaction_job_run(const compaction_env *env, const compaction *c, version_e
         outputs_discard(env, &sr[i].outs);
     }
     free(sr);
+    st->ranges = nsr;
     /* One directory sync makes every output's name durable before the
      * MANIFEST names them. */
     if (rc == 0 && outs.n > 0)

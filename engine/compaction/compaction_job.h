@@ -83,6 +83,7 @@ typedef struct compaction_stats {
     uint64_t bytes_read, bytes_written;
     uint64_t entries_in, entries_out, entries_dropped;
     uint64_t files_in, files_out;
+    uint64_t ranges; /* key ranges merged in parallel (1: unsplit) */
 } compaction_stats;
 
 /* Runs c.  On success edit holds a delete for every input and an add for

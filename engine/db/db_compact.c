@@ -172,6 +172,9 @@ static int run_compaction(lsm_db *db, compaction *c, version *v)
         atomic_fetch_add_explicit(&db->stat_compact_read, st.bytes_read, memory_order_relaxed);
         atomic_fetch_add_explicit(&db->stat_compact_written, st.bytes_written,
                                   memory_order_relaxed);
+        if (st.ranges > 1)
+            atomic_fetch_add_explicit(&db->stat_subcompactions, st.ranges,
+                                      memory_order_relaxed);
     }
     atomic_fetch_add_explicit(&db->stat_compactions, 1, memory_order_relaxed);
     log_info("%s %s (%s): %llu files %llu B -> L%d %llu files %llu B, %llu entries dropped: %s",
