@@ -350,9 +350,10 @@ static int run_ranges(const compaction_env *env, const compaction *c, sub_range 
     int want = subcompaction_count(c, env->max_subcompactions);
     subcompaction_cuts cuts = { 0 };
     if (want > 1 && env->sample) {
+        /* An input that cannot be sampled would fail the merge too. */
         int prc = subcompaction_plan(c, want, env->sample, env->open_ctx, &cuts);
-        if (prc != 0) /* unsplit is still right */
-            log_warn_limited("compaction: not split into ranges: %s", lsm_strerror(prc));
+        if (prc != 0)
+            return prc;
     }
     size_t n = cuts.n + 1;
     sub_range *sr = calloc(n, sizeof *sr);
