@@ -122,7 +122,7 @@ typedef struct lsm_options {
     int compaction_threads;     /* default 1 (1..16): background compactions */
     int compaction_rate_mb;     /* default 0 = unlimited: compaction output
                                    MB/s */
-    int max_subcompactions;     /* default 1 (1..16): threads one compaction
+    int max_subcompactions;     /* default 2 (1..16): threads one compaction
                                    job may split into, each merging a
                                    disjoint key range (a job is split only
                                    when it has about one target file of
