@@ -21,6 +21,7 @@ static const char *const k_runtime_opts[] = {
     "l0_compaction_trigger", "level_size_ratio", "tiered_size_ratio",
     "tiered_min_merge", "block_cache_bytes", "compaction_threads",
     "compaction_rate_mb", "periodic_compaction_seconds", "delayed_write_rate",
+    "max_subcompactions", "compaction_readahead_bytes",
 };
 
 void config_init(daemon_config *c)

@@ -51,7 +51,8 @@
  *                           lsm_options fields (engine/lsm.h)         engine's
  *   l0_compaction_trigger, level_size_ratio, tiered_size_ratio,
  *   tiered_min_merge, block_cache_bytes, compaction_threads,
- *   compaction_rate_mb, periodic_compaction_seconds, delayed_write_rate
+ *   compaction_rate_mb, periodic_compaction_seconds, delayed_write_rate,
+ *   max_subcompactions, compaction_readahead_bytes
  *                           runtime engine options, applied with
  *                           lsm_set_option right after lsm_open       engine's
  *

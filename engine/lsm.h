@@ -122,6 +122,15 @@ typedef struct lsm_options {
     int compaction_threads;     /* default 1 (1..16): background compactions */
     int compaction_rate_mb;     /* default 0 = unlimited: compaction output
                                    MB/s */
+    int max_subcompactions;     /* default 2 (1..16): threads one compaction
+                                   job may split into, each merging a
+                                   disjoint key range (a job is split only
+                                   when it has about one target file of
+                                   input per range) */
+    size_t compaction_readahead_bytes; /* default 2 MiB (0 = off, at most
+                                   1 GiB): read-ahead window per compaction
+                                   input, split into 4 reads in flight
+                                   (smaller windows into fewer 4 KiB reads) */
     uint64_t periodic_compaction_seconds; /* default 0 = off: compact files
                                    older than this even without a trigger */
     size_t block_cache_bytes;   /* default 64 MiB: cache of data blocks */
@@ -362,8 +371,8 @@ int lsm_compact(lsm_db *db, int level);
  * l0_slowdown_trigger, l0_stop_trigger, delayed_write_rate,
  * level_size_ratio, level_base_bytes, tiered_size_ratio, tiered_min_merge,
  * tiered_max_runs, tiered_max_space_amp, block_cache_bytes,
- * compaction_threads, compaction_rate_mb, periodic_compaction_seconds
- * (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
+ * compaction_threads, compaction_rate_mb, max_subcompactions,
+ * compaction_readahead_bytes, periodic_compaction_seconds (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
  * unknown name, a bad value, or a value breaking an option rule against
  * the current value of its partner ("Option rules" above); the log says
  * why and nothing changes.  To move a pair past each other, set the one

@@ -2,6 +2,7 @@
 #include "compaction/compaction_job.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,8 @@
 #include "base/filenames.h"
 #include "base/killpoint.h"
 #include "base/log.h"
+#include "io/io_direct.h"
+#include "io/io_queue.h"
 #include "lsm.h"
 #include "table/merge_iter.h"
 #include "compaction/table_output.h"
@@ -108,9 +111,36 @@ static void outputs_discard(const compaction_env *env, outputs *o)
     o->n = o->cap = 0;
 }
 
-static int open_inputs(const compaction_env *env, const compaction *c, iter **out,
-                       compaction_stats *st)
+/* One key range of a job (all of it when unsplit) and what it made. */
+typedef struct sub_range {
+    const compaction_env *env;
+    const compaction *c;
+    int bottommost;
+    slice lo, hi;          /* user keys; data NULL: unbounded */
+    atomic_bool *stop;     /* set when another range failed */
+    outputs outs;
+    compaction_stats st;   /* entries_* only */
+    int rc;
+    pthread_t thread;
+    bool started;
+} sub_range;
+
+/* Another range failed: this one stops and returns this (never reported). */
+#define RANGE_STOPPED (-ECANCELED)
+
+/* The user-key range of f meets [lo, hi). */
+static bool file_in_range(const file_meta *f, slice lo, slice hi)
 {
+    if (hi.data && slice_compare(ikey_user(file_meta_smallest(f)), hi) >= 0)
+        return false;
+    if (lo.data && slice_compare(ikey_user(file_meta_largest(f)), lo) < 0)
+        return false;
+    return true;
+}
+
+static int open_inputs(const sub_range *sr, const readahead_cfg *ra, iter **out)
+{
+    const compaction *c = sr->c;
     size_t n = 0;
     for (int l = 0; l < LSM_NUM_LEVELS; l++)
         n += c->ninputs[l];
@@ -122,12 +152,11 @@ static int open_inputs(const compaction_env *env, const compaction *c, iter **ou
     for (int l = 0; l < LSM_NUM_LEVELS && rc == 0; l++)
         for (size_t i = 0; i < c->ninputs[l] && rc == 0; i++) {
             file_meta *f = c->inputs[l][i];
-            rc = env->open(env->open_ctx, f, &children[k]);
-            if (rc == 0) {
+            if (!file_in_range(f, sr->lo, sr->hi))
+                continue;
+            rc = sr->env->open(sr->env->open_ctx, f, ra, &children[k]);
+            if (rc == 0)
                 k++;
-                st->bytes_read += f->size;
-                st->files_in++;
-            }
         }
     if (rc != 0) {
         for (size_t i = 0; i < k; i++)
@@ -155,9 +184,13 @@ static size_t stripe_of(const compaction_env *env, uint64_t seq)
 }
 
 /* The merge loop: decides what survives and cuts outputs. */
-static int merge_entries(const compaction_env *env, const compaction *c, iter *it,
-                         int bottommost, outputs *outs, compaction_stats *st)
+static int merge_entries(sub_range *sr, iter *it)
 {
+    const compaction_env *env = sr->env;
+    const compaction *c = sr->c;
+    int bottommost = sr->bottommost;
+    outputs *outs = &sr->outs;
+    compaction_stats *st = &sr->st;
     table_output t = { 0 };
     bool open = false;
     char *cur = NULL;       /* current user key */
@@ -168,13 +201,31 @@ static int merge_entries(const compaction_env *env, const compaction *c, iter *i
     int rc = 0;
     uint64_t split = c->output_level >= 1 ? c->target_file_bytes : 0;
 
-    for (iter_first(it); iter_valid(it); iter_next(it)) {
+    if (sr->lo.data) {
+        char kbuf[256];
+        char *tk = sr->lo.size + INTERNAL_TRAILER <= sizeof kbuf
+                       ? kbuf : malloc(sr->lo.size + INTERNAL_TRAILER);
+        if (!tk)
+            return -ENOMEM;
+        iter_seek(it, slice_make(tk, ikey_encode(tk, sr->lo, LSM_MAX_SEQUENCE, LSM_TYPE_SEEK)));
+        if (tk != kbuf)
+            free(tk);
+    } else {
+        iter_first(it);
+    }
+    for (; iter_valid(it); iter_next(it)) {
         if (env->cancel && atomic_load_explicit(env->cancel, memory_order_relaxed)) {
             rc = LSM_ECLOSED;
             break;
         }
+        if (atomic_load_explicit(sr->stop, memory_order_relaxed)) {
+            rc = RANGE_STOPPED;
+            break;
+        }
         slice ik = iter_key(it), val = iter_value(it);
         slice uk = ikey_user(ik);
+        if (sr->hi.data && slice_compare(uk, sr->hi) >= 0)
+            break;
         st->entries_in++;
         bool new_key = !have_cur || uk.size != cur_len || memcmp(uk.data, cur, cur_len) != 0;
         if (new_key) {
@@ -242,6 +293,109 @@ static int merge_entries(const compaction_env *env, const compaction *c, iter *i
     return rc;
 }
 
+/* Merges one range: its own queue for read-ahead, its own outputs.  On
+ * error the range's unfinished output is removed; finished ones stay in
+ * sr->outs for the caller to discard. */
+static void run_range(sub_range *sr)
+{
+    const compaction_env *env = sr->env;
+    io_queue *q = NULL;
+    readahead_cfg ra = { 0 };
+    if (env->readahead_bytes) {
+        size_t n = 0;
+        for (int l = 0; l < LSM_NUM_LEVELS; l++)
+            for (size_t i = 0; i < sr->c->ninputs[l]; i++)
+                n += file_in_range(sr->c->inputs[l][i], sr->lo, sr->hi);
+        ra.window = env->readahead_bytes;
+        ra.chunks = READAHEAD_DEFAULT_CHUNKS;
+        if (ra.window < (size_t)ra.chunks * IO_DIRECT_ALIGN)
+            ra.chunks = ra.window < IO_DIRECT_ALIGN ? 1 : (unsigned)(ra.window / IO_DIRECT_ALIGN);
+        if (ra.window < IO_DIRECT_ALIGN)
+            ra.window = IO_DIRECT_ALIGN;
+        size_t depth = n * ra.chunks;
+        depth = depth < 8 ? 8 : depth > 256 ? 256 : depth;
+        int qrc = io_queue_new(env->io, (unsigned)depth, &q);
+        if (qrc != 0) {
+            /* Slower, not wrong: merge with a read per block. */
+            log_warn_limited("compaction: no I/O queue for read-ahead (%s)", lsm_strerror(qrc));
+            q = NULL;
+        }
+        ra.q = q;
+    }
+    iter *it;
+    sr->rc = open_inputs(sr, q ? &ra : NULL, &it);
+    if (sr->rc == 0) {
+        sr->rc = merge_entries(sr, it);
+        iter_destroy(it); /* waits for its reads in flight */
+    }
+    if (q)
+        io_queue_destroy(q);
+    if (sr->rc != 0 && sr->rc != RANGE_STOPPED)
+        atomic_store(sr->stop, true);
+}
+
+static void *range_main(void *arg)
+{
+    run_range(arg);
+    return NULL;
+}
+
+/* Splits c into ranges (one when unsplit) and merges them, the first on
+ * this thread.  Returns the first range's error that is not a stop. */
+static int run_ranges(const compaction_env *env, const compaction *c, sub_range **out,
+                      size_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    int want = subcompaction_count(c, env->max_subcompactions);
+    subcompaction_cuts cuts = { 0 };
+    if (want > 1 && env->sample) {
+        /* An input that cannot be sampled would fail the merge too. */
+        int prc = subcompaction_plan(c, want, env->sample, env->open_ctx, &cuts);
+        if (prc != 0)
+            return prc;
+    }
+    size_t n = cuts.n + 1;
+    sub_range *sr = calloc(n, sizeof *sr);
+    atomic_bool *stop = malloc(sizeof *stop);
+    if (!sr || !stop) {
+        free(sr);
+        free(stop);
+        subcompaction_cuts_free(&cuts);
+        return -ENOMEM;
+    }
+    atomic_init(stop, false);
+    int bottommost = compaction_is_bottommost(env->v, c);
+    for (size_t i = 0; i < n; i++) {
+        sr[i] = (sub_range){ .env = env, .c = c, .bottommost = bottommost, .stop = stop };
+        if (i > 0)
+            sr[i].lo = cuts.keys[i - 1];
+        if (i < cuts.n)
+            sr[i].hi = cuts.keys[i];
+    }
+    for (size_t i = 1; i < n; i++)
+        sr[i].started = pthread_create(&sr[i].thread, NULL, range_main, &sr[i]) == 0;
+    run_range(&sr[0]);
+    for (size_t i = 1; i < n; i++) {
+        if (sr[i].started)
+            pthread_join(sr[i].thread, NULL);
+        else
+            run_range(&sr[i]); /* no thread: run it here, in turn */
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (sr[i].rc != RANGE_STOPPED)
+            rc = sr[i].rc;
+    /* The cut keys are the ranges' bounds: free them only now. */
+    subcompaction_cuts_free(&cuts);
+    for (size_t i = 0; i < n; i++)
+        sr[i].lo = sr[i].hi = (slice){ 0 };
+    free(stop);
+    *out = sr;
+    *nout = n;
+    return rc;
+}
+
 int compaction_job_run(const compaction_env *env, const compaction *c, version_edit *edit,
                        compaction_stats *st)
 {
@@ -249,14 +403,37 @@ int compaction_job_run(const compaction_env *env, const compaction *c, version_e
     if (c->trivial_move)
         return trivial_move(c, edit, st);
 
-    iter *it;
-    int rc = open_inputs(env, c, &it, st);
-    if (rc != 0)
+    for (int l = 0; l < LSM_NUM_LEVELS; l++)
+        for (size_t i = 0; i < c->ninputs[l]; i++) {
+            st->bytes_read += c->inputs[l][i]->size;
+            st->files_in++;
+        }
+    sub_range *sr;
+    size_t nsr;
+    int rc = run_ranges(env, c, &sr, &nsr);
+    if (rc == -ENOMEM && nsr == 0)
         return rc;
-    int bottommost = compaction_is_bottommost(env->v, c);
+    /* The ranges' outputs, in key order. */
     outputs outs = { 0 };
-    rc = merge_entries(env, c, it, bottommost, &outs, st);
-    iter_destroy(it);
+    for (size_t i = 0; i < nsr; i++) {
+        st->entries_in += sr[i].st.entries_in;
+        st->entries_out += sr[i].st.entries_out;
+        st->entries_dropped += sr[i].st.entries_dropped;
+        for (size_t j = 0; j < sr[i].outs.n; j++)
+            if (outputs_push(&outs, sr[i].outs.f[j]) == 0)
+                sr[i].outs.f[j] = NULL;
+            else if (rc == 0)
+                rc = -ENOMEM;
+        /* What could not move stays here, discarded now on error. */
+        size_t k = 0;
+        for (size_t j = 0; j < sr[i].outs.n; j++)
+            if (sr[i].outs.f[j])
+                sr[i].outs.f[k++] = sr[i].outs.f[j];
+        sr[i].outs.n = k;
+        outputs_discard(env, &sr[i].outs);
+    }
+    free(sr);
+    st->ranges = nsr;
     /* One directory sync makes every output's name durable before the
      * MANIFEST names them. */
     if (rc == 0 && outs.n > 0)

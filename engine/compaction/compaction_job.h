@@ -18,9 +18,22 @@
  * Outputs at levels >= 1 are cut near target_file_bytes, but never between
  * two entries of one user key, so a user key lives in one file per level.
  *
- * Thread safety: a job runs on one thread without the db mutex; the inputs
- * are protected by the caller (refs, being_compacted), the version set
- * only hands out file numbers.
+ * Subcompactions (subcompaction.h): a job with max_subcompactions > 1 and
+ * enough input is split into disjoint user-key ranges, each merged by its
+ * own thread (the caller's runs the first) into its own outputs, under the
+ * same rules; the outputs of all ranges form one edit.  All or nothing: if
+ * any range fails, the others stop at their next entry and every output of
+ * every range is removed.  The rate limiter is shared by the ranges.
+ *
+ * Read-ahead (table/readahead.h): with readahead_bytes > 0 each range
+ * makes one io_queue and reads every input through a window of that many
+ * bytes, several reads in flight, instead of one read per block.
+ *
+ * Thread safety: a job runs without the db mutex on the caller's thread
+ * and on the threads it starts for its ranges (joined before it returns);
+ * env's callbacks (open, sample, created) and the version set's file
+ * numbers are used from all of them.  The inputs are protected by the
+ * caller (refs, being_compacted).
  */
 #ifndef LSM_COMPACTION_JOB_H
 #define LSM_COMPACTION_JOB_H
@@ -33,12 +46,16 @@
 #include "io/io.h"
 #include "base/iterator.h"
 #include "compaction/rate_limiter.h"
+#include "compaction/subcompaction.h"
+#include "table/readahead.h"
 #include "table/sstable_builder.h"
 #include "version/version.h"
 #include "version/version_edit.h"
 #include "version/version_set.h"
 
-typedef int (*compaction_open_fn)(void *ctx, file_meta *fm, iter **out);
+/* An iterator over one input table, reading ahead through ra when not
+ * NULL (sst_reader_iter_new_ra). */
+typedef int (*compaction_open_fn)(void *ctx, file_meta *fm, const readahead_cfg *ra, iter **out);
 
 typedef struct compaction_env {
     lsm_io *io;
@@ -51,6 +68,11 @@ typedef struct compaction_env {
     rate_limiter *rl;            /* NULL = unlimited */
     compaction_open_fn open;     /* an iterator over one input table */
     void *open_ctx;
+    /* Samples of one input's index (subcompaction.h), with open_ctx; NULL:
+     * never split. */
+    subcompaction_sampler sample;
+    int max_subcompactions;      /* ranges run in parallel; <= 1: one */
+    size_t readahead_bytes;      /* window per input; 0: a read per block */
     /* Called with open_ctx after each output table is created (the step
      * that fails when descriptors run out), or NULL. */
     void (*created)(void *ctx);
@@ -61,6 +83,7 @@ typedef struct compaction_stats {
     uint64_t bytes_read, bytes_written;
     uint64_t entries_in, entries_out, entries_dropped;
     uint64_t files_in, files_out;
+    uint64_t ranges; /* key ranges merged in parallel (1: unsplit) */
 } compaction_stats;
 
 /* Runs c.  On success edit holds a delete for every input and an add for

@@ -59,6 +59,8 @@ void lsm_options_init(lsm_options *o)
     o->tiered_max_space_amp = 2.0;
     o->compaction_threads = 1;
     o->compaction_rate_mb = 0;
+    o->max_subcompactions = 2;
+    o->compaction_readahead_bytes = 2u << 20;
     o->periodic_compaction_seconds = 0;
     o->block_cache_bytes = 64u << 20;
     o->max_open_files = 1000;

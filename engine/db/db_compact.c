@@ -94,10 +94,24 @@ static void output_created(void *ctx)
     pthread_mutex_unlock(&db->mu);
 }
 
-static int open_input(void *ctx, file_meta *fm, iter **out)
+static int open_input(void *ctx, file_meta *fm, const readahead_cfg *ra, iter **out)
 {
     lsm_db *db = ctx;
-    return table_cache_iter_new_ex(db->table_cache, fm->number, SST_ITER_NO_FILL_CACHE, out);
+    return table_cache_iter_new_ra(db->table_cache, fm->number, SST_ITER_NO_FILL_CACHE, ra, out);
+}
+
+/* Where an input's bytes lie by key, for splitting a job into ranges. */
+static int sample_input(void *ctx, file_meta *fm, size_t max,
+                        void (*fn)(void *fn_ctx, slice ikey, uint64_t bytes), void *fn_ctx)
+{
+    lsm_db *db = ctx;
+    table_handle *h;
+    int rc = table_cache_get(db->table_cache, fm->number, &h);
+    if (rc == 0) {
+        rc = sst_reader_index_sample(table_handle_reader(h), max, fn, fn_ctx);
+        table_cache_release(db->table_cache, h);
+    }
+    return rc;
 }
 
 /* Runs c (already marked busy) and installs its result.  Called and returns
@@ -131,6 +145,9 @@ static int run_compaction(lsm_db *db, compaction *c, version *v)
         .rl = db->rl,
         .open = open_input,
         .open_ctx = db,
+        .sample = sample_input,
+        .max_subcompactions = db->opt.max_subcompactions,
+        .readahead_bytes = db->opt.compaction_readahead_bytes,
         .created = output_created,
         .cancel = &db->cancel,
     };
@@ -155,6 +172,9 @@ static int run_compaction(lsm_db *db, compaction *c, version *v)
         atomic_fetch_add_explicit(&db->stat_compact_read, st.bytes_read, memory_order_relaxed);
         atomic_fetch_add_explicit(&db->stat_compact_written, st.bytes_written,
                                   memory_order_relaxed);
+        if (st.ranges > 1)
+            atomic_fetch_add_explicit(&db->stat_subcompactions, st.ranges,
+                                      memory_order_relaxed);
     }
     atomic_fetch_add_explicit(&db->stat_compactions, 1, memory_order_relaxed);
     log_info("%s %s (%s): %llu files %llu B -> L%d %llu files %llu B, %llu entries dropped: %s",

@@ -191,6 +191,7 @@ struct lsm_db {
     /* Counters for stats (relaxed atomics). */
     _Atomic uint64_t stat_user_bytes;         /* key+value bytes written */
     _Atomic uint64_t stat_compact_read, stat_compact_written, stat_compactions;
+    _Atomic uint64_t stat_subcompactions; /* ranges of the jobs that were split */
     _Atomic uint64_t stat_gets, stat_tables_probed;
     _Atomic uint64_t stat_slowdowns, stat_slowdown_us;
     _Atomic uint64_t stat_wal_syncs, stat_wal_groups, stat_wal_grouped_writes;

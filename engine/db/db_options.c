@@ -51,6 +51,8 @@ static const struct opt_desc g_opts[] = {
     OPT(tiered_max_space_amp, OPT_DOUBLE, 0.1, 1000, true),
     OPT(compaction_threads, OPT_INT, 1, DB_MAX_COMPACTION_THREADS, true),
     OPT(compaction_rate_mb, OPT_INT, 0, 1000000, true),
+    OPT(max_subcompactions, OPT_INT, 1, 16, true),
+    OPT(compaction_readahead_bytes, OPT_SIZE, 0, 1 << 30, true),
     OPT(periodic_compaction_seconds, OPT_U64, 0, 1e12, true),
     OPT(block_cache_bytes, OPT_SIZE, 0, 1099511627776.0 * 16, true),
     OPT(max_open_files, OPT_INT, 10, 1000000, false),

@@ -173,6 +173,7 @@ int lsm_stats_json(lsm_db *db, char **json)
               ratio((double)total, (double)deepest),
               ratio((double)ld(&db->stat_tables_probed), (double)ld(&db->stat_gets)));
     sb_printf(&b, "\"compactions\":%llu,", (unsigned long long)ld(&db->stat_compactions));
+    sb_printf(&b, "\"subcompactions\":%llu,", (unsigned long long)ld(&db->stat_subcompactions));
     sb_printf(&b,
               "\"stalls\":{\"stops\":%llu,\"stop_us\":%llu,\"slowdowns\":%llu,"
               "\"slowdown_us\":%llu,\"rate_limit_wait_us\":%llu},",

@@ -10,6 +10,7 @@
 
 #include "table/block.h"
 #include "table/bloom.h"
+#include "table/readahead.h"
 #include "base/coding.h"
 #include "base/log.h"
 #include "lsm.h"
@@ -541,6 +542,8 @@ typedef struct sst_iter {
     block_buf buf;
     bool data_ok;  /* data iterates the block the index points at */
     bool fill;     /* misses go into the block cache */
+    readahead_cfg ra_cfg; /* q != NULL: data blocks come from a read-ahead */
+    readahead *ra;        /* made at the first load */
     int status;
     void (*cleanup)(void *, void *);
     void *cleanup_arg1, *cleanup_arg2;
@@ -551,6 +554,38 @@ static void it_fail(sst_iter *it, int rc)
     if (!it->status)
         it->status = rc;
     it->data_ok = false;
+}
+
+/* Loads the data block at h from the iterator's read-ahead window
+ * (readahead.h) instead of one read of its own: a compaction's one-pass
+ * scan.  The block is verified like any other and never enters the cache;
+ * its bytes live in the window until the next load. */
+static int it_load_ahead(sst_iter *it, sst_handle h)
+{
+    const sst_reader *r = it->r;
+    block_buf_unpin(r, &it->buf);
+    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE)
+        return corrupt(r, h.offset, "data block handle out of range");
+    size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
+    int rc;
+    if (!it->ra && (rc = readahead_new(r->file, 0, r->data_end, &it->ra_cfg, &it->ra)))
+        return rc;
+    const char *p;
+    rc = readahead_get(it->ra, h.offset, n, &p);
+    if (rc == LSM_ECORRUPT)
+        return corrupt(r, h.offset, "file ends inside a data block");
+    if (rc) {
+        log_error("sstable %s: read-ahead of %zu bytes at %llu failed: %s", r->path, n,
+                  (unsigned long long)h.offset, lsm_strerror(rc));
+        return rc;
+    }
+    if ((rc = check_trailer(r, p, h)))
+        return rc;
+    if (block_init(&it->buf.blk, slice_make(p, (size_t)h.size)))
+        return corrupt(r, h.offset, "malformed data block restart array");
+    it->buf.loaded = true;
+    it->buf.offset = h.offset;
+    return 0;
 }
 
 /* Points the data iterator at the block of the current index entry. */
@@ -568,7 +603,8 @@ static void it_load(sst_iter *it)
         return;
     }
     if (!it->buf.loaded || it->buf.offset != h.offset) {
-        int rc = sst_reader_load_block(it->r, h, it->fill, &it->buf);
+        int rc = it->ra_cfg.q ? it_load_ahead(it, h)
+                              : sst_reader_load_block(it->r, h, it->fill, &it->buf);
         if (rc) {
             it_fail(it, rc);
             return;
@@ -679,6 +715,7 @@ static void si_destroy(iter *i)
     block_iter_fini(&it->index);
     block_iter_fini(&it->data);
     block_buf_release(it->r, &it->buf);
+    readahead_free(it->ra);
     void (*cleanup)(void *, void *) = it->cleanup;
     void *a1 = it->cleanup_arg1, *a2 = it->cleanup_arg2;
     free(it);
@@ -712,4 +749,47 @@ iter *sst_reader_iter_new_ex(sst_reader *r, unsigned flags, void (*cleanup)(void
     block_iter_init(&it->index, &r->index);
     block_iter_init(&it->data, &r->index); /* re-targeted on the first load */
     return &it->base;
+}
+
+iter *sst_reader_iter_new_ra(sst_reader *r, unsigned flags, const readahead_cfg *ra,
+                             void (*cleanup)(void *, void *), void *arg1, void *arg2)
+{
+    iter *i = sst_reader_iter_new_ex(r, flags, cleanup, arg1, arg2);
+    if (i && ra && ra->q && ra->window)
+        ((sst_iter *)i)->ra_cfg = *ra;
+    return i;
+}
+
+int sst_reader_index_sample(const sst_reader *r, size_t max,
+                            void (*fn)(void *ctx, slice ikey, uint64_t bytes), void *ctx)
+{
+    uint64_t nblocks = r->index_hint.num_restarts && r->index_hint.dense
+                           ? r->index_hint.num_restarts
+                           : r->props.data_blocks;
+    uint64_t step = max && nblocks > max ? (nblocks + max - 1) / max : 1;
+    block_iter ii;
+    block_iter_init(&ii, &r->index);
+    uint64_t i = 0, prev_end = 0, end = 0;
+    int rc = 0;
+    for (block_iter_first(&ii); block_iter_valid(&ii); block_iter_next(&ii), i++) {
+        sst_handle h = { 0, 0 };
+        if (sst_handle_decode(block_iter_value(&ii), &h)) {
+            rc = corrupt(r, r->index_off, "malformed block handle in the index");
+            break;
+        }
+        end = h.offset + h.size + SST_BLOCK_TRAILER_SIZE;
+        if ((i + 1) % step == 0) {
+            fn(ctx, block_iter_key(&ii), end - prev_end);
+            prev_end = end;
+        }
+    }
+    if (!rc && block_iter_status(&ii))
+        rc = corrupt(r, r->index_off, "malformed index block entry");
+    if (!rc && end > prev_end) { /* the last block, when the step skipped it */
+        block_iter_last(&ii);
+        if (block_iter_valid(&ii))
+            fn(ctx, block_iter_key(&ii), end - prev_end);
+    }
+    block_iter_fini(&ii);
+    return rc;
 }

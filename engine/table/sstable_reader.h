@@ -113,4 +113,25 @@ iter *sst_reader_iter_new(sst_reader *r);
 iter *sst_reader_iter_new_ex(sst_reader *r, unsigned flags, void (*cleanup)(void *, void *),
                              void *arg1, void *arg2);
 
+/* As sst_reader_iter_new_ex, reading data blocks through a read-ahead
+ * window on ra->q (table/readahead.h) instead of one read per block: for
+ * a one-pass scan (compaction inputs).  Blocks read so never enter the
+ * cache.  ra NULL (or without queue or window): sst_reader_iter_new_ex.
+ * The queue must outlive the iterator and belong to its thread.
+ * NULL on -ENOMEM. */
+struct readahead_cfg;
+iter *sst_reader_iter_new_ra(sst_reader *r, unsigned flags, const struct readahead_cfg *ra,
+                             void (*cleanup)(void *, void *), void *arg1, void *arg2);
+
+/* Where the table's bytes lie by key, from the index alone (no data block
+ * is read): calls fn(ctx, key, bytes) for about max (0: every) index
+ * entries in key order, key being the entry's separator (an internal key
+ * >= every key of its data block, valid during the call) and bytes the
+ * data bytes since the previous call's entry; the last entry is always
+ * reported, so the bytes sum to the data size.  For splitting a
+ * compaction into key ranges of similar size.
+ * Errors: LSM_ECORRUPT (malformed index). */
+int sst_reader_index_sample(const sst_reader *r, size_t max,
+                            void (*fn)(void *ctx, slice ikey, uint64_t bytes), void *ctx);
+
 #endif

@@ -137,11 +137,17 @@ static void release_cb(void *tc, void *h)
 
 int table_cache_iter_new_ex(table_cache *tc, uint64_t number, unsigned flags, iter **out)
 {
+    return table_cache_iter_new_ra(tc, number, flags, NULL, out);
+}
+
+int table_cache_iter_new_ra(table_cache *tc, uint64_t number, unsigned flags,
+                            const struct readahead_cfg *ra, iter **out)
+{
     table_handle *h;
     int rc = table_cache_get(tc, number, &h);
     if (rc)
         return rc;
-    *out = sst_reader_iter_new_ex(table_handle_reader(h), flags, release_cb, tc, h);
+    *out = sst_reader_iter_new_ra(table_handle_reader(h), flags, ra, release_cb, tc, h);
     if (!*out) {
         table_cache_release(tc, h);
         return -ENOMEM;

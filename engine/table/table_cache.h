@@ -70,6 +70,11 @@ int table_cache_iter_new(table_cache *tc, uint64_t file_number, iter **out);
  * (SST_ITER_NO_FILL_CACHE: for compaction inputs). */
 int table_cache_iter_new_ex(table_cache *tc, uint64_t file_number, unsigned flags, iter **out);
 
+/* As table_cache_iter_new_ex, reading ahead through ra (sst_reader_iter_new_ra;
+ * NULL: none). */
+int table_cache_iter_new_ra(table_cache *tc, uint64_t file_number, unsigned flags,
+                            const struct readahead_cfg *ra, iter **out);
+
 /* Changes max_open (0: the default); idle readers beyond it are closed. */
 void table_cache_set_max_open(table_cache *tc, size_t max_open);
 

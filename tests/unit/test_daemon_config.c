@@ -44,6 +44,13 @@ static void test_keys_and_values(void **state)
     assert_string_equal(c.engine_opts[0].value, "tiered");
     assert_int_equal(config_set(&c, "l0_compaction_trigger", "8"), 0);
     assert_int_equal(c.n_engine_opts, 2);
+    /* Both spellings of the compaction I/O keys reach lsm_set_option. */
+    assert_int_equal(config_set(&c, "max-subcompactions", "2"), 0);
+    assert_int_equal(config_set(&c, "compaction_readahead_bytes", "4M"), 0);
+    assert_int_equal(c.n_engine_opts, 4);
+    assert_string_equal(c.engine_opts[2].name, "max_subcompactions");
+    assert_string_equal(c.engine_opts[3].name, "compaction_readahead_bytes");
+    assert_string_equal(c.engine_opts[3].value, "4M");
 
     /* Refusals: unknown keys, junk, out of range, negative sizes. */
     assert_int_equal(config_set(&c, "no_such_key", "1"), -EINVAL);

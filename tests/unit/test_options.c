@@ -32,7 +32,8 @@ static void test_every_documented_name(void **state)
         { "level_size_ratio", "8.5" },        { "tiered_size_ratio", "0.5" },
         { "tiered_min_merge", "3" },          { "block_cache_bytes", "3M" },
         { "compaction_threads", "2" },        { "compaction_rate_mb", "50" },
-        { "periodic_compaction_seconds", "3600" },
+        { "periodic_compaction_seconds", "3600" }, { "max_subcompactions", "4" },
+        { "compaction_readahead_bytes", "1M" }, { "compaction_readahead_bytes", "0" },
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         if (lsm_set_option(db, good[i][0], good[i][1]) != 0)
@@ -44,6 +45,8 @@ static void test_every_documented_name(void **state)
         { "l0_compaction_trigger", "2.5" }, { "level_size_ratio", "nan" },
         { "tiered_min_merge", "1" },       { "compaction_threads", "1000" },
         { "max_open_files", "100" },       /* open-time only */
+        { "max_subcompactions", "0" },     { "max_subcompactions", "17" },
+        { "compaction_readahead_bytes", "2G" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (lsm_set_option(db, bad[i][0], bad[i][1]) != -EINVAL)
