@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "table/block.h"
+#include "table/block_fetch.h"
 #include "table/bloom.h"
 #include "base/coding.h"
 #include "base/log.h"
@@ -18,6 +19,8 @@
 struct sst_reader {
     lsm_io *io;
     lsm_file *file;
+    bool direct;        /* file opened with IO_DIRECT: reads go through
+                           block_fetch's aligned spans */
     char *path;
     block_cache *cache; /* NULL: no block cache */
     uint64_t number;    /* the cache key's file part */
@@ -100,10 +103,18 @@ static int check_trailer(const sst_reader *r, const char *bytes, sst_handle h)
     return 0;
 }
 
+/* Reads n bytes at off into dst: buffered, or the aligned span under
+ * direct I/O (block_fetch.h).  0, LSM_ECORRUPT (the file ends first),
+ * -errno. */
+static int read_at(const sst_reader *r, char *dst, size_t n, uint64_t off)
+{
+    return block_fetch_read_into(r->io, r->file, r->direct, off, n, dst);
+}
+
 /* Reads the n bytes of the block at h into dst, verifies and parses it. */
 static int read_block(const sst_reader *r, sst_handle h, char *dst, size_t n, block *blk)
 {
-    int rc = io_read_exact(r->io, r->file, dst, n, h.offset);
+    int rc = read_at(r, dst, n, h.offset);
     if (rc == LSM_ECORRUPT)
         return corrupt(r, h.offset, "file ends inside a data block");
     if (rc) {
@@ -251,7 +262,7 @@ static int read_footer(sst_reader *r, uint64_t size, sst_handle *index, sst_hand
         return corrupt(r, 0, "file shorter than the footer");
     uint64_t foff = size - SST_FOOTER_SIZE;
     char f[SST_FOOTER_SIZE];
-    int rc = io_read_exact(r->io, r->file, f, sizeof f, foff);
+    int rc = read_at(r, f, sizeof f, foff);
     if (rc)
         return rc == LSM_ECORRUPT ? corrupt(r, foff, "short footer read") : rc;
     if (get_fixed64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC)
@@ -312,7 +323,7 @@ static int read_meta(sst_reader *r, sst_handle index, sst_handle filter, sst_han
     size_t n = (size_t)(foff - start);
     if (!(r->meta = malloc(n ? n : 1)))
         return -ENOMEM;
-    int rc = io_read_exact(r->io, r->file, r->meta, n, start);
+    int rc = read_at(r, r->meta, n, start);
     if (rc)
         return rc == LSM_ECORRUPT ? corrupt(r, start, "short meta block read") : rc;
     r->data_end = start;
@@ -348,6 +359,14 @@ int sst_reader_open(lsm_io *io, const char *path, sst_reader **out)
 int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block_cache *cache,
                        sst_reader **out)
 {
+    return sst_reader_open_flags(io, path, file_number, cache, 0, out);
+}
+
+int sst_reader_open_flags(lsm_io *io, const char *path, uint64_t file_number,
+                          block_cache *cache, unsigned flags, sst_reader **out)
+{
+    if (flags & ~SST_OPEN_DIRECT)
+        return -EINVAL;
     sst_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
@@ -356,7 +375,8 @@ int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block
     r->io = io;
     r->cache = cache;
     r->number = file_number;
-    int rc = io_open(io, path, IO_READ, &r->file);
+    r->direct = (flags & SST_OPEN_DIRECT) != 0;
+    int rc = io_open(io, path, IO_READ | (r->direct ? IO_DIRECT : 0), &r->file);
     if (rc) {
         r->file = NULL;
         log_error("sstable %s: open failed: %s", path, lsm_strerror(rc));

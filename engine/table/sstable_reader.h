@@ -52,6 +52,18 @@ int sst_reader_open(lsm_io *io, const char *path, sst_reader **out);
 int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block_cache *cache,
                        sst_reader **out);
 
+/* Flags for sst_reader_open_flags. */
+#define SST_OPEN_DIRECT 1u /* open with IO_DIRECT: every read (footer, meta
+                              blocks, data blocks for gets and iterators)
+                              goes through block_fetch's aligned spans, and
+                              the block cache is the only cache */
+
+/* As sst_reader_open_ex, with flags (SST_OPEN_DIRECT or 0).  Errors: as
+ * sst_reader_open, -EINVAL for an unknown flag, and the backend's -EINVAL
+ * when the file system refuses O_DIRECT. */
+int sst_reader_open_flags(lsm_io *io, const char *path, uint64_t file_number,
+                          block_cache *cache, unsigned flags, sst_reader **out);
+
 /* Closes the file and frees r (NULL is fine).  REQUIRES: no live iterator. */
 void sst_reader_close(sst_reader *r);
 
