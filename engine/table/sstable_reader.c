@@ -229,6 +229,14 @@ int sst_reader_block_read_finish(const sst_reader *r, sst_handle h, block_fetch 
     return 0;
 }
 
+void sst_reader_block_read_cancel(block_fetch *bf)
+{
+    if (bf->dst)
+        free((cached_block *)bf->dst - 1);
+    bf->dst = NULL;
+    block_fetch_release(bf);
+}
+
 void sst_reader_block_unpin(const sst_reader *r, sst_block_pin *pin)
 {
     if (pin->ch)

@@ -147,7 +147,8 @@ int sst_reader_block_cached(const sst_reader *r, sst_handle h, sst_block_pin *pi
  * run with block_fetch_sync); aligned under direct I/O.  Then
  * sst_reader_block_read_finish must be called, whatever became of the
  * read (pass a -errno res if it was never submitted), to free what this
- * allocated.  Errors: LSM_ECORRUPT (h out of range), -ENOMEM. */
+ * allocated (or sst_reader_block_read_cancel).  Errors: LSM_ECORRUPT (h
+ * out of range), -ENOMEM. */
 int sst_reader_block_read_prepare(const sst_reader *r, sst_handle h, block_fetch *bf);
 
 /* Judges the read's res, verifies the block's checksum and format, inserts
@@ -156,6 +157,10 @@ int sst_reader_block_read_prepare(const sst_reader *r, sst_handle h, block_fetch
  * (short read, bad checksum, malformed block), -errno, -ENOMEM. */
 int sst_reader_block_read_finish(const sst_reader *r, sst_handle h, block_fetch *bf, long res,
                                  sst_block_pin *pin);
+
+/* Frees a prepared read that will not be finished (a get dropped after
+ * its read completed or was never submitted), without judging it. */
+void sst_reader_block_read_cancel(block_fetch *bf);
 
 /* Looks target up in the pinned block at h: 1 (found; *type set and a PUT's
  * value handed to sink), 0 (absent), or an error as sst_reader_get_to. */
