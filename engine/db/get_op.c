@@ -275,3 +275,13 @@ void get_op_cancel(get_op *op)
     free(op->value);
     op->value = NULL;
 }
+
+bool get_op_is_done(const get_op *op)
+{
+    return op->state == S_DONE && op->sv;
+}
+
+bool get_op_in_flight(const get_op *op)
+{
+    return op->state == S_READ;
+}

@@ -29,6 +29,7 @@
 #ifndef LSM_GET_OP_H
 #define LSM_GET_OP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,11 @@ static inline void *get_op_value(get_op *op, size_t *vlen)
     *vlen = op->vlen;
     return op->value;
 }
+
+/* The op reached DONE (and was not yet finished or cancelled); its read
+ * is prepared and not yet handed back. */
+bool get_op_is_done(const get_op *op);
+bool get_op_in_flight(const get_op *op);
 
 /* Runs the op to the end with blocking reads; returns get_op_finish's. */
 int get_op_run_sync(get_op *op);
