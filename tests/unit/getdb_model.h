@@ -197,6 +197,28 @@ static inline void gm_cold(gm_db *g)
     db_sv_release(sv);
 }
 
+/* gm_build, then readers switched to O_DIRECT and every cache dropped;
+ * 0 (nothing left to free) when the file system refuses O_DIRECT. */
+static inline int gm_build_direct(gm_db *g, unsigned nkeys, uint64_t seed)
+{
+    gm_build(g, nkeys, seed);
+    if (!gm_direct(g)) {
+        gm_free(g);
+        return 0;
+    }
+    gm_cold(g);
+    return 1;
+}
+
+/* Every open table descriptor has O_DIRECT. */
+static inline void gm_assert_all_direct(void)
+{
+    int total, direct;
+    gm_sst_fds(&total, &direct);
+    assert_true(total > 0);
+    assert_int_equal(direct, total);
+}
+
 /* The model's answer for key i at snap (NULL: now). */
 static inline const char *gm_want(const gm_db *g, unsigned i, const lsm_snapshot *snap)
 {

@@ -137,17 +137,10 @@ static void test_direct_io(void **state)
     (void)state;
     uint64_t seed = th_seed();
     gm_db g;
-    gm_build(&g, nkeys(), seed);
-    if (!gm_direct(&g)) {
-        gm_free(&g);
+    if (!gm_build_direct(&g, nkeys(), seed))
         skip();
-    }
-    gm_cold(&g);
     run_queue(&g, seed, 1000);
-    int total, direct;
-    gm_sst_fds(&total, &direct);
-    assert_true(total > 0);
-    assert_int_equal(direct, total);
+    gm_assert_all_direct();
     gm_free(&g);
 }
 

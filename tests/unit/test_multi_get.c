@@ -117,20 +117,13 @@ static void test_direct_io(void **state)
     (void)state;
     uint64_t seed = th_seed();
     gm_db g;
-    gm_build(&g, nkeys(), seed);
-    if (!gm_direct(&g)) {
-        gm_free(&g);
+    if (!gm_build_direct(&g, nkeys(), seed))
         skip();
-    }
-    gm_cold(&g);
     unsigned idx[64];
     for (unsigned j = 0; j < 64; j++)
         idx[j] = j * 2;
     check_batch(&g, NULL, idx, 64);
-    int total, direct;
-    gm_sst_fds(&total, &direct);
-    assert_true(total > 0);
-    assert_int_equal(direct, total); /* every table reader is direct */
+    gm_assert_all_direct(); /* every table reader is direct */
     run_random(&g, seed);
     gm_free(&g);
 }
