@@ -173,6 +173,32 @@ static void test_destroy_in_flight(void **state)
     gm_free(&g);
 }
 
+/* A get answered from memory inside start, with no read submitted, still
+ * makes the fd readable: a loop that waits only on the fd sees it. */
+static void test_memory_get_wakes(void **state)
+{
+    (void)state;
+    gm_db g;
+    gm_build(&g, 20, 9);
+    assert_int_equal(lsm_put(g.db, "mem", 3, "val", 3, 0), 0);
+    lsm_getq *q;
+    assert_int_equal(lsm_getq_new(g.db, 4, &q), 0);
+    assert_int_equal(lsm_getq_start(q, NULL, "mem", 3, NULL, 0, (void *)7), 0);
+    struct pollfd p = { .fd = lsm_getq_fd(q), .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 2000), 1);
+    eventfd_t cnt;
+    eventfd_read(p.fd, &cnt);
+    lsm_get_result r;
+    assert_int_equal(lsm_getq_poll(q, &r, 1), 1);
+    assert_ptr_equal(r.user, (void *)7);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.value_len, 3);
+    assert_memory_equal(r.value, "val", 3);
+    lsm_free(r.value);
+    lsm_getq_destroy(q);
+    gm_free(&g);
+}
+
 static void test_args(void **state)
 {
     (void)state;
@@ -200,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_equals_get),
         cmocka_unit_test(test_direct_io),
         cmocka_unit_test(test_destroy_in_flight),
+        cmocka_unit_test(test_memory_get_wakes),
         cmocka_unit_test(test_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
