@@ -9,8 +9,10 @@
  * hint over the index (block.h, block_hint) and, for the usual index of one
  * restart per entry, its block handles in an array: 24 bytes per data
  * block, so a get finds its data block without decoding index entries.
- * Data blocks are read on demand, one io_read each, and their checksums
- * verified on every read.  With a block cache (sst_reader_open_ex) a data block is looked up
+ * Data blocks are read on demand, one read each (block_fetch.h: buffered,
+ * or the aligned span under direct I/O, SST_OPEN_DIRECT), and their
+ * checksums verified on every read.  A get's read can also be left to the
+ * caller, to run among others in an io_queue (the steps below).  With a block cache (sst_reader_open_ex) a data block is looked up
  * in the cache first, under (file_number, block offset); a block read from
  * the file is verified once and inserted already parsed, so a hit costs
  * neither I/O nor a checksum.  A get pins its block only during the lookup;
