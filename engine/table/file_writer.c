@@ -10,6 +10,9 @@
 #include "io/io_queue.h"
 #include "lsm.h"
 
+/* Direct: how far past the writes the file's size is set (size_ahead). */
+#define FW_SIZE_AHEAD ((uint64_t)FW_DEPTH * FW_CHUNK * 2)
+
 struct fw_buf {
     io_op op;   /* valid while busy */
     char *data; /* FW_CHUNK bytes, aligned; allocated on first use */
@@ -28,6 +31,7 @@ struct file_writer {
     struct fw_buf *cur; /* being filled, or NULL */
     uint64_t cur_off;   /* file offset of cur's first byte */
     uint64_t hinted;    /* buffered: writeback started up to here */
+    uint64_t sized;     /* direct: the file's size was set up to here */
 };
 
 static int fail(file_writer *w, int err)
@@ -134,10 +138,32 @@ static int take_buffer(file_writer *w)
     }
 }
 
+/* Direct: keeps the file's size ahead of the writes.  A direct write past
+ * the end of the file is an extending write, which ext4 (and XFS) run
+ * under the inode's exclusive lock to completion, one at a time; within
+ * the size, writes overlap (figures: docs/tuning.md, "Direct I/O").
+ * fw_finish truncates to the true length. */
+static int size_ahead(file_writer *w, uint64_t end)
+{
+    if (end <= w->sized)
+        return 0;
+    uint64_t to = end + FW_SIZE_AHEAD;
+    int rc = io_truncate(w->io, w->f, to);
+    if (rc) {
+        log_error("%s: extending to %llu failed: %s", w->path, (unsigned long long)to,
+                  lsm_strerror(rc));
+        return fail(w, rc);
+    }
+    w->sized = to;
+    return 0;
+}
+
 /* Starts the write of cur's first n bytes (n >= cur->len: padding). */
 static int submit_cur(file_writer *w, size_t n)
 {
     struct fw_buf *b = w->cur;
+    if (w->direct && size_ahead(w, w->cur_off + n))
+        return w->err;
     b->op = (io_op){ .code = IO_OP_WRITE, .f = w->f, .buf = b->data, .n = n,
                      .off = w->cur_off, .user = b };
     io_op *op = &b->op;
@@ -213,7 +239,7 @@ int fw_finish(file_writer *w)
     int rc = drain(w);
     if (rc)
         return rc;
-    if (w->direct && end != io_align_up(end) && (rc = io_truncate(w->io, w->f, end))) {
+    if (w->direct && end != w->sized && (rc = io_truncate(w->io, w->f, end))) {
         log_error("%s: truncate to %llu failed: %s", w->path, (unsigned long long)end,
                   lsm_strerror(rc));
         return fail(w, rc);
