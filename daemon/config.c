@@ -401,7 +401,9 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 {
     struct ini_ctx *x = user;
     int rc;
-    if (strcmp(section, "engine") == 0)
+    if (strcmp(section, "engine") == 0 && config_key_is_switch(name))
+        rc = config_set(x->c, name, value); /* open-time: not for lsm_set_option */
+    else if (strcmp(section, "engine") == 0)
         rc = add_engine_opt(x->c, name, value);
     else if (section[0] == '\0' || strcmp(section, "lsmd") == 0)
         rc = config_set(x->c, name, value);

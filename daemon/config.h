@@ -76,7 +76,8 @@
  * where one exists (daemon.h: 1024 snapshot pins, 64 iterators).
  *
  * In the file, keys may sit before any section or under [lsmd]; an
- * [engine] section passes any NAME = VALUE to lsm_set_option unchecked.
+ * [engine] section passes any NAME = VALUE to lsm_set_option unchecked,
+ * except use_direct_io, an open-time field, which it sets as above.
  * Sizes accept a K, M or G suffix (powers of 1024).
  *
  * Thread safety: a daemon_config is filled by the main thread before any

@@ -82,7 +82,8 @@ static void test_ini_file(void **state)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("; comment\ndir = /srv/db\nworkers = 2\n[lsmd]\nallow_uids = 1000, 1001\n"
-          "allow_gids = 50\nmax_clients = 9\nuse_direct_io = true\n[engine]\nlevel_size_ratio = 8\n",
+          "allow_gids = 50\nmax_clients = 9\nuse_direct_io = false\n[engine]\nlevel_size_ratio = 8\n"
+          "use_direct_io = on\n",
           f);
     fclose(f);
     daemon_config c;
