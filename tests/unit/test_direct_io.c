@@ -7,14 +7,10 @@
 #include "helpers.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "lsm.h"
 #include "io/io.h"
@@ -61,20 +57,9 @@ static size_t cached_table_pages(const char *dir, size_t *total)
             continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        int fd = open(path, O_RDONLY);
-        struct stat st;
-        assert_true(fd >= 0 && fstat(fd, &st) == 0);
-        size_t len = (size_t)st.st_size, pages = (len + 4095) / 4096;
-        void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-        assert_true(p != MAP_FAILED);
-        unsigned char *vec = malloc(pages);
-        assert_int_equal(mincore(p, len, vec), 0);
-        for (size_t i = 0; i < pages; i++)
-            cached += vec[i] & 1;
+        size_t pages;
+        cached += th_cached_pages(path, &pages);
         *total += pages;
-        free(vec);
-        munmap(p, len);
-        close(fd);
     }
     closedir(d);
     return cached;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,29 +122,6 @@ static void test_sizes_direct(void **state)
     sizes_in_mode(FW_DIRECT);
 }
 
-/* Pages of path in the page cache. */
-static size_t resident_pages(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    struct stat st;
-    assert_int_equal(fstat(fd, &st), 0);
-    size_t len = (size_t)st.st_size;
-    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-    assert_true(p != MAP_FAILED);
-    long pg = sysconf(_SC_PAGESIZE);
-    size_t npages = (len + (size_t)pg - 1) / (size_t)pg, n = 0;
-    unsigned char *vec = malloc(npages);
-    assert_non_null(vec);
-    assert_int_equal(mincore(p, len, vec), 0);
-    for (size_t i = 0; i < npages; i++)
-        n += vec[i] & 1;
-    free(vec);
-    munmap(p, len);
-    close(fd);
-    return n;
-}
-
 /* Direct mode bypasses the page cache (the point of it); buffered mode
  * leaves the written pages cached. */
 static void test_direct_bypasses_page_cache(void **state)
@@ -161,14 +137,14 @@ static void test_direct_bypasses_page_cache(void **state)
     assert_int_equal(append_pattern(w, size, &r), 0);
     assert_int_equal(fw_finish(w), 0);
     assert_int_equal(fw_close(w, 0), 0);
-    size_t direct = resident_pages(g_path);
+    size_t direct = th_cached_pages(g_path, NULL);
     assert_true(direct <= 1); /* the truncated last page may be read back */
 
     assert_int_equal(fw_open(io, g_path, 0, &w), 0);
     assert_int_equal(append_pattern(w, size, &r), 0);
     assert_int_equal(fw_finish(w), 0);
     assert_int_equal(fw_close(w, 0), 0);
-    assert_true(resident_pages(g_path) > direct + 100);
+    assert_true(th_cached_pages(g_path, NULL) > direct + 100);
     check_file(g_path, size);
     io_destroy(io);
 }
