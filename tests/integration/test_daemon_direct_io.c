@@ -1,6 +1,6 @@
 /*
  * test_daemon_direct_io.c — lsmd --use-direct-io end to end: the daemon reports
- * it in its stats, writes, flushes and compacts with O_DIRECT table
+ * it in its stats (and lsmctl stats says so), writes, flushes and compacts with O_DIRECT table
  * writes, and after a restart (the INI key this time) reads every value
  * back.  Kept short: a few thousand keys, tiny memtables.
  */
@@ -56,6 +56,16 @@ static void test_direct_daemon(void **state)
     if (!strstr(json, "\"use_direct_io\":1"))
         fail_msg("stats do not show direct I/O: %.300s", json);
     free(json);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s --socket %s stats", LSMCTL_BIN, d->sock);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[512];
+    bool said = false;
+    while (fgets(line, sizeof line, p))
+        said |= strstr(line, "(direct I/O)") != NULL;
+    assert_int_equal(pclose(p), 0);
+    assert_true(said);
     write_all(c, 1);
     write_all(c, 2); /* every key twice: the compaction drops the old ones */
     assert_int_equal(lsmd_flush(c), 0);
