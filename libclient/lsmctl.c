@@ -440,8 +440,9 @@ static int cmd_stats(lsmd_conn *c)
     const jv *eng = jget(&root, "engine"), *dm = jget(&root, "daemon");
     printf("lsmd pid %.0f, up %.0f s, %s on %s\n", jnum(dm, "pid"), jnum(dm, "uptime_s"),
            jstr(dm, "dir"), jstr(dm, "socket"));
-    printf("io %s, compaction %s, last sequence %.0f\n", jstr(eng, "io_backend"),
-           jstr(eng, "compaction_style"), jnum(eng, "last_sequence"));
+    printf("io %s%s, compaction %s, last sequence %.0f\n", jstr(eng, "io_backend"),
+           jnum(eng, "use_direct_io") > 0 ? " (direct I/O)" : "", jstr(eng, "compaction_style"),
+           jnum(eng, "last_sequence"));
     printf("write amp %.2f, space amp %.2f, files probed/get %.2f, compactions %.0f\n",
            jnum(eng, "write_amplification"), jnum(eng, "space_amplification"),
            jnum(eng, "files_probed_per_get"), jnum(eng, "compactions"));

@@ -47,7 +47,7 @@ $(BENCH_UNIT_BIN): private LIBS = -lcmocka $(BENCH_LIBS) $(LDLIBS)
 
 $(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so
 $(ATTACK_BIN): | asan-lsmd
-$(B)/tests/test_admin_auth: | $(B)/lsmctl
+$(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io: | $(B)/lsmctl
 
 # valgrind: the fast unit tests, io=posix (valgrind does not model io_uring).
 VALGRIND_TESTS ?= crc32c arena skiplist memtable block bloom batch wal version_edit

@@ -12,6 +12,8 @@
  *     not have landed, as a whole).
  * Odd cycles write with LSM_SYNC, even ones without: a process crash must
  * keep both.  LSM_CRASH_CYCLES sets the number of cycles (default 50).
+ * test_sigkill_cycles_direct repeats it with use_direct_io (tables written
+ * with O_DIRECT) for a quarter of the cycles.
  * LSM_TEST_PER_BACKEND
  */
 #include "helpers.h"
@@ -30,11 +32,14 @@
 
 #define MAX_OPS 2000000
 
+static int g_direct; /* use_direct_io for every open of this run */
+
 static lsm_db *open_small(const char *dir)
 {
     lsm_options o;
     lsm_options_init(&o);
     o.memtable_bytes = 32 << 10;
+    o.use_direct_io = g_direct;
     lsm_db *db = NULL;
     int rc = lsm_open(dir, &o, &db);
     if (rc != 0) {
@@ -71,10 +76,8 @@ static void check_state(lsm_db *db, const history *m, long from, long upto, th_r
         history_check_op(db, m, (long)th_rng_below(rng, (uint64_t)from));
 }
 
-static void test_sigkill_cycles(void **state)
+static void sigkill_cycles(long cycles)
 {
-    (void)state;
-    long cycles = th_env_long("LSM_CRASH_CYCLES", 50);
     th_rng rng;
     th_rng_seed(&rng, th_seed());
     char *dir = th_tempdir("crash");
@@ -123,17 +126,33 @@ static void test_sigkill_cycles(void **state)
         assert_int_equal(lsm_close(db), 0);
         next = acked + 1;
     }
-    fprintf(stderr, "crash: %ld cycles, %ld acknowledged ops, %ld in-flight ops landed\n",
-            cycles, total_acked, landed_inflight);
+    fprintf(stderr, "crash%s: %ld cycles, %ld acknowledged ops, %ld in-flight ops landed\n",
+            g_direct ? " (direct I/O)" : "", cycles, total_acked, landed_inflight);
     assert_true(next > 0);
     history_free(&m);
     th_rmrf_free(dir);
+}
+
+static void test_sigkill_cycles(void **state)
+{
+    (void)state;
+    g_direct = 0;
+    sigkill_cycles(th_env_long("LSM_CRASH_CYCLES", 50));
+}
+
+static void test_sigkill_cycles_direct(void **state)
+{
+    (void)state;
+    g_direct = 1;
+    long cycles = th_env_long("LSM_CRASH_CYCLES", 50) / 4;
+    sigkill_cycles(cycles > 2 ? cycles : 2);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigkill_cycles),
+        cmocka_unit_test(test_sigkill_cycles_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,9 @@
  * dropped.  The reopen must succeed, keep every write up to the last
  * acknowledged synced one, and hold exactly a prefix of the history.
  * Rounds continue on the same directory.  LSM_POWER_ROUNDS sets the count.
+ * test_power_loss_rounds_direct repeats it with use_direct_io (tables
+ * written with O_DIRECT underneath the fault backend) for a quarter of the
+ * rounds.
  * LSM_TEST_PER_BACKEND LSM_TEST_RING_PATHS
  */
 #include "helpers.h"
@@ -68,11 +71,14 @@ static int op_present(lsm_db *db, long i)
     return found != 0;
 }
 
+static int g_direct; /* use_direct_io for every open of this run */
+
 static lsm_db *open_with(const char *dir, lsm_io *io)
 {
     lsm_options o;
     lsm_options_init(&o);
     o.memtable_bytes = 24 << 10;
+    o.use_direct_io = g_direct;
     o.io = io;
     lsm_db *db = NULL;
     int rc = lsm_open(dir, &o, &db);
@@ -81,10 +87,8 @@ static lsm_db *open_with(const char *dir, lsm_io *io)
     return db;
 }
 
-static void test_power_loss_rounds(void **state)
+static void power_loss_rounds(long rounds)
 {
-    (void)state;
-    long rounds = th_env_long("LSM_POWER_ROUNDS", 40);
     th_rng rng;
     th_rng_seed(&rng, th_seed());
     char *dir = th_tempdir("power");
@@ -132,15 +136,31 @@ static void test_power_loss_rounds(void **state)
         assert_int_equal(lsm_close(db), 0);
         next = i;
     }
-    fprintf(stderr, "power loss: %ld rounds, %ld ops kept, %ld unsynced ops dropped\n",
-            rounds, next, lost_unsynced);
+    fprintf(stderr, "power loss%s: %ld rounds, %ld ops kept, %ld unsynced ops dropped\n",
+            g_direct ? " (direct I/O)" : "", rounds, next, lost_unsynced);
     th_rmrf_free(dir);
+}
+
+static void test_power_loss_rounds(void **state)
+{
+    (void)state;
+    g_direct = 0;
+    power_loss_rounds(th_env_long("LSM_POWER_ROUNDS", 40));
+}
+
+static void test_power_loss_rounds_direct(void **state)
+{
+    (void)state;
+    g_direct = 1;
+    long rounds = th_env_long("LSM_POWER_ROUNDS", 40) / 4;
+    power_loss_rounds(rounds > 3 ? rounds : 3);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_power_loss_rounds),
+        cmocka_unit_test(test_power_loss_rounds_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,10 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,4 +73,28 @@ int th_open_fds(void)
         n++;
     closedir(d);
     return n;
+}
+
+size_t th_cached_pages(const char *path, size_t *pages)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        fail_msg("th_cached_pages %s: cannot open", path);
+    size_t len = (size_t)st.st_size, pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t n = (len + pg - 1) / pg, cached = 0;
+    if (n) {
+        void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+        unsigned char *vec = malloc(n);
+        if (p == MAP_FAILED || !vec || mincore(p, len, vec) != 0)
+            fail_msg("th_cached_pages %s: mmap/mincore failed", path);
+        for (size_t i = 0; i < n; i++)
+            cached += vec[i] & 1;
+        free(vec);
+        munmap(p, len);
+    }
+    close(fd);
+    if (pages)
+        *pages = n;
+    return cached;
 }

@@ -34,6 +34,10 @@ long th_env_long(const char *name, long def);
 /* How many descriptors this process has open (/proc/self/fd). */
 int th_open_fds(void);
 
+/* How many of the file's pages are in the page cache (mincore); *pages
+ * (if not NULL) receives how many it has.  Fails the test on error. */
+size_t th_cached_pages(const char *path, size_t *pages);
+
 /* The unsigned number that follows `pattern` at its first occurrence after
  * the first occurrence of `anchor` in json (e.g. anchor "\"stalls\":{",
  * pattern "\"stops\":").  Fails the test when either is missing. */

@@ -47,6 +47,7 @@ static void test_every_documented_name(void **state)
         { "max_open_files", "100" },       /* open-time only */
         { "max_subcompactions", "0" },     { "max_subcompactions", "17" },
         { "compaction_readahead_bytes", "2G" },
+        { "use_direct_io", "1" },          /* open-time only */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (lsm_set_option(db, bad[i][0], bad[i][1]) != -EINVAL)
@@ -80,6 +81,9 @@ static void test_open_refuses_bad_options(void **state)
     assert_int_equal(lsm_open(dir, &o, &db), -EINVAL);
     lsm_options_init(&o);
     o.level_size_ratio = 1.0;
+    assert_int_equal(lsm_open(dir, &o, &db), -EINVAL);
+    lsm_options_init(&o);
+    o.use_direct_io = 2; /* 0 or 1 */
     assert_int_equal(lsm_open(dir, &o, &db), -EINVAL);
     assert_null(db);
     th_rmrf_free(dir);
