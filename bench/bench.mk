@@ -6,6 +6,9 @@
 #                       + libviz.a (libclient/viz/, shared with lsmctl)
 #   $(B)/fillbench      a small timing program for the embedded engine
 #   make bench          a short side-by-side comparison (scripts/bench.sh)
+#   make bench-cold     the out-of-memory case beside fio's figures from the
+#                       same run (scripts/bench-cold.sh; root; installs fio;
+#                       BENCH_COLD_* settings there)
 HAVE_ROCKSDB  := $(if $(wildcard /usr/include/rocksdb/c.h),1,)
 HAVE_LMDB     := $(if $(wildcard /usr/include/lmdb.h),1,)
 BENCH_SRC     := $(filter-out bench/fillbench.c bench/lsmbench.c \
@@ -36,3 +39,10 @@ BENCH_FLAGS ?= --num $(BENCH_NUM) --reads $(BENCH_READS) --key-size 16 --value-s
 .PHONY: bench
 bench: $(B)/lsmbench
 	@HAVE_ROCKSDB=$(HAVE_ROCKSDB) HAVE_LMDB=$(HAVE_LMDB) scripts/bench.sh $(B) $(BENCH_FLAGS)
+
+# make bench-cold: lsmbench --cold (readrandom depth 1, multireadrandom batch
+# 32, a full compaction) and fio on the same file system, in one table.
+.PHONY: bench-cold
+bench-cold: $(B)/lsmbench
+	@scripts/deps.sh check-or-install fio
+	@scripts/bench-cold.sh $(B)

@@ -56,6 +56,12 @@ static const opt_def k_opts[] = {
     { "read-pct", T_INT, OFF(read_pct), 0, 0, 100, 0, "mixed: percent of gets (50)" },
     { "seek-nexts", T_INT, OFF(seek_nexts), 0, 0, 1 << 20, 0, "seekrandom: nexts per seek (10)" },
     { "scan-length", T_INT, OFF(scan_length), 0, 1, 1 << 20, 0, "ycsb-e: longest scan (100)" },
+    { "batch", T_INT, OFF(batch), 0, 1, 65536, 0, "multireadrandom: keys per multi-get (32)" },
+    { "cold", T_BOOL, OFF(cold), 0, 0, 0, 0,
+      "out of memory: build/reuse a database >= 4 x cold-memory, run under a memory cgroup "
+      "of cold-memory, drop the page cache before each workload (root only) (0)" },
+    { "cold-memory", T_SIZE64, OFF(cold_memory), 0, 0, 0, 0,
+      "--cold: memory this process (engine, caches, page cache) may use (512M)" },
     { "memtable-bytes", T_SIZE64, OFF(memtable_bytes), 0, 0, 0, SET_MEMTABLE,
       "memtable / RocksDB write_buffer_size (64M)" },
     { "cache-bytes", T_SIZE64, OFF(cache_bytes), 0, 0, 0, SET_CACHE, "block cache (64M)" },
@@ -95,6 +101,8 @@ void bench_config_init(bench_config *c)
     c->read_pct = 50;
     c->seek_nexts = 10;
     c->scan_length = 100;
+    c->batch = 32;
+    c->cold_memory = 512u << 20;
     c->memtable_bytes = 64u << 20;
     c->cache_bytes = 64u << 20;
     c->block_bytes = 4096;

@@ -73,6 +73,13 @@ typedef struct bench_config {
     int read_pct;                  /* "mixed", default 50 */
     int seek_nexts;                /* seekrandom, default 10 */
     int scan_length;               /* ycsb-e max scan length, default 100 */
+    int batch;                     /* multireadrandom: keys per multi-get (32) */
+    /* The out-of-memory case (cold.h): build or reuse a database of at
+     * least COLD_RATIO x cold_memory, run this process under a memory
+     * cgroup of cold_memory bytes, drop the page cache before each
+     * workload. */
+    bool cold;
+    uint64_t cold_memory;          /* default 512 MiB */
     /* Database settings, mapped onto every target (see docs/benchmarking.md) */
     uint64_t memtable_bytes;       /* default 64 MiB */
     uint64_t cache_bytes;          /* block cache, default 64 MiB */

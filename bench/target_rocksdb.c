@@ -205,6 +205,31 @@ static int rdb_get(tconn *c, const void *k, size_t kl, size_t *vlen)
     return 0;
 }
 
+/* rocksdb_multi_get (its C API's MultiGet: malloc'd values and errors per
+ * key, freed here; the worker needs only the lengths). */
+static int rdb_multi_get(tconn *c, size_t n, const void *const *keys, const size_t *klens,
+                         size_t *vlens, int *statuses)
+{
+    char **vals = malloc(n * sizeof *vals), **errs = malloc(n * sizeof *errs);
+    if (!vals || !errs) {
+        free(vals);
+        free(errs);
+        return -ENOMEM;
+    }
+    rocksdb_multi_get(c->t->db, c->t->ro, n, (const char *const *)keys, klens, vals, vlens,
+                      errs);
+    for (size_t i = 0; i < n; i++) {
+        if (errs[i])
+            statuses[i] = rdb_err("multi_get", errs[i]); /* frees errs[i] */
+        else
+            statuses[i] = vals[i] ? 0 : LSM_ENOTFOUND;
+        rocksdb_free(vals[i]);
+    }
+    free(vals);
+    free(errs);
+    return 0;
+}
+
 static int rdb_scan(tconn *c, const void *start, size_t sl, uint64_t n, scan_fn fn, void *arg,
                     uint64_t *visited, uint64_t *bytes)
 {
@@ -375,6 +400,7 @@ const target_ops target_rocksdb_ops = {
     .put = rdb_put,
     .get = rdb_get,
     .scan = rdb_scan,
+    .multi_get = rdb_multi_get,
     .summary = rdb_summary,
     .stats_json = rdb_stats_json,
 };
