@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +172,41 @@ static int parse_file_mode(const char *v, unsigned *out)
     return 0;
 }
 
+/* 1/0, true/false, yes/no, on/off. */
+static int parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = { "1", "true", "yes", "on" };
+    static const char *const no[] = { "0", "false", "no", "off" };
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* Keys that are switches: on the command line they may stand alone. */
+static const char *const k_bool_keys[] = { "use_direct_io" };
+
+bool config_key_is_switch(const char *key)
+{
+    char k[64];
+    size_t len = strlen(key);
+    if (len >= sizeof k)
+        return false;
+    for (size_t i = 0; i <= len; i++)
+        k[i] = key[i] == '-' ? '_' : key[i];
+    for (size_t i = 0; i < sizeof k_bool_keys / sizeof *k_bool_keys; i++)
+        if (strcmp(k, k_bool_keys[i]) == 0)
+            return true;
+    return false;
+}
+
 static int set_known(daemon_config *c, const char *k, const char *v)
 {
     long n;
@@ -327,6 +363,8 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         c->engine.bloom_bits_per_key = (int)n;
         return 0;
     }
+    if (strcmp(k, "use_direct_io") == 0) /* open-time only */
+        return parse_bool(v, &c->engine.use_direct_io);
     for (size_t i = 0; i < sizeof k_runtime_opts / sizeof *k_runtime_opts; i++)
         if (strcmp(k, k_runtime_opts[i]) == 0)
             return add_engine_opt(c, k, v);

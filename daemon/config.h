@@ -49,6 +49,11 @@
  *   memtable_bytes, max_immutable_memtables, block_bytes,
  *   block_restart_interval, bloom_bits_per_key, sstable_target_bytes
  *                           lsm_options fields (engine/lsm.h)         engine's
+ *   use_direct_io           1|0 (true/false, yes/no, on/off): tables
+ *                           written with O_DIRECT; the block cache is
+ *                           then the only cache (docs/tuning.md,
+ *                           "Direct I/O").  Open-time only.  A flag
+ *                           that may stand alone: --use-direct-io     0
  *   l0_compaction_trigger, level_size_ratio, tiered_size_ratio,
  *   tiered_min_merge, block_cache_bytes, compaction_threads,
  *   compaction_rate_mb, periodic_compaction_seconds, delayed_write_rate
@@ -144,6 +149,10 @@ void config_init(daemon_config *c);
  * Errors: -EINVAL (unknown key or bad value; the log says which),
  *         -ENOMEM. */
 int config_set(daemon_config *c, const char *key, const char *value);
+
+/* true for a key that is a switch (use_direct_io): on the command line
+ * `--use-direct-io` alone means `--use-direct-io 1`. */
+bool config_key_is_switch(const char *key);
 
 /* Reads an INI file with libinih.  Errors: -ENOENT/-EACCES (cannot open),
  * -EINVAL (a syntax error or a bad key; line number logged), -ENOMEM. */

@@ -3,7 +3,7 @@
  *
  *   lsmd --dir DIR [--socket PATH] [--config FILE] [--workers N]
  *        [--numa auto|off|NODE] [--compaction leveled|tiered]
- *        [--io auto|uring|posix] [--KEY VALUE ...]
+ *        [--io auto|uring|posix] [--use-direct-io] [--KEY VALUE ...]
  *
  * Every key of config.h is also a flag.  The main thread owns one epoll
  * set: the listening socket, a signalfd (SIGTERM, SIGINT), connections that
@@ -51,9 +51,11 @@ static void usage(FILE *f)
 {
     fputs("usage: lsmd --dir DIR [--socket PATH] [--config FILE] [--workers N]\n"
           "            [--numa auto|off|NODE] [--compaction leveled|tiered]\n"
-          "            [--io auto|uring|posix] [--KEY VALUE ...]\n"
+          "            [--io auto|uring|posix] [--use-direct-io] [--KEY VALUE ...]\n"
           "Every configuration key (see daemon/config.h) is also a flag, e.g.\n"
-          "--spin-us 50, --memtable-bytes 64M, --allow-uids 1000,1001.\n",
+          "--spin-us 50, --memtable-bytes 64M, --allow-uids 1000,1001.\n"
+          "--use-direct-io: write tables with O_DIRECT; the block cache\n"
+          "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n",
           f);
 }
 
@@ -86,6 +88,9 @@ static int parse_args(daemon_config *c, int argc, char **argv)
             key[klen] = '\0';
             if (eq) {
                 val = eq + 1;
+            } else if (config_key_is_switch(key) &&
+                       (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
+                val = "1"; /* a switch standing alone */
             } else if (i + 1 < argc) {
                 val = argv[++i];
             } else {

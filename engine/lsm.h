@@ -126,6 +126,14 @@ typedef struct lsm_options {
                                    older than this even without a trigger */
     size_t block_cache_bytes;   /* default 64 MiB: cache of data blocks */
     int max_open_files;         /* default 1000: table readers kept open */
+    int use_direct_io;          /* default 0 (0 or 1; open-time only): tables
+                                   are written (flush, compaction) with
+                                   O_DIRECT, bypassing the page cache, so the
+                                   block cache is the only cache: size
+                                   block_cache_bytes accordingly
+                                   (docs/tuning.md, "Direct I/O").  lsm_open
+                                   fails with -EINVAL when the directory's
+                                   file system refuses O_DIRECT */
     const char *io_backend;     /* "auto" (default), "uring" or "posix"; the
                                    environment variable LSMD_IO overrides a
                                    NULL or "auto" value */

@@ -29,6 +29,7 @@
 #include "db/superversion.h"
 #include "db/paths.h"
 #include "db/obsolete_files.h"
+#include "io/io_direct.h"
 #include "base/filenames.h"
 #include "base/log.h"
 #include "version/version_edit.h"
@@ -62,6 +63,7 @@ void lsm_options_init(lsm_options *o)
     o->periodic_compaction_seconds = 0;
     o->block_cache_bytes = 64u << 20;
     o->max_open_files = 1000;
+    o->use_direct_io = 0;
     o->file_mode = IO_DEFAULT_FILE_MODE;
 }
 
@@ -275,6 +277,39 @@ static int open_io_with_mode(lsm_db *db)
     return rc;
 }
 
+/* use_direct_io: finds out at open, with one aligned write, whether the
+ * directory's file system takes O_DIRECT (some refuse the open with
+ * EINVAL, some only the first write), instead of failing the first
+ * flush.  The probe file is removed again; a crash may leave it, and the
+ * next probe reuses it. */
+static int probe_direct_io(lsm_db *db)
+{
+    char *path = db_path(db, "DIRECT_IO_PROBE");
+    void *buf = io_aligned_alloc(IO_DIRECT_ALIGN);
+    lsm_file *f = NULL;
+    int rc = path && buf ? 0 : -ENOMEM;
+    if (rc == 0) {
+        memset(buf, 0, IO_DIRECT_ALIGN);
+        rc = io_open(db->io, path, IO_CREATE | IO_DIRECT, &f);
+        if (rc == 0) {
+            rc = io_write(db->io, f, buf, IO_DIRECT_ALIGN, 0);
+            int crc = io_close(db->io, f);
+            rc = rc ? rc : crc;
+        }
+        if (rc == -EINVAL)
+            log_error("lsm_open %s: use_direct_io is set but the file system of %s refuses "
+                      "O_DIRECT (EINVAL); open without use_direct_io", db->dir, db->dir);
+        else if (rc)
+            log_error("lsm_open %s: use_direct_io probe %s failed: %s", db->dir, path,
+                      lsm_strerror(rc));
+        if (f)
+            io_unlink(db->io, path);
+    }
+    free(buf);
+    free(path);
+    return rc;
+}
+
 static int make_dir(const lsm_db *db)
 {
     struct stat st;
@@ -395,6 +430,8 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
         rc = make_dir(db);
     if (rc == 0)
         rc = take_lock(db);
+    if (rc == 0 && db->opt.use_direct_io)
+        rc = probe_direct_io(db);
     if (rc == 0) {
         db->block_cache = block_cache_new(db->opt.block_cache_bytes, 4);
         db->table_cache = db->block_cache ? table_cache_new(db->io, db->dir,
@@ -434,7 +471,8 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
         db_free(db);
         return rc;
     }
-    log_info("opened %s (io %s, last sequence %llu)", dir, db->io->name,
+    log_info("opened %s (io %s%s, last sequence %llu)", dir, db->io->name,
+             db->opt.use_direct_io ? ", direct I/O" : "",
              (unsigned long long)atomic_load(&db->last_seq));
     *out = db;
     return 0;

@@ -40,6 +40,7 @@ int db_build_l0(lsm_db *db, memtable *mem, file_meta **out)
         .block_bytes = db->opt.block_bytes,
         .restart_interval = db->opt.block_restart_interval,
         .bloom_bits_per_key = db->opt.bloom_bits_per_key,
+        .direct_io = db->opt.use_direct_io,
     };
     table_output t;
     int rc = table_output_open(db->io, db->dir, db->vs, &so, &t);

@@ -127,7 +127,8 @@ int lsm_stats_json(lsm_db *db, char **json)
     uint64_t cread = ld(&db->stat_compact_read), cwritten = ld(&db->stat_compact_written);
     uint64_t groups = ld(&db->stat_wal_groups), grouped = ld(&db->stat_wal_grouped_writes);
 
-    sb_printf(&b, "{\"io_backend\":\"%s\",\"last_sequence\":%llu,", db->io->name,
+    sb_printf(&b, "{\"io_backend\":\"%s\",\"use_direct_io\":%d,\"last_sequence\":%llu,",
+              db->io->name, db->opt.use_direct_io,
               (unsigned long long)atomic_load(&db->last_seq));
     pthread_mutex_lock(&db->mu);
     sb_printf(&b, "\"compaction_style\":\"%s\",\"memtable_impl\":\"%s\","

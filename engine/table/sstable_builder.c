@@ -13,11 +13,12 @@
 #include "base/dbformat.h"
 #include "base/log.h"
 #include "lsm.h"
+#include "table/file_writer.h"
 #include "table/sstable_format.h"
 
 struct sst_builder {
     lsm_io *io;
-    lsm_file *file;
+    file_writer *w; /* the file, written behind (file_writer.h) */
     char *path;
     sst_options opt;
     int err;              /* first error; the builder is dead after one */
@@ -25,12 +26,6 @@ struct sst_builder {
     block_builder data;
     block_builder index;
     bloom_builder bloom;
-
-    /* Output buffer: bytes [out_off, out_off + out_len) of the file. */
-    char *out;
-    size_t out_len, out_cap;
-    uint64_t out_off;
-    uint64_t hinted; /* writeback started up to here (io_writeback_progress) */
 
     /* The last key added; after a data block is flushed it is that block's
      * last key, waiting for the next key to pick the index separator. */
@@ -47,6 +42,7 @@ void sst_options_init(sst_options *o)
     o->block_bytes = SST_DEFAULT_BLOCK_BYTES;
     o->restart_interval = SST_DEFAULT_RESTART_INTERVAL;
     o->bloom_bits_per_key = SST_DEFAULT_BLOOM_BITS_PER_KEY;
+    o->direct_io = 0;
 }
 
 void sst_props_free(sst_props *p)
@@ -73,13 +69,10 @@ int sst_builder_new(lsm_io *io, const char *path, const sst_options *o, sst_buil
         return -EINVAL;
     }
     sst_builder *b = calloc(1, sizeof *b);
-    if (!b || !(b->path = strdup(path)) || !(b->out = malloc(SST_WRITE_CHUNK))) {
-        if (b)
-            free(b->path);
+    if (!b || !(b->path = strdup(path))) {
         free(b);
         return -ENOMEM;
     }
-    b->out_cap = SST_WRITE_CHUNK;
     b->io = io;
     b->opt = *o;
     block_builder_init(&b->data, o->restart_interval);
@@ -88,10 +81,10 @@ int sst_builder_new(lsm_io *io, const char *path, const sst_options *o, sst_buil
         bloom_builder_init(&b->bloom, o->bloom_bits_per_key);
     b->props.format_version = SST_FORMAT_VERSION;
     b->props.created_unix = (uint64_t)time(NULL);
-    int rc = io_open(io, path, IO_CREATE, &b->file);
-    if (rc) {
-        log_error("sstable %s: create failed: %s", path, lsm_strerror(rc));
-        b->file = NULL;
+    int rc = fw_open(io, path, o->direct_io ? FW_DIRECT : 0, &b->w);
+    if (rc) { /* fw_open logged why */
+        b->w = NULL;
+        io_unlink(io, path); /* it may have been created */
         sst_builder_abandon(b);
         return rc;
     }
@@ -105,7 +98,6 @@ static void builder_free(sst_builder *b)
     block_builder_fini(&b->index);
     bloom_builder_fini(&b->bloom);
     sst_props_free(&b->props);
-    free(b->out);
     free(b->last_key);
     free(b->path);
     free(b);
@@ -119,59 +111,16 @@ static int fail(sst_builder *b, int err)
     return b->err;
 }
 
-static int flush_out(sst_builder *b)
-{
-    if (b->out_len == 0)
-        return 0;
-    int rc = io_write(b->io, b->file, b->out, b->out_len, b->out_off);
-    if (rc) {
-        log_error("sstable %s: write of %zu bytes at %llu failed: %s", b->path, b->out_len,
-                  (unsigned long long)b->out_off, lsm_strerror(rc));
-        return fail(b, rc);
-    }
-    b->out_off += b->out_len;
-    b->out_len = 0;
-    /* Spreads the table's write-out so finish's fdatasync is short. */
-    io_writeback_progress(b->io, b->file, &b->hinted, b->out_off);
-    return 0;
-}
-
-/* Appends bytes to the output, writing whenever a chunk fills.  Contents
- * larger than a chunk go straight to the file, not through the buffer. */
+/* Appends bytes to the file (written behind, in chunks: file_writer.h). */
 static int append(sst_builder *b, const char *p, size_t n)
 {
-    if (n >= SST_WRITE_CHUNK) {
-        int rc = flush_out(b);
-        if (rc)
-            return rc;
-        if ((rc = io_write(b->io, b->file, p, n, b->out_off))) {
-            log_error("sstable %s: write of %zu bytes at %llu failed: %s", b->path, n,
-                      (unsigned long long)b->out_off, lsm_strerror(rc));
-            return fail(b, rc);
-        }
-        b->out_off += n;
-        io_writeback_progress(b->io, b->file, &b->hinted, b->out_off);
-        return 0;
-    }
-    while (n > 0) {
-        size_t room = b->out_cap - b->out_len;
-        size_t take = n < room ? n : room;
-        memcpy(b->out + b->out_len, p, take);
-        b->out_len += take;
-        p += take;
-        n -= take;
-        if (b->out_len == b->out_cap) {
-            int rc = flush_out(b);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
+    int rc = fw_append(b->w, p, n);
+    return rc ? fail(b, rc) : 0;
 }
 
 static inline uint64_t offset_now(const sst_builder *b)
 {
-    return b->out_off + b->out_len;
+    return fw_offset(b->w);
 }
 
 /* Writes contents plus trailer; *h receives where. */
@@ -428,28 +377,24 @@ static int finish_file(sst_builder *b)
     put_fixed32(footer + SST_FOOTER_VERSION_OFF, SST_FORMAT_VERSION);
     put_fixed64(footer + SST_FOOTER_MAGIC_OFF, SST_MAGIC);
     put_fixed32(footer + SST_FOOTER_CRC_OFF, sst_footer_crc(footer));
-    if ((rc = append(b, footer, sizeof footer)) || (rc = flush_out(b)))
+    if ((rc = append(b, footer, sizeof footer)))
         return rc;
-    b->props.file_size = b->out_off;
-    if ((rc = io_sync(b->io, b->file))) {
-        log_error("sstable %s: fdatasync failed: %s", b->path, lsm_strerror(rc));
+    b->props.file_size = fw_offset(b->w);
+    if ((rc = fw_finish(b->w))) /* it logged what failed */
         return fail(b, rc);
-    }
     return 0;
 }
 
 int sst_builder_finish(sst_builder *b, sst_props *props_out)
 {
     int rc = b->err ? b->err : finish_file(b);
-    int crc = io_close(b->io, b->file);
-    b->file = NULL;
+    int crc = fw_close(b->w, rc != 0); /* a failed table is removed */
+    b->w = NULL;
     if (!rc && crc) {
-        log_error("sstable %s: close failed: %s", b->path, lsm_strerror(crc));
-        rc = crc;
-    }
-    if (rc) {
+        rc = crc; /* fw_close logged it */
         io_unlink(b->io, b->path);
-    } else if (props_out) {
+    }
+    if (rc == 0 && props_out) {
         *props_out = b->props; /* hands the keys over */
         b->props.smallest = b->props.largest = NULL;
     }
@@ -461,9 +406,7 @@ void sst_builder_abandon(sst_builder *b)
 {
     if (!b)
         return;
-    if (b->file) {
-        io_close(b->io, b->file);
-        io_unlink(b->io, b->path);
-    }
+    if (b->w)
+        fw_close(b->w, 1);
     builder_free(b);
 }

@@ -4,10 +4,13 @@
  * whole-table bloom filter, the index block, the properties block and the
  * footer.
  *
- * Output is buffered and written through io_write in chunks of about
- * SST_WRITE_CHUNK bytes; finish fdatasyncs the file before it returns.
- * Writeback of every IO_WRITEBACK_BYTES written is started as the table
- * grows (io_writeback_progress, io/io.h), so finish's fdatasync is short.
+ * Output goes through a file_writer (file_writer.h): gathered in chunks
+ * and written behind, several writes in flight through an io_queue while
+ * the builder keeps encoding; with sst_options.direct_io the file is
+ * written with O_DIRECT (aligned chunks, the padding truncated at finish).
+ * In buffered mode writeback is started as the table grows
+ * (io_writeback_progress, io/io.h), so finish's fdatasync is short.
+ * finish fdatasyncs the file before it returns.
  * Syncing the directory entry is the caller's job (it usually renames or
  * records the file in the MANIFEST first).
  *
@@ -23,12 +26,11 @@
 #include "io/io.h"
 #include "base/slice.h"
 
-#define SST_WRITE_CHUNK (256u * 1024u)
-
 typedef struct sst_options {
     size_t block_bytes;     /* target data block size; default 4096; >= 1 */
     int restart_interval;   /* keys between restart points; default 16; >= 1 */
     int bloom_bits_per_key; /* default 10; 0 = no filter block; >= 0 */
+    int direct_io;          /* default 0; 1 = write with O_DIRECT (FW_DIRECT) */
 } sst_options;
 
 /* Fills *o with the defaults above. */
@@ -61,7 +63,8 @@ typedef struct sst_builder sst_builder;
 
 /* Creates (or truncates) the file at path and a builder writing it.  o NULL
  * means defaults.  io must outlive the builder.
- * Errors: -EINVAL (an option out of range), -ENOMEM, -errno from io_open. */
+ * Errors: -EINVAL (an option out of range, or direct_io on a file system
+ * that refuses O_DIRECT), -ENOMEM, -errno from io_open. */
 int sst_builder_new(lsm_io *io, const char *path, const sst_options *o, sst_builder **out);
 
 /* Appends one entry.  REQUIRES: ikey is an internal key (>= 8 bytes) that

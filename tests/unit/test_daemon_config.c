@@ -44,6 +44,17 @@ static void test_keys_and_values(void **state)
     assert_string_equal(c.engine_opts[0].value, "tiered");
     assert_int_equal(config_set(&c, "l0_compaction_trigger", "8"), 0);
     assert_int_equal(c.n_engine_opts, 2);
+    /* use_direct_io: an open-time lsm_options field, not a runtime option */
+    assert_int_equal(c.engine.use_direct_io, 0);
+    assert_int_equal(config_set(&c, "use-direct-io", "1"), 0);
+    assert_int_equal(c.engine.use_direct_io, 1);
+    assert_int_equal(config_set(&c, "use_direct_io", "off"), 0);
+    assert_int_equal(c.engine.use_direct_io, 0);
+    assert_int_equal(config_set(&c, "use_direct_io", "Yes"), 0);
+    assert_int_equal(c.engine.use_direct_io, 1);
+    assert_int_equal(c.n_engine_opts, 2);
+    assert_true(config_key_is_switch("use-direct-io"));
+    assert_false(config_key_is_switch("workers"));
 
     /* Refusals: unknown keys, junk, out of range, negative sizes. */
     assert_int_equal(config_set(&c, "no_such_key", "1"), -EINVAL);
@@ -55,6 +66,9 @@ static void test_keys_and_values(void **state)
     assert_int_equal(config_set(&c, "compaction", "random"), -EINVAL);
     assert_int_equal(config_set(&c, "io", "mmap"), -EINVAL);
     assert_int_equal(config_set(&c, "allow_uids", "1,x"), -EINVAL);
+    assert_int_equal(config_set(&c, "use_direct_io", "2"), -EINVAL);
+    assert_int_equal(config_set(&c, "use_direct_io", ""), -EINVAL);
+    assert_int_equal(c.engine.use_direct_io, 1);
     assert_int_equal(c.workers, 3); /* unchanged by refusals */
     config_free(&c);
 }
@@ -68,7 +82,7 @@ static void test_ini_file(void **state)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("; comment\ndir = /srv/db\nworkers = 2\n[lsmd]\nallow_uids = 1000, 1001\n"
-          "allow_gids = 50\nmax_clients = 9\n[engine]\nlevel_size_ratio = 8\n",
+          "allow_gids = 50\nmax_clients = 9\nuse_direct_io = true\n[engine]\nlevel_size_ratio = 8\n",
           f);
     fclose(f);
     daemon_config c;
@@ -77,6 +91,7 @@ static void test_ini_file(void **state)
     assert_string_equal(c.dir, "/srv/db");
     assert_int_equal(c.workers, 2);
     assert_int_equal(c.max_clients, 9);
+    assert_int_equal(c.engine.use_direct_io, 1);
     assert_int_equal(c.n_allow_uids, 2);
     assert_int_equal(c.allow_uids[1], 1001);
     assert_true(config_peer_allowed(&c, 1001, 7));

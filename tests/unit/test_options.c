@@ -44,6 +44,7 @@ static void test_every_documented_name(void **state)
         { "l0_compaction_trigger", "2.5" }, { "level_size_ratio", "nan" },
         { "tiered_min_merge", "1" },       { "compaction_threads", "1000" },
         { "max_open_files", "100" },       /* open-time only */
+        { "use_direct_io", "1" },          /* open-time only */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (lsm_set_option(db, bad[i][0], bad[i][1]) != -EINVAL)
@@ -77,6 +78,9 @@ static void test_open_refuses_bad_options(void **state)
     assert_int_equal(lsm_open(dir, &o, &db), -EINVAL);
     lsm_options_init(&o);
     o.level_size_ratio = 1.0;
+    assert_int_equal(lsm_open(dir, &o, &db), -EINVAL);
+    lsm_options_init(&o);
+    o.use_direct_io = 2; /* 0 or 1 */
     assert_int_equal(lsm_open(dir, &o, &db), -EINVAL);
     assert_null(db);
     th_rmrf_free(dir);
