@@ -15,17 +15,18 @@
  *      database still holds COLD_RATIO x --cold-memory of tables; otherwise
  *      empties it, fills it with fillseq (every key present, one per key
  *      number) and writes the stamp;
- *   3. moves this whole process (every thread: cgroup.procs, not tasks)
+ *   3. --cold-mode cgroup (the default) moves this whole process (every
+ *      thread: cgroup.procs, not tasks)
  *      into a new memory cgroup limited to --cold-memory: engine heap,
  *      block cache, memtables and the page cache it reads through all
  *      count.  cgroup v1 (MOUNT/memory.limit_in_bytes) when the memory
  *      controller is mounted as v1, else v2 (MOUNT/memory.max);
+ *      --cold-mode direct instead opens the engine with use_direct_io: its
+ *      block cache is its only cache, and the memory rule of
+ *      cold_check_config bounds memtables + cache by --cold-memory;
  *   4. before each workload: sync, then echo 3 > /proc/sys/vm/drop_caches.
  *   At exit the process moves back to the cgroup it came from and the new
  *   one is removed.
- *
- * The figures are "buffered engine under a memory cgroup"; the engine's
- * direct-I/O mode would instead bound memory by its block cache alone.
  *
  * Thread safety: call from the main thread, before or between runs.
  */

@@ -50,6 +50,7 @@ typedef struct app {
     char (*opened)[BENCH_PATH_MAX]; /* specs opened so far (emptied once) */
     size_t nopened;
     int failures;
+    bool cold_ready;                /* cold_prepare done on the open target */
 } app;
 
 static void on_signal(int sig)
@@ -74,6 +75,7 @@ static void close_target(app *a)
     }
     a->t->ops->close(a->t);
     a->t = NULL;
+    a->cold_ready = false;
     a->spec[0] = 0;
     event_log_free(&a->events);
 }
@@ -312,7 +314,7 @@ static uint64_t table_bytes(app *a)
  * build it with fillseq, then enter the memory cgroup (cold.h). */
 static int cold_prepare(app *a, const bench_config *cfg, uint64_t *salt)
 {
-    if (a->t && strcmp(a->spec, cfg->target) == 0 && cold_cgroup_dir()[0])
+    if (a->t && strcmp(a->spec, cfg->target) == 0 && a->cold_ready)
         return 0; /* an earlier --cold job on this target did it */
     uint64_t need = COLD_RATIO * cfg->cold_memory;
     bool reuse = cold_stamp_matches(cfg);
@@ -355,15 +357,25 @@ static int cold_prepare(app *a, const bench_config *cfg, uint64_t *salt)
             fprintf(stderr, "lsmbench: --cold: writing the stamp: %s (the next run builds "
                             "again)\n", target_strerror(rc));
     }
-    if ((rc = cold_cgroup_enter(cfg->cold_memory)) != 0)
+    bool direct = bench_direct_io(cfg);
+    if (!direct && (rc = cold_cgroup_enter(cfg->cold_memory)) != 0)
         return rc;
-    if (a->text)
-        printf("cold: %s, %llu keys x (%u + %u) bytes, %llu MiB of tables (%s); engine "
-               "buffered, in memory cgroup %s limited to %llu MiB (page cache included); "
-               "page cache dropped before each workload\n",
-               cfg->target, (unsigned long long)cfg->num, cfg->key_size, cfg->value_size,
-               (unsigned long long)(table_bytes(a) >> 20), how, cold_cgroup_dir(),
+    a->cold_ready = true;
+    if (!a->text)
+        return 0;
+    printf("cold: %s, %llu keys x (%u + %u) bytes, %llu MiB of tables (%s); ", cfg->target,
+           (unsigned long long)cfg->num, cfg->key_size, cfg->value_size,
+           (unsigned long long)(table_bytes(a) >> 20), how);
+    if (direct)
+        printf("engine with direct I/O: its block cache (%llu MiB) is the only cache, "
+               "memtables + cache + 64 MiB within %llu MiB; ",
+               (unsigned long long)(cfg->cache_bytes >> 20),
                (unsigned long long)(cfg->cold_memory >> 20));
+    else
+        printf("engine buffered, in memory cgroup %s limited to %llu MiB (page cache "
+               "included); ",
+               cold_cgroup_dir(), (unsigned long long)(cfg->cold_memory >> 20));
+    printf("page cache dropped before each workload\n");
     return 0;
 }
 
@@ -426,6 +438,18 @@ static int precheck(const bench_config *cfg, bool *noted)
                     job, ops->scheme);
             return -EINVAL;
         }
+    }
+    if (bench_direct_io(cfg) && strcmp(ops->scheme, "lmdb") == 0) {
+        fprintf(stderr, "lsmbench: job %s: --direct-io: the lmdb target has no direct I/O mode\n",
+                job);
+        return -EINVAL;
+    }
+    static bool direct_noted;
+    if (bench_direct_io(cfg) && ops->multiprocess && !direct_noted) {
+        fprintf(stderr, "lsmbench: note: --direct-io on the %s target is the daemon's own "
+                        "setting (start lsmd with --use-direct-io)\n",
+                ops->scheme);
+        direct_noted = true;
     }
     if (cold_check_config(cfg, err, sizeof err) != 0) {
         fprintf(stderr, "lsmbench: %s\n", err);

@@ -18,6 +18,7 @@ void report_fill(job_report *j, const bench_config *cfg, const char *wl_name,
     j->error = o->error;
     j->interrupted = o->interrupted;
     j->cold_memory = cfg->cold ? cfg->cold_memory : 0;
+    snprintf(j->cold_mode, sizeof j->cold_mode, "%s", cfg->cold ? cfg->cold_mode : "");
     if (o->res) {
         j->c = o->res->c;
         memcpy(j->cls, o->res->h, sizeof j->cls);
@@ -104,7 +105,9 @@ void report_job_text(FILE *f, const job_report *j)
                 j->seconds > 0 ? (double)j->compact_written / j->seconds / 1e6 : 0,
                 (double)j->compact_read / 1e6);
     if (j->cold_memory)
-        fprintf(f, "   cold: page cache dropped before the run, memory cgroup of %llu MiB\n",
+        fprintf(f, "   cold: page cache dropped before the run, %s of %llu MiB\n",
+                strcmp(j->cold_mode, "direct") == 0 ? "direct I/O, memory bound"
+                                                     : "memory cgroup",
                 (unsigned long long)(j->cold_memory >> 20));
     if (j->c.found + j->c.notfound)
         fprintf(f, "   found %s of %s keys read\n", thousands(a, sizeof a, j->c.found),
@@ -333,7 +336,7 @@ void report_json(FILE *f, const job_report *j, size_t n, const target_report *t,
         else
             fputs("\"compaction_written_bytes\":null,\"compaction_read_bytes\":null,", f);
         if (r->cold_memory)
-            fprintf(f, "\"cold\":{\"mode\":\"cgroup\",\"memory_bytes\":%llu},",
+            fprintf(f, "\"cold\":{\"mode\":\"%s\",\"memory_bytes\":%llu},", r->cold_mode,
                     (unsigned long long)r->cold_memory);
         else
             fputs("\"cold\":null,", f);

@@ -59,7 +59,8 @@ typedef struct job_report {
     int batch;                /* multireadrandom's --batch, else 0 */
     bool compacted;           /* the compact workload: the two below are set */
     uint64_t compact_written, compact_read;
-    uint64_t cold_memory;     /* a --cold job: the cgroup's limit, else 0 */
+    uint64_t cold_memory;     /* a --cold job: its memory bound, else 0 */
+    char cold_mode[16];       /* a --cold job: "cgroup" or "direct" */
     char svg_latency[BENCH_PATH_MAX], svg_schedule[BENCH_PATH_MAX];
 } job_report;
 

@@ -61,6 +61,7 @@ static int emb_open(const char *arg, const bench_config *cfg, int mode, target *
     o.block_cache_bytes = cfg->cache_bytes;
     o.compaction_threads = cfg->compaction_threads;
     o.compaction_style = cfg->compaction_style;
+    o.use_direct_io = bench_direct_io(cfg);
     int rc = lsm_open(arg, &o, &t->db);
     if (rc) {
         fprintf(stderr, "lsmbench: open %s: %s\n", arg, lsm_strerror(rc));

@@ -104,6 +104,10 @@ static int rdb_open(const char *arg, const bench_config *cfg, int mode, target *
     rocksdb_options_set_max_bytes_for_level_multiplier(o, 10);
     rocksdb_options_set_max_background_jobs(o, cfg->compaction_threads + 1);
     rocksdb_options_set_max_open_files(o, 1000);
+    if (bench_direct_io(cfg)) {
+        rocksdb_options_set_use_direct_reads(o, 1);
+        rocksdb_options_set_use_direct_io_for_flush_and_compaction(o, 1);
+    }
     if (strcmp(cfg->compaction_style, "tiered") == 0)
         rocksdb_options_set_compaction_style(o, rocksdb_universal_compaction);
     if (cfg->statistics)

@@ -160,6 +160,17 @@ static void test_command_line(void **state)
                      0);
     assert_true(p.jobs[0].cold);
     assert_int_equal(p.jobs[0].batch, 64);
+    assert_string_equal(p.jobs[0].cold_mode, "cgroup");
+    assert_false(bench_direct_io(&p.jobs[0]));
+    bench_plan_free(&p);
+    /* --cold-mode direct implies direct I/O; other modes are refused. */
+    assert_int_equal(parse(&p, err, sizeof err, 4, "--cold", "--cold-mode", "direct"), 0);
+    assert_true(bench_direct_io(&p.jobs[0]));
+    bench_plan_free(&p);
+    assert_int_equal(parse(&p, err, sizeof err, 3, "--cold-mode", "tmpfs"), -EINVAL);
+    assert_non_null(strstr(err, "cold-mode"));
+    assert_int_equal(parse(&p, err, sizeof err, 2, "--direct-io"), 0);
+    assert_true(bench_direct_io(&p.jobs[0]));
     bench_plan_free(&p);
 }
 
