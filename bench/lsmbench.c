@@ -310,6 +310,13 @@ static uint64_t table_bytes(app *a)
     return s.table_bytes;
 }
 
+/* Closes the open target (if any) and opens cfg's database as it is. */
+static int reopen_existing(app *a, const bench_config *cfg)
+{
+    close_target(a);
+    return open_target_mode(a, cfg, OPEN_EXISTING);
+}
+
 /* --cold, before the job's first workload: reuse the stamped database or
  * build it with fillseq, then enter the memory cgroup (cold.h). */
 static int cold_prepare(app *a, const bench_config *cfg, uint64_t *salt)
@@ -321,8 +328,7 @@ static int cold_prepare(app *a, const bench_config *cfg, uint64_t *salt)
     const char *how = "reused";
     int rc;
     if (reuse) {
-        close_target(a);
-        if ((rc = open_target_mode(a, cfg, OPEN_EXISTING)) != 0)
+        if ((rc = reopen_existing(a, cfg)) != 0)
             return rc;
         if (table_bytes(a) < need) {
             fprintf(stderr, "lsmbench: --cold: the stamped database holds %llu MiB of tables, "
@@ -343,8 +349,7 @@ static int cold_prepare(app *a, const bench_config *cfg, uint64_t *salt)
             return rc;
         /* Reopen, so every key is in a table and the reads start from
          * what a restarted engine has. */
-        close_target(a);
-        if ((rc = open_target_mode(a, cfg, OPEN_EXISTING)) != 0)
+        if ((rc = reopen_existing(a, cfg)) != 0)
             return rc;
         if (table_bytes(a) < need) {
             fprintf(stderr, "lsmbench: --cold: the database holds only %llu MiB of tables, less "
