@@ -19,6 +19,8 @@ typedef struct emb_target {
 
 struct tconn {
     lsm_db *db;
+    void **vals;            /* multi_get's values (grown to the batch) */
+    size_t cap;
 };
 
 static int compaction_bytes(lsm_db *db, double *written, double *read)
@@ -84,7 +86,7 @@ static void emb_close(target *tt)
 
 static int emb_conn_open(target *tt, tconn **out)
 {
-    tconn *c = malloc(sizeof *c);
+    tconn *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
     c->db = ((emb_target *)tt)->db;
@@ -94,6 +96,7 @@ static int emb_conn_open(target *tt, tconn **out)
 
 static void emb_conn_close(tconn *c)
 {
+    free(c->vals);
     free(c);
 }
 
@@ -142,24 +145,24 @@ static int emb_scan(tconn *c, const void *start, size_t sl, uint64_t n, scan_fn 
     return rc;
 }
 
-/* lsm_multi_get into scratch value pointers, freed at once (the worker
- * only needs the lengths); batches above 64 keys go in 64-key pieces of
- * the scratch array, each one lsm_multi_get call. */
+/* One lsm_multi_get of the whole batch; the values are freed at once (the
+ * worker only needs their lengths). */
 static int emb_multi_get(tconn *c, size_t n, const void *const *keys, const size_t *klens,
                          size_t *vlens, int *statuses)
 {
-    enum { PIECE = 64 };
-    void *vals[PIECE];
-    for (size_t off = 0; off < n; off += PIECE) {
-        size_t m = n - off < PIECE ? n - off : PIECE;
-        int rc = lsm_multi_get(c->db, NULL, m, keys + off, klens + off, vals, vlens + off,
-                               statuses + off);
-        if (rc)
-            return rc;
-        for (size_t i = 0; i < m; i++)
-            if (statuses[off + i] == 0)
-                lsm_free(vals[i]);
+    if (n > c->cap) {
+        void **nv = realloc(c->vals, n * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        c->vals = nv;
+        c->cap = n;
     }
+    int rc = lsm_multi_get(c->db, NULL, n, keys, klens, c->vals, vlens, statuses);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (statuses[i] == 0)
+            lsm_free(c->vals[i]);
     return 0;
 }
 
