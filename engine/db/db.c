@@ -26,6 +26,7 @@
 #include "table/block_cache.h"
 #include "table/table_cache.h"
 #include "db/db_impl.h"
+#include "db/get_queues.h"
 #include "db/superversion.h"
 #include "db/paths.h"
 #include "db/obsolete_files.h"
@@ -352,6 +353,7 @@ static void db_free(lsm_db *db)
         wal_writer_close(db->wal);
     if (db->vs)
         version_set_free(db->vs);
+    db_get_queues_free(db); /* before the io they were made on */
     if (db->table_cache)
         table_cache_free(db->table_cache);
     if (db->block_cache)

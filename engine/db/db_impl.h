@@ -186,6 +186,9 @@ struct lsm_db {
 
     struct block_cache *block_cache;
     struct table_cache *table_cache;
+    struct get_queue_pool *_Atomic get_queues; /* lsm_multi_get's io_queues
+                                                  (get_queues.h); NULL until
+                                                  the first one */
     histogram get_latency, write_latency;     /* nanoseconds, atomic records */
 
     /* Counters for stats (relaxed atomics). */

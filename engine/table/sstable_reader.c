@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "table/block.h"
+#include "table/block_fetch.h"
 #include "table/bloom.h"
 #include "base/coding.h"
 #include "base/log.h"
@@ -18,6 +19,8 @@
 struct sst_reader {
     lsm_io *io;
     lsm_file *file;
+    bool direct;        /* file opened with IO_DIRECT: reads go through
+                           block_fetch's aligned spans */
     char *path;
     block_cache *cache; /* NULL: no block cache */
     uint64_t number;    /* the cache key's file part */
@@ -100,10 +103,18 @@ static int check_trailer(const sst_reader *r, const char *bytes, sst_handle h)
     return 0;
 }
 
+/* Reads n bytes at off into dst: buffered, or the aligned span under
+ * direct I/O (block_fetch.h).  0, LSM_ECORRUPT (the file ends first),
+ * -errno. */
+static int read_at(const sst_reader *r, char *dst, size_t n, uint64_t off)
+{
+    return block_fetch_read_into(r->io, r->file, r->direct, off, n, dst);
+}
+
 /* Reads the n bytes of the block at h into dst, verifies and parses it. */
 static int read_block(const sst_reader *r, sst_handle h, char *dst, size_t n, block *blk)
 {
-    int rc = io_read_exact(r->io, r->file, dst, n, h.offset);
+    int rc = read_at(r, dst, n, h.offset);
     if (rc == LSM_ECORRUPT)
         return corrupt(r, h.offset, "file ends inside a data block");
     if (rc) {
@@ -118,59 +129,154 @@ static int read_block(const sst_reader *r, sst_handle h, char *dst, size_t n, bl
     return 0;
 }
 
-/* Reads the block at h into a new cache entry and pins it in bb. */
-static int load_into_cache(const sst_reader *r, sst_handle h, size_t n, block_buf *bb)
+/* ---- data blocks: the steps a get takes, shared by sync and async ------- */
+
+/* The bytes n of the block at h, with its trailer; corrupt when h lies
+ * outside the data blocks. */
+static int block_span(const sst_reader *r, sst_handle h, size_t *n)
 {
-    if (n > SIZE_MAX - sizeof(cached_block))
+    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE -
+                                                       sizeof(cached_block))
+        return corrupt(r, h.offset, "data block handle out of range");
+    *n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
+    return 0;
+}
+
+int sst_reader_block_cached(const sst_reader *r, sst_handle h, sst_block_pin *pin)
+{
+    size_t n;
+    int rc = block_span(r, h, &n);
+    if (rc)
+        return rc;
+    pin->ch = NULL;
+    pin->own = NULL;
+    if (!r->cache || !(pin->ch = block_cache_lookup(r->cache, r->number, h.offset)))
+        return 0;
+    /* A size that disagrees with the index means the key names other
+     * bytes: a file number reused among a cache's users. */
+    if (cache_handle_data(pin->ch).size != sizeof(cached_block) + n) {
+        block_cache_release(r->cache, pin->ch);
+        pin->ch = NULL;
+        return corrupt(r, h.offset, "cached block size differs from the index");
+    }
+    /* The same as the cached header's parse (block_init accepted these
+     * bytes at insert), but read from the restart array, which the seek
+     * touches next anyway, instead of from the header's own cache line. */
+    const char *data = (const char *)((const cached_block *)cache_handle_value(pin->ch) + 1);
+    uint32_t nr = get_fixed32(data + h.size - 4);
+    pin->blk = (block){ data, (uint32_t)(h.size - 4 - (uint64_t)nr * 4), nr };
+    return 1;
+}
+
+int sst_reader_block_read_prepare(const sst_reader *r, sst_handle h, block_fetch *bf)
+{
+    size_t n;
+    int rc = block_span(r, h, &n);
+    if (rc)
+        return rc;
+    /* Buffered, the read lands in the cache entry's own bytes; direct, in
+     * the aligned span, copied at finish (the entry then costs the block,
+     * not the span). */
+    cached_block *cb = NULL;
+    if (!r->direct && !(cb = malloc(sizeof(cached_block) + n)))
         return -ENOMEM;
-    size_t total = sizeof(cached_block) + n;
-    cached_block *cb = malloc(total);
-    if (!cb)
-        return -ENOMEM;
-    int rc = read_block(r, h, (char *)(cb + 1), n, &cb->blk);
+    if ((rc = block_fetch_prepare(bf, r->file, r->direct, h.offset, n, (char *)(cb + 1)))) {
+        free(cb);
+        return rc;
+    }
+    return 0;
+}
+
+int sst_reader_block_read_finish(const sst_reader *r, sst_handle h, block_fetch *bf, long res,
+                                 sst_block_pin *pin)
+{
+    size_t n = bf->n;
+    cached_block *cb = bf->dst ? (cached_block *)bf->dst - 1 : NULL;
+    pin->ch = NULL;
+    pin->own = NULL;
+    int rc = block_fetch_finish(bf, res);
+    if (rc == LSM_ECORRUPT)
+        rc = corrupt(r, h.offset, "file ends inside a data block");
+    else if (rc)
+        log_error("sstable %s: read of %zu bytes at %llu failed: %s", r->path, n,
+                  (unsigned long long)h.offset, lsm_strerror(rc));
+    if (!rc && !cb && !(cb = malloc(sizeof(cached_block) + n)))
+        rc = -ENOMEM;
+    if (!rc && bf->span)
+        memcpy(cb + 1, block_fetch_data(bf), n);
+    block_fetch_release(bf);
+    const char *bytes = (const char *)(cb + 1);
+    if (!rc && !(rc = check_trailer(r, bytes, h)) &&
+        block_init(&cb->blk, slice_make(bytes, (size_t)h.size)))
+        rc = corrupt(r, h.offset, "malformed data block restart array");
     if (rc) {
         free(cb);
         return rc;
     }
-    bb->ch = block_cache_insert(r->cache, r->number, h.offset, cb, total,
-                                total + BLOCK_CACHE_ENTRY_OVERHEAD);
-    if (!bb->ch) {
+    if (!r->cache) {
+        pin->own = cb;
+        pin->blk = cb->blk;
+        return 0;
+    }
+    size_t total = sizeof(cached_block) + n;
+    if (!(pin->ch = block_cache_insert(r->cache, r->number, h.offset, cb, total,
+                                       total + BLOCK_CACHE_ENTRY_OVERHEAD))) {
         free(cb);
         return -ENOMEM;
     }
     /* Not cb: another reader may have inserted the block first. */
-    bb->blk = ((const cached_block *)cache_handle_value(bb->ch))->blk;
+    pin->blk = ((const cached_block *)cache_handle_value(pin->ch))->blk;
     return 0;
+}
+
+void sst_reader_block_read_cancel(block_fetch *bf)
+{
+    if (bf->dst)
+        free((cached_block *)bf->dst - 1);
+    bf->dst = NULL;
+    block_fetch_release(bf);
+}
+
+void sst_reader_block_unpin(const sst_reader *r, sst_block_pin *pin)
+{
+    if (pin->ch)
+        block_cache_release(r->cache, pin->ch);
+    free(pin->own);
+    pin->ch = NULL;
+    pin->own = NULL;
+}
+
+/* The block at h, pinned (0), read now on a miss. */
+static int block_pin_sync(const sst_reader *r, sst_handle h, sst_block_pin *pin)
+{
+    int rc = sst_reader_block_cached(r, h, pin);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    block_fetch bf;
+    if ((rc = sst_reader_block_read_prepare(r, h, &bf)))
+        return rc;
+    return sst_reader_block_read_finish(r, h, &bf, block_fetch_sync(r->io, &bf), pin);
 }
 
 /* Loads the data block at h into bb, verified and parsed: from the cache
  * when it holds the block, else from the file (into the cache when fill).
- * The one place data blocks are read; see block_buf. */
+ * The one place an iterator's data blocks are read; see block_buf. */
 static int sst_reader_load_block(const sst_reader *r, sst_handle h, bool fill, block_buf *bb)
 {
     /* Unpin first: a scan then never holds two blocks at once. */
     block_buf_unpin(r, bb);
-    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE)
-        return corrupt(r, h.offset, "data block handle out of range");
-    size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
-    int rc;
-    if (r->cache && (bb->ch = block_cache_lookup(r->cache, r->number, h.offset))) {
-        /* A size that disagrees with the index means the key names other
-         * bytes: a file number reused among a cache's users. */
-        if (cache_handle_data(bb->ch).size != sizeof(cached_block) + n) {
-            block_buf_unpin(r, bb);
-            return corrupt(r, h.offset, "cached block size differs from the index");
-        }
-        /* The same as the cached header's parse (block_init accepted these
-         * bytes at insert), but read from the restart array, which the seek
-         * touches next anyway, instead of from the header's own cache line. */
-        const char *data = (const char *)((const cached_block *)cache_handle_value(bb->ch) + 1);
-        uint32_t nr = get_fixed32(data + h.size - 4);
-        bb->blk = (block){ data, (uint32_t)(h.size - 4 - (uint64_t)nr * 4), nr };
-    } else if (r->cache && fill) {
-        if ((rc = load_into_cache(r, h, n, bb)))
-            return rc;
+    sst_block_pin pin;
+    /* 1: pinned from the cache (read into it on a miss when fill). */
+    int rc = r->cache && fill ? block_pin_sync(r, h, &pin) : sst_reader_block_cached(r, h, &pin);
+    if (rc < 0)
+        return rc;
+    if (pin.ch) {
+        bb->ch = pin.ch;
+        bb->blk = pin.blk;
     } else {
+        size_t n;
+        if ((rc = block_span(r, h, &n)))
+            return rc;
         char *dst = bb->stack;
         if (n > bb->stack_cap) {
             if (n > bb->heap_cap) {
@@ -251,7 +357,7 @@ static int read_footer(sst_reader *r, uint64_t size, sst_handle *index, sst_hand
         return corrupt(r, 0, "file shorter than the footer");
     uint64_t foff = size - SST_FOOTER_SIZE;
     char f[SST_FOOTER_SIZE];
-    int rc = io_read_exact(r->io, r->file, f, sizeof f, foff);
+    int rc = read_at(r, f, sizeof f, foff);
     if (rc)
         return rc == LSM_ECORRUPT ? corrupt(r, foff, "short footer read") : rc;
     if (get_fixed64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC)
@@ -312,7 +418,7 @@ static int read_meta(sst_reader *r, sst_handle index, sst_handle filter, sst_han
     size_t n = (size_t)(foff - start);
     if (!(r->meta = malloc(n ? n : 1)))
         return -ENOMEM;
-    int rc = io_read_exact(r->io, r->file, r->meta, n, start);
+    int rc = read_at(r, r->meta, n, start);
     if (rc)
         return rc == LSM_ECORRUPT ? corrupt(r, start, "short meta block read") : rc;
     r->data_end = start;
@@ -348,6 +454,14 @@ int sst_reader_open(lsm_io *io, const char *path, sst_reader **out)
 int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block_cache *cache,
                        sst_reader **out)
 {
+    return sst_reader_open_flags(io, path, file_number, cache, 0, out);
+}
+
+int sst_reader_open_flags(lsm_io *io, const char *path, uint64_t file_number,
+                          block_cache *cache, unsigned flags, sst_reader **out)
+{
+    if (flags & ~SST_OPEN_DIRECT)
+        return -EINVAL;
     sst_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
@@ -356,7 +470,8 @@ int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block
     r->io = io;
     r->cache = cache;
     r->number = file_number;
-    int rc = io_open(io, path, IO_READ, &r->file);
+    r->direct = (flags & SST_OPEN_DIRECT) != 0;
+    int rc = io_open(io, path, IO_READ | (r->direct ? IO_DIRECT : 0), &r->file);
     if (rc) {
         r->file = NULL;
         log_error("sstable %s: open failed: %s", path, lsm_strerror(rc));
@@ -434,20 +549,25 @@ static int index_lookup(const sst_reader *r, slice target, sst_handle *h, bool *
     return rc;
 }
 
-/* Looks target up in the data block at h: 1 (found, outputs set), 0 or an
- * error, as sst_reader_get. */
-static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum value_type *type,
-                        sst_value_sink sink, void *ctx)
+int sst_reader_locate(const sst_reader *r, uint64_t hash, slice target, sst_handle *h,
+                      int *bloom_negative)
 {
-    char stack[8192]; /* holds a default-size block without a malloc */
-    block_buf bb = { .stack = stack, .stack_cap = sizeof stack };
-    int rc = sst_reader_load_block(r, h, true, &bb);
-    if (rc) {
-        block_buf_release(r, &bb);
-        return rc;
+    *bloom_negative = 0;
+    if (r->filter.size && !bloom_filter_may_contain(r->filter, hash)) {
+        *bloom_negative = 1;
+        return 0;
     }
+    bool found;
+    int rc = index_lookup(r, target, h, &found);
+    return rc ? rc : found;
+}
+
+int sst_reader_block_get(const sst_reader *r, const sst_block_pin *pin, sst_handle h,
+                         slice target, enum value_type *type, sst_value_sink sink, void *ctx)
+{
+    int rc = 0;
     block_iter di;
-    block_iter_init(&di, &bb.blk);
+    block_iter_init(&di, &pin->blk);
     block_iter_seek(&di, target);
     if (block_iter_status(&di))
         rc = corrupt(r, h.offset, "malformed data block entry");
@@ -466,33 +586,36 @@ static int get_in_block(const sst_reader *r, sst_handle h, slice target, enum va
         }
     }
     block_iter_fini(&di);
-    block_buf_release(r, &bb);
     return rc;
+}
+
+size_t sst_target_encode(char *buf, slice user_key, uint64_t seq)
+{
+    return ikey_encode(buf, user_key, seq > LSM_MAX_SEQUENCE ? LSM_MAX_SEQUENCE : seq,
+                       LSM_TYPE_SEEK);
 }
 
 int sst_reader_get_to(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
                       sst_value_sink sink, void *ctx, int *bloom_negative)
 {
-    if (bloom_negative)
-        *bloom_negative = 0;
-    if (r->filter.size && !bloom_filter_may_contain(r->filter, bloom_hash(user_key))) {
-        if (bloom_negative)
-            *bloom_negative = 1;
-        return 0;
-    }
-    if (seq > LSM_MAX_SEQUENCE)
-        seq = LSM_MAX_SEQUENCE;
     char kbuf[128];
     char *tk = kbuf;
     if (user_key.size + INTERNAL_TRAILER > sizeof kbuf &&
         !(tk = malloc(user_key.size + INTERNAL_TRAILER)))
         return -ENOMEM;
-    slice target = slice_make(tk, ikey_encode(tk, user_key, seq, LSM_TYPE_SEEK));
+    slice target = slice_make(tk, sst_target_encode(tk, user_key, seq));
     sst_handle h;
-    bool found;
-    int rc = index_lookup(r, target, &h, &found);
-    if (!rc && found)
-        rc = get_in_block(r, h, target, type, sink, ctx);
+    int neg;
+    int rc = sst_reader_locate(r, bloom_hash(user_key), target, &h, &neg);
+    if (bloom_negative)
+        *bloom_negative = neg;
+    if (rc == 1) {
+        sst_block_pin pin;
+        if ((rc = block_pin_sync(r, h, &pin)) == 0) {
+            rc = sst_reader_block_get(r, &pin, h, target, type, sink, ctx);
+            sst_reader_block_unpin(r, &pin);
+        }
+    }
     if (tk != kbuf)
         free(tk);
     return rc;
@@ -562,7 +685,7 @@ static void it_load(sst_iter *it)
             it_fail(it, corrupt(it->r, it->r->index_off, "malformed index block entry"));
         return;
     }
-    sst_handle h;
+    sst_handle h = { 0, 0 }; /* (gcc cannot see decode set it) */
     if (sst_handle_decode(block_iter_value(&it->index), &h)) {
         it_fail(it, corrupt(it->r, it->r->index_off, "malformed block handle in the index"));
         return;

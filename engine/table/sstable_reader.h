@@ -29,12 +29,15 @@
 
 #include <stdint.h>
 
+#include "table/block.h"
 #include "table/block_cache.h"
+#include "table/block_fetch.h"
 #include "base/dbformat.h"
 #include "io/io.h"
 #include "base/iterator.h"
 #include "base/slice.h"
 #include "table/sstable_builder.h" /* sst_props */
+#include "table/sstable_format.h" /* sst_handle */
 
 typedef struct sst_reader sst_reader;
 
@@ -51,6 +54,18 @@ int sst_reader_open(lsm_io *io, const char *path, sst_reader **out);
  * §Keys).  cache must outlive the reader.  Errors: as sst_reader_open. */
 int sst_reader_open_ex(lsm_io *io, const char *path, uint64_t file_number, block_cache *cache,
                        sst_reader **out);
+
+/* Flags for sst_reader_open_flags. */
+#define SST_OPEN_DIRECT 1u /* open with IO_DIRECT: every read (footer, meta
+                              blocks, data blocks for gets and iterators)
+                              goes through block_fetch's aligned spans, and
+                              the block cache is the only cache */
+
+/* As sst_reader_open_ex, with flags (SST_OPEN_DIRECT or 0).  Errors: as
+ * sst_reader_open, -EINVAL for an unknown flag, and the backend's -EINVAL
+ * when the file system refuses O_DIRECT. */
+int sst_reader_open_flags(lsm_io *io, const char *path, uint64_t file_number,
+                          block_cache *cache, unsigned flags, sst_reader **out);
 
 /* Closes the file and frees r (NULL is fine).  REQUIRES: no live iterator. */
 void sst_reader_close(sst_reader *r);
@@ -92,6 +107,68 @@ int sst_reader_get_to(sst_reader *r, slice user_key, uint64_t seq, enum value_ty
  * -errno from the I/O layer. */
 int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type *type,
                    char **value, size_t *vlen, int *bloom_negative);
+
+/* ---- a point lookup in steps ----------------------------------------------
+ * What sst_reader_get_to does, cut where it would wait for the disk, so a
+ * caller can keep many lookups' block reads in flight (db/get_op.c):
+ *
+ *   locate (filter, index) -> block_cached -> hit: block_get, unpin
+ *                                          -> miss: block_read_prepare,
+ *      submit bf.op, reap it, block_read_finish (verify, cache, pin),
+ *      block_get, unpin
+ *
+ * sst_reader_get_to runs the same steps with a blocking read. */
+
+/* A data block pinned for a lookup: a cache entry (ch), or, for a reader
+ * without a block cache, a block the pin owns (own). */
+typedef struct sst_block_pin {
+    cache_handle *ch;
+    void *own;
+    block blk;
+} sst_block_pin;
+
+/* The lookup key for user_key as of seq (clamped to LSM_MAX_SEQUENCE) into
+ * buf (user_key.size + INTERNAL_TRAILER bytes); returns its length. */
+size_t sst_target_encode(char *buf, slice user_key, uint64_t seq);
+
+/* Filter and index: 1 (*h is the data block that would hold target), 0
+ * (the table cannot hold it; *bloom_negative 1 when the filter said so), or
+ * LSM_ECORRUPT.  hash is bloom_hash(user key); target from
+ * sst_target_encode.  Never reads the file. */
+int sst_reader_locate(const sst_reader *r, uint64_t hash, slice target, sst_handle *h,
+                      int *bloom_negative);
+
+/* The block at h from the block cache: 1 (pinned in *pin), 0 (a miss, or no
+ * cache), or LSM_ECORRUPT (h out of range, or a cached size that disagrees
+ * with h). */
+int sst_reader_block_cached(const sst_reader *r, sst_handle h, sst_block_pin *pin);
+
+/* Prepares the read of the block at h into bf (bf->op, to be submitted or
+ * run with block_fetch_sync); aligned under direct I/O.  Then
+ * sst_reader_block_read_finish must be called, whatever became of the
+ * read (pass a -errno res if it was never submitted), to free what this
+ * allocated (or sst_reader_block_read_cancel).  Errors: LSM_ECORRUPT (h
+ * out of range), -ENOMEM. */
+int sst_reader_block_read_prepare(const sst_reader *r, sst_handle h, block_fetch *bf);
+
+/* Judges the read's res, verifies the block's checksum and format, inserts
+ * it into the block cache under (file number, h.offset) (the same entry
+ * the blocking path makes) and pins it in *pin.  Returns 0, LSM_ECORRUPT
+ * (short read, bad checksum, malformed block), -errno, -ENOMEM. */
+int sst_reader_block_read_finish(const sst_reader *r, sst_handle h, block_fetch *bf, long res,
+                                 sst_block_pin *pin);
+
+/* Frees a prepared read that will not be finished (a get dropped after
+ * its read completed or was never submitted), without judging it. */
+void sst_reader_block_read_cancel(block_fetch *bf);
+
+/* Looks target up in the pinned block at h: 1 (found; *type set and a PUT's
+ * value handed to sink), 0 (absent), or an error as sst_reader_get_to. */
+int sst_reader_block_get(const sst_reader *r, const sst_block_pin *pin, sst_handle h,
+                         slice target, enum value_type *type, sst_value_sink sink, void *ctx);
+
+/* Releases a pin from block_cached or block_read_finish. */
+void sst_reader_block_unpin(const sst_reader *r, sst_block_pin *pin);
 
 /* A new iterator over every internal key in the table (base/iterator.h): first,
  * last, seek (REQUIRES: target is an internal key), next, prev.  It starts

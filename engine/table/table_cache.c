@@ -19,6 +19,7 @@ struct table_cache {
     block_cache *bc;     /* data blocks, shared by every reader; may be NULL */
     block_cache *tables; /* key (number, 0) -> sst_reader *, charge 1 */
     _Atomic size_t max_open;
+    _Atomic bool direct_io; /* readers open with SST_OPEN_DIRECT */
     _Atomic uint64_t opens, open_errors;
     _Atomic size_t open_count;
     pthread_mutex_t load_mu[LOAD_STRIPES];
@@ -83,7 +84,8 @@ static int open_table(table_cache *tc, uint64_t number, cache_handle **out)
     if (!path)
         return -ENOMEM;
     sst_reader *r;
-    int rc = sst_reader_open_ex(tc->io, path, number, tc->bc, &r);
+    unsigned flags = atomic_load_explicit(&tc->direct_io, RELAXED) ? SST_OPEN_DIRECT : 0;
+    int rc = sst_reader_open_flags(tc->io, path, number, tc->bc, flags, &r);
     free(path);
     if (rc) {
         atomic_fetch_add_explicit(&tc->open_errors, 1, RELAXED);
@@ -175,4 +177,9 @@ void table_cache_stats(const table_cache *tc, struct table_cache_stats *out)
         .pinned = s.pinned_usage,
         .max_open = atomic_load_explicit(&tc->max_open, RELAXED),
     };
+}
+
+void table_cache_set_direct_io(table_cache *tc, bool on)
+{
+    atomic_store_explicit(&tc->direct_io, on, RELAXED);
 }

@@ -22,6 +22,7 @@
 #ifndef LSM_TABLE_CACHE_H
 #define LSM_TABLE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,11 @@ int table_cache_iter_new(table_cache *tc, uint64_t file_number, iter **out);
 /* As table_cache_iter_new, with sst_reader_iter_new_ex's flags
  * (SST_ITER_NO_FILL_CACHE: for compaction inputs). */
 int table_cache_iter_new_ex(table_cache *tc, uint64_t file_number, unsigned flags, iter **out);
+
+/* Readers opened from now on use direct I/O (sst_reader_open_flags with
+ * SST_OPEN_DIRECT) when on; lsm_options.use_direct_io sets it right after
+ * table_cache_new, before any table is opened.  Off by default. */
+void table_cache_set_direct_io(table_cache *tc, bool on);
 
 /* Changes max_open (0: the default); idle readers beyond it are closed. */
 void table_cache_set_max_open(table_cache *tc, size_t max_open);
