@@ -25,6 +25,7 @@
 #   BENCH_COLD_READS   multireadrandom keys [200k]
 #   BENCH_COLD_READS1  readrandom (depth 1) gets [20k]
 #   BENCH_COLD_FIO_S   seconds per fio job [15]
+# fio's and lsmbench's JSON and the table are kept in BUILD_DIR/bench-cold/.
 # Needs root (drop_caches, the cgroup), fio and python3.
 set -eu
 b=$1
@@ -42,9 +43,8 @@ fiofile=$dir.fio
 command -v fio >/dev/null || { echo "make bench-cold: fio is not installed (scripts/deps.sh check-or-install fio)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "make bench-cold: needs python3 to read fio's JSON" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/bench-cold.XXXXXX)
-trap 'rm -rf $tmp' EXIT
-trap 'exit 130' INT TERM
+out=$b/bench-cold
+rm -rf "$out"; mkdir -p "$out"
 mkdir -p "$(dirname "$dir")"
 
 # The fio file: as large as the database's key and value bytes, rounded up
@@ -60,7 +60,7 @@ run_fio() { # NAME FIO-ARGS...
     echo "fio $name: fio --filename=$fiofile --size=${mib}M $*"
     fio --name="$name" --filename="$fiofile" --size="${mib}M" --ioengine=io_uring --direct=1 \
         --runtime="$fio_s" --time_based --lat_percentiles=1 --output-format=json "$@" \
-        >"$tmp/$name.json"
+        >"$out/$name.json"
 }
 # Lay the file out first so the reads do not measure its creation.
 [ -f "$fiofile" ] || fio --name=layout --filename="$fiofile" --size="${mib}M" --rw=write \
@@ -70,7 +70,7 @@ run_fio randread1 --rw=randread --bs=4k --iodepth=1
 run_fio seqwrite8 --rw=write --bs=1M --iodepth=8
 
 for mode in $modes; do
-    cat >"$tmp/cold-$mode.ini" <<EOF
+    cat >"$out/cold-$mode.ini" <<EOF
 [global]
 target = embedded:$dir
 cold = 1
@@ -89,12 +89,12 @@ reads = $reads
 [compact]
 benchmarks = compact
 EOF
-    echo "$b/lsmbench --output-format json $tmp/cold-$mode.ini   # job file:"
-    sed 's/^/    /' "$tmp/cold-$mode.ini"
-    "$b/lsmbench" --output-format json "$tmp/cold-$mode.ini" >"$tmp/lsmbench-$mode.json"
+    echo "$b/lsmbench --output-format json $out/cold-$mode.ini   # job file:"
+    sed 's/^/    /' "$out/cold-$mode.ini"
+    "$b/lsmbench" --output-format json "$out/cold-$mode.ini" >"$out/lsmbench-$mode.json"
 done
 
-python3 - "$tmp" "$dir" $modes <<'EOF'
+python3 - "$out" "$dir" $modes <<'EOF' >"$out/table.txt"
 import json, sys
 tmp, dbdir, modes = sys.argv[1], sys.argv[2], sys.argv[3:]
 
@@ -128,8 +128,10 @@ for mode in modes:
            if mode == "cgroup" else
            f"direct I/O (use_direct_io), block cache the only cache, engine memory within "
            f"{memb >> 20} MiB")
+    mr = jobs["multireadrandom"]
     print(f"\nbench-cold [{mode}]: embedded engine, {how}; page cache dropped before each "
-          f"workload; {tbytes / 1e9:.2f} GB of tables ({tbytes / memb:.1f}x the memory)")
+          f"workload; {tbytes / 1e9:.2f} GB of tables ({tbytes / memb:.1f}x the memory); "
+          f"multireadrandom found {mr['found']} of {mr['found'] + mr['notfound']} keys")
     print(f"{'figure':50} {'ours':>12} {'fio':>12} {'ratio':>7}  target")
     rows = [
         ("multireadrandom batch 32, keys/s vs fio IOPS d32", ours_keys, fio_iops32,
@@ -143,3 +145,4 @@ for mode in modes:
         print(f"{name:50} {ours:12.1f} {theirs:12.1f} {ratio:6.2f}x  {target} "
               f"{'met' if ok else 'NOT met'}")
 EOF
+cat "$out/table.txt"
