@@ -319,7 +319,7 @@ static int reopen_existing(app *a, const bench_config *cfg)
 
 /* --cold, before the job's first workload: reuse the stamped database or
  * build it with fillseq, then enter the memory cgroup (cold.h). */
-static int cold_prepare(app *a, const bench_config *cfg, uint64_t *salt)
+static int cold_prepare(app *a, const bench_config *cfg, uint64_t salt)
 {
     if (a->t && strcmp(a->spec, cfg->target) == 0 && a->cold_ready)
         return 0; /* an earlier --cold job on this target did it */
@@ -345,7 +345,9 @@ static int cold_prepare(app *a, const bench_config *cfg, uint64_t *salt)
         bench_config fill = *cfg;
         fill.cold = false; /* the build runs with the page cache */
         fill.duration = 0;
-        if ((rc = run_workload(a, &fill, workload_find("fillseq"), (*salt)++)) != 0)
+        /* salt + 999: the job's own workloads draw the same keys whether
+         * the database was built now or reused. */
+        if ((rc = run_workload(a, &fill, workload_find("fillseq"), salt + 999)) != 0)
             return rc;
         /* Reopen, so every key is in a table and the reads start from
          * what a restarted engine has. */
@@ -388,7 +390,7 @@ static int run_job(app *a, const bench_config *cfg)
 {
     /* The same job and workload draw the same keys on every target. */
     uint64_t salt = (uint64_t)(cfg - a->plan.jobs) * 1000 + 1;
-    int rc = cfg->cold ? cold_prepare(a, cfg, &salt) : 0;
+    int rc = cfg->cold ? cold_prepare(a, cfg, salt) : 0;
     if (rc == 0)
         rc = open_target(a, cfg);
     if (rc) {
