@@ -263,8 +263,10 @@ int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t k
  * negative code for that key alone.  Duplicate keys are allowed.  It finds
  * every key's candidate block first, then submits all the block reads that
  * miss the block cache in one submission and completes keys as their blocks
- * arrive; the results equal n calls of lsm_get.  On the POSIX backend the
- * reads run one after another.  Returns 0, or -EINVAL when the call itself
+ * arrive; the results equal n calls of lsm_get.  Keys that need the same
+ * block share one read.  On the POSIX backend the reads run one after
+ * another.  The call borrows an I/O queue from a pool kept per database
+ * (made once, reused by later calls on any thread).  Returns 0, or -EINVAL when the call itself
  * is invalid (db, a NULL array with n > 0, n > LSM_MULTI_GET_MAX); a bad key
  * (empty, too long) is -EINVAL in its own status. */
 #define LSM_MULTI_GET_MAX 65536u
@@ -277,8 +279,12 @@ int lsm_multi_get(lsm_db *db, const lsm_snapshot *snap, size_t n, const void *co
  * read a block leaves the read in flight.  Completions are collected with
  * lsm_getq_poll, which never blocks either; lsm_getq_fd is readable when
  * completions may be waiting (an eventfd: read it to clear it, then poll).
- * On the POSIX backend a get runs synchronously inside lsm_getq_start and
- * its result waits for the next poll.
+ * A get that completes inside lsm_getq_start (from memory, or on the POSIX
+ * backend, where a get's reads run synchronously there) also makes the fd
+ * readable, so a loop that only waits on the fd never misses a result;
+ * its result waits for the next poll.  Each get holds its view (memtables
+ * and tables) until it completes, and has at most one block read in
+ * flight.
  *
  *   lsm_getq *q;  lsm_getq_new(db, 64, &q);
  *   lsm_getq_start(q, NULL, "k", 1, NULL, 0, tag);

@@ -15,6 +15,7 @@
 #include "db/db_impl.h"
 #include "db/get_op.h"
 #include "db/get_queues.h"
+#include "db/superversion.h"
 #include "lsm.h"
 
 /* ---- leaders by (file, offset): open addressing ----------------------- */
@@ -190,7 +191,8 @@ static void submit(mg *m, io_queue *q)
 int lsm_multi_get(lsm_db *db, const lsm_snapshot *snap, size_t n, const void *const *keys,
                   const size_t *key_lens, void **values, size_t *value_lens, int *statuses)
 {
-    if (!db || (n && (!keys || !key_lens || !values || !value_lens || !statuses)))
+    if (!db || n > LSM_MULTI_GET_MAX ||
+        (n && (!keys || !key_lens || !values || !value_lens || !statuses)))
         return -EINVAL;
     if (n == 0)
         return 0;
@@ -207,15 +209,20 @@ int lsm_multi_get(lsm_db *db, const lsm_snapshot *snap, size_t n, const void *co
         (rc = db_get_queue_take(db, &q)) != 0)
         goto out;
     m.leads.cap = cap;
+    /* One view for every key, as the snapshot a NULL snap stands for. */
+    superversion *sv = db_sv_acquire(db);
+    /* Pairs with the leader's release store of last_seq. */
+    uint64_t seq = snap ? snap->seq : atomic_load_explicit(&db->last_seq, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         values[i] = NULL;
         value_lens[i] = 0;
-        statuses[i] = get_op_start(&m.ops[i], db, snap, keys[i], key_lens[i], NULL, 0);
+        statuses[i] = get_op_start_in(&m.ops[i], db, sv, seq, keys[i], key_lens[i], NULL, 0);
         if (statuses[i] == 0) {
             m.run[m.nrun++] = &m.ops[i];
             m.left++;
         }
     }
+    db_sv_release(sv);
     while (m.left) {
         advance(&m);
         submit(&m, q);

@@ -61,11 +61,12 @@ static int take_value(void *ctx, slice v)
     return 0;
 }
 
-int get_op_start(get_op *op, lsm_db *db, const lsm_snapshot *snap, const void *key,
+/* Starts op on sv (a reference the op takes over) as of seq. */
+static int start(get_op *op, lsm_db *db, superversion *sv, uint64_t seq, const void *key,
                  size_t klen, void *buf, size_t cap)
 {
     memset(op, 0, offsetof(get_op, fm));
-    if (!db || !key || klen == 0 || klen > LSM_MAX_KEY_SIZE || (!buf && cap))
+    if (!key || klen == 0 || klen > LSM_MAX_KEY_SIZE || (!buf && cap))
         return -EINVAL;
     char *tk = op->kbuf;
     if (klen + INTERNAL_TRAILER > sizeof op->kbuf && !(tk = malloc(klen + INTERNAL_TRAILER)))
@@ -75,9 +76,8 @@ int get_op_start(get_op *op, lsm_db *db, const lsm_snapshot *snap, const void *k
     op->cap = cap;
     op->t0 = db_mono_ns();
     atomic_fetch_add_explicit(&db->stat_gets, 1, RELAXED);
-    op->sv = db_sv_acquire(db);
-    /* Pairs with the leader's release store of last_seq. */
-    op->seq = snap ? snap->seq : atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    op->sv = sv;
+    op->seq = seq;
     op->ukey = slice_make(key, klen);
     op->target = slice_make(tk, sst_target_encode(tk, op->ukey, op->seq));
     op->hash = bloom_hash(op->ukey);
@@ -85,6 +85,32 @@ int get_op_start(get_op *op, lsm_db *db, const lsm_snapshot *snap, const void *k
     op->n = op->i = 0;
     op->state = S_MEM;
     return 0;
+}
+
+int get_op_start(get_op *op, lsm_db *db, const lsm_snapshot *snap, const void *key,
+                 size_t klen, void *buf, size_t cap)
+{
+    if (!db) {
+        memset(op, 0, offsetof(get_op, fm));
+        return -EINVAL;
+    }
+    superversion *sv = db_sv_acquire(db);
+    /* Pairs with the leader's release store of last_seq. */
+    uint64_t seq = snap ? snap->seq : atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    int rc = start(op, db, sv, seq, key, klen, buf, cap);
+    if (rc)
+        db_sv_release(sv);
+    return rc;
+}
+
+int get_op_start_in(get_op *op, lsm_db *db, superversion *sv, uint64_t seq, const void *key,
+                    size_t klen, void *buf, size_t cap)
+{
+    atomic_fetch_add_explicit(&sv->refs, 1, RELAXED); /* the caller holds one */
+    int rc = start(op, db, sv, seq, key, klen, buf, cap);
+    if (rc)
+        db_sv_release(sv);
+    return rc;
 }
 
 static void release_tables(get_op *op)

@@ -90,6 +90,12 @@ typedef struct get_op {
 int get_op_start(get_op *op, lsm_db *db, const lsm_snapshot *snap, const void *key,
                  size_t klen, void *buf, size_t cap);
 
+/* As get_op_start, on a view the caller holds (sv, one reference of its
+ * own that the op adds to) as of seq: the keys of one lsm_multi_get share
+ * one view, taken once. */
+int get_op_start_in(get_op *op, lsm_db *db, superversion *sv, uint64_t seq, const void *key,
+                    size_t klen, void *buf, size_t cap);
+
 /* Advances as far as memory allows.  NEEDS_IO: the block at
  * (get_op_file(op), op->h.offset) is wanted and not in the block cache. */
 enum get_step get_op_run(get_op *op);

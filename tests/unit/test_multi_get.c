@@ -9,6 +9,8 @@
 #include "helpers.h"
 #include "rng.h"
 
+#include <pthread.h>
+
 #include "getdb_model.h"
 
 static unsigned nkeys(void)
@@ -152,6 +154,8 @@ static void test_args(void **state)
     assert_int_equal(lsm_multi_get(g.db, NULL, 4, keys, kl, NULL, vl, st), -EINVAL);
     assert_int_equal(lsm_multi_get(g.db, NULL, 4, keys, kl, vals, NULL, st), -EINVAL);
     assert_int_equal(lsm_multi_get(g.db, NULL, 4, keys, kl, vals, vl, NULL), -EINVAL);
+    assert_int_equal(lsm_multi_get(g.db, NULL, LSM_MULTI_GET_MAX + 1, keys, kl, vals, vl, st),
+                     -EINVAL);
     char big[LSM_MAX_KEY_SIZE + 1];
     memset(big, 'k', sizeof big);
     keys[2] = big;
@@ -245,6 +249,50 @@ static void test_stats(void **state)
     gm_free(&g);
 }
 
+/* Multi-gets from two threads at once (each borrows its own queue from the
+ * pool) while a third writes and flushes: the snapshot's view holds. */
+struct mt_arg {
+    gm_db *g;
+    uint64_t seed;
+};
+
+static void *mt_reader(void *p)
+{
+    struct mt_arg *a = p;
+    th_rng rng;
+    th_rng_seed(&rng, a->seed);
+    unsigned idx[48];
+    for (int round = 0; round < 20; round++) {
+        for (int j = 0; j < 48; j++)
+            idx[j] = (unsigned)th_rng_below(&rng, 2 * a->g->nkeys);
+        check_batch(a->g, a->g->snap, idx, 48);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    uint64_t seed = th_seed();
+    gm_db g;
+    gm_build(&g, 400, seed);
+    gm_release_flush(&g);
+    pthread_t t[2];
+    struct mt_arg a[2] = { { &g, seed + 1 }, { &g, seed + 2 } };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, mt_reader, &a[i]), 0);
+    char k[16];
+    for (unsigned i = 0; i < 3000; i++) {
+        int kl = snprintf(k, sizeof k, "z%08u", i);
+        assert_int_equal(lsm_put(g.db, k, (size_t)kl, "w", 1, 0), 0);
+        if (i % 1000 == 999)
+            assert_int_equal(lsm_flush(g.db), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    gm_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_args),
         cmocka_unit_test(test_duplicates_share_a_read),
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
