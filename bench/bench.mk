@@ -6,6 +6,9 @@
 #                       + libviz.a (libclient/viz/, shared with lsmctl)
 #   $(B)/fillbench      a small timing program for the embedded engine
 #   make bench          a short side-by-side comparison (scripts/bench.sh)
+#   make bench-cold     the out-of-memory case beside fio's figures from the
+#                       same run (scripts/bench-cold.sh; root; installs fio;
+#                       BENCH_COLD_* settings there)
 HAVE_ROCKSDB  := $(if $(wildcard /usr/include/rocksdb/c.h),1,)
 HAVE_LMDB     := $(if $(wildcard /usr/include/lmdb.h),1,)
 BENCH_SRC     := $(filter-out bench/fillbench.c bench/lsmbench.c \
@@ -26,13 +29,24 @@ $(B)/lsmbench: LIBS = $(BENCH_LIBS) $(LDLIBS)
 
 # make bench: the six db_bench workloads; fills write BENCH_NUM keys, reads do
 # BENCH_READS operations; the daemon gets the same engine settings.
+# BENCH_DIRECT=1 runs every column with direct I/O (embedded and lsmd
+# use_direct_io, RocksDB direct reads and flush/compaction; no lmdb column).
 BENCH_NUM   ?= 1000000
 BENCH_READS ?= 200000
 BENCH_LIST  ?= fillseq,fillrandom,overwrite,readrandom,readseq,seekrandom
 BENCH_DB    := --memtable-bytes 64M --cache-bytes 64M --bloom-bits 10
 BENCH_FLAGS ?= --num $(BENCH_NUM) --reads $(BENCH_READS) --key-size 16 --value-size 100 \
-	--seek-nexts 10 --iodepth 32 $(BENCH_DB) --benchmarks $(BENCH_LIST)
+	--seek-nexts 10 --iodepth 32 $(BENCH_DB) --benchmarks $(BENCH_LIST) \
+	$(if $(BENCH_DIRECT),--direct-io)
 
 .PHONY: bench
 bench: $(B)/lsmbench
-	@HAVE_ROCKSDB=$(HAVE_ROCKSDB) HAVE_LMDB=$(HAVE_LMDB) scripts/bench.sh $(B) $(BENCH_FLAGS)
+	@HAVE_ROCKSDB=$(HAVE_ROCKSDB) HAVE_LMDB=$(HAVE_LMDB) BENCH_DIRECT=$(BENCH_DIRECT) \
+	  scripts/bench.sh $(B) $(BENCH_FLAGS)
+
+# make bench-cold: lsmbench --cold (readrandom depth 1, multireadrandom batch
+# 32, a full compaction) and fio on the same file system, in one table.
+.PHONY: bench-cold
+bench-cold: $(B)/lsmbench
+	@scripts/deps.sh check-or-install fio
+	@scripts/bench-cold.sh $(B)

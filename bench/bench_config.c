@@ -56,6 +56,18 @@ static const opt_def k_opts[] = {
     { "read-pct", T_INT, OFF(read_pct), 0, 0, 100, 0, "mixed: percent of gets (50)" },
     { "seek-nexts", T_INT, OFF(seek_nexts), 0, 0, 1 << 20, 0, "seekrandom: nexts per seek (10)" },
     { "scan-length", T_INT, OFF(scan_length), 0, 1, 1 << 20, 0, "ycsb-e: longest scan (100)" },
+    { "batch", T_INT, OFF(batch), 0, 1, 65536, 0, "multireadrandom: keys per multi-get (32)" },
+    { "cold", T_BOOL, OFF(cold), 0, 0, 0, 0,
+      "out of memory: build/reuse a database >= 4 x cold-memory, run under a memory cgroup "
+      "of cold-memory, drop the page cache before each workload (root only) (0)" },
+    { "cold-memory", T_SIZE64, OFF(cold_memory), 0, 0, 0, 0,
+      "--cold: memory this process (engine, caches, page cache) may use (512M)" },
+    { "cold-mode", T_STR, STR(cold_mode), 0, 0, 0,
+      "--cold: cgroup (buffered engine in a memory cgroup) | direct (direct I/O, the block "
+      "cache the only cache) (cgroup)" },
+    { "direct-io", T_BOOL, OFF(direct_io), 0, 0, 0, 0,
+      "engine use_direct_io; RocksDB use_direct_reads + use_direct_io_for_flush_and_compaction "
+      "(0)" },
     { "memtable-bytes", T_SIZE64, OFF(memtable_bytes), 0, 0, 0, SET_MEMTABLE,
       "memtable / RocksDB write_buffer_size (64M)" },
     { "cache-bytes", T_SIZE64, OFF(cache_bytes), 0, 0, 0, SET_CACHE, "block cache (64M)" },
@@ -95,6 +107,9 @@ void bench_config_init(bench_config *c)
     c->read_pct = 50;
     c->seek_nexts = 10;
     c->scan_length = 100;
+    c->batch = 32;
+    c->cold_memory = 512u << 20;
+    snprintf(c->cold_mode, sizeof c->cold_mode, "cgroup");
     c->memtable_bytes = 64u << 20;
     c->cache_bytes = 64u << 20;
     c->block_bytes = 4096;
@@ -361,6 +376,10 @@ int bench_config_check(const bench_config *c, char *err, size_t cap)
     }
     if (strcmp(c->compaction_style, "leveled") && strcmp(c->compaction_style, "tiered")) {
         snprintf(err, cap, "job %s: compaction-style must be leveled or tiered", name);
+        return -EINVAL;
+    }
+    if (strcmp(c->cold_mode, "cgroup") && strcmp(c->cold_mode, "direct")) {
+        snprintf(err, cap, "job %s: cold-mode must be cgroup or direct", name);
         return -EINVAL;
     }
     char list[sizeof c->benchmarks];

@@ -73,6 +73,18 @@ typedef struct bench_config {
     int read_pct;                  /* "mixed", default 50 */
     int seek_nexts;                /* seekrandom, default 10 */
     int scan_length;               /* ycsb-e max scan length, default 100 */
+    int batch;                     /* multireadrandom: keys per multi-get (32) */
+    /* The out-of-memory case (cold.h): build or reuse a database of at
+     * least COLD_RATIO x cold_memory, run this process under a memory
+     * cgroup of cold_memory bytes, drop the page cache before each
+     * workload. */
+    bool cold;
+    uint64_t cold_memory;          /* default 512 MiB */
+    char cold_mode[16];            /* "cgroup" (default): buffered engine in a
+                                      memory cgroup; "direct": direct I/O, no
+                                      cgroup (implies direct_io) */
+    bool direct_io;                /* engine use_direct_io; RocksDB direct
+                                      reads and flush/compaction writes */
     /* Database settings, mapped onto every target (see docs/benchmarking.md) */
     uint64_t memtable_bytes;       /* default 64 MiB */
     uint64_t cache_bytes;          /* block cache, default 64 MiB */
@@ -101,6 +113,13 @@ typedef struct bench_plan {
     bench_config *jobs;            /* malloc'd */
     size_t njobs;
 } bench_plan;
+
+/* Whether the job runs the engine with direct I/O (--direct-io, or
+ * --cold-mode direct). */
+static inline bool bench_direct_io(const bench_config *c)
+{
+    return c->direct_io || (c->cold && c->cold_mode[0] == 'd');
+}
 
 void bench_config_init(bench_config *c);
 void bench_global_init(bench_global *g);

@@ -298,6 +298,76 @@ out:
     free(comp);
 }
 
+/* multireadrandom: claims up to --batch operations (one per key), reads
+ * them with one multi_get, and records the batch as one latency with n
+ * operations (ops = keys; the histogram holds batches). */
+static void run_multiread(wstate *s)
+{
+    size_t batch = (size_t)s->w->cfg->batch;
+    char *keys = malloc(batch * s->ks);
+    const void **kp = malloc(batch * sizeof *kp);
+    size_t *kl = malloc(batch * sizeof *kl), *vl = malloc(batch * sizeof *vl);
+    int *st = malloc(batch * sizeof *st);
+    if (!keys || !kp || !kl || !vl || !st) {
+        fail(s, -ENOMEM);
+        goto out;
+    }
+    for (size_t k = 0; k < batch; k++) {
+        key_init(keys + k * s->ks, s->ks);
+        kp[k] = keys + k * s->ks;
+        kl[k] = s->ks;
+    }
+    s->t_prev = bench_now_ns();
+    for (;;) {
+        size_t n = 0;
+        uint64_t i;
+        while (n < batch && next_index(s, &i)) {
+            key_format(keys + n * s->ks, s->ks, keygen_next(&s->w->kg, &s->rng, s->num));
+            n++;
+        }
+        if (n == 0)
+            break;
+        int rc = s->ops->multi_get(s->c, n, kp, kl, vl, st);
+        uint64_t t = bench_now_ns();
+        if (rc) {
+            fail(s, rc);
+            break;
+        }
+        uint64_t bytes = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (st[k] == 0) {
+                s->r->c.found++;
+                bytes += s->ks + vl[k];
+            } else if (st[k] == LSM_ENOTFOUND) {
+                s->r->c.notfound++;
+                bytes += s->ks;
+            } else {
+                rc = st[k];
+            }
+        }
+        if (rc) {
+            fail(s, rc);
+            break;
+        }
+        histogram_record(&s->r->h[CLASS_READ], t - s->t_prev);
+        s->r->c.ops[CLASS_READ] += n;
+        s->r->c.bytes[CLASS_READ] += bytes;
+        s->r->c.batches++;
+        timeline_record(&s->r->tl, (int64_t)((t - s->start) / TIMELINE_INTERVAL_NS), t - s->t_prev);
+        s->nops += n;
+        atomic_store_explicit(&s->sh->slot[s->w->index].ops, s->nops, memory_order_relaxed);
+        s->t_prev = t;
+        if (should_stop(s, t))
+            break;
+    }
+out:
+    free(keys);
+    free(kp);
+    free(kl);
+    free(vl);
+    free(st);
+}
+
 typedef struct seq_arg {
     wstate *s;
     bool stopped;
@@ -400,6 +470,8 @@ void *worker_main(void *arg)
             run_bg_writer(&s);
         else if (w->wl->kind == WL_READSEQ)
             run_readseq(&s);
+        else if (w->wl->kind == WL_MULTIREAD)
+            run_multiread(&s);
         else if (depth > 1 && s.ops->submit_get)
             run_async(&s, depth);
         else

@@ -20,9 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "bench_config.h"
+#include "bench_worker.h"
+#include "cold.h"
 #include "event_log.h"
 #include "base/log.h"
 #include "report.h"
@@ -47,6 +50,7 @@ typedef struct app {
     char (*opened)[BENCH_PATH_MAX]; /* specs opened so far (emptied once) */
     size_t nopened;
     int failures;
+    bool cold_ready;                /* cold_prepare done on the open target */
 } app;
 
 static void on_signal(int sig)
@@ -71,11 +75,14 @@ static void close_target(app *a)
     }
     a->t->ops->close(a->t);
     a->t = NULL;
+    a->cold_ready = false;
     a->spec[0] = 0;
     event_log_free(&a->events);
 }
 
-static int open_target(app *a, const bench_config *cfg)
+/* mode: OPEN_FRESH / OPEN_EXISTING, or -1 for the usual choice (fresh the
+ * first time a spec is opened, unless --use-existing). */
+static int open_target_mode(app *a, const bench_config *cfg, int force)
 {
     if (a->t && strcmp(a->spec, cfg->target) == 0)
         return 0;
@@ -90,7 +97,7 @@ static int open_target(app *a, const bench_config *cfg)
     bool before = false;
     for (size_t i = 0; i < a->nopened; i++)
         before |= strcmp(a->opened[i], cfg->target) == 0;
-    int mode = cfg->use_existing || before ? OPEN_EXISTING : OPEN_FRESH;
+    int mode = force >= 0 ? force : cfg->use_existing || before ? OPEN_EXISTING : OPEN_FRESH;
     int rc = ops->open(arg, cfg, mode, &a->t);
     if (rc) {
         a->t = NULL;
@@ -106,6 +113,11 @@ static int open_target(app *a, const bench_config *cfg)
     snprintf(a->spec, sizeof a->spec, "%s", cfg->target);
     event_log_init(&a->events);
     return 0;
+}
+
+static int open_target(app *a, const bench_config *cfg)
+{
+    return open_target_mode(a, cfg, -1);
 }
 
 /* A file name part: letters, digits, '-', '_' and '.' kept, others '_'. */
@@ -195,57 +207,203 @@ static void write_pictures(app *a, job_report *j, const run_output *o)
     free(ev);
 }
 
+static uint64_t wall_now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* The compact workload: one timed call, reported as one write operation
+ * whose bytes are the table bytes the compaction wrote. */
+static int run_compact(app *a, run_output *o, uint64_t *written, uint64_t *read)
+{
+    memset(o, 0, sizeof *o);
+    o->res = result_new();
+    if (!o->res)
+        return -ENOMEM;
+    o->wall_start_us = wall_now_us();
+    uint64_t t0 = bench_now_ns();
+    int rc = a->t->ops->compact_all(a->t, written, read);
+    uint64_t t1 = bench_now_ns();
+    o->wall_end_us = wall_now_us();
+    o->seconds = (double)(t1 - t0) / 1e9;
+    o->res->c.start_ns = t0;
+    o->res->c.end_ns = t1;
+    if (rc) {
+        o->error = rc;
+        o->res->c.errors = 1;
+        return rc;
+    }
+    histogram_record(&o->res->h[CLASS_WRITE], t1 - t0);
+    o->res->c.ops[CLASS_WRITE] = 1;
+    o->res->c.bytes[CLASS_WRITE] = *written;
+    return 0;
+}
+
+/* Runs workload wl of job cfg on the open target and reports it. */
+static int run_workload(app *a, const bench_config *cfg, const workload *wl, uint64_t salt)
+{
+    int rc;
+    if (cfg->cold && (rc = cold_drop_caches()) != 0) {
+        fprintf(stderr, "lsmbench: --cold: dropping the page cache failed: %s\n",
+                target_strerror(rc));
+        a->failures++;
+        return rc;
+    }
+    const char *arg = strchr(cfg->target, ':') + 1;
+    char label[128];
+    snprintf(label, sizeof label, "%s on %.*s", wl->name, (int)strcspn(cfg->target, ":"),
+             cfg->target);
+    run_output o;
+    uint64_t written = 0, read = 0;
+    if (wl->kind == WL_COMPACT) {
+        rc = run_compact(a, &o, &written, &read);
+    } else {
+        runner_args ra = { .cfg = cfg, .wl = wl, .target_arg = arg, .t = a->t,
+                           .progress = a->progress, .label = label, .events = &a->events,
+                           .seed_salt = salt };
+        rc = runner_run(&ra, &o);
+    }
+    if (a->njobs == a->capjobs) {
+        size_t cap = a->capjobs ? a->capjobs * 2 : 16;
+        job_report *nj = realloc(a->jobs, cap * sizeof *nj);
+        if (!nj) {
+            run_output_free(&o);
+            return -ENOMEM;
+        }
+        a->jobs = nj;
+        a->capjobs = cap;
+    }
+    job_report *j = &a->jobs[a->njobs];
+    report_fill(j, cfg, wl->name, cfg->target, &o);
+    if (!a->t->ops->submit_get)
+        j->iodepth = 1; /* what ran: this target has no queue */
+    if (wl->kind == WL_COMPACT) {
+        j->compacted = rc == 0;
+        j->compact_written = written;
+        j->compact_read = read;
+    }
+    if (rc && !j->error)
+        j->error = rc;
+    if (wl->kind != WL_COMPACT)
+        write_pictures(a, j, &o);
+    a->njobs++;
+    if (a->text)
+        report_job_text(stdout, j);
+    fflush(stdout);
+    run_output_free(&o);
+    if (rc) {
+        fprintf(stderr, "lsmbench: %s on %s: %s\n", wl->name, cfg->target, target_strerror(rc));
+        a->failures++;
+    }
+    return rc;
+}
+
+/* Table bytes of the open target, from its summary (0 when unknown). */
+static uint64_t table_bytes(app *a)
+{
+    db_summary s;
+    memset(&s, 0, sizeof s);
+    if (!a->t->ops->summary || a->t->ops->summary(a->t, &s) != 0)
+        return 0;
+    return s.table_bytes;
+}
+
+/* Closes the open target (if any) and opens cfg's database as it is. */
+static int reopen_existing(app *a, const bench_config *cfg)
+{
+    close_target(a);
+    return open_target_mode(a, cfg, OPEN_EXISTING);
+}
+
+/* --cold, before the job's first workload: reuse the stamped database or
+ * build it with fillseq, then enter the memory cgroup (cold.h). */
+static int cold_prepare(app *a, const bench_config *cfg, uint64_t salt)
+{
+    if (a->t && strcmp(a->spec, cfg->target) == 0 && a->cold_ready)
+        return 0; /* an earlier --cold job on this target did it */
+    uint64_t need = COLD_RATIO * cfg->cold_memory;
+    bool reuse = cold_stamp_matches(cfg);
+    const char *how = "reused";
+    int rc;
+    if (reuse) {
+        if ((rc = reopen_existing(a, cfg)) != 0)
+            return rc;
+        if (table_bytes(a) < need) {
+            fprintf(stderr, "lsmbench: --cold: the stamped database holds %llu MiB of tables, "
+                            "less than %d x cold-memory: building it again\n",
+                    (unsigned long long)(table_bytes(a) >> 20), COLD_RATIO);
+            reuse = false;
+        }
+    }
+    if (!reuse) {
+        how = "built by fillseq";
+        close_target(a);
+        if ((rc = cold_stamp_remove(cfg)) != 0 || (rc = open_target_mode(a, cfg, OPEN_FRESH)))
+            return rc;
+        bench_config fill = *cfg;
+        fill.cold = false; /* the build runs with the page cache */
+        fill.duration = 0;
+        /* salt + 999: the job's own workloads draw the same keys whether
+         * the database was built now or reused. */
+        if ((rc = run_workload(a, &fill, workload_find("fillseq"), salt + 999)) != 0)
+            return rc;
+        /* Reopen, so every key is in a table and the reads start from
+         * what a restarted engine has. */
+        if ((rc = reopen_existing(a, cfg)) != 0)
+            return rc;
+        if (table_bytes(a) < need) {
+            fprintf(stderr, "lsmbench: --cold: the database holds only %llu MiB of tables, less "
+                            "than %d x cold-memory (%llu MiB): raise --num or --value-size\n",
+                    (unsigned long long)(table_bytes(a) >> 20), COLD_RATIO,
+                    (unsigned long long)(need >> 20));
+            return -EINVAL;
+        }
+        if ((rc = cold_stamp_write(cfg)) != 0)
+            fprintf(stderr, "lsmbench: --cold: writing the stamp: %s (the next run builds "
+                            "again)\n", target_strerror(rc));
+    }
+    bool direct = bench_direct_io(cfg);
+    if (!direct && (rc = cold_cgroup_enter(cfg->cold_memory)) != 0)
+        return rc;
+    a->cold_ready = true;
+    if (!a->text)
+        return 0;
+    printf("cold: %s, %llu keys x (%u + %u) bytes, %llu MiB of tables (%s); ", cfg->target,
+           (unsigned long long)cfg->num, cfg->key_size, cfg->value_size,
+           (unsigned long long)(table_bytes(a) >> 20), how);
+    if (direct)
+        printf("engine with direct I/O: its block cache (%llu MiB) is the only cache, "
+               "memtables + cache + 64 MiB within %llu MiB; ",
+               (unsigned long long)(cfg->cache_bytes >> 20),
+               (unsigned long long)(cfg->cold_memory >> 20));
+    else
+        printf("engine buffered, in memory cgroup %s limited to %llu MiB (page cache "
+               "included); ",
+               cold_cgroup_dir(), (unsigned long long)(cfg->cold_memory >> 20));
+    printf("page cache dropped before each workload\n");
+    return 0;
+}
+
 static int run_job(app *a, const bench_config *cfg)
 {
-    int rc = open_target(a, cfg);
+    /* The same job and workload draw the same keys on every target. */
+    uint64_t salt = (uint64_t)(cfg - a->plan.jobs) * 1000 + 1;
+    int rc = cfg->cold ? cold_prepare(a, cfg, salt) : 0;
+    if (rc == 0)
+        rc = open_target(a, cfg);
     if (rc) {
         a->failures++;
         return rc;
     }
     char list[sizeof cfg->benchmarks];
     snprintf(list, sizeof list, "%s", cfg->benchmarks);
-    /* The same job and workload draw the same keys on every target. */
-    uint64_t salt = (uint64_t)(cfg - a->plan.jobs) * 1000 + 1;
     for (char *save, *w = strtok_r(list, ",", &save); w && !runner_interrupted;
          w = strtok_r(NULL, ",", &save)) {
-        const workload *wl = workload_find(w);
-        const char *arg = strchr(cfg->target, ':') + 1;
-        char label[128];
-        snprintf(label, sizeof label, "%s on %.*s", wl->name,
-                 (int)strcspn(cfg->target, ":"), cfg->target);
-        runner_args ra = { .cfg = cfg, .wl = wl, .target_arg = arg, .t = a->t,
-                           .progress = a->progress, .label = label, .events = &a->events,
-                           .seed_salt = salt++ };
-        run_output o;
-        rc = runner_run(&ra, &o);
-        if (a->njobs == a->capjobs) {
-            size_t cap = a->capjobs ? a->capjobs * 2 : 16;
-            job_report *nj = realloc(a->jobs, cap * sizeof *nj);
-            if (!nj) {
-                run_output_free(&o);
-                return -ENOMEM;
-            }
-            a->jobs = nj;
-            a->capjobs = cap;
-        }
-        job_report *j = &a->jobs[a->njobs];
-        report_fill(j, cfg, wl->name, cfg->target, &o);
-        if (!a->t->ops->submit_get)
-            j->iodepth = 1; /* what ran: this target has no queue */
-        if (rc && !j->error)
-            j->error = rc;
-        write_pictures(a, j, &o);
-        a->njobs++;
-        if (a->text)
-            report_job_text(stdout, j);
-        fflush(stdout);
-        run_output_free(&o);
-        if (rc) {
-            fprintf(stderr, "lsmbench: %s on %s: %s\n", wl->name, cfg->target,
-                    target_strerror(rc));
-            a->failures++;
+        rc = run_workload(a, cfg, workload_find(w), salt++);
+        if (rc)
             return rc;
-        }
     }
     return 0;
 }
@@ -266,6 +424,47 @@ static int precheck(const bench_config *cfg, bool *noted)
                         "is one process (use --threads, or --target lsmd:SOCKET)\n",
                 job, cfg->clients, ops->scheme);
         return -EINVAL;
+    }
+    char list[sizeof cfg->benchmarks];
+    snprintf(list, sizeof list, "%s", cfg->benchmarks);
+    for (char *save, *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        const workload *wl = workload_find(w);
+        if (wl->kind == WL_MULTIREAD && !ops->multi_get) {
+            fprintf(stderr, "lsmbench: job %s: multireadrandom needs a multi-get: the %s target "
+                            "has none%s\n",
+                    job, ops->scheme,
+                    strcmp(ops->scheme, "lsmd") == 0
+                        ? " (libclient has no lsmd_multi_get yet; issue 12 adds it): run it "
+                          "on embedded, rocksdb or lmdb"
+                        : "");
+            return -EINVAL;
+        }
+        if (wl->kind == WL_COMPACT && !ops->compact_all) {
+            fprintf(stderr, "lsmbench: job %s: compact: lsmbench cannot compact and measure the "
+                            "%s target (only embedded)\n",
+                    job, ops->scheme);
+            return -EINVAL;
+        }
+    }
+    if (bench_direct_io(cfg) && strcmp(ops->scheme, "lmdb") == 0) {
+        fprintf(stderr, "lsmbench: job %s: --direct-io: the lmdb target has no direct I/O mode\n",
+                job);
+        return -EINVAL;
+    }
+    static bool direct_noted;
+    if (bench_direct_io(cfg) && ops->multiprocess && !direct_noted) {
+        fprintf(stderr, "lsmbench: note: --direct-io on the %s target is the daemon's own "
+                        "setting (start lsmd with --use-direct-io)\n",
+                ops->scheme);
+        direct_noted = true;
+    }
+    if (cold_check_config(cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "lsmbench: %s\n", err);
+        return -EINVAL;
+    }
+    if (cfg->cold && cold_check_privileges(err, sizeof err) != 0) {
+        fprintf(stderr, "lsmbench: job %s: %s\n", job, err);
+        return -EPERM;
     }
     if (!ops->submit_get && cfg->iodepth > 1 && !*noted) {
         fprintf(stderr, "lsmbench: note: the %s target has no asynchronous interface: "
@@ -323,6 +522,7 @@ int main(int argc, char **argv)
         }
         close_target(&a);
     }
+    cold_cgroup_leave();
     if (a.text)
         report_compare_text(stdout, a.jobs, a.njobs);
     else

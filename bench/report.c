@@ -17,10 +17,13 @@ void report_fill(job_report *j, const bench_config *cfg, const char *wl_name,
     j->seconds = o->seconds;
     j->error = o->error;
     j->interrupted = o->interrupted;
+    j->cold_memory = cfg->cold ? cfg->cold_memory : 0;
+    snprintf(j->cold_mode, sizeof j->cold_mode, "%s", cfg->cold ? cfg->cold_mode : "");
     if (o->res) {
         j->c = o->res->c;
         memcpy(j->cls, o->res->h, sizeof j->cls);
         result_headline(o->res, &j->all, &j->ops, &j->bytes);
+        j->batch = j->c.batches ? cfg->batch : 0;
     } else {
         histogram_init(&j->all);
         for (int i = 0; i < NCLASS; i++)
@@ -92,6 +95,20 @@ void report_job_text(FILE *f, const job_report *j)
                 thousands(c, sizeof c, j->seconds > 0 ? (uint64_t)((double)j->c.ops[i] / j->seconds) : 0));
         latency_line(f, "", &j->cls[i]);
     }
+    if (j->c.batches)
+        fprintf(f, "   %s batches of up to %d keys, %.0f batches/s (latency is per batch)\n",
+                thousands(a, sizeof a, j->c.batches), j->batch,
+                j->seconds > 0 ? (double)j->c.batches / j->seconds : 0);
+    if (j->compacted)
+        fprintf(f, "   full compaction wrote %.1f MB (%.1f MB/s), read %.1f MB\n",
+                (double)j->compact_written / 1e6,
+                j->seconds > 0 ? (double)j->compact_written / j->seconds / 1e6 : 0,
+                (double)j->compact_read / 1e6);
+    if (j->cold_memory)
+        fprintf(f, "   cold: page cache dropped before the run, %s of %llu MiB\n",
+                strcmp(j->cold_mode, "direct") == 0 ? "direct I/O, memory bound"
+                                                     : "memory cgroup",
+                (unsigned long long)(j->cold_memory >> 20));
     if (j->c.found + j->c.notfound)
         fprintf(f, "   found %s of %s keys read\n", thousands(a, sizeof a, j->c.found),
                 thousands(b, sizeof b, j->c.found + j->c.notfound));
@@ -306,7 +323,24 @@ void report_json(FILE *f, const job_report *j, size_t n, const target_report *t,
             jstr(f, target_strerror(r->error));
         else
             fputs("null", f);
-        fprintf(f, ",\"interrupted\":%s,\"latency_ns\":", r->interrupted ? "true" : "false");
+        fprintf(f, ",\"interrupted\":%s,", r->interrupted ? "true" : "false");
+        if (r->c.batches)
+            fprintf(f, "\"batch\":%d,\"batches\":%llu,\"batches_per_sec\":%.1f,", r->batch,
+                    (unsigned long long)r->c.batches,
+                    r->seconds > 0 ? (double)r->c.batches / r->seconds : 0);
+        else
+            fputs("\"batch\":null,\"batches\":null,\"batches_per_sec\":null,", f);
+        if (r->compacted)
+            fprintf(f, "\"compaction_written_bytes\":%llu,\"compaction_read_bytes\":%llu,",
+                    (unsigned long long)r->compact_written, (unsigned long long)r->compact_read);
+        else
+            fputs("\"compaction_written_bytes\":null,\"compaction_read_bytes\":null,", f);
+        if (r->cold_memory)
+            fprintf(f, "\"cold\":{\"mode\":\"%s\",\"memory_bytes\":%llu},", r->cold_mode,
+                    (unsigned long long)r->cold_memory);
+        else
+            fputs("\"cold\":null,", f);
+        fputs("\"latency_ns\":", f);
         jhist(f, &r->all);
         fputs(",\"classes\":{", f);
         int k = 0;

@@ -16,6 +16,10 @@
  *    "jobs": [{"job", "workload", "target", "clients", "threads", "iodepth",
  *              "sync", "seconds", "ops", "ops_per_sec", "mb_per_sec",
  *              "found", "notfound", "errors", "error", "interrupted",
+ *              "batch", "batches", "batches_per_sec" (multireadrandom; else
+ *              null), "compaction_written_bytes", "compaction_read_bytes"
+ *              (compact; else null), "cold": {"mode", "memory_bytes"} (a
+ *              --cold job; else null),
  *              "latency_ns": {count, min, mean, p50, p90, p99, p99.9, max},
  *              "classes": {"read": {"ops", "latency_ns"}, ...},
  *              "svg": {"latency", "schedule"}}],
@@ -52,6 +56,11 @@ typedef struct job_report {
     uint64_t ops, bytes;      /* of those */
     int error;
     bool interrupted;
+    int batch;                /* multireadrandom's --batch, else 0 */
+    bool compacted;           /* the compact workload: the two below are set */
+    uint64_t compact_written, compact_read;
+    uint64_t cold_memory;     /* a --cold job: its memory bound, else 0 */
+    char cold_mode[16];       /* a --cold job: "cgroup" or "direct" */
     char svg_latency[BENCH_PATH_MAX], svg_schedule[BENCH_PATH_MAX];
 } job_report;
 

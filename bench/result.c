@@ -47,6 +47,7 @@ int result_merge(run_result *dst, const run_result *src)
     }
     d->found += s->found;
     d->notfound += s->notfound;
+    d->batches += s->batches;
     d->errors += s->errors;
     if (!d->first_error)
         d->first_error = s->first_error;

@@ -28,6 +28,8 @@ typedef struct run_counts {
     uint64_t ops[NCLASS];     /* completed operations per class */
     uint64_t bytes[NCLASS];   /* key + value bytes moved per class */
     uint64_t found, notfound; /* gets (and rmw reads) */
+    uint64_t batches;         /* multi-get calls (multireadrandom: ops[READ]
+                                 counts keys, the read histogram batches) */
     uint64_t errors;          /* operations that failed */
     int64_t first_error;      /* the first failure's code, 0 if none */
     uint64_t start_ns, end_ns;/* CLOCK_MONOTONIC span of the work */

@@ -86,6 +86,15 @@ typedef struct target_ops {
      * *bytes say how many entries and key + value bytes. */
     int (*scan)(tconn *c, const void *start, size_t sl, uint64_t n, scan_fn fn, void *arg,
                 uint64_t *visited, uint64_t *bytes);
+    /* n gets in one call (multireadrandom; NULL when the target has no
+     * multi-get): statuses[i] is 0 (vlens[i] set), LSM_ENOTFOUND or an
+     * error for key i alone.  Returns 0, or an error of the whole call. */
+    int (*multi_get)(tconn *c, size_t n, const void *const *keys, const size_t *klens,
+                     size_t *vlens, int *statuses);
+    /* Compacts the whole tree into one sorted run and waits (the compact
+     * workload; NULL when the target cannot).  *written and *read: the
+     * table bytes the compaction wrote and read. */
+    int (*compact_all)(target *t, uint64_t *written, uint64_t *read);
 
     /* Asynchronous (NULL when the target has none): submit returns >= 0 or
      * an error (-EBUSY when the depth is reached); poll as lsmd_poll. */

@@ -10,6 +10,7 @@
 
 #include "lsm.h"
 #include "target.h"
+#include "viz/json_scan.h"
 
 typedef struct emb_target {
     target base;
@@ -18,7 +19,21 @@ typedef struct emb_target {
 
 struct tconn {
     lsm_db *db;
+    void **vals;            /* multi_get's values (grown to the batch) */
+    size_t cap;
 };
+
+static int compaction_bytes(lsm_db *db, double *written, double *read)
+{
+    char *json;
+    int rc = lsm_stats_json(db, &json);
+    if (rc)
+        return rc;
+    *written = json_num_or(json, "bytes.compaction_written", -1);
+    *read = json_num_or(json, "bytes.compaction_read", -1);
+    lsm_free(json);
+    return *written < 0 || *read < 0 ? -EPROTO : 0;
+}
 
 static int emb_open(const char *arg, const bench_config *cfg, int mode, target **out)
 {
@@ -48,6 +63,7 @@ static int emb_open(const char *arg, const bench_config *cfg, int mode, target *
     o.block_cache_bytes = cfg->cache_bytes;
     o.compaction_threads = cfg->compaction_threads;
     o.compaction_style = cfg->compaction_style;
+    o.use_direct_io = bench_direct_io(cfg);
     int rc = lsm_open(arg, &o, &t->db);
     if (rc) {
         fprintf(stderr, "lsmbench: open %s: %s\n", arg, lsm_strerror(rc));
@@ -70,7 +86,7 @@ static void emb_close(target *tt)
 
 static int emb_conn_open(target *tt, tconn **out)
 {
-    tconn *c = malloc(sizeof *c);
+    tconn *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
     c->db = ((emb_target *)tt)->db;
@@ -80,6 +96,7 @@ static int emb_conn_open(target *tt, tconn **out)
 
 static void emb_conn_close(tconn *c)
 {
+    free(c->vals);
     free(c);
 }
 
@@ -128,6 +145,47 @@ static int emb_scan(tconn *c, const void *start, size_t sl, uint64_t n, scan_fn 
     return rc;
 }
 
+/* One lsm_multi_get of the whole batch; the values are freed at once (the
+ * worker only needs their lengths). */
+static int emb_multi_get(tconn *c, size_t n, const void *const *keys, const size_t *klens,
+                         size_t *vlens, int *statuses)
+{
+    if (n > c->cap) {
+        void **nv = realloc(c->vals, n * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        c->vals = nv;
+        c->cap = n;
+    }
+    int rc = lsm_multi_get(c->db, NULL, n, keys, klens, c->vals, vlens, statuses);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (statuses[i] == 0)
+            lsm_free(c->vals[i]);
+    return 0;
+}
+
+/* The whole tree into one sorted run; the bytes from the engine's counters
+ * (bytes.compaction_written / compaction_read) before and after. */
+static int emb_compact_all(target *tt, uint64_t *written, uint64_t *read)
+{
+    lsm_db *db = ((emb_target *)tt)->db;
+    double w0, r0, w1, r1;
+    int rc = compaction_bytes(db, &w0, &r0);
+    if (rc == 0)
+        rc = lsm_flush(db);
+    if (rc == 0)
+        rc = lsm_compact(db, -1);
+    if (rc == 0)
+        rc = compaction_bytes(db, &w1, &r1);
+    if (rc)
+        return rc;
+    *written = (uint64_t)(w1 - w0);
+    *read = (uint64_t)(r1 - r0);
+    return 0;
+}
+
 static int emb_summary(target *tt, db_summary *s)
 {
     char *json;
@@ -163,6 +221,8 @@ const target_ops target_embedded_ops = {
     .put = emb_put,
     .get = emb_get,
     .scan = emb_scan,
+    .multi_get = emb_multi_get,
+    .compact_all = emb_compact_all,
     .summary = emb_summary,
     .stats_json = emb_stats_json,
 };

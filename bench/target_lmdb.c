@@ -259,6 +259,25 @@ static int lmdb_get(tconn *c, const void *k, size_t kl, size_t *vlen)
     return rc ? lmdb_err("get", rc) : 0;
 }
 
+/* LMDB has no multi-get: the gets of one batch in one read transaction. */
+static int lmdb_multi_get(tconn *c, size_t n, const void *const *keys, const size_t *klens,
+                          size_t *vlens, int *statuses)
+{
+    MDB_txn *txn = NULL;
+    int rc = read_txn(c, &txn);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        MDB_val key = { klens[i], (void *)keys[i] }, val;
+        int r = mdb_get(txn, c->t->dbi, &key, &val);
+        if (r == 0)
+            vlens[i] = val.mv_size;
+        statuses[i] = r ? lmdb_err("get", r) : 0;
+    }
+    read_done(c, txn);
+    return 0;
+}
+
 static int lmdb_scan(tconn *c, const void *start, size_t sl, uint64_t n, scan_fn fn, void *arg,
                      uint64_t *visited, uint64_t *bytes)
 {
@@ -321,5 +340,6 @@ const target_ops target_lmdb_ops = {
     .put = lmdb_put,
     .get = lmdb_get,
     .scan = lmdb_scan,
+    .multi_get = lmdb_multi_get,
     .summary = lmdb_summary,
 };

@@ -104,6 +104,10 @@ static int rdb_open(const char *arg, const bench_config *cfg, int mode, target *
     rocksdb_options_set_max_bytes_for_level_multiplier(o, 10);
     rocksdb_options_set_max_background_jobs(o, cfg->compaction_threads + 1);
     rocksdb_options_set_max_open_files(o, 1000);
+    if (bench_direct_io(cfg)) {
+        rocksdb_options_set_use_direct_reads(o, 1);
+        rocksdb_options_set_use_direct_io_for_flush_and_compaction(o, 1);
+    }
     if (strcmp(cfg->compaction_style, "tiered") == 0)
         rocksdb_options_set_compaction_style(o, rocksdb_universal_compaction);
     if (cfg->statistics)
@@ -202,6 +206,31 @@ static int rdb_get(tconn *c, const void *k, size_t kl, size_t *vlen)
         return LSM_ENOTFOUND;
     rocksdb_pinnableslice_value(p, vlen);
     rocksdb_pinnableslice_destroy(p);
+    return 0;
+}
+
+/* rocksdb_multi_get (its C API's MultiGet: malloc'd values and errors per
+ * key, freed here; the worker needs only the lengths). */
+static int rdb_multi_get(tconn *c, size_t n, const void *const *keys, const size_t *klens,
+                         size_t *vlens, int *statuses)
+{
+    char **vals = malloc(n * sizeof *vals), **errs = malloc(n * sizeof *errs);
+    if (!vals || !errs) {
+        free(vals);
+        free(errs);
+        return -ENOMEM;
+    }
+    rocksdb_multi_get(c->t->db, c->t->ro, n, (const char *const *)keys, klens, vals, vlens,
+                      errs);
+    for (size_t i = 0; i < n; i++) {
+        if (errs[i])
+            statuses[i] = rdb_err("multi_get", errs[i]); /* frees errs[i] */
+        else
+            statuses[i] = vals[i] ? 0 : LSM_ENOTFOUND;
+        rocksdb_free(vals[i]);
+    }
+    free(vals);
+    free(errs);
     return 0;
 }
 
@@ -375,6 +404,7 @@ const target_ops target_rocksdb_ops = {
     .put = rdb_put,
     .get = rdb_get,
     .scan = rdb_scan,
+    .multi_get = rdb_multi_get,
     .summary = rdb_summary,
     .stats_json = rdb_stats_json,
 };

@@ -16,6 +16,10 @@ static const workload k_workloads[] = {
       "fillrandom on a filled database" },
     { "readrandom", WL_MIX, MIX(100, 0, 0, 0, 0), DIST_UNIFORM, false, false, false,
       "gets of random keys" },
+    { "multireadrandom", WL_MULTIREAD, MIX(100, 0, 0, 0, 0), DIST_UNIFORM, false, false, false,
+      "multi-gets of --batch random keys (ops = keys)" },
+    { "compact", WL_COMPACT, MIX(0, 0, 0, 0, 0), DIST_UNIFORM, false, false, false,
+      "one full compaction, timed (MB/s = table bytes written)" },
     { "readseq", WL_READSEQ, MIX(0, 0, 0, 0, 0), DIST_UNIFORM, false, false, false,
       "one forward scan, an operation per entry" },
     { "seekrandom", WL_MIX, MIX(0, 0, 0, 100, 0), DIST_UNIFORM, false, true, false,
@@ -96,9 +100,9 @@ void workload_mix(const workload *w, int read_pct, op_mix *m)
 
 bool workload_writes(const workload *w, int read_pct)
 {
-    if (w->kind == WL_FILLSEQ || w->kind == WL_READWHILEWRITING)
+    if (w->kind == WL_FILLSEQ || w->kind == WL_READWHILEWRITING || w->kind == WL_COMPACT)
         return true;
-    if (w->kind == WL_READSEQ)
+    if (w->kind == WL_READSEQ || w->kind == WL_MULTIREAD)
         return false;
     op_mix m;
     workload_mix(w, read_pct, &m);

@@ -9,6 +9,12 @@
  *   readrandom       gets of random keys
  *   readseq          one forward scan; each entry is one operation
  *   seekrandom       seek to a random key, then read --seek-nexts more
+ *   multireadrandom  gets of random keys, --batch keys per multi-get call;
+ *                    an operation is a key (ops/s = keys/s), latency is
+ *                    per batch (reported with batches/s)
+ *   compact          one full compaction of the database into one sorted
+ *                    run (lsm_compact(db, -1)), timed: its MB/s are the
+ *                    table bytes it wrote per second (not timed per op)
  *   readwhilewriting readrandom on --threads workers while one extra
  *                    writer thread puts random keys (reported apart, as
  *                    db_bench: the job's figures are the readers')
@@ -42,6 +48,8 @@ enum workload_kind {
     WL_MIX,                /* random operations drawn from a mix */
     WL_READSEQ,            /* one cursor walk per worker */
     WL_READWHILEWRITING,   /* WL_MIX readers + one background writer */
+    WL_MULTIREAD,          /* gets in batches of --batch (target multi_get) */
+    WL_COMPACT,            /* one full compaction, run by the main thread */
 };
 
 /* Operations a mix draws from. */

@@ -97,6 +97,19 @@ static void test_set_keys(void **state)
     assert_int_equal(bench_config_set(&c, &g, "output-format", "json", err, sizeof err), 0);
     assert_int_equal(g.format, FMT_JSON);
     assert_int_equal(bench_config_set(&c, &g, "output-format", "xml", err, sizeof err), -EINVAL);
+    /* multireadrandom's batch: 32 by default, 1..65536. */
+    assert_int_equal(c.batch, 32);
+    assert_int_equal(bench_config_set(&c, &g, "batch", "128", err, sizeof err), 0);
+    assert_int_equal(c.batch, 128);
+    assert_int_equal(bench_config_set(&c, &g, "batch", "0", err, sizeof err), -EINVAL);
+    assert_int_equal(bench_config_set(&c, &g, "batch", "65537", err, sizeof err), -EINVAL);
+    /* --cold and its memory (a size). */
+    assert_false(c.cold);
+    assert_int_equal(c.cold_memory, 512u << 20);
+    assert_int_equal(bench_config_set(&c, &g, "cold", NULL, err, sizeof err), 0);
+    assert_true(c.cold);
+    assert_int_equal(bench_config_set(&c, &g, "cold_memory", "1G", err, sizeof err), 0);
+    assert_int_equal(c.cold_memory, 1u << 30);
     /* Global-only keys are refused in a job section (g == NULL). */
     assert_int_equal(bench_config_set(&c, NULL, "svg-dir", "/tmp", err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "global"));
@@ -142,6 +155,23 @@ static void test_command_line(void **state)
     assert_non_null(strstr(err, "key-size"));
     assert_int_equal(parse(&p, err, sizeof err, 3, "--target", "nocolon"), -EINVAL);
     assert_int_equal(parse(&p, err, sizeof err, 3, "a.ini", "b.ini"), -EINVAL);
+    assert_int_equal(parse(&p, err, sizeof err, 8, "--cold", "--num", "5m", "--value-size", "500",
+                           "--batch", "64"),
+                     0);
+    assert_true(p.jobs[0].cold);
+    assert_int_equal(p.jobs[0].batch, 64);
+    assert_string_equal(p.jobs[0].cold_mode, "cgroup");
+    assert_false(bench_direct_io(&p.jobs[0]));
+    bench_plan_free(&p);
+    /* --cold-mode direct implies direct I/O; other modes are refused. */
+    assert_int_equal(parse(&p, err, sizeof err, 4, "--cold", "--cold-mode", "direct"), 0);
+    assert_true(bench_direct_io(&p.jobs[0]));
+    bench_plan_free(&p);
+    assert_int_equal(parse(&p, err, sizeof err, 3, "--cold-mode", "tmpfs"), -EINVAL);
+    assert_non_null(strstr(err, "cold-mode"));
+    assert_int_equal(parse(&p, err, sizeof err, 2, "--direct-io"), 0);
+    assert_true(bench_direct_io(&p.jobs[0]));
+    bench_plan_free(&p);
 }
 
 static char *write_file(const char *dir, const char *name, const char *text)

@@ -39,6 +39,7 @@ static void fill(run_result *r, int c)
     }
     timeline_flush(&r->tl);
     r->c.found = (uint64_t)c;
+    r->c.batches = 10u * (uint64_t)c + 1;
     r->c.start_ns = 1000 + (uint64_t)c;
     r->c.end_ns = 5000 - (uint64_t)c;
 }
@@ -118,6 +119,7 @@ static void test_merge_across_processes(void **state)
     }
     assert_int_equal(all->c.ops[CLASS_READ] + all->c.ops[CLASS_WRITE], CHILDREN * SAMPLES);
     assert_int_equal(all->c.found, 0 + 1 + 2 + 3);
+    assert_int_equal(all->c.batches, 1 + 11 + 21 + 31); /* multi-get calls add up */
     assert_int_equal(all->c.start_ns, 1000);
     assert_int_equal(all->c.end_ns, 5000);
     histogram head;

@@ -78,9 +78,23 @@ static void test_table(void **state)
     assert_true(workload_writes(workload_find("mixed"), 99));
     assert_true(workload_writes(workload_find("readwhilewriting"), 0));
 
+    /* multireadrandom: batched gets of uniform keys, counted by --reads;
+     * compact: one full compaction, a writer. */
+    const workload *mr = workload_find("multi_read_random");
+    assert_non_null(mr);
+    assert_ptr_equal(mr, workload_find("multireadrandom"));
+    assert_int_equal(mr->kind, WL_MULTIREAD);
+    assert_int_equal(mr->dist, DIST_UNIFORM);
+    assert_false(mr->counted_by_num);
+    assert_false(workload_writes(mr, 0));
+    const workload *co = workload_find("compact");
+    assert_non_null(co);
+    assert_int_equal(co->kind, WL_COMPACT);
+    assert_true(workload_writes(co, 0));
+
     size_t n;
     const workload *all = workload_list(&n);
-    assert_int_equal(n, 14);
+    assert_int_equal(n, 16);
     for (size_t i = 0; i < n; i++)
         assert_ptr_equal(workload_find(all[i].name), &all[i]);
     assert_int_equal(op_class_of(OP_INSERT), CLASS_WRITE);
