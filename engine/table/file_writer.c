@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "io/io_direct.h"
+#include "io/io_buf_pool.h"
 #include "io/io_queue.h"
 #include "lsm.h"
 
@@ -123,7 +124,8 @@ static int take_buffer(file_writer *w)
             struct fw_buf *b = &w->bufs[i];
             if (b->busy)
                 continue;
-            if (!b->data && !(b->data = io_aligned_alloc(FW_CHUNK)))
+            size_t cap;
+            if (!b->data && !(b->data = io_buf_get(FW_CHUNK, &cap)))
                 return fail(w, -ENOMEM);
             b->len = 0;
             w->cur = b;
@@ -273,7 +275,7 @@ int fw_close(file_writer *w, int unlink_file)
     if (unlink_file)
         io_unlink(w->io, w->path);
     for (unsigned i = 0; i < FW_DEPTH && !leak; i++)
-        free(w->bufs[i].data);
+        io_buf_put(w->bufs[i].data, FW_CHUNK);
     free(w->path);
     free(w);
     return rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "io/io_buf_pool.h"
 #include "io/io_direct.h"
 #include "lsm.h"
 
@@ -160,11 +161,10 @@ static int submit_more(readahead *ra)
         uint64_t left = ra->end_aligned - ra->next_off;
         size_t len = left < ra->next_len ? (size_t)left : ra->next_len;
         if (c->cap < len) {
-            free(c->buf);
+            io_buf_put(c->buf, c->cap);
             c->cap = 0;
-            if (!(c->buf = io_aligned_alloc(len)))
+            if (!(c->buf = io_buf_get(len, &c->cap)))
                 break; /* submit what we have; nothing held: -ENOMEM below */
-            c->cap = len;
         }
         c->off = ra->next_off;
         c->len = len;
@@ -272,7 +272,7 @@ void readahead_free(readahead *ra)
             held(ra, i)->buf = NULL;
     }
     for (unsigned i = 0; i < READAHEAD_MAX_CHUNKS; i++)
-        free(ra->ch[i].buf);
+        io_buf_put(ra->ch[i].buf, ra->ch[i].cap);
     free(ra->stitch);
     free(ra);
 }
