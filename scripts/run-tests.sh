@@ -18,6 +18,7 @@ fi
 failed=""; passed=0; skipped=0
 run() { # name backend
     bin="$bindir/$1"
+    t0=$(date +%s.%N)
     if [ -n "$2" ]; then
         echo "=== $1 (io=$2${LSMD_URING_SYNC:+, writes and syncs through the ring})"
         LSMD_IO=$2 "$bin"
@@ -26,6 +27,8 @@ run() { # name backend
         "$bin"
     fi
     rc=$?
+    t1=$(date +%s.%N)
+    echo "--- $1${2:+ (io=$2)}: exit $rc, $(echo "$t1 - $t0" | awk '{printf "%.1f", $1 - $3}') s"
     case $rc in
         0) passed=$((passed + 1)) ;;
         77) skipped=$((skipped + 1)); echo "--- $1 skipped" ;;
