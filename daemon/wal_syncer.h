@@ -1,21 +1,25 @@
 /*
- * wal_syncer.h — the second step of a synced write: one thread per
- * database makes the WAL durable and acknowledges the synced writes.
+ * wal_syncer.h — the second step of a synced write: the syncer of a
+ * database (two threads) makes the WAL durable and acknowledges the
+ * synced writes.
  *
  * The workers apply writes themselves (batcher.h, lsm_write_pos without
  * LSM_SYNC: WAL write + memtable, no fdatasync) and hand each synced write
- * here with the WAL position it was applied at.  The syncer thread takes
- * everything handed so far, calls lsm_sync_wal up to the highest position
- * among it (one fdatasync, shared by every worker's writes: the writes
- * handed while it runs make up the next one), then posts each write's
- * completion to its client's ring and wakes the client.  So no worker
+ * here with the WAL position it was applied at.  A syncer thread takes
+ * everything handed so far (a round), calls lsm_sync_wal up to the
+ * highest position among it (one fdatasync, shared by every worker's
+ * writes: the writes handed while it runs make up the next round), then
+ * posts each write's completion to its client's ring and wakes the
+ * client.  The second thread takes the next round meanwhile, so its
+ * fdatasync starts as soon as the previous one ends instead of after the
+ * acknowledgements; rounds are acknowledged in the order taken.  So no worker
  * ever waits for an fdatasync, and a client's synced write is acknowledged
  * only once it is durable (it survives SIGKILL of the daemon and power
  * loss).  A failed sync fails every write it covered, with its error; the
  * engine is read-only from then on.
  *
  * Order: a worker hands a client's writes in the order it applied them,
- * and the syncer posts them in the order handed, so a client's synced
+ * and the syncer posts them in the order handed (round after round), so a client's synced
  * writes are acknowledged in its order.  (A later unsynced write may be
  * acknowledged before an earlier synced one: it is applied after it, so
  * nothing a client can observe breaks.)
@@ -43,12 +47,12 @@ typedef struct wal_ack {
     uint32_t tag;
 } wal_ack;
 
-/* Starts the syncer thread for db.  Errors: -ENOMEM, -errno of
+/* Starts the syncer threads for db.  Errors: -ENOMEM, -errno of
  * pthread_create. */
 int wal_syncer_new(lsm_db *db, wal_syncer **out);
 
 /* Acknowledges every write still handed (after syncing them), stops the
- * thread and frees sy; NULL is a no-op. */
+ * threads and frees sy; NULL is a no-op. */
 void wal_syncer_free(wal_syncer *sy);
 
 /* Hands over n synced writes applied at WAL positions <= pos (the
