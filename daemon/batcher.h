@@ -1,70 +1,71 @@
 /*
- * batcher.h — a worker's group-commit pipeline: it batches the writes of
- * the worker's clients into groups, one lsm_write each.  (The engine has
- * its own group commit inside lsm_write, db/db_write.c; this one sits in
- * front of it, across one worker's clients.)
+ * batcher.h — a worker's write path, first step of two: it gathers the
+ * writes of the worker's clients into groups and applies each group with
+ * one lsm_write_pos, on the worker thread, without waiting for an
+ * fdatasync.  (The engine has its own group commit inside lsm_write,
+ * db/db_write.c; this one sits in front of it, across one worker's
+ * clients.)
  *
  * The writes (PUT, DELETE, WRITE_BATCH) a worker takes from its clients
  * go into one lsm_batch, the "filling" group.  At the end of each pass
- * the group is started with one lsm_write: inline when it needs no sync
- * (one write(2), no reason to hand it off), else by one of the worker's
- * committer threads (two).  So two groups are in flight at once: the
- * worker hands over a new group while the previous one still waits for
- * its fdatasync, its WAL bytes are written at once and ride on the
- * engine's next shared sync (db/db_write.c, sync_wal_upto) together with the
- * groups of the other workers, instead of waiting a whole sync for the
- * committer to come back.  While both committers are busy the filling
- * group keeps growing.
+ * (batcher_flush), or when it is full, or before another request of a
+ * session with writes in it (batcher_settle, read-your-writes), the
+ * worker applies it: one WAL write(2) and the memtable insertions.  Then
+ *   - each write without SHM_SQ_SYNC is acknowledged at once;
+ *   - each synced write goes to the database's syncer (wal_syncer.h) with
+ *     the group's WAL position: its one thread makes the WAL durable up to
+ *     there (one fdatasync for every worker's writes handed meanwhile) and
+ *     acknowledges them.
+ * So a worker never waits for an fdatasync, and its other clients never
+ * wait for one client's synced writes.
  *
- *      worker:      [fill G1] hand [fill G2] hand [fill G3 ........] hand
- *      committer a:           [write G1, sync ......, ack G1] [write G3 ..
- *      committer b:                     [write G2, wait, sync ....., ack G2]
+ *      worker:  [fill G1][apply G1, ack unsynced][fill G2][apply G2 ...
+ *      syncer:            [fdatasync to G1 ........][ack G1][fdatasync to G2 ...
  *
- * Order: the engine applies lsm_write calls in the order they enter it,
- * and groups at different committers may enter in any order.  So a group
- * that holds a write of a session with writes still in flight in an
- * earlier group is "ordered": it starts only once no group is in flight
- * (it keeps filling meanwhile).  Groups in flight together thus never
- * share a session, and each session's writes reach lsm_write in the order
- * it submitted them.  A client with one write at a time (the usual case)
- * never makes a group ordered.  Each write is acknowledged only after its
- * lsm_write returned: applied, and with LSM_SYNC durable.
- * batcher_settle() runs before any other request of a session that has
- * writes in flight, so a client reads its own writes and its snapshots
- * include them.
+ * Order: one thread (the worker) applies a session's writes, in the order
+ * the session sent them, so they reach the engine in that order by
+ * construction.  A synced write is acknowledged only once durable; an
+ * unsynced one once applied (it may be acknowledged before an earlier
+ * synced write of its session, which it follows in the WAL).
+ * batcher_settle runs before any other request of a session with writes
+ * in the filling group, so a client reads its own writes and its
+ * snapshots include them.
  *
  * Large writes (more than 1 MiB encoded: a big value or batch) do not join
  * a group: they are applied alone by the worker's apart thread, which
- * copies, parses and lsm_writes them while the worker keeps serving its
- * other sessions.  Their session is held meanwhile (batcher_held): the
- * worker takes none of its requests until the large write is
- * acknowledged, so the session's order and its reads of its own writes
- * hold without anyone else waiting.  (The engine still applies one write
- * at a time: other writes wait for the large one's WAL append and
- * memtable insertion inside lsm_write (docs/tuning.md, "The service"):
- * bounded by max_request_bytes for a batch, by the 64 MiB value limit for
- * a put.)
+ * copies, parses and applies them (also without waiting for a sync) while
+ * the worker keeps serving its other sessions: that copy and parse take
+ * milliseconds per MiB, up to 64 MiB for a value, which the other
+ * sessions must not wait for.  Their session is held meanwhile
+ * (batcher_held): the worker takes none of its requests until the large
+ * write is applied, so the session's order and its reads of its own
+ * writes hold without anyone else waiting.  (The engine still applies one
+ * write at a time: other writes wait for the large one's WAL append and
+ * memtable insertion inside lsm_write (docs/tuning.md, "The service").)
  *
  * Isolation: every request is validated against the engine's limits
  * before it joins a group (shm/validate.h; a WRITE_BATCH above the
- * config's max_request_bytes gets -E2BIG), a batch is checked whole
- * as it is appended (lsm_batch_append_encoded: all or nothing), and a request that does not fit the filling
- * group starts the next one: a refused request fails only itself.
+ * config's max_request_bytes gets -E2BIG), a batch is checked whole as it
+ * is appended (lsm_batch_append_encoded: all or nothing), and a request
+ * that does not fit the filling group starts the next one: a refused
+ * request fails only itself.
  *
- * Memory: groups hold at most GROUP_MAX_BYTES plus one request of up to
- * 1 MiB, so the three group batches stay under 30 MiB per worker; the apart thread frees its buffers after each
+ * Memory: the group holds at most GROUP_MAX_BYTES (8 MiB) plus one
+ * request of up to 1 MiB; the apart thread frees its buffers after each
  * write.
  *
  * Copies: a put's key and value go once from the arena into the batch
- * (engine memory) before anything checksums or logs them; an encoded batch
- * is copied whole, once, into the group's batch, then validated there.
+ * (engine memory) before anything checksums or logs them; a client's
+ * encoded batch (WRITE_BATCH) is copied whole, once, into the group's
+ * batch as it is encoded and validated there (lsm_batch_append_encoded),
+ * never re-encoded entry by entry.
  *
- * Per-client state (writes in flight, held apart) lives in each session,
- * in client_writes.h's struct, which only this unit changes.
+ * Per-client state (writes not yet acknowledged, in the filling group,
+ * held apart) lives in each session, in client_writes.h's struct.
  *
  * Thread safety: all calls from the owning worker thread (batcher_apart,
- * batcher_held and batcher_pending from any); the committer and apart
- * threads are internal.  Completions are posted under each session's mu.
+ * batcher_held and batcher_pending from any); the apart thread is
+ * internal.  Completions are posted under each session's mu.
  */
 #ifndef LSMD_BATCHER_H
 #define LSMD_BATCHER_H
@@ -78,12 +79,12 @@
 struct session;
 typedef struct batcher batcher;
 
-/* Starts the committer threads; one bumps *kick (shm_server_kick) when it
- * finishes a group the worker was holding back for it.
- * Errors: -ENOMEM, -errno of pthread_create. */
+/* Starts the apart thread, which bumps *kick (shm_server_kick) when it has
+ * applied a large write (its session may be served again).  Synced writes
+ * go to d->syncer.  Errors: -ENOMEM, -errno of pthread_create. */
 int batcher_new(daemon_ctx *d, int worker_index, uint32_t *kick, batcher **out);
 
-/* Commits whatever is pending, stops the committers and frees g. */
+/* Drains (batcher_drain), stops the apart thread and frees g. */
 void batcher_free(batcher *g);
 
 /* Adds a validated PUT, DELETE or WRITE_BATCH of s to the filling group,
@@ -98,27 +99,27 @@ void batcher_add(batcher *g, struct session *s, const struct shm_sqe *q);
 bool batcher_apart(const struct shm_sqe *q);
 
 /* Whether s has a large write being applied apart: the worker must not
- * take s's requests now; the apart thread kicks the worker when it clears. */
+ * take s's requests now; the apart thread kicks the worker once it is
+ * applied. */
 bool batcher_held(const struct session *s);
 
-/* End of a pass: starts the filling group unless it must wait for a group
- * in flight (it is ordered after one, or every committer is busy). */
+/* End of a pass: applies the filling group (without waiting for a sync). */
 void batcher_flush(batcher *g);
 
-/* Returns once every write of s taken so far is acknowledged (waits for
- * s's groups in flight, then commits the filling group here if it holds
- * writes of s). */
+/* Returns once every write of s taken so far is applied: applies the
+ * filling group if it holds writes of s (never waits for a sync). */
 void batcher_settle(batcher *g, struct session *s);
 
-/* Returns once every write taken so far, large ones included, is
- * acknowledged (shutdown). */
+/* Returns once every write taken so far, large ones included, is applied
+ * and acknowledged, synced ones included (shutdown). */
 void batcher_drain(batcher *g);
 
 /* Whether s has writes taken and not yet acknowledged (for the serving
  * worker's wait policy; any thread, the answer may be stale). */
 bool batcher_pending(const struct session *s);
 
-/* Counters: groups committed and writes in them. */
+/* Counters: groups applied (a large write counts as one) and writes in
+ * them. */
 void batcher_counters(const batcher *g, uint64_t *groups, uint64_t *writes);
 
 #endif

@@ -51,6 +51,7 @@ typedef struct daemon_ctx {
     int nworkers;
     struct admin_queue *admin_queue; /* workers hand admin requests here */
     struct admin *admin;         /* the threads that run them */
+    struct wal_syncer *syncer;   /* acknowledges synced writes (wal_syncer.h) */
     uint64_t start_ns;           /* CLOCK_MONOTONIC */
 
     pthread_mutex_t sessions_mu;

@@ -33,6 +33,7 @@
 #include "placement.h"
 #include "session.h"
 #include "wait.h"
+#include "wal_syncer.h"
 #include "worker.h"
 
 
@@ -305,6 +306,9 @@ static int start_threads(daemon_ctx *d)
     rc = admin_start(d, &d->admin);
     if (rc)
         return rc;
+    rc = wal_syncer_new(d->db, &d->syncer);
+    if (rc)
+        return rc;
     d->workers = calloc((size_t)d->cfg->workers, sizeof *d->workers);
     if (!d->workers)
         return -ENOMEM;
@@ -335,6 +339,8 @@ static int shutdown_all(main_loop *m)
     for (int i = 0; i < d->nworkers; i++)
         worker_free(d->workers[i]);
     d->nworkers = 0;
+    wal_syncer_free(d->syncer); /* the workers' drains left it nothing */
+    d->syncer = NULL;
     /* Drop main's references; each remaining session then goes away. */
     for (;;) {
         session *s = NULL;
@@ -442,6 +448,7 @@ out:
     admin_queue_free(d.admin_queue);
     for (int i = 0; i < d.nworkers; i++)
         worker_free(d.workers[i]);
+    wal_syncer_free(d.syncer);
     snapreg_free(d.snaps);
     if (d.db)
         lsm_close(d.db);

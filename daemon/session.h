@@ -19,7 +19,7 @@
  *   Fields set by session_attach are read-only afterwards.  `mu`
  *   serializes every shm_session_* call that changes the session (next,
  *   post, complete, wake, end) and shm_session_stats, between the worker,
- *   its committer and the admin lanes (shm/server.h requires it).
+ *   its apart thread, the syncer and the admin lanes (shm/server.h requires it).
  *   The iterator table, need_wake and stalled belong to the serving worker
  *   thread only.
  */

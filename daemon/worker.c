@@ -480,7 +480,7 @@ static void drain(worker *w)
 }
 
 /* Whether every session waits for writes in flight: its next request then
- * comes a whole fdatasync later, after a committer acknowledges. */
+ * comes a whole fdatasync later, after the syncer acknowledges. */
 static bool all_await_writes(const worker *w)
 {
     for (int i = 0; i < w->n; i++)
@@ -512,7 +512,7 @@ static void *worker_main(void *arg)
             w->ss[i] = s->stalled || batcher_held(s) ? NULL : s->shm;
         }
         /* Spin only when it may pay: a spin that finds nothing takes the
-         * CPU from the clients and committers (docs/tuning.md, "The
+         * CPU from the clients and the syncer (docs/tuning.md, "The
          * service").  Not while every session
          * awaits its writes; nor after SPIN_LATE_MAX waits in a row that
          * outlasted the spin (an idle session beside the writers, say),

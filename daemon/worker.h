@@ -3,11 +3,12 @@
  * submission rings, and sleeps (after a bounded spin) in one futex_waitv on
  * all of them when they are idle.
  *
- * Writes go to the worker's group-commit pipeline (batcher.h): one
- * lsm_write per group of requests across all its clients, synced by the
- * worker's two committer threads while the worker keeps serving.  Any
- * other request of a client first waits for that client's writes
- * (batcher_settle), so every client reads its own writes.  Gets copy the key once into private memory
+ * Writes go to the worker's write groups (batcher.h): the worker applies
+ * one group of requests across all its clients with one lsm_write_pos,
+ * without waiting for a sync; the database's syncer thread makes synced
+ * writes durable and acknowledges them (wal_syncer.h).  Any other request
+ * of a client first has that client's writes applied (batcher_settle), so
+ * every client reads its own writes.  Gets copy the key once into private memory
  * and write the value into the client's arena.  Flush, compact,
  * set-option and stats go to the admin queue (admin_queue.h) so a long
  * compaction never stalls other clients.

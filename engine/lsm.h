@@ -247,6 +247,38 @@ int lsm_batch_append_encoded(lsm_batch *b, const void *data, size_t len, uint32_
  * batch is left unchanged and may be reused. */
 int lsm_write(lsm_db *db, lsm_batch *b, int flags);
 
+/* Writes in two steps: apply now, make durable later, for a server that
+ * must not hold a thread for each fdatasync (lsmd applies a client's
+ * write on its worker thread and acknowledges synced writes from one sync
+ * thread per database, docs/architecture.md, "Writes in two steps").
+ *
+ * lsm_write_pos is lsm_write (same flags, errors, atomicity) that also
+ * sets *pos to the write's WAL position: a number that grows with the
+ * order writes are applied in (it is the sequence of the last entry of
+ * the engine's write group that carried b; an empty b gets the position
+ * of the latest write).  Without LSM_SYNC it returns once b is in the WAL
+ * file (the operating system) and the memtable: visible to readers, not
+ * yet durable against power loss.
+ *
+ * lsm_sync_wal returns once every write whose position is <= pos is
+ * durable: its WAL bytes and every earlier write's, also across memtable
+ * switches (a WAL switched away from is synced whole before the next one
+ * takes writes, and its directory entry too), so a power loss keeps a
+ * prefix of the writes that includes every one up to pos.  It costs
+ * nothing when pos is already durable (a synced write, or an earlier
+ * lsm_sync_wal, covered it); otherwise one fdatasync covers every write
+ * applied before it starts, and callers that come while it runs share
+ * the next one.
+ * Thread safety: both from any thread, concurrently with any other call
+ * but lsm_close; at most one fdatasync runs at a time.
+ * Errors (lsm_sync_wal): -EINVAL (db NULL, or pos above every position a
+ *   write returned), or the fdatasync's -EIO, -ENOSPC...: the database is
+ *   then read-only (LSM_EREADONLY for writes, as after a failed synced
+ *   lsm_write), and the writes after the last successful sync may or may
+ *   not survive a power loss; later calls return the same error. */
+int lsm_write_pos(lsm_db *db, lsm_batch *b, int flags, uint64_t *pos);
+int lsm_sync_wal(lsm_db *db, uint64_t pos);
+
 /* ---- Reads --------------------------------------------------------------- */
 /* On success *val is a malloc'd copy (free it with lsm_free) of *vlen bytes.
  * snap NULL reads the latest state.

@@ -253,7 +253,8 @@ static int recover_wals(lsm_db *db)
         rc = io_sync_dir(db->io, db->dir);
     db->wal_number = wal_number;
     db->sync_writer = db->wal;
-    db->sync_wal = db->synced_wal = wal_number;
+    atomic_store(&db->wal_seq, max_seq);
+    db->synced_seq = max_seq; /* recovered: no sync asked of the new WAL */
     return rc;
 }
 
@@ -529,7 +530,25 @@ int lsm_write(lsm_db *db, lsm_batch *b, int flags)
         return -EINVAL;
     if (batch_count(b) == 0)
         return 0;
-    return db_write_batch(db, b, flags & LSM_SYNC);
+    return db_write_batch(db, b, flags & LSM_SYNC, NULL);
+}
+
+int lsm_write_pos(lsm_db *db, lsm_batch *b, int flags, uint64_t *pos)
+{
+    if (!db || !b || !pos || check_flags(flags))
+        return -EINVAL;
+    if (batch_count(b) == 0) {
+        *pos = atomic_load_explicit(&db->wal_seq, memory_order_acquire);
+        return 0;
+    }
+    return db_write_batch(db, b, flags & LSM_SYNC, pos);
+}
+
+int lsm_sync_wal(lsm_db *db, uint64_t pos)
+{
+    if (!db)
+        return -EINVAL;
+    return db_sync_upto(db, pos);
 }
 
 /* Single puts and deletes reuse a per-thread batch, so they do not
@@ -580,7 +599,7 @@ int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val, size_t vl
         return -ENOMEM;
     int rc = lsm_batch_put(b, key, klen, val, vlen);
     if (rc == 0)
-        rc = db_write_batch(db, b, flags & LSM_SYNC);
+        rc = db_write_batch(db, b, flags & LSM_SYNC, NULL);
     single_batch_done(b);
     return rc;
 }
@@ -594,7 +613,7 @@ int lsm_delete(lsm_db *db, const void *key, size_t klen, int flags)
         return -ENOMEM;
     int rc = lsm_batch_delete(b, key, klen);
     if (rc == 0)
-        rc = db_write_batch(db, b, flags & LSM_SYNC);
+        rc = db_write_batch(db, b, flags & LSM_SYNC, NULL);
     return rc;
 }
 
@@ -602,7 +621,7 @@ int lsm_flush(lsm_db *db)
 {
     if (!db)
         return -EINVAL;
-    int rc = db_write_batch(db, NULL, 0);
+    int rc = db_write_batch(db, NULL, 0, NULL);
     if (rc != 0)
         return rc;
     pthread_mutex_lock(&db->mu);

@@ -82,6 +82,7 @@ typedef struct db_writer {
     int sync;
     bool done;
     int status;
+    uint64_t seq;     /* set when done: the group's last sequence */
     pthread_cond_t cv;
     struct db_writer *next;
 } db_writer;
@@ -136,16 +137,20 @@ struct lsm_db {
 
     _Atomic uint64_t last_seq;   /* highest sequence visible to readers */
 
-    /* WAL syncs run outside the writer queue, so the next group appends
-     * while this one waits for its fdatasync and one fdatasync covers
-     * every group written before it began.  [sync_mu] */
+    /* Highest sequence whose WAL record is written (not necessarily
+     * durable): stored by the leader after each append (release), before
+     * the group is visible; a sync loads it (acquire) before its
+     * fdatasync, which then covers every record up to it. */
+    _Atomic uint64_t wal_seq;
+
+    /* WAL syncs run outside the writer queue (db_sync_upto), so the next
+     * group appends while this one waits for its fdatasync and one
+     * fdatasync covers every group written before it began.  [sync_mu] */
     pthread_mutex_t sync_mu;
     pthread_cond_t sync_cv;
     wal_writer *sync_writer;     /* the current WAL, for syncing */
-    uint64_t sync_wal;           /* its number */
-    uint64_t sync_request_end;   /* bytes of it some writer needs synced */
-    uint64_t synced_wal, synced_end; /* covered by a completed sync (all of
-                                    every WAL numbered below synced_wal) */
+    uint64_t synced_seq;         /* every write up to it is durable (older
+                                    WALs were synced whole at their switch) */
     bool syncing;                /* a thread is in fdatasync */
     int sync_error;              /* sticky: a failed fdatasync */
     pthread_mutex_t manifest_mu; /* serializes version_set_log_and_apply */
@@ -255,7 +260,11 @@ int db_check_option_rules(const lsm_options *o, const char *changed);
 int db_style_valid(const char *s);
 
 /* db_write.c */
-int db_write_batch(lsm_db *db, lsm_batch *b, int sync); /* b NULL: switch */
+/* b NULL: switch.  *seq (may be NULL) gets the write's WAL position: the
+ * last sequence of its group (last_seq for a switch). */
+int db_write_batch(lsm_db *db, lsm_batch *b, int sync, uint64_t *seq);
+/* lsm_sync_wal (lsm.h): returns once every write up to seq is durable. */
+int db_sync_upto(lsm_db *db, uint64_t seq);
 /* Inserts an encoded batch payload into mem; entry i gets first_seq + i.
  * Used by the group-commit leader and by WAL replay. */
 int db_insert_entries(memtable *mem, uint64_t first_seq, slice payload, uint32_t count);

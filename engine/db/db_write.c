@@ -60,7 +60,7 @@ static int switch_memtable(lsm_db *db)
      * in the new WAL must never survive a power loss that drops an earlier
      * unsynced write in the old one (that would be a hole).  No group sync
      * may be using the old writer meanwhile, and once it is swapped out its
-     * waiters are covered (synced_wal moves past it). */
+     * waiters are covered (synced_seq moves past its last record). */
     pthread_mutex_lock(&db->sync_mu);
     while (db->syncing)
         pthread_cond_wait(&db->sync_cv, &db->sync_mu);
@@ -84,11 +84,10 @@ static int switch_memtable(lsm_db *db)
         io_unlink(db->io, path);
     }
     if (rc == 0) {
-        db->synced_wal = number; /* every older WAL is fully synced */
-        db->synced_end = 0;
-        db->sync_wal = number;
+        /* Every record of the old WAL is durable: the leader (us) wrote
+         * the last of them. */
+        db->synced_seq = atomic_load_explicit(&db->wal_seq, memory_order_acquire);
         db->sync_writer = w;
-        db->sync_request_end = 0;
     } else if (!transient && !db->sync_error) {
         db->sync_error = rc;
     }
@@ -277,7 +276,7 @@ static db_writer *build_group(lsm_db *db, db_writer *leader, lsm_batch **merged)
 
 /* Appends the group to the WAL and the memtable.  Runs without mu.  The
  * fdatasync, if the group needs one, comes after leadership is handed on
- * (sync_wal_upto). */
+ * (sync_upto). */
 static int commit_group(lsm_db *db, lsm_batch *merged, uint64_t first_seq)
 {
     uint32_t count = batch_count(merged);
@@ -287,22 +286,23 @@ static int commit_group(lsm_db *db, lsm_batch *merged, uint64_t first_seq)
                                      batch_payload(merged).size, 0);
     if (rc != 0)
         return rc;
+    /* Release: a sync that loads it (acquire) starts its fdatasync after
+     * this record's write returned. */
+    atomic_store_explicit(&db->wal_seq, first_seq + count - 1, memory_order_release);
     KILLPOINT("wal.after_write_before_sync");
     return db_insert_entries(db->mem, first_seq, batch_payload(merged), count);
 }
 
-/* Returns once bytes [0, end) of WAL number wal are durable.  Whoever finds
- * no sync running starts one covering every byte requested so far, so
- * groups that wrote while a sync ran share the next one (group commit
+/* Returns once every write up to sequence seq is durable.  Whoever finds
+ * no sync running starts one covering every record written so far, so
+ * writes that came in while a sync ran share the next one (group commit
  * across groups).  Runs without mu.  Errors: the fdatasync's, sticky. */
-static int sync_wal_upto(lsm_db *db, uint64_t wal, uint64_t end)
+static int sync_upto(lsm_db *db, uint64_t seq)
 {
     pthread_mutex_lock(&db->sync_mu);
-    if (wal == db->sync_wal && end > db->sync_request_end)
-        db->sync_request_end = end;
     int rc = 0;
     for (;;) {
-        if (db->synced_wal > wal || (db->synced_wal == wal && db->synced_end >= end))
+        if (db->synced_seq >= seq)
             break;
         if ((rc = db->sync_error) != 0)
             break;
@@ -310,11 +310,12 @@ static int sync_wal_upto(lsm_db *db, uint64_t wal, uint64_t end)
             pthread_cond_wait(&db->sync_cv, &db->sync_mu);
             continue;
         }
-        /* Our WAL is the current one: an older one was synced whole by the
-         * switch, so the first test above would have passed. */
+        /* The writer cannot change while syncing is set (switch_memtable
+         * waits), and every record up to target went to it or to an older
+         * WAL, synced whole at its switch. */
         db->syncing = true;
         wal_writer *w = db->sync_writer;
-        uint64_t target = db->sync_request_end, target_wal = db->sync_wal;
+        uint64_t target = atomic_load_explicit(&db->wal_seq, memory_order_acquire);
         pthread_mutex_unlock(&db->sync_mu);
         rc = wal_writer_sync(w); /* covers every byte written before it */
         atomic_fetch_add_explicit(&db->stat_wal_syncs, 1, memory_order_relaxed);
@@ -323,10 +324,8 @@ static int sync_wal_upto(lsm_db *db, uint64_t wal, uint64_t end)
         if (rc != 0) {
             if (!db->sync_error)
                 db->sync_error = rc;
-        } else if (target_wal == db->sync_wal) {
-            db->synced_wal = target_wal;
-            if (target > db->synced_end)
-                db->synced_end = target;
+        } else if (target > db->synced_seq) {
+            db->synced_seq = target;
         }
         pthread_cond_broadcast(&db->sync_cv);
     }
@@ -334,7 +333,20 @@ static int sync_wal_upto(lsm_db *db, uint64_t wal, uint64_t end)
     return rc;
 }
 
-int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
+int db_sync_upto(lsm_db *db, uint64_t seq)
+{
+    if (seq > atomic_load_explicit(&db->wal_seq, memory_order_acquire))
+        return -EINVAL; /* no write returned this position */
+    int rc = sync_upto(db, seq);
+    if (rc != 0) {
+        pthread_mutex_lock(&db->mu);
+        db_set_bg_error(db, rc, "WAL fdatasync failed");
+        pthread_mutex_unlock(&db->mu);
+    }
+    return rc;
+}
+
+int db_write_batch(lsm_db *db, lsm_batch *b, int sync, uint64_t *seq)
 {
     db_writer me = { .batch = b, .sync = sync };
     uint64_t t0 = db_mono_ns();
@@ -355,6 +367,8 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
         pthread_mutex_unlock(&db->mu);
         pthread_cond_destroy(&me.cv);
         histogram_record_atomic(&db->write_latency, db_mono_ns() - t0);
+        if (seq)
+            *seq = me.seq;
         return me.status;
     }
 
@@ -362,7 +376,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
     int rc = make_room(db, b == NULL);
     db_writer *last = &me;
     bool group_sync = false;
-    uint64_t wal = 0, wal_end = 0;
+    uint64_t group_seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
     if (rc == 0 && b && batch_count(b) > 0) {
         lsm_batch *merged;
         last = build_group(db, &me, &merged);
@@ -397,8 +411,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
                 members++;
             atomic_fetch_add_explicit(&db->stat_wal_grouped_writes, members,
                                       memory_order_relaxed);
-            wal = db->wal_number;
-            wal_end = wal_writer_size(db->wal);
+            group_seq = first_seq + count - 1;
         } else {
             /* The WAL may now hold a partial record: never accept another
              * write. */
@@ -415,6 +428,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
         if (!db->wq_head)
             db->wq_tail = NULL;
         if (w != &me) {
+            w->seq = group_seq;
             if (rc == 0 && w->sync) {
                 w->next = NULL;
                 *tail = w;
@@ -432,7 +446,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
         pthread_cond_signal(&db->wq_head->cv);
     if (rc == 0 && group_sync) {
         pthread_mutex_unlock(&db->mu);
-        rc = sync_wal_upto(db, wal, wal_end);
+        rc = sync_upto(db, group_seq);
         pthread_mutex_lock(&db->mu);
         if (rc != 0) /* an fdatasync error is never retried as success */
             db_set_bg_error(db, rc, "WAL fdatasync failed");
@@ -450,5 +464,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync)
     pthread_cond_destroy(&me.cv);
     if (b)
         histogram_record_atomic(&db->write_latency, db_mono_ns() - t0);
+    if (seq)
+        *seq = group_seq;
     return rc;
 }

@@ -1,0 +1,186 @@
+/* wal_syncer.c — see wal_syncer.h. */
+#include "wal_syncer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "session.h"
+
+/* Syncer threads.  With one, no fdatasync runs while it posts a round's
+ * completions and wakes their clients (tens of microseconds per client);
+ * with two, the next round's fdatasync starts as soon as the previous one
+ * ends (the engine runs one at a time, lsm.h) while the other thread
+ * acknowledges.  Rounds are acknowledged in the order they were taken. */
+#define SYNCERS 2
+
+/* The handed writes: an array the adders append to; a thread swaps it
+ * with its own (empty) one and works on that without the lock. */
+typedef struct ack_list {
+    wal_ack *a;
+    int n, cap;
+} ack_list;
+
+struct wal_syncer {
+    lsm_db *db;
+    pthread_t threads[SYNCERS];
+    int nthreads;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;  /* threads: writes were handed, or stop */
+    pthread_cond_t done_cv;  /* flushers, threads: a round was acknowledged */
+    ack_list handed;         /* [mu] */
+    uint64_t upto;           /* [mu] highest position among handed */
+    uint64_t added, acked;   /* [mu] writes ever handed, acknowledged */
+    uint64_t rounds_taken;   /* [mu] rounds ever taken (round numbers) */
+    uint64_t rounds_acked;   /* [mu] rounds acknowledged: 1 .. this one */
+    bool stop;               /* [mu] */
+};
+
+/* Posts the acknowledgements of n writes with status rc: the client of a
+ * run of consecutive acks is woken once. */
+static void acknowledge(const wal_ack *acks, int n, int rc)
+{
+    for (int i = 0; i < n; i++) {
+        struct shm_cqe c = { .tag = acks[i].tag, .status = rc };
+        session_post(acks[i].s, &c);
+    }
+    for (int i = 0; i < n; i++) {
+        session *s = acks[i].s;
+        if (i + 1 == n || acks[i + 1].s != s)
+            session_wake(s);
+        /* Release: the worker's wait policy reads it relaxed; nothing
+         * else depends on it (client_writes.h). */
+        atomic_fetch_sub_explicit(&s->writes.pending, 1, memory_order_release);
+        session_unref(s);
+    }
+}
+
+static int sync_to(wal_syncer *sy, uint64_t pos, int n)
+{
+    int rc = lsm_sync_wal(sy->db, pos);
+    if (rc)
+        log_warn_limited("lsmd: WAL sync for %d synced writes failed: %s", n,
+                         lsm_strerror(rc));
+    return rc;
+}
+
+static void *syncer_main(void *arg)
+{
+    wal_syncer *sy = arg;
+    ack_list mine = { 0 };
+    pthread_mutex_lock(&sy->mu);
+    for (;;) {
+        while (sy->handed.n == 0 && !sy->stop)
+            pthread_cond_wait(&sy->work_cv, &sy->mu);
+        if (sy->handed.n == 0)
+            break; /* stop, and nothing left */
+        ack_list t = sy->handed;
+        sy->handed = mine;
+        mine = t;
+        uint64_t pos = sy->upto, round = ++sy->rounds_taken;
+        pthread_mutex_unlock(&sy->mu);
+        /* Writes handed while this sync runs make up the next round. */
+        int rc = sync_to(sy, pos, mine.n);
+        pthread_mutex_lock(&sy->mu);
+        while (sy->rounds_acked != round - 1) /* each client's order */
+            pthread_cond_wait(&sy->done_cv, &sy->mu);
+        pthread_mutex_unlock(&sy->mu);
+        acknowledge(mine.a, mine.n, rc);
+        pthread_mutex_lock(&sy->mu);
+        sy->rounds_acked = round;
+        sy->acked += (uint64_t)mine.n;
+        mine.n = 0;
+        pthread_cond_broadcast(&sy->done_cv);
+    }
+    pthread_mutex_unlock(&sy->mu);
+    free(mine.a);
+    return NULL;
+}
+
+int wal_syncer_new(lsm_db *db, wal_syncer **out)
+{
+    wal_syncer *sy = calloc(1, sizeof *sy);
+    if (!sy)
+        return -ENOMEM;
+    sy->db = db;
+    pthread_mutex_init(&sy->mu, NULL);
+    pthread_cond_init(&sy->work_cv, NULL);
+    pthread_cond_init(&sy->done_cv, NULL);
+    int rc = 0;
+    for (int i = 0; i < SYNCERS && rc == 0; i++) {
+        rc = pthread_create(&sy->threads[i], NULL, syncer_main, sy);
+        if (rc == 0) {
+            char name[16];
+            snprintf(name, sizeof name, "lsmd-sync%d", i);
+            pthread_setname_np(sy->threads[i], name);
+            sy->nthreads++;
+        }
+    }
+    if (rc) {
+        wal_syncer_free(sy);
+        return -rc;
+    }
+    *out = sy;
+    return 0;
+}
+
+void wal_syncer_free(wal_syncer *sy)
+{
+    if (!sy)
+        return;
+    pthread_mutex_lock(&sy->mu);
+    sy->stop = true;
+    pthread_cond_broadcast(&sy->work_cv);
+    pthread_mutex_unlock(&sy->mu);
+    for (int i = 0; i < sy->nthreads; i++)
+        pthread_join(sy->threads[i], NULL); /* they acknowledge what is left first */
+    free(sy->handed.a);
+    pthread_mutex_destroy(&sy->mu);
+    pthread_cond_destroy(&sy->work_cv);
+    pthread_cond_destroy(&sy->done_cv);
+    free(sy);
+}
+
+void wal_syncer_add(wal_syncer *sy, const wal_ack *acks, int n, uint64_t pos)
+{
+    if (n <= 0)
+        return;
+    pthread_mutex_lock(&sy->mu);
+    ack_list *h = &sy->handed;
+    if (h->n + n > h->cap) {
+        int cap = h->cap ? h->cap : 256;
+        while (cap < h->n + n)
+            cap *= 2;
+        wal_ack *a = realloc(h->a, (size_t)cap * sizeof *a);
+        if (!a) {
+            pthread_mutex_unlock(&sy->mu);
+            /* No room to hand them over: the caller syncs and acknowledges
+             * them, after the writes handed before (their clients' order). */
+            wal_syncer_flush(sy);
+            acknowledge(acks, n, sync_to(sy, pos, n));
+            return;
+        }
+        h->a = a;
+        h->cap = cap;
+    }
+    memcpy(h->a + h->n, acks, (size_t)n * sizeof *acks);
+    h->n += n;
+    if (pos > sy->upto)
+        sy->upto = pos;
+    sy->added += (uint64_t)n;
+    pthread_cond_signal(&sy->work_cv);
+    pthread_mutex_unlock(&sy->mu);
+}
+
+void wal_syncer_flush(wal_syncer *sy)
+{
+    pthread_mutex_lock(&sy->mu);
+    uint64_t target = sy->added;
+    while (sy->acked < target)
+        pthread_cond_wait(&sy->done_cv, &sy->mu);
+    pthread_mutex_unlock(&sy->mu);
+}
