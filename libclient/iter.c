@@ -161,6 +161,13 @@ int lsmd_iter_new_ex(lsmd_conn *c, uint64_t snapshot_id, const void *lo,
     };
     struct shm_cqe cqe;
     int rc = conn_call(c, &sqe, &cqe);
+    if (rc == 0 && cqe.status == -EOPNOTSUPP) {
+        /* A daemon older than ITER_SCAN (docs/upgrade.md): ITER_OPEN,
+         * which also brings the first page. */
+        sqe.opcode = SHM_OP_ITER_OPEN;
+        sqe.arg1 = it->next_max;
+        rc = conn_call(c, &sqe, &cqe);
+    }
     if (rc == 0)
         rc = cqe.status;
     if (rc != 0 && rc != LSM_ETOOSMALL) {

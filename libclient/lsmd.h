@@ -196,7 +196,9 @@ int lsmd_snapshot_list(lsmd_conn *c, lsmd_snapshot_info *out, size_t cap,
  * snapshot_id (0 = a consistent view taken now).  It lives in the daemon;
  * the client pulls pages of entries into its segment, so next() is a
  * memory walk except once per page.  It starts positioned on the first
- * entry (check lsmd_iter_valid).
+ * entry (check lsmd_iter_valid): the open brings the first page (one
+ * round trip, SHM_OP_ITER_SCAN), and a range that ends within it leaves
+ * nothing open on the daemon.
  * Errors: -EINVAL, -ESRCH, -EMFILE (too many iterators for this
  * connection or its uid), -ENOMEM,
  * -ENOTCONN; later errors show in lsmd_iter_status. */
@@ -245,7 +247,8 @@ typedef int (*lsmd_scan_fn)(void *arg, const void *key, size_t klen, const void 
  * LSMD_ITER_REVERSE, LSMD_SCAN_ONE_PAGE.  *visited (when not NULL) gets
  * the number of entries given to fn.
  * Errors: -EINVAL (bad bound or seek length, flags), -ESRCH (snapshot not
- * held), -EMFILE (the scan outlives its first page and the connection or
+ * held), -EOPNOTSUPP (a daemon older than ITER_SCAN; lsmd_iter_new works
+ * with it), -EMFILE (the scan outlives its first page and the connection or
  * its uid holds the most iterators it may), -E2BIG (an entry larger than
  * the connection's large region), -ENOMEM, -ENOTCONN, engine errors. */
 int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,

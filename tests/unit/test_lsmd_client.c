@@ -93,6 +93,7 @@ static int batch_apply(void *ctx, enum value_type t, slice k, slice v)
 
 struct fake_iter { uint64_t id; int pos; char hi[256]; uint32_t hil; };
 static struct fake_iter iters[8];
+static bool old_daemon; /* refuses ITER_SCAN */
 static struct shm_dir_entry snaps[16];
 static uint32_t nsnaps;
 static struct shm_dir dir;
@@ -185,6 +186,10 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
     }
     case SHM_OP_ITER_OPEN: case SHM_OP_ITER_SCAN: {
         bool scan = q->opcode == SHM_OP_ITER_SCAN;
+        if (scan && old_daemon) {
+            c->status = -EOPNOTSUPP;
+            break;
+        }
         if (q->flags & SHM_SQ_REVERSE) {
             c->status = -EOPNOTSUPP;
             break;
@@ -235,7 +240,9 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
         break;
     }
     case SHM_OP_SET_OPTION:
-        if (q->key_len == 8 && memcmp(key, "shutdown", 8) == 0)
+        if (q->key_len == 6 && memcmp(key, "noscan", 6) == 0)
+            old_daemon = true; /* plays a daemon older than ITER_SCAN */
+        else if (q->key_len == 8 && memcmp(key, "shutdown", 8) == 0)
             shm_session_end(s, ESHUTDOWN);
         else if (q->key_len == 3 && memcmp(key, "bad", 3) == 0)
             c->status = -EINVAL;
@@ -252,6 +259,7 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
 
 static void serve_client(int sock)
 {
+    old_daemon = false; /* each client meets a current daemon first */
     struct shm_hello_req req;
     const char *why;
     char reason[SHM_HELLO_WHY_BYTES];
@@ -625,6 +633,18 @@ static void test_scan(void **state)
     assert_int_equal(lsmd_scan(c, 0, "k", LSM_MAX_KEY_SIZE + 1, NULL, 0, NULL, 0, 1, 0, 0,
                                scan_cb, &s, NULL),
                      -EINVAL);
+    /* A daemon without ITER_SCAN: lsmd_scan says so, lsmd_iter falls back
+     * to ITER_OPEN. */
+    assert_int_equal(lsmd_set_option(c, "noscan", "1"), 0);
+    assert_int_equal(lsmd_scan(c, 0, NULL, 0, NULL, 0, NULL, 0, 1, 0, 0, scan_cb, &s, NULL),
+                     -EOPNOTSUPP);
+    lsmd_iter *it;
+    assert_int_equal(lsmd_iter_new(c, 0, "k0290", 5, NULL, 0, &it), 0);
+    int n = 0;
+    for (; lsmd_iter_valid(it); lsmd_iter_next(it))
+        n++;
+    assert_int_equal(n, 10);
+    lsmd_iter_free(it);
     lsmd_disconnect(c);
 }
 
