@@ -6,7 +6,8 @@
  * (lsmd_get_into: no allocation); above 1 the worker drives
  * lsmd_submit_get / lsmd_submit_put / lsmd_poll with that many requests in
  * flight (the connection asks the daemon for that queue depth).  Scans go
- * through lsmd_iter_* (pages of entries pulled into the segment).
+ * through lsmd_scan (the first page with the open, one round trip for a
+ * short scan; entries read in place in the segment).
  *
  * The parent's target is only the socket path plus, lazily, one admin
  * connection for statistics; each forked client process opens its own.
@@ -168,30 +169,32 @@ static int lt_get(tconn *c, const void *k, size_t kl, size_t *vlen)
     return rc;
 }
 
+/* lt_scan's callback state: the bench's per-entry function and the bytes. */
+struct lt_scan_state {
+    scan_fn fn;
+    void *arg;
+    uint64_t bytes;
+};
+
+static int lt_scan_entry(void *arg, const void *key, size_t klen, const void *value,
+                         size_t vlen)
+{
+    struct lt_scan_state *st = arg;
+    (void)key;
+    (void)value;
+    st->bytes += klen + vlen;
+    return st->fn && !st->fn(st->arg, klen, vlen);
+}
+
+/* One lsmd_scan of at most n entries: a short scan (seekrandom) is one
+ * round trip that leaves no iterator on the daemon. */
 static int lt_scan(tconn *c, const void *start, size_t sl, uint64_t n, scan_fn fn, void *arg,
                    uint64_t *visited, uint64_t *bytes)
 {
-    lsmd_iter *it;
-    *visited = *bytes = 0;
-    int rc = lsmd_iter_new(c->c, 0, start, start ? sl : 0, NULL, 0, &it);
-    if (rc)
-        return rc;
-    uint64_t i = 0, b = 0;
-    for (; i < n && lsmd_iter_valid(it); i++) {
-        size_t kl, vl;
-        lsmd_iter_key(it, &kl);
-        lsmd_iter_value(it, &vl);
-        b += kl + vl;
-        if (fn && !fn(arg, kl, vl)) {
-            i++;
-            break;
-        }
-        lsmd_iter_next(it);
-    }
-    rc = lsmd_iter_status(it);
-    lsmd_iter_free(it);
-    *visited = i;
-    *bytes = b;
+    struct lt_scan_state st = { .fn = fn, .arg = arg };
+    int rc = lsmd_scan(c->c, 0, start, start ? sl : 0, NULL, 0, NULL, 0, n, 0, 0,
+                       lt_scan_entry, &st, visited);
+    *bytes = st.bytes;
     return rc;
 }
 

@@ -275,6 +275,7 @@ void session_reclaim(session *s)
     free(s->iters);
     s->iters = NULL;
     s->niters = s->cap_iters = 0;
+    atomic_store_explicit(&s->open_iters, 0, memory_order_relaxed);
     uidq_give(s->d->quota, s->uid, UIDQ_ITERS, n);
     size_t pins = snapreg_drop_holder(s->d->snaps, s->id);
     if (n || pins)
@@ -309,6 +310,7 @@ int session_iter_add(session *s, session_iter *it)
     }
     it->id = s->next_iter_id++;
     s->iters[s->niters++] = *it;
+    atomic_store_explicit(&s->open_iters, s->niters, memory_order_relaxed);
     return 0;
 }
 
@@ -327,6 +329,7 @@ int session_iter_take(session *s, uint64_t id, session_iter *out)
         return -EBADF;
     *out = *si;
     *si = s->iters[--s->niters];
+    atomic_store_explicit(&s->open_iters, s->niters, memory_order_relaxed);
     uidq_give(s->d->quota, s->uid, UIDQ_ITERS, 1);
     return 0;
 }

@@ -70,6 +70,7 @@ typedef struct session {
     session_iter *iters;         /* the iterator table: session.c's alone, */
     uint32_t niters, cap_iters;  /* reached through session_iter_* */
     uint64_t next_iter_id;
+    _Atomic uint32_t open_iters; /* niters, for stats ("iters"); any thread reads */
     bool need_wake;              /* completions posted, client not woken yet */
     bool stalled;                /* last poll found work but no room to
                                     complete it (client not reading) */

@@ -76,14 +76,16 @@ static void stats_clients(FILE *f, daemon_ctx *d)
                 "\"client_node\":%d,\"worker\":%d,\"worker_cpu\":%d,\"worker_node\":%d,"
                 "\"segment_node\":%d,"
                 "\"segment_bytes\":%llu,\"queue_depth\":%u,\"ops\":%llu,\"rejected\":%llu,"
-                "\"dying\":%s}",
+                "\"iters\":%u,\"dying\":%s}",
                 first ? "" : ",", (unsigned long long)s->id, (int)s->pid, (unsigned)s->uid,
                 s->admin ? "true" : "false", s->client_cpu,
                 s->client_cpu >= 0 ? numa_cpu_node(s->client_cpu) : -1,
                 worker_index(s->worker), wcpu, wcpu >= 0 ? numa_cpu_node(wcpu) : -1, seg_node,
                 (unsigned long long)shm_session_size(s->shm), shm_session_queue_depth(s->shm),
                 (unsigned long long)atomic_load_explicit(&s->ops, memory_order_relaxed),
-                (unsigned long long)st.rejected, atomic_load(&s->dying) ? "true" : "false");
+                (unsigned long long)st.rejected,
+                atomic_load_explicit(&s->open_iters, memory_order_relaxed),
+                atomic_load(&s->dying) ? "true" : "false");
         first = false;
     }
     int n = d->nsessions;

@@ -28,6 +28,7 @@
 #include "validate.h"
 #include "wait.h"
 #include "batcher.h"
+#include "iter_ops.h"
 
 #define ROUND_MAX 32                    /* requests from one session per pass */
 #define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
@@ -57,8 +58,7 @@ struct worker {
     batcher *writes;                /* group commit of this worker's writes */
     char *scratch;                 /* private copies of keys */
     size_t scratch_cap;
-    session_iter *retired;         /* closed iterators awaiting release */
-    uint32_t nretired, cap_retired;
+    iter_retired retired;          /* iterators awaiting release */
 
     unsigned late, waits;          /* idle waits: late in a row, all */
 
@@ -188,145 +188,6 @@ static void op_snap(worker *w, session *s, const struct shm_sqe *q)
     complete(s, &c);
 }
 
-/* ---- iterators ------------------------------------------------------------ */
-
-/* Takes iterator id out of s's table (it is dead for the client from now
- * on) and leaves its release to release_retired, after this turn's replies
- * are posted and the client woken: freeing an engine iterator (a merge over
- * the memtables and every level, its blocks unpinned, its view dropped) is
- * work no reply waits for, and a short scan's ITER_CLOSE arrives just
- * before the next scan's ITER_OPEN.  Errors: -EBADF (no such iterator). */
-static int retire_iter(worker *w, session *s, uint64_t id)
-{
-    session_iter *si = session_iter_find(s, id);
-    if (!si)
-        return -EBADF;
-    if (w->nretired == w->cap_retired) {
-        uint32_t cap = w->cap_retired ? 2 * w->cap_retired : 8;
-        session_iter *a = realloc(w->retired, cap * sizeof *a);
-        if (!a)
-            return session_iter_close(s, id); /* release it now instead */
-        w->retired = a;
-        w->cap_retired = cap;
-    }
-    return session_iter_take(s, id, &w->retired[w->nretired++]);
-}
-
-/* Releases what retire_iter took (as session_iter_close would have). */
-static void release_retired(worker *w)
-{
-    for (uint32_t i = 0; i < w->nretired; i++)
-        session_iter_release(w->d, &w->retired[i]);
-    w->nretired = 0;
-}
-
-/* Fills a page at out_off from the iterator's position.  Closes the
- * iterator when it is exhausted (SHM_CQ_ITER_END) or failed. */
-static void fill_page(worker *w, session *s, session_iter *si, const struct shm_sqe *q,
-                      struct shm_cqe *c)
-{
-    char *page = shm_session_arena(s->shm) + q->out_off;
-    uint32_t used = 0, count = 0;
-    c->r0 = si->id;
-    while (lsm_iter_valid(si->it) && (q->arg1 == 0 || count < q->arg1)) {
-        size_t klen, vlen;
-        const void *k = lsm_iter_key(si->it, &klen);
-        const void *v = lsm_iter_value(si->it, &vlen);
-        if (shm_page_append(page, q->out_cap, &used, k, (uint32_t)klen, v,
-                            (uint32_t)vlen) != 0) {
-            if (count == 0) {
-                c->status = LSM_ETOOSMALL;
-                c->r1 = SHM_PAGE_ENTRY_HDR + (uint64_t)klen + vlen;
-                return;
-            }
-            break;
-        }
-        count++;
-        if (si->reverse)
-            lsm_iter_prev(si->it);
-        else
-            lsm_iter_next(si->it);
-    }
-    c->r1 = used;
-    c->aux = count;
-    if (!lsm_iter_valid(si->it)) {
-        int st = lsm_iter_status(si->it);
-        c->flags = SHM_CQ_ITER_END;
-        c->status = st;
-        retire_iter(w, s, si->id);
-    }
-}
-
-static void op_iter_open(worker *w, session *s, const struct shm_sqe *q)
-{
-    struct shm_cqe c = { .tag = q->tag };
-    session_iter si = { .reverse = (q->flags & SHM_SQ_REVERSE) != 0 };
-    const lsm_snapshot *snap = NULL;
-    if (session_iter_full(s)) {
-        c.status = -EMFILE;
-        goto out;
-    }
-    if (q->arg0) {
-        c.status = snapreg_ref(w->d->snaps, s->id, q->arg0, &snap);
-        if (c.status)
-            goto out;
-        si.snap_id = q->arg0;
-    }
-    /* Private copies of the bounds, kept for the iterator's life. */
-    size_t nb = (size_t)q->key_len + q->val_len;
-    si.bounds = malloc(nb ? nb : 1);
-    if (!si.bounds) {
-        c.status = -ENOMEM;
-        goto fail;
-    }
-    const char *arena = shm_session_arena(s->shm);
-    char *lo = si.bounds, *hi = lo + q->key_len;
-    memcpy(lo, arena + q->key_off, q->key_len);
-    memcpy(hi, arena + q->val_off, q->val_len);
-    c.status = lsm_iter_new(w->d->db, snap, q->key_len ? lo : NULL, q->key_len,
-                            q->val_len ? hi : NULL, q->val_len, &si.it);
-    if (c.status)
-        goto fail;
-    if (si.reverse)
-        lsm_iter_last(si.it);
-    else
-        lsm_iter_first(si.it);
-    c.status = session_iter_add(s, &si);
-    if (c.status) {
-        lsm_iter_free(si.it);
-        goto fail;
-    }
-    c.r0 = si.id;
-    if (q->out_cap > 0)
-        fill_page(w, s, session_iter_find(s, si.id), q, &c);
-    goto out;
-fail:
-    free(si.bounds);
-    if (si.snap_id)
-        snapreg_unref(w->d->snaps, si.snap_id);
-out:
-    complete(s, &c);
-}
-
-static void op_iter(worker *w, session *s, const struct shm_sqe *q)
-{
-    if (q->opcode == SHM_OP_ITER_OPEN) {
-        op_iter_open(w, s, q);
-        return;
-    }
-    struct shm_cqe c = { .tag = q->tag, .r0 = q->arg0 };
-    if (q->opcode == SHM_OP_ITER_CLOSE) {
-        c.status = retire_iter(w, s, q->arg0);
-    } else {
-        session_iter *si = session_iter_find(s, q->arg0);
-        if (!si)
-            c.status = -EBADF;
-        else
-            fill_page(w, s, si, q, &c);
-    }
-    complete(s, &c);
-}
-
 /* ---- dispatch ------------------------------------------------------------- */
 
 static void dispatch(worker *w, session *s, const struct shm_sqe *q)
@@ -361,7 +222,8 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_ITER_OPEN:
     case SHM_OP_ITER_NEXT:
     case SHM_OP_ITER_CLOSE:
-        op_iter(w, s, q);
+    case SHM_OP_ITER_SCAN:
+        iter_op(w->d, &w->retired, s, q);
         return;
     case SHM_OP_FLUSH:
     case SHM_OP_COMPACT:
@@ -402,7 +264,7 @@ static int serve(worker *w, session *s)
         session_end(s, EPROTO);
     }
     wake(s);
-    release_retired(w);
+    iter_retired_release(w->d, &w->retired); /* after the wake: no reply waits */
     atomic_fetch_add_explicit(&w->requests, (uint64_t)n, memory_order_relaxed);
     return n;
 }
@@ -600,8 +462,7 @@ void worker_free(worker *w)
     free(w->sessions);
     free(w->ss);
     free(w->scratch);
-    release_retired(w); /* empty after every serve(); kept for safety */
-    free(w->retired);
+    iter_retired_free(w->d, &w->retired); /* empty after every serve() */
     batcher_free(w->writes);
     pthread_mutex_destroy(&w->inbox_mu);
     free(w);

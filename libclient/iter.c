@@ -1,5 +1,6 @@
 /* iter.c — range iterators that live in the daemon and are read here a page
- * at a time (lsmd.h; protocol.h "Iterator pages").
+ * at a time (lsmd.h; protocol.h "Iterator pages").  The first page comes
+ * with the open itself (ITER_SCAN), the others with ITER_NEXT.
  *
  * Pages grow: the first asks for ITER_FIRST_PAGE entries (a seek followed by
  * a few nexts must not make the daemon read hundreds of entries), each next
@@ -144,11 +145,13 @@ int lsmd_iter_new_ex(lsmd_conn *c, uint64_t snapshot_id, const void *lo,
     if (hilen)
         memcpy(p + lolen, hi, hilen);
     uint32_t used = align8((uint32_t)(lolen + hilen));
+    /* ITER_SCAN: the first page in the reply, and nothing left open on
+     * the daemon when it holds the whole range (r0 = 0). */
     struct shm_sqe sqe = {
-        .opcode = SHM_OP_ITER_OPEN,
+        .opcode = SHM_OP_ITER_SCAN,
         .flags = (uint8_t)(flags & LSMD_ITER_REVERSE ? SHM_SQ_REVERSE : 0),
         .arg0 = snapshot_id,
-        .arg1 = it->next_max,
+        .arg1 = SHM_SCAN_ARG1(it->next_max, 0),
         .key_off = lolen ? c->large_off : 0,
         .key_len = (uint32_t)lolen,
         .val_off = hilen ? c->large_off + (uint32_t)lolen : 0,
@@ -158,6 +161,13 @@ int lsmd_iter_new_ex(lsmd_conn *c, uint64_t snapshot_id, const void *lo,
     };
     struct shm_cqe cqe;
     int rc = conn_call(c, &sqe, &cqe);
+    if (rc == 0 && cqe.status == -EOPNOTSUPP) {
+        /* A daemon older than ITER_SCAN (docs/upgrade.md): ITER_OPEN,
+         * which also brings the first page. */
+        sqe.opcode = SHM_OP_ITER_OPEN;
+        sqe.arg1 = it->next_max;
+        rc = conn_call(c, &sqe, &cqe);
+    }
     if (rc == 0)
         rc = cqe.status;
     if (rc != 0 && rc != LSM_ETOOSMALL) {

@@ -196,7 +196,9 @@ int lsmd_snapshot_list(lsmd_conn *c, lsmd_snapshot_info *out, size_t cap,
  * snapshot_id (0 = a consistent view taken now).  It lives in the daemon;
  * the client pulls pages of entries into its segment, so next() is a
  * memory walk except once per page.  It starts positioned on the first
- * entry (check lsmd_iter_valid).
+ * entry (check lsmd_iter_valid): the open brings the first page (one
+ * round trip, SHM_OP_ITER_SCAN), and a range that ends within it leaves
+ * nothing open on the daemon.
  * Errors: -EINVAL, -ESRCH, -EMFILE (too many iterators for this
  * connection or its uid), -ENOMEM,
  * -ENOTCONN; later errors show in lsmd_iter_status. */
@@ -218,6 +220,40 @@ const void *lsmd_iter_value(const lsmd_iter *it, size_t *vlen);
 int lsmd_iter_status(const lsmd_iter *it);
 /* Closes the daemon's iterator.  NULL is a no-op. */
 void lsmd_iter_free(lsmd_iter *it);
+
+/* ---- Bounded scans --------------------------------------------------------
+ * lsmd_scan reads up to max entries in one call, the first page in one
+ * round trip (SHM_OP_ITER_SCAN, docs/shm-protocol.md "Scans"): when they
+ * fit in it, the daemon leaves no iterator open and nothing else is sent.
+ * Longer scans go on page by page and the iterator is closed at the end.
+ *
+ * fn is called for each entry in key order (descending with
+ * LSMD_ITER_REVERSE); key and value point into the connection's segment
+ * and are valid only during the call.  fn returns 0 to go on, anything
+ * else to stop the scan there (lsmd_scan then returns 0).
+ * REQUIRES: fn makes no call on c (the page it reads lives in c's
+ * segment). */
+typedef int (*lsmd_scan_fn)(void *arg, const void *key, size_t klen, const void *value,
+                            size_t vlen);
+#define LSMD_SCAN_ONE_PAGE 2 /* only what the first page holds; the daemon
+                                closes the iterator itself */
+
+/* Scans [lo, hi) (NULL or length-0 bound = open) at snapshot_id (0 = a
+ * consistent view taken now), from the first key >= seek (NULL = from
+ * lo; with LSMD_ITER_REVERSE: the last key <= seek, NULL = from just below
+ * hi), calling fn for at most max entries (0 = all).  budget is the page
+ * size in bytes (keys + values + 8 per entry; 0 = 256 KiB); a page always
+ * holds at least one entry, however small the budget.  flags: 0,
+ * LSMD_ITER_REVERSE, LSMD_SCAN_ONE_PAGE.  *visited (when not NULL) gets
+ * the number of entries given to fn.
+ * Errors: -EINVAL (bad bound or seek length, flags), -ESRCH (snapshot not
+ * held), -EOPNOTSUPP (a daemon older than ITER_SCAN; lsmd_iter_new works
+ * with it), -EMFILE (the scan outlives its first page and the connection or
+ * its uid holds the most iterators it may), -E2BIG (an entry larger than
+ * the connection's large region), -ENOMEM, -ENOTCONN, engine errors. */
+int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,
+              const void *hi, size_t hilen, const void *seek, size_t seeklen, uint64_t max,
+              size_t budget, int flags, lsmd_scan_fn fn, void *arg, uint64_t *visited);
 
 /* ---- Administration (what lsmctl uses) ----------------------------------- */
 /* As lsm_flush / lsm_compact / lsm_set_option; they wait until done.

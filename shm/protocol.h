@@ -212,7 +212,10 @@ enum shm_op {
     SHM_OP_SET_OPTION = 15,   /* key = name, val = value (no NULs) */
     SHM_OP_STATS = 16,        /* out <- JSON (no NUL), r0 = length; too
                                  long: LSM_ETOOSMALL, r0 = needed */
-    SHM_OP_COUNT_ = 17        /* one past the last opcode */
+    /* 17: SHM_OP_MULTI_GET (issue 12, item 2) */
+    SHM_OP_ITER_SCAN = 18,    /* ITER_OPEN with a seek key, a page limit
+                                 and a byte budget: see "Scans" below */
+    SHM_OP_COUNT_ = 19        /* one past the last opcode */
 };
 
 /* Completion status codes (shm_cqe.status), the whole list:
@@ -238,8 +241,14 @@ enum shm_op {
 
 /* Submission flags (shm_sqe.flags). */
 #define SHM_SQ_SYNC 0x01u     /* = LSM_SYNC: PUT, DELETE, WRITE_BATCH */
-#define SHM_SQ_REVERSE 0x02u  /* ITER_OPEN: pages in descending key order */
-#define SHM_SQ_FLAGS_ALL (SHM_SQ_SYNC | SHM_SQ_REVERSE)
+#define SHM_SQ_REVERSE 0x02u  /* ITER_OPEN, ITER_SCAN: pages in descending
+                                 key order */
+#define SHM_SQ_ONE_PAGE 0x04u /* ITER_SCAN: the client wants this page only;
+                                 the daemon closes the iterator after it */
+#define SHM_SQ_UPTO 0x08u     /* ITER_SCAN: the entry limit is the whole
+                                 scan: the daemon closes the iterator once
+                                 a page reaches it */
+#define SHM_SQ_FLAGS_ALL (SHM_SQ_SYNC | SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO)
 
 /* Completion flags (shm_cqe.flags). */
 #define SHM_CQ_ITER_END 0x01u /* page ops: the iterator is exhausted (the
@@ -265,7 +274,13 @@ struct shm_sqe {
     uint32_t key_off, key_len; /* arena-relative */
     uint32_t val_off, val_len;
     uint32_t out_off, out_cap;
-    uint64_t reserved1[2];
+    union {
+        uint64_t reserved1[2]; /* zero, except ITER_SCAN's seek key: */
+        struct {
+            uint32_t seek_off, seek_len; /* ITER_SCAN only, arena-relative */
+            uint64_t reserved2;
+        };
+    };
 };
 
 /* A completion: 32 bytes.  Written by the daemon, published by cq_tail. */
@@ -291,6 +306,32 @@ struct shm_cqe {
  * a valid iterator id whenever status is 0 or LSM_ETOOSMALL; any other
  * status means no iterator was created. */
 #define SHM_PAGE_ENTRY_HDR 8u
+
+/* ---- Scans (docs/shm-protocol.md, "Scans") ------------------------------
+ * ITER_SCAN opens an iterator and returns its first page in one round
+ * trip; when that page is all the client wants, no iterator is left open.
+ *   arg0      snapshot id (0 = latest)
+ *   key, val  lo and hi bounds, as ITER_OPEN (length 0 = unbounded)
+ *   seek_off, seek_len   where the page starts: the first key >= seek
+ *             (REVERSE: the last key <= seek); length 0 = at lo (REVERSE:
+ *             the last key below hi).  A seek below lo starts at lo.
+ *   arg1      SHM_SCAN_ARG1(max, budget): max = entries in the page (0 =
+ *             no limit); budget = soft page size in bytes (0 = out_cap):
+ *             an entry is added while the page holds none or stays within
+ *             the budget, so a budget smaller than one entry returns that
+ *             one entry.  out_cap stays the hard limit (LSM_ETOOSMALL as
+ *             for pages).
+ *   out       the page (required)
+ *   flags     REVERSE, ONE_PAGE, UPTO
+ * Reply: as a page (r1 bytes, aux entries, ITER_END when the range is
+ * exhausted), and r0 = the iterator id to continue with ITER_NEXT, or 0
+ * when the daemon left no iterator open: the range is exhausted, or
+ * ONE_PAGE was asked, or UPTO was asked and the page holds max entries.
+ * LSM_ETOOSMALL (first entry above out_cap): r1 = bytes needed, r0 = an
+ * open iterator at that entry, or 0 with ONE_PAGE. */
+#define SHM_SCAN_ARG1(max, budget) ((uint64_t)(uint32_t)(max) | ((uint64_t)(uint32_t)(budget) << 32))
+#define SHM_SCAN_MAX(arg1) ((uint32_t)(arg1))
+#define SHM_SCAN_BUDGET(arg1) ((uint32_t)((arg1) >> 32))
 
 /* ---- Directory segment (docs/shm-protocol.md, "Directory") --------------
  * One per daemon, written only by the daemon (one writer at a time, under
@@ -360,6 +401,7 @@ static_assert(sizeof(struct shm_hello_req) == 64, "hello req size");
 static_assert(sizeof(struct shm_hello_rep) == 192, "hello rep size");
 static_assert(sizeof(struct shm_sqe) == 64, "sqe size");
 static_assert(sizeof(struct shm_cqe) == 32, "cqe size");
+static_assert(offsetof(struct shm_sqe, seek_off) == offsetof(struct shm_sqe, reserved1), "seek");
 static_assert(sizeof(struct shm_seg_header) == 9 * SHM_CACHELINE, "seg header size");
 static_assert(sizeof(struct shm_seg_header) <= SHM_HDR_BYTES, "seg header fits");
 static_assert(offsetof(struct shm_seg_header, daemon_pid) == 80, "immutable block");

@@ -49,11 +49,13 @@ static const struct op_rule rules[SHM_OP_COUNT_] = {
     [SHM_OP_COMPACT] = { "COMPACT", F_NONE, F_NONE, F_NONE, 0, A_LEVEL, A_ZERO },
     [SHM_OP_SET_OPTION] = { "SET_OPTION", F_NAME, F_STR, F_NONE, 0, A_ZERO, A_ZERO },
     [SHM_OP_STATS] = { "STATS", F_NONE, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
+    [SHM_OP_ITER_SCAN] = { "ITER_SCAN", F_BOUND, F_BOUND, F_OUT,
+                           SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO, A_ANY, A_ANY },
 };
 
 const char *shm_op_name(unsigned op)
 {
-    return op < SHM_OP_COUNT_ ? rules[op].name : "?";
+    return op < SHM_OP_COUNT_ && rules[op].name ? rules[op].name : "?";
 }
 
 void shm_sqe_read(const void *shared, struct shm_sqe *priv)
@@ -122,7 +124,7 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
 {
     const char *w = NULL;
     int rc = -EINVAL;
-    if (sqe->opcode == SHM_OP_NOP || sqe->opcode >= SHM_OP_COUNT_) {
+    if (sqe->opcode == SHM_OP_NOP || sqe->opcode >= SHM_OP_COUNT_ || !rules[sqe->opcode].name) {
         w = "unknown opcode";
         rc = -EOPNOTSUPP;
         goto out;
@@ -130,7 +132,8 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
     const struct op_rule *r = &rules[sqe->opcode];
     if (sqe->flags & ~r->flags)
         w = "flag not allowed for this opcode";
-    else if (sqe->reserved0 || sqe->reserved1[0] || sqe->reserved1[1])
+    else if (sqe->reserved0 || sqe->reserved1[1] ||
+             (sqe->reserved1[0] && sqe->opcode != SHM_OP_ITER_SCAN))
         w = "reserved field not zero";
     else if ((w = check_arg(r->arg0, sqe->arg0)) ||
              (w = check_arg(r->arg1, sqe->arg1)))
@@ -144,6 +147,13 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
              (w = check_field(r->out, sqe->out_off, sqe->out_cap, arena_bytes,
                               "output range outside the arena", "output length out of range",
                               "unused output field not zero")))
+        ;
+    else if (sqe->opcode == SHM_OP_ITER_SCAN && sqe->out_cap == 0)
+        w = "scan without an output range";
+    else if (sqe->opcode == SHM_OP_ITER_SCAN &&
+             (w = check_field(F_BOUND, sqe->seek_off, sqe->seek_len, arena_bytes,
+                              "seek key range outside the arena", "seek key length out of range",
+                              NULL)))
         ;
     else if (sqe->opcode == SHM_OP_WRITE_BATCH && (w = check_batch(sqe, &rc)))
         ;

@@ -56,6 +56,7 @@ static unsigned allowed_flags(unsigned op)
     switch (op) {
     case SHM_OP_PUT: case SHM_OP_DELETE: case SHM_OP_WRITE_BATCH: return SHM_SQ_SYNC;
     case SHM_OP_ITER_OPEN: return SHM_SQ_REVERSE;
+    case SHM_OP_ITER_SCAN: return SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO;
     default: return 0;
     }
 }
@@ -86,7 +87,13 @@ static void check_accepted(const struct shm_sqe *q, const uint8_t *arena, uint64
     FK_CHECK(q->opcode != SHM_OP_NOP && q->opcode < SHM_OP_COUNT_, "opcode %u", q->opcode);
     FK_CHECK((q->flags & ~allowed_flags(q->opcode)) == 0, "flags %#x for %s", q->flags,
              shm_op_name(q->opcode));
-    FK_CHECK(q->reserved0 == 0 && q->reserved1[0] == 0 && q->reserved1[1] == 0, "reserved");
+    FK_CHECK(q->reserved0 == 0 && q->reserved1[1] == 0 &&
+             (q->reserved1[0] == 0 || q->opcode == SHM_OP_ITER_SCAN), "reserved");
+    if (q->opcode == SHM_OP_ITER_SCAN) {
+        FK_CHECK(q->seek_len <= LSM_MAX_KEY_SIZE && q->out_cap > 0, "scan seek %u out %u",
+                 q->seek_len, q->out_cap);
+        touch(arena, arena_bytes, q->seek_off, q->seek_len);
+    }
     touch(arena, arena_bytes, q->key_off, q->key_len);
     touch(arena, arena_bytes, q->val_off, q->val_len);
     touch(arena, arena_bytes, q->out_off, q->out_cap);

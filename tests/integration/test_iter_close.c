@@ -2,7 +2,7 @@
  * test_iter_close.c — short scans through a real lsmd: seek, read a few
  * entries, free.  lsmd_iter_free's ITER_CLOSE is fire-and-forget, and the
  * daemon takes the iterator out of the client's table at once but frees it
- * only after the turn's replies (daemon/worker.c retire_iter), so this
+ * only after the turn's replies (daemon/iter_ops.c retire), so this
  * checks that every close still lands: thousands of short scans, some
  * followed by an idle pause in which the daemon goes to sleep, and then
  * DAEMON_MAX_ITERS_PER_CLIENT iterators open at once (an iterator left

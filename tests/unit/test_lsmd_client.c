@@ -93,6 +93,7 @@ static int batch_apply(void *ctx, enum value_type t, slice k, slice v)
 
 struct fake_iter { uint64_t id; int pos; char hi[256]; uint32_t hil; };
 static struct fake_iter iters[8];
+static bool old_daemon; /* refuses ITER_SCAN */
 static struct shm_dir_entry snaps[16];
 static uint32_t nsnaps;
 static struct shm_dir dir;
@@ -183,7 +184,12 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
         publish();
         break;
     }
-    case SHM_OP_ITER_OPEN: {
+    case SHM_OP_ITER_OPEN: case SHM_OP_ITER_SCAN: {
+        bool scan = q->opcode == SHM_OP_ITER_SCAN;
+        if (scan && old_daemon) {
+            c->status = -EOPNOTSUPP;
+            break;
+        }
         if (q->flags & SHM_SQ_REVERSE) {
             c->status = -EOPNOTSUPP;
             break;
@@ -201,9 +207,22 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
         it->pos = lower(key, q->key_len);
         it->hil = q->val_len;
         memcpy(it->hi, a + q->val_off, q->val_len);
+        if (scan && q->seek_len > 0) {
+            int at = lower(a + q->seek_off, q->seek_len);
+            it->pos = at > it->pos ? at : it->pos;
+        }
         c->r0 = it->id;
+        uint64_t max = scan ? SHM_SCAN_MAX(q->arg1) : q->arg1;
         if (q->out_cap)
-            c->flags = fill_page(it, a + q->out_off, q->out_cap, q->arg1, c);
+            c->flags = fill_page(it, a + q->out_off, q->out_cap, max, c);
+        /* ITER_SCAN: r0 = 0 when nothing is left open. */
+        if (scan && (c->flags & SHM_CQ_ITER_END))
+            c->r0 = 0;
+        if (scan && c->r0 && ((q->flags & SHM_SQ_ONE_PAGE) ||
+                              ((q->flags & SHM_SQ_UPTO) && max && c->aux == max))) {
+            it->id = 0;
+            c->r0 = 0;
+        }
         break;
     }
     case SHM_OP_ITER_NEXT: case SHM_OP_ITER_CLOSE: {
@@ -221,7 +240,9 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
         break;
     }
     case SHM_OP_SET_OPTION:
-        if (q->key_len == 8 && memcmp(key, "shutdown", 8) == 0)
+        if (q->key_len == 6 && memcmp(key, "noscan", 6) == 0)
+            old_daemon = true; /* plays a daemon older than ITER_SCAN */
+        else if (q->key_len == 8 && memcmp(key, "shutdown", 8) == 0)
             shm_session_end(s, ESHUTDOWN);
         else if (q->key_len == 3 && memcmp(key, "bad", 3) == 0)
             c->status = -EINVAL;
@@ -238,6 +259,7 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
 
 static void serve_client(int sock)
 {
+    old_daemon = false; /* each client meets a current daemon first */
     struct shm_hello_req req;
     const char *why;
     char reason[SHM_HELLO_WHY_BYTES];
@@ -543,6 +565,89 @@ static void test_iterator_pages(void **state)
     lsmd_disconnect(c);
 }
 
+struct scan_seen {
+    int n, first, stop_at;
+    bool ordered;
+};
+
+static int scan_cb(void *arg, const void *key, size_t klen, const void *value, size_t vlen)
+{
+    struct scan_seen *s = arg;
+    char k[16];
+    int want = snprintf(k, sizeof k, "k%04d", s->first + s->n);
+    s->ordered &= klen == (size_t)want && memcmp(key, k, klen) == 0 && vlen == klen &&
+                  memcmp(value, k, vlen) == 0;
+    return ++s->n == s->stop_at;
+}
+
+/* lsmd_scan against the fake daemon (8 iterator slots): bounded scans
+ * leave nothing open (else the slots run out), seek keys, pages after
+ * the first, an early stop, and the argument checks. */
+static void test_scan(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(4);
+    char k[16];
+    for (int i = 0; i < 300; i++) {
+        int kl = snprintf(k, sizeof(k), "k%04d", i);
+        assert_int_equal(lsmd_put(c, k, (size_t)kl, k, (size_t)kl, 0), 0);
+    }
+    uint64_t visited;
+    for (int i = 0; i < 40; i++) {
+        struct scan_seen s = { .first = i, .ordered = true };
+        snprintf(k, sizeof k, "k%04d", i);
+        assert_int_equal(lsmd_scan(c, 0, k, 5, NULL, 0, NULL, 0, 5, 0, 0, scan_cb, &s, &visited),
+                         0);
+        assert_int_equal(s.n, 5);
+        assert_int_equal(visited, 5);
+        assert_true(s.ordered);
+    }
+    /* seek past lo; a 64-byte page size: many ITER_NEXT pages */
+    struct scan_seen s = { .first = 120, .ordered = true };
+    assert_int_equal(lsmd_scan(c, 0, "k0100", 5, "k0200", 5, "k0120", 5, 0, 64, 0, scan_cb, &s,
+                               &visited),
+                     0);
+    assert_int_equal(s.n, 80);
+    assert_true(s.ordered);
+    /* the callback stops the scan: the open iterator is closed */
+    for (int i = 0; i < 20; i++) {
+        s = (struct scan_seen){ .first = 0, .ordered = true, .stop_at = 3 };
+        assert_int_equal(lsmd_scan(c, 0, NULL, 0, NULL, 0, NULL, 0, 0, 64, 0, scan_cb, &s,
+                                   &visited),
+                         0);
+        assert_int_equal(visited, 3);
+    }
+    /* one page only */
+    for (int i = 0; i < 20; i++) {
+        s = (struct scan_seen){ .first = 0, .ordered = true };
+        assert_int_equal(lsmd_scan(c, 0, NULL, 0, NULL, 0, NULL, 0, 7, 0, LSMD_SCAN_ONE_PAGE,
+                                   scan_cb, &s, &visited),
+                         0);
+        assert_int_equal(visited, 7);
+    }
+    assert_int_equal(lsmd_ping(c), 0);
+    assert_int_equal(lsmd_scan(c, 0, NULL, 0, NULL, 0, NULL, 0, 1, 0, 0x100, scan_cb, &s, NULL),
+                     -EINVAL);
+    assert_int_equal(lsmd_scan(c, 0, NULL, 0, NULL, 0, NULL, 0, 1, 0, 0, NULL, NULL, NULL),
+                     -EINVAL);
+    assert_int_equal(lsmd_scan(c, 0, "k", LSM_MAX_KEY_SIZE + 1, NULL, 0, NULL, 0, 1, 0, 0,
+                               scan_cb, &s, NULL),
+                     -EINVAL);
+    /* A daemon without ITER_SCAN: lsmd_scan says so, lsmd_iter falls back
+     * to ITER_OPEN. */
+    assert_int_equal(lsmd_set_option(c, "noscan", "1"), 0);
+    assert_int_equal(lsmd_scan(c, 0, NULL, 0, NULL, 0, NULL, 0, 1, 0, 0, scan_cb, &s, NULL),
+                     -EOPNOTSUPP);
+    lsmd_iter *it;
+    assert_int_equal(lsmd_iter_new(c, 0, "k0290", 5, NULL, 0, &it), 0);
+    int n = 0;
+    for (; lsmd_iter_valid(it); lsmd_iter_next(it))
+        n++;
+    assert_int_equal(n, 10);
+    lsmd_iter_free(it);
+    lsmd_disconnect(c);
+}
+
 static void test_snapshots_and_admin(void **state)
 {
     (void)state;
@@ -625,6 +730,7 @@ int main(void)
         T(test_batch),
         T(test_async),
         T(test_iterator_pages),
+        T(test_scan),
         T(test_snapshots_and_admin),
         T(test_session_ended),
         T(test_daemon_killed),

@@ -1,0 +1,175 @@
+/* scan.c — lsmd_scan (lsmd.h "Bounded scans"; protocol.h "Scans").
+ *
+ * The bounds and the seek key go first in the large region, the first
+ * page after them: one ITER_SCAN round trip.  Asked with a limit, the
+ * scan sets SHM_SQ_UPTO, so a first page that holds the limit (or the
+ * rest of the range) leaves nothing open on the daemon and nothing more
+ * is sent.  Later pages come with ITER_NEXT at the start of the large
+ * region.  Entries go to the callback straight from the segment: no copy
+ * (the callback may not use the connection, which is what makes that
+ * safe). */
+#include <errno.h>
+#include <string.h>
+
+#include "conn.h"
+#include "validate.h"
+
+#define SCAN_PAGE_BYTES (256u * 1024u)
+
+struct scan {
+    lsmd_conn *c;
+    lsmd_scan_fn fn;
+    void *arg;
+    uint64_t max, n;   /* limit (0 = none), entries given to fn */
+    uint64_t id;       /* open daemon iterator, 0 = none */
+    bool stopped;      /* fn asked to stop */
+};
+
+/* Hands the page at off (reply cqe, asked for at most asked entries) to
+ * fn.  Returns 0, or the connection's error when the page is malformed. */
+static int deliver(struct scan *sc, uint32_t off, uint32_t asked, const struct shm_cqe *cqe)
+{
+    lsmd_conn *c = sc->c;
+    if ((asked && cqe->aux > asked) ||
+        cqe->r1 > c->large_bytes - (off - c->large_off) ||
+        shm_page_check(c->arena + off, cqe->r1, cqe->aux) != 0) {
+        conn_kill(c, "malformed scan page");
+        return c->dead;
+    }
+    if (cqe->flags & SHM_CQ_ITER_END)
+        sc->id = 0; /* closed by the daemon */
+    const char *p = c->arena + off;
+    for (uint32_t i = 0; i < cqe->aux; i++) {
+        uint32_t kl, vl;
+        memcpy(&kl, p, 4);
+        memcpy(&vl, p + 4, 4);
+        p += SHM_PAGE_ENTRY_HDR;
+        sc->n++;
+        if (sc->fn(sc->arg, p, kl, p + kl, vl) != 0) {
+            sc->stopped = true;
+            break;
+        }
+        p += (uint64_t)kl + vl;
+    }
+    return 0;
+}
+
+static uint32_t clamp32(uint64_t v)
+{
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* The pages after the first: ITER_NEXT until the limit, the end, a stop
+ * or an error.  page is the byte size to ask for. */
+static int rest(struct scan *sc, uint32_t page)
+{
+    lsmd_conn *c = sc->c;
+    while (sc->id && !sc->stopped && (sc->max == 0 || sc->n < sc->max)) {
+        uint32_t asked = sc->max ? clamp32(sc->max - sc->n) : 0;
+        struct shm_sqe sqe = {
+            .opcode = SHM_OP_ITER_NEXT,
+            .arg0 = sc->id,
+            .arg1 = asked,
+            .out_off = c->large_off,
+            .out_cap = page < c->large_bytes ? page : c->large_bytes,
+        };
+        struct shm_cqe cqe;
+        int rc = conn_call(c, &sqe, &cqe);
+        if (rc)
+            return rc;
+        if (cqe.status == LSM_ETOOSMALL) {
+            if (cqe.r1 <= sqe.out_cap) { /* "too small" for what fits */
+                conn_kill(c, "scan page size contradiction");
+                return c->dead;
+            }
+            if (cqe.r1 > c->large_bytes)
+                return -E2BIG;
+            page = (uint32_t)cqe.r1;
+            continue;
+        }
+        if (cqe.status) {
+            if (cqe.flags & SHM_CQ_ITER_END)
+                sc->id = 0;
+            return cqe.status;
+        }
+        rc = deliver(sc, sqe.out_off, asked, &cqe);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,
+              const void *hi, size_t hilen, const void *seek, size_t seeklen, uint64_t max,
+              size_t budget, int flags, lsmd_scan_fn fn, void *arg, uint64_t *visited)
+{
+    if (visited)
+        *visited = 0;
+    if (!c || !fn || (flags & ~(LSMD_ITER_REVERSE | LSMD_SCAN_ONE_PAGE)))
+        return -EINVAL;
+    if (!lo)
+        lolen = 0;
+    if (!hi)
+        hilen = 0;
+    if (!seek)
+        seeklen = 0;
+    if (lolen > LSM_MAX_KEY_SIZE || hilen > LSM_MAX_KEY_SIZE || seeklen > LSM_MAX_KEY_SIZE)
+        return -EINVAL;
+    uint32_t used = align8((uint32_t)(lolen + hilen + seeklen));
+    if (used + SHM_MIN_SLOT_BYTES > c->large_bytes)
+        return -E2BIG;
+    uint32_t page = budget == 0 ? SCAN_PAGE_BYTES : clamp32(budget);
+    struct scan sc = { .c = c, .fn = fn, .arg = arg, .max = max };
+    char *p = conn_large(c);
+    if (lolen)
+        memcpy(p, lo, lolen);
+    if (hilen)
+        memcpy(p + lolen, hi, hilen);
+    if (seeklen)
+        memcpy(p + lolen + hilen, seek, seeklen);
+    uint32_t asked = clamp32(max);
+    uint8_t f = (uint8_t)((flags & LSMD_ITER_REVERSE ? SHM_SQ_REVERSE : 0) |
+                          (flags & LSMD_SCAN_ONE_PAGE ? SHM_SQ_ONE_PAGE : 0) |
+                          (max && max <= UINT32_MAX ? SHM_SQ_UPTO : 0));
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_ITER_SCAN,
+        .flags = f,
+        .arg0 = snapshot_id,
+        .arg1 = SHM_SCAN_ARG1(asked, page),
+        .key_off = lolen ? c->large_off : 0,
+        .key_len = (uint32_t)lolen,
+        .val_off = hilen ? c->large_off + (uint32_t)lolen : 0,
+        .val_len = (uint32_t)hilen,
+        .seek_off = seeklen ? c->large_off + (uint32_t)(lolen + hilen) : 0,
+        .seek_len = (uint32_t)seeklen,
+        .out_off = c->large_off + used,
+        .out_cap = c->large_bytes - used, /* the budget is the soft limit */
+    };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    if (rc == 0)
+        rc = cqe.status;
+    if (rc == LSM_ETOOSMALL) {
+        /* The first entry needs more than the room after the bounds. */
+        sc.id = cqe.r0;
+        if (cqe.r1 > c->large_bytes)
+            rc = -E2BIG;
+        else if (sc.id)
+            rc = rest(&sc, (uint32_t)cqe.r1);
+        else
+            rc = -E2BIG; /* one page only, and it could not hold the entry */
+    } else if (rc == 0) {
+        sc.id = cqe.r0;
+        rc = deliver(&sc, sqe.out_off, asked, &cqe);
+        if (rc == 0)
+            rc = rest(&sc, page);
+    }
+    if (sc.id) {
+        /* Stopped early or failed with an iterator open: fire and forget. */
+        struct shm_sqe close = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = sc.id };
+        (void)conn_send_discard(c, &close);
+    }
+    if (visited)
+        *visited = sc.n;
+    return rc;
+}
