@@ -19,7 +19,7 @@
  *                   output too small for the table, a snapshot not held)
  *                   each get their error, and the daemon goes on serving;
  *                   lsmd_multi_get splits a call the daemon's
- *                   max_request_bytes refuses, transparently
+ *                   max_request_bytes refuses, transparently; lsmctl mget
  */
 #include "helpers.h"
 
@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -548,6 +549,25 @@ static void test_bad_requests(void **state)
     }
     lsmd_disconnect(c2);
     lsmd_disconnect(c);
+    /* lsmctl mget: one line per key; an absent key makes it exit 1. */
+    char cmd[512], outb[256] = "";
+    snprintf(cmd, sizeof cmd, "%s --socket %s mget a zz b", LSMCTL_BIN, fx->d->sock);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t got = fread(outb, 1, sizeof outb - 1, f);
+    int status = pclose(f);
+    outb[got] = '\0';
+    assert_string_equal(outb, "a\tapple\nzz\t\nb\tbanana\n");
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    snprintf(cmd, sizeof cmd, "%s --socket %s --json mget b a", LSMCTL_BIN, fx->d->sock);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    got = fread(outb, 1, sizeof outb - 1, f);
+    status = pclose(f);
+    outb[got] = '\0';
+    assert_string_equal(outb, "[{\"key\":\"b\",\"value\":\"banana\"},"
+                              "{\"key\":\"a\",\"value\":\"apple\"}]\n");
+    assert_int_equal(status, 0);
     assert_true(thd_alive(fx->d));
     assert_int_equal(thd_stop(fx->d), 0);
 }
