@@ -267,12 +267,15 @@ typedef struct lsmd_completion {
     uint64_t user_data;     /* as given to submit */
     int tag;                /* as returned by submit */
     int status;             /* as the synchronous call would return */
-    int op;                 /* LSMD_OP_GET / _PUT / _DELETE */
+    int op;                 /* LSMD_OP_GET / _PUT / _DELETE / _MULTI_GET */
     const void *val;        /* get: the value, in the segment; valid until
-                               the next lsmd_poll() or lsmd_disconnect() */
+                               the next lsmd_poll() or lsmd_disconnect();
+                               multi-get: its results (read them with
+                               lsmd_completion_multi_get) */
     size_t vlen;            /* get: value length (also when status is
                                LSM_ETOOSMALL: value longer than the slot;
-                               fetch it with lsmd_get) */
+                               fetch it with lsmd_get); multi-get: bytes of
+                               its results */
     size_t count;           /* multi-get: keys (lsmd_completion_multi_get) */
 } lsmd_completion;
 #define LSMD_OP_GET 1
