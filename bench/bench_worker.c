@@ -298,6 +298,37 @@ out:
     free(comp);
 }
 
+/* Counts one multi-get's results: *bytes = keys + found values.  Returns
+ * 0 or the first error of a key. */
+static int count_batch(wstate *s, size_t n, const int *st, const size_t *vl, uint64_t *bytes)
+{
+    *bytes = n * s->ks;
+    for (size_t k = 0; k < n; k++) {
+        if (st[k] == 0) {
+            s->r->c.found++;
+            *bytes += vl[k];
+        } else if (st[k] == LSM_ENOTFOUND) {
+            s->r->c.notfound++;
+        } else {
+            return st[k];
+        }
+    }
+    return 0;
+}
+
+/* Records a batch of n keys as one latency with n operations (ops = keys;
+ * the histogram holds batches). */
+static void record_batch(wstate *s, uint64_t t, uint64_t lat, size_t n, uint64_t bytes)
+{
+    histogram_record(&s->r->h[CLASS_READ], lat);
+    s->r->c.ops[CLASS_READ] += n;
+    s->r->c.bytes[CLASS_READ] += bytes;
+    s->r->c.batches++;
+    timeline_record(&s->r->tl, (int64_t)((t - s->start) / TIMELINE_INTERVAL_NS), lat);
+    s->nops += n;
+    atomic_store_explicit(&s->sh->slot[s->w->index].ops, s->nops, memory_order_relaxed);
+}
+
 /* multireadrandom: claims up to --batch operations (one per key), reads
  * them with one multi_get, and records the batch as one latency with n
  * operations (ops = keys; the histogram holds batches). */
@@ -333,29 +364,13 @@ static void run_multiread(wstate *s)
             fail(s, rc);
             break;
         }
-        uint64_t bytes = 0;
-        for (size_t k = 0; k < n; k++) {
-            if (st[k] == 0) {
-                s->r->c.found++;
-                bytes += s->ks + vl[k];
-            } else if (st[k] == LSM_ENOTFOUND) {
-                s->r->c.notfound++;
-                bytes += s->ks;
-            } else {
-                rc = st[k];
-            }
-        }
+        uint64_t bytes;
+        rc = count_batch(s, n, st, vl, &bytes);
         if (rc) {
             fail(s, rc);
             break;
         }
-        histogram_record(&s->r->h[CLASS_READ], t - s->t_prev);
-        s->r->c.ops[CLASS_READ] += n;
-        s->r->c.bytes[CLASS_READ] += bytes;
-        s->r->c.batches++;
-        timeline_record(&s->r->tl, (int64_t)((t - s->start) / TIMELINE_INTERVAL_NS), t - s->t_prev);
-        s->nops += n;
-        atomic_store_explicit(&s->sh->slot[s->w->index].ops, s->nops, memory_order_relaxed);
+        record_batch(s, t, t - s->t_prev, n, bytes);
         s->t_prev = t;
         if (should_stop(s, t))
             break;
@@ -364,6 +379,118 @@ out:
     free(keys);
     free(kp);
     free(kl);
+    free(vl);
+    free(st);
+}
+
+/* multireadrandom with --iodepth > 1 on a target with submit_multi_get:
+ * up to depth batches in flight, each recorded as one latency from its
+ * submit to its completion.  A batch whose values did not all fit its
+ * request (LSM_ETOOSMALL) is read again with multi_get, counted from the
+ * first submit. */
+typedef struct mbatch {
+    char *keys;
+    const void **kp;
+    size_t *kl;
+    size_t n;
+    uint64_t start;
+} mbatch;
+
+static void run_multiread_async(wstate *s, int depth)
+{
+    size_t batch = (size_t)s->w->cfg->batch;
+    mbatch *tab = calloc((size_t)depth, sizeof *tab);
+    uint32_t *freelist = malloc((size_t)depth * sizeof *freelist);
+    tcompletion *comp = malloc((size_t)depth * sizeof *comp);
+    size_t *vl = malloc(batch * sizeof *vl);
+    int *st = malloc(batch * sizeof *st);
+    bool ok = tab && freelist && comp && vl && st;
+    for (int i = 0; ok && i < depth; i++) {
+        mbatch *b = &tab[i];
+        ok = (b->keys = malloc(batch * s->ks)) && (b->kp = malloc(batch * sizeof *b->kp)) &&
+             (b->kl = malloc(batch * sizeof *b->kl));
+        for (size_t k = 0; ok && k < batch; k++) {
+            key_init(b->keys + k * s->ks, s->ks);
+            b->kp[k] = b->keys + k * s->ks;
+            b->kl[k] = s->ks;
+        }
+        freelist[i] = (uint32_t)(depth - 1 - i);
+    }
+    if (!ok) {
+        fail(s, -ENOMEM);
+        goto out;
+    }
+    int nfree = depth, n_in = 0;
+    bool more = true;
+    while (more || n_in > 0) {
+        while (more && nfree > 0) {
+            uint32_t ud = freelist[nfree - 1];
+            mbatch *b = &tab[ud];
+            uint64_t i;
+            b->n = 0;
+            while (b->n < batch && next_index(s, &i)) {
+                key_format(b->keys + b->n * s->ks, s->ks,
+                           keygen_next(&s->w->kg, &s->rng, s->num));
+                b->n++;
+            }
+            if (b->n == 0 || should_stop(s, bench_now_ns())) {
+                more = false;
+                break;
+            }
+            b->start = bench_now_ns();
+            int rc = s->ops->submit_multi_get(s->c, b->n, b->kp, b->kl, ud);
+            if (rc < 0) {
+                fail(s, rc);
+                more = false;
+                break;
+            }
+            nfree--;
+            n_in++;
+        }
+        if (n_in == 0)
+            continue;
+        int n = s->ops->poll(s->c, comp, depth, more && nfree > 0 ? 0 : 1);
+        if (n < 0) {
+            fail(s, n);
+            break;
+        }
+        for (int k = 0; k < n; k++) {
+            uint32_t ud = (uint32_t)comp[k].user_data;
+            if (ud >= (uint32_t)depth)
+                continue;
+            mbatch *b = &tab[ud];
+            int rc = comp[k].status;
+            uint64_t bytes = b->n * s->ks + comp[k].vlen;
+            if (rc == LSM_ETOOSMALL) {
+                rc = s->ops->multi_get(s->c, b->n, b->kp, b->kl, vl, st);
+                if (rc == 0)
+                    rc = count_batch(s, b->n, st, vl, &bytes);
+            } else if (rc == 0) {
+                s->r->c.found += comp[k].found;
+                s->r->c.notfound += comp[k].notfound;
+            }
+            n_in--;
+            freelist[nfree++] = ud;
+            if (rc) {
+                fail(s, rc);
+                more = false;
+                continue;
+            }
+            uint64_t t = bench_now_ns();
+            record_batch(s, t, t - b->start, b->n, bytes);
+            if (should_stop(s, t))
+                more = false;
+        }
+    }
+out:
+    for (int i = 0; tab && i < depth; i++) {
+        free(tab[i].keys);
+        free(tab[i].kp);
+        free(tab[i].kl);
+    }
+    free(tab);
+    free(freelist);
+    free(comp);
     free(vl);
     free(st);
 }
@@ -470,6 +597,8 @@ void *worker_main(void *arg)
             run_bg_writer(&s);
         else if (w->wl->kind == WL_READSEQ)
             run_readseq(&s);
+        else if (w->wl->kind == WL_MULTIREAD && depth > 1 && s.ops->submit_multi_get)
+            run_multiread_async(&s, depth);
         else if (w->wl->kind == WL_MULTIREAD)
             run_multiread(&s);
         else if (depth > 1 && s.ops->submit_get)

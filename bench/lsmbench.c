@@ -431,12 +431,8 @@ static int precheck(const bench_config *cfg, bool *noted)
         const workload *wl = workload_find(w);
         if (wl->kind == WL_MULTIREAD && !ops->multi_get) {
             fprintf(stderr, "lsmbench: job %s: multireadrandom needs a multi-get: the %s target "
-                            "has none%s\n",
-                    job, ops->scheme,
-                    strcmp(ops->scheme, "lsmd") == 0
-                        ? " (libclient has no lsmd_multi_get yet; issue 12 adds it): run it "
-                          "on embedded, rocksdb or lmdb"
-                        : "");
+                            "has none: run it on embedded, lsmd, rocksdb or lmdb\n",
+                    job, ops->scheme);
             return -EINVAL;
         }
         if (wl->kind == WL_COMPACT && !ops->compact_all) {

@@ -40,8 +40,12 @@ typedef bool (*scan_fn)(void *arg, size_t klen, size_t vlen);
 
 typedef struct tcompletion {
     uint64_t user_data;
-    int status;               /* 0, LSM_ENOTFOUND or an error */
-    size_t vlen;              /* get: value length */
+    int status;               /* 0, LSM_ENOTFOUND or an error; a multi-get:
+                                 0, LSM_ETOOSMALL (some values did not come
+                                 back: run the batch again with multi_get),
+                                 or an error of one key or the whole */
+    size_t vlen;              /* get: value length; multi-get: value bytes */
+    uint32_t found, notfound; /* multi-get: keys found and absent */
 } tcompletion;
 
 /* Figures every target reports at the end, where it can. */
@@ -102,6 +106,10 @@ typedef struct target_ops {
     int (*submit_put)(tconn *c, const void *k, size_t kl, const void *v, size_t vl, bool sync,
                       uint64_t user_data);
     int (*poll)(tconn *c, tcompletion *out, int max, int min_wait);
+    /* n keys in one request in flight (multireadrandom with --iodepth > 1;
+     * NULL when the target has none); completes through poll. */
+    int (*submit_multi_get)(tconn *c, size_t n, const void *const *keys, const size_t *klens,
+                            uint64_t user_data);
     int (*depth)(tconn *c);   /* granted queue depth */
 
     /* The end-of-run figures, and (has_events) the raw stats JSON with

@@ -5,9 +5,13 @@
  * thread at a time).  With --iodepth 1 the synchronous calls are used
  * (lsmd_get_into: no allocation); above 1 the worker drives
  * lsmd_submit_get / lsmd_submit_put / lsmd_poll with that many requests in
- * flight (the connection asks the daemon for that queue depth).  Scans go
- * through lsmd_scan (the first page with the open, one round trip for a
- * short scan; entries read in place in the segment).
+ * flight (the connection asks the daemon for that queue depth).
+ * multireadrandom sends each batch with lsmd_multi_get, or above --iodepth
+ * 1 with lsmd_submit_multi_get, that many batches in flight (a batch
+ * whose values did not all fit its slot is sent again with
+ * lsmd_multi_get).  Scans go through lsmd_scan (the first page with the
+ * open, one round trip for a short scan; entries read in place in the
+ * segment).
  *
  * The parent's target is only the socket path plus, lazily, one admin
  * connection for statistics; each forked client process opens its own.
@@ -24,11 +28,14 @@
 #include "lsmd.h"
 #include "target.h"
 
+#define MAX_SLOT_BYTES (1u << 20) /* the largest slot a daemon grants */
+
 typedef struct lsmd_target {
     target base;
     char *path;            /* NULL = the default socket */
     uint32_t depth;
     size_t kv_bytes;       /* key + value size of this run's requests */
+    size_t batch;          /* multireadrandom's keys per multi-get */
     lsmd_conn *admin;      /* parent only, for statistics */
 } lsmd_target;
 
@@ -38,6 +45,11 @@ struct tconn {
     size_t cap;
     lsmd_completion *comp; /* poll scratch */
     int ncomp;
+    void **vals;           /* multi_get's values (grown to the batch) */
+    size_t nvals;
+    int *mst;              /* a multi-get completion's results */
+    const void **mval;
+    size_t *mlen, nmres;
 };
 
 static int apply_option(lsmd_conn *c, const char *name, const char *value)
@@ -57,6 +69,7 @@ static int lt_open(const char *arg, const bench_config *cfg, int mode, target **
     t->path = *arg ? strdup(arg) : NULL;
     t->depth = (uint32_t)cfg->iodepth;
     t->kv_bytes = (size_t)cfg->key_size + cfg->value_size;
+    t->batch = cfg->batch > 0 ? (size_t)cfg->batch : 1;
     if (*arg && !t->path) {
         free(t);
         return -ENOMEM;
@@ -114,6 +127,11 @@ static int lt_conn_open(target *tt, tconn **out)
      * (synchronous), whatever --key-size and --value-size say. */
     if (t->kv_bytes + 64 > o.slot_bytes)
         o.slot_bytes = (uint32_t)(t->kv_bytes + 64);
+    /* An asynchronous multi-get's keys, results and values share a slot
+     * (each key: a 4-byte length and an 8-byte result). */
+    size_t mslot = t->batch * (t->kv_bytes + 12) + 64;
+    if (t->depth > 1 && mslot > o.slot_bytes)
+        o.slot_bytes = (uint32_t)(mslot < MAX_SLOT_BYTES ? mslot : MAX_SLOT_BYTES);
     if (t->kv_bytes + 4096 > o.large_bytes)
         o.large_bytes = (uint32_t)(t->kv_bytes + 4096);
     int rc = lsmd_connect_opts(t->path, &o, &c->c);
@@ -142,6 +160,10 @@ static void lt_conn_close(tconn *c)
     lsmd_disconnect(c->c);
     free(c->buf);
     free(c->comp);
+    free(c->vals);
+    free(c->mst);
+    free(c->mval);
+    free(c->mlen);
     free(c);
 }
 
@@ -198,6 +220,25 @@ static int lt_scan(tconn *c, const void *start, size_t sl, uint64_t n, scan_fn f
     return rc;
 }
 
+/* multireadrandom: one lsmd_multi_get per batch (one request for a batch
+ * that fits the large region); the values are freed at once. */
+static int lt_multi_get(tconn *c, size_t n, const void *const *keys, const size_t *klens,
+                        size_t *vlens, int *statuses)
+{
+    if (n > c->nvals) {
+        void **v = realloc(c->vals, n * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        c->vals = v;
+        c->nvals = n;
+    }
+    int rc = lsmd_multi_get(c->c, 0, n, keys, klens, c->vals, vlens, statuses);
+    if (rc == 0)
+        for (size_t i = 0; i < n; i++)
+            free(c->vals[i]);
+    return rc;
+}
+
 static int lt_submit_get(tconn *c, const void *k, size_t kl, uint64_t ud)
 {
     return lsmd_submit_get(c->c, 0, k, kl, ud);
@@ -209,13 +250,61 @@ static int lt_submit_put(tconn *c, const void *k, size_t kl, const void *v, size
     return lsmd_submit_put(c->c, k, kl, v, vl, sync ? LSM_SYNC : 0, ud);
 }
 
+static int lt_submit_multi_get(tconn *c, size_t n, const void *const *keys,
+                               const size_t *klens, uint64_t ud)
+{
+    return lsmd_submit_multi_get(c->c, 0, n, keys, klens, ud);
+}
+
+/* Sums a multi-get completion's results into *o. */
+static void multi_result(tconn *c, const lsmd_completion *cp, tcompletion *o)
+{
+    o->vlen = 0;
+    if (cp->status != 0)
+        return;
+    if (cp->count > c->nmres) {
+        size_t m = cp->count;
+        int *st = realloc(c->mst, m * sizeof *st);
+        if (st)
+            c->mst = st;
+        const void **v = st ? realloc(c->mval, m * sizeof *v) : NULL;
+        if (v)
+            c->mval = v;
+        size_t *l = v ? realloc(c->mlen, m * sizeof *l) : NULL;
+        if (!l) {
+            o->status = -ENOMEM;
+            return;
+        }
+        c->mlen = l;
+        c->nmres = m;
+    }
+    lsmd_completion_multi_get(cp, c->mst, c->mval, c->mlen);
+    for (size_t i = 0; i < cp->count; i++) {
+        int st = c->mst[i];
+        if (st == 0) {
+            o->found++;
+            o->vlen += c->mlen[i];
+        } else if (st == LSM_ENOTFOUND) {
+            o->notfound++;
+        } else if (st == LSM_ETOOSMALL || st == -EAGAIN) {
+            o->status = LSM_ETOOSMALL; /* the caller asks again */
+        } else if (o->status == 0) {
+            o->status = st;
+        }
+    }
+}
+
 static int lt_poll(tconn *c, tcompletion *out, int max, int min_wait)
 {
     if (max > c->ncomp)
         max = c->ncomp;
     int n = lsmd_poll(c->c, c->comp, max, min_wait);
-    for (int i = 0; i < n; i++)
-        out[i] = (tcompletion){ c->comp[i].user_data, c->comp[i].status, c->comp[i].vlen };
+    for (int i = 0; i < n; i++) {
+        out[i] = (tcompletion){ c->comp[i].user_data, c->comp[i].status, c->comp[i].vlen,
+                                0, 0 };
+        if (c->comp[i].op == LSMD_OP_MULTI_GET)
+            multi_result(c, &c->comp[i], &out[i]);
+    }
     return n;
 }
 
@@ -262,9 +351,11 @@ const target_ops target_lsmd_ops = {
     .put = lt_put,
     .get = lt_get,
     .scan = lt_scan,
+    .multi_get = lt_multi_get,
     .submit_get = lt_submit_get,
     .submit_put = lt_submit_put,
     .poll = lt_poll,
+    .submit_multi_get = lt_submit_multi_get,
     .depth = lt_depth,
     .summary = lt_summary,
     .stats_json = lt_stats_json,

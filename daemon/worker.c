@@ -29,6 +29,7 @@
 #include "wait.h"
 #include "batcher.h"
 #include "iter_ops.h"
+#include "multi_get.h"
 
 #define ROUND_MAX 32                    /* requests from one session per pass */
 #define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
@@ -213,6 +214,12 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_GET:
         op_get(w, s, q);
         return;
+    case SHM_OP_MULTI_GET: { /* blocks for one batch of reads: multi_get.h */
+        struct shm_cqe c;
+        multi_get_serve(w->d, s, q, &c);
+        complete(s, &c);
+        return;
+    }
     case SHM_OP_SNAP_ACQUIRE:
     case SHM_OP_SNAP_HOLD:
     case SHM_OP_SNAP_RELEASE:

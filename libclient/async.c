@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "validate.h"
 
 static int take_slot(lsmd_conn *c, uint32_t *slot)
 {
@@ -106,6 +107,72 @@ int lsmd_submit_get(lsmd_conn *c, uint64_t snapshot_id, const void *key,
     return submit(c, slot, LSMD_OP_GET, &sqe, user_data);
 }
 
+int lsmd_submit_multi_get(lsmd_conn *c, uint64_t snapshot_id, size_t n,
+                          const void *const *keys, const size_t *key_lens,
+                          uint64_t user_data)
+{
+    if (!c || n == 0 || !keys || !key_lens)
+        return -EINVAL;
+    if (n > SHM_MGET_MAX_KEYS)
+        return -E2BIG;
+    uint64_t list = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i] || key_lens[i] < 1 || key_lens[i] > LSM_MAX_KEY_SIZE)
+            return -EINVAL;
+        list += SHM_MGET_KEY_HDR + key_lens[i];
+    }
+    uint64_t out = (list + 7) & ~(uint64_t)7;
+    if (out + n * sizeof(struct shm_mget_res) > c->slot_bytes)
+        return -E2BIG;
+    uint32_t slot;
+    int rc = take_slot(c, &slot);
+    if (rc)
+        return rc;
+    uint32_t off = slot * c->slot_bytes;
+    char *p = c->arena + off;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t kl = (uint32_t)key_lens[i];
+        memcpy(p, &kl, SHM_MGET_KEY_HDR);
+        memcpy(p + SHM_MGET_KEY_HDR, keys[i], kl);
+        p += SHM_MGET_KEY_HDR + kl;
+    }
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_MULTI_GET,
+        .arg0 = snapshot_id,
+        .arg1 = n,
+        .key_off = off,
+        .key_len = (uint32_t)list,
+        .out_off = off + (uint32_t)out,
+        .out_cap = c->slot_bytes - (uint32_t)out,
+    };
+    c->slots[slot].count = (uint32_t)n;
+    return submit(c, slot, LSMD_OP_MULTI_GET, &sqe, user_data);
+}
+
+int lsmd_completion_multi_get(const lsmd_completion *cp, int *statuses, const void **vals,
+                              size_t *vlens)
+{
+    if (!cp || cp->op != LSMD_OP_MULTI_GET || cp->status != 0 || !cp->val ||
+        (cp->count && (!statuses || !vals || !vlens)))
+        return -EINVAL;
+    const char *out = cp->val;
+    uint64_t pos = (uint64_t)cp->count * sizeof(struct shm_mget_res);
+    for (size_t i = 0; i < cp->count; i++) {
+        struct shm_mget_res r;
+        memcpy(&r, out + i * sizeof r, sizeof r);
+        statuses[i] = r.status;
+        vlens[i] = r.value_len;
+        vals[i] = NULL;
+        if (r.status == 0) {
+            vals[i] = out + pos;
+            pos += r.value_len;
+        } else if (r.status != LSM_ETOOSMALL) {
+            vlens[i] = 0;
+        }
+    }
+    return (int)cp->count;
+}
+
 /* Slots whose completions the previous poll returned go back to the pool:
  * their values are no longer promised to the caller. */
 static void release_delivered(lsmd_conn *c)
@@ -127,6 +194,20 @@ static void deliver(lsmd_conn *c, const struct shm_cqe *e, lsmd_completion *out)
     out->op = s->op;
     out->val = NULL;
     out->vlen = 0;
+    out->count = 0;
+    if (s->op == LSMD_OP_MULTI_GET && e->status == 0) {
+        uint32_t cap = c->slot_bytes - (s->out_off - e->tag * c->slot_bytes);
+        /* The reply is checked whole here, so lsmd_completion_multi_get
+         * can walk it without bounds checks. */
+        if (e->r0 != s->count ||
+            shm_mget_reply_check(c->arena + s->out_off, cap, s->count, e->r1)) {
+            out->status = -EPROTO;
+        } else {
+            out->val = c->arena + s->out_off;
+            out->vlen = (size_t)e->r1;
+            out->count = s->count;
+        }
+    }
     if (s->op == LSMD_OP_GET && (e->status == 0 || e->status == LSM_ETOOSMALL)) {
         uint32_t cap = c->slot_bytes - (s->out_off - e->tag * c->slot_bytes);
         out->vlen = (size_t)e->r0;

@@ -29,7 +29,9 @@ struct conn_slot {
     uint64_t user_data;
     uint8_t state;          /* enum slot_state */
     uint8_t op;             /* LSMD_OP_* */
-    uint32_t out_off;       /* get: arena offset of the value */
+    uint32_t out_off;       /* get: arena offset of the value; multi-get:
+                               of its results */
+    uint32_t count;         /* multi-get: keys */
 };
 
 struct lsmd_conn {

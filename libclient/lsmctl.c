@@ -3,6 +3,8 @@
  *
  *   lsmctl [--socket PATH] [--json] COMMAND [ARGS]
  *     get KEY [--snapshot ID]          print the value
+ *     mget KEY... [--snapshot ID]      KEY<TAB>VALUE lines in one multi-get
+ *                                      (absent keys: KEY<TAB> and exit 1)
  *     put KEY VALUE [--sync]
  *     del KEY [--sync]
  *     scan [LO [HI]] [--limit N] [--snapshot ID] [--reverse]
@@ -213,6 +215,7 @@ static void usage(FILE *f)
 {
     fputs("usage: lsmctl [--socket PATH] [--json] COMMAND [ARGS]\n"
           "  get KEY [--snapshot ID]\n"
+          "  mget KEY... [--snapshot ID]  (up to 64 keys)\n"
           "  put KEY VALUE [--sync]\n"
           "  del KEY [--sync]\n"
           "  scan [LO [HI]] [--limit N] [--snapshot ID] [--reverse]\n"
@@ -231,8 +234,10 @@ static void usage(FILE *f)
 
 /* ---- command arguments ------------------------------------------------------ */
 
+#define MAX_POS 64       /* positional arguments (mget's keys) */
+
 typedef struct cmd_args {
-    const char *pos[4];  /* positional arguments after the command */
+    const char *pos[MAX_POS]; /* positional arguments after the command */
     int npos;
     bool sync, reverse;
     uint64_t snapshot;
@@ -281,7 +286,7 @@ static int parse_cmd_args(int argc, char **argv, cmd_args *a)
             fprintf(stderr, "lsmctl: unknown option %s\n", s);
             return 2;
         } else {
-            if (a->npos == 4)
+            if (a->npos == MAX_POS)
                 return usage_err("too many arguments");
             a->pos[a->npos++] = s;
         }
@@ -316,6 +321,53 @@ static int cmd_get(lsmd_conn *c, const cmd_args *a)
     }
     free(val);
     return 0;
+}
+
+/* One lsmd_multi_get of every key: KEY<TAB>VALUE per found key, KEY<TAB>
+ * per absent one (--json: an array of {"key", "value"} with null values). */
+static int cmd_mget(lsmd_conn *c, const cmd_args *a)
+{
+    if (a->npos < 1)
+        return usage_err("mget KEY...");
+    size_t n = (size_t)a->npos, lens[MAX_POS], vl[MAX_POS];
+    void *vals[MAX_POS];
+    int st[MAX_POS], worst = 0;
+    bool first = true;
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(a->pos[i]);
+    int rc = lsmd_multi_get(c, a->snapshot, n, (const void *const *)a->pos, lens, vals, vl, st);
+    if (rc)
+        return fail("mget", rc);
+    if (g_json)
+        putchar('[');
+    for (size_t i = 0; i < n; i++) {
+        if (st[i] != 0 && st[i] != LSM_ENOTFOUND) {
+            fprintf(stderr, "lsmctl: mget %s: %s\n", a->pos[i], lsmd_strerror(st[i]));
+            worst = 1;
+            continue;
+        }
+        worst |= st[i] != 0;
+        if (g_json) {
+            fputs(first ? "{\"key\":" : ",{\"key\":", stdout);
+            first = false;
+            json_bytes(stdout, a->pos[i], lens[i]);
+            fputs(",\"value\":", stdout);
+            if (st[i] == 0)
+                json_bytes(stdout, vals[i], vl[i]);
+            else
+                fputs("null", stdout);
+            putchar('}');
+        } else {
+            printf("%s\t", a->pos[i]);
+            if (st[i] == 0)
+                fwrite(vals[i], 1, vl[i], stdout);
+            putchar('\n');
+        }
+        free(vals[i]);
+    }
+    if (g_json)
+        puts("]");
+    return worst;
 }
 
 static int cmd_put_del(lsmd_conn *c, const char *cmd, const cmd_args *a)
@@ -668,6 +720,8 @@ static int run_command(lsmd_conn *c, int argc, char **argv)
         return rc;
     if (strcmp(cmd, "get") == 0)
         return cmd_get(c, &a);
+    if (strcmp(cmd, "mget") == 0)
+        return cmd_mget(c, &a);
     if (strcmp(cmd, "put") == 0 || strcmp(cmd, "del") == 0)
         return cmd_put_del(c, cmd, &a);
     if (strcmp(cmd, "scan") == 0)

@@ -158,6 +158,25 @@ int lsmd_get(lsmd_conn *c, uint64_t snapshot_id, const void *key, size_t klen,
 int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
                   size_t klen, void *buf, size_t cap, size_t *vlen);
 
+/* n point lookups in as few round trips as the segment allows (one request
+ * carries up to 4096 keys and half the large region of key bytes; more are
+ * split transparently), read with the daemon's lsm_multi_get: the block
+ * reads that miss its cache go to the disk together.  snapshot_id as
+ * lsmd_get; with 0 every key reads one view taken by the daemon (a call
+ * needing several requests acquires a snapshot for its duration; when the
+ * daemon refuses one, -EMFILE, each request reads the latest state).
+ * Per key, as lsm_multi_get: statuses[i] is 0 (values[i], a malloc'd copy
+ * of value_lens[i] bytes, to free with free()), LSM_ENOTFOUND (values[i]
+ * NULL), or a negative code for that key alone: -EINVAL (key NULL, empty
+ * or longer than LSM_MAX_KEY_SIZE), -E2BIG (value larger than the large
+ * region, as lsmd_get), engine errors.  Duplicate keys are allowed.
+ * Values that do not fit a reply are fetched again transparently.
+ * Returns 0, or a negative code when the call as a whole failed (-EINVAL:
+ * NULL arrays with n > 0; -ESRCH, -ENOMEM, -ENOTCONN): then every
+ * statuses[i] is that code and every values[i] NULL. */
+int lsmd_multi_get(lsmd_conn *c, uint64_t snapshot_id, size_t n, const void *const *keys,
+                   const size_t *key_lens, void **values, size_t *value_lens, int *statuses);
+
 /* ---- Snapshots (shared handles) ------------------------------------------ */
 /* Pins the current state and publishes its id in the daemon's directory.
  * This connection holds it until lsmd_snapshot_release or disconnect.
@@ -284,16 +303,21 @@ typedef struct lsmd_completion {
     uint64_t user_data;     /* as given to submit */
     int tag;                /* as returned by submit */
     int status;             /* as the synchronous call would return */
-    int op;                 /* LSMD_OP_GET / _PUT / _DELETE */
+    int op;                 /* LSMD_OP_GET / _PUT / _DELETE / _MULTI_GET */
     const void *val;        /* get: the value, in the segment; valid until
-                               the next lsmd_poll() or lsmd_disconnect() */
+                               the next lsmd_poll() or lsmd_disconnect();
+                               multi-get: its results (read them with
+                               lsmd_completion_multi_get) */
     size_t vlen;            /* get: value length (also when status is
                                LSM_ETOOSMALL: value longer than the slot;
-                               fetch it with lsmd_get) */
+                               fetch it with lsmd_get); multi-get: bytes of
+                               its results */
+    size_t count;           /* multi-get: keys (lsmd_completion_multi_get) */
 } lsmd_completion;
 #define LSMD_OP_GET 1
 #define LSMD_OP_PUT 2
 #define LSMD_OP_DELETE 3
+#define LSMD_OP_MULTI_GET 4
 
 int lsmd_submit_get(lsmd_conn *c, uint64_t snapshot_id, const void *key,
                     size_t klen, uint64_t user_data);
@@ -301,6 +325,26 @@ int lsmd_submit_put(lsmd_conn *c, const void *key, size_t klen, const void *val,
                     size_t vlen, int flags, uint64_t user_data);
 int lsmd_submit_delete(lsmd_conn *c, const void *key, size_t klen, int flags,
                        uint64_t user_data);
+
+/* n keys in one request whose key list (4 + key length bytes per key),
+ * results table (8 bytes per key) and values share one slot: -E2BIG when
+ * n > 4096 or the keys and table alone do not fit the slot; -EINVAL for a
+ * NULL, empty or too long key.  The completion (op LSMD_OP_MULTI_GET) has
+ * status 0 or an error of the whole request (-ESRCH, -ENOMEM, ...); read
+ * its keys' results with lsmd_completion_multi_get. */
+int lsmd_submit_multi_get(lsmd_conn *c, uint64_t snapshot_id, size_t n,
+                          const void *const *keys, const size_t *key_lens,
+                          uint64_t user_data);
+
+/* For a multi-get completion with status 0: fills, for each of its
+ * cp->count keys in submission order, statuses[i] (0, LSM_ENOTFOUND, an
+ * engine error, or: LSM_ETOOSMALL, the value of vlens[i] bytes did not fit
+ * what was left of the slot; -EAGAIN, not looked up because the slot was
+ * full; ask for those again, e.g. with lsmd_multi_get), vals[i] (found:
+ * the value in the segment, valid as a get completion's val) and vlens[i].
+ * Returns cp->count, or -EINVAL (not a successful multi-get completion). */
+int lsmd_completion_multi_get(const lsmd_completion *cp, int *statuses, const void **vals,
+                              size_t *vlens);
 
 /* Collects up to max completions into out, waiting until at least min_wait
  * are available (min_wait is capped at the number in flight; 0 never

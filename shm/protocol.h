@@ -212,7 +212,9 @@ enum shm_op {
     SHM_OP_SET_OPTION = 15,   /* key = name, val = value (no NULs) */
     SHM_OP_STATS = 16,        /* out <- JSON (no NUL), r0 = length; too
                                  long: LSM_ETOOSMALL, r0 = needed */
-    /* 17: SHM_OP_MULTI_GET (issue 12, item 2) */
+    SHM_OP_MULTI_GET = 17,    /* arg0 snapshot (0 latest), arg1 = n keys,
+                                 key = the encoded key list, out <- results
+                                 table + values; see "Multi-get" below */
     SHM_OP_ITER_SCAN = 18,    /* ITER_OPEN with a seek key, a page limit
                                  and a byte budget: see "Scans" below */
     SHM_OP_COUNT_ = 19        /* one past the last opcode */
@@ -228,7 +230,9 @@ enum shm_op {
  *                   the arena, key/value size limits, reserved field or
  *                   flag set, missing key) or an engine -EINVAL
  *   -E2BIG          WRITE_BATCH payload above SHM_MAX_BATCH_BYTES
- *                   (validate.h) or the daemon's max_request_bytes
+ *                   (validate.h) or the daemon's max_request_bytes;
+ *                   MULTI_GET with more than SHM_MGET_MAX_KEYS keys or a
+ *                   key list above the daemon's max_request_bytes
  *   -EOPNOTSUPP     unknown opcode, or an optional feature (REVERSE) the
  *                   daemon does not implement
  *   -ESRCH          snapshot id not published (HOLD) / not held by this
@@ -333,6 +337,32 @@ struct shm_cqe {
 #define SHM_SCAN_MAX(arg1) ((uint32_t)(arg1))
 #define SHM_SCAN_BUDGET(arg1) ((uint32_t)((arg1) >> 32))
 
+/* ---- Multi-get (docs/shm-protocol.md, "Multi-get") ----------------------
+ * Request: arg1 = n (1 .. SHM_MGET_MAX_KEYS) and the key range holds n
+ * entries   [u32 key_len][key]   back to back, no padding, filling key_len
+ * exactly; each key 1 .. LSM_MAX_KEY_SIZE bytes; duplicates allowed.
+ * out_cap must hold at least the results table (n x 8 bytes).
+ * Reply, with status 0: at out_off, n x struct shm_mget_res in key order,
+ * then the values of the keys whose status is 0, in key order, back to
+ * back; cqe.r0 = n, cqe.r1 = bytes written (table + values).  Per key:
+ *   0               found: value_len bytes follow in the value area
+ *   LSM_ENOTFOUND   absent or deleted
+ *   LSM_ETOOSMALL   found, but its value_len bytes did not fit in what was
+ *                   left of out_cap (values are placed greedily in key
+ *                   order): ask again with more room
+ *   -EAGAIN         not looked up: the output had filled up first
+ *   other           an engine error for that key alone (-EIO, LSM_ECORRUPT)
+ * Any other cqe.status (-ESRCH, -E2BIG, -EINVAL, -ENOMEM) refuses the
+ * whole request: no results (the output's bytes are then unspecified).  All keys are read at one view: the
+ * snapshot's, or one taken when the request is served. */
+#define SHM_MGET_MAX_KEYS 4096u
+#define SHM_MGET_KEY_HDR 4u     /* the u32 length before each key */
+
+struct shm_mget_res {
+    int32_t status;         /* see above */
+    uint32_t value_len;     /* 0 and LSM_ETOOSMALL: the value's length */
+};
+
 /* ---- Directory segment (docs/shm-protocol.md, "Directory") --------------
  * One per daemon, written only by the daemon (one writer at a time, under
  * the registry's lock), mapped PROT_READ by every client through an
@@ -414,5 +444,6 @@ static_assert(offsetof(struct shm_seg_header, client_sleeping) == 7 * SHM_CACHEL
 static_assert(offsetof(struct shm_seg_header, daemon_gone) == 8 * SHM_CACHELINE, "gone line");
 static_assert(sizeof(struct shm_dir_header) == 2 * SHM_CACHELINE, "dir header size");
 static_assert(sizeof(struct shm_dir_entry) == 64, "dir entry size");
+static_assert(sizeof(struct shm_mget_res) == 8, "mget result size");
 
 #endif

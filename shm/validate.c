@@ -49,6 +49,7 @@ static const struct op_rule rules[SHM_OP_COUNT_] = {
     [SHM_OP_COMPACT] = { "COMPACT", F_NONE, F_NONE, F_NONE, 0, A_LEVEL, A_ZERO },
     [SHM_OP_SET_OPTION] = { "SET_OPTION", F_NAME, F_STR, F_NONE, 0, A_ZERO, A_ZERO },
     [SHM_OP_STATS] = { "STATS", F_NONE, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
+    [SHM_OP_MULTI_GET] = { "MULTI_GET", F_BLOB, F_NONE, F_OUT, 0, A_ANY, A_COUNT32 },
     [SHM_OP_ITER_SCAN] = { "ITER_SCAN", F_BOUND, F_BOUND, F_OUT,
                            SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO, A_ANY, A_ANY },
 };
@@ -120,6 +121,27 @@ static const char *check_batch(const struct shm_sqe *sqe, int *rc)
     return NULL;
 }
 
+/* A MULTI_GET's key list against its count and output; NULL when
+ * plausible (the list itself is walked by shm_mget_keys_parse, on a
+ * private copy).  *rc becomes -E2BIG for more keys than one request may
+ * carry. */
+static const char *check_mget(const struct shm_sqe *sqe, int *rc)
+{
+    uint64_t n = sqe->arg1;
+    if (n == 0)
+        return "multi-get of no keys";
+    if (n > SHM_MGET_MAX_KEYS) {
+        *rc = -E2BIG;
+        return "multi-get of more than SHM_MGET_MAX_KEYS keys";
+    }
+    if (sqe->key_len < n * (SHM_MGET_KEY_HDR + 1) ||
+        sqe->key_len > n * (SHM_MGET_KEY_HDR + (uint64_t)LSM_MAX_KEY_SIZE))
+        return "multi-get key list size impossible for its count";
+    if (sqe->out_cap < n * sizeof(struct shm_mget_res))
+        return "multi-get output smaller than its results table";
+    return NULL;
+}
+
 int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char **why)
 {
     const char *w = NULL;
@@ -157,6 +179,8 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
         ;
     else if (sqe->opcode == SHM_OP_WRITE_BATCH && (w = check_batch(sqe, &rc)))
         ;
+    else if (sqe->opcode == SHM_OP_MULTI_GET && (w = check_mget(sqe, &rc)))
+        ;
     else
         rc = 0;
 out:
@@ -181,4 +205,51 @@ int shm_page_check(const void *page, uint64_t bytes, uint32_t count)
         pos += (uint64_t)kl + vl;
     }
     return pos == bytes ? 0 : -EPROTO;
+}
+
+int shm_mget_keys_parse(const void *list, uint64_t bytes, uint32_t n, const void **keys,
+                        size_t *lens, const char **why)
+{
+    const char *p = list, *w = NULL;
+    uint64_t pos = 0;
+    for (uint32_t i = 0; i < n && !w; i++) {
+        uint32_t kl;
+        if (bytes - pos < SHM_MGET_KEY_HDR) {
+            w = "multi-get key list ends inside a length";
+            break;
+        }
+        memcpy(&kl, p + pos, SHM_MGET_KEY_HDR);
+        pos += SHM_MGET_KEY_HDR;
+        if (kl < 1 || kl > LSM_MAX_KEY_SIZE)
+            w = "multi-get key length out of range";
+        else if (kl > bytes - pos)
+            w = "multi-get key runs past the key list";
+        else {
+            keys[i] = p + pos;
+            lens[i] = kl;
+            pos += kl;
+        }
+    }
+    if (!w && pos != bytes)
+        w = "multi-get key list longer than its keys";
+    if (why)
+        *why = w;
+    return w ? -EINVAL : 0;
+}
+
+int shm_mget_reply_check(const void *out, uint64_t cap, uint32_t n, uint64_t bytes)
+{
+    uint64_t need = (uint64_t)n * sizeof(struct shm_mget_res);
+    if (bytes > cap || bytes < need)
+        return -EPROTO;
+    const char *p = out;
+    for (uint32_t i = 0; i < n; i++) {
+        struct shm_mget_res r;
+        memcpy(&r, p + (uint64_t)i * sizeof r, sizeof r);
+        if (r.status == 0)
+            need += r.value_len;
+        else if (r.status > 0 || (r.value_len && r.status != LSM_ETOOSMALL))
+            return -EPROTO;
+    }
+    return need == bytes ? 0 : -EPROTO;
 }

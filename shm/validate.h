@@ -24,6 +24,7 @@
 #ifndef LSM_SHM_VALIDATE_H
 #define LSM_SHM_VALIDATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "protocol.h"
@@ -46,7 +47,8 @@ void shm_sqe_read(const void *shared, struct shm_sqe *priv);
 
 /* Validates a private descriptor against an arena of arena_bytes bytes.
  * Returns 0, -EOPNOTSUPP (unknown opcode, or NOP), -E2BIG (a WRITE_BATCH
- * payload inside the arena but above SHM_MAX_BATCH_BYTES) or -EINVAL
+ * payload inside the arena but above SHM_MAX_BATCH_BYTES, a MULTI_GET of
+ * more than SHM_MGET_MAX_KEYS keys) or -EINVAL
  * (anything else); *why (when not NULL) gets a static description for the
  * log, e.g. "key range outside the arena". */
 int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes,
@@ -62,6 +64,20 @@ static inline int shm_range_ok(uint32_t off, uint32_t len, uint64_t arena_bytes)
  * blindly): walks `bytes` bytes holding `count` entries.  Returns 0 or
  * -EPROTO. */
 int shm_page_check(const void *page, uint64_t bytes, uint32_t count);
+
+/* Walks a MULTI_GET key list (the PRIVATE copy of a validated
+ * descriptor's key range: shm_validate_sqe has checked its count and size):
+ * n entries [u32 len][key], each key 1 .. LSM_MAX_KEY_SIZE bytes, filling
+ * bytes exactly.  Sets keys[i] (pointing into list) and lens[i].  Returns
+ * 0 or -EINVAL with *why (when not NULL) saying what is wrong. */
+int shm_mget_keys_parse(const void *list, uint64_t bytes, uint32_t n, const void **keys,
+                        size_t *lens, const char **why);
+
+/* Client side: checks a MULTI_GET reply of `bytes` bytes (cqe.r1) at out
+ * (cap bytes asked for) for n keys: the table fits, statuses are 0 or
+ * negative, only LSM_ETOOSMALL and 0 carry a length, and the values of the
+ * found keys fill the rest exactly.  Returns 0 or -EPROTO. */
+int shm_mget_reply_check(const void *out, uint64_t cap, uint32_t n, uint64_t bytes);
 
 /* Name of an opcode for logs ("GET"), "?" when unknown. */
 const char *shm_op_name(unsigned op);

@@ -15,7 +15,7 @@ UNIT_BIN   := $(call test_bin,$(UNIT_SRC) $(CRASH_SRC))
 ITEST_BIN  := $(call test_bin,$(ITEST_SRC))
 DAEMON_UNIT_BIN := $(addprefix $(B)/tests/,test_snapshot_registry test_daemon_config test_uid_quota)
 BENCH_UNIT_BIN  := $(filter $(B)/tests/test_bench_%,$(UNIT_BIN))
-ATTACK_BIN := $(addprefix $(B)/tests/,test_bad_clients test_snapshot_caps test_admission \
+ATTACK_BIN := $(addprefix $(B)/tests/,test_bad_clients test_snapshot_caps test_admission test_lsmd_multi_get \
                 test_big_batch test_admin_auth)
 TEST_HELPERS_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/helpers/*.c))
 ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o

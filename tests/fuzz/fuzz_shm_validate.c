@@ -22,7 +22,14 @@
  *     (checked by copying each range out of an arena allocated at exactly
  *     the size, so ASan sees any overrun), keys of 1..LSM_MAX_KEY_SIZE
  *     where the opcode takes a key, values up to LSM_MAX_VALUE_SIZE;
- *   - shm_page_check accepts only a page whose entries tile it exactly.
+ *   - an accepted MULTI_GET has 1 .. SHM_MGET_MAX_KEYS keys, a key list
+ *     sized for them and an output holding the results table; its key list,
+ *     walked by shm_mget_keys_parse from an exact-size private copy as the
+ *     daemon does, gives keys of 1 .. LSM_MAX_KEY_SIZE bytes inside the
+ *     copy, tiling it; -E2BIG also for a MULTI_GET of too many keys;
+ *   - shm_page_check accepts only a page whose entries tile it exactly,
+ *     and shm_mget_reply_check only a results table whose found values
+ *     tile the rest.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -82,6 +89,66 @@ static void check_batch_parse(const struct shm_sqe *q, const uint8_t *arena)
     lsm_batch_free(group);
 }
 
+/* As daemon/multi_get.c: the key list copied out, then walked. */
+static void check_mget_parse(const struct shm_sqe *q, const uint8_t *arena)
+{
+    uint32_t n = (uint32_t)q->arg1;
+    char *list = malloc(q->key_len); /* exact size: ASan sees overruns */
+    const void **keys = malloc(n * sizeof *keys);
+    size_t *lens = malloc(n * sizeof *lens);
+    FK_CHECK(list && keys && lens, "oom");
+    memcpy(list, arena + q->key_off, q->key_len);
+    const char *why = NULL;
+    int rc = shm_mget_keys_parse(list, q->key_len, n, keys, lens, &why);
+    FK_CHECK(rc == 0 || rc == -EINVAL, "mget parse: %d", rc);
+    FK_CHECK((rc == 0) == (why == NULL), "mget parse reason");
+    if (rc == 0) {
+        uint64_t sum = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            FK_CHECK(lens[i] >= 1 && lens[i] <= LSM_MAX_KEY_SIZE, "key %u length %zu", i,
+                     lens[i]);
+            const char *k = keys[i];
+            FK_CHECK(k >= list + SHM_MGET_KEY_HDR && k + lens[i] <= list + q->key_len,
+                     "key %u outside the list", i);
+            touch((const uint8_t *)list, q->key_len, (uint32_t)(k - list), (uint32_t)lens[i]);
+            sum += SHM_MGET_KEY_HDR + lens[i];
+        }
+        FK_CHECK(sum == q->key_len, "keys cover %llu of %u bytes", (unsigned long long)sum,
+                 q->key_len);
+    }
+    free(list);
+    free(keys);
+    free(lens);
+}
+
+static void check_mget_reply(const uint8_t *p, size_t n, uint32_t count)
+{
+    uint64_t table = (uint64_t)count * sizeof(struct shm_mget_res);
+    if (table > n)
+        return;
+    uint8_t *out = malloc(n ? n : 1);
+    FK_CHECK(out != NULL, "oom");
+    memcpy(out, p, n);
+    uint64_t bytes = table;
+    for (uint32_t i = 0; i < count; i++) {
+        struct shm_mget_res r;
+        memcpy(&r, out + (size_t)i * sizeof r, sizeof r);
+        if (r.status == 0)
+            bytes += r.value_len;
+    }
+    int rc = shm_mget_reply_check(out, n, count, bytes);
+    FK_CHECK(rc == 0 || rc == -EPROTO, "mget reply check: %d", rc);
+    if (rc == 0) {
+        FK_CHECK(bytes <= n, "reply of %llu bytes accepted in %zu", (unsigned long long)bytes, n);
+        for (uint32_t i = 0; i < count; i++) {
+            struct shm_mget_res r;
+            memcpy(&r, out + (size_t)i * sizeof r, sizeof r);
+            FK_CHECK(r.status <= 0, "positive status");
+        }
+    }
+    free(out);
+}
+
 static void check_accepted(const struct shm_sqe *q, const uint8_t *arena, uint64_t arena_bytes)
 {
     FK_CHECK(q->opcode != SHM_OP_NOP && q->opcode < SHM_OP_COUNT_, "opcode %u", q->opcode);
@@ -113,6 +180,15 @@ static void check_accepted(const struct shm_sqe *q, const uint8_t *arena, uint64
         FK_CHECK(q->val_len <= LSM_MAX_VALUE_SIZE, "value length %u", q->val_len);
     if (q->opcode == SHM_OP_DELETE)
         FK_CHECK(q->val_len == 0 && q->val_off == 0, "delete with a value");
+    if (q->opcode == SHM_OP_MULTI_GET) {
+        FK_CHECK(q->arg1 >= 1 && q->arg1 <= SHM_MGET_MAX_KEYS, "mget count %llu",
+                 (unsigned long long)q->arg1);
+        FK_CHECK(q->key_len >= q->arg1 * (SHM_MGET_KEY_HDR + 1), "mget list %u", q->key_len);
+        FK_CHECK(q->out_cap >= q->arg1 * sizeof(struct shm_mget_res), "mget out %u",
+                 q->out_cap);
+        if (arena)
+            check_mget_parse(q, arena);
+    }
     if (q->opcode == SHM_OP_WRITE_BATCH) {
         FK_CHECK(q->val_len <= SHM_MAX_BATCH_BYTES, "batch payload %u", q->val_len);
         FK_CHECK(q->arg1 <= q->val_len / SHM_MIN_ENTRY_BYTES, "batch count %llu for %u bytes",
@@ -165,7 +241,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FK_CHECK(rc == 0 || rc == -EINVAL || rc == -EOPNOTSUPP || rc == -E2BIG, "validate: %d",
              rc);
     FK_CHECK(rc != -E2BIG || (q.opcode == SHM_OP_WRITE_BATCH && q.val_len > SHM_MAX_BATCH_BYTES &&
-                              shm_range_ok(q.val_off, q.val_len, arena_bytes)),
+                              shm_range_ok(q.val_off, q.val_len, arena_bytes)) ||
+                 (q.opcode == SHM_OP_MULTI_GET && q.arg1 > SHM_MGET_MAX_KEYS),
              "-E2BIG for %s of %u bytes", shm_op_name(q.opcode), q.val_len);
     FK_CHECK((rc == 0) == (why == NULL), "reason %s with rc %d", why ? why : "none", rc);
     FK_CHECK(shm_validate_sqe(&q, arena_bytes, &why2) == rc && why2 == why, "not pure");
@@ -184,5 +261,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_accepted(&q, arena, arena_bytes);
     free(arena);
     check_page(in.p, in.n, count);
+    check_mget_reply(in.p, in.n, count);
     return 0;
 }

@@ -338,6 +338,31 @@ static void gen_shm(void)
         seed("shm_validate", name, -1, buf, n);
     }
     lsm_batch_free(b);
+    /* A MULTI_GET of three keys (one duplicated) whose list starts the
+     * arena, and whose 8-byte count doubles as a results table for the
+     * reply check. */
+    uint8_t buf[256];
+    struct shm_sqe q;
+    memset(&q, 0, sizeof q);
+    q.opcode = SHM_OP_MULTI_GET;
+    q.arg1 = 3;
+    size_t ln = 0;
+    const char *mk[3] = { "key1", "k", "key1" };
+    uint8_t list[64];
+    for (int i = 0; i < 3; i++) {
+        uint32_t l = (uint32_t)strlen(mk[i]);
+        memcpy(list + ln, &l, 4), memcpy(list + ln + 4, mk[i], l), ln += 4 + l;
+    }
+    q.key_len = (uint32_t)ln;
+    q.out_off = 64;
+    q.out_cap = 256;
+    size_t n = 0;
+    memcpy(buf, &q, sizeof q), n += sizeof q;
+    uint32_t arena = 4096, count = 3;
+    memcpy(buf + n, &arena, 4), n += 4;
+    memcpy(buf + n, &count, 4), n += 4;
+    memcpy(buf + n, list, ln), n += ln;
+    seed("shm_validate", "MULTI_GET-11", -1, buf, n);
 }
 
 /* ---- hello ------------------------------------------------------------------ */

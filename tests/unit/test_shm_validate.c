@@ -48,6 +48,8 @@ static const struct shm_sqe valid[] = {
     /* 22: a seek key of the largest size, ending at the arena's end */
     { .opcode = SHM_OP_ITER_SCAN, .seek_off = ARENA - LSM_MAX_KEY_SIZE,
       .seek_len = LSM_MAX_KEY_SIZE, .out_off = 0, .out_cap = 1 },
+    /* 23: two keys of 1 and 3 bytes: 4 + 1 + 4 + 3 = 12 list bytes */
+    { .opcode = SHM_OP_MULTI_GET, .arg0 = 5, .arg1 = 2, .key_off = 0, .key_len = 12, .out_off = 16, .out_cap = 16 },
 };
 
 static void test_valid_accepted(void **state)
@@ -133,6 +135,17 @@ struct mutation {
     X(scan_hi_past_end, 20, s->val_off = ARENA - 2, -EINVAL)                  \
     X(get_seek_field, 4, s->seek_len = 1, -EINVAL)                            \
     X(open_seek_field, 12, s->seek_off = 1, -EINVAL)                          \
+    X(mget_no_keys, 23, s->arg1 = 0, -EINVAL)                                 \
+    X(mget_too_many_keys, 23, s->arg1 = SHM_MGET_MAX_KEYS + 1, -E2BIG)        \
+    X(mget_count_huge, 23, s->arg1 = UINT64_C(1) << 32, -EINVAL)              \
+    X(mget_list_short, 23, s->key_len = 9, -EINVAL)                           \
+    X(mget_list_long, 23, (s->arg1 = 1, s->key_len = LSM_MAX_KEY_SIZE + 5, s->out_off = 0, s->out_cap = 8), -EINVAL) \
+    X(mget_list_past_end, 23, s->key_off = ARENA - 11, -EINVAL)               \
+    X(mget_list_wrap, 23, s->key_off = UINT32_MAX - 4, -EINVAL)               \
+    X(mget_out_small, 23, s->out_cap = 15, -EINVAL)                           \
+    X(mget_out_past_end, 23, s->out_off = ARENA - 15, -EINVAL)                \
+    X(mget_value_field, 23, s->val_len = 1, -EINVAL)                          \
+    X(mget_sync_flag, 23, s->flags = SHM_SQ_SYNC, -EINVAL)                    \
     X(opcode_nop, 0, s->opcode = SHM_OP_NOP, -EOPNOTSUPP)                     \
     X(opcode_past_end, 0, s->opcode = SHM_OP_COUNT_, -EOPNOTSUPP)             \
     X(opcode_255, 0, s->opcode = 255, -EOPNOTSUPP)
@@ -165,13 +178,131 @@ static void test_unknown_opcodes(void **state)
     for (unsigned op = 0; op < 256; op++) {
         struct shm_sqe s = { .opcode = (uint8_t)op };
         int rc = shm_validate_sqe(&s, ARENA, NULL);
-        if (op == SHM_OP_NOP || op >= SHM_OP_COUNT_ || !strcmp(shm_op_name(op), "?"))
-            assert_int_equal(rc, -EOPNOTSUPP); /* past the table, or a hole in it */
+        /* A number below SHM_OP_COUNT_ may be a hole in the table: it has
+         * no name, and is refused like one past the end. */
+        bool known = op != SHM_OP_NOP && strcmp(shm_op_name(op), "?") != 0;
+        if (op >= SHM_OP_COUNT_)
+            assert_false(known);
+        if (!known)
+            assert_int_equal(rc, -EOPNOTSUPP);
         else
             assert_int_not_equal(rc, -EOPNOTSUPP);
     }
     assert_string_equal(shm_op_name(200), "?");
     assert_string_equal(shm_op_name(SHM_OP_GET), "GET");
+    assert_string_equal(shm_op_name(SHM_OP_MULTI_GET), "MULTI_GET");
+}
+
+/* MULTI_GET limits: 1 .. SHM_MGET_MAX_KEYS keys (-E2BIG above), a key list
+ * of 5 .. 4 + LSM_MAX_KEY_SIZE bytes per key, an output holding the table,
+ * all computed without overflow on the largest arena. */
+static void test_mget_limits(void **state)
+{
+    (void)state;
+    const uint64_t arena = UINT32_MAX;
+    const uint32_t maxk = SHM_MGET_MAX_KEYS, big = SHM_MGET_KEY_HDR + LSM_MAX_KEY_SIZE;
+    const struct {
+        uint64_t n;
+        uint32_t key_len, out_cap;
+        int expect;
+    } cases[] = {
+        { 1, 5, 8, 0 },
+        { 1, 4, 8, -EINVAL },
+        { 1, 5, 7, -EINVAL },
+        { 1, big, 8, 0 },
+        { 1, big + 1, 8, -EINVAL },
+        { maxk, 5 * maxk, 8 * maxk, 0 },
+        { maxk, 5 * maxk - 1, 8 * maxk, -EINVAL },
+        { maxk, big * maxk, 8 * maxk, 0 },           /* 256 MiB of keys */
+        { maxk, big * maxk + 1, 8 * maxk, -EINVAL },
+        { maxk, 5 * maxk, 8 * maxk - 1, -EINVAL },
+        { maxk + 1, 5 * (maxk + 1), 8 * (maxk + 1), -E2BIG },
+        { UINT32_MAX, UINT32_MAX / 2, UINT32_MAX / 2, -E2BIG },
+        { 0, 0, 0, -EINVAL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct shm_sqe s = { .opcode = SHM_OP_MULTI_GET, .arg1 = cases[i].n, .key_off = 0,
+                             .key_len = cases[i].key_len, .out_off = cases[i].key_len,
+                             .out_cap = cases[i].out_cap };
+        const char *why = NULL;
+        int rc = shm_validate_sqe(&s, arena, &why);
+        if (rc != cases[i].expect)
+            fail_msg("case %zu: got %d, want %d (%s)", i, rc, cases[i].expect,
+                     why ? why : "accepted");
+        assert_true((rc == 0) == (why == NULL));
+    }
+}
+
+/* Appends one [u32 len][key] entry. */
+static size_t put_key(char *p, size_t pos, uint32_t len, char fill)
+{
+    memcpy(p + pos, &len, 4);
+    memset(p + pos + 4, fill, len);
+    return pos + 4 + len;
+}
+
+/* The key list walk: lengths 1 .. LSM_MAX_KEY_SIZE, entries tiling the
+ * list exactly, nothing read past it. */
+static void test_mget_keys_parse(void **state)
+{
+    (void)state;
+    static char list[3 * (4 + LSM_MAX_KEY_SIZE) + 16];
+    const void *keys[4];
+    size_t lens[4];
+    const char *why = NULL;
+    size_t n = put_key(list, 0, 1, 'a');
+    n = put_key(list, n, LSM_MAX_KEY_SIZE, 'b');
+    n = put_key(list, n, 3, 'c');
+    assert_int_equal(shm_mget_keys_parse(list, n, 3, keys, lens, &why), 0);
+    assert_null(why);
+    assert_int_equal(lens[0], 1);
+    assert_int_equal(lens[1], LSM_MAX_KEY_SIZE);
+    assert_int_equal(lens[2], 3);
+    assert_ptr_equal(keys[0], list + 4);
+    assert_ptr_equal(keys[2], list + n - 3);
+    /* one key fewer than the list holds, or one more */
+    assert_int_equal(shm_mget_keys_parse(list, n, 2, keys, lens, &why), -EINVAL);
+    assert_non_null(why);
+    assert_int_equal(shm_mget_keys_parse(list, n, 4, keys, lens, &why), -EINVAL);
+    /* a list cut inside a length or inside a key */
+    assert_int_equal(shm_mget_keys_parse(list, n - 1, 3, keys, lens, &why), -EINVAL);
+    assert_int_equal(shm_mget_keys_parse(list, 6, 2, keys, lens, &why), -EINVAL);
+    /* empty and too long keys */
+    size_t m = put_key(list, 0, 0, 'x');
+    m = put_key(list, m, 1, 'y');
+    assert_int_equal(shm_mget_keys_parse(list, m, 2, keys, lens, &why), -EINVAL);
+    m = put_key(list, 0, LSM_MAX_KEY_SIZE + 1, 'z');
+    assert_int_equal(shm_mget_keys_parse(list, m, 1, keys, lens, &why), -EINVAL);
+    /* a length pointing far past the list (u32 arithmetic must not wrap) */
+    uint32_t huge = UINT32_MAX - 2;
+    memcpy(list, &huge, 4);
+    assert_int_equal(shm_mget_keys_parse(list, 8, 1, keys, lens, &why), -EINVAL);
+}
+
+/* The client's check of a reply: table, statuses and values tiling the
+ * bytes the daemon says it wrote. */
+static void test_mget_reply_check(void **state)
+{
+    (void)state;
+    char out[64] = { 0 };
+    struct shm_mget_res r[3] = {
+        { 0, 5 }, { LSM_ENOTFOUND, 0 }, { LSM_ETOOSMALL, 1000 },
+    };
+    memcpy(out, r, sizeof r);
+    assert_int_equal(shm_mget_reply_check(out, sizeof out, 3, 24 + 5), 0);
+    assert_int_equal(shm_mget_reply_check(out, sizeof out, 3, 24 + 4), -EPROTO);
+    assert_int_equal(shm_mget_reply_check(out, 28, 3, 29), -EPROTO);   /* past cap */
+    assert_int_equal(shm_mget_reply_check(out, sizeof out, 4, 29), -EPROTO);
+    r[1] = (struct shm_mget_res){ 1, 0 };                              /* positive */
+    memcpy(out, r, sizeof r);
+    assert_int_equal(shm_mget_reply_check(out, sizeof out, 3, 29), -EPROTO);
+    r[1] = (struct shm_mget_res){ LSM_ENOTFOUND, 3 };                  /* length */
+    memcpy(out, r, sizeof r);
+    assert_int_equal(shm_mget_reply_check(out, sizeof out, 3, 29), -EPROTO);
+    r[1] = (struct shm_mget_res){ -EAGAIN, 0 };
+    r[0] = (struct shm_mget_res){ 0, UINT32_MAX };                     /* overflow */
+    memcpy(out, r, sizeof r);
+    assert_int_equal(shm_mget_reply_check(out, sizeof out, 3, 29), -EPROTO);
 }
 
 /* Offsets and lengths around the arena's end, including u32 wrap-around:
@@ -469,6 +600,9 @@ int main(void)
         cmocka_unit_test(test_unknown_opcodes),
         cmocka_unit_test(test_every_range_edge),
         cmocka_unit_test(test_batch_limits),
+        cmocka_unit_test(test_mget_limits),
+        cmocka_unit_test(test_mget_keys_parse),
+        cmocka_unit_test(test_mget_reply_check),
         cmocka_unit_test(test_read_once),
         cmocka_unit_test(test_session_rejects_and_continues),
         cmocka_unit_test(test_session_impossible_indices),
