@@ -74,7 +74,7 @@ static void test_liblsmd_exports_only_the_api(void **state)
         "lsmd_connect", "lsmd_disconnect", "lsmd_put", "lsmd_get", "lsmd_delete",
         "lsmd_write", "lsmd_iter_new", "lsmd_snapshot_acquire", "lsmd_snapshot_hold",
         "lsmd_snapshot_release", "lsmd_submit_put", "lsmd_poll", "lsmd_strerror",
-        "lsmd_multi_get", "lsmd_submit_multi_get", "lsmd_completion_multi_get",
+        "lsmd_multi_get", "lsmd_submit_multi_get", "lsmd_completion_multi_get", "lsmd_scan",
     };
     check_exports("liblsmd.so", "lsmd_", must, sizeof must / sizeof must[0]);
 }
