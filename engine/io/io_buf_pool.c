@@ -64,3 +64,14 @@ void io_buf_put(void *p, size_t cap)
     }
     free(p);
 }
+
+size_t io_buf_pool_idle(size_t cap)
+{
+    int k = class_of(cap);
+    if (k < 0)
+        return 0;
+    pthread_mutex_lock(&g_mu);
+    size_t n = g_count[k];
+    pthread_mutex_unlock(&g_mu);
+    return n * (IO_BUF_POOL_MIN << k);
+}

@@ -35,4 +35,8 @@ void *io_buf_get(size_t n, size_t *cap);
  * NULL is fine. */
 void io_buf_put(void *p, size_t cap);
 
+/* Bytes of idle buffers the pool keeps in the class of cap (0 for a size
+ * outside the classes). */
+size_t io_buf_pool_idle(size_t cap);
+
 #endif

@@ -70,6 +70,17 @@ int posix_file_close(lsm_file *f);
 int posix_file_truncate(lsm_file *f, uint64_t size);
 int posix_file_size(lsm_file *f, uint64_t *out);
 
+/* io_uring.c: every ring is set up and torn down through these, under
+ * one process-wide mutex.  Why: liburing maps a ring's queues with raw
+ * system calls that ThreadSanitizer does not see, so a ring mapped where
+ * another thread's ring was just unmapped looked like a race between the
+ * two threads (in SAN=thread runs of compactions and flushes).  The mutex
+ * orders the two; rings are made per thread or per queue, never per I/O,
+ * so it costs nothing that matters.  Return as io_uring_queue_init. */
+struct io_uring;
+int uring_ring_init(unsigned depth, struct io_uring *ring, unsigned flags);
+void uring_ring_exit(struct io_uring *ring);
+
 /* io_uring_queue.c: the io_uring backend's queue_new op (io_queue.h), a
  * queue with its own ring over io's files. */
 int uring_queue_new(lsm_io *io, unsigned depth, io_queue **out);

@@ -119,7 +119,7 @@ static void ring_unlink(struct uring_ring *r)
 
 static void ring_free(struct uring_ring *r)
 {
-    io_uring_queue_exit(&r->ring);
+    uring_ring_exit(&r->ring);
     free(r);
 }
 
@@ -166,7 +166,7 @@ static int ring_get(struct uring_io *u, struct uring_ring **out)
     r = calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
-    int rc = io_uring_queue_init(URING_DEPTH, &r->ring, 0);
+    int rc = uring_ring_init(URING_DEPTH, &r->ring, 0);
     if (rc < 0) {
         free(r);
         return rc;
@@ -561,7 +561,7 @@ static const struct io_ops uring_ops = {
 static int probe(struct uring_io *u)
 {
     struct io_uring ring;
-    int rc = io_uring_queue_init(URING_DEPTH, &ring, 0);
+    int rc = uring_ring_init(URING_DEPTH, &ring, 0);
     if (rc < 0)
         return rc;
     struct io_uring_probe *p = io_uring_get_probe_ring(&ring);
@@ -578,7 +578,7 @@ static int probe(struct uring_io *u)
     }
     if (p)
         io_uring_free_probe(p);
-    io_uring_queue_exit(&ring);
+    uring_ring_exit(&ring);
     return rc;
 }
 

@@ -190,7 +190,7 @@ static size_t uq_reap(io_queue *q, io_op **done, size_t max, size_t wait_nr, int
 static void uq_destroy(io_queue *q)
 {
     struct uring_queue *uq = (struct uring_queue *)q;
-    io_uring_queue_exit(&uq->ring);
+    uring_ring_exit(&uq->ring);
     close(q->efd);
     free(uq);
 }
@@ -206,9 +206,9 @@ int uring_queue_new(lsm_io *io, unsigned depth, io_queue **out)
     struct uring_queue *uq = calloc(1, sizeof *uq);
     if (!uq)
         return -ENOMEM;
-    int rc = io_uring_queue_init(depth, &uq->ring, IORING_SETUP_SUBMIT_ALL);
+    int rc = uring_ring_init(depth, &uq->ring, IORING_SETUP_SUBMIT_ALL);
     if (rc == -EINVAL) /* before 5.18 */
-        rc = io_uring_queue_init(depth, &uq->ring, 0);
+        rc = uring_ring_init(depth, &uq->ring, 0);
     if (rc < 0) {
         free(uq);
         return rc;
@@ -221,7 +221,7 @@ int uring_queue_new(lsm_io *io, unsigned depth, io_queue **out)
     if (rc < 0) {
         if (efd >= 0)
             close(efd);
-        io_uring_queue_exit(&uq->ring);
+        uring_ring_exit(&uq->ring);
         free(uq);
         return rc;
     }
