@@ -134,31 +134,12 @@ unsigned parked_poll(parked *p)
 
 /* ---- serving a GET ---------------------------------------------------------- */
 
-bool parked_get(parked *p, struct session *s, const struct shm_sqe *q)
+enum parked_how parked_get(parked *p, struct session *s, const struct shm_sqe *q)
 {
     struct shm_cqe c = { .tag = q->tag };
     park_entry *en = entry_take(p);
-    if (!en) {
-        /* Every slot has a read in flight: this one blocks, as before. */
-        const lsm_snapshot *snap = NULL;
-        if (q->arg0 && (c.status = snapreg_ref(p->d->snaps, s->id, q->arg0, &snap)) != 0)
-            goto reply;
-        char *arena = shm_session_arena(s->shm);
-        char *key = malloc(q->key_len ? q->key_len : 1);
-        if (!key) {
-            c.status = -ENOMEM;
-        } else {
-            memcpy(key, arena + q->key_off, q->key_len);
-            size_t n = 0;
-            c.status = lsm_get_into(p->d->db, snap, key, q->key_len, arena + q->out_off,
-                                    q->out_cap, &n);
-            c.r0 = n;
-            free(key);
-        }
-        if (snap)
-            snapreg_unref(p->d->snaps, q->arg0);
-        goto reply;
-    }
+    if (!en)
+        return PARKED_FULL;
     en->s = NULL;
     en->snap_id = 0;
     en->tag = q->tag;
@@ -196,11 +177,11 @@ bool parked_get(parked *p, struct session *s, const struct shm_sqe *q)
     p->current_done = false;
     parked_poll(p);
     p->current = NULL;
-    return !p->current_done;
+    return p->current_done ? PARKED_ANSWERED : PARKED_PARKED;
 reply:
     session_post(s, &c);
     s->need_wake = true;
-    return false;
+    return PARKED_ANSWERED;
 }
 
 unsigned parked_count(const parked *p)

@@ -47,7 +47,6 @@
 #ifndef LSMD_PARKED_H
 #define LSMD_PARKED_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon.h"
@@ -56,7 +55,7 @@
 struct session;
 typedef struct parked parked;
 
-/* Gets in flight per worker; a get beyond this runs synchronously. */
+/* Gets in flight per worker (see parked_get: PARKED_FULL). */
 #define PARKED_DEPTH 256u
 
 /* A table for a worker whose kick word is *kick (the watcher kicks it).
@@ -69,11 +68,14 @@ int parked_new(daemon_ctx *d, uint32_t *kick, parked **out);
 void parked_free(parked *p);
 
 /* Serves GET q of s (validated; the caller has applied s's earlier
- * writes): replies at once when the engine answers from memory, else
- * parks it.  The reply is posted with session_post and s->need_wake set
- * (the worker wakes the client at the end of its turn).  Returns true
- * when the get was parked. */
-bool parked_get(parked *p, struct session *s, const struct shm_sqe *q);
+ * writes): replies at once when the engine answers from memory
+ * (PARKED_ANSWERED, also for an error), else parks it (PARKED_PARKED).
+ * A reply is posted with session_post and s->need_wake set (the worker
+ * wakes the client at the end of its turn).  PARKED_FULL: every entry has
+ * a get in flight; nothing was done, the caller serves the get itself
+ * (synchronously). */
+enum parked_how { PARKED_ANSWERED, PARKED_PARKED, PARKED_FULL };
+enum parked_how parked_get(parked *p, struct session *s, const struct shm_sqe *q);
 
 /* Posts the replies of every finished get (waking their clients) and
  * returns how many finished.  Never blocks. */

@@ -358,10 +358,16 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
         return;
     }
     case SHM_OP_GET:
-        if (!w->parked)
+        switch (w->parked ? parked_get(w->parked, s, q) : PARKED_FULL) {
+        case PARKED_FULL: /* no table, or 256 reads in flight: this one waits */
             op_get(w, s, q);
-        else if (parked_get(w->parked, s, q))
+            break;
+        case PARKED_PARKED:
             atomic_fetch_add_explicit(&w->parked_gets, 1, memory_order_relaxed);
+            break;
+        case PARKED_ANSWERED:
+            break;
+        }
         return;
     case SHM_OP_SNAP_ACQUIRE:
     case SHM_OP_SNAP_HOLD:
