@@ -1,11 +1,12 @@
 /*
  * parked.h — a worker's gets, served without ever waiting for the disk.
  *
- * Every GET a worker serves goes through one lsm_getq (engine/lsm.h) of
- * its own.  A get the engine answers from memory (memtables, cached
- * blocks) is replied to at once, in the same turn, as before.  A get that
- * misses the block cache leaves its block read in flight: the request is
- * parked here (an entry of a small table, the getq's user pointer) and
+ * A GET is first tried with lsm_get_into_cached (engine/lsm.h): a get
+ * the engine answers from memory (memtables, cached blocks) is replied to
+ * at once, in the same turn, at the cost of the synchronous path (no
+ * queue, no eventfd write: in-memory gets pay nothing for parking).  A get
+ * that misses the block cache is started again on the worker's lsm_getq,
+ * which leaves its block read in flight: the request is parked here (an entry of a small table, the getq's user pointer) and
  * the worker goes on serving its other clients; the reply is posted, with
  * the request's tag, when parked_poll finds the get finished.  A client's
  * gets may therefore complete out of order; its writes keep their order,

@@ -53,6 +53,27 @@ int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t k
     return rc;
 }
 
+int lsm_get_into_cached(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
+                        void *buf, size_t cap, size_t *vlen)
+{
+    if (!vlen || (!buf && cap))
+        return -EINVAL;
+    get_op op;
+    char none;
+    int rc = get_op_start(&op, db, snap, key, klen, buf ? buf : &none, cap);
+    *vlen = 0;
+    if (rc)
+        return rc;
+    if (get_op_run(&op) == GET_OP_NEEDS_IO) {
+        get_op_cancel(&op);
+        atomic_fetch_sub_explicit(&db->stat_gets, 1, memory_order_relaxed);
+        return -EWOULDBLOCK;
+    }
+    rc = get_op_finish(&op);
+    *vlen = op.vlen;
+    return rc;
+}
+
 void lsm_free(void *p)
 {
     free(p);
