@@ -10,6 +10,12 @@
  * completion ring is full (a client that does not read its completions)
  * would look busy forever, so it is left out of the wait and re-polled
  * every STALL_POLL_NS instead.
+ *
+ * Gets never wait for the disk here: they go through the worker's parked
+ * table (parked.h), made on this thread after its NUMA binding.  A pass
+ * also posts the replies of parked gets that finished; a worker about to
+ * sleep with gets parked arms the table's completion watcher, which kicks
+ * it when a read completes (parked.h, "Waiting").
  */
 #include "worker.h"
 
@@ -30,6 +36,7 @@
 #include "batcher.h"
 #include "iter_ops.h"
 #include "multi_get.h"
+#include "parked.h"
 
 #define ROUND_MAX 32                    /* requests from one session per pass */
 #define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
@@ -57,13 +64,14 @@ struct worker {
     struct shm_session **ss;       /* wait set, parallel to sessions */
     int n, cap;
     batcher *writes;                /* group commit of this worker's writes */
+    parked *parked;                /* gets in flight; NULL: gets block */
     char *scratch;                 /* private copies of keys */
     size_t scratch_cap;
     iter_retired retired;          /* iterators awaiting release */
 
     unsigned late, waits;          /* idle waits: late in a row, all */
 
-    _Atomic uint64_t requests, sleeps;
+    _Atomic uint64_t requests, sleeps, parked_gets;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -212,7 +220,16 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
         return;
     }
     case SHM_OP_GET:
-        op_get(w, s, q);
+        switch (w->parked ? parked_get(w->parked, s, q) : PARKED_FULL) {
+        case PARKED_FULL: /* no table, or 256 reads in flight: this one waits */
+            op_get(w, s, q);
+            break;
+        case PARKED_PARKED:
+            atomic_fetch_add_explicit(&w->parked_gets, 1, memory_order_relaxed);
+            break;
+        case PARKED_ANSWERED:
+            break;
+        }
         return;
     case SHM_OP_MULTI_GET: { /* blocks for one batch of reads: multi_get.h */
         struct shm_cqe c;
@@ -342,6 +359,10 @@ static void drain(worker *w)
     while (pass(w, &stalled) > 0 && shm_now_ns() - start < DRAIN_MAX_NS)
         ;
     batcher_drain(w->writes);
+    /* Parked gets: their replies go out before the sessions end. */
+    while (w->parked && parked_count(w->parked) > 0 && shm_now_ns() - start < DRAIN_MAX_NS)
+        if (parked_poll(w->parked) == 0)
+            usleep(100);
     for (int i = 0; i < w->n; i++)
         session_end(w->sessions[i], ESHUTDOWN);
     while (w->n > 0)
@@ -366,6 +387,11 @@ static void *worker_main(void *arg)
     pthread_setname_np(pthread_self(), name);
     numa_plan_pin_worker(w->d->numa, w->index);
     atomic_store(&w->cpu, sched_getcpu());
+    /* After the binding: the table and its watcher stay on this node. */
+    int prc = parked_new(w->d, &w->kick, &w->parked);
+    if (prc)
+        log_warn("worker %d: no parked gets (%s): gets wait for the disk", w->index,
+                 lsm_strerror(prc));
     uint64_t spin_ns = (uint64_t)w->d->cfg->spin_us * 1000u;
     while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
         /* Read the kick word before looking at what it announces, so a kick
@@ -373,8 +399,18 @@ static void *worker_main(void *arg)
         uint32_t kick_seen = __atomic_load_n(&w->kick, __ATOMIC_ACQUIRE);
         adopt_inbox(w);
         bool stalled;
-        if (pass(w, &stalled) > 0)
+        int served = pass(w, &stalled);
+        bool in_flight = w->parked && parked_count(w->parked) > 0;
+        if (in_flight)
+            served += (int)parked_poll(w->parked);
+        if (served > 0)
             continue;
+        /* Gets in flight: the watcher kicks this thread when one completes
+         * (a completion before this poll is collected by it). */
+        if (in_flight && parked_sleep_begin(w->parked) > 0) {
+            parked_sleep_end(w->parked);
+            continue;
+        }
         /* Held sessions are left out too: the apart thread kicks. */
         for (int i = 0; i < w->n; i++) {
             session *s = w->sessions[i];
@@ -392,6 +428,8 @@ static void *worker_main(void *arg)
         uint64_t t0 = shm_now_ns();
         int rc = shm_server_wait(w->ss, w->n, &w->kick, kick_seen, spin ? spin_ns : 0,
                                  stalled ? STALL_POLL_NS : 0);
+        if (in_flight)
+            parked_sleep_end(w->parked);
         if (!awaiting) {
             /* A sleep also ends late by the wake-up itself: allow for it. */
             if (shm_now_ns() - t0 < spin_ns + (spin ? 0 : WAKE_SLACK_NS))
@@ -405,6 +443,8 @@ static void *worker_main(void *arg)
         atomic_store_explicit(&w->cpu, sched_getcpu(), memory_order_relaxed);
     }
     drain(w);
+    parked_free(w->parked); /* before the registry and the engine close */
+    w->parked = NULL;
     return NULL;
 }
 
@@ -502,6 +542,10 @@ void worker_add(worker *w, session *s)
 int worker_index(const worker *w) { return w->index; }
 int worker_node(const worker *w) { return w->node; }
 int worker_cpu(const worker *w) { return atomic_load_explicit(&w->cpu, memory_order_relaxed); }
+uint64_t worker_parked_gets(const worker *w)
+{
+    return atomic_load_explicit(&w->parked_gets, memory_order_relaxed);
+}
 int worker_nsessions(const worker *w)
 {
     return atomic_load_explicit(&w->nsessions, memory_order_relaxed);

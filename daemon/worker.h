@@ -8,8 +8,10 @@
  * without waiting for a sync; the database's syncer thread makes synced
  * writes durable and acknowledges them (wal_syncer.h).  Any other request
  * of a client first has that client's writes applied (batcher_settle), so
- * every client reads its own writes.  Gets copy the key once into private memory
- * and write the value into the client's arena.  Flush, compact,
+ * every client reads its own writes.  Gets copy the key once into private
+ * memory and have the engine write the value into the client's arena; one
+ * that misses the block cache is parked (parked.h) and answered when its
+ * read completes, so replies to gets may come out of order.  Flush, compact,
  * set-option and stats go to the admin queue (admin_queue.h) so a long
  * compaction never stalls other clients.
  *
@@ -51,6 +53,7 @@ int worker_index(const worker *w);
 int worker_node(const worker *w);        /* pinned node, -1 none */
 int worker_cpu(const worker *w);         /* CPU it last ran on */
 int worker_nsessions(const worker *w);
+uint64_t worker_parked_gets(const worker *w); /* gets that waited for a read */
 void worker_counters(const worker *w, uint64_t *requests, uint64_t *groups,
                      uint64_t *grouped_writes, uint64_t *sleeps);
 

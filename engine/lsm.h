@@ -297,6 +297,17 @@ void lsm_free(void *p);
 int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
                  void *buf, size_t cap, size_t *vlen);
 
+/* As lsm_get_into, but only from memory (memtables, the block cache):
+ * -EWOULDBLOCK, with nothing copied and *vlen 0, when the answer needs a
+ * block read.  An event loop answers most gets this way at the cost of a
+ * plain lsm_get_into, with no queue and no eventfd write, and starts only
+ * the others with lsm_getq_start (lsmd's workers: daemon/parked.h).  A
+ * get that returns -EWOULDBLOCK counts in the statistics as no get (the
+ * getq's does), though its block cache miss counts.  (Opening a table not
+ * in the table cache still reads the disk here, as in lsm_getq_start.) */
+int lsm_get_into_cached(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
+                        void *buf, size_t cap, size_t *vlen);
+
 /* ---- Many reads in flight ----------------------------------------------- */
 /* n point lookups in one call, as of snap (NULL: a view taken now, the same
  * for every key).  For each i, statuses[i] is 0 (values[i] and value_lens[i]

@@ -24,7 +24,7 @@ TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC)
 
 $(B)/obj/tests/%.o: CFLAGS += -Itests/helpers -Ishm -Ilibclient -Idaemon \
 	-DLSMD_BIN='"$(abspath $(B))/lsmd"' -DLSMCTL_BIN='"$(abspath $(B))/lsmctl"' \
-	-DLSMD_ASAN_BIN='"$(ASAN_LSMD)"'
+	-DLSMD_ASAN_BIN='"$(ASAN_LSMD)"' -DLSMD_FAULT_BIN='"$(abspath $(B))/tests/lsmd-fault"'
 $(B)/obj/tests/unit/test_bench_%.o: CFLAGS += -Ibench
 $(B)/obj/tests/unit/test_killpoint.o: CFLAGS += -DLSM_KILLPOINTS
 # test_exports reads the shared libraries' symbol tables.
@@ -48,6 +48,14 @@ $(BENCH_UNIT_BIN): private LIBS = -lcmocka $(BENCH_LIBS) $(LDLIBS)
 $(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so
 $(ATTACK_BIN): | asan-lsmd
 $(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io: | $(B)/lsmctl
+
+# lsmd-fault: lsmd on the engine's fault I/O backend, armed by a trigger
+# file (tests/integration/lsmd_fault.c); for test_parked_gets.
+PROGRAMS += $(B)/tests/lsmd-fault
+$(B)/tests/lsmd-fault: $(B)/obj/daemon/main.o $(B)/obj/tests/integration/lsmd_fault.o \
+	$(B)/libdaemon.a $(B)/libshm.a $(B)/liblsm.a
+$(B)/tests/lsmd-fault: LIBS = -Wl,--wrap=lsm_open $(DAEMON_LIBS) $(LDLIBS)
+$(B)/tests/test_parked_gets: | $(B)/tests/lsmd-fault
 
 # valgrind: the fast unit tests, io=posix (valgrind does not model io_uring).
 VALGRIND_TESTS ?= crc32c arena skiplist memtable block bloom batch wal version_edit

@@ -36,8 +36,10 @@ int lsm_get(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
     return rc;
 }
 
-int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
-                 void *buf, size_t cap, size_t *vlen)
+/* lsm_get_into and, with cached, lsm_get_into_cached (which stops with
+ * -EWOULDBLOCK where the get would read a block). */
+static int get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
+                    void *buf, size_t cap, size_t *vlen, bool cached)
 {
     if (!vlen || (!buf && cap))
         return -EINVAL;
@@ -46,11 +48,31 @@ int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t k
     char none;
     int rc = get_op_start(&op, db, snap, key, klen, buf ? buf : &none, cap);
     *vlen = 0;
-    if (rc == 0) {
+    if (rc)
+        return rc;
+    if (!cached) {
         rc = get_op_run_sync(&op);
-        *vlen = op.vlen;
+    } else if (get_op_run(&op) == GET_OP_NEEDS_IO) {
+        get_op_cancel(&op);
+        atomic_fetch_sub_explicit(&db->stat_gets, 1, memory_order_relaxed);
+        return -EWOULDBLOCK; /* counted as no get */
+    } else {
+        rc = get_op_finish(&op);
     }
+    *vlen = op.vlen;
     return rc;
+}
+
+int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
+                 void *buf, size_t cap, size_t *vlen)
+{
+    return get_into(db, snap, key, klen, buf, cap, vlen, false);
+}
+
+int lsm_get_into_cached(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
+                        void *buf, size_t cap, size_t *vlen)
+{
+    return get_into(db, snap, key, klen, buf, cap, vlen, true);
 }
 
 void lsm_free(void *p)

@@ -343,3 +343,27 @@ void th_reply(const char *fmt, ...)
     putchar('\n');
     fflush(stdout);
 }
+
+double th_vmrss_mb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    assert_true(kb >= 0);
+    return (double)kb / 1024.0;
+}
+
+void th_small_asan_quarantine(void)
+{
+    const char *old = getenv("ASAN_OPTIONS");
+    char opts[512];
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=16", old ? old : "",
+             old && *old ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+}

@@ -127,4 +127,12 @@ double th_duration(double def, double short_def);
 /* CLOCK_MONOTONIC seconds. */
 double th_now(void);
 
+/* A process's VmRSS in MiB (fails the test when it cannot be read). */
+double th_vmrss_mb(pid_t pid);
+
+/* Sets ASan's quarantine (256 MiB by default) of the processes started
+ * from now on to 16 MiB, so a daemon's VmRSS shows what it really holds.
+ * Harmless without ASan. */
+void th_small_asan_quarantine(void);
+
 #endif

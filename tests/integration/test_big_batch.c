@@ -289,22 +289,6 @@ static int role_order(int argc, char **argv)
 
 /* ---- the test ----------------------------------------------------------------- */
 
-/* The daemon's VmRSS in MiB. */
-static double vmrss_mb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    assert_true(kb >= 0);
-    return (double)kb / 1024.0;
-}
-
 static const char *run_role(const char *role, const char *arg, int timeout_ms)
 {
     static th_child c;
@@ -327,7 +311,7 @@ static double g_rss0;
 /* Fails the test unless VmRSS is back within RSS_SLACK_MB of g_rss0. */
 static void expect_rss(const char *phase)
 {
-    double rss = vmrss_mb(g_d.pid);
+    double rss = th_vmrss_mb(g_d.pid);
     fprintf(stderr, "%-28s daemon VmRSS %.0f MiB (before the attack %.0f, bound +%.0f)\n",
             phase, rss, g_rss0, RSS_SLACK_MB);
     if (rss > g_rss0 + RSS_SLACK_MB)
@@ -401,13 +385,7 @@ static void test_large_write_order(void **state)
 
 static int setup(void **state)
 {
-    /* ASan keeps freed blocks in a quarantine (256 MiB by default): keep
-     * it small so VmRSS shows what the daemon itself holds on to. */
-    const char *old = getenv("ASAN_OPTIONS");
-    char opts[512];
-    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=16", old ? old : "",
-             old && *old ? ":" : "");
-    setenv("ASAN_OPTIONS", opts, 1);
+    th_small_asan_quarantine(); /* VmRSS: what the daemon itself holds */
     const char *bin = getenv("LSMD_TEST_BIN");
     g_fx.bin = bin && *bin ? bin : LSMD_ASAN_BIN;
     th_fixture_setup(state);
@@ -421,7 +399,7 @@ static int setup(void **state)
         fail_msg("honest client: %s", r);
     if (us / 1e3 > g_h.usual_ms)
         g_h.usual_ms = us / 1e3;
-    g_rss0 = vmrss_mb(g_d.pid);
+    g_rss0 = th_vmrss_mb(g_d.pid);
     return 0;
 }
 

@@ -4,7 +4,8 @@
  * completions found through the eventfd with poll(2), every result equal
  * to lsm_get's, now and at a snapshot, into a caller's buffer (with
  * LSM_ETOOSMALL) or a malloc'd copy; direct I/O readers; destroy with
- * reads in flight; bad arguments.
+ * reads in flight; bad arguments; lsm_get_into_cached, the memory-only
+ * get an event loop tries first.
  * LSM_TEST_PER_BACKEND
  */
 #include "helpers.h"
@@ -199,6 +200,58 @@ static void test_memory_get_wakes(void **state)
     gm_free(&g);
 }
 
+/* lsm_get_into_cached: from memory (the memtables) it equals lsm_get_into;
+ * a key whose block is not cached is -EWOULDBLOCK with nothing copied. */
+static void test_get_into_cached(void **state)
+{
+    (void)state;
+    gm_db g;
+    gm_build(&g, nkeys(), 21);
+    gm_drop_blocks(&g);
+    unsigned would_block = 0, answered = 0;
+    for (unsigned i = 0; i < 2 * g.nkeys; i += 7) {
+        char k[16], buf[4096];
+        int kl = gm_key(k, i);
+        const char *want = gm_want(&g, i, NULL);
+        size_t n = 99;
+        memset(buf, 'z', 8);
+        int rc = lsm_get_into_cached(g.db, NULL, k, (size_t)kl, buf, sizeof buf, &n);
+        if (rc == -EWOULDBLOCK) {
+            would_block++;
+            assert_int_equal(n, 0);
+            assert_memory_equal(buf, "zzzzzzzz", 8);
+            /* The blocking call reads the block (the cache is too small
+             * to keep it for a second look). */
+            rc = lsm_get_into(g.db, NULL, k, (size_t)kl, buf, sizeof buf, &n);
+        } else {
+            answered++;
+        }
+        if (!want) {
+            assert_int_equal(rc, LSM_ENOTFOUND);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(n, strlen(want));
+        assert_memory_equal(buf, want, n);
+        /* A buffer too small: LSM_ETOOSMALL and the length, as lsm_get_into
+         * (unless the block is not cached). */
+        if (n > 0) {
+            size_t n3;
+            rc = lsm_get_into_cached(g.db, NULL, k, (size_t)kl, buf, n - 1, &n3);
+            if (rc != -EWOULDBLOCK) {
+                assert_int_equal(rc, LSM_ETOOSMALL);
+                assert_int_equal(n3, n);
+            }
+        }
+    }
+    fprintf(stderr, "lsm_get_into_cached: %u would block, %u answered from memory\n",
+            would_block, answered);
+    assert_true(would_block > 0);
+    assert_true(answered > 0);
+    assert_int_equal(lsm_get_into_cached(g.db, NULL, "k", 1, NULL, 1, &(size_t){ 0 }), -EINVAL);
+    gm_free(&g);
+}
+
 static void test_args(void **state)
 {
     (void)state;
@@ -227,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_direct_io),
         cmocka_unit_test(test_destroy_in_flight),
         cmocka_unit_test(test_memory_get_wakes),
+        cmocka_unit_test(test_get_into_cached),
         cmocka_unit_test(test_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
