@@ -343,7 +343,9 @@ int lsm_multi_get(lsm_db *db, const lsm_snapshot *snap, size_t n, const void *co
  *   ... poll(lsm_getq_fd(q)) ..., read the eventfd, then
  *   lsm_get_result r[16];  size_t got = lsm_getq_poll(q, r, 16);
  *
- * A snapshot passed to start must stay acquired until its get completes.
+ * A snapshot passed to start must stay acquired, and the key and buf must
+ * stay valid and untouched, until its result comes back from poll (the get
+ * reads the key at every step, and writes buf when its block arrives).
  * Destroying a queue waits for the reads still in flight and drops their
  * results. */
 typedef struct lsm_getq lsm_getq;
