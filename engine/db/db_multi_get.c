@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "db/db_impl.h"
 #include "db/get_op.h"
 #include "db/get_queues.h"
@@ -22,8 +23,18 @@
 
 #define TOMB ((get_op *)1)
 
+/* A leader under the block it reads.  The block is stored, not computed
+ * from the op each time: a read that fails finishes the op, which resets
+ * its candidate position, so get_op_file() would then name another file
+ * and the entry could neither be removed nor told apart from a leader of
+ * that other file's block. */
+typedef struct lead {
+    uint64_t file, off;
+    get_op *op; /* NULL: empty; TOMB: removed */
+} lead;
+
 typedef struct lead_table {
-    get_op **slot;
+    lead *slot;
     size_t cap, live, used; /* used counts tombstones too */
 } lead_table;
 
@@ -33,24 +44,19 @@ static size_t lead_hash(uint64_t file, uint64_t off)
     return (size_t)(h ^ (h >> 29));
 }
 
-static bool same_block(const get_op *a, uint64_t file, uint64_t off)
-{
-    return get_op_file(a) == file && a->h.offset == off;
-}
-
-static get_op **lead_find(lead_table *t, uint64_t file, uint64_t off, bool for_insert)
+static lead *lead_find(lead_table *t, uint64_t file, uint64_t off, bool for_insert)
 {
     size_t i = lead_hash(file, off) & (t->cap - 1);
-    get_op **tomb = NULL;
+    lead *tomb = NULL;
     for (;; i = (i + 1) & (t->cap - 1)) {
-        get_op *e = t->slot[i];
-        if (!e)
-            return for_insert && tomb ? tomb : &t->slot[i];
-        if (e == TOMB) {
+        lead *e = &t->slot[i];
+        if (!e->op)
+            return for_insert && tomb ? tomb : e;
+        if (e->op == TOMB) {
             if (!tomb)
-                tomb = &t->slot[i];
-        } else if (same_block(e, file, off)) {
-            return &t->slot[i];
+                tomb = e;
+        } else if (e->file == file && e->off == off) {
+            return e;
         }
     }
 }
@@ -58,7 +64,7 @@ static get_op **lead_find(lead_table *t, uint64_t file, uint64_t off, bool for_i
 /* Drops the tombstones when they crowd the table (live <= cap / 4). */
 static void lead_rebuild(lead_table *t)
 {
-    get_op **old = t->slot;
+    lead *old = t->slot;
     size_t cap = t->cap;
     if (!(t->slot = calloc(cap, sizeof *t->slot))) {
         t->slot = old; /* keep the crowded one: still correct, cap > live */
@@ -66,17 +72,17 @@ static void lead_rebuild(lead_table *t)
     }
     t->used = t->live;
     for (size_t i = 0; i < cap; i++)
-        if (old[i] && old[i] != TOMB)
-            *lead_find(t, get_op_file(old[i]), old[i]->h.offset, true) = old[i];
+        if (old[i].op && old[i].op != TOMB)
+            *lead_find(t, old[i].file, old[i].off, true) = old[i];
     free(old);
 }
 
-static void lead_insert(lead_table *t, get_op *op)
+static void lead_insert(lead_table *t, get_op *op, uint64_t file, uint64_t off)
 {
-    get_op **s = lead_find(t, get_op_file(op), op->h.offset, true);
-    if (!*s)
+    lead *s = lead_find(t, file, off, true);
+    if (!s->op)
         t->used++;
-    *s = op;
+    *s = (lead){ file, off, op };
     t->live++;
     if (t->used > t->cap / 4 * 3)
         lead_rebuild(t);
@@ -84,9 +90,9 @@ static void lead_insert(lead_table *t, get_op *op)
 
 static void lead_remove(lead_table *t, get_op *op, uint64_t file, uint64_t off)
 {
-    get_op **s = lead_find(t, file, off, false);
-    if (*s == op) {
-        *s = TOMB;
+    lead *s = lead_find(t, file, off, false);
+    if (s->op == op) {
+        s->op = TOMB;
         t->live--;
     }
 }
@@ -149,12 +155,13 @@ static void advance(mg *m)
             complete(m, op);
             continue;
         }
-        get_op **s = lead_find(&m->leads, get_op_file(op), op->h.offset, false);
-        if (*s) {
-            op->next_waiter = (*s)->next_waiter;
-            (*s)->next_waiter = op;
+        uint64_t file = get_op_file(op), off = op->h.offset;
+        lead *s = lead_find(&m->leads, file, off, false);
+        if (s->op) {
+            op->next_waiter = s->op->next_waiter;
+            s->op->next_waiter = op;
         } else {
-            lead_insert(&m->leads, op);
+            lead_insert(&m->leads, op, file, off);
             m->want[m->nwant++] = op;
         }
     }
@@ -228,6 +235,17 @@ int lsm_multi_get(lsm_db *db, const lsm_snapshot *snap, size_t n, const void *co
         submit(&m, q);
         if (m.nrun || !m.left)
             continue;
+        if (m.nwant == 0 && io_queue_inflight(q) == 0) {
+            /* Nothing to run, start or reap, yet keys are unfinished: a
+             * bookkeeping bug.  Fail them rather than spin. */
+            log_error("multi-get: %zu keys stranded with no read in flight", m.left);
+            for (size_t i = 0; i < n; i++)
+                if (statuses[i] == 0 && !values[i]) { /* started, unfinished */
+                    statuses[i] = -EIO;
+                    get_op_cancel(&m.ops[i]);
+                }
+            break;
+        }
         io_op *done[GET_QUEUE_DEPTH];
         int err;
         size_t got = io_queue_reap(q, done, GET_QUEUE_DEPTH, 1, &err);
