@@ -194,14 +194,18 @@ static void apply_apart(batcher *wg, apart_job *j)
     if (rc)
         log_debug("worker %d: large write of client %llu failed: %s", wg->index,
                   (unsigned long long)s->id, lsm_strerror(rc));
-    /* Release: pairs with the acquire load in batcher_held; the worker
-     * serves s again only once its write is applied.  Before the
-     * acknowledgement, which may drop the last reference. */
-    atomic_store_explicit(&s->writes.alone, false, memory_order_release);
+    /* The write is handed on (to the syncer when synced) before the worker
+     * may serve s again, so a later synced write of s cannot reach the
+     * syncer first and be acknowledged before this one.  Our own reference
+     * keeps s alive across the acknowledgement, which drops the write's.
+     * Release: pairs with the acquire load in batcher_held. */
+    session_ref(s);
     pending_write pw = { s, j->q.tag, (j->q.flags & SHM_SQ_SYNC) != 0 };
     wal_ack ack;
     acknowledge(wg, &pw, 1, rc, pos, &ack);
+    atomic_store_explicit(&s->writes.alone, false, memory_order_release);
     shm_server_kick(wg->kick);
+    session_unref(s);
     free(j);
     atomic_fetch_add_explicit(&wg->groups, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&wg->writes, 1, memory_order_relaxed);

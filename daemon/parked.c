@@ -194,6 +194,11 @@ reply:
     return PARKED_ANSWERED;
 }
 
+bool parked_watched(const parked *p)
+{
+    return p->watching;
+}
+
 unsigned parked_count(const parked *p)
 {
     return p->count;

@@ -85,6 +85,10 @@ unsigned parked_poll(parked *p);
 /* Gets parked (started, reply not yet posted). */
 unsigned parked_count(const parked *p);
 
+/* A watcher thread kicks the worker when a parked read completes (false
+ * when the get queue has no eventfd: the worker must poll). */
+bool parked_watched(const parked *p);
+
 /* Around the worker's sleep when parked_count() > 0: arms the watcher and
  * polls once more; returns the replies that poll posted (then do not
  * sleep, call parked_sleep_end).  parked_sleep_end disarms it. */

@@ -275,9 +275,13 @@ static int serve(worker *w, session *s)
         return 0;
     }
     pthread_mutex_lock(&s->mu);
-    while (n < ROUND_MAX && (rc = shm_session_next(s->shm, &q[n])) == 1)
+    while (n < ROUND_MAX && (rc = shm_session_next(s->shm, &q[n])) == 1) {
         if (batcher_apart(&q[n++]))
             break; /* the requests after it wait until it is applied */
+        if (q[n - 1].opcode == SHM_OP_MULTI_GET)
+            break; /* up to 4096 keys read in place: the other sessions
+                      get their turn before this one's next request */
+    }
     pthread_mutex_unlock(&s->mu);
     s->stalled = n == 0 && rc == 0 && shm_session_has_work(s->shm);
     for (int i = 0; i < n; i++)
@@ -426,8 +430,11 @@ static void *worker_main(void *arg)
         bool spin = !awaiting && spin_ns > 0 &&
                     (w->late < SPIN_LATE_MAX || ++w->waits % SPIN_PROBE == 0);
         uint64_t t0 = shm_now_ns();
+        /* Without a watcher (no eventfd) nothing kicks this thread when a
+         * parked read completes: poll for it like a stalled session. */
+        bool unwatched = in_flight && !parked_watched(w->parked);
         int rc = shm_server_wait(w->ss, w->n, &w->kick, kick_seen, spin ? spin_ns : 0,
-                                 stalled ? STALL_POLL_NS : 0);
+                                 stalled || unwatched ? STALL_POLL_NS : 0);
         if (in_flight)
             parked_sleep_end(w->parked);
         if (!awaiting) {
