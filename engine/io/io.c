@@ -1,4 +1,4 @@
-/* io.c — backend selection and the helpers every backend shares.  See io.h. */
+/* io.c — what every backend shares: file mode, stats, destroy, read helpers (io_new, which picks a backend, is io_select.c).  See io.h. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -7,54 +7,6 @@
 #include "io/io.h"
 #include "base/log.h"
 #include "lsm.h"
-
-static int new_auto(lsm_io **out)
-{
-    const char *env = getenv("LSMD_IO");
-    if (env && *env && strcmp(env, "auto") != 0) {
-        int rc;
-        if (strcmp(env, "uring") == 0)
-            rc = io_uring_new(out);
-        else if (strcmp(env, "posix") == 0)
-            rc = io_posix_new(out);
-        else {
-            log_error("io: LSMD_IO=%s is not one of auto, uring, posix", env);
-            return -EINVAL;
-        }
-        if (rc == 0)
-            log_info("io: using the %s backend (LSMD_IO=%s)", (*out)->name, env);
-        else
-            log_error("io: LSMD_IO=%s: backend setup failed: %s", env, strerror(-rc));
-        return rc;
-    }
-    int rc = io_uring_new(out);
-    if (rc == 0) {
-        log_info("io: using the io_uring backend");
-        return 0;
-    }
-    int prc = io_posix_new(out);
-    if (prc == 0)
-        log_info("io: using the posix backend (io_uring unavailable: %s)", strerror(-rc));
-    return prc;
-}
-
-int io_new(const char *name, lsm_io **out)
-{
-    int rc;
-    if (!name || strcmp(name, "auto") == 0)
-        return new_auto(out);
-    if (strcmp(name, "uring") == 0)
-        rc = io_uring_new(out);
-    else if (strcmp(name, "posix") == 0)
-        rc = io_posix_new(out);
-    else
-        return -EINVAL;
-    if (rc == 0)
-        log_info("io: using the %s backend", (*out)->name);
-    else
-        log_error("io: the %s backend failed to start: %s", name, strerror(-rc));
-    return rc;
-}
 
 void io_set_file_mode(lsm_io *io, unsigned mode)
 {

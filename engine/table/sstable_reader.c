@@ -16,42 +16,7 @@
 #include "base/log.h"
 #include "lsm.h"
 #include "table/sstable_format.h"
-
-struct sst_reader {
-    lsm_io *io;
-    lsm_file *file;
-    bool direct;        /* file opened with IO_DIRECT: reads go through
-                           block_fetch's aligned spans */
-    char *path;
-    block_cache *cache; /* NULL: no block cache */
-    uint64_t number;    /* the cache key's file part */
-    uint64_t data_end;  /* data blocks (with trailers) lie in [0, data_end) */
-    uint64_t index_off; /* for error messages */
-    char *meta;         /* filter, index and properties blocks, one read */
-    block index;
-    block_hint index_hint; /* empty if it could not be built */
-    sst_handle *index_handles; /* entry i's block handle, for a dense hint;
-                                  NULL: decode them from the index */
-    slice filter;       /* size 0: the table has no filter */
-    sst_props props;
-};
-
-/*
- * A loaded data block: either a pinned cache entry (ch != NULL) or bytes in
- * memory the holder owns: caller-provided storage (a get's stack buffer)
- * when big enough, else a heap buffer reused across loads.  Nothing else
- * touches block bytes.
- */
-typedef struct block_buf {
-    char *stack;
-    size_t stack_cap;
-    char *heap;
-    size_t heap_cap;
-    cache_handle *ch;
-    bool loaded;
-    uint64_t offset;    /* of the loaded block */
-    block blk;
-} block_buf;
+#include "table/sstable_internal.h"
 
 /* A cached block is one allocation: this header (the parsed block, whose
  * data points just past it), then the block's bytes and trailer. */
@@ -61,7 +26,7 @@ typedef union cached_block {
 } cached_block;
 
 /* Unpins a cached block (keeping any heap buffer for the next load). */
-static void block_buf_unpin(const sst_reader *r, block_buf *bb)
+void sst_block_buf_unpin(const sst_reader *r, block_buf *bb)
 {
     if (bb->ch) {
         block_cache_release(r->cache, bb->ch);
@@ -70,37 +35,30 @@ static void block_buf_unpin(const sst_reader *r, block_buf *bb)
     bb->loaded = false;
 }
 
-static void block_buf_release(const sst_reader *r, block_buf *bb)
+void sst_block_buf_release(const sst_reader *r, block_buf *bb)
 {
-    block_buf_unpin(r, bb);
+    sst_block_buf_unpin(r, bb);
     free(bb->heap);
     bb->heap = NULL;
     bb->heap_cap = 0;
 }
 
-static int corrupt(const sst_reader *r, uint64_t off, const char *what)
+int sst_corrupt(const sst_reader *r, uint64_t off, const char *what)
 {
     log_error("sstable %s: corruption at offset %llu: %s", r->path, (unsigned long long)off,
               what);
     return LSM_ECORRUPT;
 }
 
-/* Checks that h, with its trailer, lies inside [0, end). */
-static bool handle_inside(sst_handle h, uint64_t end)
-{
-    return end >= SST_BLOCK_TRAILER_SIZE && h.offset <= end - SST_BLOCK_TRAILER_SIZE &&
-           h.size <= end - SST_BLOCK_TRAILER_SIZE - h.offset;
-}
-
 /* Verifies the trailer after bytes[0..h.size): type and checksum. */
-static int check_trailer(const sst_reader *r, const char *bytes, sst_handle h)
+int sst_check_trailer(const sst_reader *r, const char *bytes, sst_handle h)
 {
     uint8_t type = (uint8_t)bytes[h.size];
     if (type != SST_COMPRESSION_NONE)
-        return corrupt(r, h.offset, "unknown compression type");
+        return sst_corrupt(r, h.offset, "unknown compression type");
     uint32_t stored = get_fixed32(bytes + h.size + 1);
     if (stored != sst_block_crc(slice_make(bytes, h.size), type))
-        return corrupt(r, h.offset, "block checksum mismatch");
+        return sst_corrupt(r, h.offset, "block checksum mismatch");
     return 0;
 }
 
@@ -117,16 +75,16 @@ static int read_block(const sst_reader *r, sst_handle h, char *dst, size_t n, bl
 {
     int rc = read_at(r, dst, n, h.offset);
     if (rc == LSM_ECORRUPT)
-        return corrupt(r, h.offset, "file ends inside a data block");
+        return sst_corrupt(r, h.offset, "file ends inside a data block");
     if (rc) {
         log_error("sstable %s: read of %zu bytes at %llu failed: %s", r->path, n,
                   (unsigned long long)h.offset, lsm_strerror(rc));
         return rc;
     }
-    if ((rc = check_trailer(r, dst, h)))
+    if ((rc = sst_check_trailer(r, dst, h)))
         return rc;
     if (block_init(blk, slice_make(dst, (size_t)h.size)))
-        return corrupt(r, h.offset, "malformed data block restart array");
+        return sst_corrupt(r, h.offset, "malformed data block restart array");
     return 0;
 }
 
@@ -136,9 +94,9 @@ static int read_block(const sst_reader *r, sst_handle h, char *dst, size_t n, bl
  * outside the data blocks. */
 static int block_span(const sst_reader *r, sst_handle h, size_t *n)
 {
-    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE -
+    if (!sst_handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE -
                                                        sizeof(cached_block))
-        return corrupt(r, h.offset, "data block handle out of range");
+        return sst_corrupt(r, h.offset, "data block handle out of range");
     *n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
     return 0;
 }
@@ -158,7 +116,7 @@ int sst_reader_block_cached(const sst_reader *r, sst_handle h, sst_block_pin *pi
     if (cache_handle_data(pin->ch).size != sizeof(cached_block) + n) {
         block_cache_release(r->cache, pin->ch);
         pin->ch = NULL;
-        return corrupt(r, h.offset, "cached block size differs from the index");
+        return sst_corrupt(r, h.offset, "cached block size differs from the index");
     }
     /* The same as the cached header's parse (block_init accepted these
      * bytes at insert), but read from the restart array, which the seek
@@ -197,7 +155,7 @@ int sst_reader_block_read_finish(const sst_reader *r, sst_handle h, block_fetch 
     pin->own = NULL;
     int rc = block_fetch_finish(bf, res);
     if (rc == LSM_ECORRUPT)
-        rc = corrupt(r, h.offset, "file ends inside a data block");
+        rc = sst_corrupt(r, h.offset, "file ends inside a data block");
     else if (rc)
         log_error("sstable %s: read of %zu bytes at %llu failed: %s", r->path, n,
                   (unsigned long long)h.offset, lsm_strerror(rc));
@@ -207,9 +165,9 @@ int sst_reader_block_read_finish(const sst_reader *r, sst_handle h, block_fetch 
         memcpy(cb + 1, block_fetch_data(bf), n);
     block_fetch_release(bf);
     const char *bytes = (const char *)(cb + 1);
-    if (!rc && !(rc = check_trailer(r, bytes, h)) &&
+    if (!rc && !(rc = sst_check_trailer(r, bytes, h)) &&
         block_init(&cb->blk, slice_make(bytes, (size_t)h.size)))
-        rc = corrupt(r, h.offset, "malformed data block restart array");
+        rc = sst_corrupt(r, h.offset, "malformed data block restart array");
     if (rc) {
         free(cb);
         return rc;
@@ -262,10 +220,10 @@ static int block_pin_sync(const sst_reader *r, sst_handle h, sst_block_pin *pin)
 /* Loads the data block at h into bb, verified and parsed: from the cache
  * when it holds the block, else from the file (into the cache when fill).
  * The one place an iterator's data blocks are read; see block_buf. */
-static int sst_reader_load_block(const sst_reader *r, sst_handle h, bool fill, block_buf *bb)
+int sst_reader_load_block(const sst_reader *r, sst_handle h, bool fill, block_buf *bb)
 {
     /* Unpin first: a scan then never holds two blocks at once. */
-    block_buf_unpin(r, bb);
+    sst_block_buf_unpin(r, bb);
     sst_block_pin pin;
     /* 1: pinned from the cache (read into it on a miss when fill). */
     int rc = r->cache && fill ? block_pin_sync(r, h, &pin) : sst_reader_block_cached(r, h, &pin);
@@ -307,11 +265,11 @@ static int parse_props(sst_reader *r, slice s, uint64_t off)
         uint32_t tag, len;
         uint64_t v;
         if (!(q = get_varint32(q, end, &tag)))
-            return corrupt(r, off, "truncated properties tag");
+            return sst_corrupt(r, off, "truncated properties tag");
         uint32_t field = tag >> 1;
         if ((tag & 1) == SST_WIRE_BYTES) {
             if (!(q = get_varint32(q, end, &len)) || (size_t)(end - q) < len)
-                return corrupt(r, off, "truncated properties bytes");
+                return sst_corrupt(r, off, "truncated properties bytes");
             char **dst = field == SST_PROP_SMALLEST ? &p->smallest
                        : field == SST_PROP_LARGEST ? &p->largest : NULL;
             if (dst) {
@@ -326,10 +284,10 @@ static int parse_props(sst_reader *r, slice s, uint64_t off)
             continue;
         }
         if (!(q = get_varint64(q, end, &v)))
-            return corrupt(r, off, "truncated properties value");
+            return sst_corrupt(r, off, "truncated properties value");
         switch (field) {
         case SST_PROP_SMALLEST:
-        case SST_PROP_LARGEST: return corrupt(r, off, "key property with varint type");
+        case SST_PROP_LARGEST: return sst_corrupt(r, off, "key property with varint type");
         case SST_PROP_ENTRIES: p->entries = v; break;
         case SST_PROP_DELETIONS: p->deletions = v; break;
         case SST_PROP_MIN_SEQ: p->min_seq = v; break;
@@ -346,7 +304,7 @@ static int parse_props(sst_reader *r, slice s, uint64_t off)
         }
     }
     if (p->entries && (p->smallest_len < INTERNAL_TRAILER || p->largest_len < INTERNAL_TRAILER))
-        return corrupt(r, off, "properties lack the key range");
+        return sst_corrupt(r, off, "properties lack the key range");
     return 0;
 }
 
@@ -355,14 +313,14 @@ static int read_footer(sst_reader *r, uint64_t size, sst_handle *index, sst_hand
                        sst_handle *props)
 {
     if (size < SST_FOOTER_SIZE)
-        return corrupt(r, 0, "file shorter than the footer");
+        return sst_corrupt(r, 0, "file shorter than the footer");
     uint64_t foff = size - SST_FOOTER_SIZE;
     char f[SST_FOOTER_SIZE];
     int rc = read_at(r, f, sizeof f, foff);
     if (rc)
-        return rc == LSM_ECORRUPT ? corrupt(r, foff, "short footer read") : rc;
+        return rc == LSM_ECORRUPT ? sst_corrupt(r, foff, "short footer read") : rc;
     if (get_fixed64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC)
-        return corrupt(r, foff + SST_FOOTER_MAGIC_OFF, "bad magic (not an sstable or truncated)");
+        return sst_corrupt(r, foff + SST_FOOTER_MAGIC_OFF, "bad magic (not an sstable or truncated)");
     uint32_t version = get_fixed32(f + SST_FOOTER_VERSION_OFF);
     if (version != SST_FORMAT_VERSION) {
         log_error("sstable %s: format version %u, this build reads %u", r->path, version,
@@ -370,7 +328,7 @@ static int read_footer(sst_reader *r, uint64_t size, sst_handle *index, sst_hand
         return LSM_EVERSION;
     }
     if (get_fixed32(f + SST_FOOTER_CRC_OFF) != sst_footer_crc(f))
-        return corrupt(r, foff, "footer checksum mismatch");
+        return sst_corrupt(r, foff, "footer checksum mismatch");
     *index = (sst_handle){ get_fixed64(f), get_fixed64(f + 8) };
     *filter = (sst_handle){ get_fixed64(f + 16), get_fixed64(f + 24) };
     *props = (sst_handle){ get_fixed64(f + 32), get_fixed64(f + 40) };
@@ -410,9 +368,9 @@ static int read_meta(sst_reader *r, sst_handle index, sst_handle filter, sst_han
 {
     uint64_t foff = r->props.file_size - SST_FOOTER_SIZE;
     bool has_filter = filter.size != 0;
-    if (!handle_inside(index, foff) || !handle_inside(props, foff) ||
-        (has_filter && !handle_inside(filter, foff)))
-        return corrupt(r, foff, "footer block handle out of range");
+    if (!sst_handle_inside(index, foff) || !sst_handle_inside(props, foff) ||
+        (has_filter && !sst_handle_inside(filter, foff)))
+        return sst_corrupt(r, foff, "footer block handle out of range");
     uint64_t start = index.offset < props.offset ? index.offset : props.offset;
     if (has_filter && filter.offset < start)
         start = filter.offset;
@@ -421,16 +379,16 @@ static int read_meta(sst_reader *r, sst_handle index, sst_handle filter, sst_han
         return -ENOMEM;
     int rc = read_at(r, r->meta, n, start);
     if (rc)
-        return rc == LSM_ECORRUPT ? corrupt(r, start, "short meta block read") : rc;
+        return rc == LSM_ECORRUPT ? sst_corrupt(r, start, "short meta block read") : rc;
     r->data_end = start;
     r->index_off = index.offset;
 
     const char *ib = r->meta + (index.offset - start);
     const char *pb = r->meta + (props.offset - start);
-    if ((rc = check_trailer(r, ib, index)) || (rc = check_trailer(r, pb, props)))
+    if ((rc = sst_check_trailer(r, ib, index)) || (rc = sst_check_trailer(r, pb, props)))
         return rc;
     if (block_init(&r->index, slice_make(ib, (size_t)index.size)))
-        return corrupt(r, index.offset, "malformed index block");
+        return sst_corrupt(r, index.offset, "malformed index block");
     /* Every get searches the index: worth 8 bytes per data block.  Without
      * the hint (no memory, or an index its checks reject, which the seeks
      * then report) lookups are merely slower. */
@@ -438,11 +396,11 @@ static int read_meta(sst_reader *r, sst_handle index, sst_handle filter, sst_han
         build_index_handles(r);
     if (has_filter) {
         const char *fb = r->meta + (filter.offset - start);
-        if ((rc = check_trailer(r, fb, filter)))
+        if ((rc = sst_check_trailer(r, fb, filter)))
             return rc;
         r->filter = slice_make(fb, (size_t)filter.size);
         if (bloom_filter_check(r->filter))
-            return corrupt(r, filter.offset, "malformed bloom filter");
+            return sst_corrupt(r, filter.offset, "malformed bloom filter");
     }
     return parse_props(r, slice_make(pb, (size_t)props.size), props.offset);
 }
@@ -480,7 +438,7 @@ int sst_reader_open_flags(lsm_io *io, const char *path, uint64_t file_number,
         return rc;
     }
     uint64_t size;
-    sst_handle index, filter, props;
+    sst_handle index = { 0, 0 }, filter = { 0, 0 }, props = { 0, 0 }; /* (gcc cannot see read_footer set them) */
     if ((rc = io_size(io, r->file, &size)) ||
         (rc = read_footer(r, size, &index, &filter, &props)) ||
         (rc = read_meta(r, index, filter, props))) {
@@ -531,7 +489,7 @@ static int index_lookup(const sst_reader *r, slice target, sst_handle *h, bool *
     if (r->index_handles) {
         int64_t i = block_hint_find(&r->index_hint, &r->index, target);
         if (i < 0)
-            return corrupt(r, r->index_off, "malformed index block entry");
+            return sst_corrupt(r, r->index_off, "malformed index block entry");
         *found = i < r->index_hint.num_restarts;
         if (*found)
             *h = r->index_handles[i];
@@ -543,9 +501,9 @@ static int index_lookup(const sst_reader *r, slice target, sst_handle *h, bool *
     int rc = block_iter_status(&ii);
     *found = block_iter_valid(&ii);
     if (*found && sst_handle_decode(block_iter_value(&ii), h))
-        rc = corrupt(r, r->index_off, "malformed block handle in the index");
+        rc = sst_corrupt(r, r->index_off, "malformed block handle in the index");
     else if (rc)
-        rc = corrupt(r, r->index_off, "malformed index block entry");
+        rc = sst_corrupt(r, r->index_off, "malformed index block entry");
     block_iter_fini(&ii);
     return rc;
 }
@@ -558,7 +516,7 @@ int sst_reader_locate(const sst_reader *r, uint64_t hash, slice target, sst_hand
         *bloom_negative = 1;
         return 0;
     }
-    bool found;
+    bool found = false;
     int rc = index_lookup(r, target, h, &found);
     return rc ? rc : found;
 }
@@ -571,7 +529,7 @@ int sst_reader_block_get(const sst_reader *r, const sst_block_pin *pin, sst_hand
     block_iter_init(&di, &pin->blk);
     block_iter_seek(&di, target);
     if (block_iter_status(&di))
-        rc = corrupt(r, h.offset, "malformed data block entry");
+        rc = sst_corrupt(r, h.offset, "malformed data block entry");
     else if (block_iter_valid(&di) &&
              slice_equal(ikey_user(block_iter_key(&di)), ikey_user(target)))
         rc = 1;
@@ -583,7 +541,7 @@ int sst_reader_block_get(const sst_reader *r, const sst_block_pin *pin, sst_hand
             if (src != 0)
                 rc = src;
         } else if (*type != LSM_TYPE_DELETE) {
-            rc = corrupt(r, h.offset, "unknown value type");
+            rc = sst_corrupt(r, h.offset, "unknown value type");
         }
     }
     block_iter_fini(&di);
@@ -653,236 +611,6 @@ int sst_reader_get(sst_reader *r, slice user_key, uint64_t seq, enum value_type 
     return rc;
 }
 
-/* ---- iterator ----------------------------------------------------------- */
-
-/* A two-level iterator: the index block picks a data block, a block_iter
- * walks it.  Errors are sticky: the first one ends the iteration. */
-typedef struct sst_iter {
-    iter base;
-    sst_reader *r;
-    block_iter index;
-    block_iter data;
-    block_buf buf;
-    bool data_ok;  /* data iterates the block the index points at */
-    bool fill;     /* misses go into the block cache */
-    readahead_cfg ra_cfg; /* q != NULL: data blocks come from a read-ahead */
-    readahead *ra;        /* made at the first load */
-    int status;
-    void (*cleanup)(void *, void *);
-    void *cleanup_arg1, *cleanup_arg2;
-} sst_iter;
-
-static void it_fail(sst_iter *it, int rc)
-{
-    if (!it->status)
-        it->status = rc;
-    it->data_ok = false;
-}
-
-/* Loads the data block at h from the iterator's read-ahead window
- * (readahead.h) instead of one read of its own: a compaction's one-pass
- * scan.  The block is verified like any other and never enters the cache;
- * its bytes live in the window until the next load. */
-static int it_load_ahead(sst_iter *it, sst_handle h)
-{
-    const sst_reader *r = it->r;
-    block_buf_unpin(r, &it->buf);
-    if (!handle_inside(h, r->data_end) || h.size > SIZE_MAX - SST_BLOCK_TRAILER_SIZE)
-        return corrupt(r, h.offset, "data block handle out of range");
-    size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
-    int rc;
-    if (!it->ra && (rc = readahead_new(r->file, 0, r->data_end, &it->ra_cfg, &it->ra)))
-        return rc;
-    const char *p;
-    rc = readahead_get(it->ra, h.offset, n, &p);
-    if (rc == LSM_ECORRUPT)
-        return corrupt(r, h.offset, "file ends inside a data block");
-    if (rc) {
-        log_error("sstable %s: read-ahead of %zu bytes at %llu failed: %s", r->path, n,
-                  (unsigned long long)h.offset, lsm_strerror(rc));
-        return rc;
-    }
-    if ((rc = check_trailer(r, p, h)))
-        return rc;
-    if (block_init(&it->buf.blk, slice_make(p, (size_t)h.size)))
-        return corrupt(r, h.offset, "malformed data block restart array");
-    it->buf.loaded = true;
-    it->buf.offset = h.offset;
-    return 0;
-}
-
-/* Points the data iterator at the block of the current index entry. */
-static void it_load(sst_iter *it)
-{
-    it->data_ok = false;
-    if (!block_iter_valid(&it->index)) {
-        if (block_iter_status(&it->index))
-            it_fail(it, corrupt(it->r, it->r->index_off, "malformed index block entry"));
-        return;
-    }
-    sst_handle h = { 0, 0 }; /* (gcc cannot see decode set it) */
-    if (sst_handle_decode(block_iter_value(&it->index), &h)) {
-        it_fail(it, corrupt(it->r, it->r->index_off, "malformed block handle in the index"));
-        return;
-    }
-    if (!it->buf.loaded || it->buf.offset != h.offset) {
-        int rc = it->ra_cfg.q ? it_load_ahead(it, h)
-                              : sst_reader_load_block(it->r, h, it->fill, &it->buf);
-        if (rc) {
-            it_fail(it, rc);
-            return;
-        }
-    }
-    block_iter_reset(&it->data, &it->buf.blk);
-    it->data_ok = true;
-}
-
-/* True when the data iterator has an entry; records its errors. */
-static bool it_data_valid(sst_iter *it)
-{
-    if (!it->data_ok)
-        return false;
-    if (block_iter_valid(&it->data))
-        return true;
-    if (block_iter_status(&it->data))
-        it_fail(it, corrupt(it->r, it->buf.offset, "malformed data block entry"));
-    return false;
-}
-
-/* Moves over empty or exhausted blocks: forward to the next block's first
- * entry, or backward to the previous block's last. */
-static void it_skip(sst_iter *it, bool forward)
-{
-    while (!it_data_valid(it) && !it->status) {
-        if (!block_iter_valid(&it->index)) {
-            it_load(it); /* no block: only records an index error, if any */
-            return;
-        }
-        if (forward)
-            block_iter_next(&it->index);
-        else
-            block_iter_prev(&it->index);
-        it_load(it);
-        if (it->data_ok) {
-            if (forward)
-                block_iter_first(&it->data);
-            else
-                block_iter_last(&it->data);
-        }
-    }
-}
-
-static bool si_valid(const iter *i)
-{
-    const sst_iter *it = (const sst_iter *)i;
-    return !it->status && it->data_ok && block_iter_valid(&it->data);
-}
-
-static void si_first(iter *i)
-{
-    sst_iter *it = (sst_iter *)i;
-    if (it->status)
-        return;
-    block_iter_first(&it->index);
-    it_load(it);
-    if (it->data_ok)
-        block_iter_first(&it->data);
-    it_skip(it, true);
-}
-
-static void si_last(iter *i)
-{
-    sst_iter *it = (sst_iter *)i;
-    if (it->status)
-        return;
-    block_iter_last(&it->index);
-    it_load(it);
-    if (it->data_ok)
-        block_iter_last(&it->data);
-    it_skip(it, false);
-}
-
-static void si_seek(iter *i, slice target)
-{
-    sst_iter *it = (sst_iter *)i;
-    if (it->status)
-        return;
-    block_iter_seek_hinted(&it->index, &it->r->index_hint, target);
-    it_load(it);
-    if (it->data_ok)
-        block_iter_seek(&it->data, target);
-    it_skip(it, true);
-}
-
-static void si_next(iter *i)
-{
-    sst_iter *it = (sst_iter *)i;
-    block_iter_next(&it->data);
-    it_skip(it, true);
-}
-
-static void si_prev(iter *i)
-{
-    sst_iter *it = (sst_iter *)i;
-    block_iter_prev(&it->data);
-    it_skip(it, false);
-}
-
-static slice si_key(const iter *i) { return block_iter_key(&((const sst_iter *)i)->data); }
-static slice si_value(const iter *i) { return block_iter_value(&((const sst_iter *)i)->data); }
-static int si_status(const iter *i) { return ((const sst_iter *)i)->status; }
-
-static void si_destroy(iter *i)
-{
-    sst_iter *it = (sst_iter *)i;
-    block_iter_fini(&it->index);
-    block_iter_fini(&it->data);
-    block_buf_release(it->r, &it->buf);
-    readahead_free(it->ra);
-    void (*cleanup)(void *, void *) = it->cleanup;
-    void *a1 = it->cleanup_arg1, *a2 = it->cleanup_arg2;
-    free(it);
-    if (cleanup)
-        cleanup(a1, a2);
-}
-
-static const struct iter_ops sst_iter_ops = {
-    .valid = si_valid, .first = si_first, .last = si_last, .seek = si_seek,
-    .next = si_next, .prev = si_prev, .key = si_key, .value = si_value,
-    .status = si_status, .destroy = si_destroy,
-};
-
-iter *sst_reader_iter_new(sst_reader *r)
-{
-    return sst_reader_iter_new_ex(r, 0, NULL, NULL, NULL);
-}
-
-iter *sst_reader_iter_new_ex(sst_reader *r, unsigned flags, void (*cleanup)(void *, void *),
-                             void *arg1, void *arg2)
-{
-    sst_iter *it = calloc(1, sizeof *it);
-    if (!it)
-        return NULL;
-    it->base.ops = &sst_iter_ops;
-    it->r = r;
-    it->fill = !(flags & SST_ITER_NO_FILL_CACHE);
-    it->cleanup = cleanup;
-    it->cleanup_arg1 = arg1;
-    it->cleanup_arg2 = arg2;
-    block_iter_init(&it->index, &r->index);
-    block_iter_init(&it->data, &r->index); /* re-targeted on the first load */
-    return &it->base;
-}
-
-iter *sst_reader_iter_new_ra(sst_reader *r, unsigned flags, const readahead_cfg *ra,
-                             void (*cleanup)(void *, void *), void *arg1, void *arg2)
-{
-    iter *i = sst_reader_iter_new_ex(r, flags, cleanup, arg1, arg2);
-    if (i && ra && ra->q && ra->window)
-        ((sst_iter *)i)->ra_cfg = *ra;
-    return i;
-}
-
 int sst_reader_index_sample(const sst_reader *r, size_t max,
                             void (*fn)(void *ctx, slice ikey, uint64_t bytes), void *ctx)
 {
@@ -897,7 +625,7 @@ int sst_reader_index_sample(const sst_reader *r, size_t max,
     for (block_iter_first(&ii); block_iter_valid(&ii); block_iter_next(&ii), i++) {
         sst_handle h = { 0, 0 };
         if (sst_handle_decode(block_iter_value(&ii), &h)) {
-            rc = corrupt(r, r->index_off, "malformed block handle in the index");
+            rc = sst_corrupt(r, r->index_off, "malformed block handle in the index");
             break;
         }
         end = h.offset + h.size + SST_BLOCK_TRAILER_SIZE;
@@ -907,7 +635,7 @@ int sst_reader_index_sample(const sst_reader *r, size_t max,
         }
     }
     if (!rc && block_iter_status(&ii))
-        rc = corrupt(r, r->index_off, "malformed index block entry");
+        rc = sst_corrupt(r, r->index_off, "malformed index block entry");
     if (!rc && end > prev_end) { /* the last block, when the step skipped it */
         block_iter_last(&ii);
         if (block_iter_valid(&ii))
