@@ -620,14 +620,18 @@ static void save_crash_image(const run *r)
 
 /* --inject wal-tail: the self-test of the checks.  Cuts the newest
  * non-empty WAL file to half its size before the restart, so the tail of
- * the acknowledged history is lost and must be reported. */
+ * the acknowledged history is lost and must be reported.  Empty WALs
+ * numbered above it (a memtable switch just before the kill) are removed:
+ * recovery rightly refuses a torn tail behind a newer log, and the cut is
+ * meant to model a lost tail, not a hole. */
 static void inject_wal_tail(const run *r)
 {
     DIR *dir = opendir(r->d.db);
     if (!dir)
         return;
     struct dirent *e;
-    unsigned long best = 0;
+    unsigned long best = 0, empty[64];
+    size_t n_empty = 0;
     char name[PATH_MAX] = "";
     off_t size = 0;
     while ((e = readdir(dir)) != NULL) {
@@ -636,14 +640,27 @@ static void inject_wal_tail(const run *r)
         struct stat st;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", r->d.db, e->d_name);
-        if (strcmp(end, ".log") == 0 && num >= best && stat(path, &st) == 0 && st.st_size > 0) {
+        if (strcmp(end, ".log") != 0 || stat(path, &st) != 0)
+            continue;
+        if (st.st_size == 0) {
+            if (n_empty < sizeof empty / sizeof empty[0])
+                empty[n_empty++] = num;
+        } else if (num >= best) {
             best = num;
             snprintf(name, sizeof name, "%s", path);
             size = st.st_size;
         }
     }
     closedir(dir);
-    if (name[0] && truncate(name, size / 2) == 0)
+    if (!name[0])
+        return;
+    for (size_t i = 0; i < n_empty; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%06lu.log", r->d.db, empty[i]);
+        if (empty[i] > best && unlink(path) == 0)
+            printf("stress: injected: removed the empty newer WAL %s\n", path);
+    }
+    if (truncate(name, size / 2) == 0)
         printf("stress: injected: %s cut from %lld to %lld bytes\n", name, (long long)size,
                (long long)size / 2);
 }
