@@ -74,7 +74,7 @@ INSTALL_INCLUDE :=      # -> $(PREFIX)/include
 INSTALL_PC      :=      # -> $(PREFIX)/lib/pkgconfig
 INSTALL_BIN     :=      # -> $(PREFIX)/bin
 
-include engine/engine.mk shm/shm.mk libclient/libclient.mk daemon/daemon.mk \
+include engine/engine.mk shm/shm.mk libclient/libclient.mk tools/tools.mk daemon/daemon.mk \
         bench/bench.mk tests/tests.mk tests/fuzz/fuzz.mk tests/stress/stress.mk
 
 TESTS_RUN     := $(if $(T),$(filter $(patsubst %,\%/%.c,$(T)),$(TESTS)),$(TESTS))

@@ -1,24 +1,21 @@
-# libclient/: the client library (public header libclient/lsmd.h) and lsmctl.
-#   $(B)/liblsmd.a, $(B)/liblsmd.so  libclient/*.c but lsmctl.c, the libshm
+# libclient/: the client library (public header libclient/lsmd.h).
+#   $(B)/liblsmd.a, $(B)/liblsmd.so  libclient/*.c, the libshm
 #                       objects and engine/errors.c (lsmd_strerror falls back to
 #                       lsm_strerror); the .so exports lsmd_* only (liblsmd.map)
 #   $(B)/lsmd.pc        pkg-config file
 #   $(B)/libviz.a       libclient/viz/*.c: the compaction-schedule picture and
 #                       the JSON scanning lsmctl and lsmbench share (internal;
 #                       not in liblsmd)
-#   $(B)/lsmctl         the CLI: libclient/lsmctl.c + liblsmd + liblsm + libviz
-CLIENT_SRC := $(filter-out libclient/lsmctl.c,$(wildcard libclient/*.c))
+CLIENT_SRC := $(wildcard libclient/*.c)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/obj/%.o)
 LIBLSMD_OBJ := $(CLIENT_OBJ) $(SHM_OBJ) $(B)/obj/engine/errors.o
 
 VIZ_OBJ    := $(patsubst %.c,$(B)/obj/%.o,$(wildcard libclient/viz/*.c))
 
-ALL_TARGETS     += $(B)/liblsmd.a $(B)/liblsmd.so $(B)/lsmd.pc $(B)/lsmctl $(B)/libviz.a
-PROGRAMS        += $(B)/lsmctl
+ALL_TARGETS     += $(B)/liblsmd.a $(B)/liblsmd.so $(B)/lsmd.pc $(B)/libviz.a
 INSTALL_LIB     += $(B)/liblsmd.a $(B)/liblsmd.so
 INSTALL_INCLUDE += libclient/lsmd.h
 INSTALL_PC      += $(B)/lsmd.pc
-INSTALL_BIN     += $(B)/lsmctl
 
 $(B)/obj/libclient/%.o: CFLAGS += -Ishm -Ilibclient
 $(B)/liblsmd.a: $(LIBLSMD_OBJ)
@@ -34,4 +31,3 @@ $(B)/lsmd.pc:
 	  'Version: 0.1' 'Libs: -L$${libdir} -llsmd' 'Cflags: -I$${includedir}' > $@
 
 $(B)/libviz.a: $(VIZ_OBJ)
-$(B)/lsmctl: $(B)/obj/libclient/lsmctl.o $(B)/liblsmd.a $(B)/liblsm.a $(B)/libviz.a

@@ -4,7 +4,7 @@
   check-layers.py [--root DIR] [--objdir DIR] [--known FILE]
   check-layers.py --self-test
 
-Reads every #include "..." in engine/ shm/ daemon/ libclient/ bench/ and fails,
+Reads every #include "..." in engine/ shm/ daemon/ libclient/ tools/ bench/ and fails,
 naming file:line and the rule, on an include the rules below forbid.  Fails on
 circles too: (a) include circles between units (a unit is foo.c + foo.h; A -> B
 when A's .c or .h includes B's .h), anywhere in those folders; (b) call circles
@@ -39,6 +39,7 @@ ALLOWED = {
     "daemon": ["shm/", "engine/lsm.h", "engine/base/log.h", "daemon/"],
     "libclient": ["shm/", "engine/lsm.h", "libclient/",
                   "engine/wal/batch_format.h"] + SHARED_TOOLS,
+    "tools": ["engine/lsm.h", "libclient/lsmd.h", "tools/"] + SHARED_TOOLS,
     "bench": ["engine/lsm.h", "libclient/lsmd.h", "bench/",
               "engine/base/histogram.h", "engine/base/log.h"] + SHARED_TOOLS,
 }
@@ -47,14 +48,15 @@ RULE_TEXT = {
     "daemon": "daemon/ may include shm/, lsm.h, engine/base/log.h and its own headers",
     "libclient": "libclient/ may include shm/, lsm.h, engine/wal/batch_format.h "
                  "and its own headers",
+    "tools": "tools/ may include lsm.h, libclient/lsmd.h, libclient/viz/ and its own headers",
     "bench": "bench/ may include lsm.h, libclient/lsmd.h, engine/base/histogram.h, "
              "engine/base/log.h, libclient/viz/ and its own headers",
 }
-COMPONENTS = ["engine", "shm", "daemon", "libclient", "bench"]
+COMPONENTS = ["engine", "shm", "daemon", "libclient", "tools", "bench"]
 CALL_COMPONENTS = ["engine", "daemon"]
 # Where a quoted include is looked for after the including file's folder
 # (the -I list of the Makefile fragments).
-SEARCH = ["engine", "shm", "libclient", "daemon", "bench"]
+SEARCH = ["engine", "shm", "libclient", "daemon", "bench", "tools/lsmctl"]
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

@@ -1,0 +1,98 @@
+/* admin.c — lsmctl's admin commands: flush, compact, set, snapshot. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lsmctl.h"
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+int cmd_snapshot(lsmd_conn *c, const cmd_args *a)
+{
+    const char *sub = a->npos > 0 ? a->pos[0] : "";
+    if (strcmp(sub, "create") == 0) {
+        uint64_t id;
+        int rc = lsmd_snapshot_acquire(c, &id);
+        if (rc)
+            return fail("snapshot create", rc);
+        printf(g_json ? "{\"id\":%llu}\n" : "%llu\n", (unsigned long long)id);
+        fflush(stdout);
+        if (a->hold != 0) {
+            signal(SIGINT, on_signal);
+            signal(SIGTERM, on_signal);
+            time_t end = time(NULL) + a->hold;
+            while (!g_stop && (a->hold < 0 || time(NULL) < end) && lsmd_ping(c) == 0)
+                usleep(100000);
+        }
+        return 0;
+    }
+    if (strcmp(sub, "release") == 0) {
+        uint64_t id;
+        if (a->npos != 2 || parse_u64(a->pos[1], &id))
+            return usage_err("snapshot release ID");
+        int rc = lsmd_snapshot_release(c, id);
+        return rc ? fail("snapshot release", rc) : ok_json();
+    }
+    if (strcmp(sub, "list") == 0) {
+        lsmd_snapshot_info v[256];
+        size_t n;
+        int rc = lsmd_snapshot_list(c, v, 256, &n);
+        if (rc)
+            return fail("snapshot list", rc);
+        if (n > 256)
+            n = 256;
+        if (g_json)
+            putchar('[');
+        else
+            printf("%-20s %8s %10s %8s\n", "id", "holders", "creator", "age s");
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        double tnow = (double)now.tv_sec + now.tv_nsec / 1e9;
+        for (size_t i = 0; i < n; i++) {
+            double age = tnow - (double)v[i].created_ns / 1e9;
+            if (g_json)
+                printf("%s{\"id\":%llu,\"sequence\":%llu,\"holders\":%u,\"creator_pid\":%u,"
+                       "\"creator_id\":%llu,\"age_s\":%.3f}",
+                       i ? "," : "", (unsigned long long)v[i].id,
+                       (unsigned long long)v[i].sequence, v[i].holders, v[i].creator_pid,
+                       (unsigned long long)v[i].creator_id, age);
+            else
+                printf("%-20llu %8u %10u %8.1f\n", (unsigned long long)v[i].id, v[i].holders,
+                       v[i].creator_pid, age);
+        }
+        if (g_json)
+            puts("]");
+        return 0;
+    }
+    return usage_err("snapshot create|list|release ID");
+}
+
+int cmd_flush(lsmd_conn *c, const cmd_args *a)
+{
+    (void)a;
+    int rc = lsmd_flush(c);
+    return rc ? fail("flush", rc) : ok_json();
+}
+
+int cmd_compact(lsmd_conn *c, const cmd_args *a)
+{
+    long level = a->npos ? strtol(a->pos[0], NULL, 10) : -1;
+    int rc = lsmd_compact(c, (int)level);
+    return rc ? fail("compact", rc) : ok_json();
+}
+
+int cmd_set(lsmd_conn *c, const cmd_args *a)
+{
+    if (a->npos != 2)
+        return usage_err("set NAME VALUE");
+    int rc = lsmd_set_option(c, a->pos[0], a->pos[1]);
+    return rc ? fail("set", rc) : ok_json();
+}

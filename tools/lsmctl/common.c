@@ -1,0 +1,108 @@
+/* common.c — what every lsmctl command shares: argument parsing, error
+ * and JSON output (lsmctl.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lsmctl.h"
+
+bool g_json;
+
+void json_bytes(FILE *f, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            fprintf(f, "\\%c", s[i]);
+        else if (s[i] < 0x20 || s[i] >= 0x7f)
+            fprintf(f, "\\u%04x", s[i]);
+        else
+            fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+int fail(const char *what, int rc)
+{
+    fprintf(stderr, "lsmctl: %s: %s\n", what, lsmd_strerror(rc));
+    return 1;
+}
+
+int ok_json(void)
+{
+    if (g_json)
+        puts("{\"ok\":true}");
+    return 0;
+}
+
+int usage_err(const char *msg)
+{
+    fprintf(stderr, "lsmctl: %s (lsmctl --help for usage)\n", msg);
+    return 2;
+}
+
+
+
+
+int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_cmd_args(int argc, char **argv, cmd_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->limit = -1;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        bool has_next = i + 1 < argc;
+        uint64_t u;
+        if (strcmp(s, "--sync") == 0) {
+            a->sync = true;
+        } else if (strcmp(s, "--reverse") == 0) {
+            a->reverse = true;
+        } else if (strcmp(s, "--json") == 0) {
+            g_json = true;
+        } else if (strcmp(s, "--snapshot") == 0 && has_next) {
+            if (parse_u64(argv[++i], &a->snapshot))
+                return usage_err("--snapshot takes an ID");
+        } else if (strcmp(s, "--limit") == 0 && has_next) {
+            if (parse_u64(argv[++i], &u))
+                return usage_err("--limit takes a number");
+            a->limit = (long)u;
+        } else if (strcmp(s, "--hold") == 0 && has_next) {
+            a->hold = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(s, "--svg") == 0 && has_next) {
+            a->svg = argv[++i];
+        } else if (strncmp(s, "--", 2) == 0 && s[2]) {
+            fprintf(stderr, "lsmctl: unknown option %s\n", s);
+            return 2;
+        } else {
+            if (a->npos == MAX_POS)
+                return usage_err("too many arguments");
+            a->pos[a->npos++] = s;
+        }
+    }
+    return 0;
+}
+
+void human_bytes(double b, char *out, size_t cap)
+{
+    const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    int i = 0;
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
