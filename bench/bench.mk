@@ -50,3 +50,12 @@ bench: $(B)/lsmbench
 bench-cold: $(B)/lsmbench
 	@scripts/deps.sh check-or-install fio
 	@scripts/bench-cold.sh $(B)
+
+# make bench-service: the daemon beside its anchors (fio, the embedded
+# engine): cold gets and multi-gets, a cold scan beside in-memory gets,
+# synced puts from 8 processes, depth-1 gets (scripts/bench-service.sh;
+# root; reuses make bench-cold's database and fio file).
+.PHONY: bench-service
+bench-service: $(B)/lsmbench $(B)/lsmd
+	@scripts/deps.sh check-or-install fio
+	@scripts/bench-service.sh $(B)

@@ -10,6 +10,7 @@
 #include "admin_queue.h"
 #include "session.h"
 #include "wait.h"
+#include "wal_syncer.h"
 #include "worker.h"
 
 static void json_str(FILE *f, const char *s)
@@ -111,6 +112,17 @@ static void stats_admin(FILE *f, admin_queue *q)
     fputc('}', f);
 }
 
+/* The synced writes' second step (wal_syncer.h). */
+static void stats_syncer(FILE *f, wal_syncer *sy)
+{
+    wal_syncer_stats st = { 0 };
+    if (sy)
+        wal_syncer_stats_get(sy, &st);
+    fprintf(f, "\"syncer\":{\"writes\":%llu,\"rounds\":%llu,\"mean_round\":%.2f}",
+            (unsigned long long)st.writes, (unsigned long long)st.rounds,
+            st.rounds ? (double)st.writes / (double)st.rounds : 0.0);
+}
+
 int stats_json(daemon_ctx *d, char **json, size_t *len)
 {
     char *eng = NULL;
@@ -143,6 +155,8 @@ int stats_json(daemon_ctx *d, char **json, size_t *len)
             (unsigned long long)atomic_load(&d->refusals),
             (unsigned long long)atomic_load(&d->deaths));
     stats_admin(f, d->admin_queue);
+    fputc(',', f);
+    stats_syncer(f, d->syncer);
     fputc(',', f);
     stats_snapshots(f, d);
     fputc(',', f);

@@ -184,3 +184,11 @@ void wal_syncer_flush(wal_syncer *sy)
         pthread_cond_wait(&sy->done_cv, &sy->mu);
     pthread_mutex_unlock(&sy->mu);
 }
+
+void wal_syncer_stats_get(wal_syncer *sy, wal_syncer_stats *out)
+{
+    pthread_mutex_lock(&sy->mu);
+    out->writes = sy->acked;
+    out->rounds = sy->rounds_acked;
+    pthread_mutex_unlock(&sy->mu);
+}

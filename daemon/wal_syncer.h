@@ -61,6 +61,14 @@ void wal_syncer_free(wal_syncer *sy);
  * to pos.  Out of memory it syncs and acknowledges them itself, here. */
 void wal_syncer_add(wal_syncer *sy, const wal_ack *acks, int n, uint64_t pos);
 
+/* Counters since start: synced writes acknowledged, and the rounds (one
+ * lsm_sync_wal each) that acknowledged them; writes / rounds is the mean
+ * number of synced writes one fdatasync made durable. */
+typedef struct wal_syncer_stats {
+    uint64_t writes, rounds;
+} wal_syncer_stats;
+void wal_syncer_stats_get(wal_syncer *sy, wal_syncer_stats *out);
+
 /* Returns once every write handed before the call is acknowledged. */
 void wal_syncer_flush(wal_syncer *sy);
 

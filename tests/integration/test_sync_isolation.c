@@ -236,6 +236,19 @@ static void test_sync_isolation(void **state)
                  rate1);
     }
 
+    /* The syncer's counters: every synced put, and no more, went through
+     * it, in at least one round and at most a round each. */
+    lsmd_conn *sc = thd_connect(&g_d);
+    char *json = NULL;
+    assert_int_equal(lsmd_stats_json(sc, &json), 0);
+    unsigned long long writes = th_json_u64(json, "\"syncer\":{", "\"writes\":");
+    unsigned long long rounds = th_json_u64(json, "\"syncer\":{", "\"rounds\":");
+    fprintf(stderr, "syncer: %llu synced writes in %llu rounds\n", writes, rounds);
+    assert_int_equal(writes, (unsigned long long)puts);
+    assert_true(rounds >= 1 && rounds <= writes);
+    free(json);
+    lsmd_disconnect(sc);
+
     /* Every acknowledged synced put survives SIGKILL. */
     thd_kill(&g_d);
     thd_start(&g_d, g_fx.extra);

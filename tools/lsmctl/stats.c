@@ -80,6 +80,9 @@ int cmd_stats(lsmd_conn *c, const cmd_args *a)
            "(%.0f us)\n",
            jnum(wal, "syncs"), jnum(wal, "groups"), jnum(wal, "mean_group"),
            jnum(bc, "hit_rate"), jnum(st, "stops"), jnum(st, "stop_us"));
+    const jv *sy = jget(dm, "syncer");
+    printf("synced writes %.0f in %.0f syncer rounds (mean %.2f per fdatasync)\n",
+           jnum(sy, "writes"), jnum(sy, "rounds"), jnum(sy, "mean_round"));
     print_io(eng);
     print_levels(eng);
     const jv *nm = jget(dm, "numa");
