@@ -194,6 +194,16 @@ reply:
     return PARKED_ANSWERED;
 }
 
+void parked_plug(parked *p)
+{
+    lsm_getq_plug(p->q);
+}
+
+void parked_unplug(parked *p)
+{
+    lsm_getq_unplug(p->q);
+}
+
 bool parked_watched(const parked *p)
 {
     return p->watching;

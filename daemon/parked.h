@@ -82,6 +82,13 @@ enum parked_how parked_get(parked *p, struct session *s, const struct shm_sqe *q
  * returns how many finished.  Never blocks. */
 unsigned parked_poll(parked *p);
 
+/* Around a turn over the sessions: the block reads of the gets parked in
+ * between go to the kernel together, at unplug (lsm_getq_plug).  Nothing
+ * parked meanwhile is in flight before unplug, so the worker unplugs
+ * before it polls or sleeps. */
+void parked_plug(parked *p);
+void parked_unplug(parked *p);
+
 /* Gets parked (started, reply not yet posted). */
 unsigned parked_count(const parked *p);
 

@@ -403,7 +403,11 @@ static void *worker_main(void *arg)
         uint32_t kick_seen = __atomic_load_n(&w->kick, __ATOMIC_ACQUIRE);
         adopt_inbox(w);
         bool stalled;
+        if (w->parked)
+            parked_plug(w->parked); /* this turn's cold gets: one submission */
         int served = pass(w, &stalled);
+        if (w->parked)
+            parked_unplug(w->parked);
         bool in_flight = w->parked && parked_count(w->parked) > 0;
         if (in_flight)
             served += (int)parked_poll(w->parked);

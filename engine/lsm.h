@@ -378,6 +378,15 @@ int lsm_getq_start(lsm_getq *q, const lsm_snapshot *snap, const void *key, size_
  * ones to out[].  Returns the count.  Never blocks. */
 size_t lsm_getq_poll(lsm_getq *q, lsm_get_result *out, size_t max);
 
+/* Batching.  Between lsm_getq_plug and lsm_getq_unplug, the block reads
+ * that lsm_getq_start (and lsm_getq_poll) prepare are held, and unplug
+ * submits them together in one system call; an event loop plugs around a
+ * run of starts.  Held reads are not in flight: unplug before waiting on
+ * the fd.  (Unplugged, each start submits its read at once, and each poll
+ * submits the next reads of the gets it advanced in one batch.) */
+void lsm_getq_plug(lsm_getq *q);
+void lsm_getq_unplug(lsm_getq *q);
+
 /* ---- Snapshots ----------------------------------------------------------- */
 /* A snapshot pins the state at the moment of the call.  NULL on ENOMEM. */
 lsm_snapshot *lsm_snapshot_acquire(lsm_db *db);
