@@ -174,7 +174,7 @@ static void on_hangup(main_loop *m)
                    (unsigned long long)ts.tv_nsec / 1000);
     log_info("signal %d (SIGHUP): reopening the log, reloading the configuration", SIGHUP);
     reload_run(m->d, m->argc, m->argv);
-    sd_notify(0, "READY=1\nSTATUS=serving");
+    sd_notifyf(0, "READY=1\nSTATUS=serving %s on %s", m->d->cfg->dir, m->d->cfg->socket_path);
 }
 
 /* Runs until SIGTERM/SIGINT.  Returns 0, or -errno if epoll fails. */
