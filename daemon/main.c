@@ -68,7 +68,9 @@ static void usage(FILE *f)
           "Every configuration key (see daemon/config.h) is also a flag, e.g.\n"
           "--spin-us 50, --memtable-bytes 64M, --allow-uids 1000,1001.\n"
           "--use-direct-io: write tables with O_DIRECT; the block cache\n"
-          "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n",
+          "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n"
+          "--log-file PATH: append the log there (SIGHUP reopens it).\n"
+          "SIGHUP reloads the --config file's runtime options; SIGTERM stops.\n",
           f);
 }
 
