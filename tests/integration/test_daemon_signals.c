@@ -254,21 +254,11 @@ static void test_sd_notify(void **state)
     strcpy(a.sun_path, np);
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
 
-    /* Started by hand: thd_start would wait for the socket itself. */
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int lfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (lfd >= 0) {
-            dup2(lfd, 1);
-            dup2(lfd, 2);
-        }
-        setenv("NOTIFY_SOCKET", np, 1);
-        execl(d->bin, d->bin, "--dir", d->db, "--socket", d->sock, "--workers", "1",
-              (char *)NULL);
-        _exit(127);
-    }
-    d->pid = pid;
+    /* thd_spawn: thd_start would wait for the socket itself. */
+    setenv("NOTIFY_SOCKET", np, 1);
+    thd_spawn(d, NULL);
+    unsetenv("NOTIFY_SOCKET");
+    pid_t pid = d->pid;
     await_notify(fd, "READY=1");
     /* Ready means ready: the first attempt connects and is served. */
     lsmd_conn *c = NULL;
