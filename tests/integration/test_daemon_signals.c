@@ -22,6 +22,11 @@
  *                      (ExecStart pointed at this build's lsmd) with no
  *                      complaint; skipped with a message when systemd-analyze
  *                      is missing.
+ *   make_install_unit  make install-service into a DESTDIR rewrites the
+ *                      unit's paths to PREFIX and SYSCONFDIR, installs the
+ *                      sysusers entry and the example config, and never
+ *                      overwrites an existing config (nor does uninstall
+ *                      remove it).
  *
  * LSMD_TEST_BIN overrides the daemon (to run these against an older one).
  */
@@ -360,6 +365,57 @@ static void test_unit_verify(void **state)
     free(unit);
 }
 
+/* make install-service (part of make install) into a DESTDIR: the unit with
+ * PREFIX and SYSCONFDIR in its paths, the sysusers entry, the example
+ * config, which a second install leaves alone; uninstall keeps it too. */
+static void test_make_install_unit(void **state)
+{
+    th_fixture *fx = *state;
+    th_daemon *d = fx->d;
+    char src[1024];
+    snprintf(src, sizeof src, "%s", LSMD_UNIT_FILE);
+    *strrchr(src, '/') = '\0'; /* .../daemon */
+    *strrchr(src, '/') = '\0'; /* the tree */
+    char *dest = path_in(d, "dest"), cmd[4096];
+    /* MAKEFLAGS: a make running this test must not pass its jobserver on. */
+    snprintf(cmd, sizeof cmd,
+             "env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C '%s' install-service "
+             "DESTDIR='%s' PREFIX=/opt/lsmd SYSCONFDIR=/etc >&2",
+             src, dest);
+    assert_int_equal(system(cmd), 0);
+    char p[2048];
+    snprintf(p, sizeof p, "%s/opt/lsmd/lib/systemd/system/lsmd.service", dest);
+    char *unit = read_text(p);
+    assert_non_null(unit);
+    assert_non_null(strstr(unit, "\nExecStart=/opt/lsmd/bin/lsmd --config /etc/lsmd/lsmd.conf "));
+    assert_null(strstr(unit, "/usr/local"));
+    free(unit);
+    snprintf(p, sizeof p, "%s/opt/lsmd/lib/sysusers.d/lsmd.conf", dest);
+    char *sysusers = read_text(p);
+    assert_non_null(sysusers);
+    assert_non_null(strstr(sysusers, "\nu lsmd "));
+    free(sysusers);
+    snprintf(p, sizeof p, "%s/etc/lsmd/lsmd.conf", dest);
+    char *conf = read_text(p);
+    assert_non_null(conf);
+    free(conf);
+    write_text(p, "log_level = warn\n"); /* the operator's own */
+    assert_int_equal(system(cmd), 0);
+    conf = read_text(p);
+    assert_string_equal(conf, "log_level = warn\n");
+    free(conf);
+    snprintf(cmd, sizeof cmd,
+             "env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C '%s' uninstall-service "
+             "DESTDIR='%s' PREFIX=/opt/lsmd SYSCONFDIR=/etc >&2",
+             src, dest);
+    assert_int_equal(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/opt/lsmd/lib/systemd/system/lsmd.service", dest);
+    assert_int_equal(access(p, F_OK), -1);
+    snprintf(p, sizeof p, "%s/etc/lsmd/lsmd.conf", dest);
+    assert_int_equal(access(p, F_OK), 0);
+    free(dest);
+}
+
 int main(int argc, char **argv)
 {
     const char *bin = getenv("LSMD_TEST_BIN");
@@ -370,6 +426,7 @@ int main(int argc, char **argv)
         TH_TEST(test_sd_notify, &g_fx),
         TH_TEST(test_journal_prefix, &g_fx),
         TH_TEST(test_unit_verify, &g_fx),
+        TH_TEST(test_make_install_unit, &g_fx),
     };
     return TH_MAIN(argc, argv, NULL, NULL, tests);
 }
