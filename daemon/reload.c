@@ -56,13 +56,14 @@ static int apply_engine_opts(daemon_ctx *d, const daemon_config *oc, daemon_conf
     return applied;
 }
 
-/* Keys read once at start: a change waits for a restart. */
+/* Keys read once at start: a change waits for a restart.  A new key that
+ * is not a runtime engine option belongs in one of these tables. */
 #define F(name, field) { name, offsetof(daemon_config, field), sizeof(((daemon_config *)0)->field) }
 static const struct restart_key {
     const char *name;
     size_t off, size;
 } k_scalars[] = {
-    F("workers", workers), F("numa", numa), F("numa", numa_node), F("spin_us", spin_us),
+    F("workers", workers), F("spin_us", spin_us),
     F("max_clients", max_clients), F("max_snapshots", max_snapshots),
     F("max_clients_per_uid", max_clients_per_uid),
     F("max_snapshots_per_uid", max_snapshots_per_uid),
@@ -103,13 +104,13 @@ static void restart_changed(const char *name, int *n)
 static int report_restart_keys(const daemon_config *oc, const daemon_config *nc)
 {
     int n = 0;
-    const char *said = NULL;
     for (size_t i = 0; i < sizeof k_scalars / sizeof *k_scalars; i++) {
         const struct restart_key *k = &k_scalars[i];
-        if (memcmp((const char *)oc + k->off, (const char *)nc + k->off, k->size) != 0 &&
-            said != k->name) /* numa is two fields */
-            restart_changed(said = k->name, &n);
+        if (memcmp((const char *)oc + k->off, (const char *)nc + k->off, k->size) != 0)
+            restart_changed(k->name, &n);
     }
+    if (oc->numa != nc->numa || oc->numa_node != nc->numa_node)
+        restart_changed("numa", &n);
     for (size_t i = 0; i < sizeof k_strings / sizeof *k_strings; i++) {
         const struct restart_key *k = &k_strings[i];
         if (str_differs(*(char *const *)((const char *)oc + k->off),

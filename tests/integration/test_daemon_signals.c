@@ -7,8 +7,11 @@
  *                      same connection, the renamed log is left alone and
  *                      a new one appears, a changed block_cache_bytes
  *                      shows in the stats, log_level debug turns on the
- *                      attach/detach lines (absent at info), and a broken
- *                      file at the next SIGHUP changes nothing.
+ *                      attach/detach lines (absent at info), a changed
+ *                      open-time key is reported as waiting for a restart,
+ *                      a value set with lsmd_set_option since survives a
+ *                      reload that leaves it, and a broken file changes
+ *                      nothing.
  *   sd_notify          NOTIFY_SOCKET names a datagram socket the test
  *                      owns: READY=1 arrives and the socket is connectable
  *                      at that moment; SIGHUP without a config file gives
@@ -181,11 +184,14 @@ static void test_sighup_reload(void **state)
     /* Rotate: rename, change two runtime options, HUP. */
     assert_int_equal(rename(flog, rotated), 0);
     snprintf(text, sizeof text,
-             "[lsmd]\nlog_level = debug\nlog_file = %s\n[engine]\nblock_cache_bytes = 16M\n",
+             "[lsmd]\nlog_level = debug\nlog_file = %s\nspin_us = 7\n[engine]\n"
+             "block_cache_bytes = 16M\n",
              flog);
     write_text(ini, text);
     assert_int_equal(kill(d->pid, SIGHUP), 0);
     await_text(d, flog, "reload: done");
+    await_text(d, flog, "reload: spin_us changed in the configuration; it takes effect at "
+                        "the next restart");
     assert_true(thd_alive(d));
     assert_int_equal(cache_capacity(c), 16ull << 20); /* the same connection serves */
     put_get(c, "after", "2");
@@ -209,6 +215,14 @@ static void test_sighup_reload(void **state)
     free(old);
     free(cur);
 
+    /* A value set by an admin since survives a reload that leaves it. */
+    c = thd_connect(d);
+    assert_int_equal(lsmd_set_option(c, "block_cache_bytes", "32M"), 0);
+    assert_int_equal(kill(d->pid, SIGHUP), 0);
+    await_text(d, flog, "0 engine options changed, 1 keys wait for a restart");
+    assert_int_equal(cache_capacity(c), 32ull << 20);
+    lsmd_disconnect(c);
+
     /* A broken file: refused, nothing changes, the daemon stays. */
     snprintf(text, sizeof text,
              "[lsmd]\nlog_file = %s\n[engine]\nblock_cache_bytes = 4M\nthis is not ini\n", flog);
@@ -216,7 +230,7 @@ static void test_sighup_reload(void **state)
     assert_int_equal(kill(d->pid, SIGHUP), 0);
     await_text(d, flog, "the running one is kept");
     c = thd_connect(d);
-    assert_int_equal(cache_capacity(c), 16ull << 20);
+    assert_int_equal(cache_capacity(c), 32ull << 20);
     put_get(c, "still", "4");
     lsmd_disconnect(c);
     assert_int_equal(thd_stop(d), 0);
