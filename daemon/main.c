@@ -358,7 +358,8 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 0;
     }
-    if (rc || (rc = config_finish(&cfg)) != 0 || (rc = config_apply_logging(&cfg)) != 0) {
+    /* Logging first: config_finish's warnings then go where the log goes. */
+    if (rc || (rc = config_apply_logging(&cfg)) != 0 || (rc = config_finish(&cfg)) != 0) {
         if (!cfg.dir)
             usage(stderr);
         config_free(&cfg);

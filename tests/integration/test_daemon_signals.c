@@ -21,6 +21,8 @@
  *                      <6> (info), <7> (debug), <3> (error) and no date;
  *                      without it, every line has an ISO 8601 date with its
  *                      UTC offset (checked in sighup_reload).
+ *   bad_log_file       a --log-file that cannot be opened: exit 2, and
+ *                      stderr says why.
  *   unit_verify        `systemd-analyze verify` accepts daemon/lsmd.service
  *                      (ExecStart pointed at this build's lsmd) with no
  *                      complaint; skipped with a message when systemd-analyze
@@ -345,6 +347,30 @@ static void test_journal_prefix(void **state)
     free(ini);
 }
 
+/* A log file that cannot be opened stops the start (exit 2), saying why on
+ * stderr, instead of logging nowhere. */
+static void test_bad_log_file(void **state)
+{
+    th_fixture *fx = *state;
+    th_daemon *d = fx->d;
+    char *bad = path_in(d, "missing/lsmd.log");
+    const char *const flags[] = { "--log-file", bad, NULL };
+    thd_spawn(d, flags);
+    int status;
+    assert_int_equal(waitpid(d->pid, &status, 0), d->pid);
+    d->pid = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    char *log = read_text(d->log);
+    char want[1200];
+    snprintf(want, sizeof want, "config: cannot open the log file %s: No such file or directory",
+             bad);
+    if (!log || !strstr(log, want))
+        fail_msg("stderr lacks \"%s\":\n%s", want, log ? log : "(none)");
+    free(log);
+    free(bad);
+}
+
 /* ---- the unit file ---------------------------------------------------------------- */
 
 static void test_unit_verify(void **state)
@@ -439,6 +465,7 @@ int main(int argc, char **argv)
         TH_TEST(test_sighup_reload, &g_fx),
         TH_TEST(test_sd_notify, &g_fx),
         TH_TEST(test_journal_prefix, &g_fx),
+        TH_TEST(test_bad_log_file, &g_fx),
         TH_TEST(test_unit_verify, &g_fx),
         TH_TEST(test_make_install_unit, &g_fx),
     };
