@@ -44,8 +44,9 @@ void lsm_log(enum lsm_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Sends the log to path (opened O_APPEND | O_CREAT, mode 0640), or back
- * to stderr when path is NULL.  Lines already written stay where they
- * are.  Errors: -errno of open (the log keeps its old destination),
+ * to stderr when path is NULL, which also checks JOURNAL_STREAM again
+ * (the format is otherwise decided once, at the first line).  Lines
+ * already written stay where they are.  Errors: -errno of open (the log keeps its old destination),
  * -ENOMEM. */
 int lsm_log_set_file(const char *path);
 
