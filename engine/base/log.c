@@ -14,7 +14,7 @@
 
 /* -1: not read from the environment yet. */
 static atomic_int g_level = -1;
-/* The log's descriptor: -1 = stderr.  Set once; later changes dup2 onto
+/* The log's descriptor: -1 = stderr.  Set once; later changes dup3 onto
  * it, so a thread that loaded it never writes to a recycled number. */
 static atomic_int g_fd = -1;
 /* 1: prefix journald priorities; 0: dates; -1: not decided yet. */
@@ -179,7 +179,8 @@ static int install_fd(int nfd)
         atomic_store(&g_fd, nfd); /* release: the file is open before it is used */
         return 0;
     }
-    int rc = dup2(nfd, cur) < 0 ? -errno : 0;
+    /* dup3, not dup2: the log descriptor stays close-on-exec. */
+    int rc = dup3(nfd, cur, O_CLOEXEC) < 0 ? -errno : 0;
     close(nfd);
     return rc;
 }
@@ -213,6 +214,7 @@ int lsm_log_set_file(const char *path)
     atomic_store(&g_journal, 0);
     int rc = install_fd(nfd);
     if (rc) {
+        atomic_store(&g_journal, g_path ? 0 : stderr_is_journal()); /* as it was */
         free(copy);
         return rc;
     }

@@ -20,7 +20,7 @@
  * with one write(), so lines from threads never interleave.
  * lsm_log_set_file and lsm_log_reopen must not run concurrently with each
  * other (the daemon calls them from its main thread only); they may run
- * while other threads log: the log descriptor is swapped with dup2(),
+ * while other threads log: the log descriptor is swapped with dup3(),
  * which is atomic, so a line goes wholly to the old or the new file.
  */
 #ifndef LSM_LOG_H

@@ -165,6 +165,26 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* The descriptor open on path is close-on-exec (a child lsmd starts,
+ * e.g. a helper, must not inherit the log).  Fails when none is open. */
+static void assert_cloexec_fd_on(const char *path)
+{
+    int found = 0;
+    for (int fd = 3; fd < 1024; fd++) {
+        char link[64], target[512];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        if (strcmp(target, path) != 0)
+            continue;
+        assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+        found++;
+    }
+    assert_int_equal(found, 1);
+}
+
 static void to_stderr_again(void)
 {
     assert_int_equal(lsm_log_set_file(NULL), 0);
@@ -193,6 +213,7 @@ static void test_file_and_reopen(void **state)
     log_warn("still to the renamed file");
     assert_int_equal(lsm_log_reopen(), 0);
     log_warn("two");
+    assert_cloexec_fd_on(a);
     /* A path that cannot be opened: refused, the log stays where it was. */
     assert_int_equal(lsm_log_set_file(bad), -ENOENT);
     assert_string_equal(lsm_log_file(), a);
