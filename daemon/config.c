@@ -28,6 +28,7 @@ static const char *const k_runtime_opts[] = {
 void config_init(daemon_config *c)
 {
     memset(c, 0, sizeof *c);
+    c->log_level = -1;
     c->numa = NUMA_MODE_AUTO;
     c->numa_node = -1;
     c->spin_us = 50;
@@ -148,12 +149,15 @@ static int add_engine_opt(daemon_config *c, const char *name, const char *value)
     return 0;
 }
 
-static int set_log_level(const char *v)
+/* Stored, not applied: config_apply_logging applies it once the whole
+ * file and command line parsed, so a reload that fails half-way changes
+ * nothing. */
+static int set_log_level(daemon_config *c, const char *v)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
     for (int i = 0; i < 4; i++)
         if (strcmp(v, names[i]) == 0) {
-            lsm_log_set_level((enum lsm_log_level)i);
+            c->log_level = i;
             return 0;
         }
     return -EINVAL;
@@ -226,7 +230,8 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         if (strcmp(v, "off") == 0) {
             c->numa = NUMA_MODE_OFF;
         } else if (strcmp(v, "auto") == 0) {
-            c->numa = NUMA_MODE_AUTO;
+            c->log_level = -1;
+    c->numa = NUMA_MODE_AUTO;
         } else {
             if (parse_int(v, 0, 4095, &n))
                 return -EINVAL;
@@ -306,7 +311,9 @@ static int set_known(daemon_config *c, const char *k, const char *v)
     if (strcmp(k, "admin_gids") == 0)
         return parse_id_list(v, (unsigned **)&c->admin_gids, &c->n_admin_gids);
     if (strcmp(k, "log_level") == 0)
-        return set_log_level(v);
+        return set_log_level(c, v);
+    if (strcmp(k, "log_file") == 0) /* "" = stderr, e.g. to undo the file's */
+        return *v ? set_str(&c->log_file, v) : (free(c->log_file), c->log_file = NULL, 0);
     /* admission */
     if (strcmp(k, "socket_group") == 0)
         return *v ? set_str(&c->socket_group, v) : -EINVAL;
@@ -425,6 +432,10 @@ int config_load_file(daemon_config *c, const char *path)
         log_error("config: cannot open %s: %s", path, strerror(e));
         return -e;
     }
+    if (set_str(&c->config_path, path) != 0) {
+        fclose(f);
+        return -ENOMEM;
+    }
     struct ini_ctx x = { c, 0 };
     int line = ini_parse_file(f, on_ini_line, &x);
     fclose(f);
@@ -433,6 +444,21 @@ int config_load_file(daemon_config *c, const char *path)
         return x.err ? x.err : -EINVAL;
     }
     return x.err;
+}
+
+int config_apply_logging(const daemon_config *c)
+{
+    if (c->log_level >= 0)
+        lsm_log_set_level((enum lsm_log_level)c->log_level);
+    else
+        lsm_log_reset_level();
+    const char *cur = lsm_log_file();
+    if ((cur == NULL) == (c->log_file == NULL) && (!cur || strcmp(cur, c->log_file) == 0))
+        return 0;
+    int rc = lsm_log_set_file(c->log_file);
+    if (rc)
+        log_error("config: cannot open the log file %s: %s", c->log_file, strerror(-rc));
+    return rc;
 }
 
 char *config_default_socket(char **dir_to_make)
@@ -587,6 +613,8 @@ void config_free(daemon_config *c)
     free(c->admin_uids);
     free(c->admin_gids);
     free(c->socket_group);
+    free(c->log_file);
+    free(c->config_path);
     for (size_t i = 0; i < c->n_engine_opts; i++) {
         free(c->engine_opts[i].name);
         free(c->engine_opts[i].value);

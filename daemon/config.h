@@ -34,6 +34,9 @@
  *                           bigger ones get -E2BIG.  A PUT is bounded
  *                           by the key and value limits instead       2M
  *   log_level               error | warn | info | debug               env/info
+ *   log_file                append the log to this file (0640) instead
+ *                           of stderr; SIGHUP reopens it (rotation); ""
+ *                           means stderr                              stderr
  *   max_snapshots           snapshot IDs listed at once; the directory
  *                           clients read holds exactly this many      4096
  *   max_clients_per_uid     sessions of one uid                max_clients/4
@@ -81,8 +84,14 @@
  * except use_direct_io, an open-time field, which it sets as above.
  * Sizes accept a K, M or G suffix (powers of 1024).
  *
+ * Reload (SIGHUP, daemon/reload.h): the file and the flags are read again
+ * into a fresh daemon_config; log_level, log_file and the runtime engine
+ * options take effect, other changed keys wait for a restart (logged).
+ *
  * Thread safety: a daemon_config is filled by the main thread before any
- * other thread starts and is read-only afterwards.
+ * other thread starts and is read-only afterwards, except the fields
+ * marked "main thread" (read and replaced by the main thread only, at a
+ * reload).
  */
 #ifndef LSMD_CONFIG_H
 #define LSMD_CONFIG_H
@@ -140,8 +149,11 @@ typedef struct daemon_config {
     int hello_timeout_ms;
     size_t max_request_bytes; /* WRITE_BATCH payload bound (batcher.h) */
     lsm_options engine;     /* io_backend points at io */
-    config_engine_opt *engine_opts; /* owned, applied in order */
+    config_engine_opt *engine_opts; /* owned, applied in order; main thread */
     size_t n_engine_opts;
+    int log_level;          /* enum lsm_log_level, -1 = not set; main thread */
+    char *log_file;         /* owned, NULL = stderr; main thread */
+    char *config_path;      /* owned: the last file config_load_file read */
 } daemon_config;
 
 /* Fills c with the defaults.  Never fails. */
@@ -167,6 +179,12 @@ int config_load_file(daemon_config *c, const char *path);
  * Errors: -EINVAL (dir missing, socket_group names no group), -errno
  * (creating the socket directory). */
 int config_finish(daemon_config *c);
+
+/* Applies log_level (unset: LSMD_LOG_LEVEL, else info) and log_file
+ * (opened when it differs from the current log file).  Main thread.
+ * Errors: -errno of opening log_file (logged; the log stays where it
+ * was), -ENOMEM. */
+int config_apply_logging(const daemon_config *c);
 
 /* true when a peer with these credentials may attach. */
 bool config_peer_allowed(const daemon_config *c, uid_t uid, gid_t gid);

@@ -4,7 +4,7 @@
  * Threads
  *   main     the event loop (main.c): accepts attaches, runs the handshake,
  *            watches every client's socket and pidfd for death, handles
- *            SIGTERM/SIGINT (signalfd).
+ *            SIGTERM/SIGINT (signalfd) and SIGHUP (reload.h).
  *   workers  worker.c: each serves a set of sessions, polling their rings.
  *   admin    admin.c, one thread per lane of admin_queue.c, so a quick
  *            request never waits for a long one: lsmd-admin-ctl (stats,

@@ -7,7 +7,7 @@
 #                       which tests attack it)
 DAEMON_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(B)/obj/%.o)
-DAEMON_LIBS := -lnuma -linih
+DAEMON_LIBS := -lnuma -linih -lsystemd
 ASAN_B      ?= build/san-address-undefined
 ASAN_LSMD   := $(if $(findstring address,$(SAN)),$(abspath $(B))/lsmd,$(abspath $(ASAN_B))/lsmd)
 
@@ -24,3 +24,22 @@ $(B)/lsmd $(B)/lsmd-kp: LIBS = $(DAEMON_LIBS) $(LDLIBS)
 .PHONY: asan-lsmd
 asan-lsmd:
 	@$(if $(findstring address,$(SAN)),true,$(MAKE) --no-print-directory SAN=address,undefined COVERAGE= B=$(ASAN_B) $(ASAN_B)/lsmd)
+
+# make install also installs the systemd unit (daemon/lsmd.service, its
+# /usr/local paths rewritten to PREFIX and SYSCONFDIR), the sysusers.d
+# entry for its user, and an example config when none is there yet.
+SYSCONFDIR ?= $(PREFIX)/etc
+UNIT_DIR   := $(PREFIX)/lib/systemd/system
+.PHONY: install-service uninstall-service
+install: install-service
+uninstall: uninstall-service
+install-service: daemon/lsmd.service daemon/lsmd.sysusers daemon/lsmd.conf
+	install -d $(DESTDIR)$(UNIT_DIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/lsmd
+	sed -e 's|/usr/local/etc/|$(SYSCONFDIR)/|g' -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' \
+	    daemon/lsmd.service > $(DESTDIR)$(UNIT_DIR)/lsmd.service
+	chmod 644 $(DESTDIR)$(UNIT_DIR)/lsmd.service
+	install -m 644 daemon/lsmd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/lsmd.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/lsmd/lsmd.conf || \
+	    install -m 644 daemon/lsmd.conf $(DESTDIR)$(SYSCONFDIR)/lsmd/lsmd.conf
+uninstall-service:
+	rm -f $(DESTDIR)$(UNIT_DIR)/lsmd.service $(DESTDIR)$(PREFIX)/lib/sysusers.d/lsmd.conf

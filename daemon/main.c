@@ -6,12 +6,18 @@
  *        [--io auto|uring|posix] [--use-direct-io] [--KEY VALUE ...]
  *
  * Every key of config.h is also a flag.  The main thread owns one epoll
- * set: the listening socket, a signalfd (SIGTERM, SIGINT), connections that
+ * set: the listening socket, a signalfd (SIGTERM, SIGINT; SIGHUP reloads:
+ * reload.h), connections that
  * have not said hello yet (admission.h: capped, dropped after
  * hello_timeout_ms), and each session's socket and pidfd, whose hang-up /
  * readability is the client's death.  Shutdown: stop accepting, let every worker drain what its clients
  * queued and end their sessions, finish admin jobs, release snapshots,
  * lsm_close (which syncs the WAL), remove the socket.
+ *
+ * Under systemd (Type=notify, daemon/lsmd.service) sd_notify says READY=1
+ * once the socket accepts and the workers run, RELOADING=1 then READY=1
+ * around a reload, and STOPPING=1 when the shutdown begins.  Without
+ * NOTIFY_SOCKET these calls do nothing.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +27,8 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -28,9 +36,11 @@
 #include "admission.h"
 #include "config.h"
 #include "daemon.h"
+#include "flags.h"
 #include "listener.h"
 #include "base/log.h"
 #include "placement.h"
+#include "reload.h"
 #include "session.h"
 #include "wait.h"
 #include "wal_syncer.h"
@@ -46,6 +56,8 @@ typedef struct main_loop {
     listener lst;
     int epfd, sigfd;
     admission adm;
+    int argc;               /* the command line, parsed again at a reload */
+    char **argv;
 } main_loop;
 
 static void usage(FILE *f)
@@ -56,63 +68,10 @@ static void usage(FILE *f)
           "Every configuration key (see daemon/config.h) is also a flag, e.g.\n"
           "--spin-us 50, --memtable-bytes 64M, --allow-uids 1000,1001.\n"
           "--use-direct-io: write tables with O_DIRECT; the block cache\n"
-          "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n",
+          "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n"
+          "--log-file PATH: append the log there (SIGHUP reopens it).\n"
+          "SIGHUP reloads the --config file's runtime options; SIGTERM stops.\n",
           f);
-}
-
-/* ---- flags ---------------------------------------------------------------- */
-
-/* Applies argv: --config first (so flags override the file), then the
- * rest in order.  Returns 0, 1 (--help printed) or -EINVAL. */
-static int parse_args(daemon_config *c, int argc, char **argv)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 1; i < argc; i++) {
-            const char *a = argv[i];
-            if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                usage(stdout);
-                return 1;
-            }
-            if (strncmp(a, "--", 2) != 0) {
-                fprintf(stderr, "lsmd: unexpected argument '%s'\n", a);
-                return -EINVAL;
-            }
-            char key[64];
-            const char *val;
-            const char *eq = strchr(a + 2, '=');
-            size_t klen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-            if (klen == 0 || klen >= sizeof key) {
-                fprintf(stderr, "lsmd: bad flag '%s'\n", a);
-                return -EINVAL;
-            }
-            memcpy(key, a + 2, klen);
-            key[klen] = '\0';
-            if (eq) {
-                val = eq + 1;
-            } else if (config_key_is_switch(key) &&
-                       (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
-                val = "1"; /* a switch standing alone */
-            } else if (i + 1 < argc) {
-                val = argv[++i];
-            } else {
-                fprintf(stderr, "lsmd: flag --%s needs a value\n", key);
-                return -EINVAL;
-            }
-            bool is_config = strcmp(key, "config") == 0;
-            int rc = 0;
-            if (pass == 0 && is_config)
-                rc = config_load_file(c, val);
-            else if (pass == 1 && !is_config)
-                rc = config_set(c, key, val);
-            if (rc) {
-                if (rc != -ENOMEM && !is_config)
-                    fprintf(stderr, "lsmd: bad flag --%s %s (see the log line above)\n", key,
-                            val);
-                return -EINVAL;
-            }
-        }
-    }
-    return 0;
 }
 
 /* ---- the snapshot directory ---------------------------------------------- */
@@ -169,7 +128,8 @@ static void on_hello(main_loop *m, admission_conn *p)
     session *s;
     if (session_attach(m->d, &h, w, node, &s) != 0)
         return; /* attach closed fd and said why */
-    log_info("attach: client %llu pid %d uid %u cpu %d -> worker %d node %d",
+    /* DEBUG: a `watch lsmctl stats` would otherwise fill the log. */
+    log_debug("attach: client %llu pid %d uid %u cpu %d -> worker %d node %d",
              (unsigned long long)s->id, (int)pid, (unsigned)uid, h.req.cpu, worker_index(w),
              s->node);
     if (watch(m, s->sock, EPOLLIN | EPOLLRDHUP, tagged(s, TAG_SOCK)) != 0 ||
@@ -197,11 +157,26 @@ static bool on_death(main_loop *m, session *s, const char *how)
     if (s->pidfd >= 0)
         epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
     atomic_fetch_add_explicit(&m->d->deaths, 1, memory_order_relaxed);
-    log_info("client %llu (pid %d) gone (%s)", (unsigned long long)s->id, (int)s->pid, how);
+    log_debug("detach: client %llu (pid %d) gone (%s)", (unsigned long long)s->id, (int)s->pid,
+              how);
     /* Release: the worker's acquire load of dying sees the above. */
     atomic_store_explicit(&s->dying, 1, memory_order_release);
     worker_kick(s->worker);
     return true;
+}
+
+/* SIGHUP: reload.h.  Type=notify-reload wants MONOTONIC_USEC with
+ * RELOADING=1 (sd_notify(3)); plain Type=notify ignores both. */
+static void on_hangup(main_loop *m)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ull +
+                   (unsigned long long)ts.tv_nsec / 1000);
+    log_info("signal %d (SIGHUP): reopening the log, reloading the configuration", SIGHUP);
+    reload_run(m->d, m->argc, m->argv);
+    sd_notifyf(0, "READY=1\nSTATUS=serving %s on %s", m->d->cfg->dir, m->d->cfg->socket_path);
 }
 
 /* Runs until SIGTERM/SIGINT.  Returns 0, or -errno if epoll fails. */
@@ -225,7 +200,11 @@ static int run_loop(main_loop *m)
                 admission_on_listener(&m->adm);
             } else if (tag == &mark_signal) {
                 struct signalfd_siginfo si;
-                if (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (read(m->sigfd, &si, sizeof si) != (ssize_t)sizeof si) {
+                    /* spurious wake-up: nothing pending */
+                } else if (si.ssi_signo == SIGHUP) {
+                    on_hangup(m);
+                } else {
                     log_info("signal %d: draining and shutting down", (int)si.ssi_signo);
                     stop = true;
                 }
@@ -261,6 +240,7 @@ static int setup_signals(int *sigfd)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     /* Blocked before any thread starts, so every thread inherits the mask
      * and only the signalfd sees them. */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
@@ -325,6 +305,7 @@ static int start_threads(daemon_ctx *d)
 static int shutdown_all(main_loop *m)
 {
     daemon_ctx *d = m->d;
+    sd_notify(0, "STOPPING=1\nSTATUS=draining clients and syncing");
     atomic_store(&d->draining, 1);
     admission_close(&m->adm);
     listener_close(&m->lst);
@@ -371,17 +352,21 @@ int main(int argc, char **argv)
 {
     daemon_config cfg;
     config_init(&cfg);
-    int rc = parse_args(&cfg, argc, argv);
-    if (rc == 1)
+    int rc = flags_parse(&cfg, argc, argv);
+    if (rc == 1) {
+        usage(stdout);
+        config_free(&cfg);
         return 0;
-    if (rc || (rc = config_finish(&cfg)) != 0) {
+    }
+    /* Logging first: config_finish's warnings then go where the log goes. */
+    if (rc || (rc = config_apply_logging(&cfg)) != 0 || (rc = config_finish(&cfg)) != 0) {
         if (!cfg.dir)
             usage(stderr);
         config_free(&cfg);
         return 2;
     }
     daemon_ctx d = { .cfg = &cfg, .dir_ro_fd = -1, .dir.seg.fd = -1 };
-    main_loop m = { .d = &d, .epfd = -1, .sigfd = -1 };
+    main_loop m = { .d = &d, .epfd = -1, .sigfd = -1, .argc = argc, .argv = argv };
     m.lst.fd = m.lst.lock_fd = m.lst.reserve_fd = -1;
     pthread_mutex_init(&d.sessions_mu, NULL);
     atomic_init(&d.next_client_id, 1);
@@ -435,6 +420,10 @@ int main(int argc, char **argv)
            d.nworkers, numa);
     fflush(stdout);
     log_info("lsmd %d: serving %s on %s", (int)getpid(), cfg.dir, cfg.socket_path);
+    /* After the listener accepts and the workers run: a unit ordered
+     * After=lsmd.service may connect at once. */
+    sd_notifyf(0, "READY=1\nSTATUS=serving %s on %s\nMAINPID=%d", cfg.dir, cfg.socket_path,
+               (int)getpid());
     rc = run_loop(&m);
     exit_code = (shutdown_all(&m) == 0 && rc == 0) ? 0 : 1;
     goto cleanup;

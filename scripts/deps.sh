@@ -6,9 +6,11 @@ set -eu
 # build + tests; clang and its runtime for the libFuzzer targets (make fuzz);
 # librocksdb-dev and liblmdb-dev for lsmbench's rocksdb and lmdb targets
 # (make bench); python3 for the layer check (make check-layers, run by make
-# test).
+# test).  libsystemd-dev: lsmd's sd_notify (Type=notify readiness); the
+# library works, and does nothing, without systemd.
 PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-dev
-      clang libclang-rt-14-dev librocksdb-dev liblmdb-dev python3"
+      clang libclang-rt-14-dev librocksdb-dev liblmdb-dev python3
+      libsystemd-dev"
 # Optional, asked for by one target: gcovr (make coverage).
 mode=${1:-}; [ $# -gt 0 ] && shift
 PKGS="$PKGS $*"

@@ -67,3 +67,6 @@ endif
 .PHONY: valgrind
 valgrind: $(VALGRIND_TESTS:%=$(B)/tests/test_%)
 	@scripts/valgrind-tests.sh $(B)/tests $(VALGRIND_TESTS)
+
+# test_daemon_signals runs systemd-analyze verify on the unit in the tree.
+$(B)/obj/tests/integration/test_daemon_signals.o: CFLAGS += -DLSMD_UNIT_FILE='"$(abspath daemon/lsmd.service)"'

@@ -1,9 +1,27 @@
 /*
- * log.h — leveled diagnostic logging to stderr.
+ * log.h — leveled diagnostic logging to stderr or a log file.
  *
  * The level comes from the environment variable LSMD_LOG_LEVEL
  * (error|warn|info|debug; default info) or lsm_log_set_level().
- * Thread safety: safe from any thread; one line is written with one write().
+ *
+ * Line format, chosen once per destination:
+ *   - stderr connected to the systemd journal (JOURNAL_STREAM names
+ *     stderr's device and inode, see systemd.exec(5)): a syslog priority
+ *     prefix that journald turns into the entry's PRIORITY, and no date
+ *     or pid (the journal records both):
+ *         <6>lsm INFO  lsmd: serving ...
+ *     ERROR -> <3> (err), WARN -> <4> (warning), INFO -> <6> (info),
+ *     DEBUG -> <7> (debug).
+ *   - otherwise (a terminal, a pipe, a file): an ISO 8601 local date with
+ *     milliseconds and the UTC offset, then the level and the pid:
+ *         2026-12-07T18:43:55.123+00:00 lsm INFO  [4242] lsmd: serving ...
+ *
+ * Thread safety: lsm_log* are safe from any thread; one line is written
+ * with one write(), so lines from threads never interleave.
+ * lsm_log_set_file and lsm_log_reopen must not run concurrently with each
+ * other (the daemon calls them from its main thread only); they may run
+ * while other threads log: the log descriptor is swapped with dup3(),
+ * which is atomic, so a line goes wholly to the old or the new file.
  */
 #ifndef LSM_LOG_H
 #define LSM_LOG_H
@@ -18,9 +36,28 @@ enum lsm_log_level {
 };
 
 void lsm_log_set_level(enum lsm_log_level level);
+/* Forgets a level set with lsm_log_set_level: LSMD_LOG_LEVEL (else info)
+ * applies again. */
+void lsm_log_reset_level(void);
 int lsm_log_enabled(enum lsm_log_level level);
 void lsm_log(enum lsm_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Sends the log to path (opened O_APPEND | O_CREAT, mode 0640), or back
+ * to stderr when path is NULL, which also checks JOURNAL_STREAM again
+ * (the format is otherwise decided once, at the first line).  Lines
+ * already written stay where they are.  Errors: -errno of open (the log keeps its old destination),
+ * -ENOMEM. */
+int lsm_log_set_file(const char *path);
+
+/* Opens the log file's path again (for log rotation: rename the file,
+ * then reopen; a new file appears).  No-op (0) when logging to stderr.
+ * Errors: as lsm_log_set_file; the old file is kept on error. */
+int lsm_log_reopen(void);
+
+/* The file set with lsm_log_set_file, or NULL for stderr.  Valid until
+ * the next lsm_log_set_file; same thread rule as lsm_log_set_file. */
+const char *lsm_log_file(void);
 
 #define log_error(...) lsm_log(LSM_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) lsm_log(LSM_LOG_WARN, __VA_ARGS__)

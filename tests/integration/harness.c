@@ -56,7 +56,7 @@ static int exit_code(int status)
     return 255;
 }
 
-void thd_start(th_daemon *d, const char *const *extra)
+void thd_spawn(th_daemon *d, const char *const *extra)
 {
     assert_int_equal(d->pid, 0);
     const char *argv[32] = { d->bin, "--dir", d->db, "--socket", d->sock, "--workers", "2" };
@@ -77,6 +77,12 @@ void thd_start(th_daemon *d, const char *const *extra)
         _exit(127);
     }
     d->pid = pid;
+}
+
+void thd_start(th_daemon *d, const char *const *extra)
+{
+    thd_spawn(d, extra);
+    pid_t pid = d->pid;
     double deadline = th_now() + 20;
     for (;;) {
         int status;

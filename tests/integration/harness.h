@@ -45,6 +45,8 @@ void thd_init(th_daemon *d, const char *bin, const char *tag);
  * NULL, else NULL-terminated) with stderr to the log, and waits until a
  * client can ping it (up to 20 s). */
 void thd_start(th_daemon *d, const char *const *extra);
+/* The same without the wait: the daemon may not accept yet. */
+void thd_spawn(th_daemon *d, const char *const *extra);
 /* SIGTERM and wait: the exit status (0 = clean), or 128+signal. */
 int thd_stop(th_daemon *d);
 /* SIGKILL and wait. */

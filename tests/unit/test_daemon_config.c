@@ -2,7 +2,8 @@
  * test_daemon_config.c — daemon/config.c: keys shared by flags and the INI
  * file, sizes with suffixes, refusals of bad keys and values, [engine]
  * pass-through, peer credential policy, default socket path, admission
- * keys and the socket's group.
+ * keys and the socket's group; log_level and log_file, and the command
+ * line over the file (flags.h).
  */
 #include "helpers.h"
 
@@ -12,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "config.h"
+#include "flags.h"
 
 static void test_keys_and_values(void **state)
 {
@@ -308,6 +311,49 @@ static void test_max_request_bytes(void **state)
     config_free(&c);
 }
 
+/* log_level and log_file are stored, not applied, until
+ * config_apply_logging: a reload that fails half-way changes nothing.
+ * The command line (flags.h) overrides the file, at start and reload. */
+static void test_log_keys_and_flags(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("config");
+    char *ini, *logp;
+    assert_true(asprintf(&ini, "%s/lsmd.ini", dir) > 0);
+    assert_true(asprintf(&logp, "%s/lsmd.log", dir) > 0);
+    FILE *f = fopen(ini, "w");
+    assert_non_null(f);
+    fprintf(f, "dir = /srv/db\nlog_level = debug\nlog_file = %s\nspin_us = 7\n", logp);
+    fclose(f);
+    lsm_log_set_level(LSM_LOG_WARN);
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(c.log_level, -1);
+    char *argv[] = { "lsmd", "--spin-us", "9", "--config", ini, "--log-level=info", NULL };
+    assert_int_equal(flags_parse(&c, 6, argv), 0);
+    assert_false(lsm_log_enabled(LSM_LOG_INFO)); /* not applied yet */
+    assert_int_equal(c.log_level, LSM_LOG_INFO); /* the flag beats the file */
+    assert_int_equal(c.spin_us, 9);
+    assert_string_equal(c.log_file, logp);
+    assert_string_equal(c.config_path, ini);
+    assert_int_equal(config_set(&c, "log-file", ""), 0); /* "" = stderr */
+    assert_null(c.log_file);
+    assert_int_equal(config_set(&c, "log_level", "loud"), -EINVAL);
+    assert_int_equal(c.log_level, LSM_LOG_INFO);
+    assert_int_equal(config_apply_logging(&c), 0);
+    assert_true(lsm_log_enabled(LSM_LOG_INFO));
+    assert_false(lsm_log_enabled(LSM_LOG_DEBUG));
+    char *help[] = { "lsmd", "--help", NULL };
+    assert_int_equal(flags_parse(&c, 2, help), 1);
+    char *bad[] = { "lsmd", "--no-such-key", "1", NULL };
+    assert_int_equal(flags_parse(&c, 3, bad), -EINVAL);
+    config_free(&c);
+    lsm_log_set_level(LSM_LOG_ERROR);
+    free(ini);
+    free(logp);
+    th_rmrf_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_admission_keys),
         cmocka_unit_test(test_file_mode),
         cmocka_unit_test(test_max_request_bytes),
+        cmocka_unit_test(test_log_keys_and_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
