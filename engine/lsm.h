@@ -474,7 +474,8 @@ int lsm_verify(const char *dir);
  * dir/lost/.  Data in a damaged table, and WAL records after a bad one,
  * are not in the repaired database.  Run it with no engine open on dir;
  * an interrupted repair can be run again.  Returns 0 (lsm_open will open
- * dir), -EBUSY, -ENOENT (no dir), -ENOMEM, -errno. */
+ * dir), -EBUSY, -ENOENT (no dir, or none of a database's files in it:
+ * nothing is written), -ENOMEM, -errno. */
 int lsm_repair(const char *dir);
 
 #ifdef __cplusplus

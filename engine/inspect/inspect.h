@@ -103,7 +103,8 @@ typedef struct inspect_repair_report {
  * tombstone was already dropped) can come back if the file holding it was
  * still in DIR.  Interrupted, it can be run again: the kept tables stay
  * where they are.  rep (if not NULL) receives counts.  Returns 0 (the
- * database opens), -EBUSY, -ENOENT (DIR missing), -ENOMEM, -errno. */
+ * database opens), -EBUSY, -ENOENT (DIR missing, or holding no CURRENT,
+ * MANIFEST, table or WAL: nothing is written there), -ENOMEM, -errno. */
 int inspect_repair(const char *dir, FILE *out, inspect_repair_report *rep);
 
 #endif

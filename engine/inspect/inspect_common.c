@@ -78,6 +78,21 @@ int insp_io_new(lsm_io **out)
     return io_posix_new(out);
 }
 
+int insp_run_file(const char *path, unsigned flags, FILE *out, inspect_damage *first,
+                  insp_file_fn fn)
+{
+    if (flags & INSPECT_VALUES)
+        flags |= INSPECT_KEYS;
+    insp c = { .out = out, .first = first };
+    lsm_io *io;
+    int rc = insp_io_new(&io);
+    if (rc)
+        return rc;
+    rc = fn(&c, io, path, flags);
+    io_destroy(io);
+    return rc;
+}
+
 int insp_lock(const char *dir, int *fd_out)
 {
     char *path = filename_lock(dir);

@@ -35,6 +35,13 @@ void insp_ikey(FILE *f, slice ik);
 
 /* The POSIX backend (offline tools need no io_uring).  Errors: -ENOMEM. */
 int insp_io_new(lsm_io **out);
+/* Runs fn on path with a fresh backend and a sink printing to out and
+ * keeping the first damage in *first (INSPECT_VALUES implies
+ * INSPECT_KEYS): the shape of every one-file dump.  Returns fn's result,
+ * or -ENOMEM. */
+typedef int (*insp_file_fn)(insp *c, lsm_io *io, const char *path, unsigned flags);
+int insp_run_file(const char *path, unsigned flags, FILE *out, inspect_damage *first,
+                  insp_file_fn fn);
 /* Takes DIR/LOCK as lsm_open does; *fd to close to release it.
  * Errors: -EBUSY (held by an open engine), -errno. */
 int insp_lock(const char *dir, int *fd);

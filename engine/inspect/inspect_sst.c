@@ -387,23 +387,20 @@ out:
     return rc;
 }
 
-int inspect_sst_dump(const char *path, unsigned flags, FILE *out, inspect_damage *first)
+static int sst_dump(insp *c, lsm_io *io, const char *path, unsigned flags)
 {
-    if (flags & INSPECT_VALUES)
-        flags |= INSPECT_KEYS;
-    insp c = { .out = out, .first = first };
-    lsm_io *io;
-    int rc = insp_io_new(&io);
-    if (rc)
-        return rc;
     insp_table t;
-    rc = insp_sst_check(&c, io, path, flags, &t);
+    int rc = insp_sst_check(c, io, path, flags, &t);
     if (rc == 0)
-        insp_printf(&c, "ok: %llu data blocks, %llu entries, every checksum good\n",
+        insp_printf(c, "ok: %llu data blocks, %llu entries, every checksum good\n",
                     (unsigned long long)t.blocks, (unsigned long long)t.entries);
     else if (rc == LSM_ECORRUPT)
-        insp_printf(&c, "%s: %llu damage(s) found\n", path, (unsigned long long)c.ndamage);
+        insp_printf(c, "%s: %llu damage(s) found\n", path, (unsigned long long)c->ndamage);
     insp_table_free(&t);
-    io_destroy(io);
     return rc;
+}
+
+int inspect_sst_dump(const char *path, unsigned flags, FILE *out, inspect_damage *first)
+{
+    return insp_run_file(path, flags, out, first, sst_dump);
 }

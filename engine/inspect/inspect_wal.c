@@ -80,14 +80,5 @@ int insp_wal_check(insp *c, lsm_io *io, const char *path, unsigned flags)
 
 int inspect_wal_dump(const char *path, unsigned flags, FILE *out, inspect_damage *first)
 {
-    if (flags & INSPECT_VALUES)
-        flags |= INSPECT_KEYS;
-    insp c = { .out = out, .first = first };
-    lsm_io *io;
-    int rc = insp_io_new(&io);
-    if (rc)
-        return rc;
-    rc = insp_wal_check(&c, io, path, flags);
-    io_destroy(io);
-    return rc;
+    return insp_run_file(path, flags, out, first, insp_wal_check);
 }

@@ -23,6 +23,7 @@
 #include "inspect/repair_internal.h"
 #include "lsm.h"
 #include "version/version_edit.h"
+#include "version/version_set.h"
 #include "wal/wal_writer.h"
 
 typedef struct found {
@@ -129,27 +130,6 @@ static int save_current(repair *r)
     free(buf);
     free(from);
     free(to);
-    return rc;
-}
-
-static int set_current(repair *r, uint64_t manifest)
-{
-    char *tmp = filename_current_tmp(r->dir), *cur = filename_current(r->dir);
-    char body[48];
-    int len = snprintf(body, sizeof body, "MANIFEST-%06llu\n", (unsigned long long)manifest);
-    lsm_file *f = NULL;
-    int rc = tmp && cur ? io_open(r->io, tmp, IO_CREATE, &f) : -ENOMEM;
-    if (rc == 0) {
-        rc = io_write_sync(r->io, f, body, (size_t)len, 0);
-        int crc = io_close(r->io, f);
-        rc = rc ? rc : crc;
-    }
-    if (rc == 0)
-        rc = io_rename(r->io, tmp, cur);
-    if (rc == 0)
-        rc = io_sync_dir(r->io, r->dir);
-    free(tmp);
-    free(cur);
     return rc;
 }
 
@@ -296,8 +276,9 @@ static int repair_locked(repair *r)
     version_edit_free(&e);
     if (rc == 0)
         rc = save_current(r);
+    int renamed;
     if (rc == 0)
-        rc = set_current(r, manifest);
+        rc = version_set_write_current(r->io, r->dir, manifest, &renamed);
     for (size_t i = 0; i < r->nfiles && rc == 0; i++)
         if (r->files[i].kind == FILE_KIND_MANIFEST || r->files[i].kind == FILE_KIND_TEMP)
             rc = move_to_lost(r, r->files[i].name, "replaced by the repaired MANIFEST");
@@ -319,11 +300,28 @@ static int repair_locked(repair *r)
     return rc;
 }
 
+/* filename_scan callback: stops at the first file a database has. */
+static int is_db_file(void *ctx, const char *name, enum file_kind kind, uint64_t number)
+{
+    (void)ctx, (void)name, (void)number;
+    return kind == FILE_KIND_WAL || kind == FILE_KIND_TABLE || kind == FILE_KIND_MANIFEST ||
+           kind == FILE_KIND_CURRENT;
+}
+
 int inspect_repair(const char *dir, FILE *out, inspect_repair_report *rep)
 {
     repair r = { .c = { .out = out }, .dir = dir };
+    /* A directory with none of a database's files is a mistyped path,
+     * not a database to rebuild: leave it untouched (not even a LOCK). */
+    int rc = filename_scan(dir, is_db_file, NULL);
+    if (rc == 0) {
+        insp_printf(&r.c, "%s: no CURRENT, MANIFEST, table or WAL: not a database\n", dir);
+        rc = -ENOENT;
+    }
+    if (rc < 0)
+        return rc;
     int fd;
-    int rc = insp_lock(dir, &fd);
+    rc = insp_lock(dir, &fd);
     if (rc)
         return rc;
     r.lost = join(dir, "lost", 0);

@@ -270,4 +270,20 @@ static inline void fx_check_db(const char *dir, int lost, int wal_kept)
     assert_int_equal(lsm_close(db), 0);
 }
 
+/* `cmd` (verify or repair) and fn refuse dir while an engine has it open:
+ * -EBUSY, and lsmctl exits 1 saying so. */
+static inline void fx_assert_refused_while_open(const char *dir, const char *cmd,
+                                                int (*fn)(const char *))
+{
+    lsm_options o;
+    lsm_options_init(&o);
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    assert_int_equal(fn(dir), -EBUSY);
+    static char out[4096];
+    assert_int_equal(fx_lsmctl(out, sizeof out, cmd, dir, NULL), 1);
+    assert_non_null(strstr(out, "the database is open"));
+    assert_int_equal(lsm_close(db), 0);
+}
+
 #endif

@@ -191,14 +191,7 @@ static void test_verify(void **state)
 /* verify reads only: it refuses a database an engine has open. */
 static void test_verify_refuses_open_db(void **state)
 {
-    lsm_options o;
-    lsm_options_init(&o);
-    lsm_db *db;
-    assert_int_equal(lsm_open(*state, &o, &db), 0);
-    assert_int_equal(lsm_verify(*state), -EBUSY);
-    assert_int_equal(fx_lsmctl(g_out, sizeof g_out, "verify", *state, NULL), 1);
-    assert_non_null(strstr(g_out, "the database is open"));
-    assert_int_equal(lsm_close(db), 0);
+    fx_assert_refused_while_open(*state, "verify", lsm_verify);
 }
 
 int main(void)

@@ -248,14 +248,23 @@ static void test_repair_twice(void **state)
 
 static void test_repair_refuses_open_db(void **state)
 {
-    lsm_options o;
-    lsm_options_init(&o);
-    lsm_db *db;
-    assert_int_equal(lsm_open(*state, &o, &db), 0);
-    assert_int_equal(lsm_repair(*state), -EBUSY);
-    assert_int_equal(fx_lsmctl(g_out, sizeof g_out, "repair", *state, NULL), 1);
-    assert_non_null(strstr(g_out, "the database is open"));
-    assert_int_equal(lsm_close(db), 0);
+    fx_assert_refused_while_open(*state, "repair", lsm_repair);
+}
+
+/* A path with none of a database's files is refused and left untouched. */
+static void test_repair_refuses_non_database(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("repair-empty");
+    char other[700];
+    snprintf(other, sizeof other, "%s/notes.txt", dir);
+    fx_write(other, "not a database\n");
+    assert_int_equal(fx_lsmctl(g_out, sizeof g_out, "repair", dir, NULL), 1);
+    assert_non_null(strstr(g_out, "not a database"));
+    char *files[4];
+    assert_int_equal(fx_files(dir, "", files, 4), 3); /* ., .., notes.txt */
+    fx_free_files(files, 3);
+    th_rmrf_free(dir);
 }
 
 int main(void)
@@ -267,6 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repair_truncated_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repair_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repair_refuses_open_db, setup, teardown),
+        cmocka_unit_test(test_repair_refuses_non_database),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

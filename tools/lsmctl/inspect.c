@@ -41,59 +41,68 @@ static int finish(const char *what, const char *arg, int rc)
     return 1;
 }
 
-int cmd_sst_dump(lsmd_conn *c, const cmd_args *a)
+/* sst-dump and wal-dump: FILE [--values]. */
+static int dump_file(const cmd_args *a, const char *what,
+                     int (*dump)(const char *, unsigned, FILE *, inspect_damage *))
 {
-    (void)c;
-    int rc = one_arg(a, "sst-dump FILE");
+    char usage[64];
+    snprintf(usage, sizeof usage, "%s FILE", what);
+    int rc = one_arg(a, usage);
     if (rc)
         return rc;
     unsigned flags = INSPECT_KEYS | (a->values ? INSPECT_VALUES : 0);
-    return finish("sst-dump", a->pos[0], inspect_sst_dump(a->pos[0], flags, stdout, NULL));
+    return finish(what, a->pos[0], dump(a->pos[0], flags, stdout, NULL));
+}
+
+int cmd_sst_dump(lsmd_conn *c, const cmd_args *a)
+{
+    (void)c;
+    return dump_file(a, "sst-dump", inspect_sst_dump);
 }
 
 int cmd_wal_dump(lsmd_conn *c, const cmd_args *a)
 {
     (void)c;
-    int rc = one_arg(a, "wal-dump FILE");
-    if (rc)
-        return rc;
-    unsigned flags = INSPECT_KEYS | (a->values ? INSPECT_VALUES : 0);
-    return finish("wal-dump", a->pos[0], inspect_wal_dump(a->pos[0], flags, stdout, NULL));
+    return dump_file(a, "wal-dump", inspect_wal_dump);
 }
 
-int cmd_manifest_dump(lsmd_conn *c, const cmd_args *a)
+/* manifest-dump, verify and repair: DIR (verify, repair: with lsmd stopped). */
+static int dir_command(const cmd_args *a, const char *what, int (*run)(const char *dir))
 {
-    (void)c;
-    int rc = one_arg(a, "manifest-dump DIR");
+    char usage[64];
+    snprintf(usage, sizeof usage, "%s DIR", what);
+    int rc = one_arg(a, usage);
     if (rc)
         return rc;
-    return finish("manifest-dump", a->pos[0], inspect_manifest_dump(a->pos[0], stdout, NULL));
+    rc = run(a->pos[0]);
+    if (rc == -EBUSY) {
+        fflush(stdout);
+        fprintf(stderr, "lsmctl: %s %s: the database is open (stop lsmd first)\n", what,
+                a->pos[0]);
+        return 1;
+    }
+    return finish(what, a->pos[0], rc);
 }
+
+static int run_verify(const char *dir) { return inspect_verify(dir, stdout, NULL, NULL); }
+static int run_repair(const char *dir) { return inspect_repair(dir, stdout, NULL); }
 
 int cmd_verify(lsmd_conn *c, const cmd_args *a)
 {
     (void)c;
-    int rc = one_arg(a, "verify DIR");
-    if (rc)
-        return rc;
-    rc = inspect_verify(a->pos[0], stdout, NULL, NULL);
-    if (rc == -EBUSY)
-        fprintf(stderr, "lsmctl: verify %s: the database is open (stop lsmd first)\n",
-                a->pos[0]);
-    return rc == -EBUSY ? (fflush(stdout), 1) : finish("verify", a->pos[0], rc);
+    return dir_command(a, "verify", run_verify);
 }
 
 int cmd_repair(lsmd_conn *c, const cmd_args *a)
 {
     (void)c;
-    int rc = one_arg(a, "repair DIR");
-    if (rc)
-        return rc;
-    rc = inspect_repair(a->pos[0], stdout, NULL);
-    if (rc == -EBUSY) {
-        fprintf(stderr, "lsmctl: repair %s: the database is open (stop lsmd first)\n",
-                a->pos[0]);
-        return 1;
-    }
-    return finish("repair", a->pos[0], rc);
+    return dir_command(a, "repair", run_repair);
+}
+
+static int run_manifest_dump(const char *dir) { return inspect_manifest_dump(dir, stdout, NULL); }
+
+int cmd_manifest_dump(lsmd_conn *c, const cmd_args *a)
+{
+    (void)c;
+    return dir_command(a, "manifest-dump", run_manifest_dump);
 }
