@@ -468,10 +468,12 @@ int lsm_verify(const char *dir);
 /* Rebuilds the MANIFEST of the database in dir from the tables and WALs
  * present, like RocksDB's RepairDB, for a database that no longer opens
  * (lost or damaged CURRENT or MANIFEST, a damaged table or WAL): the good
- * records of every WAL become a table, every intact table is kept at level
- * 0, and a new MANIFEST and CURRENT name them.  Nothing is deleted: damaged
- * tables, converted WALs and the old CURRENT and MANIFESTs are moved into
- * dir/lost/.  Data in a damaged table, and WAL records after a bad one,
+ * records of every WAL become a table, every intact table is kept, a new
+ * MANIFEST and CURRENT name them, and the whole tree is compacted once so
+ * the newest version of every key comes first.  Nothing is deleted:
+ * damaged tables, converted WALs and the old CURRENT and MANIFESTs are
+ * moved into dir/lost/, and the tables the compaction replaces are
+ * hard-linked there first (delete dir/lost/ when satisfied).  Data in a damaged table, and WAL records after a bad one,
  * are not in the repaired database.  Run it with no engine open on dir;
  * an interrupted repair can be run again.  Returns 0 (lsm_open will open
  * dir), -EBUSY, -ENOENT (no dir, or none of a database's files in it:

@@ -8,7 +8,8 @@
  * Every call reads files with the POSIX backend and needs no running
  * engine.  The dumps and verify never write.  repair writes a new MANIFEST
  * and CURRENT, new tables made from WALs, and moves files aside into
- * DIR/lost/; it never deletes or truncates anything.  repair and verify
+ * DIR/lost/ (the tables its final compaction replaces are hard-linked
+ * there first); it never deletes or truncates a file it found.  repair and verify
  * take DIR/LOCK (flock) as lsm_open does, so they refuse a directory an
  * engine has open (-EBUSY).
  *
@@ -92,10 +93,15 @@ typedef struct inspect_repair_report {
  *      records become a new table, and the WAL is moved to DIR/lost/;
  *   2. every table is read in full (every block, key order); a damaged one
  *      is moved to DIR/lost/, an intact one is kept as it is;
- *   3. CURRENT and every MANIFEST are moved to DIR/lost/, and a new
- *      MANIFEST naming every kept table at level 0 (the engine's next
- *      compactions sort them into levels) with last sequence = the largest
- *      found, then a new CURRENT, are written and synced.
+ *   3. a new MANIFEST naming every kept table at level 0 with last
+ *      sequence = the largest found is written and synced, CURRENT is
+ *      copied to DIR/lost/ and switched to it, the old MANIFESTs are moved
+ *      to DIR/lost/;
+ *   4. with two tables or more: each is hard-linked into DIR/lost/, DIR/LOCK
+ *      is released and the engine opens DIR and compacts the whole tree
+ *      (lsm_compact -1).  Level 0 is searched by max_seq, and a table from
+ *      a deeper level can have a larger max_seq than the one above it that
+ *      holds a newer version of a key; the merge puts the newest first.
  * A name clash in lost/ gets a ".N" suffix: nothing there is overwritten.
  * Data lost: the records after a WAL's first bad record and every entry of
  * a damaged table (both kept in lost/ for a manual salvage).  An entry a

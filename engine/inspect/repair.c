@@ -1,10 +1,12 @@
 /*
  * repair.c — a database rebuilt from the files it still has
  * (inspect_repair, lsm_repair), after RocksDB's RepairDB: WALs become
- * tables, every table is checked in full, and a new MANIFEST names the
- * intact ones at level 0.  Nothing is deleted: what repair takes out of use
- * (damaged tables, converted WALs, the old CURRENT and MANIFESTs) is moved
- * into DIR/lost/.
+ * tables, every table is checked in full, a new MANIFEST names the intact
+ * ones at level 0, and one whole-tree compaction through the engine puts
+ * the newest version of every key first (compact_repaired says why).
+ * Nothing is deleted: what repair takes out of use (damaged tables,
+ * converted WALs, the old CURRENT and MANIFESTs) is moved into DIR/lost/,
+ * and the tables the compaction replaces are hard-linked there first.
  *
  * Order, so that an interrupted repair loses nothing and can be run again:
  * a WAL leaves DIR only after the table made from it is synced; the new
@@ -40,6 +42,8 @@ typedef struct repair {
     found *files;
     size_t nfiles, cap;
     uint64_t next_number;
+    uint64_t *kept;            /* numbers of the tables the MANIFEST names */
+    size_t nkept;
     inspect_repair_report rep;
 } repair;
 
@@ -248,6 +252,53 @@ static int write_manifest(repair *r, version_edit *e, uint64_t number)
     return rc;
 }
 
+/* Step 4a: a hard link in lost/ to every kept table, so the compaction
+ * after it (which deletes its inputs) leaves the files repair started
+ * from where an operator can still find them.  Links cost no space until
+ * the originals go. */
+static int link_kept(repair *r)
+{
+    for (size_t i = 0; i < r->nkept; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%06llu.sst", (unsigned long long)r->kept[i]);
+        char *from = join(r->dir, name, 0), *to = lost_path(r, name);
+        int rc = !from || !to ? -ENOMEM : link(from, to) != 0 ? -errno : 0;
+        free(from);
+        free(to);
+        if (rc)
+            return rc;
+    }
+    if (r->nkept)
+        insp_printf(&r->c, "linked the %zu kept tables into %s (the compaction below "
+                    "replaces them)\n", r->nkept, r->lost);
+    return io_sync_dir(r->io, r->lost);
+}
+
+/* Step 4b: one whole-tree compaction through the engine.  Every kept table
+ * sits at level 0, where a get takes the first table (newest max_seq
+ * first) holding the key; a table that held an older version of a key in
+ * a deeper level can have a larger max_seq than the one above it that
+ * holds the newer version.  Merging everything by sequence puts the newest
+ * version of every key first again.  REQUIRES: LOCK released (lsm_open
+ * takes it). */
+static int compact_repaired(repair *r)
+{
+    lsm_options o;
+    lsm_options_init(&o);
+    o.create_if_missing = 0;
+    lsm_db *db;
+    int rc = lsm_open(r->dir, &o, &db);
+    if (rc)
+        return rc;
+    rc = lsm_compact(db, -1);
+    int crc = lsm_close(db);
+    rc = rc ? rc : crc;
+    if (rc == 0)
+        insp_printf(&r->c, "compacted %s: the newest version of every key first again\n",
+                    r->dir);
+    return rc;
+}
+
 static int repair_locked(repair *r)
 {
     int rc = filename_scan(r->dir, collect, r);
@@ -273,6 +324,10 @@ static int repair_locked(repair *r)
         r->rep.last_sequence = last_seq;
         rc = write_manifest(r, &e, manifest);
     }
+    if (rc == 0 && e.nadded && !(r->kept = malloc(e.nadded * sizeof *r->kept)))
+        rc = -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < e.nadded; i++)
+        r->kept[r->nkept++] = e.added[i].f->number;
     version_edit_free(&e);
     if (rc == 0)
         rc = save_current(r);
@@ -286,6 +341,8 @@ static int repair_locked(repair *r)
         rc = io_sync_dir(r->io, r->lost);
     if (rc == 0)
         rc = io_sync_dir(r->io, r->dir);
+    if (rc == 0 && r->nkept > 1)
+        rc = link_kept(r);
     if (rc == 0)
         insp_printf(&r->c, "repaired %s: MANIFEST-%06llu names %llu tables (%llu entries), "
                     "last sequence %llu; %llu WALs converted (%llu records), %llu damaged "
@@ -335,11 +392,14 @@ int inspect_repair(const char *dir, FILE *out, inspect_repair_report *rep)
         rc = repair_locked(&r);
         io_destroy(r.io);
     }
+    close(fd);
+    if (rc == 0 && r.nkept > 1)
+        rc = compact_repaired(&r);
     if (rep)
         *rep = r.rep;
+    free(r.kept);
     free(r.files);
     free(r.lost);
-    close(fd);
     return rc;
 }
 

@@ -7,7 +7,12 @@
  * DIR/lost/ byte for byte: repair never deletes. */
 #include "inspect_fixture.h"
 
+#include "base/dbformat.h"
+#include "base/filenames.h"
 #include "inspect/inspect.h"
+#include "io/io.h"
+#include "table/sstable_builder.h"
+#include "version/version_set.h"
 
 static char g_out[1 << 16];
 
@@ -267,6 +272,96 @@ static void test_repair_refuses_non_database(void **state)
     th_rmrf_free(dir);
 }
 
+/* ---- the regression: an older version in a deeper table ------------------ */
+
+/* Writes a table of n PUTs (user keys ascending) and adds it at level. */
+static void add_table(lsm_io *io, version_set *vs, const char *dir, int level, int n,
+                      const char *const *keys, const uint64_t *seqs, const char *const *vals)
+{
+    uint64_t number = version_set_new_file_number(vs);
+    char *path = filename_table(dir, number);
+    sst_builder *b;
+    assert_int_equal(sst_builder_new(io, path, NULL, &b), 0);
+    for (int i = 0; i < n; i++) {
+        char ik[64];
+        size_t kl = ikey_encode(ik, slice_make(keys[i], strlen(keys[i])), seqs[i], LSM_TYPE_PUT);
+        assert_int_equal(sst_builder_add(b, slice_make(ik, kl),
+                                         slice_make(vals[i], strlen(vals[i]))), 0);
+    }
+    sst_props p;
+    assert_int_equal(sst_builder_finish(b, &p), 0);
+    file_meta *f = file_meta_new();
+    f->number = number;
+    f->size = p.file_size;
+    f->smallest = p.smallest;
+    f->smallest_len = p.smallest_len;
+    f->largest = p.largest;
+    f->largest_len = p.largest_len;
+    f->min_seq = p.min_seq;
+    f->max_seq = p.max_seq;
+    f->entries = p.entries;
+    version_edit e;
+    version_edit_init(&e);
+    assert_int_equal(version_edit_add_file(&e, level, f), 0);
+    version_edit_set_last_sequence(&e, 20);
+    assert_int_equal(version_set_log_and_apply(vs, &e), 0);
+    version_edit_free(&e);
+    file_meta_unref(f);
+    free(path);
+}
+
+static void assert_get(const char *dir, const char *key, const char *want)
+{
+    lsm_options o;
+    lsm_options_init(&o);
+    o.create_if_missing = 0;
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    void *v;
+    size_t vl;
+    assert_int_equal(lsm_get(db, NULL, key, strlen(key), &v, &vl), 0);
+    assert_int_equal(vl, strlen(want));
+    assert_memory_equal(v, want, vl);
+    lsm_free(v);
+    assert_int_equal(lsm_close(db), 0);
+}
+
+/* L5 holds k@10 "new"; L6 holds j@20 and k@5 "old", so the deeper table
+ * has the larger max_seq.  Repair puts both at level 0, ordered by max_seq:
+ * without its compaction a get of k would find "old" first. */
+static void test_repair_older_version_in_deeper_table_stays_shadowed(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("repair-levels");
+    lsm_options o;
+    lsm_options_init(&o);
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    assert_int_equal(lsm_close(db), 0);
+    lsm_io *io;
+    assert_int_equal(io_posix_new(&io), 0);
+    version_set *vs;
+    assert_int_equal(version_set_recover(io, dir, &vs), 0);
+    add_table(io, vs, dir, 5, 1, (const char *const[]){ "k" }, (const uint64_t[]){ 10 },
+              (const char *const[]){ "new" });
+    add_table(io, vs, dir, 6, 2, (const char *const[]){ "j", "k" }, (const uint64_t[]){ 20, 5 },
+              (const char *const[]){ "x", "old" });
+    version_set_free(vs);
+    io_destroy(io);
+    assert_get(dir, "k", "new");
+
+    char *m = current_manifest(dir), p[700];
+    assert_int_equal(unlink(m), 0);
+    free(m);
+    snprintf(p, sizeof p, "%s/CURRENT", dir);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(fx_lsmctl(g_out, sizeof g_out, "repair", dir, NULL), 0);
+    assert_non_null(strstr(g_out, "names 2 tables"));
+    assert_get(dir, "k", "new");
+    assert_get(dir, "j", "x");
+    th_rmrf_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repair_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repair_refuses_open_db, setup, teardown),
         cmocka_unit_test(test_repair_refuses_non_database),
+        cmocka_unit_test(test_repair_older_version_in_deeper_table_stays_shadowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
