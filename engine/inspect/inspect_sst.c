@@ -10,6 +10,7 @@
  * same code the engine trusts (docs/sstable-format.md, "Validity rules").
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,9 +42,17 @@ static bool handle_inside(sst_handle h, uint64_t end)
            h.size <= end - SST_BLOCK_TRAILER_SIZE - h.offset;
 }
 
-static int damage(sst_walk *w, uint64_t off, const char *what, unsigned long long a)
+/* Reports damage in w's table at off (insp_damage); returns LSM_ECORRUPT. */
+static int damage(sst_walk *w, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int damage(sst_walk *w, uint64_t off, const char *fmt, ...)
 {
-    insp_damage(w->c, w->path, off, what, a);
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    insp_damage(w->c, w->path, off, "%s", what);
     w->t->damaged = true;
     return LSM_ECORRUPT;
 }
@@ -70,16 +79,11 @@ static int read_block(sst_walk *w, sst_handle h, const char *kind, slice *conten
     uint32_t stored = get_fixed32(w->buf + h.size + 1);
     *contents = slice_make(w->buf, (size_t)h.size);
     if (type != SST_COMPRESSION_NONE) {
-        insp_damage(w->c, w->path, h.offset + h.size, "%s block: unknown compression type %u",
-                    kind, type);
-        w->t->damaged = true;
-        return LSM_ECORRUPT;
+        return damage(w, h.offset + h.size, "%s block: unknown compression type %u", kind, type);
     }
     if (stored != sst_block_crc(*contents, type)) {
-        insp_damage(w->c, w->path, h.offset, "%s block (%llu bytes): checksum mismatch", kind,
-                    (unsigned long long)h.size);
-        w->t->damaged = true;
-        return LSM_ECORRUPT;
+        return damage(w, h.offset, "%s block (%llu bytes): checksum mismatch", kind,
+                      (unsigned long long)h.size);
     }
     return 0;
 }
@@ -106,7 +110,7 @@ static int walk_data_block(sst_walk *w, uint64_t bi, sst_handle h, slice sep)
         return rc;
     block b;
     if (block_init(&b, contents) != 0)
-        return damage(w, h.offset, "data block: malformed restart array", 0);
+        return damage(w, h.offset, "data block: malformed restart array");
     block_iter it;
     block_iter_init(&it, &b);
     uint64_t n = 0;
@@ -222,7 +226,7 @@ static void compare_props(sst_walk *w, const sst_props *p, uint64_t props_off)
                             slice_make(t->smallest, t->smallest_len)) != 0 ||
               slice_compare(slice_make(p->largest, p->largest_len),
                             slice_make(t->largest, t->largest_len)) != 0))
-        damage(w, props_off, "properties' smallest/largest key disagrees with the blocks", 0);
+        damage(w, props_off, "properties' smallest/largest key disagrees with the blocks");
     else if (t->blocks != p->data_blocks)
         damage(w, props_off, "properties say %llu data blocks, the index disagrees",
                (unsigned long long)p->data_blocks);
@@ -243,7 +247,7 @@ static int walk_index(sst_walk *w, sst_handle ih, uint64_t data_end)
     block b;
     if (block_init(&b, slice_make(index, contents.size)) != 0) {
         free(index);
-        return damage(w, ih.offset, "index block: malformed restart array", 0);
+        return damage(w, ih.offset, "index block: malformed restart array");
     }
     block_iter it;
     block_iter_init(&it, &b);
@@ -278,7 +282,7 @@ static int walk_index(sst_walk *w, sst_handle ih, uint64_t data_end)
             worst = rc;
     }
     if (worst == 0 && block_iter_status(&it) != 0)
-        worst = damage(w, ih.offset, "index block: malformed entry", 0);
+        worst = damage(w, ih.offset, "index block: malformed entry");
     if (worst == 0 && expect != data_end)
         worst = damage(w, expect, "%llu bytes of data region that no index entry names",
                        (unsigned long long)(data_end - expect));
@@ -297,10 +301,10 @@ static int check_footer(sst_walk *w, sst_handle hs[3], uint64_t *meta_start)
     uint64_t fo = size - SST_FOOTER_SIZE;
     int rc = io_read_exact(w->io, w->f, ft, sizeof ft, fo);
     if (rc)
-        return rc == LSM_ECORRUPT ? damage(w, fo, "footer: short read", 0) : rc;
+        return rc == LSM_ECORRUPT ? damage(w, fo, "footer: short read") : rc;
     if (get_fixed64(ft + SST_FOOTER_MAGIC_OFF) != SST_MAGIC)
         return damage(w, fo + SST_FOOTER_MAGIC_OFF,
-                      "footer: bad magic (not a table, or truncated)", 0);
+                      "footer: bad magic (not a table, or truncated)");
     uint32_t version = get_fixed32(ft + SST_FOOTER_VERSION_OFF);
     if (version != SST_FORMAT_VERSION) {
         insp_printf(w->c, "%s: format version %u, this build reads %u\n", w->path, version,
@@ -308,7 +312,7 @@ static int check_footer(sst_walk *w, sst_handle hs[3], uint64_t *meta_start)
         return LSM_EVERSION;
     }
     if (get_fixed32(ft + SST_FOOTER_CRC_OFF) != sst_footer_crc(ft))
-        return damage(w, fo + SST_FOOTER_CRC_OFF, "footer: checksum mismatch", 0);
+        return damage(w, fo + SST_FOOTER_CRC_OFF, "footer: checksum mismatch");
     static const char *const names[3] = { "index", "filter", "properties" };
     static const int offs[3] = { SST_FOOTER_INDEX_OFF, SST_FOOTER_FILTER_OFF,
                                  SST_FOOTER_PROPS_OFF };
@@ -318,20 +322,18 @@ static int check_footer(sst_walk *w, sst_handle hs[3], uint64_t *meta_start)
         hs[i].size = get_fixed64(ft + offs[i] + 8);
         if (i == 1 && hs[i].size == 0 && hs[i].offset == 0)
             continue; /* no filter */
-        if (!handle_inside(hs[i], fo)) {
-            insp_damage(w->c, w->path, fo + (uint64_t)offs[i],
-                        "footer: %s handle outside the file", names[i]);
-            w->t->damaged = true;
-            return LSM_ECORRUPT;
-        }
+        if (!handle_inside(hs[i], fo))
+            return damage(w, fo + (uint64_t)offs[i], "footer: %s handle outside the file",
+                          names[i]);
         if (hs[i].offset < *meta_start)
             *meta_start = hs[i].offset;
     }
     if (!(w->flags & INSPECT_QUIET))
-        insp_printf(w->c, "footer: index %llu+%llu filter %llu+%llu properties %llu+%llu version %u\n",
-                (unsigned long long)hs[0].offset, (unsigned long long)hs[0].size,
-                (unsigned long long)hs[1].offset, (unsigned long long)hs[1].size,
-                (unsigned long long)hs[2].offset, (unsigned long long)hs[2].size, version);
+        insp_printf(w->c,
+                    "footer: index %llu+%llu filter %llu+%llu properties %llu+%llu version %u\n",
+                    (unsigned long long)hs[0].offset, (unsigned long long)hs[0].size,
+                    (unsigned long long)hs[1].offset, (unsigned long long)hs[1].size,
+                    (unsigned long long)hs[2].offset, (unsigned long long)hs[2].size, version);
     return 0;
 }
 
@@ -348,7 +350,7 @@ int insp_sst_check(insp *c, lsm_io *io, const char *path, unsigned flags, insp_t
     if (!(flags & INSPECT_QUIET))
         insp_printf(c, "table %s: %llu bytes\n", path, (unsigned long long)t->size);
     sst_handle hs[3];
-    uint64_t meta_start;
+    uint64_t meta_start = 0;
     rc = check_footer(&w, hs, &meta_start);
     if (rc)
         goto out;
@@ -365,7 +367,7 @@ int insp_sst_check(insp *c, lsm_io *io, const char *path, unsigned flags, insp_t
     rc = sst_reader_open(io, path, &r);
     if (rc == LSM_ECORRUPT) {
         rc = damage(&w, hs[2].offset, "properties, filter or index contents malformed "
-                    "(the log line above says which)", 0);
+                    "(the log line above says which)");
         goto out;
     }
     if (rc)
