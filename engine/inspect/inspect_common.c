@@ -98,7 +98,7 @@ int insp_lock(const char *dir, int *fd_out)
     char *path = filename_lock(dir);
     if (!path)
         return -ENOMEM;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     free(path);
     if (fd < 0)
         return -errno;

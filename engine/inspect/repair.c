@@ -384,7 +384,7 @@ int inspect_repair(const char *dir, FILE *out, inspect_repair_report *rep)
     r.lost = join(dir, "lost", 0);
     if (!r.lost)
         rc = -ENOMEM;
-    else if (mkdir(r.lost, 0755) != 0 && errno != EEXIST)
+    else if (mkdir(r.lost, 0700) != 0 && errno != EEXIST) /* private, as the data */
         rc = -errno;
     if (rc == 0)
         rc = insp_io_new(&r.io);

@@ -149,6 +149,11 @@ static void test_repair_deleted_manifest_and_current(void **state)
     assert_int_equal(fx_lsmctl(g_out, sizeof g_out, "repair", dir, NULL), 0);
     assert_non_null(strstr(g_out, "names 4 tables"));
     assert_non_null(strstr(g_out, "1 WALs converted (150 records)"));
+    struct stat st;
+    char lost[600];
+    snprintf(lost, sizeof lost, "%s/lost", dir);
+    assert_int_equal(stat(lost, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700); /* private, as the data */
     assert_nothing_deleted(dir, s, n);
     assert_int_equal(fx_lsmctl(g_out, sizeof g_out, "verify", dir, NULL), 0);
     fx_check_db(dir, -1, FX_WAL_RECORDS);
