@@ -134,6 +134,21 @@ static inline void fx_make_db(const char *dir)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* cmocka setup: *state = a fresh directory holding the database above. */
+static inline int fx_setup(void **state)
+{
+    char *dir = th_tempdir("inspect");
+    fx_make_db(dir);
+    *state = dir;
+    return 0;
+}
+
+static inline int fx_teardown(void **state)
+{
+    th_rmrf_free(*state);
+    return 0;
+}
+
 /* Paths (malloc'd, sorted) of dir's files ending in suffix; returns n. */
 static inline int fx_files(const char *dir, const char *suffix, char **out, int cap)
 {

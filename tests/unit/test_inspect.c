@@ -11,20 +11,6 @@
 
 static char g_out[1 << 20];
 
-static int setup(void **state)
-{
-    char *dir = th_tempdir("inspect");
-    fx_make_db(dir);
-    *state = dir;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    th_rmrf_free(*state);
-    return 0;
-}
-
 static void test_sst_dump_intact(void **state)
 {
     char *t[8];
@@ -197,14 +183,14 @@ static void test_verify_refuses_open_db(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sst_dump_intact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sst_dump_flipped_byte, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sst_dump_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sst_dump_meta_damage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wal_dump_torn_and_corrupt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_manifest_dump, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_refuses_open_db, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sst_dump_intact, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sst_dump_flipped_byte, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sst_dump_truncated, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sst_dump_meta_damage, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_dump_torn_and_corrupt, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_dump, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_verify, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_refuses_open_db, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,10 +8,9 @@
 #include "inspect_fixture.h"
 
 #include "base/dbformat.h"
-#include "base/filenames.h"
 #include "inspect/inspect.h"
 #include "io/io.h"
-#include "table/sstable_builder.h"
+#include "compaction/table_output.h"
 #include "version/version_set.h"
 
 static char g_out[1 << 16];
@@ -116,20 +115,6 @@ static int open_rc(const char *dir)
     if (rc == 0)
         lsm_close(db);
     return rc;
-}
-
-static int setup(void **state)
-{
-    char *dir = th_tempdir("repair");
-    fx_make_db(dir);
-    *state = dir;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    th_rmrf_free(*state);
-    return 0;
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -283,28 +268,16 @@ static void test_repair_refuses_non_database(void **state)
 static void add_table(lsm_io *io, version_set *vs, const char *dir, int level, int n,
                       const char *const *keys, const uint64_t *seqs, const char *const *vals)
 {
-    uint64_t number = version_set_new_file_number(vs);
-    char *path = filename_table(dir, number);
-    sst_builder *b;
-    assert_int_equal(sst_builder_new(io, path, NULL, &b), 0);
+    table_output t;
+    assert_int_equal(table_output_open(io, dir, vs, NULL, &t), 0);
     for (int i = 0; i < n; i++) {
         char ik[64];
         size_t kl = ikey_encode(ik, slice_make(keys[i], strlen(keys[i])), seqs[i], LSM_TYPE_PUT);
-        assert_int_equal(sst_builder_add(b, slice_make(ik, kl),
-                                         slice_make(vals[i], strlen(vals[i]))), 0);
+        assert_int_equal(table_output_add(&t, slice_make(ik, kl),
+                                          slice_make(vals[i], strlen(vals[i]))), 0);
     }
-    sst_props p;
-    assert_int_equal(sst_builder_finish(b, &p), 0);
-    file_meta *f = file_meta_new();
-    f->number = number;
-    f->size = p.file_size;
-    f->smallest = p.smallest;
-    f->smallest_len = p.smallest_len;
-    f->largest = p.largest;
-    f->largest_len = p.largest_len;
-    f->min_seq = p.min_seq;
-    f->max_seq = p.max_seq;
-    f->entries = p.entries;
+    file_meta *f;
+    assert_int_equal(table_output_finish(&t, &f), 0);
     version_edit e;
     version_edit_init(&e);
     assert_int_equal(version_edit_add_file(&e, level, f), 0);
@@ -312,7 +285,6 @@ static void add_table(lsm_io *io, version_set *vs, const char *dir, int level, i
     assert_int_equal(version_set_log_and_apply(vs, &e), 0);
     version_edit_free(&e);
     file_meta_unref(f);
-    free(path);
 }
 
 static void assert_get(const char *dir, const char *key, const char *want)
@@ -370,12 +342,12 @@ static void test_repair_older_version_in_deeper_table_stays_shadowed(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_repair_deleted_manifest_and_current, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_repair_garbled_manifest_and_current, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_repair_flipped_table_and_corrupt_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_repair_truncated_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_repair_twice, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_repair_refuses_open_db, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repair_deleted_manifest_and_current, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_repair_garbled_manifest_and_current, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_repair_flipped_table_and_corrupt_wal, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_repair_truncated_table, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_repair_twice, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_repair_refuses_open_db, fx_setup, fx_teardown),
         cmocka_unit_test(test_repair_refuses_non_database),
         cmocka_unit_test(test_repair_older_version_in_deeper_table_stays_shadowed),
     };
