@@ -31,7 +31,8 @@ static void print_edit(FILE *out, uint64_t ordinal, uint64_t off, const version_
                 (unsigned long long)e->deleted[i].number);
     for (size_t i = 0; i < e->nadded; i++) {
         const file_meta *f = e->added[i].f;
-        fprintf(out, "  + L%d %06llu.sst %llu bytes, %llu entries (%llu deletions), seq %llu..%llu, ",
+        fprintf(out,
+                "  + L%d %06llu.sst %llu bytes, %llu entries (%llu deletions), seq %llu..%llu, ",
                 e->added[i].level, (unsigned long long)f->number, (unsigned long long)f->size,
                 (unsigned long long)f->entries, (unsigned long long)f->deletions,
                 (unsigned long long)f->min_seq, (unsigned long long)f->max_seq);

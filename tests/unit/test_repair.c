@@ -339,15 +339,17 @@ static void test_repair_older_version_in_deeper_table_stays_shadowed(void **stat
     th_rmrf_free(dir);
 }
 
+#define DB_TEST(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_repair_deleted_manifest_and_current, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_repair_garbled_manifest_and_current, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_repair_flipped_table_and_corrupt_wal, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_repair_truncated_table, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_repair_twice, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_repair_refuses_open_db, fx_setup, fx_teardown),
+        DB_TEST(test_repair_deleted_manifest_and_current),
+        DB_TEST(test_repair_garbled_manifest_and_current),
+        DB_TEST(test_repair_flipped_table_and_corrupt_wal),
+        DB_TEST(test_repair_truncated_table),
+        DB_TEST(test_repair_twice),
+        DB_TEST(test_repair_refuses_open_db),
         cmocka_unit_test(test_repair_refuses_non_database),
         cmocka_unit_test(test_repair_older_version_in_deeper_table_stays_shadowed),
     };
