@@ -462,6 +462,33 @@ const char *lsm_strerror(int err);
  * static description of what failed in *why when why is not NULL. */
 int lsm_db_error(lsm_db *db, const char **why);
 
+/* ---- offline inspection and repair (engine/inspect/, docs/operations.md
+ * "Inspection and repair"); both take dir/LOCK, so they refuse (-EBUSY) a
+ * database an engine has open.  `lsmctl verify` and `lsmctl repair` print
+ * what these find and do. ---- */
+
+/* Checks every file of the database in dir, reading only: CURRENT, the
+ * MANIFEST, every table (every block's checksum and format, key order, the
+ * sizes and key ranges the MANIFEST records) and the WALs recovery would
+ * replay.  Returns 0 (no damage), LSM_ECORRUPT (damage found),
+ * LSM_EVERSION, -EBUSY, -ENOMEM, -errno. */
+int lsm_verify(const char *dir);
+
+/* Rebuilds the MANIFEST of the database in dir from the tables and WALs
+ * present, like RocksDB's RepairDB, for a database that no longer opens
+ * (lost or damaged CURRENT or MANIFEST, a damaged table or WAL): the good
+ * records of every WAL become a table, every intact table is kept, a new
+ * MANIFEST and CURRENT name them, and the whole tree is compacted once so
+ * the newest version of every key comes first.  Nothing is deleted:
+ * damaged tables, converted WALs and the old CURRENT and MANIFESTs are
+ * moved into dir/lost/, and the tables the compaction replaces are
+ * hard-linked there first (delete dir/lost/ when satisfied).  Data in a damaged table, and WAL records after a bad one,
+ * are not in the repaired database.  Run it with no engine open on dir;
+ * an interrupted repair can be run again.  Returns 0 (lsm_open will open
+ * dir), -EBUSY, -ENOENT (no dir, or none of a database's files in it:
+ * nothing is written), -ENOMEM, -errno. */
+int lsm_repair(const char *dir);
+
 #ifdef __cplusplus
 }
 #endif

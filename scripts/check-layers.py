@@ -26,7 +26,8 @@ import tempfile
 # ---- the rules ---------------------------------------------------------------
 # Engine folders, lowest first: a folder may include its own and lower ones.
 ENGINE_RANK = {"base": 0, "io": 1, "wal": 2, "memtable": 2, "table": 2,
-               "version": 3, "compaction": 4, "db": 5}
+               "version": 3, "compaction": 4, "db": 5,
+               "inspect": 6}
 # Declared exceptions to the folder order: (from folder, included path prefix).
 ENGINE_EXCEPTIONS = [("memtable", "engine/table/bloom.h"),  # memtable filters
                      ("version", "engine/wal/")]            # MANIFEST framing
@@ -39,7 +40,8 @@ ALLOWED = {
     "daemon": ["shm/", "engine/lsm.h", "engine/base/log.h", "daemon/"],
     "libclient": ["shm/", "engine/lsm.h", "libclient/",
                   "engine/wal/batch_format.h"] + SHARED_TOOLS,
-    "tools": ["engine/lsm.h", "libclient/lsmd.h", "tools/"] + SHARED_TOOLS,
+    "tools": ["engine/lsm.h", "libclient/lsmd.h", "tools/",
+              "engine/inspect/inspect.h"] + SHARED_TOOLS,
     "bench": ["engine/lsm.h", "libclient/lsmd.h", "bench/",
               "engine/base/histogram.h", "engine/base/log.h"] + SHARED_TOOLS,
 }
@@ -48,7 +50,8 @@ RULE_TEXT = {
     "daemon": "daemon/ may include shm/, lsm.h, engine/base/log.h and its own headers",
     "libclient": "libclient/ may include shm/, lsm.h, engine/wal/batch_format.h "
                  "and its own headers",
-    "tools": "tools/ may include lsm.h, libclient/lsmd.h, libclient/viz/ and its own headers",
+    "tools": "tools/ may include lsm.h, libclient/lsmd.h, libclient/viz/, "
+             "engine/inspect/inspect.h and its own headers",
     "bench": "bench/ may include lsm.h, libclient/lsmd.h, engine/base/histogram.h, "
              "engine/base/log.h, libclient/viz/ and its own headers",
 }

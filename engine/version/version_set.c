@@ -80,34 +80,39 @@ static void install(version_set *vs, version *v)
 /* Points CURRENT at MANIFEST-number: CURRENT.tmp, sync, rename, sync_dir.
  * *renamed tells whether the rename happened (CURRENT may then name either
  * MANIFEST after a crash, even when this returns an error). */
-static int set_current(version_set *vs, uint64_t number, int *renamed)
+int version_set_write_current(lsm_io *io, const char *dir, uint64_t number, int *renamed)
 {
     *renamed = 0;
-    char *tmp = filename_current_tmp(vs->dir), *cur = filename_current(vs->dir);
+    char *tmp = filename_current_tmp(dir), *cur = filename_current(dir);
     char body[48];
     int len = snprintf(body, sizeof body, "MANIFEST-%06llu\n", (unsigned long long)number);
     lsm_file *f = NULL;
-    int rc = tmp && cur ? io_open(vs->io, tmp, IO_CREATE, &f) : -ENOMEM;
+    int rc = tmp && cur ? io_open(io, tmp, IO_CREATE, &f) : -ENOMEM;
     if (rc == 0) {
-        rc = io_write_sync(vs->io, f, body, (size_t)len, 0);
-        int crc = io_close(vs->io, f);
+        rc = io_write_sync(io, f, body, (size_t)len, 0);
+        int crc = io_close(io, f);
         rc = rc ? rc : crc;
     }
     if (rc == 0) {
-        rc = io_rename(vs->io, tmp, cur);
+        rc = io_rename(io, tmp, cur);
         if (rc == 0) {
             *renamed = 1;
-            rc = io_sync_dir(vs->io, vs->dir);
+            rc = io_sync_dir(io, dir);
         }
     }
     if (rc != 0 && !*renamed && tmp)
-        io_unlink(vs->io, tmp);
+        io_unlink(io, tmp);
     if (rc != 0)
         log_error("manifest: switching %s/CURRENT to MANIFEST-%06llu failed: %s",
-                  vs->dir, (unsigned long long)number, lsm_strerror(rc));
+                  dir, (unsigned long long)number, lsm_strerror(rc));
     free(tmp);
     free(cur);
     return rc;
+}
+
+static int set_current(version_set *vs, uint64_t number, int *renamed)
+{
+    return version_set_write_current(vs->io, vs->dir, number, renamed);
 }
 
 /* Reads CURRENT into *number.  -ENOENT when absent, LSM_ECORRUPT when it

@@ -53,6 +53,14 @@ int version_set_create(lsm_io *io, const char *dir, version_set **out);
  *   newer MANIFEST format); -ENOMEM; -errno from io. */
 int version_set_recover(lsm_io *io, const char *dir, version_set **out);
 
+/* Points dir/CURRENT at MANIFEST-number atomically: CURRENT.tmp written
+ * and synced, renamed over CURRENT, directory synced (what create, recover
+ * and a roll do; repair too, engine/inspect/repair.c).  *renamed is 1 once
+ * the rename happened (a later failure is then only the directory sync).
+ * REQUIRES: the MANIFEST is complete and synced.  Errors: -ENOMEM, -errno
+ * (logged). */
+int version_set_write_current(lsm_io *io, const char *dir, uint64_t number, int *renamed);
+
 /* The current version with a new reference (release with version_unref). */
 version *version_set_current(version_set *vs);
 

@@ -71,6 +71,8 @@ int parse_cmd_args(int argc, char **argv, cmd_args *a)
             a->sync = true;
         } else if (strcmp(s, "--reverse") == 0) {
             a->reverse = true;
+        } else if (strcmp(s, "--values") == 0) {
+            a->values = true;
         } else if (strcmp(s, "--json") == 0) {
             g_json = true;
         } else if (strcmp(s, "--snapshot") == 0 && has_next) {

@@ -27,6 +27,7 @@ typedef struct cmd_args {
     long limit;          /* -1 = none */
     long hold;
     const char *svg;
+    bool values;         /* sst-dump, wal-dump: print values too */
 } cmd_args;
 
 extern bool g_json; /* --json given (anywhere on the line) */
@@ -60,5 +61,10 @@ int cmd_flush(lsmd_conn *c, const cmd_args *a);    /* admin.c */
 int cmd_compact(lsmd_conn *c, const cmd_args *a);
 int cmd_set(lsmd_conn *c, const cmd_args *a);
 int cmd_snapshot(lsmd_conn *c, const cmd_args *a);
+int cmd_sst_dump(lsmd_conn *c, const cmd_args *a); /* inspect.c (offline) */
+int cmd_wal_dump(lsmd_conn *c, const cmd_args *a);
+int cmd_manifest_dump(lsmd_conn *c, const cmd_args *a);
+int cmd_verify(lsmd_conn *c, const cmd_args *a);
+int cmd_repair(lsmd_conn *c, const cmd_args *a);
 
 #endif

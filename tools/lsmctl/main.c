@@ -27,6 +27,14 @@
  *                                      draws them on a time line per level
  *     shell                            read commands from stdin, one per
  *                                      line, on one connection
+ *   offline (no daemon; inspect.c, docs/operations.md "Inspection and repair"):
+ *     sst-dump FILE [--values]         a table: properties, index, keys
+ *     wal-dump FILE [--values]         a WAL: records and their entries
+ *     manifest-dump DIR                CURRENT and the MANIFEST's edits
+ *     verify DIR                       every table, block and WAL checked;
+ *                                      exit 1 on damage
+ *     repair DIR                       rebuild the MANIFEST from the files
+ *                                      present; damaged ones go to DIR/lost/
  *
  * Commands live in this folder by group (lsmctl.h); a new command is a
  * function there and one row of `commands` below.
@@ -56,6 +64,10 @@ static void usage(FILE *f)
           "  levels\n"
           "  compactions [--svg FILE]\n"
           "  shell                      commands from stdin on one connection\n"
+          "Offline (no daemon; stop lsmd first for verify and repair):\n"
+          "  sst-dump FILE [--values]   wal-dump FILE [--values]   manifest-dump DIR\n"
+          "  verify DIR                 (exit 1 on damage)\n"
+          "  repair DIR                 (damaged files are moved to DIR/lost/)\n"
           "Socket: --socket, else $LSMD_SOCKET, else $XDG_RUNTIME_DIR/lsmd.sock,\n"
           "else /tmp/lsmd-$UID/lsmd.sock.\n",
           f);
@@ -83,6 +95,11 @@ static const command commands[] = {
     { "set", cmd_set, false },
     { "snapshot", cmd_snapshot, false },
     { "shell", cmd_shell, false },
+    { "sst-dump", cmd_sst_dump, true },
+    { "wal-dump", cmd_wal_dump, true },
+    { "manifest-dump", cmd_manifest_dump, true },
+    { "verify", cmd_verify, true },
+    { "repair", cmd_repair, true },
 };
 
 static const command *find_command(const char *name)
