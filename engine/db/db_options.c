@@ -1,104 +1,23 @@
 /*
- * db_options.c — checking options at open and changing them at run time
- * (lsm_set_option).  One table describes every numeric option: its name,
- * where it lives in lsm_options, its range and whether it may change at run
- * time, so open-time checks and run-time parsing cannot drift apart.
+ * db_options.c — checking options at open, changing them at run time
+ * (lsm_set_option, which persists each change in DIR/OPTIONS first) and
+ * reading them back (lsm_get_option).  The table of every option by name
+ * is options_table.h's, so open-time checks, run-time parsing and the
+ * OPTIONS file cannot drift apart.
  */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/db_impl.h"
 #include "base/log.h"
+#include "db/options_file.h"
+#include "db/options_table.h"
 #include "table/block_cache.h"
 
-enum opt_kind { OPT_SIZE, OPT_INT, OPT_DOUBLE, OPT_U64 };
-
-struct opt_desc {
-    const char *name;
-    enum opt_kind kind;
-    size_t offset;
-    double min, max;
-    bool runtime;
-    double runtime_min; /* a stricter floor for lsm_set_option, or 0 */
-};
-
-#define OPT(name, kind, min, max, rt) { #name, kind, offsetof(lsm_options, name), min, max, rt, 0 }
-
-static const struct opt_desc g_opts[] = {
-    /* A running database is not shrunk below LSM_MIN_RUNTIME_MEMTABLE_BYTES:
-     * a request could otherwise make every few writes create a WAL, a
-     * table and a MANIFEST edit.  Tests and embedders may still open with
-     * tiny memtables on purpose (many flushes). */
-    { "memtable_bytes", OPT_SIZE, offsetof(lsm_options, memtable_bytes), 4096,
-      1099511627776.0, true, LSM_MIN_RUNTIME_MEMTABLE_BYTES },
-    OPT(max_immutable_memtables, OPT_INT, 1, DB_MAX_IMM, false),
-    OPT(block_bytes, OPT_SIZE, 64, 64 << 20, false),
-    OPT(block_restart_interval, OPT_INT, 1, 1024, false),
-    OPT(bloom_bits_per_key, OPT_INT, 0, 64, false),
-    OPT(sstable_target_bytes, OPT_SIZE, 4096, 1099511627776.0, true),
-    OPT(l0_compaction_trigger, OPT_INT, 1, 1000, true),
-    OPT(l0_slowdown_trigger, OPT_INT, 1, 10000, true),
-    OPT(l0_stop_trigger, OPT_INT, 1, 10000, true),
-    OPT(delayed_write_rate, OPT_SIZE, 0, 1099511627776.0, true),
-    OPT(level_size_ratio, OPT_DOUBLE, 1.5, 1000, true),
-    OPT(level_base_bytes, OPT_SIZE, 4096, 1099511627776.0, true),
-    OPT(tiered_size_ratio, OPT_DOUBLE, 0, 100, true),
-    OPT(tiered_min_merge, OPT_INT, 2, 1000, true),
-    OPT(tiered_max_runs, OPT_INT, 2, 1000, true),
-    OPT(tiered_max_space_amp, OPT_DOUBLE, 0.1, 1000, true),
-    OPT(compaction_threads, OPT_INT, 1, DB_MAX_COMPACTION_THREADS, true),
-    OPT(compaction_rate_mb, OPT_INT, 0, 1000000, true),
-    OPT(max_subcompactions, OPT_INT, 1, 16, true),
-    OPT(compaction_readahead_bytes, OPT_SIZE, 0, 1 << 30, true),
-    OPT(periodic_compaction_seconds, OPT_U64, 0, 1e12, true),
-    OPT(block_cache_bytes, OPT_SIZE, 0, 1099511627776.0 * 16, true),
-    OPT(max_open_files, OPT_INT, 10, 1000000, false),
-    OPT(use_direct_io, OPT_INT, 0, 1, false),
-};
-
-static const struct opt_desc *find_opt(const char *name)
-{
-    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++)
-        if (strcmp(g_opts[i].name, name) == 0)
-            return &g_opts[i];
-    return NULL;
-}
-
-static double get_value(const lsm_options *o, const struct opt_desc *d)
-{
-    const char *p = (const char *)o + d->offset;
-    switch (d->kind) {
-    case OPT_SIZE: return (double)*(const size_t *)p;
-    case OPT_INT: return *(const int *)p;
-    case OPT_DOUBLE: return *(const double *)p;
-    default: return (double)*(const uint64_t *)p;
-    }
-}
-
-static void set_value(lsm_options *o, const struct opt_desc *d, double v)
-{
-    char *p = (char *)o + d->offset;
-    switch (d->kind) {
-    case OPT_SIZE: *(size_t *)p = (size_t)v; break;
-    case OPT_INT: *(int *)p = (int)v; break;
-    case OPT_DOUBLE: *(double *)p = v; break;
-    default: *(uint64_t *)p = (uint64_t)v; break;
-    }
-}
-
-static int in_range(const struct opt_desc *d, double v, bool runtime)
-{
-    double min = runtime && d->runtime_min > d->min ? d->runtime_min : d->min;
-    if (!(v >= min && v <= d->max)) {
-        log_warn_limited("option %s = %g is outside [%g, %g]%s", d->name, v, min, d->max,
-                         runtime && min != d->min ? " at run time" : "");
-        return 0;
-    }
-    return 1;
-}
 
 /* Pairs of options that only work in one order: lo <= hi (lo < hi when
  * strict).  Outside it the engine can wedge: writes stop waiting for a
@@ -133,7 +52,7 @@ int db_check_option_rules(const lsm_options *o, const char *changed)
         const struct opt_pair *p = &g_pairs[i];
         if (p->style && (!o->compaction_style || strcmp(p->style, o->compaction_style) != 0))
             continue;
-        double lo = get_value(o, find_opt(p->lo)), hi = get_value(o, find_opt(p->hi));
+        double lo = opt_get(o, opt_find(p->lo)), hi = opt_get(o, opt_find(p->hi));
         if (p->strict ? lo < hi : lo <= hi)
             continue;
         log_warn_limited("%s%s: option %s (%g) must be %s %s (%g): %s",
@@ -144,15 +63,11 @@ int db_check_option_rules(const lsm_options *o, const char *changed)
     return 0;
 }
 
-int db_style_valid(const char *s)
-{
-    return s && (strcmp(s, "leveled") == 0 || strcmp(s, "tiered") == 0);
-}
 
 int db_check_options(const lsm_options *o)
 {
-    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++)
-        if (!in_range(&g_opts[i], get_value(o, &g_opts[i]), false))
+    for (size_t i = 0; i < OPT_TABLE_LEN; i++)
+        if (!opt_in_range(&opt_table[i], opt_get(o, &opt_table[i]), false))
             return -EINVAL;
     if (o->compaction_style && !db_style_valid(o->compaction_style)) {
         log_error("option compaction_style = \"%s\": expected leveled or tiered",
@@ -174,55 +89,16 @@ int db_check_options(const lsm_options *o)
     return db_check_option_rules(o, NULL);
 }
 
-/* Parses a whole number or decimal with an optional K/M/G suffix (powers of
- * 1024), as in "64M".  Returns 0 or -EINVAL. */
-static int parse_number(const char *s, enum opt_kind kind, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno == ERANGE || !isfinite(v))
-        return -EINVAL;
-    double mult = 1;
-    if (*end && kind == OPT_SIZE) {
-        switch (*end) {
-        case 'k': case 'K': mult = 1024.0; break;
-        case 'm': case 'M': mult = 1024.0 * 1024; break;
-        case 'g': case 'G': mult = 1024.0 * 1024 * 1024; break;
-        default: return -EINVAL;
-        }
-        end++;
-    }
-    if (*end)
-        return -EINVAL;
-    v *= mult;
-    if (kind != OPT_DOUBLE && v != floor(v))
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
 
-/* Switches the picker; -EINVAL when the options break a rule under the
- * new style (db_check_option_rules). */
-static int set_compaction_style(lsm_db *db, const char *style)
+/* Applies next to the running database.  REQUIRES: mu held. */
+static void install(lsm_db *db, const lsm_options *next)
 {
-    const compaction_picker *p = compaction_picker_find(style);
-    if (!p)
-        return -EINVAL;
-    pthread_mutex_lock(&db->mu);
-    lsm_options next = db->opt;
-    next.compaction_style = p->name;
-    if (db_check_option_rules(&next, "compaction_style") != 0) {
-        pthread_mutex_unlock(&db->mu);
-        return -EINVAL;
+    if (strcmp(db->picker->name, next->compaction_style) != 0) {
+        log_info_limited("compaction style %s -> %s", db->picker->name, next->compaction_style);
+        db->picker = compaction_picker_find(next->compaction_style);
+        pthread_cond_broadcast(&db->compact_cv);
     }
-    const char *old = db->picker->name;
-    db->picker = p;
-    db->opt.compaction_style = p->name;
-    pthread_cond_broadcast(&db->compact_cv);
-    pthread_mutex_unlock(&db->mu);
-    log_info_limited("compaction style %s -> %s", old, p->name);
-    return 0;
+    db->opt = *next;
 }
 
 /* Applies a changed block_cache_bytes. */
@@ -234,19 +110,21 @@ static void cache_options_changed(lsm_db *db)
     block_cache_set_capacity(db->block_cache, cap);
 }
 
-int lsm_set_option(lsm_db *db, const char *name, const char *value)
+/* Checks name = value as a run-time change; -EINVAL (logged) when it is
+ * not one. */
+static int check_runtime(const char *name, const char *value, const struct opt_desc **dp,
+                         double *v)
 {
-    if (!db || !name || !value)
-        return -EINVAL;
+    *dp = NULL;
     if (strcmp(name, "compaction_style") == 0) {
         if (!db_style_valid(value)) {
             log_warn_limited("lsm_set_option compaction_style: \"%s\" is not leveled or tiered",
                              value);
             return -EINVAL;
         }
-        return set_compaction_style(db, value);
+        return 0;
     }
-    const struct opt_desc *d = find_opt(name);
+    const struct opt_desc *d = opt_find(name);
     if (!d) {
         log_warn_limited("lsm_set_option: unknown option \"%s\"", name);
         return -EINVAL;
@@ -255,27 +133,72 @@ int lsm_set_option(lsm_db *db, const char *name, const char *value)
         log_warn_limited("lsm_set_option: %s can only be set at open", name);
         return -EINVAL;
     }
-    double v;
-    if (parse_number(value, d->kind, &v) != 0) {
+    if (opt_parse_number(value, d->kind, v) != 0) {
         log_warn_limited("lsm_set_option %s: \"%s\" is not a valid %s", name, value,
                          d->kind == OPT_DOUBLE ? "number" : "whole number");
         return -EINVAL;
     }
-    if (!in_range(d, v, true))
+    if (!opt_in_range(d, *v, true))
         return -EINVAL;
-    /* The new value is checked against the current value of each partner,
-     * under mu so two sets cannot each pass against the other's old value. */
+    *dp = d;
+    return 0;
+}
+
+int lsm_set_option(lsm_db *db, const char *name, const char *value)
+{
+    if (!db || !name || !value)
+        return -EINVAL;
+    const struct opt_desc *d;
+    double v = 0;
+    int rc = check_runtime(name, value, &d, &v);
+    if (rc)
+        return rc;
+    /* options_mu makes check, persist and apply one step among sets: the
+     * file always holds what is (or is about to be) in force, and the new
+     * value is checked against each partner's current value, so two sets
+     * cannot each pass against the other's old value. */
+    pthread_mutex_lock(&db->options_mu);
     pthread_mutex_lock(&db->mu);
     lsm_options next = db->opt;
-    set_value(&next, d, v);
-    if (db_check_option_rules(&next, name) != 0) {
-        pthread_mutex_unlock(&db->mu);
-        return -EINVAL;
-    }
-    set_value(&db->opt, d, v);
+    if (d)
+        opt_set(&next, d, v);
+    else
+        next.compaction_style = compaction_picker_find(value)->name;
+    rc = db_check_option_rules(&next, name);
     pthread_mutex_unlock(&db->mu);
+    /* Persisted before it applies: a failed write changes nothing, and a
+     * crash between the two finds the new value, as if it had applied. */
+    bool renamed = false;
+    if (rc == 0)
+        rc = options_file_write(db->io, db->dir, &next, &renamed);
+    if (rc != 0 && renamed) {
+        /* Only the directory sync failed, so OPTIONS holds next, which is
+         * not in force: put the old options back (best effort). */
+        pthread_mutex_lock(&db->mu);
+        lsm_options old = db->opt;
+        pthread_mutex_unlock(&db->mu);
+        (void)options_file_write(db->io, db->dir, &old, NULL);
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&db->mu);
+        install(db, &next);
+        pthread_mutex_unlock(&db->mu);
+    }
+    pthread_mutex_unlock(&db->options_mu);
+    if (rc)
+        return rc;
     log_info_limited("option %s set to %s", name, value);
     db_options_changed(db);
     cache_options_changed(db);
     return 0;
+}
+
+int lsm_get_option(lsm_db *db, const char *name, char *buf, size_t cap)
+{
+    if (!db || (!buf && cap))
+        return -EINVAL;
+    pthread_mutex_lock(&db->mu);
+    lsm_options o = db->opt;
+    pthread_mutex_unlock(&db->mu);
+    return db_options_text(&o, name, buf, cap);
 }
