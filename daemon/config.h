@@ -61,6 +61,11 @@
  *                           runtime engine options, applied with
  *                           lsm_set_option right after lsm_open       engine's
  *
+ * Engine options persist: a value given here wins over the one the
+ * database last ran with (DIR/OPTIONS), which wins over the engine's
+ * default; an option not given keeps its persisted value
+ * (start_options.h).
+ *
  * Limits and quotas.  Past max_snapshots an acquire is refused with
  * -EMFILE instead of unlisting someone's snapshot.  The *_per_uid quotas
  * (uid_quota.h) refuse with -EMFILE (-ENOMEM for arena bytes) and apply to
@@ -142,6 +147,10 @@ typedef struct daemon_config {
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;
+    /* The open-time engine keys given (file or flags) this start, static
+     * names: they win over DIR/OPTIONS (start_options.h). */
+    const char *engine_given[16];
+    size_t n_engine_given;
 } daemon_config;
 
 /* Fills c with the defaults.  Never fails. */

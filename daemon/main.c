@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "placement.h"
 #include "session.h"
+#include "start_options.h"
 #include "wait.h"
 #include "wal_syncer.h"
 #include "worker.h"
@@ -273,7 +274,11 @@ static int setup_signals(int *sigfd)
 static int open_engine(daemon_ctx *d)
 {
     daemon_config *c = d->cfg;
-    int rc = lsm_open(c->dir, &c->engine, &d->db);
+    lsm_options opts;
+    int rc = start_options(c, &opts);
+    if (rc)
+        return rc;
+    rc = lsm_open(c->dir, &opts, &d->db);
     if (rc == -EBUSY) {
         log_error("lsmd: %s is in use by another process (see the LOCK message above)",
                   c->dir);

@@ -267,3 +267,44 @@ int lsmd_stats_json(lsmd_conn *c, char **json)
     *json = s;
     return 0;
 }
+
+int lsmd_get_option(lsmd_conn *c, const char *name, char **text)
+{
+    if (!text)
+        return -EINVAL;
+    size_t nl = name ? strlen(name) : 0;
+    if (nl > 4096)
+        return -EINVAL;
+    if (nl >= c->large_bytes)
+        return -E2BIG;
+    /* The name, then room for the reply, both in the large region. */
+    char *p = conn_large(c);
+    if (nl)
+        memcpy(p, name, nl);
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_GET_OPTION,
+        .key_off = c->large_off,
+        .key_len = (uint32_t)nl,
+        .out_off = c->large_off + (uint32_t)nl,
+        .out_cap = (uint32_t)(c->large_bytes - nl),
+    };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    if (rc)
+        return rc;
+    if (cqe.status == LSM_ETOOSMALL)
+        return -E2BIG;
+    if (cqe.status)
+        return cqe.status;
+    if (cqe.r0 > sqe.out_cap) {
+        conn_kill(c, "GET_OPTION reply longer than its buffer");
+        return c->dead;
+    }
+    char *out = malloc(cqe.r0 + 1);
+    if (!out)
+        return -ENOMEM;
+    memcpy(out, p + nl, cqe.r0);
+    out[cqe.r0] = '\0';
+    *text = out;
+    return 0;
+}

@@ -60,5 +60,7 @@ int cmd_flush(lsmd_conn *c, const cmd_args *a);    /* admin.c */
 int cmd_compact(lsmd_conn *c, const cmd_args *a);
 int cmd_set(lsmd_conn *c, const cmd_args *a);
 int cmd_snapshot(lsmd_conn *c, const cmd_args *a);
+int cmd_get_option(lsmd_conn *c, const cmd_args *a); /* options.c */
+int cmd_options(lsmd_conn *c, const cmd_args *a);
 
 #endif

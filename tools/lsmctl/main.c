@@ -27,6 +27,10 @@
  *                                      draws them on a time line per level
  *     shell                            read commands from stdin, one per
  *                                      line, on one connection
+ *     get-option NAME                  an engine option's current value
+ *                                      (as persisted in DIR/OPTIONS)
+ *     options                          every engine option, NAME=VALUE
+ *                                      lines (--json: one object)
  *
  * Commands live in this folder by group (lsmctl.h); a new command is a
  * function there and one row of `commands` below.
@@ -56,6 +60,8 @@ static void usage(FILE *f)
           "  levels\n"
           "  compactions [--svg FILE]\n"
           "  shell                      commands from stdin on one connection\n"
+          "  get-option NAME            an engine option's current value\n"
+          "  options                    every engine option, NAME=VALUE lines\n"
           "Socket: --socket, else $LSMD_SOCKET, else $XDG_RUNTIME_DIR/lsmd.sock,\n"
           "else /tmp/lsmd-$UID/lsmd.sock.\n",
           f);
@@ -83,6 +89,8 @@ static const command commands[] = {
     { "set", cmd_set, false },
     { "snapshot", cmd_snapshot, false },
     { "shell", cmd_shell, false },
+    { "get-option", cmd_get_option, false },
+    { "options", cmd_options, false },
 };
 
 static const command *find_command(const char *name)
