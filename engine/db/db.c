@@ -31,7 +31,6 @@
 #include "db/superversion.h"
 #include "db/paths.h"
 #include "db/obsolete_files.h"
-#include "db/options_file.h"
 #include "io/io_direct.h"
 #include "base/filenames.h"
 #include "base/log.h"
@@ -471,7 +470,7 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
     /* The options in force, for the next open (lsm_options_load): after
      * recovery, so a directory that fails to open is left as it was. */
     if (rc == 0)
-        rc = options_file_write(db->io, db->dir, &db->opt, NULL);
+        rc = db_options_persist(db, &db->opt, NULL);
     if (rc == 0) {
         db_delete_obsolete(db);
         rc = -pthread_create(&db->flush_thread, NULL, db_flush_main, db);

@@ -11,7 +11,7 @@
 
 #include "base/crc32c.h"
 #include "base/log.h"
-#include "db/options_table.h"
+#include "lsm.h"
 
 static char *join(const char *dir, const char *name)
 {
@@ -19,37 +19,38 @@ static char *join(const char *dir, const char *name)
     return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
 }
 
-/* The file's bytes into a malloc'd buffer: header, lines, checksum. */
-static int render(const lsm_options *o, char **out, size_t *len)
+/* The file's bytes: header, body, checksum line. */
+static int render(const char *body, size_t len, char **out, size_t *n)
 {
     char *buf = malloc(OPTIONS_FILE_MAX);
     if (!buf)
         return -ENOMEM;
-    int n = snprintf(buf, OPTIONS_FILE_MAX, "%s %d\n", OPTIONS_FILE_MAGIC, OPTIONS_FILE_VERSION);
-    int body = db_options_text(o, NULL, buf + n, OPTIONS_FILE_MAX - (size_t)n - 32);
-    if (body < 0) { /* cannot happen: the table is far below the bound */
+    int h = snprintf(buf, OPTIONS_FILE_MAX, "%s %d\n", OPTIONS_FILE_MAGIC, OPTIONS_FILE_VERSION);
+    if (len > OPTIONS_FILE_MAX - (size_t)h - 32) { /* cannot happen: ~700 bytes */
         free(buf);
-        return -EOVERFLOW;
+        return -E2BIG;
     }
-    n += body;
-    n += snprintf(buf + n, 32, "crc32c=0x%08" PRIx32 "\n", crc32c(buf, (size_t)n));
+    memcpy(buf + h, body, len);
+    size_t m = (size_t)h + len;
+    m += (size_t)snprintf(buf + m, 32, "crc32c=0x%08" PRIx32 "\n", crc32c(buf, m));
     *out = buf;
-    *len = (size_t)n;
+    *n = m;
     return 0;
 }
 
-int options_file_write(lsm_io *io, const char *dir, const lsm_options *o, bool *renamed_out)
+int options_file_write(lsm_io *io, const char *dir, const char *body, size_t len,
+                       bool *renamed_out)
 {
     char *tmp = join(dir, OPTIONS_FILE_TMP), *path = join(dir, OPTIONS_FILE_NAME);
     char *text = NULL;
-    size_t len = 0;
+    size_t n = 0;
     lsm_file *f = NULL;
     bool renamed = false;
-    int rc = tmp && path ? render(o, &text, &len) : -ENOMEM;
+    int rc = tmp && path ? render(body, len, &text, &n) : -ENOMEM;
     if (rc == 0)
         rc = io_open(io, tmp, IO_CREATE, &f);
     if (rc == 0) {
-        rc = io_write_sync(io, f, text, len, 0);
+        rc = io_write_sync(io, f, text, n, 0);
         int crc = io_close(io, f);
         rc = rc ? rc : crc;
     }
@@ -60,7 +61,7 @@ int options_file_write(lsm_io *io, const char *dir, const lsm_options *o, bool *
     if (rc == 0)
         rc = io_sync_dir(io, dir);
     if (rc != 0) {
-        if (!renamed && tmp && f)
+        if (!renamed && f)
             io_unlink(io, tmp);
         log_error("options: writing %s failed: %s", path ? path : dir, lsm_strerror(rc));
     }
@@ -72,111 +73,95 @@ int options_file_write(lsm_io *io, const char *dir, const lsm_options *o, bool *
     return rc;
 }
 
-/* The next line of [*p, end): NUL-terminated in place; NULL at the end. */
-static char *next_line(char **p, char *end)
-{
-    if (*p >= end)
-        return NULL;
-    char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
-    if (!nl)
-        return NULL;
-    *nl = '\0';
-    *p = nl + 1;
-    return s;
-}
-
 static int corrupt(const char *path, int line, const char *why)
 {
     log_error("options: %s line %d: %s", path, line, why);
     return LSM_ECORRUPT;
 }
 
-int options_file_parse(const char *path, const char *text, size_t n, lsm_options *o)
+/* Checks the framing of text (n bytes, no NUL): header, version and the
+ * checksum line, which must end the file.  *body and *body_end delimit
+ * the option lines. */
+static int check_frame(const char *path, const char *text, size_t n, const char **body,
+                       const char **body_end)
 {
-    if (n == 0 || n > OPTIONS_FILE_MAX || memchr(text, '\0', n))
-        return corrupt(path, 1, n == 0 ? "empty file" : "not a text file of ours");
-    char *copy = malloc(n);
-    if (!copy)
-        return -ENOMEM;
-    memcpy(copy, text, n);
-    char *p = copy, *end = copy + n;
-    int rc = 0, lineno = 1, fmt_version = 0;
+    const char *end = text + n, *nl = memchr(text, '\n', n);
     char magic[16];
-    char *line = next_line(&p, end);
-    if (!line || sscanf(line, "%15s %d", magic, &fmt_version) != 2 ||
-        strcmp(magic, OPTIONS_FILE_MAGIC) != 0) {
-        free(copy);
+    int fmt_version = 0;
+    if (!nl || nl - text > 40 || sscanf(text, "%15s %d", magic, &fmt_version) != 2 ||
+        strcmp(magic, OPTIONS_FILE_MAGIC) != 0)
         return corrupt(path, 1, "no " OPTIONS_FILE_MAGIC " header");
-    }
     if (fmt_version != OPTIONS_FILE_VERSION) {
         log_error("options: %s is format version %d; this engine reads version %d", path,
                   fmt_version, OPTIONS_FILE_VERSION);
-        free(copy);
         return LSM_EVERSION;
     }
-    /* The checksum first, so no line of a torn or edited file is used. */
-    lsm_options next = *o;
-    char *body = p;
-    bool sealed = false;
-    while (rc == 0 && (line = next_line(&p, end)) != NULL) {
-        lineno++;
-        uint32_t want;
-        if (strncmp(line, "crc32c=", 7) == 0) {
-            char *e;
-            errno = 0;
-            unsigned long v = strtoul(line + 7, &e, 16);
-            want = (uint32_t)v;
-            if (*e || errno || v > UINT32_MAX)
-                rc = corrupt(path, lineno, "bad checksum line");
-            else if (crc32c(text, (size_t)(line - copy)) != want)
-                rc = corrupt(path, lineno, "checksum mismatch (torn or edited file)");
-            else if (p != end)
-                rc = corrupt(path, lineno, "bytes after the checksum line");
-            sealed = true;
+    *body = nl + 1;
+    int line = 1;
+    for (const char *p = nl + 1; p < end; p = nl + 1) {
+        line++;
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
             break;
-        }
-    }
-    if (rc == 0 && !sealed)
-        rc = corrupt(path, lineno, "no checksum line (torn file)");
-    /* Then the lines, now known to be as written. */
-    bool seen[DB_OPTIONS_COUNT] = { false };
-    lineno = 1;
-    for (p = body; rc == 0 && strncmp(p, "crc32c=", 7) != 0;) {
-        char *name = p;
-        p += strlen(p) + 1; /* every line up to the checksum is NUL-ended now */
-        lineno++;
-        char *eq = strchr(name, '=');
-        if (!eq) {
-            rc = corrupt(path, lineno, "a line without '='");
-            break;
-        }
-        *eq = '\0';
-        int slot = db_option_index(name);
-        if (slot < 0) {
-            log_warn("options: %s line %d: unknown option \"%s\" skipped", path, lineno, name);
+        if (strncmp(p, "crc32c=", 7) != 0)
             continue;
-        }
-        if (seen[slot]) {
-            rc = corrupt(path, lineno, "an option given twice");
-            break;
-        }
-        seen[slot] = true;
-        if (db_option_parse(&next, name, eq + 1) != 0) {
-            log_error("options: %s line %d: bad value \"%s\" for %s", path, lineno, eq + 1,
-                      name);
-            rc = -EINVAL;
-        }
+        char hex[16];
+        size_t hl = (size_t)(nl - p) - 7;
+        if (hl == 0 || hl >= sizeof hex)
+            return corrupt(path, line, "bad checksum line");
+        memcpy(hex, p + 7, hl);
+        hex[hl] = '\0';
+        char *e;
+        errno = 0;
+        unsigned long want = strtoul(hex, &e, 16);
+        if (*e || errno || want > UINT32_MAX)
+            return corrupt(path, line, "bad checksum line");
+        if (crc32c(text, (size_t)(p - text)) != (uint32_t)want)
+            return corrupt(path, line, "checksum mismatch (torn or edited file)");
+        if (nl + 1 != end)
+            return corrupt(path, line, "bytes after the checksum line");
+        *body_end = p;
+        return 0;
+    }
+    return corrupt(path, line, "no checksum line (torn file)");
+}
+
+int options_file_parse(const char *path, const char *text, size_t n, options_line_fn fn,
+                       void *ctx)
+{
+    if (n == 0 || n > OPTIONS_FILE_MAX || memchr(text, '\0', n))
+        return corrupt(path, 1, n == 0 ? "empty file" : "not a text file of ours");
+    const char *body, *body_end;
+    int rc = check_frame(path, text, n, &body, &body_end);
+    if (rc)
+        return rc;
+    /* Every line is checked for its '=' before fn sees any. */
+    int line = 1;
+    for (const char *p = body; p < body_end; p = strchr(p, '\n') + 1) {
+        line++;
+        const char *nl = strchr(p, '\n'), *eq = memchr(p, '=', (size_t)(nl - p));
+        if (!eq || eq == p)
+            return corrupt(path, line, "a line without name=value");
+    }
+    char *copy = malloc((size_t)(body_end - body) + 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, body, (size_t)(body_end - body));
+    copy[body_end - body] = '\0';
+    line = 1;
+    for (char *p = copy; rc == 0 && *p; ) {
+        char *nl = strchr(p, '\n'), *eq = strchr(p, '=');
+        *nl = '\0';
+        *eq = '\0';
+        rc = fn(ctx, p, eq + 1, ++line);
+        p = nl + 1;
     }
     free(copy);
-    if (rc == 0)
-        *o = next;
     return rc;
 }
 
-int lsm_options_load(const char *dir, lsm_options *o)
+int options_file_load(const char *dir, options_line_fn fn, void *ctx)
 {
-    if (!dir || !*dir || !o)
-        return -EINVAL;
     char *path = join(dir, OPTIONS_FILE_NAME);
     if (!path)
         return -ENOMEM;
@@ -188,21 +173,24 @@ int lsm_options_load(const char *dir, lsm_options *o)
         free(path);
         return -e;
     }
+    /* One byte past the bound, so an oversized file shows as one. */
     char *buf = malloc(OPTIONS_FILE_MAX + 1);
-    ssize_t got = 0, r = 0;
+    size_t got = 0;
     int rc = buf ? 0 : -ENOMEM;
-    while (rc == 0 && got <= OPTIONS_FILE_MAX &&
-           (r = read(fd, buf + got, (size_t)(OPTIONS_FILE_MAX + 1 - got))) != 0) {
+    while (rc == 0 && got <= OPTIONS_FILE_MAX) {
+        ssize_t r = read(fd, buf + got, OPTIONS_FILE_MAX + 1 - got);
+        if (r == 0)
+            break;
         if (r < 0 && errno != EINTR)
             rc = -errno;
         else if (r > 0)
-            got += r;
+            got += (size_t)r;
     }
     close(fd);
     if (rc == 0)
-        rc = options_file_parse(path, buf, (size_t)got, o);
-    if (rc == 0)
-        log_info("options: loaded %s", path);
+        rc = options_file_parse(path, buf, got, fn, ctx);
+    else
+        log_error("options: cannot read %s: %s", path, lsm_strerror(rc));
     free(buf);
     free(path);
     return rc;
