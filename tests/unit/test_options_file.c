@@ -144,6 +144,19 @@ static void test_get_option_errors(void **state)
     th_rmrf_free(dir);
 }
 
+/* Opens dir with defaults on a fault backend over POSIX. */
+static lsm_db *open_on_fault(const char *dir, lsm_io **base, lsm_io **fault)
+{
+    assert_int_equal(io_new("posix", base), 0);
+    assert_int_equal(io_fault_new(*base, fault), 0);
+    lsm_options o;
+    lsm_options_init(&o);
+    o.io = *fault;
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    return db;
+}
+
 /* A set is durable when it returns: a power loss right after keeps it
  * (temp file synced, renamed, directory synced). */
 static void test_set_survives_power_loss(void **state)
@@ -151,18 +164,13 @@ static void test_set_survives_power_loss(void **state)
     (void)state;
     char *dir = th_tempdir("optf");
     lsm_io *base, *fault;
-    assert_int_equal(io_new("posix", &base), 0);
-    assert_int_equal(io_fault_new(base, &fault), 0);
-    lsm_options o;
-    lsm_options_init(&o);
-    o.io = fault;
-    lsm_db *db;
-    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    lsm_db *db = open_on_fault(dir, &base, &fault);
     set_all(db);
     assert_int_equal(io_fault_power_loss(fault), 0);
     lsm_close(db); /* the machine is off: errors expected */
     io_destroy(fault);
     io_destroy(base);
+    lsm_options o;
     lsm_options_init(&o);
     assert_int_equal(lsm_options_load(dir, &o), 0);
     assert_string_equal(o.compaction_style, "tiered");
@@ -177,13 +185,7 @@ static void test_failed_write_changes_nothing(void **state)
     (void)state;
     char *dir = th_tempdir("optf");
     lsm_io *base, *fault;
-    assert_int_equal(io_new("posix", &base), 0);
-    assert_int_equal(io_fault_new(base, &fault), 0);
-    lsm_options o;
-    lsm_options_init(&o);
-    o.io = fault;
-    lsm_db *db;
-    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    lsm_db *db = open_on_fault(dir, &base, &fault);
     char buf[64];
     /* Fail each operation of the write in turn (create, write, sync,
      * rename, directory sync) until one set goes through. */
