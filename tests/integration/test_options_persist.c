@@ -193,8 +193,8 @@ static void test_damaged_options_file_stops_start(void **state)
     fclose(f);
     assert_int_equal(truncate(path, n / 2), 0);
     /* timeout: a daemon that wrongly starts must not hang the test. */
-    snprintf(cmd, sizeof cmd, "timeout 20 %s --dir %s --socket %s --workers 1 2>>%s", fx->bin, d->db,
-             d->sock, d->log);
+    snprintf(cmd, sizeof cmd, "timeout 20 %s --dir %s --socket %s --workers 1 2>>%s", fx->bin,
+             d->db, d->sock, d->log);
     int st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     assert_true(log_has(d, "OPTIONS line"));
