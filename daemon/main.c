@@ -57,7 +57,9 @@ static void usage(FILE *f)
           "Every configuration key (see daemon/config.h) is also a flag, e.g.\n"
           "--spin-us 50, --memtable-bytes 64M, --allow-uids 1000,1001.\n"
           "--use-direct-io: write tables with O_DIRECT; the block cache\n"
-          "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n",
+          "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n"
+          "Engine options persist in DIR/OPTIONS (lsmctl set, lsmctl options);\n"
+          "a key given here or in --config wins over the persisted value.\n",
           f);
 }
 
