@@ -406,8 +406,11 @@ int db_options_text(const lsm_options *o, const char *name, char *buf, size_t ca
         int sp;
         const char *n = named(i, &d, &sp);
         format_named(o, i, v, sizeof v);
-        int w = snprintf(buf + len, cap > len ? cap - len : 0, "%s=%s\n", n, v);
-        len += (size_t)w;
+        char line[128];
+        size_t w = (size_t)snprintf(line, sizeof line, "%s=%s\n", n, v);
+        if (len + w < cap) /* room for it and the NUL */
+            memcpy(buf + len, line, w + 1);
+        len += w;
     }
     if (len >= cap)
         return LSM_ETOOSMALL;

@@ -139,6 +139,8 @@ static void test_get_option_errors(void **state)
     assert_int_equal(lsm_options_set(&o, "compaction_style", "fifo"), -EINVAL);
     assert_int_equal(lsm_options_set(&o, "nope", "1"), -EINVAL);
     assert_int_equal(lsm_options_set(&o, "l0_stop_trigger", "0"), -EINVAL);
+    assert_int_equal(lsm_options_get(&o, "", NULL, 0), LSM_ETOOSMALL); /* sizing */
+    assert_int_equal(lsm_options_get(&o, "file_mode", NULL, 0), LSM_ETOOSMALL);
     assert_int_equal(lsm_options_get(&o, "file_mode", buf, sizeof buf), 4);
     assert_string_equal(buf, "0640");
     th_rmrf_free(dir);
