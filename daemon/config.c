@@ -195,6 +195,16 @@ static int parse_bool(const char *v, int *out)
     return -EINVAL;
 }
 
+/* Records an open-time engine key as given (start_options.h). */
+static void mark_given(daemon_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_engine_given; i++)
+        if (strcmp(c->engine_given[i], name) == 0)
+            return;
+    if (c->n_engine_given < sizeof c->engine_given / sizeof *c->engine_given)
+        c->engine_given[c->n_engine_given++] = name;
+}
+
 /* Keys that are switches: on the command line they may stand alone. */
 static const char *const k_bool_keys[] = { "use_direct_io" };
 
@@ -332,47 +342,57 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         c->hello_timeout_ms = (int)n;
         return 0;
     }
-    if (strcmp(k, "file_mode") == 0)
+    if (strcmp(k, "file_mode") == 0) {
+        mark_given(c, "file_mode");
         return parse_file_mode(v, &c->engine.file_mode);
+    }
     /* lsm_options fields; the engine checks ranges at lsm_open. */
     if (strcmp(k, "memtable_bytes") == 0) {
+        mark_given(c, "memtable_bytes");
         if (parse_size(v, SIZE_MAX, &sz))
             return -EINVAL;
         c->engine.memtable_bytes = (size_t)sz;
         return 0;
     }
     if (strcmp(k, "block_bytes") == 0) {
+        mark_given(c, "block_bytes");
         if (parse_size(v, SIZE_MAX, &sz))
             return -EINVAL;
         c->engine.block_bytes = (size_t)sz;
         return 0;
     }
     if (strcmp(k, "sstable_target_bytes") == 0) {
+        mark_given(c, "sstable_target_bytes");
         if (parse_size(v, SIZE_MAX, &sz))
             return -EINVAL;
         c->engine.sstable_target_bytes = (size_t)sz;
         return 0;
     }
     if (strcmp(k, "max_immutable_memtables") == 0) {
+        mark_given(c, "max_immutable_memtables");
         if (parse_int(v, 0, INT_MAX, &n))
             return -EINVAL;
         c->engine.max_immutable_memtables = (int)n;
         return 0;
     }
     if (strcmp(k, "block_restart_interval") == 0) {
+        mark_given(c, "block_restart_interval");
         if (parse_int(v, 0, INT_MAX, &n))
             return -EINVAL;
         c->engine.block_restart_interval = (int)n;
         return 0;
     }
     if (strcmp(k, "bloom_bits_per_key") == 0) {
+        mark_given(c, "bloom_bits_per_key");
         if (parse_int(v, 0, INT_MAX, &n))
             return -EINVAL;
         c->engine.bloom_bits_per_key = (int)n;
         return 0;
     }
-    if (strcmp(k, "use_direct_io") == 0) /* open-time only */
+    if (strcmp(k, "use_direct_io") == 0) { /* open-time only */
+        mark_given(c, "use_direct_io");
         return parse_bool(v, &c->engine.use_direct_io);
+    }
     for (size_t i = 0; i < sizeof k_runtime_opts / sizeof *k_runtime_opts; i++)
         if (strcmp(k, k_runtime_opts[i]) == 0)
             return add_engine_opt(c, k, v);

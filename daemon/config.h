@@ -64,6 +64,11 @@
  *                           runtime engine options, applied with
  *                           lsm_set_option right after lsm_open       engine's
  *
+ * Engine options persist: a value given here wins over the one the
+ * database last ran with (DIR/OPTIONS), which wins over the engine's
+ * default; an option not given keeps its persisted value
+ * (start_options.h).
+ *
  * Limits and quotas.  Past max_snapshots an acquire is refused with
  * -EMFILE instead of unlisting someone's snapshot.  The *_per_uid quotas
  * (uid_quota.h) refuse with -EMFILE (-ENOMEM for arena bytes) and apply to
@@ -154,6 +159,10 @@ typedef struct daemon_config {
     int log_level;          /* enum lsm_log_level, -1 = not set; main thread */
     char *log_file;         /* owned, NULL = stderr; main thread */
     char *config_path;      /* owned: the last file config_load_file read */
+    /* The open-time engine keys given (file or flags) this start, static
+     * names: they win over DIR/OPTIONS (start_options.h). */
+    const char *engine_given[16];
+    size_t n_engine_given;
 } daemon_config;
 
 /* Fills c with the defaults.  Never fails. */

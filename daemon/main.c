@@ -42,6 +42,7 @@
 #include "placement.h"
 #include "reload.h"
 #include "session.h"
+#include "start_options.h"
 #include "wait.h"
 #include "wal_syncer.h"
 #include "worker.h"
@@ -70,7 +71,9 @@ static void usage(FILE *f)
           "--use-direct-io: write tables with O_DIRECT; the block cache\n"
           "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n"
           "--log-file PATH: append the log there (SIGHUP reopens it).\n"
-          "SIGHUP reloads the --config file's runtime options; SIGTERM stops.\n",
+          "SIGHUP reloads the --config file's runtime options; SIGTERM stops.\n"
+          "Engine options persist in DIR/OPTIONS (lsmctl set, lsmctl options);\n"
+          "a key given here or in --config wins over the persisted value.\n",
           f);
 }
 
@@ -253,7 +256,11 @@ static int setup_signals(int *sigfd)
 static int open_engine(daemon_ctx *d)
 {
     daemon_config *c = d->cfg;
-    int rc = lsm_open(c->dir, &c->engine, &d->db);
+    lsm_options opts;
+    int rc = start_options(c, &opts);
+    if (rc)
+        return rc;
+    rc = lsm_open(c->dir, &opts, &d->db);
     if (rc == -EBUSY) {
         log_error("lsmd: %s is in use by another process (see the LOCK message above)",
                   c->dir);

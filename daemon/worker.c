@@ -35,6 +35,7 @@
 #include "wait.h"
 #include "batcher.h"
 #include "iter_ops.h"
+#include "get_option.h"
 #include "multi_get.h"
 #include "parked.h"
 
@@ -249,6 +250,12 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_ITER_SCAN:
         iter_op(w->d, &w->retired, s, q);
         return;
+    case SHM_OP_GET_OPTION: { /* quick and read-only: get_option.h */
+        struct shm_cqe c = { .tag = q->tag };
+        get_option_serve(w->d, s, q, &c);
+        complete(s, &c);
+        return;
+    }
     case SHM_OP_FLUSH:
     case SHM_OP_COMPACT:
     case SHM_OP_SET_OPTION:

@@ -445,8 +445,52 @@ int lsm_compact(lsm_db *db, int level);
  * the current value of its partner ("Option rules" above); the log says
  * why and nothing changes.  To move a pair past each other, set the one
  * that keeps the rule first (e.g. raise l0_stop_trigger before
- * l0_slowdown_trigger). */
+ * l0_slowdown_trigger).  A change is written to DIR/OPTIONS (see
+ * "Persisted options" below) before it applies: if that write fails the
+ * call returns its -errno (-EIO, -ENOSPC, ...) and nothing changes. */
 int lsm_set_option(lsm_db *db, const char *name, const char *value);
+
+/* ---- Persisted options (DIR/OPTIONS) ------------------------------------ */
+/* lsm_open writes every option it opened with to DIR/OPTIONS, and each
+ * successful lsm_set_option rewrites it, atomically (a temporary file,
+ * fsync, rename, directory fsync): after a crash the file holds the
+ * options last in force.  Persisted: compaction_style, memtable_impl, the
+ * numeric fields of lsm_options and file_mode; not create_if_missing,
+ * error_if_exists, io_backend, io.  Format: docs/options-format.md.
+ * lsm_open does not read the file: the caller decides what wins (lsmd:
+ * defaults < DIR/OPTIONS < what is given at start; docs/operations.md,
+ * "Options"), as RocksDB's LoadLatestOptions leaves it to the caller. */
+
+/* Every option listed by lsm_get_option(db, "", ...) fits in this many
+ * bytes with its NUL. */
+#define LSM_OPTIONS_TEXT_MAX 4096
+
+/* Overlays the options persisted in DIR/OPTIONS onto *o (call
+ * lsm_options_init first): the values found replace o's, the rest stay.
+ * An unknown name (from a newer engine) is skipped with a warning.  On
+ * any error *o is unchanged and the log says which file, line and why.
+ * Errors: -ENOENT (no OPTIONS file: a new database, or one written before
+ *   this version), LSM_ECORRUPT (the file is damaged: not ours, torn, or
+ *   edited by hand, which its checksum refuses), LSM_EVERSION (a newer
+ *   format), -EINVAL (a value out of range), -errno (cannot read). */
+int lsm_options_load(const char *dir, lsm_options *o);
+
+/* The current value of option name, as text, into buf (cap bytes, NUL-
+ * terminated): sizes and counts as decimal integers (bytes for sizes),
+ * ratios as decimals that read back exactly, file_mode in octal ("0600").
+ * An empty or NULL name lists every persisted option, one "name=value\n"
+ * line each, in a fixed order.  Returns the length without the NUL.
+ * Errors: -EINVAL (db NULL, unknown name), LSM_ETOOSMALL (cap too small;
+ *   LSM_OPTIONS_TEXT_MAX always suffices).  Thread safety: any thread. */
+int lsm_get_option(lsm_db *db, const char *name, char *buf, size_t cap);
+
+/* The same two on an lsm_options that no database holds: get as
+ * lsm_get_option; set parses one value as lsm_set_option does (K/M/G
+ * suffixes for sizes), for any persisted option, and checks its range
+ * (the rules between pairs are lsm_open's).  Errors (set): -EINVAL
+ * (unknown name or bad value: logged; *o unchanged). */
+int lsm_options_get(const lsm_options *o, const char *name, char *buf, size_t cap);
+int lsm_options_set(lsm_options *o, const char *name, const char *value);
 
 /* A malloc'd JSON object (free with lsm_free) describing levels, I/O,
  * WAL, cache, compaction and stall statistics and the recent

@@ -290,6 +290,14 @@ int lsmd_set_option(lsmd_conn *c, const char *name, const char *value);
  * with free().  Open to every client.  Errors: -E2BIG (larger than the large region), -ENOMEM,
  * -ENOTCONN. */
 int lsmd_stats_json(lsmd_conn *c, char **json);
+/* The current value of the engine option name (lsm_get_option's text:
+ * "tiered", "8388608", "7.25", "0600"), or with name NULL or "" every
+ * option as "name=value\n" lines, as a malloc'd NUL-terminated string in
+ * *text: free with free().  Open to every client (read-only).
+ * Errors: -EINVAL (unknown name, or longer than 4096 bytes), -E2BIG (the
+ * reply is larger than the large region), -EOPNOTSUPP (a daemon older
+ * than GET_OPTION), -ENOMEM, -ENOTCONN. */
+int lsmd_get_option(lsmd_conn *c, const char *name, char **text);
 
 /* ---- Asynchronous interface ---------------------------------------------- */
 /* Up to lsmd_queue_depth() requests in flight; each key + value must fit a

@@ -2,6 +2,7 @@
  * large region once, runs one request (conn_call) and reads the reply in
  * place. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,6 +239,34 @@ int lsmd_set_option(lsmd_conn *c, const char *name, const char *value)
     return rc ? rc : cqe.status;
 }
 
+/* Sends sqe, whose reply is text of r0 bytes at out_off (no NUL), and
+ * returns it as a malloc'd NUL-terminated copy in *out.  Too long for the
+ * buffer: -E2BIG; a length past the buffer breaks the protocol. */
+static int call_for_text(lsmd_conn *c, struct shm_sqe *sqe, const char *what, char **out)
+{
+    struct shm_cqe cqe;
+    int rc = conn_call(c, sqe, &cqe);
+    if (rc)
+        return rc;
+    if (cqe.status == LSM_ETOOSMALL)
+        return -E2BIG;
+    if (cqe.status)
+        return cqe.status;
+    if (cqe.r0 > sqe->out_cap) {
+        char why[64];
+        snprintf(why, sizeof why, "%s reply longer than its buffer", what);
+        conn_kill(c, why);
+        return c->dead;
+    }
+    char *s = malloc(cqe.r0 + 1);
+    if (!s)
+        return -ENOMEM;
+    memcpy(s, c->arena + sqe->out_off, cqe.r0);
+    s[cqe.r0] = '\0';
+    *out = s;
+    return 0;
+}
+
 int lsmd_stats_json(lsmd_conn *c, char **json)
 {
     if (!json)
@@ -247,23 +276,28 @@ int lsmd_stats_json(lsmd_conn *c, char **json)
         .out_off = c->large_off,
         .out_cap = c->large_bytes,
     };
-    struct shm_cqe cqe;
-    int rc = conn_call(c, &sqe, &cqe);
-    if (rc)
-        return rc;
-    if (cqe.status == LSM_ETOOSMALL)
+    return call_for_text(c, &sqe, "STATS", json);
+}
+
+int lsmd_get_option(lsmd_conn *c, const char *name, char **text)
+{
+    if (!text)
+        return -EINVAL;
+    size_t nl = name ? strlen(name) : 0;
+    if (nl > 4096)
+        return -EINVAL;
+    if (nl >= c->large_bytes)
         return -E2BIG;
-    if (cqe.status)
-        return cqe.status;
-    if (cqe.r0 > sqe.out_cap) {
-        conn_kill(c, "STATS reply longer than its buffer");
-        return c->dead;
-    }
-    char *s = malloc(cqe.r0 + 1);
-    if (!s)
-        return -ENOMEM;
-    memcpy(s, conn_large(c), cqe.r0);
-    s[cqe.r0] = '\0';
-    *json = s;
-    return 0;
+    /* The name, then room for the reply, both in the large region. */
+    char *p = conn_large(c);
+    if (nl)
+        memcpy(p, name, nl);
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_GET_OPTION,
+        .key_off = c->large_off,
+        .key_len = (uint32_t)nl,
+        .out_off = c->large_off + (uint32_t)nl,
+        .out_cap = (uint32_t)(c->large_bytes - nl),
+    };
+    return call_for_text(c, &sqe, "GET_OPTION", text);
 }

@@ -217,13 +217,18 @@ enum shm_op {
                                  table + values; see "Multi-get" below */
     SHM_OP_ITER_SCAN = 18,    /* ITER_OPEN with a seek key, a page limit
                                  and a byte budget: see "Scans" below */
-    SHM_OP_COUNT_ = 19        /* one past the last opcode */
+    SHM_OP_GET_OPTION = 21,   /* key = option name (0 .. 4096 bytes, no
+                                 NUL; empty = every option), out <- the
+                                 value, or "name=value\n" lines (no NUL),
+                                 r0 = length; too long: LSM_ETOOSMALL, r0
+                                 = needed; unknown name: -EINVAL */
+    SHM_OP_COUNT_ = 22        /* one past the last opcode */
 };
 
 /* Completion status codes (shm_cqe.status), the whole list:
  *   0               success
  *   LSM_ENOTFOUND   GET: key absent or deleted
- *   LSM_ETOOSMALL   out_cap too small: r0 (GET, STATS, SNAP_LIST) or r1
+ *   LSM_ETOOSMALL   out_cap too small: r0 (GET, STATS, GET_OPTION, SNAP_LIST) or r1
  *                   (pages) says how many bytes are needed
  *   LSM_EREADONLY, LSM_ECORRUPT, -EIO, -ENOSPC   engine errors, as lsm.h
  *   -EINVAL         descriptor refused by validation (offset/length out of

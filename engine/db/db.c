@@ -10,7 +10,8 @@
  *   4. write what was replayed to a level-0 table and record it with the
  *      next WAL's number, so the replayed WALs are retired and never hold a
  *      torn tail behind a newer log;
- *   5. create the new WAL, sync the directory, delete obsolete files, start
+ *   5. create the new WAL, sync the directory, write DIR/OPTIONS (the
+ *      options in force: options_file.h), delete obsolete files, start
  *      the flush thread.
  */
 #include <errno.h>
@@ -369,6 +370,7 @@ static void db_free(lsm_db *db)
         close(db->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->manifest_mu);
+    pthread_mutex_destroy(&db->options_mu);
     pthread_cond_destroy(&db->bg_cv);
     pthread_cond_destroy(&db->work_cv);
     pthread_mutex_destroy(&db->sync_mu);
@@ -406,6 +408,7 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
     db->lock_fd = -1;
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->manifest_mu, NULL);
+    pthread_mutex_init(&db->options_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_cond_init(&db->work_cv, NULL);
     pthread_mutex_init(&db->sync_mu, NULL);
@@ -464,6 +467,10 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
         rc = db_install_sv(db);
         pthread_mutex_unlock(&db->mu);
     }
+    /* The options in force, for the next open (lsm_options_load): after
+     * recovery, so a directory that fails to open is left as it was. */
+    if (rc == 0)
+        rc = db_options_persist(db, &db->opt, NULL);
     if (rc == 0) {
         db_delete_obsolete(db);
         rc = -pthread_create(&db->flush_thread, NULL, db_flush_main, db);

@@ -11,7 +11,9 @@
  *   db_flush.c       memtable -> level 0
  *   db_compact.c     compaction threads, lsm_compact, run-time changes to
  *                    compaction
- *   db_options.c     option checks, lsm_set_option
+ *   db_options.c     option checks, lsm_set_option, every option by name
+ *                    (lsm_get_option, lsm_options_get/set/load)
+ *   options_file.c   DIR/OPTIONS as bytes: framing, checksum, rename
  *   db_stats.c       lsm_stats_json
  *   db_transient.c   retrying resource errors
  * and the shared services, each with its own header:
@@ -154,6 +156,9 @@ struct lsm_db {
     bool syncing;                /* a thread is in fdatasync */
     int sync_error;              /* sticky: a failed fdatasync */
     pthread_mutex_t manifest_mu; /* serializes version_set_log_and_apply */
+    pthread_mutex_t options_mu;  /* serializes lsm_set_option, so DIR/OPTIONS
+                                    is written in the order changes apply;
+                                    taken before mu, never under it */
 
     int bg_error;                /* [mu] 0, or the error that made us read-only */
     int flush_transient;         /* [mu] the flush is retrying after this
@@ -258,6 +263,13 @@ int db_check_options(const lsm_options *o);
  * pair and why.  Returns 0 or -EINVAL. */
 int db_check_option_rules(const lsm_options *o, const char *changed);
 int db_style_valid(const char *s);
+/* name's value as text into buf (NUL-terminated), or with name NULL or ""
+ * every option as "name=value\n" lines.  Returns the length (without the
+ * NUL), -EINVAL (unknown name), LSM_ETOOSMALL (cap too small). */
+int db_options_text(const lsm_options *o, const char *name, char *buf, size_t cap);
+/* Writes o to DIR/OPTIONS (options_file_write; *renamed as there).
+ * REQUIRES: options_mu held, or no other thread yet (lsm_open). */
+int db_options_persist(lsm_db *db, const lsm_options *o, bool *renamed);
 
 /* db_write.c */
 /* b NULL: switch.  *seq (may be NULL) gets the write's WAL position: the

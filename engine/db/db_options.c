@@ -1,17 +1,22 @@
 /*
- * db_options.c — checking options at open and changing them at run time
- * (lsm_set_option).  One table describes every numeric option: its name,
- * where it lives in lsm_options, its range and whether it may change at run
- * time, so open-time checks and run-time parsing cannot drift apart.
+ * db_options.c — checking options at open, changing them at run time
+ * (lsm_set_option, which persists each change in DIR/OPTIONS first),
+ * reading them back (lsm_get_option) and loading DIR/OPTIONS
+ * (lsm_options_load).  One table describes every numeric option: its
+ * name, where it lives in lsm_options, its range and whether it may change
+ * at run time, so open-time checks, run-time parsing and the OPTIONS file
+ * cannot drift apart.
  */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/db_impl.h"
 #include "base/log.h"
+#include "db/options_file.h"
 #include "table/block_cache.h"
 
 enum opt_kind { OPT_SIZE, OPT_INT, OPT_DOUBLE, OPT_U64 };
@@ -202,27 +207,15 @@ static int parse_number(const char *s, enum opt_kind kind, double *out)
     return 0;
 }
 
-/* Switches the picker; -EINVAL when the options break a rule under the
- * new style (db_check_option_rules). */
-static int set_compaction_style(lsm_db *db, const char *style)
+/* Applies next to the running database.  REQUIRES: mu held. */
+static void install(lsm_db *db, const lsm_options *next)
 {
-    const compaction_picker *p = compaction_picker_find(style);
-    if (!p)
-        return -EINVAL;
-    pthread_mutex_lock(&db->mu);
-    lsm_options next = db->opt;
-    next.compaction_style = p->name;
-    if (db_check_option_rules(&next, "compaction_style") != 0) {
-        pthread_mutex_unlock(&db->mu);
-        return -EINVAL;
+    if (strcmp(db->picker->name, next->compaction_style) != 0) {
+        log_info_limited("compaction style %s -> %s", db->picker->name, next->compaction_style);
+        db->picker = compaction_picker_find(next->compaction_style);
+        pthread_cond_broadcast(&db->compact_cv);
     }
-    const char *old = db->picker->name;
-    db->picker = p;
-    db->opt.compaction_style = p->name;
-    pthread_cond_broadcast(&db->compact_cv);
-    pthread_mutex_unlock(&db->mu);
-    log_info_limited("compaction style %s -> %s", old, p->name);
-    return 0;
+    db->opt = *next;
 }
 
 /* Applies a changed block_cache_bytes. */
@@ -234,17 +227,19 @@ static void cache_options_changed(lsm_db *db)
     block_cache_set_capacity(db->block_cache, cap);
 }
 
-int lsm_set_option(lsm_db *db, const char *name, const char *value)
+/* Checks name = value as a run-time change; -EINVAL (logged) when it is
+ * not one. */
+static int check_runtime(const char *name, const char *value, const struct opt_desc **dp,
+                         double *v)
 {
-    if (!db || !name || !value)
-        return -EINVAL;
+    *dp = NULL;
     if (strcmp(name, "compaction_style") == 0) {
         if (!db_style_valid(value)) {
             log_warn_limited("lsm_set_option compaction_style: \"%s\" is not leveled or tiered",
                              value);
             return -EINVAL;
         }
-        return set_compaction_style(db, value);
+        return 0;
     }
     const struct opt_desc *d = find_opt(name);
     if (!d) {
@@ -255,27 +250,298 @@ int lsm_set_option(lsm_db *db, const char *name, const char *value)
         log_warn_limited("lsm_set_option: %s can only be set at open", name);
         return -EINVAL;
     }
-    double v;
-    if (parse_number(value, d->kind, &v) != 0) {
+    if (parse_number(value, d->kind, v) != 0) {
         log_warn_limited("lsm_set_option %s: \"%s\" is not a valid %s", name, value,
                          d->kind == OPT_DOUBLE ? "number" : "whole number");
         return -EINVAL;
     }
-    if (!in_range(d, v, true))
+    if (!in_range(d, *v, true))
         return -EINVAL;
-    /* The new value is checked against the current value of each partner,
-     * under mu so two sets cannot each pass against the other's old value. */
+    *dp = d;
+    return 0;
+}
+
+int lsm_set_option(lsm_db *db, const char *name, const char *value)
+{
+    if (!db || !name || !value)
+        return -EINVAL;
+    const struct opt_desc *d;
+    double v = 0;
+    int rc = check_runtime(name, value, &d, &v);
+    if (rc)
+        return rc;
+    /* options_mu makes check, persist and apply one step among sets: the
+     * file always holds what is (or is about to be) in force, and the new
+     * value is checked against each partner's current value, so two sets
+     * cannot each pass against the other's old value. */
+    pthread_mutex_lock(&db->options_mu);
     pthread_mutex_lock(&db->mu);
     lsm_options next = db->opt;
-    set_value(&next, d, v);
-    if (db_check_option_rules(&next, name) != 0) {
-        pthread_mutex_unlock(&db->mu);
-        return -EINVAL;
-    }
-    set_value(&db->opt, d, v);
+    if (d)
+        set_value(&next, d, v);
+    else
+        next.compaction_style = compaction_picker_find(value)->name;
+    rc = db_check_option_rules(&next, name);
     pthread_mutex_unlock(&db->mu);
+    /* Persisted before it applies: a failed write changes nothing, and a
+     * crash between the two finds the new value, as if it had applied. */
+    bool renamed = false;
+    if (rc == 0)
+        rc = db_options_persist(db, &next, &renamed);
+    if (rc != 0 && renamed) {
+        /* Only the directory sync failed, so OPTIONS holds next, which is
+         * not in force: put the old options back (best effort). */
+        pthread_mutex_lock(&db->mu);
+        lsm_options old = db->opt;
+        pthread_mutex_unlock(&db->mu);
+        (void)db_options_persist(db, &old, NULL);
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&db->mu);
+        install(db, &next);
+        pthread_mutex_unlock(&db->mu);
+    }
+    pthread_mutex_unlock(&db->options_mu);
+    if (rc)
+        return rc;
     log_info_limited("option %s set to %s", name, value);
     db_options_changed(db);
     cache_options_changed(db);
     return 0;
+}
+
+/* ---- options by name: lsm_get_option, the OPTIONS file ------------------ */
+
+/* Every persisted option, in the order lsm_get_option lists them and the
+ * OPTIONS file holds them: the two style strings, g_opts' rows, file_mode.
+ * Not persisted: create_if_missing and error_if_exists (how to open, not
+ * what the database is), io_backend and io (the machine's, not the
+ * data's). */
+enum { NAMED_STYLE = -1, NAMED_IMPL = -2, NAMED_MODE = -3 };
+
+#define N_OPTS (sizeof g_opts / sizeof g_opts[0])
+#define N_NAMED ((int)N_OPTS + 3)
+
+/* The i-th persisted option: its name and g_opts row (NULL for the three
+ * kept apart) or its NAMED_* code. */
+static const char *named(int i, const struct opt_desc **d, int *special)
+{
+    *d = NULL;
+    *special = 0;
+    if (i == 0) {
+        *special = NAMED_STYLE;
+        return "compaction_style";
+    }
+    if (i == 1) {
+        *special = NAMED_IMPL;
+        return "memtable_impl";
+    }
+    if (i - 2 < (int)N_OPTS) {
+        *d = &g_opts[i - 2];
+        return (*d)->name;
+    }
+    *special = NAMED_MODE;
+    return "file_mode";
+}
+
+/* The option's index in the persisted list, or -1 for an unknown name. */
+static int option_index(const char *name)
+{
+    const struct opt_desc *d;
+    int sp;
+    for (int i = 0; i < N_NAMED; i++)
+        if (strcmp(named(i, &d, &sp), name) == 0)
+            return i;
+    return -1;
+}
+
+/* A double that reads back exactly: the shorter %.15g when it does. */
+static void format_double(double v, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, cap, "%.17g", v);
+}
+
+static void format_named(const lsm_options *o, int i, char *buf, size_t cap)
+{
+    const struct opt_desc *d;
+    int sp;
+    named(i, &d, &sp);
+    if (sp == NAMED_STYLE) {
+        snprintf(buf, cap, "%s", o->compaction_style ? o->compaction_style : "leveled");
+    } else if (sp == NAMED_IMPL) {
+        snprintf(buf, cap, "%s", o->memtable_impl ? o->memtable_impl : "skiplist");
+    } else if (sp == NAMED_MODE) {
+        snprintf(buf, cap, "0%o", o->file_mode ? o->file_mode : IO_DEFAULT_FILE_MODE);
+    } else {
+        const char *p = (const char *)o + d->offset;
+        switch (d->kind) {
+        case OPT_SIZE: snprintf(buf, cap, "%zu", *(const size_t *)p); break;
+        case OPT_INT: snprintf(buf, cap, "%d", *(const int *)p); break;
+        case OPT_DOUBLE: format_double(*(const double *)p, buf, cap); break;
+        default: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+        }
+    }
+}
+
+/* See db_impl.h. */
+int db_options_text(const lsm_options *o, const char *name, char *buf, size_t cap)
+{
+    char v[64];
+    size_t len = 0;
+    if (name && *name) {
+        int i = option_index(name);
+        if (i < 0)
+            return -EINVAL;
+        format_named(o, i, v, sizeof v);
+        len = strlen(v);
+        if (len >= cap)
+            return LSM_ETOOSMALL;
+        memcpy(buf, v, len + 1);
+        return (int)len;
+    }
+    for (int i = 0; i < N_NAMED; i++) {
+        const struct opt_desc *d;
+        int sp;
+        const char *n = named(i, &d, &sp);
+        format_named(o, i, v, sizeof v);
+        char line[128];
+        size_t w = (size_t)snprintf(line, sizeof line, "%s=%s\n", n, v);
+        if (len + w < cap) /* room for it and the NUL */
+            memcpy(buf + len, line, w + 1);
+        len += w;
+    }
+    if (len >= cap)
+        return LSM_ETOOSMALL;
+    return (int)len;
+}
+
+/* Sets one option of *o from text (sizes take K/M/G) and checks its
+ * range; pair rules are left to lsm_open.  Returns 0, -ENOENT (unknown
+ * name) or -EINVAL (bad value, logged when out of range). */
+static int option_parse(lsm_options *o, const char *name, const char *value)
+{
+    int i = option_index(name);
+    if (i < 0)
+        return -ENOENT;
+    const struct opt_desc *d;
+    int sp;
+    named(i, &d, &sp);
+    if (sp == NAMED_STYLE) {
+        const compaction_picker *p = db_style_valid(value) ? compaction_picker_find(value) : NULL;
+        if (!p)
+            return -EINVAL;
+        o->compaction_style = p->name; /* static */
+        return 0;
+    }
+    if (sp == NAMED_IMPL) {
+        const char *impl = memtable_impl_lookup(value);
+        if (!impl)
+            return -EINVAL;
+        o->memtable_impl = impl; /* static */
+        return 0;
+    }
+    if (sp == NAMED_MODE) {
+        char *end;
+        errno = 0;
+        unsigned long m = strtoul(value, &end, 8);
+        if (!*value || *end || errno || m > 07777)
+            return -EINVAL;
+        o->file_mode = (unsigned)m;
+        return 0;
+    }
+    double v;
+    if (parse_number(value, d->kind, &v) != 0 || !in_range(d, v, false))
+        return -EINVAL;
+    set_value(o, d, v);
+    return 0;
+}
+
+int lsm_options_get(const lsm_options *o, const char *name, char *buf, size_t cap)
+{
+    if (!o || (!buf && cap))
+        return -EINVAL;
+    return db_options_text(o, name, buf, cap);
+}
+
+int lsm_options_set(lsm_options *o, const char *name, const char *value)
+{
+    if (!o || !name || !value)
+        return -EINVAL;
+    int rc = option_parse(o, name, value);
+    if (rc == -ENOENT) {
+        log_warn_limited("lsm_options_set: unknown option \"%s\"", name);
+        return -EINVAL;
+    }
+    if (rc)
+        log_warn_limited("lsm_options_set %s: \"%s\" is not a valid value", name, value);
+    return rc;
+}
+
+int lsm_get_option(lsm_db *db, const char *name, char *buf, size_t cap)
+{
+    if (!db || (!buf && cap))
+        return -EINVAL;
+    pthread_mutex_lock(&db->mu);
+    lsm_options o = db->opt;
+    pthread_mutex_unlock(&db->mu);
+    return db_options_text(&o, name, buf, cap);
+}
+
+/* See db_impl.h. */
+int db_options_persist(lsm_db *db, const lsm_options *o, bool *renamed)
+{
+    char body[LSM_OPTIONS_TEXT_MAX];
+    int n = db_options_text(o, NULL, body, sizeof body);
+    if (n < 0)
+        return n;
+    return options_file_write(db->io, db->dir, body, (size_t)n, renamed);
+}
+
+struct load_ctx {
+    const char *dir;
+    lsm_options next;
+    bool seen[N_NAMED];
+};
+
+/* One line of DIR/OPTIONS onto ctx->next (options_line_fn). */
+static int load_line(void *arg, const char *name, const char *value, int line)
+{
+    struct load_ctx *x = arg;
+    int i = option_index(name);
+    if (i < 0) { /* a newer engine's option */
+        log_warn("options: %s/OPTIONS line %d: unknown option \"%s\" skipped", x->dir, line,
+                 name);
+        return 0;
+    }
+    if (x->seen[i]) {
+        log_error("options: %s/OPTIONS line %d: %s given twice", x->dir, line, name);
+        return LSM_ECORRUPT;
+    }
+    x->seen[i] = true;
+    if (option_parse(&x->next, name, value) != 0) {
+        log_error("options: %s/OPTIONS line %d: bad value \"%s\" for %s", x->dir, line, value,
+                  name);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int lsm_options_load(const char *dir, lsm_options *o)
+{
+    if (!dir || !*dir || !o)
+        return -EINVAL;
+    struct load_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return -ENOMEM;
+    x->dir = dir;
+    x->next = *o;
+    int rc = options_file_load(dir, load_line, x);
+    if (rc == 0) {
+        *o = x->next;
+        log_info("options: loaded %s/OPTIONS", dir);
+    }
+    free(x);
+    return rc;
 }

@@ -256,6 +256,14 @@ static int role_badsqe(int argc, char **argv)
         { .opcode = SHM_OP_COMPACT, .arg0 = 1000 },
         { .opcode = SHM_OP_ITER_OPEN, .arg0 = 777, .out_off = lo, .out_cap = 4096 },
         { .opcode = SHM_OP_STATS, .out_off = ab - 4, .out_cap = 8 },
+        /* GET_OPTION: a name with a NUL, 4096 bytes of garbage, an output
+         * past the arena, every option into one byte. */
+        { .opcode = SHM_OP_GET_OPTION, .key_off = lo + 4096, .key_len = 14, .out_off = lo,
+          .out_cap = 64 },
+        { .opcode = SHM_OP_GET_OPTION, .key_off = lo, .key_len = 4096, .out_off = lo,
+          .out_cap = 64 },
+        { .opcode = SHM_OP_GET_OPTION, .out_off = ab - 4, .out_cap = 8 },
+        { .opcode = SHM_OP_GET_OPTION, .out_off = lo, .out_cap = 1 },
     };
     return expect_refused(c, bad, (int)(sizeof bad / sizeof bad[0]));
 }

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "config.h"
 #include "flags.h"
+#include "start_options.h"
 
 static void test_keys_and_values(void **state)
 {
@@ -354,6 +355,49 @@ static void test_log_keys_and_flags(void **state)
     th_rmrf_free(dir);
 }
 
+/* start_options: defaults < DIR/OPTIONS < given (file or flags). */
+static void test_start_options_precedence(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("startopt");
+    lsm_options o;
+    lsm_options_init(&o);
+    o.compaction_style = "tiered";
+    o.block_bytes = 8192;
+    o.l0_compaction_trigger = 6;
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, &o, &db), 0); /* writes DIR/OPTIONS */
+    assert_int_equal(lsm_close(db), 0);
+
+    daemon_config c;
+    config_init(&c);
+    assert_int_equal(config_set(&c, "dir", dir), 0);
+    lsm_options out;
+    assert_int_equal(start_options(&c, &out), 0); /* nothing given */
+    assert_string_equal(out.compaction_style, "tiered");
+    assert_int_equal(out.block_bytes, 8192);
+    assert_int_equal(out.l0_compaction_trigger, 6);
+    assert_int_equal(out.memtable_bytes, 64u << 20); /* the default */
+    assert_int_equal(config_set(&c, "block-bytes", "16K"), 0);
+    assert_int_equal(config_set(&c, "compaction", "leveled"), 0);
+    assert_int_equal(start_options(&c, &out), 0);
+    assert_int_equal(out.block_bytes, 16384);              /* given */
+    assert_string_equal(out.compaction_style, "leveled");  /* given */
+    assert_int_equal(out.l0_compaction_trigger, 6);         /* persisted */
+    config_free(&c);
+
+    /* A damaged file stops the start. */
+    char *path;
+    assert_true(asprintf(&path, "%s/OPTIONS", dir) > 0);
+    assert_int_equal(truncate(path, 20), 0);
+    config_init(&c);
+    assert_int_equal(config_set(&c, "dir", dir), 0);
+    assert_int_equal(start_options(&c, &out), LSM_ECORRUPT);
+    config_free(&c);
+    free(path);
+    th_rmrf_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_file_mode),
         cmocka_unit_test(test_max_request_bytes),
         cmocka_unit_test(test_log_keys_and_flags),
+        cmocka_unit_test(test_start_options_precedence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,7 +62,8 @@ static void test_liblsm_exports_only_the_api(void **state)
         "lsm_batch_new", "lsm_batch_put", "lsm_batch_append_encoded", "lsm_write", "lsm_get", "lsm_free",
         "lsm_flush", "lsm_strerror", "lsm_iter_new", "lsm_iter_seek",
         "lsm_snapshot_acquire", "lsm_snapshot_release", "lsm_snapshot_id",
-        "lsm_compact", "lsm_set_option", "lsm_stats_json",
+        "lsm_compact", "lsm_set_option", "lsm_stats_json", "lsm_get_option", "lsm_options_load",
+        "lsm_options_get", "lsm_options_set",
     };
     check_exports("liblsm.so", "lsm_", must, sizeof must / sizeof must[0]);
 }

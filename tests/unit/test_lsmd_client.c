@@ -253,6 +253,27 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
         memcpy(a + q->out_off, js, sizeof(js) - 1);
         break;
     }
+    case SHM_OP_GET_OPTION: { /* "" -> two lines; "nope" -> -EINVAL; "huge"
+                                 -> too long; else "v:" + the name */
+        char out[4200];
+        int n;
+        if (q->key_len == 0)
+            n = snprintf(out, sizeof out, "a=1\nb=2\n");
+        else
+            n = snprintf(out, sizeof out, "v:%.*s", (int)q->key_len, key);
+        if (q->key_len == 4 && memcmp(key, "nope", 4) == 0) {
+            c->status = -EINVAL;
+            break;
+        }
+        c->r0 = (uint64_t)n;
+        if (q->key_len == 4 && memcmp(key, "huge", 4) == 0)
+            c->r0 = (uint64_t)q->out_cap + 1;
+        if (c->r0 > q->out_cap)
+            c->status = LSM_ETOOSMALL;
+        else
+            memcpy(a + q->out_off, out, (size_t)n);
+        break;
+    }
     default: break; /* FLUSH, COMPACT, SNAP_LIST: succeed */
     }
 }
@@ -678,6 +699,23 @@ static void test_snapshots_and_admin(void **state)
     assert_int_equal(lsmd_stats_json(c, &js), 0);
     assert_string_equal(js, "{\"fake\":true}");
     free(js);
+    char *v;
+    assert_int_equal(lsmd_get_option(c, "compaction_style", &v), 0);
+    assert_string_equal(v, "v:compaction_style"); /* name sent, reply read */
+    free(v);
+    assert_int_equal(lsmd_get_option(c, "", &v), 0);
+    assert_string_equal(v, "a=1\nb=2\n");
+    free(v);
+    assert_int_equal(lsmd_get_option(c, NULL, &v), 0);
+    assert_string_equal(v, "a=1\nb=2\n");
+    free(v);
+    assert_int_equal(lsmd_get_option(c, "nope", &v), -EINVAL);
+    assert_int_equal(lsmd_get_option(c, "huge", &v), -E2BIG);
+    char longname[4098];
+    memset(longname, 'x', 4097);
+    longname[4097] = '\0';
+    assert_int_equal(lsmd_get_option(c, longname, &v), -EINVAL);
+    assert_int_equal(lsmd_get_option(c, "x", NULL), -EINVAL);
     lsmd_disconnect(c);
 }
 

@@ -50,6 +50,9 @@ static const struct shm_sqe valid[] = {
       .seek_len = LSM_MAX_KEY_SIZE, .out_off = 0, .out_cap = 1 },
     /* 23: two keys of 1 and 3 bytes: 4 + 1 + 4 + 3 = 12 list bytes */
     { .opcode = SHM_OP_MULTI_GET, .arg0 = 5, .arg1 = 2, .key_off = 0, .key_len = 12, .out_off = 16, .out_cap = 16 },
+    /* 24: one option by name; 25: every option (empty name) */
+    { .opcode = SHM_OP_GET_OPTION, .key_off = 0, .key_len = 16, .out_off = 16, .out_cap = 4096 },
+    { .opcode = SHM_OP_GET_OPTION, .out_off = 0, .out_cap = ARENA },
 };
 
 static void test_valid_accepted(void **state)
@@ -146,6 +149,12 @@ struct mutation {
     X(mget_out_past_end, 23, s->out_off = ARENA - 15, -EINVAL)                \
     X(mget_value_field, 23, s->val_len = 1, -EINVAL)                          \
     X(mget_sync_flag, 23, s->flags = SHM_SQ_SYNC, -EINVAL)                    \
+    X(getopt_name_long, 24, s->key_len = 4097, -EINVAL)                       \
+    X(getopt_name_past_end, 24, s->key_off = ARENA - 8, -EINVAL)              \
+    X(getopt_value, 24, s->val_len = 1, -EINVAL)                              \
+    X(getopt_out_past_end, 25, s->out_off = 1, -EINVAL)                       \
+    X(getopt_arg0, 25, s->arg0 = 1, -EINVAL)                                  \
+    X(getopt_sync_flag, 24, s->flags = SHM_SQ_SYNC, -EINVAL)                  \
     X(opcode_nop, 0, s->opcode = SHM_OP_NOP, -EOPNOTSUPP)                     \
     X(opcode_past_end, 0, s->opcode = SHM_OP_COUNT_, -EOPNOTSUPP)             \
     X(opcode_255, 0, s->opcode = 255, -EOPNOTSUPP)
@@ -191,6 +200,7 @@ static void test_unknown_opcodes(void **state)
     assert_string_equal(shm_op_name(200), "?");
     assert_string_equal(shm_op_name(SHM_OP_GET), "GET");
     assert_string_equal(shm_op_name(SHM_OP_MULTI_GET), "MULTI_GET");
+    assert_string_equal(shm_op_name(SHM_OP_GET_OPTION), "GET_OPTION");
 }
 
 /* MULTI_GET limits: 1 .. SHM_MGET_MAX_KEYS keys (-E2BIG above), a key list

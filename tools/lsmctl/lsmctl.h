@@ -66,5 +66,7 @@ int cmd_wal_dump(lsmd_conn *c, const cmd_args *a);
 int cmd_manifest_dump(lsmd_conn *c, const cmd_args *a);
 int cmd_verify(lsmd_conn *c, const cmd_args *a);
 int cmd_repair(lsmd_conn *c, const cmd_args *a);
+int cmd_get_option(lsmd_conn *c, const cmd_args *a); /* options.c */
+int cmd_options(lsmd_conn *c, const cmd_args *a);
 
 #endif

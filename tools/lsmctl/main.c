@@ -27,6 +27,10 @@
  *                                      draws them on a time line per level
  *     shell                            read commands from stdin, one per
  *                                      line, on one connection
+ *     get-option NAME                  an engine option's current value
+ *                                      (as persisted in DIR/OPTIONS)
+ *     options                          every engine option, NAME=VALUE
+ *                                      lines (--json: one object)
  *   offline (no daemon; inspect.c, docs/operations.md "Inspection and repair"):
  *     sst-dump FILE [--values]         a table: properties, index, keys
  *     wal-dump FILE [--values]         a WAL: records and their entries
@@ -64,6 +68,8 @@ static void usage(FILE *f)
           "  levels\n"
           "  compactions [--svg FILE]\n"
           "  shell                      commands from stdin on one connection\n"
+          "  get-option NAME            an engine option's current value\n"
+          "  options                    every engine option, NAME=VALUE lines\n"
           "Offline (no daemon; stop lsmd first for verify and repair):\n"
           "  sst-dump FILE [--values]   wal-dump FILE [--values]   manifest-dump DIR\n"
           "  verify DIR                 (exit 1 on damage)\n"
@@ -95,6 +101,8 @@ static const command commands[] = {
     { "set", cmd_set, false },
     { "snapshot", cmd_snapshot, false },
     { "shell", cmd_shell, false },
+    { "get-option", cmd_get_option, false },
+    { "options", cmd_options, false },
     { "sst-dump", cmd_sst_dump, true },
     { "wal-dump", cmd_wal_dump, true },
     { "manifest-dump", cmd_manifest_dump, true },
