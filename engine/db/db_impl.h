@@ -14,6 +14,7 @@
  *   db_options.c     option checks, lsm_set_option
  *   db_stats.c       lsm_stats_json
  *   db_transient.c   retrying resource errors
+ *   db_changes.c     the change feed (lsm_changes_*) from the WALs
  * and the shared services, each with its own header:
  *   superversion.h   the read view readers pin
  *   bg_error.h       the sticky background error
@@ -106,6 +107,13 @@ typedef struct db_event {
     int status;                /* 0 or the error */
 } db_event;
 
+/* A WAL number an open change reader still needs: WALs from it on are
+ * never deleted (db_changes.c sets it, obsolete_files.c honours it). */
+typedef struct db_wal_pin {
+    uint64_t number;                   /* [mu] */
+    struct db_wal_pin *prev, *next;    /* [mu] db->wal_pins */
+} db_wal_pin;
+
 struct lsm_snapshot {
     uint64_t seq;
     struct lsm_snapshot *prev, *next; /* [mu] the db's list, oldest first */
@@ -168,6 +176,10 @@ struct lsm_db {
     bool compaction_started;
 
     lsm_snapshot snapshots;      /* [mu] list head (sentinel) */
+
+    /* Change feed readers (db_changes.c): each keeps the WALs numbered
+     * from its pin on (obsolete_files.c). */
+    struct db_wal_pin *wal_pins; /* [mu] list, one per open reader */
 
     /* Compaction. */
     const compaction_picker *picker;          /* [mu] */

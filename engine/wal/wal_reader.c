@@ -35,6 +35,7 @@ struct wal_reader {
     int finished;      /* status is final */
     int status;        /* 0, LSM_ECORRUPT or -errno once finished */
     int torn;
+    int quiet;         /* torn tails at debug level (wal_reader_set_quiet) */
     uint64_t error_offset;
 };
 
@@ -121,6 +122,11 @@ static int reader_finish(wal_reader *r, int status)
 
 static int reader_torn(wal_reader *r, uint64_t off, const char *why)
 {
+    if (r->quiet) {
+        r->torn = 1;
+        log_debug("wal: %s: live end at offset %" PRIu64 " (%s)", r->path, off, why);
+        return reader_finish(r, 0);
+    }
     log_warn("wal: %s: torn tail at offset %" PRIu64 " (%s); ignoring its last %" PRIu64
              " bytes",
              r->path, off, why, r->size - off);
@@ -227,6 +233,25 @@ uint64_t wal_reader_valid_end(const wal_reader *r)
 uint64_t wal_reader_error_offset(const wal_reader *r)
 {
     return r->error_offset;
+}
+
+void wal_reader_set_quiet(wal_reader *r, int quiet)
+{
+    r->quiet = quiet;
+}
+
+int wal_reader_refresh(wal_reader *r)
+{
+    if (!r->finished || r->status != 0)
+        return 0;
+    uint64_t size;
+    int rc = io_size(r->io, r->file, &size);
+    if (rc != 0)
+        return rc;
+    r->size = size;
+    r->finished = 0;
+    r->torn = 0;
+    return 0;
 }
 
 void wal_reader_close(wal_reader *r)

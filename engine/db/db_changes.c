@@ -1,0 +1,325 @@
+/*
+ * db_changes.c — the change feed (lsm.h, "Change feed"): every write after
+ * a sequence, read back from the WALs in the order it was applied.
+ *
+ * WALs are numbered in the order they were created and each holds a run
+ * of sequences that the next one continues, so the reader finds the WAL
+ * whose first record is the last one at or below since + 1, walks its
+ * records and then the newer WALs, and at the live WAL follows the file
+ * as it grows.  A reader pins the WAL it is in (and so every newer one)
+ * against deletion: obsolete_files.c keeps WALs numbered from the lowest
+ * pin on, whatever the retention limits say.
+ *
+ * Visibility: a record is written to the WAL before its group's last_seq
+ * is published, so an entry is returned only once its sequence is <=
+ * last_seq (acquire): never a write that readers cannot see yet, and never
+ * one that failed after its WAL write (that makes the database read-only
+ * before last_seq moves).
+ *
+ * The live end: wal_reader reads up to the size it saw; at its end the
+ * reader reads the size again (wal_reader_refresh) once, and if the
+ * database has meanwhile switched to a newer WAL (db->wal_number, read
+ * under mu before the refresh, so the old one was complete), goes on
+ * there.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "db/db_impl.h"
+#include "db/obsolete_files.h"
+#include "db/paths.h"
+#include "base/filenames.h"
+#include "base/log.h"
+#include "wal/batch_format.h"
+#include "wal/wal_reader.h"
+
+struct lsm_changes {
+    lsm_db *db;
+    uint64_t since;                  /* entries at or below it are skipped */
+    db_wal_pin pin;                  /* lowest WAL still needed */
+    uint64_t wal;                    /* the WAL being read */
+    wal_reader *r;
+    const char *p;                   /* next entry of the current record */
+    uint32_t left;                   /* entries left in it */
+    uint64_t next_seq;               /* sequence of the entry at p */
+    int status;                      /* sticky error */
+};
+
+static void set_pin(lsm_changes *c, uint64_t pin)
+{
+    pthread_mutex_lock(&c->db->mu);
+    c->pin.number = pin;
+    pthread_mutex_unlock(&c->db->mu);
+}
+
+/* ---- the WALs present ------------------------------------------------------ */
+
+struct wal_numbers {
+    uint64_t min;
+    uint64_t *v;
+    size_t len, cap;
+};
+
+static int collect(void *ctx, const char *name, enum file_kind kind, uint64_t number)
+{
+    (void)name;
+    struct wal_numbers *l = ctx;
+    if (kind != FILE_KIND_WAL || number < l->min)
+        return 0;
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        uint64_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->len++] = number;
+    return 0;
+}
+
+/* The WAL numbers >= min in the directory, ascending. */
+static int list_wals(lsm_db *db, uint64_t min, uint64_t **out, size_t *n)
+{
+    struct wal_numbers l = { min, NULL, 0, 0 };
+    int rc = filename_scan(db->dir, collect, &l);
+    if (rc != 0) {
+        free(l.v);
+        return rc;
+    }
+    if (l.len)
+        qsort(l.v, l.len, sizeof *l.v, db_cmp_u64);
+    *out = l.v;
+    *n = l.len;
+    return 0;
+}
+
+static int open_wal(lsm_changes *c, uint64_t number)
+{
+    char *path = db_wal_path(c->db, number);
+    if (!path)
+        return -ENOMEM;
+    wal_reader *r;
+    int rc = wal_reader_open(c->db->io, path, 1, &r);
+    free(path);
+    if (rc == -ENOENT)
+        return -ERANGE; /* deleted before the pin took hold: history gone */
+    if (rc != 0)
+        return rc;
+    wal_reader_set_quiet(r, 1);
+    wal_reader_close(c->r);
+    c->r = r;
+    c->wal = number;
+    c->left = 0;
+    return 0;
+}
+
+/* Sequence of the first record of WAL number, or UINT64_MAX when it has
+ * none (empty, or gone). */
+static int first_sequence(lsm_db *db, uint64_t number, uint64_t *out)
+{
+    *out = UINT64_MAX;
+    char *path = db_wal_path(db, number);
+    if (!path)
+        return -ENOMEM;
+    wal_reader *r;
+    int rc = wal_reader_open(db->io, path, 1, &r);
+    free(path);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc != 0)
+        return rc;
+    wal_reader_set_quiet(r, 1);
+    wal_record rec;
+    rc = wal_reader_next(r, &rec);
+    if (rc == 1)
+        *out = rec.sequence;
+    wal_reader_close(r);
+    return rc < 0 ? rc : 0;
+}
+
+/* Chooses the WAL to start from: the newest whose first record is at or
+ * below since + 1.  -ERANGE when the oldest one kept starts above it and
+ * writes up to there exist (the WALs that held them are deleted). */
+static int find_start(lsm_changes *c, uint64_t *start)
+{
+    lsm_db *db = c->db;
+    uint64_t *wals;
+    size_t n;
+    int rc = list_wals(db, 0, &wals, &n);
+    if (rc != 0)
+        return rc;
+    uint64_t last = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    bool found = false, any = false;
+    uint64_t oldest_first = UINT64_MAX;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint64_t first;
+        rc = first_sequence(db, wals[i], &first);
+        if (rc != 0 || first == UINT64_MAX)
+            continue;
+        if (!any)
+            oldest_first = first;
+        any = true;
+        if (first <= c->since + 1) {
+            *start = wals[i];
+            found = true;
+        } else if (!found) {
+            *start = wals[i];
+        }
+    }
+    if (rc == 0 && !found) {
+        if (c->since < last && (!any || oldest_first > c->since + 1)) {
+            log_info("changes since %llu: the WALs from there on are deleted (oldest "
+                     "kept starts at %llu; set wal_retention_seconds/_bytes to keep them)",
+                     (unsigned long long)c->since, (unsigned long long)oldest_first);
+            rc = -ERANGE;
+        } else if (!any) {
+            *start = n ? wals[n - 1] : 0;
+        }
+    }
+    if (rc == 0 && *start == 0) {
+        pthread_mutex_lock(&db->mu);
+        *start = db->wal_number;
+        pthread_mutex_unlock(&db->mu);
+    }
+    free(wals);
+    return rc;
+}
+
+int lsm_changes_open(lsm_db *db, uint64_t since, lsm_changes **out)
+{
+    if (!db || !out)
+        return -EINVAL;
+    *out = NULL;
+    if (since > atomic_load_explicit(&db->last_seq, memory_order_acquire))
+        return -ERANGE; /* a sequence this database has not reached */
+    lsm_changes *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->db = db;
+    c->since = since;
+    /* Pin everything while choosing, so nothing goes between the listing
+     * and the open. */
+    pthread_mutex_lock(&db->mu);
+    c->pin.next = db->wal_pins;
+    if (db->wal_pins)
+        db->wal_pins->prev = &c->pin;
+    db->wal_pins = &c->pin;
+    pthread_mutex_unlock(&db->mu);
+    uint64_t start = 0;
+    int rc = find_start(c, &start);
+    if (rc == 0)
+        rc = open_wal(c, start);
+    if (rc != 0) {
+        lsm_changes_close(c);
+        return rc;
+    }
+    set_pin(c, start);
+    *out = c;
+    return 0;
+}
+
+/* The smallest WAL number above c->wal present, or 0. */
+static int next_wal(lsm_changes *c, uint64_t *number)
+{
+    uint64_t *wals;
+    size_t n;
+    int rc = list_wals(c->db, c->wal + 1, &wals, &n);
+    if (rc != 0)
+        return rc;
+    *number = n ? wals[0] : 0;
+    free(wals);
+    return 0;
+}
+
+/* At the end of what c->r saw: a record appended since (1, in *rec), the
+ * next WAL opened (2), or the live end (0); or an error. */
+static int advance(lsm_changes *c, wal_record *rec)
+{
+    pthread_mutex_lock(&c->db->mu);
+    uint64_t live = c->db->wal_number;
+    pthread_mutex_unlock(&c->db->mu);
+    int rc = wal_reader_refresh(c->r);
+    if (rc == 0)
+        rc = wal_reader_next(c->r, rec);
+    if (rc != 0)
+        return rc; /* 1: a record appended since; or an error */
+    if (c->wal >= live)
+        return 0;
+    uint64_t number;
+    if ((rc = next_wal(c, &number)) != 0)
+        return rc;
+    if (number == 0)
+        return -ERANGE; /* cannot be while pinned; say so rather than loop */
+    if ((rc = open_wal(c, number)) != 0)
+        return rc;
+    set_pin(c, number);
+    return 2; /* the caller reads the new WAL's first record */
+}
+
+int lsm_changes_next(lsm_changes *c, lsm_change *out)
+{
+    if (!c || !out)
+        return -EINVAL;
+    for (;;) {
+        if (c->status)
+            return c->status;
+        if (c->left > 0) {
+            uint64_t last = atomic_load_explicit(&c->db->last_seq, memory_order_acquire);
+            if (c->next_seq > last)
+                return 0; /* written, not yet visible */
+            /* The reader validated the payload (check_entries). */
+            unsigned type = (unsigned char)c->p[BATCH_ENTRY_OFF_TYPE];
+            uint32_t klen = batch_get_u32(c->p + BATCH_ENTRY_OFF_KLEN);
+            uint32_t vlen = batch_get_u32(c->p + BATCH_ENTRY_OFF_VLEN);
+            const char *key = c->p + BATCH_ENTRY_HEADER_SIZE;
+            uint64_t seq = c->next_seq++;
+            c->p = key + klen + vlen;
+            c->left--;
+            if (seq <= c->since)
+                continue;
+            out->seq = seq;
+            out->type = type == BATCH_TYPE_PUT ? LSM_CHANGE_PUT : LSM_CHANGE_DELETE;
+            out->key = key;
+            out->klen = klen;
+            out->value = key + klen;
+            out->vlen = vlen;
+            return 1;
+        }
+        wal_record rec;
+        int rc = wal_reader_next(c->r, &rec);
+        if (rc == 0)
+            rc = advance(c, &rec);
+        if (rc == 2)
+            continue; /* a new WAL: read its first record */
+        if (rc == 0)
+            return 0;
+        if (rc < 0) {
+            c->status = rc;
+            return rc;
+        }
+        if (rec.count && rec.sequence + rec.count - 1 <= c->since)
+            continue; /* wholly before since */
+        c->p = rec.payload.data;
+        c->left = rec.count;
+        c->next_seq = rec.sequence;
+    }
+}
+
+void lsm_changes_close(lsm_changes *c)
+{
+    if (!c)
+        return;
+    lsm_db *db = c->db;
+    pthread_mutex_lock(&db->mu);
+    if (c->pin.prev)
+        c->pin.prev->next = c->pin.next;
+    else
+        db->wal_pins = c->pin.next;
+    if (c->pin.next)
+        c->pin.next->prev = c->pin.prev;
+    pthread_mutex_unlock(&db->mu);
+    wal_reader_close(c->r);
+    free(c);
+}
