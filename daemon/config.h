@@ -60,6 +60,12 @@
  *   max_subcompactions, compaction_readahead_bytes
  *                           runtime engine options, applied with
  *                           lsm_set_option right after lsm_open       engine's
+ *   wal_retention_seconds, wal_retention_bytes
+ *                           WALs kept after their flush for the change
+ *                           feed (lsmctl changes): by age (seconds) and
+ *                           total size (K/M/G); 0 and 0 = delete at
+ *                           once.  Given to lsm_open (so the open keeps
+ *                           them too); lsmctl set changes them later  0
  *
  * Limits and quotas.  Past max_snapshots an acquire is refused with
  * -EMFILE instead of unlisting someone's snapshot.  The *_per_uid quotas

@@ -123,20 +123,9 @@ static int first_sequence(lsm_db *db, uint64_t number, uint64_t *out)
     char *path = db_wal_path(db, number);
     if (!path)
         return -ENOMEM;
-    wal_reader *r;
-    int rc = wal_reader_open(db->io, path, 1, &r);
+    int rc = wal_reader_first_sequence(db->io, path, out);
     free(path);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc != 0)
-        return rc;
-    wal_reader_set_quiet(r, 1);
-    wal_record rec;
-    rc = wal_reader_next(r, &rec);
-    if (rc == 1)
-        *out = rec.sequence;
-    wal_reader_close(r);
-    return rc < 0 ? rc : 0;
+    return rc == -ENOENT ? 0 : rc;
 }
 
 /* Chooses the WAL to start from: the newest whose first record is at or

@@ -73,6 +73,11 @@ uint64_t wal_reader_error_offset(const wal_reader *r);
 void wal_reader_set_quiet(wal_reader *r, int quiet);
 int wal_reader_refresh(wal_reader *r);
 
+/* The sequence of the first record of the log at path (UINT64_MAX when it
+ * has none: empty, or a torn first record), reading only that record.
+ * Errors: as wal_reader_open and wal_reader_next (-ENOENT if missing). */
+int wal_reader_first_sequence(lsm_io *io, const char *path, uint64_t *seq);
+
 /* Closes the file and frees r; NULL is a no-op. */
 void wal_reader_close(wal_reader *r);
 

@@ -27,6 +27,8 @@ typedef struct cmd_args {
     long limit;          /* -1 = none */
     long hold;
     const char *svg;
+    uint64_t since;      /* changes --since */
+    bool has_since, follow;
 } cmd_args;
 
 extern bool g_json; /* --json given (anywhere on the line) */
@@ -60,5 +62,8 @@ int cmd_flush(lsmd_conn *c, const cmd_args *a);    /* admin.c */
 int cmd_compact(lsmd_conn *c, const cmd_args *a);
 int cmd_set(lsmd_conn *c, const cmd_args *a);
 int cmd_snapshot(lsmd_conn *c, const cmd_args *a);
+int cmd_dump(lsmd_conn *c, const cmd_args *a);     /* feed.c */
+int cmd_load(lsmd_conn *c, const cmd_args *a);
+int cmd_changes(lsmd_conn *c, const cmd_args *a);
 
 #endif

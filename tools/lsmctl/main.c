@@ -27,6 +27,12 @@
  *                                      draws them on a time line per level
  *     shell                            read commands from stdin, one per
  *                                      line, on one connection
+ *     dump [--snapshot ID] > FILE      a snapshot's keys in the dump format
+ *                                      (docs/dump-format.md), its sequence
+ *                                      in the header
+ *     changes --since SEQ [--follow] > FILE
+ *                                      every write after SEQ, same format
+ *     load FILE|- [--sync]             applies a dump or a change stream
  *
  * Commands live in this folder by group (lsmctl.h); a new command is a
  * function there and one row of `commands` below.
@@ -56,6 +62,9 @@ static void usage(FILE *f)
           "  levels\n"
           "  compactions [--svg FILE]\n"
           "  shell                      commands from stdin on one connection\n"
+          "  dump [--snapshot ID] > FILE            (docs/dump-format.md)\n"
+          "  changes --since SEQ [--follow] > FILE  writes after SEQ\n"
+          "  load FILE|- [--sync]                   apply a dump or changes\n"
           "Socket: --socket, else $LSMD_SOCKET, else $XDG_RUNTIME_DIR/lsmd.sock,\n"
           "else /tmp/lsmd-$UID/lsmd.sock.\n",
           f);
@@ -83,6 +92,9 @@ static const command commands[] = {
     { "set", cmd_set, false },
     { "snapshot", cmd_snapshot, false },
     { "shell", cmd_shell, false },
+    { "dump", cmd_dump, false },
+    { "changes", cmd_changes, false },
+    { "load", cmd_load, false },
 };
 
 static const command *find_command(const char *name)
