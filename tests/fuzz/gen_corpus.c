@@ -281,6 +281,7 @@ static void gen_shm(void)
         { SHM_OP_COMPACT, 0, 0, 0, 0, 0, 0, 0, (uint64_t)-1, 0, 0 },
         { SHM_OP_SET_OPTION, 0, 0, 14, 14, 6, 0, 0, 0, 0, 0 },
         { SHM_OP_SNAP_HOLD, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0 },
+        { SHM_OP_CHANGES, 0, 0, 0, 0, 0, 64, 1024, 1000, 16, 0 },
         { 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
         /* Batches at the limits: the engine's 1 GiB in a 4 GiB arena,
          * one byte more (-E2BIG), more entries than the payload holds. */

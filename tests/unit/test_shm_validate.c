@@ -50,6 +50,8 @@ static const struct shm_sqe valid[] = {
       .seek_len = LSM_MAX_KEY_SIZE, .out_off = 0, .out_cap = 1 },
     /* 23: two keys of 1 and 3 bytes: 4 + 1 + 4 + 3 = 12 list bytes */
     { .opcode = SHM_OP_MULTI_GET, .arg0 = 5, .arg1 = 2, .key_off = 0, .key_len = 12, .out_off = 16, .out_cap = 16 },
+    /* 24: changes after sequence 1000, at most 64 entries, into 4 KiB */
+    { .opcode = SHM_OP_CHANGES, .arg0 = 1000, .arg1 = 64, .out_off = 128, .out_cap = 4096 },
 };
 
 static void test_valid_accepted(void **state)
@@ -146,6 +148,14 @@ struct mutation {
     X(mget_out_past_end, 23, s->out_off = ARENA - 15, -EINVAL)                \
     X(mget_value_field, 23, s->val_len = 1, -EINVAL)                          \
     X(mget_sync_flag, 23, s->flags = SHM_SQ_SYNC, -EINVAL)                    \
+    X(changes_no_out, 24, s->out_cap = 0, -EINVAL)                            \
+    X(changes_out_past_end, 24, s->out_off = ARENA - 100, -EINVAL)            \
+    X(changes_key_field, 24, s->key_len = 1, -EINVAL)                         \
+    X(changes_value_field, 24, s->val_off = 4, -EINVAL)                       \
+    X(changes_max_huge, 24, s->arg1 = UINT64_C(1) << 32, -EINVAL)             \
+    X(changes_sync_flag, 24, s->flags = SHM_SQ_SYNC, -EINVAL)                 \
+    X(changes_reserved, 24, s->reserved1[1] = 1, -EINVAL)                     \
+    X(opcode_checkpoint_hole, 0, s->opcode = 19, -EOPNOTSUPP)                 \
     X(opcode_nop, 0, s->opcode = SHM_OP_NOP, -EOPNOTSUPP)                     \
     X(opcode_past_end, 0, s->opcode = SHM_OP_COUNT_, -EOPNOTSUPP)             \
     X(opcode_255, 0, s->opcode = 255, -EOPNOTSUPP)

@@ -88,6 +88,8 @@ int parse_cmd_args(int argc, char **argv, cmd_args *a)
             if (parse_u64(argv[++i], &a->since))
                 return usage_err("--since takes a sequence");
             a->has_since = true;
+        } else if (strcmp(s, "--after") == 0 && has_next) {
+            a->after = argv[++i];
         } else if (strcmp(s, "--follow") == 0) {
             a->follow = true;
         } else if (strncmp(s, "--", 2) == 0 && s[2]) {

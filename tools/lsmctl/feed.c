@@ -4,9 +4,12 @@
  *
  *   dump [--snapshot ID] > FILE     the keys of one snapshot (a new one by
  *                                   default), with its sequence in the header
- *   changes --since SEQ [--follow]  every write after SEQ (from the WALs the
- *                                   daemon retains); --follow keeps polling
- *                                   until SIGINT/SIGTERM, then ends the file
+ *   changes --since SEQ | --after FILE [--follow]
+ *                                   every write after SEQ, or after the
+ *                                   sequence a dump or change file reaches
+ *                                   (from the WALs the daemon retains);
+ *                                   --follow keeps polling until
+ *                                   SIGINT/SIGTERM, then ends the file
  *   load FILE|- [--sync]            applies a dump or a change stream, a
  *                                   block per atomic batch; a regular FILE
  *                                   is checked whole first, so a damaged one
@@ -126,12 +129,41 @@ static int add_change(void *arg, uint64_t seq, int type, const void *key, size_t
     return dump_writer_add(arg, type, seq, key, klen, value, vlen) ? -1 : 0;
 }
 
+/* The sequence a whole, valid dump or change file reaches: where the
+ * changes that follow it start. */
+static int sequence_after(const char *path, uint64_t *seq)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "lsmctl: changes --after %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    dump_reader r;
+    dump_header h;
+    dump_block b;
+    int got = dump_reader_start(&r, f, &h);
+    if (got == 0)
+        while ((got = dump_reader_next(&r, &b)) == 1)
+            ;
+    fclose(f);
+    *seq = r.last_seq;
+    dump_reader_free(&r);
+    if (got != 0) {
+        fprintf(stderr, "lsmctl: changes --after %s: %s\n", path, r.err);
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_changes(lsmd_conn *c, const cmd_args *a)
 {
-    if (a->npos != 0 || !a->has_since)
-        return usage_err("changes --since SEQ [--follow] > FILE");
+    if (a->npos != 0 || a->has_since == (a->after != NULL))
+        return usage_err("changes --since SEQ | --after FILE [--follow] > FILE");
     int rc = refuse_tty("changes");
     if (rc)
+        return rc;
+    uint64_t start = a->since;
+    if (a->after && (rc = sequence_after(a->after, &start)) != 0)
         return rc;
     if (a->follow) {
         struct sigaction sa = { .sa_handler = on_stop };
@@ -139,9 +171,9 @@ int cmd_changes(lsmd_conn *c, const cmd_args *a)
         sigaction(SIGTERM, &sa, NULL);
     }
     dump_writer w;
-    if (dump_writer_start(&w, stdout, DUMP_KIND_CHANGES, a->since) != 0)
+    if (dump_writer_start(&w, stdout, DUMP_KIND_CHANGES, start) != 0)
         return write_failed("changes");
-    uint64_t since = a->since;
+    uint64_t since = start;
     for (;;) {
         uint64_t next;
         int caught_up;
@@ -180,7 +212,7 @@ int cmd_changes(lsmd_conn *c, const cmd_args *a)
     if (dump_writer_finish(&w) != 0)
         return write_failed("changes");
     fprintf(stderr, "lsmctl: %llu changes after sequence %llu, up to %llu\n",
-            (unsigned long long)entries, (unsigned long long)a->since,
+            (unsigned long long)entries, (unsigned long long)start,
             (unsigned long long)since);
     return 0;
 }

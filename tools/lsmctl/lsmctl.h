@@ -29,6 +29,7 @@ typedef struct cmd_args {
     const char *svg;
     uint64_t since;      /* changes --since */
     bool has_since, follow;
+    const char *after;   /* changes --after FILE */
 } cmd_args;
 
 extern bool g_json; /* --json given (anywhere on the line) */

@@ -30,8 +30,10 @@
  *     dump [--snapshot ID] > FILE      a snapshot's keys in the dump format
  *                                      (docs/dump-format.md), its sequence
  *                                      in the header
- *     changes --since SEQ [--follow] > FILE
- *                                      every write after SEQ, same format
+ *     changes --since SEQ | --after FILE [--follow] > FILE
+ *                                      every write after SEQ (or after what
+ *                                      a dump/changes FILE reaches), same
+ *                                      format
  *     load FILE|- [--sync]             applies a dump or a change stream
  *
  * Commands live in this folder by group (lsmctl.h); a new command is a
@@ -63,7 +65,7 @@ static void usage(FILE *f)
           "  compactions [--svg FILE]\n"
           "  shell                      commands from stdin on one connection\n"
           "  dump [--snapshot ID] > FILE            (docs/dump-format.md)\n"
-          "  changes --since SEQ [--follow] > FILE  writes after SEQ\n"
+          "  changes --since SEQ | --after DUMPFILE [--follow] > FILE\n"
           "  load FILE|- [--sync]                   apply a dump or changes\n"
           "Socket: --socket, else $LSMD_SOCKET, else $XDG_RUNTIME_DIR/lsmd.sock,\n"
           "else /tmp/lsmd-$UID/lsmd.sock.\n",
