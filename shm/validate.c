@@ -173,6 +173,8 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
         ;
     else if (sqe->opcode == SHM_OP_ITER_SCAN && sqe->out_cap == 0)
         w = "scan without an output range";
+    else if (sqe->opcode == SHM_OP_CHANGES && sqe->out_cap == 0)
+        w = "changes without an output range";
     else if (sqe->opcode == SHM_OP_ITER_SCAN &&
              (w = check_field(F_BOUND, sqe->seek_off, sqe->seek_len, arena_bytes,
                               "seek key range outside the arena", "seek key length out of range",

@@ -281,13 +281,14 @@ static void gen_shm(void)
         { SHM_OP_COMPACT, 0, 0, 0, 0, 0, 0, 0, (uint64_t)-1, 0, 0 },
         { SHM_OP_SET_OPTION, 0, 0, 14, 14, 6, 0, 0, 0, 0, 0 },
         { SHM_OP_SNAP_HOLD, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0 },
-        { SHM_OP_CHANGES, 0, 0, 0, 0, 0, 64, 1024, 1000, 16, 0 },
         { 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
         /* Batches at the limits: the engine's 1 GiB in a 4 GiB arena,
          * one byte more (-E2BIG), more entries than the payload holds. */
         { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, SHM_MAX_BATCH_BYTES, 0, 0, 0, 2, UINT32_MAX },
         { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, SHM_MAX_BATCH_BYTES + 1, 0, 0, 0, 2, UINT32_MAX },
         { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, 43, 0, 0, 0, 5, 0 },
+        /* Changes after sequence 1000, 16 at most, into a 1 KiB page. */
+        { SHM_OP_CHANGES, 0, 0, 0, 0, 0, 64, 1024, 1000, 16, 0 },
     };
     /* Arena bytes after the header: a valid 2-entry batch (put + delete) at
      * offset 0, which the WRITE_BATCH case points at. */
