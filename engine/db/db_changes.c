@@ -198,8 +198,16 @@ int lsm_changes_open(lsm_db *db, uint64_t since, lsm_changes **out)
     pthread_mutex_unlock(&db->mu);
     uint64_t start = 0;
     int rc = find_start(c, &start);
-    if (rc == 0)
-        rc = open_wal(c, start);
+    if (rc == 0 && (rc = open_wal(c, start)) == -ERANGE) {
+        /* The WAL chosen was deleted by a db_delete_obsolete that began
+         * before our pin: choose again from what the pin now keeps (a
+         * since that is still covered finds a newer start, else the
+         * history really is gone). */
+        start = 0;
+        rc = find_start(c, &start);
+        if (rc == 0)
+            rc = open_wal(c, start);
+    }
     if (rc != 0) {
         lsm_changes_close(c);
         return rc;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "lsm.h"
 
@@ -180,6 +181,53 @@ static void test_deleted_history_is_erange(void **state)
     th_rmrf_free(dir);
 }
 
+/* Makes every WAL in dir look written two hours ago. */
+static void age_wals(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    struct timeval old[2];
+    gettimeofday(&old[0], NULL);
+    old[0].tv_sec -= 7200;
+    old[1] = old[0];
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, ".log"))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        assert_int_equal(utimes(path, old), 0);
+    }
+    closedir(d);
+}
+
+/* wal_retention_seconds: retired WALs older than the limit go at the next
+ * flush, younger ones stay. */
+static void test_retention_by_age(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("changes-age");
+    lsm_db *db = open_db(dir, 3600, 0);
+    for (int i = 0; i < 1000; i++)
+        put(db, i);
+    assert_int_equal(lsm_flush(db), 0);
+    int before = count_wals(dir);
+    assert_true(before > 3);
+    assert_int_equal(lsm_flush(db), 0); /* nothing to flush: nothing deleted */
+    assert_int_equal(count_wals(dir), before);
+    age_wals(dir);
+    put(db, 1000);
+    assert_int_equal(lsm_flush(db), 0);
+    assert_int_equal(count_wals(dir), 2); /* the one just retired + the live one */
+    lsm_changes *c;
+    assert_int_equal(lsm_changes_open(db, 0, &c), -ERANGE);
+    assert_int_equal(lsm_changes_open(db, 1000, &c), 0);
+    assert_int_equal(drain(c, 1001), 1);
+    lsm_changes_close(c);
+    assert_int_equal(lsm_close(db), 0);
+    th_rmrf_free(dir);
+}
+
 /* An open reader keeps the WALs it still needs, retention or not; closed,
  * they go at the next flush. */
 static void test_reader_pins_wals(void **state)
@@ -209,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_follows_live_wal),
         cmocka_unit_test(test_deleted_history_is_erange),
         cmocka_unit_test(test_reader_pins_wals),
+        cmocka_unit_test(test_retention_by_age),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
