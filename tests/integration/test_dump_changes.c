@@ -30,7 +30,7 @@
 
 #define NWRITERS 2
 #define NOPS 6000
-#define NKEYS 800
+#define NKEYS 200
 
 static th_daemon g_a;
 static const char *const g_retain[] = { "--wal-retention-seconds", "3600", "--memtable-bytes",
@@ -40,8 +40,12 @@ static th_fixture g_fx_retain = { .d = &g_a, .bin = LSMD_BIN, .tag = "feed", .ex
 static th_fixture g_fx_plain = { .d = &g_a, .bin = LSMD_BIN, .tag = "feed-plain",
                                  .start = true };
 
-/* argv: writer SOCKET ID.  Puts, overwrites, deletes and batches over a
- * shared key space; says "going" after the first tenth, "done" at the end. */
+/* argv: writer SOCKET ID.  Most writes go to a key of their own that
+ * nothing overwrites ("u-W-I"), so a write missing from the replica (a gap
+ * at the dump's sequence) shows in the comparison; every 7th deletes one
+ * of those put 3 writes before, every 13th overwrites a key of a shared
+ * space, every 11th is a batch of all three kinds.  Says "going" after the
+ * first tenth, "done" at the end. */
 static int role_writer(int argc, char **argv)
 {
     if (argc < 3)
@@ -55,20 +59,23 @@ static int role_writer(int argc, char **argv)
     unsigned x = 12345u + (unsigned)id * 7919u;
     for (int i = 0; i < NOPS; i++) {
         x = x * 1103515245u + 12345u;
-        int key = (int)((x >> 8) % NKEYS);
-        int kl = snprintf(k, sizeof k, "key%05d", key);
         int vl = snprintf(v, sizeof v, "w%d-op%d-%048d", id, i, i);
+        int kl = snprintf(k, sizeof k, "u-%d-%06d", id, i);
         int rc;
-        if (i % 7 == 3) {
-            rc = lsmd_delete(c, k, (size_t)kl, 0);
-        } else if (i % 11 == 5) {
+        if (i % 11 == 5) {
             lsmd_batch_clear(b);
             lsmd_batch_put(b, k, (size_t)kl, v, (size_t)vl);
-            kl = snprintf(k, sizeof k, "key%05d", (key + 1) % NKEYS);
-            lsmd_batch_delete(b, k, (size_t)kl);
-            kl = snprintf(k, sizeof k, "key%05d", (key + 2) % NKEYS);
+            kl = snprintf(k, sizeof k, "shared%05u", (x >> 8) % NKEYS);
             lsmd_batch_put(b, k, (size_t)kl, v, (size_t)vl);
+            kl = snprintf(k, sizeof k, "u-%d-%06d", id, i - 1);
+            lsmd_batch_delete(b, k, (size_t)kl);
             rc = lsmd_write(c, b, 0);
+        } else if (i % 7 == 3) {
+            kl = snprintf(k, sizeof k, "u-%d-%06d", id, i - 3);
+            rc = lsmd_delete(c, k, (size_t)kl, 0);
+        } else if (i % 13 == 7) {
+            kl = snprintf(k, sizeof k, "shared%05u", (x >> 8) % NKEYS);
+            rc = lsmd_put(c, k, (size_t)kl, v, (size_t)vl, 0);
         } else {
             rc = lsmd_put(c, k, (size_t)kl, v, (size_t)vl, 0);
         }
