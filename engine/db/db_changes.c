@@ -27,9 +27,8 @@
 #include <stdlib.h>
 
 #include "db/db_impl.h"
-#include "db/obsolete_files.h"
 #include "db/paths.h"
-#include "base/filenames.h"
+#include "db/wal_files.h"
 #include "base/log.h"
 #include "wal/batch_format.h"
 #include "wal/wal_reader.h"
@@ -51,48 +50,6 @@ static void set_pin(lsm_changes *c, uint64_t pin)
     pthread_mutex_lock(&c->db->mu);
     c->pin.number = pin;
     pthread_mutex_unlock(&c->db->mu);
-}
-
-/* ---- the WALs present ------------------------------------------------------ */
-
-struct wal_numbers {
-    uint64_t min;
-    uint64_t *v;
-    size_t len, cap;
-};
-
-static int collect(void *ctx, const char *name, enum file_kind kind, uint64_t number)
-{
-    (void)name;
-    struct wal_numbers *l = ctx;
-    if (kind != FILE_KIND_WAL || number < l->min)
-        return 0;
-    if (l->len == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        uint64_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->len++] = number;
-    return 0;
-}
-
-/* The WAL numbers >= min in the directory, ascending. */
-static int list_wals(lsm_db *db, uint64_t min, uint64_t **out, size_t *n)
-{
-    struct wal_numbers l = { min, NULL, 0, 0 };
-    int rc = filename_scan(db->dir, collect, &l);
-    if (rc != 0) {
-        free(l.v);
-        return rc;
-    }
-    if (l.len)
-        qsort(l.v, l.len, sizeof *l.v, db_cmp_u64);
-    *out = l.v;
-    *n = l.len;
-    return 0;
 }
 
 static int open_wal(lsm_changes *c, uint64_t number)
@@ -136,7 +93,7 @@ static int find_start(lsm_changes *c, uint64_t *start)
     lsm_db *db = c->db;
     uint64_t *wals;
     size_t n;
-    int rc = list_wals(db, 0, &wals, &n);
+    int rc = db_list_wals(db->dir, 0, NULL, NULL, &wals, &n);
     if (rc != 0)
         return rc;
     uint64_t last = atomic_load_explicit(&db->last_seq, memory_order_acquire);
@@ -222,7 +179,7 @@ static int next_wal(lsm_changes *c, uint64_t *number)
 {
     uint64_t *wals;
     size_t n;
-    int rc = list_wals(c->db, c->wal + 1, &wals, &n);
+    int rc = db_list_wals(c->db->dir, c->wal + 1, NULL, NULL, &wals, &n);
     if (rc != 0)
         return rc;
     *number = n ? wals[0] : 0;

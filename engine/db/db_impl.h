@@ -19,7 +19,8 @@
  *   superversion.h   the read view readers pin
  *   bg_error.h       the sticky background error
  *   pending_outputs.h  tables being written, kept from deletion
- *   obsolete_files.h deleting what no version needs
+ *   obsolete_files.h deleting what no version needs (and WAL retention)
+ *   wal_files.h      the WALs present, in number order
  *   events.h         the flush/compaction event log
  *   paths.h          paths of the database's files
  *   clock.h          wall and monotonic clocks
