@@ -220,6 +220,9 @@ struct lsm_db {
     _Atomic uint64_t stat_stall_us, stat_stalls;
     _Atomic uint64_t stat_bytes_flushed;
     _Atomic uint64_t stat_transient_errors;   /* resource errors retried */
+    /* Retired WALs kept for the change feed, as of the last
+     * db_delete_obsolete (obsolete_files.c). */
+    _Atomic uint64_t stat_wal_retained_files, stat_wal_retained_bytes;
 };
 
 /* db_transient.c: resource errors (io_error_is_transient) in a switch,

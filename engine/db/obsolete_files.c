@@ -81,8 +81,11 @@ static int cmp_kept(const void *a, const void *b)
  * left has no hole (lsm_changes_open finds a range or none). */
 static void retire_kept_wals(struct obsolete_ctx *o, uint64_t seconds, uint64_t bytes)
 {
-    if (!o->nkept)
+    if (!o->nkept) {
+        atomic_store_explicit(&o->db->stat_wal_retained_files, 0, memory_order_relaxed);
+        atomic_store_explicit(&o->db->stat_wal_retained_bytes, 0, memory_order_relaxed);
         return;
+    }
     qsort(o->kept, o->nkept, sizeof *o->kept, cmp_kept);
     uint64_t total = 0;
     for (size_t i = 0; i < o->nkept; i++)
@@ -97,6 +100,8 @@ static void retire_kept_wals(struct obsolete_ctx *o, uint64_t seconds, uint64_t 
             total -= o->kept[i].bytes;
         }
     }
+    atomic_store_explicit(&o->db->stat_wal_retained_files, o->nkept - cut, memory_order_relaxed);
+    atomic_store_explicit(&o->db->stat_wal_retained_bytes, total, memory_order_relaxed);
     for (size_t i = 0; i < cut; i++) {
         KILLPOINT("wal.retire");
         char *path = db_wal_path(o->db, o->kept[i].number);

@@ -219,6 +219,11 @@ static void test_retention_by_age(void **state)
     put(db, 1000);
     assert_int_equal(lsm_flush(db), 0);
     assert_int_equal(count_wals(dir), 2); /* the one just retired + the live one */
+    char *js;
+    assert_int_equal(lsm_stats_json(db, &js), 0);
+    assert_int_equal(th_json_u64(js, "\"wal\"", "\"retained_files\":"), 1);
+    assert_true(th_json_u64(js, "\"wal\"", "\"retained_bytes\":") > 0);
+    lsm_free(js);
     lsm_changes *c;
     assert_int_equal(lsm_changes_open(db, 0, &c), -ERANGE);
     assert_int_equal(lsm_changes_open(db, 1000, &c), 0);
