@@ -21,6 +21,17 @@
  * database has meanwhile switched to a newer WAL (db->wal_number, read
  * under mu before the refresh, so the old one was complete), goes on
  * there.
+ *
+ * No WAL goes from under a reader: its pin is in the list before it looks
+ * at the directory, and it waits for a db_delete_obsolete already under
+ * way (which chose its victims before the pin).  Deletions only ever take
+ * the oldest WALs, so what a reader finds has no hole.
+ *
+ * Resuming: a closed reader leaves its position (the start of the last
+ * record it loaded, and the highest sequence before it) in a small ring in
+ * the db; a reader opened at a since at or above such a sequence starts
+ * there, so a follower's next page (lsmd's CHANGES is one reader per page)
+ * reads only what is new instead of the WALs from their first record.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -42,6 +53,8 @@ struct lsm_changes {
     const char *p;                   /* next entry of the current record */
     uint32_t left;                   /* entries left in it */
     uint64_t next_seq;               /* sequence of the entry at p */
+    uint64_t rec_off, rec_seq;       /* the last record loaded (rec_seq 0:
+                                        none yet in this WAL) */
     int status;                      /* sticky error */
 };
 
@@ -69,7 +82,44 @@ static int open_wal(lsm_changes *c, uint64_t number)
     c->r = r;
     c->wal = number;
     c->left = 0;
+    c->rec_seq = 0;
     return 0;
+}
+
+/* A remembered position for since (one whose entries before it are all
+ * <= since, the nearest), opened; 0 when none was usable. */
+static int open_remembered(lsm_changes *c)
+{
+    lsm_db *db = c->db;
+    struct db_changes_pos best = { 0, 0, 0 };
+    pthread_mutex_lock(&db->mu);
+    for (unsigned i = 0; i < DB_CHANGES_POS; i++) {
+        const struct db_changes_pos *p = &db->changes_pos[i];
+        if (p->wal && p->below <= c->since && (!best.wal || p->below > best.below))
+            best = *p;
+    }
+    pthread_mutex_unlock(&db->mu);
+    if (!best.wal || open_wal(c, best.wal) != 0)
+        return 0; /* none, or its WAL is gone: search instead */
+    if (wal_reader_seek(c->r, best.offset) != 0) {
+        wal_reader_close(c->r);
+        c->r = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+/* Remembers where c stands, for a reader that continues from it. */
+static void remember(lsm_changes *c)
+{
+    if (c->status || !c->r || c->rec_seq == 0)
+        return;
+    lsm_db *db = c->db;
+    pthread_mutex_lock(&db->mu);
+    struct db_changes_pos *p = &db->changes_pos[db->changes_pos_next++ % DB_CHANGES_POS];
+    /* From the last record's start: its entries may not all be returned. */
+    *p = (struct db_changes_pos){ c->wal, c->rec_off, c->rec_seq - 1 };
+    pthread_mutex_unlock(&db->mu);
 }
 
 /* Sequence of the first record of WAL number, or UINT64_MAX when it has
@@ -152,19 +202,21 @@ int lsm_changes_open(lsm_db *db, uint64_t since, lsm_changes **out)
     if (db->wal_pins)
         db->wal_pins->prev = &c->pin;
     db->wal_pins = &c->pin;
+    /* A deletion under way may have chosen its WALs before the pin: let it
+     * finish, so no WAL goes from under the reader from here on. */
+    while (db->obsolete_running)
+        pthread_cond_wait(&db->bg_cv, &db->mu);
     pthread_mutex_unlock(&db->mu);
     uint64_t start = 0;
-    int rc = find_start(c, &start);
-    if (rc == 0 && (rc = open_wal(c, start)) == -ERANGE) {
-        /* The WAL chosen was deleted by a db_delete_obsolete that began
-         * before our pin: choose again from what the pin now keeps (a
-         * since that is still covered finds a newer start, else the
-         * history really is gone). */
-        start = 0;
-        rc = find_start(c, &start);
-        if (rc == 0)
-            rc = open_wal(c, start);
+    if (open_remembered(c)) {
+        start = c->wal;
+        set_pin(c, start);
+        *out = c;
+        return 0;
     }
+    int rc = find_start(c, &start);
+    if (rc == 0)
+        rc = open_wal(c, start);
     if (rc != 0) {
         lsm_changes_close(c);
         return rc;
@@ -253,6 +305,8 @@ int lsm_changes_next(lsm_changes *c, lsm_change *out)
             c->status = rc;
             return rc;
         }
+        c->rec_off = rec.offset;
+        c->rec_seq = rec.sequence;
         if (rec.count && rec.sequence + rec.count - 1 <= c->since)
             continue; /* wholly before since */
         c->p = rec.payload.data;
@@ -265,6 +319,7 @@ void lsm_changes_close(lsm_changes *c)
 {
     if (!c)
         return;
+    remember(c);
     lsm_db *db = c->db;
     pthread_mutex_lock(&db->mu);
     if (c->pin.prev)

@@ -62,6 +62,7 @@
 #define DB_MAX_COMPACTION_THREADS 16
 #define DB_MAX_PENDING 64   /* flushes + compactions in flight */
 #define DB_EVENT_LOG 256    /* flush/compaction events kept for stats */
+#define DB_CHANGES_POS 8    /* change-reader positions remembered */
 
 /* Retrying after resource errors (db_transient.c). */
 #define DB_BACKOFF_MIN_NS   10000000ull    /* 10 ms, doubling ... */
@@ -181,6 +182,18 @@ struct lsm_db {
     /* Change feed readers (db_changes.c): each keeps the WALs numbered
      * from its pin on (obsolete_files.c). */
     struct db_wal_pin *wal_pins; /* [mu] list, one per open reader */
+    int obsolete_running;        /* [mu] db_delete_obsolete calls under way:
+                                    a new reader waits for them (they may
+                                    have chosen their victims before its
+                                    pin), bg_cv says when one ends */
+    /* Where closed readers left off (db_changes.c), so a reader opened at
+     * the sequence an earlier one reached (a follower's next page) starts
+     * there instead of searching the WALs from their beginning. */
+    struct db_changes_pos {
+        uint64_t wal, offset;    /* a record's start in WAL wal */
+        uint64_t below;          /* every entry before it is <= below */
+    } changes_pos[DB_CHANGES_POS];  /* [mu] ring; wal 0 = empty */
+    unsigned changes_pos_next;   /* [mu] */
 
     /* Compaction. */
     const compaction_picker *picker;          /* [mu] */

@@ -141,6 +141,15 @@ static int delete_if_obsolete(void *ctx, const char *name, enum file_kind kind, 
     return 0;
 }
 
+/* Ends a db_delete_obsolete: a change reader waiting to pin may go on. */
+static void obsolete_done(lsm_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    db->obsolete_running--;
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
 void db_delete_obsolete(lsm_db *db)
 {
     uint64_t *live = NULL;
@@ -148,6 +157,7 @@ void db_delete_obsolete(lsm_db *db)
     /* A table being written is not live yet: everything numbered from the
      * oldest job in flight on is left alone. */
     pthread_mutex_lock(&db->mu);
+    db->obsolete_running++;
     uint64_t pending_min = db_pending_min(db);
     uint64_t keep_from = UINT64_MAX;
     for (const db_wal_pin *p = db->wal_pins; p; p = p->next)
@@ -159,6 +169,7 @@ void db_delete_obsolete(lsm_db *db)
     pthread_mutex_lock(&db->manifest_mu);
     if (version_set_live_files(db->vs, &live, &nlive) != 0) {
         pthread_mutex_unlock(&db->manifest_mu);
+        obsolete_done(db);
         return;
     }
     uint64_t log_number = version_set_log_number(db->vs);
@@ -173,4 +184,5 @@ void db_delete_obsolete(lsm_db *db)
     retire_kept_wals(&o, ret_seconds, ret_bytes);
     free(o.kept);
     free(live);
+    obsolete_done(db);
 }

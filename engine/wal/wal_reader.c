@@ -257,6 +257,21 @@ int wal_reader_refresh(wal_reader *r)
     return 0;
 }
 
+int wal_reader_seek(wal_reader *r, uint64_t offset)
+{
+    if (r->finished || r->pos != 0 || r->buf_len != 0)
+        return -EINVAL;
+    uint64_t size;
+    int rc = io_size(r->io, r->file, &size);
+    if (rc != 0)
+        return rc;
+    if (offset > size)
+        return -EINVAL;
+    r->size = size;
+    r->pos = offset;
+    return 0;
+}
+
 int wal_reader_first_sequence(lsm_io *io, const char *path, uint64_t *seq)
 {
     *seq = UINT64_MAX;

@@ -73,6 +73,12 @@ uint64_t wal_reader_error_offset(const wal_reader *r);
 void wal_reader_set_quiet(wal_reader *r, int quiet);
 int wal_reader_refresh(wal_reader *r);
 
+/* Moves a reader that has read nothing yet to offset, which must be where
+ * a record began (a wal_record.offset of this file, seen earlier): the
+ * change feed resumes there.  Returns 0, -EINVAL (r has read, or offset is
+ * past the end of the file), or -errno from io_size. */
+int wal_reader_seek(wal_reader *r, uint64_t offset);
+
 /* The sequence of the first record of the log at path (UINT64_MAX when it
  * has none: empty, or a torn first record), reading only that record.
  * Errors: as wal_reader_open and wal_reader_next (-ENOENT if missing). */

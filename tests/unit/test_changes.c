@@ -181,6 +181,64 @@ static void test_deleted_history_is_erange(void **state)
     th_rmrf_free(dir);
 }
 
+static void expect_seq(lsm_changes *c, uint64_t seq)
+{
+    lsm_change ch;
+    assert_int_equal(lsm_changes_next(c, &ch), 1);
+    assert_int_equal(ch.seq, seq);
+}
+
+/* A reader opened where an earlier one stopped (mid-record, or caught up)
+ * resumes from the remembered position and still returns exactly the
+ * entries after since; a since below every remembered position searches;
+ * a remembered WAL that is gone is searched around. */
+static void test_resume_where_a_reader_stopped(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("changes-resume");
+    lsm_db *db = open_db(dir, 0, 0);
+    lsm_batch *b = lsm_batch_new();
+    for (int i = 0; i < 10; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "b%d", i);
+        assert_int_equal(lsm_batch_put(b, k, strlen(k), "v", 1), 0);
+    }
+    assert_int_equal(lsm_write(db, b, 0), 0); /* sequences 1 .. 10, one record */
+    lsm_batch_free(b);
+    for (int i = 10; i < 20; i++)
+        put(db, i);                            /* 11 .. 20 */
+    lsm_changes *c;
+    assert_int_equal(lsm_changes_open(db, 0, &c), 0);
+    for (uint64_t s = 1; s <= 5; s++)
+        expect_seq(c, s);
+    lsm_changes_close(c);                      /* stopped inside the batch */
+    assert_int_equal(lsm_changes_open(db, 5, &c), 0);
+    for (uint64_t s = 6; s <= 10; s++)
+        expect_seq(c, s);
+    assert_int_equal(drain(c, 11), 10);
+    lsm_changes_close(c);                      /* caught up */
+    assert_int_equal(lsm_changes_open(db, 20, &c), 0);
+    lsm_change ch;
+    assert_int_equal(lsm_changes_next(c, &ch), 0);
+    put(db, 20);
+    expect_seq(c, 21);
+    lsm_changes_close(c);
+    assert_int_equal(lsm_changes_open(db, 2, &c), 0);
+    for (uint64_t s = 3; s <= 10; s++)
+        expect_seq(c, s);
+    assert_int_equal(drain(c, 11), 11);
+    lsm_changes_close(c);
+    assert_int_equal(lsm_flush(db), 0);        /* no retention: the WAL goes */
+    assert_int_equal(lsm_changes_open(db, 5, &c), -ERANGE);
+    assert_int_equal(lsm_changes_open(db, 21, &c), 0);
+    assert_int_equal(lsm_changes_next(c, &ch), 0);
+    put(db, 21);
+    expect_seq(c, 22);
+    lsm_changes_close(c);
+    assert_int_equal(lsm_close(db), 0);
+    th_rmrf_free(dir);
+}
+
 /* Makes every WAL in dir look written two hours ago. */
 static void age_wals(const char *dir)
 {
@@ -263,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_deleted_history_is_erange),
         cmocka_unit_test(test_reader_pins_wals),
         cmocka_unit_test(test_retention_by_age),
+        cmocka_unit_test(test_resume_where_a_reader_stopped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
