@@ -44,6 +44,11 @@
 #include "wal/batch_format.h"
 #include "wal/wal_reader.h"
 
+/* A remembered position is used only this many entries short of since at
+ * most: further back, searching the WALs' first records is cheaper than
+ * walking from it (it is for the follower's next page). */
+#define RESUME_SLACK (1u << 16)
+
 struct lsm_changes {
     lsm_db *db;
     uint64_t since;                  /* entries at or below it are skipped */
@@ -95,7 +100,8 @@ static int open_remembered(lsm_changes *c)
     pthread_mutex_lock(&db->mu);
     for (unsigned i = 0; i < DB_CHANGES_POS; i++) {
         const struct db_changes_pos *p = &db->changes_pos[i];
-        if (p->wal && p->below <= c->since && (!best.wal || p->below > best.below))
+        if (p->wal && p->below <= c->since && c->since - p->below <= RESUME_SLACK &&
+            (!best.wal || p->below > best.below))
             best = *p;
     }
     pthread_mutex_unlock(&db->mu);
@@ -115,10 +121,14 @@ static void remember(lsm_changes *c)
     if (c->status || !c->r || c->rec_seq == 0)
         return;
     lsm_db *db = c->db;
-    pthread_mutex_lock(&db->mu);
-    struct db_changes_pos *p = &db->changes_pos[db->changes_pos_next++ % DB_CHANGES_POS];
     /* From the last record's start: its entries may not all be returned. */
-    *p = (struct db_changes_pos){ c->wal, c->rec_off, c->rec_seq - 1 };
+    struct db_changes_pos pos = { c->wal, c->rec_off, c->rec_seq - 1 };
+    pthread_mutex_lock(&db->mu);
+    bool known = false; /* an idle follower finds the same place each poll */
+    for (unsigned i = 0; i < DB_CHANGES_POS; i++)
+        known |= db->changes_pos[i].wal == pos.wal && db->changes_pos[i].offset == pos.offset;
+    if (!known)
+        db->changes_pos[db->changes_pos_next++ % DB_CHANGES_POS] = pos;
     pthread_mutex_unlock(&db->mu);
 }
 
