@@ -236,7 +236,7 @@ static void put_range(th_daemon *d, const char *prefix, int from, int to)
         int kl = snprintf(k, sizeof k, "%s%05d", prefix, i);
         int vl = snprintf(v, sizeof v, "v%d", i);
         assert_int_equal(lsmd_put(c, k, (size_t)kl, v, (size_t)vl, 0), 0);
-        if (i % 5 == 4) /* and some deletes */
+        if (i % 5 == 4) /* and some deletes (of keys never written) */
             assert_int_equal(lsmd_delete(c, k, (size_t)kl - 1, 0), 0);
     }
     lsmd_disconnect(c);
@@ -271,6 +271,47 @@ static void test_history_survives_kill9(void **state)
     assert_string_equal(ca, cb);
     free(ca);
     free(cb);
+    assert_int_equal(thd_stop(&b), 0);
+    thd_cleanup(&b);
+}
+
+/* dump --snapshot ID dumps a snapshot another client published, at its
+ * sequence, not the latest state; load --sync applies it. */
+static void test_dump_of_a_published_snapshot(void **state)
+{
+    th_fixture *fx = *state;
+    th_daemon *a = fx->d;
+    put_range(a, "old", 0, 100);
+    lsmd_conn *c = thd_connect(a);
+    uint64_t id;
+    assert_int_equal(lsmd_snapshot_acquire(c, &id), 0);
+    lsmd_snapshot_info info[4];
+    size_t n;
+    assert_int_equal(lsmd_snapshot_list(c, info, 4, &n), 0);
+    assert_int_equal(n, 1);
+    put_range(a, "new", 0, 100);
+    char dump[1024];
+    snprintf(dump, sizeof dump, "%s/snap.bin", a->root);
+    assert_int_equal(sh("%s --socket %s dump --snapshot %llu > %s 2>/dev/null", LSMCTL_BIN,
+                        a->sock, (unsigned long long)id, dump), 0);
+    assert_int_equal(header_sequence(dump), info[0].sequence);
+    /* Still held by its creator: the dump's own hold was released. */
+    assert_int_equal(lsmd_snapshot_list(c, info, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(info[0].holders, 1);
+    th_daemon b;
+    start_replica(&b, "feed-snap");
+    assert_int_equal(sh("%s --socket %s load %s --sync >/dev/null", LSMCTL_BIN, b.sock, dump),
+                     0);
+    size_t nb;
+    char *cb = contents(&b, &nb);
+    assert_int_equal(nb, 100); /* old00000 .. old00099 */
+    assert_null(strstr(cb, "new"));
+    free(cb);
+    /* A snapshot nobody published is refused. */
+    assert_int_equal(sh("%s --socket %s dump --snapshot 999999 > %s 2>/dev/null", LSMCTL_BIN,
+                        a->sock, dump), 1);
+    lsmd_disconnect(c);
     assert_int_equal(thd_stop(&b), 0);
     thd_cleanup(&b);
 }
@@ -412,6 +453,7 @@ int main(int argc, char **argv)
         TH_TEST(test_dump_then_changes_make_a_replica, &g_fx_retain),
         TH_TEST(test_changes_follow, &g_fx_retain),
         TH_TEST(test_history_survives_kill9, &g_fx_retain),
+        TH_TEST(test_dump_of_a_published_snapshot, &g_fx_plain),
         TH_TEST(test_deleted_history_refused, &g_fx_plain),
         TH_TEST(test_damaged_dump_refused, &g_fx_plain),
     };
