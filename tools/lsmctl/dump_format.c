@@ -251,6 +251,8 @@ int dump_reader_next(dump_reader *r, dump_block *b)
         uint32_t crc = dump_crc32c(r->crc, t, 24);
         if (get32(t + 24) != crc)
             return bad(r, "file checksum mismatch in the trailer at offset %" PRIu64, at);
+        if (get32(t + 4) != 0 || get32(t + 28) != 0)
+            return bad(r, "reserved trailer field not zero at offset %" PRIu64, at);
         if (get64(t + 8) != r->entries)
             return bad(r, "trailer at offset %" PRIu64 " counts %" PRIu64
                        " entries, the blocks hold %" PRIu64, at, get64(t + 8), r->entries);
