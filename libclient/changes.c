@@ -12,21 +12,11 @@ int lsmd_changes(lsmd_conn *c, uint64_t since, uint32_t max, lsmd_change_fn fn, 
 {
     if (!fn || !next || !caught_up)
         return -EINVAL;
-    struct shm_sqe sqe = {
-        .opcode = SHM_OP_CHANGES,
-        .arg0 = since,
-        .arg1 = max,
-        .out_off = c->large_off,
-        .out_cap = c->large_bytes,
-    };
+    struct shm_sqe sqe = { .opcode = SHM_OP_CHANGES, .arg0 = since, .arg1 = max };
     struct shm_cqe cqe;
-    int rc = conn_call(c, &sqe, &cqe);
+    int rc = conn_call_out(c, &sqe, &cqe); /* -E2BIG: an entry above the large region */
     if (rc)
         return rc;
-    if (cqe.status == LSM_ETOOSMALL)
-        return -E2BIG; /* one entry larger than the large region */
-    if (cqe.status)
-        return cqe.status;
     if (cqe.r1 > sqe.out_cap || cqe.r0 < since) {
         conn_kill(c, "CHANGES reply outside its buffer or going backwards");
         return c->dead;

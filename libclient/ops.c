@@ -242,19 +242,11 @@ int lsmd_stats_json(lsmd_conn *c, char **json)
 {
     if (!json)
         return -EINVAL;
-    struct shm_sqe sqe = {
-        .opcode = SHM_OP_STATS,
-        .out_off = c->large_off,
-        .out_cap = c->large_bytes,
-    };
+    struct shm_sqe sqe = { .opcode = SHM_OP_STATS };
     struct shm_cqe cqe;
-    int rc = conn_call(c, &sqe, &cqe);
+    int rc = conn_call_out(c, &sqe, &cqe);
     if (rc)
         return rc;
-    if (cqe.status == LSM_ETOOSMALL)
-        return -E2BIG;
-    if (cqe.status)
-        return cqe.status;
     if (cqe.r0 > sqe.out_cap) {
         conn_kill(c, "STATS reply longer than its buffer");
         return c->dead;
