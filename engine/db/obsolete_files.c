@@ -93,7 +93,9 @@ static void retire_kept_wals(struct obsolete_ctx *o, uint64_t seconds, uint64_t 
     time_t now = time(NULL);
     size_t cut = 0; /* kept[0 .. cut) go */
     for (size_t i = 0; i < o->nkept; i++) {
-        bool old = seconds && (uint64_t)(now - o->kept[i].mtime) > seconds;
+        /* A clock set back makes a WAL look young, never old. */
+        bool old = seconds && now > o->kept[i].mtime &&
+                   (uint64_t)(now - o->kept[i].mtime) > seconds;
         bool over = bytes && total > bytes;
         if (old || over) {
             cut = i + 1;
