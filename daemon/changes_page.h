@@ -5,9 +5,12 @@
  *
  * Stateless: each request opens an engine change reader at arg0, copies
  * whole entries while they fit (and up to arg1 of them), and closes it, so
- * nothing is left in the daemon for a client that goes away.  Opening
- * costs a read of the first record of each WAL kept and of the WAL that
- * holds arg0 up to it: milliseconds for default memtables.
+ * nothing is left in the daemon for a client that goes away.  A request
+ * that continues the previous one (arg0 = its r0) resumes where the
+ * engine's reader stopped (lsm.h, db_changes.c); any other open reads the
+ * first record of each WAL kept and the WAL that holds arg0 up to it:
+ * milliseconds for default memtables.  Between requests nothing pins the
+ * WALs: the daemon's wal_retention_* must cover a consumer's lag.
  *
  * Thread safety: runs on the admin control lane (admin.c), one request of
  * a session at a time; the engine reader belongs to the call.
