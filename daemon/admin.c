@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin_queue.h"
+#include "changes_page.h"
 #include "base/log.h"
 #include "session.h"
 #include "stats.h"
@@ -57,6 +58,9 @@ static void run_job(admin *a, admin_job *j)
         }
         break;
     }
+    case SHM_OP_CHANGES:
+        changes_page_serve(d, s, &j->q, &c);
+        break;
     default:
         c.status = -EOPNOTSUPP;
         break;

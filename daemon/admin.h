@@ -6,7 +6,8 @@
  *
  * Threads
  *   One per lane of the queue:
- *     control  "lsmd-admin-ctl"   STATS, SET_OPTION  (milliseconds)
+ *     control  "lsmd-admin-ctl"   STATS, SET_OPTION, CHANGES  (milliseconds;
+ *                                  CHANGES reads WALs: changes_page.h)
  *     work     "lsmd-admin-work"  FLUSH, COMPACT     (seconds to minutes)
  *   So `set compaction_rate_mb 0` reaches the engine while a throttled
  *   compaction runs, and the running compaction sees the new rate at its

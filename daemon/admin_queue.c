@@ -23,6 +23,9 @@ static const admin_op k_ops[] = {
     { SHM_OP_FLUSH, ADMIN_LANE_WORK, true, "FLUSH" },
     { SHM_OP_COMPACT, ADMIN_LANE_WORK, true, "COMPACT" },
     /* CHECKPOINT goes here: ADMIN_LANE_WORK, admin only. */
+    /* Reads WAL files (milliseconds to a few hundred): off the workers, and
+     * beside STATS rather than behind a compaction. */
+    { SHM_OP_CHANGES, ADMIN_LANE_CONTROL, false, "CHANGES" },
 };
 
 typedef struct admin_lane {

@@ -8,7 +8,7 @@
  * Lanes
  *   Two, each served by its own thread, so a quick request never queues
  *   behind a long one:
- *     control  STATS, SET_OPTION  (milliseconds)
+ *     control  STATS, SET_OPTION, CHANGES  (milliseconds)
  *     work     FLUSH, COMPACT     (seconds to minutes)
  *   A future CHECKPOINT belongs to the work lane and is admin-only: a line
  *   in the op table at the top of admin_queue.c and a case in admin.c's
@@ -19,7 +19,7 @@
  *   decided at attach: peer_auth.h).  Others get -EPERM (the completion
  *   has no room for a message: lsmd_strerror(-EPERM) names the config
  *   keys), and the daemon logs the refusal, at most one line a second.
- *   STATS is open to every attached client (read-only).
+ *   STATS and CHANGES are open to every attached client (read-only).
  *
  * Limits
  *   A session has at most one job outstanding (queued or running) per lane

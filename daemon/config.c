@@ -393,6 +393,23 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         mark_given(c, "use_direct_io");
         return parse_bool(v, &c->engine.use_direct_io);
     }
+    /* Change-feed history: needed at lsm_open already, which would delete
+     * the WALs a runtime set after it comes too late for (lsmctl set
+     * changes them later).  Given here, they win over DIR/OPTIONS. */
+    if (strcmp(k, "wal_retention_seconds") == 0) {
+        if (parse_size(v, 1000000000000ull, &sz))
+            return -EINVAL;
+        c->engine.wal_retention_seconds = sz;
+        mark_given(c, "wal_retention_seconds");
+        return 0;
+    }
+    if (strcmp(k, "wal_retention_bytes") == 0) {
+        if (parse_size(v, SIZE_MAX, &sz))
+            return -EINVAL;
+        c->engine.wal_retention_bytes = (size_t)sz;
+        mark_given(c, "wal_retention_bytes");
+        return 0;
+    }
     for (size_t i = 0; i < sizeof k_runtime_opts / sizeof *k_runtime_opts; i++)
         if (strcmp(k, k_runtime_opts[i]) == 0)
             return add_engine_opt(c, k, v);

@@ -63,6 +63,12 @@
  *   max_subcompactions, compaction_readahead_bytes
  *                           runtime engine options, applied with
  *                           lsm_set_option right after lsm_open       engine's
+ *   wal_retention_seconds, wal_retention_bytes
+ *                           WALs kept after their flush for the change
+ *                           feed (lsmctl changes): by age (seconds) and
+ *                           total size (K/M/G); 0 and 0 = delete at
+ *                           once.  Given to lsm_open (so the open keeps
+ *                           them too); lsmctl set changes them later  0
  *
  * Engine options persist: a value given here wins over the one the
  * database last ran with (DIR/OPTIONS), which wins over the engine's

@@ -159,6 +159,17 @@ typedef struct lsm_options {
                                    and lie within 0666, else -EINVAL.  The
                                    process umask still applies; existing
                                    files and directories keep their mode. */
+
+    /* Change feed (lsm_changes_open).  WALs whose writes are already in
+     * tables are deleted at once when both are 0 (the default); otherwise
+     * they are kept as history, and deleted at the next flush or
+     * compaction once older than wal_retention_seconds (by mtime; 0 = no
+     * age limit) or, oldest first, while all kept ones pass
+     * wal_retention_bytes (0 = no size limit).  An open lsm_changes keeps
+     * the WALs it still has to read whatever the limits.  Both can change
+     * at run time (lsm_set_option). */
+    uint64_t wal_retention_seconds; /* default 0 */
+    size_t wal_retention_bytes;     /* default 0 (K/M/G suffixes) */
 } lsm_options;
 
 /* Option rules, checked by lsm_open (-EINVAL) and by lsm_set_option
@@ -419,6 +430,48 @@ const void *lsm_iter_value(const lsm_iter *it, size_t *vlen);
 int lsm_iter_status(const lsm_iter *it);
 void lsm_iter_free(lsm_iter *it);
 
+/* ---- Change feed --------------------------------------------------------- */
+/* Every write after a sequence, read back from the WALs (kept after their
+ * flush for this: wal_retention_seconds / wal_retention_bytes above), in
+ * the order it was applied, one entry at a time: what a replica or a
+ * migration replays after loading a snapshot of the same sequence
+ * (lsm_snapshot_id; docs/dump-format.md, docs/upgrade.md).
+ *
+ * Sequences: each entry of a write has its own (a batch of n entries takes
+ * n consecutive ones), the same numbers lsm_snapshot_id reports, so
+ * "since = a snapshot's id" gives exactly the writes the snapshot does not
+ * see.  Sequences may jump where a power loss dropped unsynced writes
+ * (they are gone from the database too), never elsewhere.
+ *
+ * lsm_changes_open: a reader of the entries with sequence > since.  It
+ * keeps the WALs it has still to read from deletion until closed.
+ * Errors: -EINVAL, -ERANGE (the WALs holding since + 1 were deleted
+ *   already: the history is gone; take a new snapshot and start from it),
+ *   -ENOMEM, -errno reading a WAL, LSM_ECORRUPT.
+ * lsm_changes_next: 1 and *out (key and value valid until the next call
+ *   or close), or 0 when every write visible now has been returned (call
+ *   again later for newer ones: the reader follows the live WAL), or an
+ *   error (-ERANGE if a WAL it needed vanished, -errno, LSM_ECORRUPT;
+ *   then it stays in error).  Entries are never returned before readers
+ *   can see them.
+ * REQUIRES: every reader is closed before lsm_close.
+ * Thread safety: a reader belongs to one thread at a time; any number may
+ * be open. */
+#define LSM_CHANGE_DELETE 0
+#define LSM_CHANGE_PUT 1
+typedef struct lsm_changes lsm_changes;
+typedef struct lsm_change {
+    uint64_t seq;
+    int type;            /* LSM_CHANGE_PUT or LSM_CHANGE_DELETE */
+    const void *key;
+    size_t klen;
+    const void *value;   /* empty for a delete */
+    size_t vlen;
+} lsm_change;
+int lsm_changes_open(lsm_db *db, uint64_t since, lsm_changes **out);
+int lsm_changes_next(lsm_changes *c, lsm_change *out);
+void lsm_changes_close(lsm_changes *c);
+
 /* ---- Maintenance --------------------------------------------------------- */
 /* Freezes the memtable and waits until every frozen memtable is in level 0.
  * Errors: LSM_EREADONLY, -EIO, -ENOSPC; -EMFILE, -ENFILE, -ENOMEM when the
@@ -440,7 +493,8 @@ int lsm_compact(lsm_db *db, int level);
  * level_size_ratio, level_base_bytes, tiered_size_ratio, tiered_min_merge,
  * tiered_max_runs, tiered_max_space_amp, block_cache_bytes,
  * compaction_threads, compaction_rate_mb, max_subcompactions,
- * compaction_readahead_bytes, periodic_compaction_seconds (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
+ * compaction_readahead_bytes, periodic_compaction_seconds,
+ * wal_retention_seconds, wal_retention_bytes (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
  * unknown name, a bad value, or a value breaking an option rule against
  * the current value of its partner ("Option rules" above); the log says
  * why and nothing changes.  To move a pair past each other, set the one

@@ -221,6 +221,16 @@ int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)
     return 0;
 }
 
+int conn_call_out(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)
+{
+    sqe->out_off = c->large_off;
+    sqe->out_cap = c->large_bytes;
+    int rc = conn_call(c, sqe, cqe);
+    if (rc)
+        return rc;
+    return cqe->status == LSM_ETOOSMALL ? -E2BIG : cqe->status;
+}
+
 int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe)
 {
     int rc = conn_alive(c);

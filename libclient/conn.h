@@ -102,6 +102,12 @@ int conn_wait_pending(lsmd_conn *c);
  * completion (check cqe->status). */
 int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe);
 
+/* conn_call for a request whose reply fills the large region (sqe's out
+ * range is set to it): returns conn_call's error, else the completion's
+ * status, with LSM_ETOOSMALL as -E2BIG (the reply cannot fit this
+ * connection at all). */
+int conn_call_out(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe);
+
 /* Sends a request whose completion nobody waits for (tag DISCARD). */
 int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe);
 

@@ -274,6 +274,30 @@ int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,
               const void *hi, size_t hilen, const void *seek, size_t seeklen, uint64_t max,
               size_t budget, int flags, lsmd_scan_fn fn, void *arg, uint64_t *visited);
 
+/* ---- Change feed ----------------------------------------------------------
+ * lsmd_changes asks for the writes with a sequence above since, oldest
+ * first, from the daemon's WALs (the engine's lsm_changes_open; the
+ * daemon keeps WALs for this per its wal_retention_seconds /
+ * wal_retention_bytes).  One request, one page (up to max entries, 0 = as
+ * many as fit the large region): fn is called for each entry (type
+ * LSM_CHANGE_PUT or LSM_CHANGE_DELETE, whose value is empty); key and
+ * value point into the connection's segment, valid only during the call;
+ * fn returns 0 to go on, else the call stops after that entry.
+ * *next is the sequence to pass as since to continue (the last entry given
+ * to fn, or since when none); *caught_up is 1 when the page held every
+ * write visible at the daemon now (ask again later to follow).  A
+ * snapshot's sequence (lsmd_snapshot_info.sequence) as since gives
+ * exactly the writes the snapshot does not see.
+ * REQUIRES: fn makes no call on c.
+ * Errors: -ERANGE (the history after since is deleted, or since is above
+ *   every sequence), -E2BIG (an entry larger than the large region),
+ *   -EINVAL, -EOPNOTSUPP (an older daemon), -ENOTCONN, engine errors
+ *   (LSM_ECORRUPT, -EIO). */
+typedef int (*lsmd_change_fn)(void *arg, uint64_t seq, int type, const void *key,
+                              size_t klen, const void *value, size_t vlen);
+int lsmd_changes(lsmd_conn *c, uint64_t since, uint32_t max, lsmd_change_fn fn, void *arg,
+                 uint64_t *next, int *caught_up);
+
 /* ---- Administration (what lsmctl uses) ----------------------------------- */
 /* As lsm_flush / lsm_compact / lsm_set_option; they wait until done.
  * Only for admins: others get -EPERM.  The daemon runs flush and compact in

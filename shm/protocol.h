@@ -217,6 +217,10 @@ enum shm_op {
                                  table + values; see "Multi-get" below */
     SHM_OP_ITER_SCAN = 18,    /* ITER_OPEN with a seek key, a page limit
                                  and a byte budget: see "Scans" below */
+    /* 19: CHECKPOINT (issue 13, part 1) */
+    SHM_OP_CHANGES = 20,      /* arg0 = since (a sequence), arg1 = max
+                                 entries (0 = as many as fit); out <- a
+                                 page of changes: see "Changes" below */
     SHM_OP_GET_OPTION = 21,   /* key = option name (0 .. 4096 bytes, no
                                  NUL; empty = every option), out <- the
                                  value, or "name=value\n" lines (no NUL),
@@ -244,6 +248,7 @@ enum shm_op {
  *                   client (GET, ITER_OPEN, RELEASE at a snapshot)
  *   -EBADF          unknown iterator id
  *   -EMFILE         too many snapshots or iterators held by this client
+ *   -ERANGE         CHANGES: the history after arg0 is deleted
  *   -ENOMEM         daemon out of memory
  *   -ESHUTDOWN      the daemon is draining and refuses new work
  * Anything else is -errno from the engine. */
@@ -341,6 +346,22 @@ struct shm_cqe {
 #define SHM_SCAN_ARG1(max, budget) ((uint64_t)(uint32_t)(max) | ((uint64_t)(uint32_t)(budget) << 32))
 #define SHM_SCAN_MAX(arg1) ((uint32_t)(arg1))
 #define SHM_SCAN_BUDGET(arg1) ((uint32_t)((arg1) >> 32))
+
+/* ---- Changes (docs/shm-protocol.md, "Changes") ----------------------------
+ * CHANGES returns the writes with a sequence above arg0, oldest first, from
+ * the daemon's WALs (lsm_changes_open, engine/lsm.h), as whole entries at
+ * out_off:
+ *     [u64 seq][u8 type][u32 key_len][u32 val_len][key][value]
+ * back to back, no padding; type 1 put, 0 delete (val_len 0).  The page
+ * stops at arg1 entries (0 = no limit) or when the next entry does not fit.
+ * Reply: r0 = the sequence of the page's last entry (arg0 when empty): the
+ * arg0 of the next request; r1 = page bytes; aux = entries;
+ * SHM_CQ_ITER_END when the page holds every write visible now (ask again
+ * later for newer ones).  Status -ERANGE: the WALs after arg0 are deleted
+ * (or arg0 is above every sequence); LSM_ETOOSMALL: the first entry does
+ * not fit, r1 = bytes needed.  Stateless: nothing stays open between
+ * requests.  Open to every client (it shows what a scan shows). */
+#define SHM_CHANGE_ENTRY_HDR 17u
 
 /* ---- Multi-get (docs/shm-protocol.md, "Multi-get") ----------------------
  * Request: arg1 = n (1 .. SHM_MGET_MAX_KEYS) and the key range holds n

@@ -53,6 +53,7 @@ static const struct op_rule rules[SHM_OP_COUNT_] = {
     [SHM_OP_ITER_SCAN] = { "ITER_SCAN", F_BOUND, F_BOUND, F_OUT,
                            SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO, A_ANY, A_ANY },
     [SHM_OP_GET_OPTION] = { "GET_OPTION", F_STR, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
+    [SHM_OP_CHANGES] = { "CHANGES", F_NONE, F_NONE, F_OUT, 0, A_ANY, A_COUNT32 },
 };
 
 const char *shm_op_name(unsigned op)
@@ -173,6 +174,8 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
         ;
     else if (sqe->opcode == SHM_OP_ITER_SCAN && sqe->out_cap == 0)
         w = "scan without an output range";
+    else if (sqe->opcode == SHM_OP_CHANGES && sqe->out_cap == 0)
+        w = "changes without an output range";
     else if (sqe->opcode == SHM_OP_ITER_SCAN &&
              (w = check_field(F_BOUND, sqe->seek_off, sqe->seek_len, arena_bytes,
                               "seek key range outside the arena", "seek key length out of range",

@@ -47,7 +47,8 @@ $(BENCH_UNIT_BIN): private LIBS = -lcmocka $(BENCH_LIBS) $(LDLIBS)
 
 $(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so
 $(ATTACK_BIN): | asan-lsmd
-$(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io $(B)/tests/test_options_persist: | $(B)/lsmctl
+$(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io $(B)/tests/test_options_persist \
+  $(B)/tests/test_dump_changes: | $(B)/lsmctl
 $(B)/tests/test_inspect $(B)/tests/test_repair: | $(B)/lsmctl
 
 # lsmd-fault: lsmd on the engine's fault I/O backend, armed by a trigger

@@ -31,6 +31,7 @@
 #include "db/superversion.h"
 #include "db/paths.h"
 #include "db/obsolete_files.h"
+#include "db/wal_files.h"
 #include "io/io_direct.h"
 #include "base/filenames.h"
 #include "base/log.h"
@@ -114,30 +115,9 @@ static int take_lock(lsm_db *db)
 
 /* ---- recovery ------------------------------------------------------------ */
 
-struct wal_list {
-    version_set *vs;
-    uint64_t min;
-    uint64_t *v;
-    size_t len, cap;
-};
-
-static int collect_wal(void *ctx, const char *name, enum file_kind kind, uint64_t number)
+static void mark_used(void *vs, uint64_t number)
 {
-    (void)name;
-    struct wal_list *l = ctx;
-    version_set_mark_file_number_used(l->vs, number);
-    if (kind != FILE_KIND_WAL || number < l->min)
-        return 0;
-    if (l->len == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        uint64_t *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        l->v = nv;
-        l->cap = cap;
-    }
-    l->v[l->len++] = number;
-    return 0;
+    version_set_mark_file_number_used(vs, number);
 }
 
 /* Lists the WAL numbers >= min in dir, sorted, and marks every number
@@ -146,17 +126,7 @@ static int collect_wal(void *ctx, const char *name, enum file_kind kind, uint64_
  * would be truncated while it still holds data). */
 static int list_wals(version_set *vs, const char *dir, uint64_t min, uint64_t **out, size_t *n)
 {
-    struct wal_list l = { vs, min, NULL, 0, 0 };
-    int rc = filename_scan(dir, collect_wal, &l);
-    if (rc != 0) {
-        free(l.v);
-        return rc;
-    }
-    if (l.len)
-        qsort(l.v, l.len, sizeof *l.v, db_cmp_u64);
-    *out = l.v;
-    *n = l.len;
-    return 0;
+    return db_list_wals(dir, min, mark_used, vs, out, n);
 }
 
 /* Replays one WAL into mem; *max_seq rises to the last sequence seen. */

@@ -16,11 +16,13 @@
  *   options_file.c   DIR/OPTIONS as bytes: framing, checksum, rename
  *   db_stats.c       lsm_stats_json
  *   db_transient.c   retrying resource errors
+ *   db_changes.c     the change feed (lsm_changes_*) from the WALs
  * and the shared services, each with its own header:
  *   superversion.h   the read view readers pin
  *   bg_error.h       the sticky background error
  *   pending_outputs.h  tables being written, kept from deletion
- *   obsolete_files.h deleting what no version needs
+ *   obsolete_files.h deleting what no version needs (and WAL retention)
+ *   wal_files.h      the WALs present, in number order
  *   events.h         the flush/compaction event log
  *   paths.h          paths of the database's files
  *   clock.h          wall and monotonic clocks
@@ -62,6 +64,7 @@
 #define DB_MAX_COMPACTION_THREADS 16
 #define DB_MAX_PENDING 64   /* flushes + compactions in flight */
 #define DB_EVENT_LOG 256    /* flush/compaction events kept for stats */
+#define DB_CHANGES_POS 8    /* change-reader positions remembered */
 
 /* Retrying after resource errors (db_transient.c). */
 #define DB_BACKOFF_MIN_NS   10000000ull    /* 10 ms, doubling ... */
@@ -107,6 +110,13 @@ typedef struct db_event {
     uint64_t files_in, files_out, bytes_in, bytes_out;
     int status;                /* 0 or the error */
 } db_event;
+
+/* A WAL number an open change reader still needs: WALs from it on are
+ * never deleted (db_changes.c sets it, obsolete_files.c honours it). */
+typedef struct db_wal_pin {
+    uint64_t number;                   /* [mu] */
+    struct db_wal_pin *prev, *next;    /* [mu] db->wal_pins */
+} db_wal_pin;
 
 struct lsm_snapshot {
     uint64_t seq;
@@ -174,6 +184,22 @@ struct lsm_db {
 
     lsm_snapshot snapshots;      /* [mu] list head (sentinel) */
 
+    /* Change feed readers (db_changes.c): each keeps the WALs numbered
+     * from its pin on (obsolete_files.c). */
+    struct db_wal_pin *wal_pins; /* [mu] list, one per open reader */
+    int obsolete_running;        /* [mu] db_delete_obsolete calls under way:
+                                    a new reader waits for them (they may
+                                    have chosen their victims before its
+                                    pin), bg_cv says when one ends */
+    /* Where closed readers left off (db_changes.c), so a reader opened at
+     * the sequence an earlier one reached (a follower's next page) starts
+     * there instead of searching the WALs from their beginning. */
+    struct db_changes_pos {
+        uint64_t wal, offset;    /* a record's start in WAL wal */
+        uint64_t below;          /* every entry before it is <= below */
+    } changes_pos[DB_CHANGES_POS];  /* [mu] ring; wal 0 = empty */
+    unsigned changes_pos_next;   /* [mu] */
+
     /* Compaction. */
     const compaction_picker *picker;          /* [mu] */
     pthread_cond_t compact_cv;                /* wakes compaction threads */
@@ -212,6 +238,9 @@ struct lsm_db {
     _Atomic uint64_t stat_stall_us, stat_stalls;
     _Atomic uint64_t stat_bytes_flushed;
     _Atomic uint64_t stat_transient_errors;   /* resource errors retried */
+    /* Retired WALs kept for the change feed, as of the last
+     * db_delete_obsolete (obsolete_files.c). */
+    _Atomic uint64_t stat_wal_retained_files, stat_wal_retained_bytes;
 };
 
 /* db_transient.c: resource errors (io_error_is_transient) in a switch,

@@ -62,6 +62,8 @@ static const struct opt_desc g_opts[] = {
     OPT(block_cache_bytes, OPT_SIZE, 0, 1099511627776.0 * 16, true),
     OPT(max_open_files, OPT_INT, 10, 1000000, false),
     OPT(use_direct_io, OPT_INT, 0, 1, false),
+    OPT(wal_retention_seconds, OPT_U64, 0, 1e12, true),
+    OPT(wal_retention_bytes, OPT_SIZE, 0, 1099511627776.0 * 1024, true),
 };
 
 static const struct opt_desc *find_opt(const char *name)

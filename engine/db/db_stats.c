@@ -182,9 +182,12 @@ int lsm_stats_json(lsm_db *db, char **json)
               (unsigned long long)ld(&db->stat_slowdowns),
               (unsigned long long)ld(&db->stat_slowdown_us),
               (unsigned long long)(rate_limiter_wait_ns(db->rl) / 1000));
-    sb_printf(&b, "\"wal\":{\"syncs\":%llu,\"groups\":%llu,\"writes\":%llu,\"mean_group\":%.3f},",
+    sb_printf(&b, "\"wal\":{\"syncs\":%llu,\"groups\":%llu,\"writes\":%llu,\"mean_group\":%.3f,"
+              "\"retained_files\":%llu,\"retained_bytes\":%llu},",
               (unsigned long long)ld(&db->stat_wal_syncs), (unsigned long long)groups,
-              (unsigned long long)grouped, ratio((double)grouped, (double)groups));
+              (unsigned long long)grouped, ratio((double)grouped, (double)groups),
+              (unsigned long long)ld(&db->stat_wal_retained_files),
+              (unsigned long long)ld(&db->stat_wal_retained_bytes));
     io_json(db->io, &b);
     sb_printf(&b, "\"bloom\":{\"checks\":%llu,\"useful\":%llu},",
               (unsigned long long)ld(&db->stat_bloom_checks),

@@ -35,6 +35,9 @@ struct wal_reader {
     int finished;      /* status is final */
     int status;        /* 0, LSM_ECORRUPT or -errno once finished */
     int torn;
+    int quiet;         /* torn tails at debug level (wal_reader_set_quiet) */
+    size_t chunk;      /* least bytes per read: WAL_READ_CHUNK, or less to
+                          read only the first record */
     uint64_t error_offset;
 };
 
@@ -60,6 +63,7 @@ int wal_reader_open(lsm_io *io, const char *path, int check_entries, wal_reader 
         return rc;
     }
     r->io = io;
+    r->chunk = WAL_READ_CHUNK;
     r->check_entries = check_entries;
     r->error_offset = UINT64_MAX;
     *out = r;
@@ -81,7 +85,7 @@ static int reader_fill(wal_reader *r, uint64_t off, size_t n, const char **out)
         return 0;
     }
     size_t keep = off >= r->buf_off && off < have_end ? (size_t)(have_end - off) : 0;
-    size_t want = n > WAL_READ_CHUNK ? n : WAL_READ_CHUNK;
+    size_t want = n > r->chunk ? n : r->chunk;
     if (want > r->size - off)
         want = (size_t)(r->size - off);
     if (keep)
@@ -121,6 +125,11 @@ static int reader_finish(wal_reader *r, int status)
 
 static int reader_torn(wal_reader *r, uint64_t off, const char *why)
 {
+    if (r->quiet) {
+        r->torn = 1;
+        log_debug("wal: %s: live end at offset %" PRIu64 " (%s)", r->path, off, why);
+        return reader_finish(r, 0);
+    }
     log_warn("wal: %s: torn tail at offset %" PRIu64 " (%s); ignoring its last %" PRIu64
              " bytes",
              r->path, off, why, r->size - off);
@@ -227,6 +236,57 @@ uint64_t wal_reader_valid_end(const wal_reader *r)
 uint64_t wal_reader_error_offset(const wal_reader *r)
 {
     return r->error_offset;
+}
+
+void wal_reader_set_quiet(wal_reader *r, int quiet)
+{
+    r->quiet = quiet;
+}
+
+int wal_reader_refresh(wal_reader *r)
+{
+    if (!r->finished || r->status != 0)
+        return 0;
+    uint64_t size;
+    int rc = io_size(r->io, r->file, &size);
+    if (rc != 0)
+        return rc;
+    r->size = size;
+    r->finished = 0;
+    r->torn = 0;
+    return 0;
+}
+
+int wal_reader_seek(wal_reader *r, uint64_t offset)
+{
+    if (r->finished || r->pos != 0 || r->buf_len != 0)
+        return -EINVAL;
+    uint64_t size;
+    int rc = io_size(r->io, r->file, &size);
+    if (rc != 0)
+        return rc;
+    if (offset > size)
+        return -EINVAL;
+    r->size = size;
+    r->pos = offset;
+    return 0;
+}
+
+int wal_reader_first_sequence(lsm_io *io, const char *path, uint64_t *seq)
+{
+    *seq = UINT64_MAX;
+    wal_reader *r;
+    int rc = wal_reader_open(io, path, 1, &r);
+    if (rc != 0)
+        return rc;
+    r->quiet = 1;
+    r->chunk = WAL_HEADER_SIZE; /* the header, then exactly the record */
+    wal_record rec;
+    rc = wal_reader_next(r, &rec);
+    if (rc == 1)
+        *seq = rec.sequence;
+    wal_reader_close(r);
+    return rc < 0 ? rc : 0;
 }
 
 void wal_reader_close(wal_reader *r)

@@ -63,6 +63,27 @@ uint64_t wal_reader_valid_end(const wal_reader *r);
 /* Offset of the bad record after LSM_ECORRUPT; UINT64_MAX otherwise. */
 uint64_t wal_reader_error_offset(const wal_reader *r);
 
+/* For a log still being appended (the live WAL, read by the change feed,
+ * db_changes.c).  quiet: a torn tail is logged at debug level, not as a
+ * warning (at the live end it is a write in progress, not damage).
+ * wal_reader_refresh: after wal_reader_next returned 0, reads the file's
+ * size again and lets the next call go on from the last good record; a
+ * reader that ended in an error stays ended.  Returns 0, or -errno from
+ * io_size. */
+void wal_reader_set_quiet(wal_reader *r, int quiet);
+int wal_reader_refresh(wal_reader *r);
+
+/* Moves a reader that has read nothing yet to offset, which must be where
+ * a record began (a wal_record.offset of this file, seen earlier): the
+ * change feed resumes there.  Returns 0, -EINVAL (r has read, or offset is
+ * past the end of the file), or -errno from io_size. */
+int wal_reader_seek(wal_reader *r, uint64_t offset);
+
+/* The sequence of the first record of the log at path (UINT64_MAX when it
+ * has none: empty, or a torn first record), reading only that record.
+ * Errors: as wal_reader_open and wal_reader_next (-ENOENT if missing). */
+int wal_reader_first_sequence(lsm_io *io, const char *path, uint64_t *seq);
+
 /* Closes the file and frees r; NULL is a no-op. */
 void wal_reader_close(wal_reader *r);
 

@@ -49,3 +49,7 @@ fuzz-corpus: $(B)/fuzz-replay/gen_corpus
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@scripts/fuzz.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# fuzz_dump_format reads lsmctl's dump files: it links that code too.
+$(FUZZ_B)/fuzz_dump_format: $(FUZZ_B)/obj/tools/lsmctl/dump_format.o
+$(B)/fuzz-replay/fuzz_dump_format: $(B)/obj/tools/lsmctl/dump_format.o

@@ -63,6 +63,17 @@ static void test_keys_and_values(void **state)
     assert_int_equal(c.engine.use_direct_io, 0);
     assert_int_equal(config_set(&c, "use_direct_io", "Yes"), 0);
     assert_int_equal(c.engine.use_direct_io, 1);
+    /* WAL retention: lsm_options fields too (lsm_open must not delete the
+     * history before a runtime set could keep it) */
+    assert_int_equal(c.engine.wal_retention_seconds, 0);
+    assert_int_equal(c.engine.wal_retention_bytes, 0);
+    assert_int_equal(config_set(&c, "wal-retention-seconds", "3600"), 0);
+    assert_int_equal(c.engine.wal_retention_seconds, 3600);
+    assert_int_equal(config_set(&c, "wal_retention_bytes", "2G"), 0);
+    assert_int_equal(c.engine.wal_retention_bytes, 2ull << 30);
+    assert_int_equal(config_set(&c, "wal_retention_seconds", "-5"), -EINVAL);
+    assert_int_equal(config_set(&c, "wal_retention_bytes", "lots"), -EINVAL);
+    assert_int_equal(c.engine.wal_retention_bytes, 2ull << 30);
     assert_int_equal(c.n_engine_opts, 4);
     assert_true(config_key_is_switch("use-direct-io"));
     assert_false(config_key_is_switch("workers"));

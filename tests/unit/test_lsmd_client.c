@@ -274,6 +274,34 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
             memcpy(a + q->out_off, out, (size_t)n);
         break;
     }
+    case SHM_OP_CHANGES: {
+        /* since 99: history gone; 66: a page going backwards; else three
+         * entries after since, caught up from since 10 on. */
+        if (q->arg0 == 99) {
+            c->status = -ERANGE;
+            break;
+        }
+        struct { uint8_t type; const char *k, *v; } e[3] = {
+            { 1, "a", "1" }, { 0, "b", "" }, { 1, "c", "33" } };
+        char *p = a + q->out_off;
+        uint32_t used = 0;
+        for (int i = 0; i < 3; i++) {
+            uint64_t seq = q->arg0 + 1 + (uint64_t)i - (q->arg0 == 66 && i == 2 ? 2 : 0);
+            uint32_t kl = (uint32_t)strlen(e[i].k), vl = (uint32_t)strlen(e[i].v);
+            memcpy(p + used, &seq, 8);
+            memcpy(p + used + 8, &e[i].type, 1);
+            memcpy(p + used + 9, &kl, 4);
+            memcpy(p + used + 13, &vl, 4);
+            memcpy(p + used + 17, e[i].k, kl);
+            memcpy(p + used + 17 + kl, e[i].v, vl);
+            used += 17 + kl + vl;
+        }
+        c->r0 = q->arg0 + 3;
+        c->r1 = used;
+        c->aux = 3;
+        c->flags = q->arg0 >= 10 ? SHM_CQ_ITER_END : 0;
+        break;
+    }
     default: break; /* FLUSH, COMPACT, SNAP_LIST: succeed */
     }
 }
@@ -719,6 +747,53 @@ static void test_snapshots_and_admin(void **state)
     lsmd_disconnect(c);
 }
 
+struct got_changes { int n, stop_after; uint64_t seq[4]; int type[4]; char kv[4][8]; };
+
+static int on_change(void *arg, uint64_t seq, int type, const void *key, size_t klen,
+                     const void *value, size_t vlen)
+{
+    struct got_changes *g = arg;
+    g->seq[g->n] = seq;
+    g->type[g->n] = type;
+    snprintf(g->kv[g->n], sizeof g->kv[0], "%.*s=%.*s", (int)klen, (const char *)key,
+             (int)vlen, (const char *)value);
+    return ++g->n == g->stop_after;
+}
+
+/* lsmd_changes: a page of puts and deletes with their sequences, where to
+ * go on, caught up or not, a stop from the callback, -ERANGE, and a page
+ * whose sequences go backwards ends the connection. */
+static void test_changes(void **state)
+{
+    (void)state;
+    lsmd_conn *c = conn(4);
+    struct got_changes g = { 0 };
+    uint64_t next;
+    int caught_up;
+    assert_int_equal(lsmd_changes(c, 10, 0, on_change, &g, &next, &caught_up), 0);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.seq[0], 11);
+    assert_int_equal(g.seq[2], 13);
+    assert_int_equal(g.type[1], LSM_CHANGE_DELETE);
+    assert_string_equal(g.kv[0], "a=1");
+    assert_string_equal(g.kv[1], "b=");
+    assert_string_equal(g.kv[2], "c=33");
+    assert_int_equal(next, 13);
+    assert_int_equal(caught_up, 1);
+    g = (struct got_changes){ .stop_after = 1 };
+    assert_int_equal(lsmd_changes(c, 3, 0, on_change, &g, &next, &caught_up), 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(next, 4);
+    assert_int_equal(caught_up, 0);
+    assert_int_equal(lsmd_changes(c, 99, 0, on_change, &g, &next, &caught_up), -ERANGE);
+    assert_int_equal(lsmd_changes(c, 1, 0, NULL, &g, &next, &caught_up), -EINVAL);
+    g = (struct got_changes){ 0 };
+    assert_int_equal(lsmd_changes(c, 66, 0, on_change, &g, &next, &caught_up), -ENOTCONN);
+    assert_int_equal(g.n, 2); /* the bad entry never reached the callback */
+    assert_int_equal(lsmd_ping(c), -ENOTCONN);
+    lsmd_disconnect(c);
+}
+
 /* The daemon ends the session (drain): the next call fails at once. */
 static void test_session_ended(void **state)
 {
@@ -770,6 +845,7 @@ int main(void)
         T(test_iterator_pages),
         T(test_scan),
         T(test_snapshots_and_admin),
+        T(test_changes),
         T(test_session_ended),
         T(test_daemon_killed),
     };

@@ -53,6 +53,8 @@ static const struct shm_sqe valid[] = {
     /* 24: one option by name; 25: every option (empty name) */
     { .opcode = SHM_OP_GET_OPTION, .key_off = 0, .key_len = 16, .out_off = 16, .out_cap = 4096 },
     { .opcode = SHM_OP_GET_OPTION, .out_off = 0, .out_cap = ARENA },
+    /* 26: changes after sequence 1000, at most 64 entries, into 4 KiB */
+    { .opcode = SHM_OP_CHANGES, .arg0 = 1000, .arg1 = 64, .out_off = 128, .out_cap = 4096 },
 };
 
 static void test_valid_accepted(void **state)
@@ -155,6 +157,14 @@ struct mutation {
     X(getopt_out_past_end, 25, s->out_off = 1, -EINVAL)                       \
     X(getopt_arg0, 25, s->arg0 = 1, -EINVAL)                                  \
     X(getopt_sync_flag, 24, s->flags = SHM_SQ_SYNC, -EINVAL)                  \
+    X(changes_no_out, 26, s->out_cap = 0, -EINVAL)                            \
+    X(changes_out_past_end, 26, s->out_off = ARENA - 100, -EINVAL)            \
+    X(changes_key_field, 26, s->key_len = 1, -EINVAL)                         \
+    X(changes_value_field, 26, s->val_off = 4, -EINVAL)                       \
+    X(changes_max_huge, 26, s->arg1 = UINT64_C(1) << 32, -EINVAL)             \
+    X(changes_sync_flag, 26, s->flags = SHM_SQ_SYNC, -EINVAL)                 \
+    X(changes_reserved, 26, s->reserved1[1] = 1, -EINVAL)                     \
+    X(opcode_checkpoint_hole, 0, s->opcode = 19, -EOPNOTSUPP)                 \
     X(opcode_nop, 0, s->opcode = SHM_OP_NOP, -EOPNOTSUPP)                     \
     X(opcode_past_end, 0, s->opcode = SHM_OP_COUNT_, -EOPNOTSUPP)             \
     X(opcode_255, 0, s->opcode = 255, -EOPNOTSUPP)

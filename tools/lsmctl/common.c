@@ -86,6 +86,14 @@ int parse_cmd_args(int argc, char **argv, cmd_args *a)
             a->hold = strtol(argv[++i], NULL, 10);
         } else if (strcmp(s, "--svg") == 0 && has_next) {
             a->svg = argv[++i];
+        } else if (strcmp(s, "--since") == 0 && has_next) {
+            if (parse_u64(argv[++i], &a->since))
+                return usage_err("--since takes a sequence");
+            a->has_since = true;
+        } else if (strcmp(s, "--after") == 0 && has_next) {
+            a->after = argv[++i];
+        } else if (strcmp(s, "--follow") == 0) {
+            a->follow = true;
         } else if (strncmp(s, "--", 2) == 0 && s[2]) {
             fprintf(stderr, "lsmctl: unknown option %s\n", s);
             return 2;

@@ -28,6 +28,9 @@ typedef struct cmd_args {
     long hold;
     const char *svg;
     bool values;         /* sst-dump, wal-dump: print values too */
+    uint64_t since;      /* changes --since */
+    bool has_since, follow;
+    const char *after;   /* changes --after FILE */
 } cmd_args;
 
 extern bool g_json; /* --json given (anywhere on the line) */
@@ -68,5 +71,8 @@ int cmd_verify(lsmd_conn *c, const cmd_args *a);
 int cmd_repair(lsmd_conn *c, const cmd_args *a);
 int cmd_get_option(lsmd_conn *c, const cmd_args *a); /* options.c */
 int cmd_options(lsmd_conn *c, const cmd_args *a);
+int cmd_dump(lsmd_conn *c, const cmd_args *a);     /* feed.c */
+int cmd_load(lsmd_conn *c, const cmd_args *a);
+int cmd_changes(lsmd_conn *c, const cmd_args *a);
 
 #endif

@@ -31,6 +31,14 @@
  *                                      (as persisted in DIR/OPTIONS)
  *     options                          every engine option, NAME=VALUE
  *                                      lines (--json: one object)
+ *     dump [--snapshot ID] > FILE      a snapshot's keys in the dump format
+ *                                      (docs/dump-format.md), its sequence
+ *                                      in the header
+ *     changes --since SEQ | --after FILE [--follow] > FILE
+ *                                      every write after SEQ (or after what
+ *                                      a dump/changes FILE reaches), same
+ *                                      format
+ *     load FILE|- [--sync]             applies a dump or a change stream
  *   offline (no daemon; inspect.c, docs/operations.md "Inspection and repair"):
  *     sst-dump FILE [--values]         a table: properties, index, keys
  *     wal-dump FILE [--values]         a WAL: records and their entries
@@ -70,6 +78,9 @@ static void usage(FILE *f)
           "  shell                      commands from stdin on one connection\n"
           "  get-option NAME            an engine option's current value\n"
           "  options                    every engine option, NAME=VALUE lines\n"
+          "  dump [--snapshot ID] > FILE            (docs/dump-format.md)\n"
+          "  changes --since SEQ | --after DUMPFILE [--follow] > FILE\n"
+          "  load FILE|- [--sync]                   apply a dump or changes\n"
           "Offline (no daemon; stop lsmd first for verify and repair):\n"
           "  sst-dump FILE [--values]   wal-dump FILE [--values]   manifest-dump DIR\n"
           "  verify DIR                 (exit 1 on damage)\n"
@@ -103,6 +114,9 @@ static const command commands[] = {
     { "shell", cmd_shell, false },
     { "get-option", cmd_get_option, false },
     { "options", cmd_options, false },
+    { "dump", cmd_dump, false },
+    { "changes", cmd_changes, false },
+    { "load", cmd_load, false },
     { "sst-dump", cmd_sst_dump, true },
     { "wal-dump", cmd_wal_dump, true },
     { "manifest-dump", cmd_manifest_dump, true },
