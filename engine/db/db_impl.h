@@ -14,6 +14,7 @@
  *   db_options.c     option checks, lsm_set_option
  *   db_stats.c       lsm_stats_json
  *   db_transient.c   retrying resource errors
+ *   db_checkpoint.c  lsm_checkpoint: a consistent copy in another directory
  * and the shared services, each with its own header:
  *   superversion.h   the read view readers pin
  *   bg_error.h       the sticky background error
@@ -168,6 +169,9 @@ struct lsm_db {
     bool compaction_started;
 
     lsm_snapshot snapshots;      /* [mu] list head (sentinel) */
+    int deletion_holds;          /* [mu] checkpoints copying files: while
+                                    > 0 db_delete_obsolete deletes nothing
+                                    (cf. RocksDB's DisableFileDeletions) */
 
     /* Compaction. */
     const compaction_picker *picker;          /* [mu] */

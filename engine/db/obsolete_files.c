@@ -62,7 +62,12 @@ void db_delete_obsolete(lsm_db *db)
      * oldest job in flight on is left alone. */
     pthread_mutex_lock(&db->mu);
     uint64_t pending_min = db_pending_min(db);
+    int held = db->deletion_holds;
     pthread_mutex_unlock(&db->mu);
+    /* A checkpoint is linking or copying files: delete nothing; it calls
+     * again when it lets go (db_checkpoint.c). */
+    if (held)
+        return;
     pthread_mutex_lock(&db->manifest_mu);
     if (version_set_live_files(db->vs, &live, &nlive) != 0) {
         pthread_mutex_unlock(&db->manifest_mu);
