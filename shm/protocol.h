@@ -217,7 +217,10 @@ enum shm_op {
                                  table + values; see "Multi-get" below */
     SHM_OP_ITER_SCAN = 18,    /* ITER_OPEN with a seek key, a page limit
                                  and a byte budget: see "Scans" below */
-    SHM_OP_COUNT_ = 19        /* one past the last opcode */
+    SHM_OP_CHECKPOINT = 19,   /* key = the checkpoint's directory: an
+                                 absolute path (no NULs) that must not
+                                 exist; admin only (lsm_checkpoint) */
+    SHM_OP_COUNT_ = 20        /* one past the last opcode */
 };
 
 /* Completion status codes (shm_cqe.status), the whole list:

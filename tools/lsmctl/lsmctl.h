@@ -60,5 +60,6 @@ int cmd_flush(lsmd_conn *c, const cmd_args *a);    /* admin.c */
 int cmd_compact(lsmd_conn *c, const cmd_args *a);
 int cmd_set(lsmd_conn *c, const cmd_args *a);
 int cmd_snapshot(lsmd_conn *c, const cmd_args *a);
+int cmd_checkpoint(lsmd_conn *c, const cmd_args *a);
 
 #endif
