@@ -99,6 +99,9 @@ static int ckpt_paths(ckpt *c, const char *dir)
     return c->parent ? 0 : -ENOMEM;
 }
 
+/* Unlinks with plain system calls, like the stage's mkdir and links: the
+ * stage's own entries are not I/O the engine must see fail (and a fault
+ * backend would keep "durable" copies of the linked tables behind). */
 static int unlink_known(void *ctx, const char *name, enum file_kind kind, uint64_t number)
 {
     (void)kind;
@@ -460,9 +463,10 @@ int lsm_checkpoint(lsm_db *db, const char *dir)
         rc = io_sync_dir(c.io, c.parent);
     if (rc != 0 && c.tmp_fd >= 0) {
         /* Never leave a directory behind that a caller could mistake for
-         * the checkpoint: the stage, or DIR itself if only the parent's
-         * sync failed. */
-        const char *gone = renamed ? c.dst : c.tmp;
+         * the checkpoint.  If only the parent's sync failed, DIR is
+         * renamed back first (whether the rename reached the disk is
+         * unknown), else removed where it is. */
+        const char *gone = renamed && io_rename(c.io, c.dst, c.tmp) != 0 ? c.dst : c.tmp;
         int rrc = remove_dir(gone);
         if (rrc != 0)
             log_error("checkpoint: could not remove %s: %s", gone, lsm_strerror(rrc));
