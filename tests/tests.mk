@@ -49,7 +49,7 @@ $(BENCH_UNIT_BIN): private LIBS = -lcmocka $(BENCH_LIBS) $(LDLIBS)
 
 $(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so
 $(ATTACK_BIN): | asan-lsmd
-$(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io: | $(B)/lsmctl
+$(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io $(B)/tests/test_lsmd_checkpoint: | $(B)/lsmctl
 
 # lsmd-fault: lsmd on the engine's fault I/O backend, armed by a trigger
 # file (tests/integration/lsmd_fault.c); for test_parked_gets.

@@ -3,7 +3,7 @@
  * ASan+UBSan lsmd (LSMD_ASAN_BIN), with an honest client alongside:
  *
  *   non_admin          uid 65534, allowed to attach but not an admin, gets
- *                      -EPERM for set/flush/compact (the issue's write-stop
+ *                      -EPERM for set/flush/compact/checkpoint (the issue's write-stop
  *                      settings included), lsmctl says why, its STATS
  *                      works and the engine did not change; the daemon's
  *                      uid, a uid in admin_uids and a supplementary group
@@ -68,7 +68,7 @@ static int become(const char *uid, const char *gid, const char *groups)
 
 /* ctl SOCKET UID GID GROUPS: replies "ready", then per command line
  * "RC MS" (RC: the call's result, MS: its latency):
- *   stats | flush | compact LEVEL | set NAME VALUE
+ *   stats | flush | compact LEVEL | set NAME VALUE | checkpoint DIR
  *   send-compact    a COMPACT whose completion nobody waits for */
 static int role_ctl(int argc, char **argv)
 {
@@ -95,6 +95,8 @@ static int role_ctl(int argc, char **argv)
             rc = lsmd_flush(c);
         } else if (sscanf(line, "compact %127s", a1) == 1) {
             rc = lsmd_compact(c, atoi(a1));
+        } else if (sscanf(line, "checkpoint %127s", a1) == 1) {
+            rc = lsmd_checkpoint(c, a1);
         } else if (sscanf(line, "set %127s %127s", a1, a2) == 2) {
             rc = lsmd_set_option(c, a1, a2);
         } else if (strncmp(line, "send-compact", 12) == 0) {
@@ -337,10 +339,15 @@ static void test_non_admin(void **state)
     ctl_expect(&n, "set compaction_style tiered", -EPERM);
     ctl_expect(&n, "flush", -EPERM);
     ctl_expect(&n, "compact -1", -EPERM);
+    char ckpt[256];
+    snprintf(ckpt, sizeof ckpt, "checkpoint %s/copy", g_d.root);
+    ctl_expect(&n, ckpt, -EPERM);
     ctl_expect(&n, "stats", 0);
     ctl_end(&n);
     assert_true(style_is("leveled"));
-    assert_int_equal(admin_stat("refused"), 6);
+    assert_int_equal(admin_stat("refused"), 7);
+    struct stat st;
+    assert_int_equal(stat(ckpt + strlen("checkpoint "), &st), -1); /* nothing made */
     th_honest_expect(&h, "non-admin refused");
 
     /* The refused client learns why. */
