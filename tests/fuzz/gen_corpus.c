@@ -287,6 +287,7 @@ static void gen_shm(void)
         { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, SHM_MAX_BATCH_BYTES, 0, 0, 0, 2, UINT32_MAX },
         { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, SHM_MAX_BATCH_BYTES + 1, 0, 0, 0, 2, UINT32_MAX },
         { SHM_OP_WRITE_BATCH, 0, 0, 0, 0, 43, 0, 0, 0, 5, 0 },
+        { SHM_OP_CHECKPOINT, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0 },
     };
     /* Arena bytes after the header: a valid 2-entry batch (put + delete) at
      * offset 0, which the WRITE_BATCH case points at. */

@@ -50,6 +50,8 @@ static const struct shm_sqe valid[] = {
       .seek_len = LSM_MAX_KEY_SIZE, .out_off = 0, .out_cap = 1 },
     /* 23: two keys of 1 and 3 bytes: 4 + 1 + 4 + 3 = 12 list bytes */
     { .opcode = SHM_OP_MULTI_GET, .arg0 = 5, .arg1 = 2, .key_off = 0, .key_len = 12, .out_off = 16, .out_cap = 16 },
+    /* 24: a checkpoint directory of 12 bytes */
+    { .opcode = SHM_OP_CHECKPOINT, .key_off = 100, .key_len = 12 },
 };
 
 static void test_valid_accepted(void **state)
@@ -142,6 +144,13 @@ struct mutation {
     X(mget_list_long, 23, (s->arg1 = 1, s->key_len = LSM_MAX_KEY_SIZE + 5, s->out_off = 0, s->out_cap = 8), -EINVAL) \
     X(mget_list_past_end, 23, s->key_off = ARENA - 11, -EINVAL)               \
     X(mget_list_wrap, 23, s->key_off = UINT32_MAX - 4, -EINVAL)               \
+    X(ckpt_no_dir, 24, s->key_len = 0, -EINVAL)                               \
+    X(ckpt_dir_long, 24, s->key_len = 4097, -EINVAL)                          \
+    X(ckpt_dir_past_end, 24, s->key_off = ARENA - 11, -EINVAL)                \
+    X(ckpt_value, 24, s->val_len = 1, -EINVAL)                                \
+    X(ckpt_out, 24, s->out_cap = 1, -EINVAL)                                  \
+    X(ckpt_arg0, 24, s->arg0 = 1, -EINVAL)                                    \
+    X(ckpt_flag, 24, s->flags = SHM_SQ_SYNC, -EINVAL)                         \
     X(mget_out_small, 23, s->out_cap = 15, -EINVAL)                           \
     X(mget_out_past_end, 23, s->out_off = ARENA - 15, -EINVAL)                \
     X(mget_value_field, 23, s->val_len = 1, -EINVAL)                          \
