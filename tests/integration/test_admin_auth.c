@@ -292,35 +292,15 @@ static void finish(th_honest *h, const char *phase)
 /* ---- tests ------------------------------------------------------------------- */
 
 /* lsmctl run as NOBODY: exit code and stderr. */
+static int as_nobody(void *arg)
+{
+    (void)arg;
+    return become("65534", "65534", "-");
+}
+
 static int lsmctl_as_nobody(const char *const *args, char *err, size_t cap)
 {
-    int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        if (become("65534", "65534", "-") != 0)
-            _exit(99);
-        const char *argv[16] = { "lsmctl", "--socket", g_d.sock };
-        int n = 3;
-        for (int i = 0; args[i] && n < 15; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(LSMCTL_BIN, (char *const *)argv);
-        _exit(98);
-    }
-    close(pfd[1]);
-    size_t used = 0;
-    ssize_t r;
-    while (used + 1 < cap && (r = read(pfd[0], err + used, cap - 1 - used)) > 0)
-        used += (size_t)r;
-    err[used] = '\0';
-    close(pfd[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return thd_lsmctl(&g_d, as_nobody, NULL, args, err, cap);
 }
 
 static void test_non_admin(void **state)

@@ -87,33 +87,15 @@ static void marks(th_child *w, long *acked)
     }
 }
 
+static int enter(void *dir)
+{
+    return chdir(dir);
+}
+
 /* Runs lsmctl in cwd; returns its exit code, stderr in err. */
 static int lsmctl_in(const char *cwd, const char *const *args, char *err, size_t cap)
 {
-    int pe[2];
-    assert_int_equal(pipe(pe), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(pe[1], 2);
-        close(pe[0]);
-        if (chdir(cwd) != 0)
-            _exit(126);
-        const char *argv[16] = { "lsmctl", "--socket", g_d.sock };
-        int n = 3;
-        for (int i = 0; args[i] && n < 15; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(LSMCTL_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    close(pe[1]);
-    ssize_t got = read(pe[0], err, cap - 1);
-    err[got > 0 ? got : 0] = '\0';
-    close(pe[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return thd_lsmctl(&g_d, enter, (void *)cwd, args, err, cap);
 }
 
 /* Starts lsmd on copy, checks keys 0..before[w]-1 of every writer are

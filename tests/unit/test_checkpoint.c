@@ -105,6 +105,24 @@ static char *join(const char *a, const char *b)
     return p;
 }
 
+/* A test's directories: the live database in root/db, the checkpoint
+ * far/copy (far: root, or another file system) and its stage. */
+typedef struct dirs {
+    char *live, *copy, *stage;
+} dirs;
+
+static dirs dirs_make(const char *root, const char *far)
+{
+    return (dirs){ join(root, "db"), join(far, "copy"), join(far, "copy.tmp") };
+}
+
+static void dirs_free(dirs *d)
+{
+    free(d->live);
+    free(d->copy);
+    free(d->stage);
+}
+
 /* Number of names in dir ending in suffix; *nlink_max gets the largest
  * link count among them. */
 static int count_files(const char *dir, const char *suffix, nlink_t *nlink_max)
@@ -156,7 +174,8 @@ static void test_copy_opens_alone(void **state)
 {
     (void)state;
     char *root = th_tempdir("ckpt");
-    char *live = join(root, "db"), *copy = join(root, "copy"), *stage = join(root, "copy.tmp");
+    dirs d = dirs_make(root, root);
+    const char *live = d.live, *copy = d.copy, *stage = d.stage;
     lsm_db *db = open_db(live, NULL);
     fill(db, 600);
     assert_int_equal(lsm_checkpoint(db, copy), 0);
@@ -187,9 +206,7 @@ static void test_copy_opens_alone(void **state)
     expect_filled(cp, 600);
     expect(cp, 2000, 'c');
     assert_int_equal(lsm_close(cp), 0);
-    free(live);
-    free(copy);
-    free(stage);
+    dirs_free(&d);
     th_rmrf_free(root);
 }
 
@@ -205,7 +222,8 @@ static void test_cross_fs(void **state)
     }
     char far[] = "/dev/shm/lsmtest-ckpt-XXXXXX";
     assert_non_null(mkdtemp(far));
-    char *live = join(root, "db"), *copy = join(far, "copy");
+    dirs d = dirs_make(root, far);
+    const char *live = d.live, *copy = d.copy;
     lsm_db *db = open_db(live, NULL);
     fill(db, 600);
     assert_int_equal(lsm_checkpoint(db, copy), 0);
@@ -216,8 +234,7 @@ static void test_cross_fs(void **state)
     lsm_db *cp = open_db(copy, NULL);
     expect_filled(cp, 600);
     assert_int_equal(lsm_close(cp), 0);
-    free(live);
-    free(copy);
+    dirs_free(&d);
     th_rmrf_free(strdup(far));
     th_rmrf_free(root);
 }
@@ -238,7 +255,8 @@ static void test_deletions_held(void **state)
 {
     (void)state;
     char *root = th_tempdir("ckpth");
-    char *live = join(root, "db"), *copy = join(root, "copy");
+    dirs d = dirs_make(root, root);
+    const char *live = d.live, *copy = d.copy;
     lsm_db *db = open_db(live, NULL);
     fill(db, 600);
     int before = count_files(live, ".sst", NULL);
@@ -258,8 +276,7 @@ static void test_deletions_held(void **state)
     for (int i = 600; i < 700; i++)
         expect(db, i, 'w');
     assert_int_equal(lsm_close(db), 0);
-    free(live);
-    free(copy);
+    dirs_free(&d);
     th_rmrf_free(root);
 }
 
@@ -329,7 +346,8 @@ static void test_refusals(void **state)
 {
     (void)state;
     char *root = th_tempdir("ckptr");
-    char *live = join(root, "db"), *copy = join(root, "copy"), *stage = join(root, "copy.tmp");
+    dirs d = dirs_make(root, root);
+    const char *live = d.live, *copy = d.copy, *stage = d.stage;
     lsm_db *db = open_db(live, NULL);
     fill(db, 100);
     assert_int_equal(lsm_checkpoint(NULL, copy), -EINVAL);
@@ -385,9 +403,7 @@ static void test_refusals(void **state)
     free(cur);
     free(foreign);
     free(mark);
-    free(live);
-    free(copy);
-    free(stage);
+    dirs_free(&d);
     th_rmrf_free(root);
 }
 
@@ -396,7 +412,8 @@ static void test_refusals(void **state)
 /* For n = 1, 2, ...: the nth I/O operation of a checkpoint into dst fails. */
 static void fault_loop(const char *root, const char *far)
 {
-    char *live = join(root, "db"), *copy = join(far, "copy"), *stage = join(far, "copy.tmp");
+    dirs d = dirs_make(root, far);
+    const char *live = d.live, *copy = d.copy, *stage = d.stage;
     lsm_io *base, *io;
     assert_int_equal(io_new(NULL, &base), 0);
     assert_int_equal(io_fault_new(base, &io), 0);
@@ -432,9 +449,7 @@ static void fault_loop(const char *root, const char *far)
     assert_int_equal(lsm_close(cp), 0);
     io_destroy(io);
     io_destroy(base);
-    free(live);
-    free(copy);
-    free(stage);
+    dirs_free(&d);
 }
 
 static void test_faults(void **state)
