@@ -434,9 +434,10 @@ int lsm_compact(lsm_db *db, int level);
  * sequence is taken under the engine's mutex, a few loads).
  *   Tables are hard links when dir is on the database's file system (a
  *   table never changes once written, so the two databases share it safely;
- *   either may delete its name), else copies.  The WALs' records up to the
- *   sequence are rewritten, and a fresh MANIFEST names only the copied
- *   files.  Every file, the new directory and its parent are synced.
+ *   either may delete its name), else copies.  The WALs are copied up to
+ *   the last record of that sequence, and a fresh MANIFEST names only the
+ *   copied files.  Every file, the new directory and its parent are
+ *   synced.
  *   Files are not deleted by flushes or compactions while the call runs (it
  *   is linking or reading them); what became obsolete is deleted when it
  *   returns.

@@ -20,9 +20,10 @@
  *   4. Tables: hard links when DIR is on the same file system (a table is
  *      never changed once written, so both databases may share it), else
  *      copies, each fdatasync'ed.
- *   5. WALs: their records up to S, rewritten (records are whole write
- *      groups, and S always ends one), so the copy's WALs end cleanly;
- *      the newest may be appended to meanwhile, past S.
+ *   5. WALs: each one's bytes up to the end of its last record <= S
+ *      (records are whole write groups, and S always ends one, so the
+ *      copy's WALs end cleanly); the newest may be appended to meanwhile,
+ *      past S.
  *   6. A MANIFEST holding one snapshot edit: the version's files, the log
  *      number, last sequence S; synced.
  *   7. CURRENT, synced, then the stage's directory.  Only now does the
@@ -184,8 +185,10 @@ static int stage_open(ckpt *c)
 
 /* ---- files ----------------------------------------------------------------- */
 
-/* Copies src to dst (created) and fdatasyncs it; *bytes gets its size. */
-static int copy_file(lsm_io *io, const char *src, const char *dst, uint64_t *bytes)
+/* Copies the first `limit` bytes of src (all of it: UINT64_MAX) to dst
+ * (created) and fdatasyncs it; *bytes gets how many. */
+static int copy_file(lsm_io *io, const char *src, const char *dst, uint64_t limit,
+                     uint64_t *bytes)
 {
     lsm_file *in = NULL, *out = NULL;
     char *buf = malloc(COPY_CHUNK);
@@ -193,8 +196,9 @@ static int copy_file(lsm_io *io, const char *src, const char *dst, uint64_t *byt
     if (rc == 0)
         rc = io_open(io, dst, IO_CREATE, &out);
     uint64_t off = 0;
-    while (rc == 0) {
-        long n = io_read(io, in, buf, COPY_CHUNK, off);
+    while (rc == 0 && off < limit) {
+        size_t want = limit - off < COPY_CHUNK ? (size_t)(limit - off) : COPY_CHUNK;
+        long n = io_read(io, in, buf, want, off);
         if (n < 0)
             rc = (int)n;
         if (n <= 0)
@@ -237,7 +241,7 @@ static int put_table(ckpt *c, uint64_t number)
     }
     if (rc == 0) {
         uint64_t bytes = 0;
-        rc = copy_file(c->io, src, dst, &bytes);
+        rc = copy_file(c->io, src, dst, UINT64_MAX, &bytes);
         c->copied++;
         c->copied_bytes += bytes;
     }
@@ -250,40 +254,41 @@ out:
     return rc;
 }
 
-/* Step 5: the records of WAL `number` up to sequence upto, rewritten into
- * the stage.  newest: the WAL writers were appending to at the capture; its
- * tail (past upto) may be torn, an older one's may not. */
+/* Step 5: the records of WAL `number` up to sequence upto, copied into the
+ * stage: the reader checks each record and finds where the last one up to
+ * upto ends; the bytes before that are copied as they are (records are
+ * whole write groups, and upto always ends one, so the copy ends cleanly).
+ * newest: the WAL writers were appending to at the capture; its tail (past
+ * upto) may be torn, an older one's may not. */
 static int put_wal(ckpt *c, uint64_t number, uint64_t upto, bool newest)
 {
     char *src = db_wal_path(c->db, number), *dst = filename_wal(c->tmp, number);
     wal_reader *r = NULL;
-    wal_writer *w = NULL;
     int rc = src && dst ? wal_reader_open(c->io, src, 1, &r) : -ENOMEM;
-    if (rc == 0)
-        rc = wal_writer_open(c->io, dst, &w);
+    uint64_t end = 0, records = 0;
     wal_record rec;
     while (rc == 0 && (rc = wal_reader_next(r, &rec)) == 1) {
         rc = 0;
         if (rec.sequence > upto)
             break; /* written after the capture */
-        rc = wal_writer_append(w, rec.sequence, rec.count, rec.payload, 0);
-        c->records++;
+        end = wal_reader_valid_end(r);
+        records++;
     }
     if (rc == 0 && !newest && wal_reader_torn_tail(r)) {
         log_error("checkpoint: %s is not the newest WAL yet ends in a bad record", src);
         rc = LSM_ECORRUPT;
     }
-    if (rc == 0)
-        rc = wal_writer_sync(w);
-    if (w) {
-        int crc = wal_writer_close(w);
-        rc = rc ? rc : crc;
-    }
     wal_reader_close(r);
+    uint64_t bytes = 0;
+    if (rc == 0)
+        rc = copy_file(c->io, src, dst, end, &bytes);
+    if (rc == 0 && bytes != end)
+        rc = LSM_ECORRUPT; /* shorter than the records just read: cannot be */
     if (rc != 0)
         log_error("checkpoint: WAL %s -> %s: %s", src ? src : "?", dst ? dst : "?",
                   lsm_strerror(rc));
     c->wals++;
+    c->records += records;
     free(src);
     free(dst);
     return rc;
