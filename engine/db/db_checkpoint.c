@@ -11,12 +11,12 @@
  *      compaction deletes a table or a WAL, so nothing vanishes while it is
  *      linked or read (RocksDB's DisableFileDeletions).
  *   3. Capture, under manifest_mu, the current version (pinned) and the
- *      log number that goes with it; then, under mu, S = last_seq and the
- *      current WAL.  In that order: every table of the version came from
- *      memtables frozen before it was installed, so it holds only entries
- *      <= S; every write <= S not in those tables is in a WAL numbered from
- *      the log number up to the current one.  Writers wait for neither
- *      mutex longer than a few loads: they are never stopped.
+ *      log number that goes with it; then, under mu too, S = last_seq and
+ *      the WALs of the frozen memtables and of the current one.  Every
+ *      table of the version came from memtables frozen before it was
+ *      installed, so it holds only entries <= S; every write <= S not in
+ *      those tables is in one of those WALs.  Writers wait for mu no
+ *      longer than a few loads: they are never stopped.
  *   4. Tables: hard links when DIR is on the same file system (a table is
  *      never changed once written, so both databases may share it), else
  *      copies, each fdatasync'ed.
@@ -294,42 +294,6 @@ static int put_wal(ckpt *c, uint64_t number, uint64_t upto, bool newest)
     return rc;
 }
 
-struct wal_range {
-    uint64_t lo, hi;
-    uint64_t *v;
-    size_t n, cap;
-};
-
-static int collect_wal(void *ctx, const char *name, enum file_kind kind, uint64_t number)
-{
-    (void)name;
-    struct wal_range *l = ctx;
-    if (kind != FILE_KIND_WAL || number < l->lo || number > l->hi)
-        return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        uint64_t *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        l->v = nv;
-        l->cap = cap;
-    }
-    l->v[l->n++] = number;
-    return 0;
-}
-
-static int put_wals(ckpt *c, uint64_t lo, uint64_t hi, uint64_t upto)
-{
-    struct wal_range l = { .lo = lo, .hi = hi };
-    int rc = filename_scan(c->db->dir, collect_wal, &l);
-    if (rc == 0 && l.n)
-        qsort(l.v, l.n, sizeof *l.v, db_cmp_u64);
-    for (size_t i = 0; i < l.n && rc == 0; i++)
-        rc = put_wal(c, l.v[i], upto, l.v[i] == hi);
-    free(l.v);
-    return rc;
-}
-
 /* Step 6: MANIFEST-number holding one snapshot edit (the format of
  * version_set.c's start_manifest: docs/manifest-format.md). */
 static int put_manifest(ckpt *c, const version *v, uint64_t number, uint64_t log_number,
@@ -389,16 +353,25 @@ static int put_current(ckpt *c, uint64_t number)
 static int build(ckpt *c, uint64_t *seq_out)
 {
     lsm_db *db = c->db;
+    uint64_t wals[DB_MAX_IMM + 1];
+    int nwals = 0;
+    /* manifest_mu, then mu (nothing takes them the other way round): a
+     * flush applies its edit under manifest_mu before it drops its
+     * memtable under mu, so the WAL of every memtable whose table is not
+     * in v is still listed below. */
     pthread_mutex_lock(&db->manifest_mu);
     version *v = version_set_current(db->vs);
     uint64_t log_number = version_set_log_number(db->vs);
-    pthread_mutex_unlock(&db->manifest_mu);
     pthread_mutex_lock(&db->mu);
     uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    uint64_t cur_wal = db->wal_number;
+    for (int i = 0; i < db->nimm; i++) /* oldest first */
+        if (db->imm[i].wal_number >= log_number)
+            wals[nwals++] = db->imm[i].wal_number;
+    wals[nwals++] = db->wal_number;
     /* Above every file number in the copy: names its MANIFEST. */
     uint64_t number = version_set_next_file_number(db->vs);
     pthread_mutex_unlock(&db->mu);
+    pthread_mutex_unlock(&db->manifest_mu);
     *seq_out = seq;
 
     if (g_hook)
@@ -408,8 +381,9 @@ static int build(ckpt *c, uint64_t *seq_out)
     for (int level = 0; level < LSM_NUM_LEVELS && rc == 0; level++)
         for (size_t i = 0; i < v->nfiles[level] && rc == 0; i++)
             rc = put_table(c, v->files[level][i]->number);
-    if (rc == 0)
-        rc = put_wals(c, log_number, cur_wal, seq);
+    /* A WAL that vanished fails here (-ENOENT): never a silent gap. */
+    for (int i = 0; i < nwals && rc == 0; i++)
+        rc = put_wal(c, wals[i], seq, i == nwals - 1);
     if (rc == 0)
         KILLPOINT("checkpoint.after_files");
     if (rc == 0)

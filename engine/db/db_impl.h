@@ -29,6 +29,8 @@
  * Thread safety / invariants
  *   mu guards every field marked [mu].  I/O is never done under mu except
  *   the rare memtable switch (create the next WAL file).
+ *   Lock order: manifest_mu before mu (a checkpoint's capture nests them,
+ *   db_checkpoint.c); nothing takes manifest_mu while holding mu.
  *   Only the group-commit leader (the head of the writer queue) inserts into
  *   db->mem, appends to db->wal or switches the memtable; it may do so
  *   without mu, since leadership is exclusive.
