@@ -44,6 +44,12 @@ static void run_job(admin *a, admin_job *j)
         log_info_limited("set %s = %s by client %llu: %s", j->name, j->value,
                          (unsigned long long)s->id, c.status ? lsm_strerror(c.status) : "ok");
         break;
+    case SHM_OP_CHECKPOINT:
+        /* The daemon's cwd is not the client's: only absolute paths. */
+        c.status = j->name[0] == '/' ? lsm_checkpoint(d->db, j->name) : -EINVAL;
+        log_info("checkpoint into %s by client %llu: %s", j->name,
+                 (unsigned long long)s->id, c.status ? lsm_strerror(c.status) : "ok");
+        break;
     case SHM_OP_STATS: {
         char *json;
         size_t len;

@@ -1,6 +1,6 @@
 /*
  * admin.h — the admin threads: they run the admin requests (FLUSH,
- * COMPACT, SET_OPTION, STATS) that workers queued (admin_queue.h), off the
+ * COMPACT, CHECKPOINT, SET_OPTION, STATS) that workers queued (admin_queue.h), off the
  * workers (a compaction can take minutes; a worker must keep serving its
  * other clients meanwhile).
  *
@@ -8,7 +8,8 @@
  *   One per lane of the queue:
  *     control  "lsmd-admin-ctl"   STATS, SET_OPTION, CHANGES  (milliseconds;
  *                                  CHANGES reads WALs: changes_page.h)
- *     work     "lsmd-admin-work"  FLUSH, COMPACT     (seconds to minutes)
+ *     work     "lsmd-admin-work"  FLUSH, COMPACT,    (seconds to minutes)
+ *                                 CHECKPOINT
  *   So `set compaction_rate_mb 0` reaches the engine while a throttled
  *   compaction runs, and the running compaction sees the new rate at its
  *   next rate-limiter slice (rate_limiter_set_rate wakes it).  The

@@ -22,7 +22,7 @@ static const admin_op k_ops[] = {
     { SHM_OP_SET_OPTION, ADMIN_LANE_CONTROL, true, "SET_OPTION" },
     { SHM_OP_FLUSH, ADMIN_LANE_WORK, true, "FLUSH" },
     { SHM_OP_COMPACT, ADMIN_LANE_WORK, true, "COMPACT" },
-    /* CHECKPOINT goes here: ADMIN_LANE_WORK, admin only. */
+    { SHM_OP_CHECKPOINT, ADMIN_LANE_WORK, true, "CHECKPOINT" },
     /* Reads WAL files (milliseconds to a few hundred): off the workers, and
      * beside STATS rather than behind a compaction. */
     { SHM_OP_CHANGES, ADMIN_LANE_CONTROL, false, "CHANGES" },
@@ -193,7 +193,8 @@ int admin_queue_submit(admin_queue *a, session *s, const struct shm_sqe *q)
     j->q = *q;
     j->op_name = op->name;
     j->lane = op->lane;
-    if (q->opcode == SHM_OP_SET_OPTION) {
+    /* CHECKPOINT's directory is its key, copied the same way (no value). */
+    if (q->opcode == SHM_OP_SET_OPTION || q->opcode == SHM_OP_CHECKPOINT) {
         int rc = copy_option(j, s, q);
         if (rc) {
             free(j->name);

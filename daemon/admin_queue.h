@@ -1,6 +1,6 @@
 /*
  * admin_queue.h — where workers hand admin requests (FLUSH, COMPACT,
- * SET_OPTION, STATS): two FIFOs, one per lane, that the admin threads
+ * CHECKPOINT, SET_OPTION, STATS): two FIFOs, one per lane, that the admin threads
  * (admin.h) take jobs from.  The queue decides what may enter; the admin
  * threads run what entered.  So a worker never calls into the code that
  * runs a job (which reads the workers for STATS).
@@ -9,13 +9,10 @@
  *   Two, each served by its own thread, so a quick request never queues
  *   behind a long one:
  *     control  STATS, SET_OPTION, CHANGES  (milliseconds)
- *     work     FLUSH, COMPACT     (seconds to minutes)
- *   A future CHECKPOINT belongs to the work lane and is admin-only: a line
- *   in the op table at the top of admin_queue.c and a case in admin.c's
- *   run_job.
+ *     work     FLUSH, COMPACT, CHECKPOINT  (seconds to minutes)
  *
  * Authorization
- *   FLUSH, COMPACT and SET_OPTION need an admin session (session.admin,
+ *   FLUSH, COMPACT, CHECKPOINT and SET_OPTION need an admin session (session.admin,
  *   decided at attach: peer_auth.h).  Others get -EPERM (the completion
  *   has no room for a message: lsmd_strerror(-EPERM) names the config
  *   keys), and the daemon logs the refusal, at most one line a second.
@@ -54,7 +51,8 @@ typedef struct admin_job {
     const char *op_name;  /* "STATS", "FLUSH", ... for log lines */
     int lane;
     struct shm_sqe q;
-    char *name, *value;   /* SET_OPTION: private NUL-terminated copies */
+    char *name, *value;   /* SET_OPTION: private NUL-terminated copies;
+                             CHECKPOINT: name = the directory, value "" */
 } admin_job;
 
 /* What the queue has seen, for stats. */
@@ -75,7 +73,8 @@ void admin_queue_free(admin_queue *q);
  * arena now and takes a session reference; an admin thread completes the
  * request later.  Returns 0, or an error the caller completes the request
  * with: -EPERM (not an admin session), -EBUSY (s has a job outstanding on
- * that lane), -EINVAL (a NUL inside a SET_OPTION name or value),
+ * that lane), -EINVAL (a NUL inside a SET_OPTION name or value or a
+ * CHECKPOINT directory),
  * -EOPNOTSUPP (not an admin opcode), -ENOMEM. */
 int admin_queue_submit(admin_queue *q, struct session *s, const struct shm_sqe *sqe);
 

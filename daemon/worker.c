@@ -260,7 +260,8 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_COMPACT:
     case SHM_OP_SET_OPTION:
     case SHM_OP_STATS:
-    case SHM_OP_CHANGES: {
+    case SHM_OP_CHANGES:
+    case SHM_OP_CHECKPOINT: {
         int rc = admin_queue_submit(w->d->admin_queue, s, q);
         if (rc)
             complete_status(s, q->tag, rc);

@@ -487,6 +487,39 @@ int lsm_flush(lsm_db *db);
  * descriptors or memory for about 2 s (nothing is lost; call again). */
 int lsm_compact(lsm_db *db, int level);
 
+/* ---- Checkpoints ---------------------------------------------------------- */
+/* Makes a consistent copy of the live database in dir, which must not exist
+ * yet (its parent must).  The copy opens by itself (lsm_open, or lsmd --dir)
+ * as an independent database holding the writes up to one sequence, taken
+ * during the call: every write acknowledged before the call began is in it,
+ * no write begun after it returned is.  Writers are not stopped (the
+ * sequence is taken under the engine's mutex, a few loads).
+ *   Tables are hard links when dir is on the database's file system (a
+ *   table never changes once written, so the two databases share it safely;
+ *   either may delete its name), else copies.  The WALs are copied up to
+ *   the last record of that sequence, and a fresh MANIFEST names only the
+ *   copied files.  Every file, the new directory and its parent are
+ *   synced.
+ *   Files are not deleted by flushes or compactions while the call runs (it
+ *   is linking or reading them); what became obsolete is deleted when it
+ *   returns.
+ * Crash safety: the copy is built in "dir.tmp" (dir with trailing slashes
+ *   removed, plus ".tmp") and renamed to dir when complete.  After an error
+ *   dir does not exist and dir.tmp is removed; after a crash dir does not
+ *   exist, or is complete.  A dir.tmp left by a crash opens only if it was
+ *   complete (its CURRENT is written last); the next checkpoint into dir
+ *   removes it.
+ * dir.tmp is flock'ed while in use: a second checkpoint into the same dir
+ *   at the same time fails with -EBUSY and harms neither.
+ * Errors: -EINVAL (db or dir NULL or empty), -EEXIST (dir exists),
+ *   -ENOENT (dir's parent does not exist), -EBUSY (another checkpoint is
+ *   writing dir.tmp), -ENOTEMPTY (dir.tmp holds files that are not a
+ *   database's: left alone; remove it), LSM_ECORRUPT (a WAL record before
+ *   the sequence fails its check; logged), LSM_ECLOSED, -ENOMEM, -errno
+ *   (-ENOSPC, -EIO, -EACCES, ...).  An error never changes the live
+ *   database. */
+int lsm_checkpoint(lsm_db *db, const char *dir);
+
 /* Changes an option at runtime.  Names: compaction_style (leveled|tiered),
  * memtable_bytes, sstable_target_bytes, l0_compaction_trigger,
  * l0_slowdown_trigger, l0_stop_trigger, delayed_write_rate,

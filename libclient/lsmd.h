@@ -323,6 +323,18 @@ int lsmd_stats_json(lsmd_conn *c, char **json);
  * than GET_OPTION), -ENOMEM, -ENOTCONN. */
 int lsmd_get_option(lsmd_conn *c, const char *name, char **text);
 
+/* As lsm_checkpoint (engine/lsm.h): the daemon makes a consistent copy of
+ * its database in dir, which must be an absolute path (the daemon's working
+ * directory is not the caller's) that does not exist yet, on a file system
+ * the daemon's user may write.  Returns once the copy is complete and
+ * synced; `lsmd --dir` on it serves that copy.  Only for admins (the work
+ * queue, with flush and compact).
+ * Errors: -EINVAL (dir NULL, relative, or longer than 4096 bytes), -E2BIG
+ *   (longer than the large region), -EPERM, -EBUSY, -ENOTCONN, and
+ *   lsm_checkpoint's: -EEXIST (dir exists), -ENOENT (no parent), -EBUSY
+ *   (another checkpoint into dir runs), -ENOTEMPTY, -ENOSPC, -EACCES, ... */
+int lsmd_checkpoint(lsmd_conn *c, const char *dir);
+
 /* ---- Asynchronous interface ---------------------------------------------- */
 /* Up to lsmd_queue_depth() requests in flight; each key + value must fit a
  * slot (slot_bytes, 32 KiB by default; -E2BIG otherwise: use the

@@ -267,6 +267,26 @@ static int call_for_text(lsmd_conn *c, struct shm_sqe *sqe, const char *what, ch
     return 0;
 }
 
+int lsmd_checkpoint(lsmd_conn *c, const char *dir)
+{
+    if (!dir || dir[0] != '/')
+        return -EINVAL;
+    size_t n = strlen(dir);
+    if (n > 4096)
+        return -EINVAL;
+    if (n > c->large_bytes)
+        return -E2BIG;
+    memcpy(conn_large(c), dir, n);
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_CHECKPOINT,
+        .key_off = c->large_off,
+        .key_len = (uint32_t)n,
+    };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    return rc ? rc : cqe.status;
+}
+
 int lsmd_stats_json(lsmd_conn *c, char **json)
 {
     if (!json)

@@ -217,7 +217,9 @@ enum shm_op {
                                  table + values; see "Multi-get" below */
     SHM_OP_ITER_SCAN = 18,    /* ITER_OPEN with a seek key, a page limit
                                  and a byte budget: see "Scans" below */
-    /* 19: CHECKPOINT (issue 13, part 1) */
+    SHM_OP_CHECKPOINT = 19,   /* key = the checkpoint's directory: an
+                                 absolute path (no NULs) that must not
+                                 exist; admin only (lsm_checkpoint) */
     SHM_OP_CHANGES = 20,      /* arg0 = since (a sequence), arg1 = max
                                  entries (0 = as many as fit); out <- a
                                  page of changes: see "Changes" below */

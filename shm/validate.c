@@ -52,6 +52,7 @@ static const struct op_rule rules[SHM_OP_COUNT_] = {
     [SHM_OP_MULTI_GET] = { "MULTI_GET", F_BLOB, F_NONE, F_OUT, 0, A_ANY, A_COUNT32 },
     [SHM_OP_ITER_SCAN] = { "ITER_SCAN", F_BOUND, F_BOUND, F_OUT,
                            SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO, A_ANY, A_ANY },
+    [SHM_OP_CHECKPOINT] = { "CHECKPOINT", F_NAME, F_NONE, F_NONE, 0, A_ZERO, A_ZERO },
     [SHM_OP_GET_OPTION] = { "GET_OPTION", F_STR, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
     [SHM_OP_CHANGES] = { "CHANGES", F_NONE, F_NONE, F_OUT, 0, A_ANY, A_COUNT32 },
 };

@@ -4,7 +4,8 @@
 # programs it starts live (LSMD_BIN, LSMCTL_BIN, LSMD_ASAN_BIN).
 #   unit, crash         + tests/helpers; liblsmd, libshm, liblsm; a daemon
 #                       module's test also libdaemon, a bench module's libbench
-#   test_killpoint      against liblsm-kp.a (the engine with its kill points)
+#   test_killpoint, test_checkpoint_crash
+#                       against liblsm-kp.a (the engine with its kill points)
 #   integration         + harness.o honest.o: start the lsmd of the same build
 #                       on a temp dir and real client processes; the attack
 #                       tests start the ASan+UBSan lsmd (asan-lsmd)
@@ -37,8 +38,9 @@ $(ITEST_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(ITEST_HELPERS_OBJ) 
 $(DAEMON_UNIT_BIN): $(B)/libdaemon.a
 $(BENCH_UNIT_BIN):  $(B)/libbench.a $(B)/libviz.a
 $(UNIT_BIN): $(B)/liblsmd.a $(B)/libshm.a
-$(filter-out $(B)/tests/test_killpoint,$(UNIT_BIN)): $(B)/liblsm.a
-$(B)/tests/test_killpoint: $(B)/liblsm-kp.a
+KP_TEST_BIN := $(B)/tests/test_killpoint $(B)/tests/test_checkpoint_crash
+$(filter-out $(KP_TEST_BIN),$(UNIT_BIN)): $(B)/liblsm.a
+$(KP_TEST_BIN): $(B)/liblsm-kp.a
 $(ITEST_BIN): $(B)/liblsmd.a $(B)/liblsm.a
 
 $(UNIT_BIN): private LIBS = -lcmocka $(LDLIBS)
@@ -48,7 +50,7 @@ $(BENCH_UNIT_BIN): private LIBS = -lcmocka $(BENCH_LIBS) $(LDLIBS)
 $(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so
 $(ATTACK_BIN): | asan-lsmd
 $(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io $(B)/tests/test_options_persist \
-  $(B)/tests/test_dump_changes: | $(B)/lsmctl
+  $(B)/tests/test_dump_changes $(B)/tests/test_lsmd_checkpoint: | $(B)/lsmctl
 $(B)/tests/test_inspect $(B)/tests/test_repair: | $(B)/lsmctl
 
 # lsmd-fault: lsmd on the engine's fault I/O backend, armed by a trigger

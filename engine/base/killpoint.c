@@ -22,6 +22,8 @@ static const char *const g_names[] = {
     "compaction.after_tables_before_manifest",
     "manifest.after_write_before_current",
     "wal.retire",
+    "checkpoint.after_files",
+    "checkpoint.before_rename",
     NULL,
 };
 #define NPOINTS (sizeof g_names / sizeof g_names[0] - 1)

@@ -49,6 +49,12 @@
  *                                          CURRENT still names the old one
  *   wal.retire                             db/obsolete_files.c: before each
  *                                          obsolete WAL file is deleted
+ *   checkpoint.after_files                 db/db_checkpoint.c: a checkpoint's
+ *                                          tables and WALs are in DIR.tmp,
+ *                                          no MANIFEST nor CURRENT yet
+ *   checkpoint.before_rename               db/db_checkpoint.c: DIR.tmp is
+ *                                          complete and synced, not yet
+ *                                          renamed to DIR
  *
  * Thread safety: KILLPOINT() may be reached from any thread at once.
  * killpoint_reload_env(), killpoint_arm() and killpoint_set_hook() are for

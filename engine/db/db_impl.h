@@ -16,6 +16,7 @@
  *   options_file.c   DIR/OPTIONS as bytes: framing, checksum, rename
  *   db_stats.c       lsm_stats_json
  *   db_transient.c   retrying resource errors
+ *   db_checkpoint.c  lsm_checkpoint: a consistent copy in another directory
  *   db_changes.c     the change feed (lsm_changes_*) from the WALs
  * and the shared services, each with its own header:
  *   superversion.h   the read view readers pin
@@ -32,6 +33,8 @@
  * Thread safety / invariants
  *   mu guards every field marked [mu].  I/O is never done under mu except
  *   the rare memtable switch (create the next WAL file).
+ *   Lock order: manifest_mu before mu (a checkpoint's capture nests them,
+ *   db_checkpoint.c); nothing takes manifest_mu while holding mu.
  *   Only the group-commit leader (the head of the writer queue) inserts into
  *   db->mem, appends to db->wal or switches the memtable; it may do so
  *   without mu, since leadership is exclusive.
@@ -183,6 +186,9 @@ struct lsm_db {
     bool compaction_started;
 
     lsm_snapshot snapshots;      /* [mu] list head (sentinel) */
+    int deletion_holds;          /* [mu] checkpoints copying files: while
+                                    > 0 db_delete_obsolete deletes nothing
+                                    (cf. RocksDB's DisableFileDeletions) */
 
     /* Change feed readers (db_changes.c): each keeps the WALs numbered
      * from its pin on (obsolete_files.c). */

@@ -167,7 +167,14 @@ void db_delete_obsolete(lsm_db *db)
             keep_from = p->number;
     uint64_t ret_seconds = db->opt.wal_retention_seconds;
     uint64_t ret_bytes = db->opt.wal_retention_bytes;
+    int held = db->deletion_holds;
     pthread_mutex_unlock(&db->mu);
+    /* A checkpoint is linking or copying files: delete nothing; it calls
+     * again when it lets go (db_checkpoint.c). */
+    if (held) {
+        obsolete_done(db);
+        return;
+    }
     pthread_mutex_lock(&db->manifest_mu);
     if (version_set_live_files(db->vs, &live, &nlive) != 0) {
         pthread_mutex_unlock(&db->manifest_mu);

@@ -15,7 +15,9 @@
 
 /* Deletes .sst files no live version references and WALs below the
  * version set's log number (and stale MANIFESTs); evicts the deleted
- * tables from the table cache. */
+ * tables from the table cache.  Does nothing while a checkpoint holds
+ * deletions (db->deletion_holds > 0); the checkpoint calls it again when
+ * it lets go. */
 void db_delete_obsolete(lsm_db *db);
 
 /* qsort/bsearch order for uint64_t (file numbers). */

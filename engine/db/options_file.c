@@ -19,8 +19,8 @@ static char *join(const char *dir, const char *name)
     return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
 }
 
-/* The file's bytes: header, body, checksum line. */
-static int render(const char *body, size_t len, char **out, size_t *n)
+/* See options_file.h. */
+int options_file_render(const char *body, size_t len, char **out, size_t *n)
 {
     char *buf = malloc(OPTIONS_FILE_MAX);
     if (!buf)
@@ -46,7 +46,7 @@ int options_file_write(lsm_io *io, const char *dir, const char *body, size_t len
     size_t n = 0;
     lsm_file *f = NULL;
     bool renamed = false;
-    int rc = tmp && path ? render(body, len, &text, &n) : -ENOMEM;
+    int rc = tmp && path ? options_file_render(body, len, &text, &n) : -ENOMEM;
     if (rc == 0)
         rc = io_open(io, tmp, IO_CREATE, &f);
     if (rc == 0) {

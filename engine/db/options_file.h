@@ -42,6 +42,11 @@
 int options_file_write(lsm_io *io, const char *dir, const char *body, size_t len,
                        bool *renamed);
 
+/* The file's bytes for body (header, body, checksum line) in a malloc'd
+ * *text of *n bytes, for a writer that needs no rename: a checkpoint's
+ * stage, which nobody reads before it is complete.  -ENOMEM, -E2BIG. */
+int options_file_render(const char *body, size_t len, char **text, size_t *n);
+
 /* Called for each option line, in order, with the line's number (the
  * header is line 1).  Returns 0 to go on, or an error that stops the
  * parse and is returned by it. */

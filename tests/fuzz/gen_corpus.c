@@ -292,6 +292,7 @@ static void gen_shm(void)
         { SHM_OP_GET_OPTION, 0, 0, 0, 0, 0, 0, 4096, 0, 0, 0 },
         /* Changes after sequence 1000, 16 at most, into a 1 KiB page. */
         { SHM_OP_CHANGES, 0, 0, 0, 0, 0, 64, 1024, 1000, 16, 0 },
+        { SHM_OP_CHECKPOINT, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0 },
     };
     /* Arena bytes after the header: a valid 2-entry batch (put + delete) at
      * offset 0, which the WRITE_BATCH case points at. */

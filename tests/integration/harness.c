@@ -181,6 +181,38 @@ lsmd_conn *thd_connect(const th_daemon *d)
     return c;
 }
 
+int thd_lsmctl(const th_daemon *d, int (*prep)(void *), void *arg, const char *const *args,
+               char *err, size_t cap)
+{
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        if (prep && prep(arg) != 0)
+            _exit(99);
+        const char *argv[16] = { "lsmctl", "--socket", d->sock };
+        int n = 3;
+        for (int i = 0; args[i] && n < 15; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(LSMCTL_BIN, (char *const *)argv);
+        _exit(98);
+    }
+    close(pfd[1]);
+    size_t used = 0;
+    ssize_t r;
+    while (used + 1 < cap && (r = read(pfd[0], err + used, cap - 1 - used)) > 0)
+        used += (size_t)r;
+    err[used] = '\0';
+    close(pfd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return exit_code(status);
+}
+
 /* ---- client processes ------------------------------------------------------- */
 
 int th_role_dispatch(int argc, char **argv, const th_role *roles)

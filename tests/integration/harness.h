@@ -61,6 +61,14 @@ void thd_cleanup(th_daemon *d);
 /* Connects to d, failing the test on error. */
 lsmd_conn *thd_connect(const th_daemon *d);
 
+/* Runs `lsmctl --socket d->sock ARGS...` (args NULL-terminated) in a child
+ * that first calls prep(arg) when prep is not NULL (e.g. to change uid or
+ * directory; a nonzero return exits 99 without running lsmctl).  Its
+ * stderr (up to cap - 1 bytes, NUL-terminated) goes to err; returns its
+ * exit code, or 128 when it did not exit. */
+int thd_lsmctl(const th_daemon *d, int (*prep)(void *), void *arg, const char *const *args,
+               char *err, size_t cap);
+
 /* ---- client processes ------------------------------------------------------- */
 typedef int (*th_role_fn)(int argc, char **argv); /* argv[0] = role name */
 typedef struct th_role {

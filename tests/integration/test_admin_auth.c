@@ -3,7 +3,7 @@
  * ASan+UBSan lsmd (LSMD_ASAN_BIN), with an honest client alongside:
  *
  *   non_admin          uid 65534, allowed to attach but not an admin, gets
- *                      -EPERM for set/flush/compact (the issue's write-stop
+ *                      -EPERM for set/flush/compact/checkpoint (the issue's write-stop
  *                      settings included), lsmctl says why, its STATS
  *                      works and the engine did not change; the daemon's
  *                      uid, a uid in admin_uids and a supplementary group
@@ -68,7 +68,7 @@ static int become(const char *uid, const char *gid, const char *groups)
 
 /* ctl SOCKET UID GID GROUPS: replies "ready", then per command line
  * "RC MS" (RC: the call's result, MS: its latency):
- *   stats | flush | compact LEVEL | set NAME VALUE
+ *   stats | flush | compact LEVEL | set NAME VALUE | checkpoint DIR
  *   send-compact    a COMPACT whose completion nobody waits for */
 static int role_ctl(int argc, char **argv)
 {
@@ -95,6 +95,8 @@ static int role_ctl(int argc, char **argv)
             rc = lsmd_flush(c);
         } else if (sscanf(line, "compact %127s", a1) == 1) {
             rc = lsmd_compact(c, atoi(a1));
+        } else if (sscanf(line, "checkpoint %127s", a1) == 1) {
+            rc = lsmd_checkpoint(c, a1);
         } else if (sscanf(line, "set %127s %127s", a1, a2) == 2) {
             rc = lsmd_set_option(c, a1, a2);
         } else if (strncmp(line, "send-compact", 12) == 0) {
@@ -290,35 +292,15 @@ static void finish(th_honest *h, const char *phase)
 /* ---- tests ------------------------------------------------------------------- */
 
 /* lsmctl run as NOBODY: exit code and stderr. */
+static int as_nobody(void *arg)
+{
+    (void)arg;
+    return become("65534", "65534", "-");
+}
+
 static int lsmctl_as_nobody(const char *const *args, char *err, size_t cap)
 {
-    int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        if (become("65534", "65534", "-") != 0)
-            _exit(99);
-        const char *argv[16] = { "lsmctl", "--socket", g_d.sock };
-        int n = 3;
-        for (int i = 0; args[i] && n < 15; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(LSMCTL_BIN, (char *const *)argv);
-        _exit(98);
-    }
-    close(pfd[1]);
-    size_t used = 0;
-    ssize_t r;
-    while (used + 1 < cap && (r = read(pfd[0], err + used, cap - 1 - used)) > 0)
-        used += (size_t)r;
-    err[used] = '\0';
-    close(pfd[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return thd_lsmctl(&g_d, as_nobody, NULL, args, err, cap);
 }
 
 static void test_non_admin(void **state)
@@ -337,10 +319,15 @@ static void test_non_admin(void **state)
     ctl_expect(&n, "set compaction_style tiered", -EPERM);
     ctl_expect(&n, "flush", -EPERM);
     ctl_expect(&n, "compact -1", -EPERM);
+    char ckpt[256];
+    snprintf(ckpt, sizeof ckpt, "checkpoint %s/copy", g_d.root);
+    ctl_expect(&n, ckpt, -EPERM);
     ctl_expect(&n, "stats", 0);
     ctl_end(&n);
     assert_true(style_is("leveled"));
-    assert_int_equal(admin_stat("refused"), 6);
+    assert_int_equal(admin_stat("refused"), 7);
+    struct stat st;
+    assert_int_equal(stat(ckpt + strlen("checkpoint "), &st), -1); /* nothing made */
     th_honest_expect(&h, "non-admin refused");
 
     /* The refused client learns why. */

@@ -65,6 +65,7 @@ static void test_liblsm_exports_only_the_api(void **state)
         "lsm_compact", "lsm_set_option", "lsm_stats_json", "lsm_get_option", "lsm_options_load",
         "lsm_options_get", "lsm_options_set",
         "lsm_changes_open", "lsm_changes_next", "lsm_changes_close",
+        "lsm_checkpoint",
     };
     check_exports("liblsm.so", "lsm_", must, sizeof must / sizeof must[0]);
 }
@@ -78,6 +79,7 @@ static void test_liblsmd_exports_only_the_api(void **state)
         "lsmd_snapshot_release", "lsmd_submit_put", "lsmd_poll", "lsmd_strerror",
         "lsmd_multi_get", "lsmd_submit_multi_get", "lsmd_completion_multi_get", "lsmd_scan",
         "lsmd_changes",
+        "lsmd_checkpoint",
     };
     check_exports("liblsmd.so", "lsmd_", must, sizeof must / sizeof must[0]);
 }

@@ -302,6 +302,10 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
         c->flags = q->arg0 >= 10 ? SHM_CQ_ITER_END : 0;
         break;
     }
+    case SHM_OP_CHECKPOINT: /* "/ck" is new, anything else exists */
+        if (q->key_len != 3 || memcmp(key, "/ck", 3) != 0)
+            c->status = -EEXIST;
+        break;
     default: break; /* FLUSH, COMPACT, SNAP_LIST: succeed */
     }
 }
@@ -723,6 +727,10 @@ static void test_snapshots_and_admin(void **state)
     assert_int_equal(lsmd_compact(c, -2), -EINVAL);
     assert_int_equal(lsmd_set_option(c, "memtable_bytes", "1048576"), 0);
     assert_int_equal(lsmd_set_option(c, "bad", "x"), -EINVAL);
+    assert_int_equal(lsmd_checkpoint(c, "/ck"), 0);
+    assert_int_equal(lsmd_checkpoint(c, "/db"), -EEXIST);
+    assert_int_equal(lsmd_checkpoint(c, "ck"), -EINVAL); /* relative: never sent */
+    assert_int_equal(lsmd_checkpoint(c, NULL), -EINVAL);
     char *js;
     assert_int_equal(lsmd_stats_json(c, &js), 0);
     assert_string_equal(js, "{\"fake\":true}");

@@ -55,6 +55,8 @@ static const struct shm_sqe valid[] = {
     { .opcode = SHM_OP_GET_OPTION, .out_off = 0, .out_cap = ARENA },
     /* 26: changes after sequence 1000, at most 64 entries, into 4 KiB */
     { .opcode = SHM_OP_CHANGES, .arg0 = 1000, .arg1 = 64, .out_off = 128, .out_cap = 4096 },
+    /* 27: a checkpoint directory of 12 bytes */
+    { .opcode = SHM_OP_CHECKPOINT, .key_off = 100, .key_len = 12 },
 };
 
 static void test_valid_accepted(void **state)
@@ -147,6 +149,13 @@ struct mutation {
     X(mget_list_long, 23, (s->arg1 = 1, s->key_len = LSM_MAX_KEY_SIZE + 5, s->out_off = 0, s->out_cap = 8), -EINVAL) \
     X(mget_list_past_end, 23, s->key_off = ARENA - 11, -EINVAL)               \
     X(mget_list_wrap, 23, s->key_off = UINT32_MAX - 4, -EINVAL)               \
+    X(ckpt_no_dir, 27, s->key_len = 0, -EINVAL)                               \
+    X(ckpt_dir_long, 27, s->key_len = 4097, -EINVAL)                          \
+    X(ckpt_dir_past_end, 27, s->key_off = ARENA - 11, -EINVAL)                \
+    X(ckpt_value, 27, s->val_len = 1, -EINVAL)                                \
+    X(ckpt_out, 27, s->out_cap = 1, -EINVAL)                                  \
+    X(ckpt_arg0, 27, s->arg0 = 1, -EINVAL)                                    \
+    X(ckpt_flag, 27, s->flags = SHM_SQ_SYNC, -EINVAL)                         \
     X(mget_out_small, 23, s->out_cap = 15, -EINVAL)                           \
     X(mget_out_past_end, 23, s->out_off = ARENA - 15, -EINVAL)                \
     X(mget_value_field, 23, s->val_len = 1, -EINVAL)                          \
@@ -164,7 +173,6 @@ struct mutation {
     X(changes_max_huge, 26, s->arg1 = UINT64_C(1) << 32, -EINVAL)             \
     X(changes_sync_flag, 26, s->flags = SHM_SQ_SYNC, -EINVAL)                 \
     X(changes_reserved, 26, s->reserved1[1] = 1, -EINVAL)                     \
-    X(opcode_checkpoint_hole, 0, s->opcode = 19, -EOPNOTSUPP)                 \
     X(opcode_nop, 0, s->opcode = SHM_OP_NOP, -EOPNOTSUPP)                     \
     X(opcode_past_end, 0, s->opcode = SHM_OP_COUNT_, -EOPNOTSUPP)             \
     X(opcode_255, 0, s->opcode = 255, -EOPNOTSUPP)

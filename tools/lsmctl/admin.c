@@ -1,9 +1,12 @@
-/* admin.c — lsmctl's admin commands: flush, compact, set, snapshot. */
+/* admin.c — lsmctl's admin commands: flush, compact, set, snapshot,
+ * checkpoint. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "lsmctl.h"
@@ -95,4 +98,33 @@ int cmd_set(lsmd_conn *c, const cmd_args *a)
         return usage_err("set NAME VALUE");
     int rc = lsmd_set_option(c, a->pos[0], a->pos[1]);
     return rc ? fail("set", rc) : ok_json();
+}
+
+/* checkpoint DIR: a relative DIR is taken from lsmctl's working directory
+ * and sent absolute (the daemon's is another). */
+int cmd_checkpoint(lsmd_conn *c, const cmd_args *a)
+{
+    if (a->npos != 1 || !*a->pos[0])
+        return usage_err("checkpoint DIR");
+    const char *dir = a->pos[0];
+    char cwd[PATH_MAX], *abs = NULL;
+    if (dir[0] != '/') {
+        if (!getcwd(cwd, sizeof cwd))
+            return fail("checkpoint: current directory", -errno);
+        if (asprintf(&abs, "%s/%s", cwd, dir) < 0)
+            return fail("checkpoint", -ENOMEM);
+        dir = abs;
+    }
+    int rc = lsmd_checkpoint(c, dir);
+    if (rc == 0) {
+        if (g_json) {
+            fputs("{\"ok\":true,\"dir\":", stdout);
+            json_bytes(stdout, dir, strlen(dir));
+            puts("}");
+        } else {
+            printf("checkpoint %s\n", dir);
+        }
+    }
+    free(abs);
+    return rc ? fail("checkpoint", rc) : 0;
 }

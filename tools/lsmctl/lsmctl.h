@@ -64,6 +64,7 @@ int cmd_flush(lsmd_conn *c, const cmd_args *a);    /* admin.c */
 int cmd_compact(lsmd_conn *c, const cmd_args *a);
 int cmd_set(lsmd_conn *c, const cmd_args *a);
 int cmd_snapshot(lsmd_conn *c, const cmd_args *a);
+int cmd_checkpoint(lsmd_conn *c, const cmd_args *a); /* admin.c */
 int cmd_sst_dump(lsmd_conn *c, const cmd_args *a); /* inspect.c (offline) */
 int cmd_wal_dump(lsmd_conn *c, const cmd_args *a);
 int cmd_manifest_dump(lsmd_conn *c, const cmd_args *a);

@@ -22,6 +22,9 @@
  *     snapshot list                    published snapshots
  *     snapshot release ID              drop this connection's hold (useful
  *                                      in `shell`)
+ *     checkpoint DIR                   a consistent copy of the live
+ *                                      database in DIR, which must not
+ *                                      exist (admins only; lsm_checkpoint)
  *     levels                           files/bytes/score per level
  *     compactions [--svg FILE]         flush/compaction event log; the SVG
  *                                      draws them on a time line per level
@@ -73,6 +76,8 @@ static void usage(FILE *f)
           "  compact [LEVEL]            (-1 = whole tree, the default)\n"
           "  set NAME VALUE             (flush, compact, set: admins only)\n"
           "  snapshot create [--hold SECS] | snapshot list | snapshot release ID\n"
+          "  checkpoint DIR             consistent copy of the live database into\n"
+          "                             DIR (new; admins only)\n"
           "  levels\n"
           "  compactions [--svg FILE]\n"
           "  shell                      commands from stdin on one connection\n"
@@ -111,6 +116,7 @@ static const command commands[] = {
     { "compact", cmd_compact, false },
     { "set", cmd_set, false },
     { "snapshot", cmd_snapshot, false },
+    { "checkpoint", cmd_checkpoint, false },
     { "shell", cmd_shell, false },
     { "get-option", cmd_get_option, false },
     { "options", cmd_options, false },
