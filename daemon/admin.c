@@ -9,6 +9,7 @@
 
 #include "admin_queue.h"
 #include "base/log.h"
+#include "metrics.h"
 #include "session.h"
 #include "stats.h"
 
@@ -43,10 +44,11 @@ static void run_job(admin *a, admin_job *j)
         log_info_limited("set %s = %s by client %llu: %s", j->name, j->value,
                          (unsigned long long)s->id, c.status ? lsm_strerror(c.status) : "ok");
         break;
-    case SHM_OP_STATS: {
+    case SHM_OP_STATS: { /* arg0: the format, checked by validation */
         char *json;
         size_t len;
-        c.status = stats_json(d, &json, &len);
+        c.status = j->q.arg0 == SHM_STATS_PROMETHEUS ? metrics_text(d, &json, &len)
+                                                      : stats_json(d, &json, &len);
         if (c.status == 0) {
             c.r0 = len;
             if (len > j->q.out_cap)

@@ -60,6 +60,12 @@
  *   max_subcompactions, compaction_readahead_bytes
  *                           runtime engine options, applied with
  *                           lsm_set_option right after lsm_open       engine's
+ *   -- metrics (metrics_http.h, docs/operations.md "Monitoring") --
+ *   metrics_listen          HOST:PORT serving GET /metrics (Prometheus
+ *                           text); numeric host, [v6]:PORT, :PORT = all
+ *                           interfaces, port 0 = any free one; "off"
+ *                           or empty = none.  Unauthenticated: bind
+ *                           it to loopback or a private network      off
  *
  * Limits and quotas.  Past max_snapshots an acquire is refused with
  * -EMFILE instead of unlisting someone's snapshot.  The *_per_uid quotas
@@ -91,6 +97,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "listen_addr.h"
 #include "lsm.h"
 
 /* max_request_bytes: the engine applies one write at a time, and a batch
@@ -142,6 +149,9 @@ typedef struct daemon_config {
     lsm_options engine;     /* io_backend points at io */
     config_engine_opt *engine_opts; /* owned, applied in order */
     size_t n_engine_opts;
+    /* metrics: the HTTP listener's address when metrics_on */
+    bool metrics_on;
+    listen_addr metrics_addr;
 } daemon_config;
 
 /* Fills c with the defaults.  Never fails. */

@@ -84,6 +84,8 @@ int parse_cmd_args(int argc, char **argv, cmd_args *a)
             a->hold = strtol(argv[++i], NULL, 10);
         } else if (strcmp(s, "--svg") == 0 && has_next) {
             a->svg = argv[++i];
+        } else if (strcmp(s, "--format") == 0 && has_next) {
+            a->format = argv[++i];
         } else if (strncmp(s, "--", 2) == 0 && s[2]) {
             fprintf(stderr, "lsmctl: unknown option %s\n", s);
             return 2;

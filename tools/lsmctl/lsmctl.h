@@ -27,6 +27,7 @@ typedef struct cmd_args {
     long limit;          /* -1 = none */
     long hold;
     const char *svg;
+    const char *format;  /* stats --format text|json|prometheus; NULL = text */
 } cmd_args;
 
 extern bool g_json; /* --json given (anywhere on the line) */
