@@ -200,10 +200,12 @@ static int set_metrics_listen(daemon_config *c, const char *v)
         return 0;
     }
     const char *why;
-    if (listen_addr_parse(v, &c->metrics_addr, &why) != 0) {
+    listen_addr a;
+    if (listen_addr_parse(v, &a, &why) != 0) {
         log_error("config: metrics_listen '%s': %s", v, why);
         return -EINVAL;
     }
+    c->metrics_addr = a;
     c->metrics_on = true;
     return 0;
 }

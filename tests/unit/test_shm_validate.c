@@ -50,6 +50,8 @@ static const struct shm_sqe valid[] = {
       .seek_len = LSM_MAX_KEY_SIZE, .out_off = 0, .out_cap = 1 },
     /* 23: two keys of 1 and 3 bytes: 4 + 1 + 4 + 3 = 12 list bytes */
     { .opcode = SHM_OP_MULTI_GET, .arg0 = 5, .arg1 = 2, .key_off = 0, .key_len = 12, .out_off = 16, .out_cap = 16 },
+    /* 24: stats in the Prometheus text format */
+    { .opcode = SHM_OP_STATS, .arg0 = SHM_STATS_PROMETHEUS, .out_off = 0, .out_cap = ARENA },
 };
 
 static void test_valid_accepted(void **state)
@@ -123,6 +125,8 @@ struct mutation {
     X(setopt_name_long, 18, s->key_len = 4097, -EINVAL)                       \
     X(setopt_value_long, 18, s->val_len = 4097, -EINVAL)                      \
     X(stats_out_past_end, 19, s->out_off = 1, -EINVAL)                        \
+    X(stats_unknown_format, 24, s->arg0 = SHM_STATS_FORMAT_MAX + 1, -EINVAL)  \
+    X(stats_arg1, 24, s->arg1 = 1, -EINVAL)                                   \
     X(scan_no_out, 20, s->out_cap = 0, -EINVAL)                               \
     X(scan_out_past_end, 20, s->out_off = ARENA - 100, -EINVAL)               \
     X(scan_seek_past_end, 20, s->seek_off = ARENA - 4, -EINVAL)               \
