@@ -62,7 +62,8 @@ static void test_liblsm_exports_only_the_api(void **state)
         "lsm_batch_new", "lsm_batch_put", "lsm_batch_append_encoded", "lsm_write", "lsm_get", "lsm_free",
         "lsm_flush", "lsm_strerror", "lsm_iter_new", "lsm_iter_seek",
         "lsm_snapshot_acquire", "lsm_snapshot_release", "lsm_snapshot_id",
-        "lsm_compact", "lsm_set_option", "lsm_stats_json",
+        "lsm_compact", "lsm_set_option", "lsm_stats_json", "lsm_metrics_get",
+        "lsm_metrics_io_kind",
     };
     check_exports("liblsm.so", "lsm_", must, sizeof must / sizeof must[0]);
 }
@@ -75,6 +76,7 @@ static void test_liblsmd_exports_only_the_api(void **state)
         "lsmd_write", "lsmd_iter_new", "lsmd_snapshot_acquire", "lsmd_snapshot_hold",
         "lsmd_snapshot_release", "lsmd_submit_put", "lsmd_poll", "lsmd_strerror",
         "lsmd_multi_get", "lsmd_submit_multi_get", "lsmd_completion_multi_get", "lsmd_scan",
+        "lsmd_stats",
     };
     check_exports("liblsmd.so", "lsmd_", must, sizeof must / sizeof must[0]);
 }
