@@ -454,7 +454,7 @@ int lsm_stats_json(lsm_db *db, char **json);
  * shape from the current version, a few fields under the db mutex for a
  * constant time.  A monitoring cut, not an audit: two counters may be a
  * few operations apart. */
-#define LSM_METRICS_LEVELS 7           /* levels L0..L6 */
+#define LSM_METRICS_LEVELS 7       /* levels L0..L6 */
 #define LSM_METRICS_MAX_BUCKETS 20 /* fixed buckets of one histogram */
 #define LSM_METRICS_IO_KINDS 4     /* wal_write wal_sync table_read table_write */
 
