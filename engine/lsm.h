@@ -451,8 +451,8 @@ int lsm_stats_json(lsm_db *db, char **json);
  * The figures of lsm_stats_json as plain numbers, plus latency histograms
  * with fixed buckets.  Counters (monotonic since open) and gauges (current
  * values) are read without stopping writers: relaxed atomic loads, the tree
- * shape from the current version, a few fields under the db mutex for a
- * constant time.  A monitoring cut, not an audit: two counters may be a
+ * shape from the current version; the compaction scores under the db
+ * mutex (a pass over the tables' metadata, no I/O).  A monitoring cut, not an audit: two counters may be a
  * few operations apart. */
 #define LSM_METRICS_LEVELS 7       /* levels L0..L6 */
 #define LSM_METRICS_MAX_BUCKETS 20 /* fixed buckets of one histogram */

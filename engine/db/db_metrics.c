@@ -3,10 +3,12 @@
  * struct for exporters (lsmd's Prometheus text), with the latency
  * histograms cut into fixed buckets.
  *
- * Cost: the db mutex is held once, for a copy of a handful of fields (no
- * loops, no I/O), so a scrape never holds up writers for longer than a
- * few loads; everything else is relaxed counters, the current version
- * (immutable, pinned by the superversion) and private histogram copies.
+ * Cost: the db mutex is held once, for a copy of a handful of fields and
+ * the picker's scores and pending bytes (they read being_compacted, which
+ * mu guards): a pass over the tables' metadata, no I/O, as the compaction
+ * picker itself does under mu.  Everything else is relaxed counters, the
+ * current version (immutable, pinned by the superversion) and private
+ * histogram copies.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -118,6 +120,12 @@ int lsm_metrics_get(lsm_db *db, lsm_metrics *m)
     m->compactions_running = (uint64_t)db->compactions_running;
     m->background_error = db->bg_error;
     m->transient_error = db->flush_transient ? db->flush_transient : db->compact_transient;
+    /* The picker reads file_meta.being_compacted, which compactions flip
+     * under mu (version.h). */
+    for (int l = 0; l < LSM_NUM_LEVELS; l++)
+        m->level_score[l] = picker->level_score(&po, v, l);
+    m->sorted_runs = (uint64_t)picker->sorted_runs(v);
+    m->pending_compaction_bytes = picker->pending_bytes(&po, v);
     pthread_mutex_unlock(&db->mu);
 
     snprintf(m->io_backend, sizeof m->io_backend, "%s", db->io->name);
@@ -126,10 +134,7 @@ int lsm_metrics_get(lsm_db *db, lsm_metrics *m)
     for (int l = 0; l < LSM_NUM_LEVELS; l++) {
         m->level_files[l] = v->nfiles[l];
         m->level_bytes[l] = version_level_bytes(v, l);
-        m->level_score[l] = picker->level_score(&po, v, l);
     }
-    m->sorted_runs = (uint64_t)picker->sorted_runs(v);
-    m->pending_compaction_bytes = picker->pending_bytes(&po, v);
     uint64_t deepest;
     m->table_bytes = db_table_bytes(v, &deepest);
 
