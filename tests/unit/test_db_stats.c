@@ -55,23 +55,35 @@ static unsigned long long latency_count(const char *json, const char *name)
     return th_json_u64(json, "\"latency_ns\":", pat);
 }
 
-static void test_stats_while_busy(void **state)
+/* A database with small memtables, so flushes happen meanwhile. */
+static lsm_db *open_db(const char *tag, char **dir)
 {
-    (void)state;
-    char *dir = th_tempdir("stats");
+    *dir = th_tempdir(tag);
     lsm_options o;
     lsm_options_init(&o);
-    o.memtable_bytes = 64 * 1024; /* flushes happen meanwhile */
+    o.memtable_bytes = 64 * 1024;
     lsm_db *db;
-    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    assert_int_equal(lsm_open(*dir, &o, &db), 0);
+    return db;
+}
 
+static void start_workers(lsm_db *db, pthread_t *t, worker_arg *args)
+{
     atomic_store(&workers_done, 0);
-    pthread_t t[WORKERS];
-    worker_arg args[WORKERS];
     for (int i = 0; i < WORKERS; i++) {
         args[i] = (worker_arg){ db, i };
         assert_int_equal(pthread_create(&t[i], NULL, worker, &args[i]), 0);
     }
+}
+
+static void test_stats_while_busy(void **state)
+{
+    (void)state;
+    char *dir;
+    lsm_db *db = open_db("stats", &dir);
+    pthread_t t[WORKERS];
+    worker_arg args[WORKERS];
+    start_workers(db, t, args);
     unsigned long long last_gets = 0;
     int polls = 0;
     while (atomic_load(&workers_done) < WORKERS || polls == 0) {
@@ -112,22 +124,13 @@ static void check_cut(const lsm_histogram_metrics *h)
 static void test_metrics_while_busy(void **state)
 {
     (void)state;
-    char *dir = th_tempdir("metrics");
-    lsm_options o;
-    lsm_options_init(&o);
-    o.memtable_bytes = 64 * 1024; /* flushes happen meanwhile */
-    lsm_db *db;
-    assert_int_equal(lsm_open(dir, &o, &db), 0);
+    char *dir;
+    lsm_db *db = open_db("metrics", &dir);
     lsm_metrics m = { .size = sizeof m - 1 };
     assert_int_equal(lsm_metrics_get(db, &m), -EINVAL); /* another build's struct */
-
-    atomic_store(&workers_done, 0);
     pthread_t t[WORKERS];
     worker_arg args[WORKERS];
-    for (int i = 0; i < WORKERS; i++) {
-        args[i] = (worker_arg){ db, i };
-        assert_int_equal(pthread_create(&t[i], NULL, worker, &args[i]), 0);
-    }
+    start_workers(db, t, args);
     uint64_t last_gets = 0;
     int polls = 0;
     while (atomic_load(&workers_done) < WORKERS || polls == 0) {
