@@ -10,6 +10,7 @@
 #include "admin_queue.h"
 #include "changes_page.h"
 #include "base/log.h"
+#include "metrics.h"
 #include "session.h"
 #include "stats.h"
 
@@ -50,10 +51,11 @@ static void run_job(admin *a, admin_job *j)
         log_info("checkpoint into %s by client %llu: %s", j->name,
                  (unsigned long long)s->id, c.status ? lsm_strerror(c.status) : "ok");
         break;
-    case SHM_OP_STATS: {
+    case SHM_OP_STATS: { /* arg0: the format, checked by validation */
         char *json;
         size_t len;
-        c.status = stats_json(d, &json, &len);
+        c.status = j->q.arg0 == SHM_STATS_PROMETHEUS ? metrics_text(d, &json, &len)
+                                                      : stats_json(d, &json, &len);
         if (c.status == 0) {
             c.r0 = len;
             if (len > j->q.out_cap)

@@ -13,7 +13,8 @@
  *   So `set compaction_rate_mb 0` reaches the engine while a throttled
  *   compaction runs, and the running compaction sees the new rate at its
  *   next rate-limiter slice (rate_limiter_set_rate wakes it).  The
- *   SET_OPTION log line is rate-limited.  STATS is built by stats.h.
+ *   SET_OPTION log line is rate-limited.  STATS is built by stats.h (arg0
+ *   SHM_STATS_JSON) or metrics.h (SHM_STATS_PROMETHEUS).
  *   A job whose session died (session.dying) before its turn is dropped:
  *   not run, and no completion is posted.  A job already running finishes.
  *

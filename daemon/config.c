@@ -205,6 +205,25 @@ static void mark_given(daemon_config *c, const char *name)
         c->engine_given[c->n_engine_given++] = name;
 }
 
+/* metrics_listen: parsed now, so a bad address stops start-up with the
+ * reason, before anything is opened. */
+static int set_metrics_listen(daemon_config *c, const char *v)
+{
+    if (!*v || strcmp(v, "off") == 0) {
+        c->metrics_on = false;
+        return 0;
+    }
+    const char *why;
+    listen_addr a;
+    if (listen_addr_parse(v, &a, &why) != 0) {
+        log_error("config: metrics_listen '%s': %s", v, why);
+        return -EINVAL;
+    }
+    c->metrics_addr = a;
+    c->metrics_on = true;
+    return 0;
+}
+
 /* Keys that are switches: on the command line they may stand alone. */
 static const char *const k_bool_keys[] = { "use_direct_io" };
 
@@ -410,6 +429,8 @@ static int set_known(daemon_config *c, const char *k, const char *v)
         mark_given(c, "wal_retention_bytes");
         return 0;
     }
+    if (strcmp(k, "metrics_listen") == 0)
+        return set_metrics_listen(c, v);
     for (size_t i = 0; i < sizeof k_runtime_opts / sizeof *k_runtime_opts; i++)
         if (strcmp(k, k_runtime_opts[i]) == 0)
             return add_engine_opt(c, k, v);

@@ -74,6 +74,12 @@
  * database last ran with (DIR/OPTIONS), which wins over the engine's
  * default; an option not given keeps its persisted value
  * (start_options.h).
+ *   -- metrics (metrics_http.h, docs/operations.md "Monitoring") --
+ *   metrics_listen          HOST:PORT serving GET /metrics (Prometheus
+ *                           text); numeric host, [v6]:PORT, :PORT = all
+ *                           interfaces, port 0 = any free one; "off"
+ *                           or empty = none.  Unauthenticated: bind
+ *                           it to loopback or a private network      off
  *
  * Limits and quotas.  Past max_snapshots an acquire is refused with
  * -EMFILE instead of unlisting someone's snapshot.  The *_per_uid quotas
@@ -111,6 +117,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "listen_addr.h"
 #include "lsm.h"
 
 /* max_request_bytes: the engine applies one write at a time, and a batch
@@ -169,6 +176,9 @@ typedef struct daemon_config {
      * names: they win over DIR/OPTIONS (start_options.h). */
     const char *engine_given[16];
     size_t n_engine_given;
+    /* metrics: the HTTP listener's address when metrics_on */
+    bool metrics_on;
+    listen_addr metrics_addr;
 } daemon_config;
 
 /* Fills c with the defaults.  Never fails. */

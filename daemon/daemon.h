@@ -11,6 +11,8 @@
  *            set-option) and lsmd-admin-work
  *            (flush, compact, which may take minutes).  Workers hand them
  *            over, so they never block their other clients on them.
+ *   metrics  metrics_http.c, only with metrics_listen: "lsmd-metrics",
+ *            libmicrohttpd's thread, serving GET /metrics (metrics.h).
  *
  * Thread safety / invariants
  *   Everything here is set up by main before the threads start and read-only

@@ -7,7 +7,7 @@
 #                       which tests attack it)
 DAEMON_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(B)/obj/%.o)
-DAEMON_LIBS := -lnuma -linih -lsystemd
+DAEMON_LIBS := -lnuma -linih -lsystemd -lmicrohttpd
 ASAN_B      ?= build/san-address-undefined
 ASAN_LSMD   := $(if $(findstring address,$(SAN)),$(abspath $(B))/lsmd,$(abspath $(ASAN_B))/lsmd)
 

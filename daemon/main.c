@@ -3,7 +3,8 @@
  *
  *   lsmd --dir DIR [--socket PATH] [--config FILE] [--workers N]
  *        [--numa auto|off|NODE] [--compaction leveled|tiered]
- *        [--io auto|uring|posix] [--use-direct-io] [--KEY VALUE ...]
+ *        [--io auto|uring|posix] [--use-direct-io]
+ *        [--metrics-listen HOST:PORT] [--KEY VALUE ...]
  *
  * Every key of config.h is also a flag.  The main thread owns one epoll
  * set: the listening socket, a signalfd (SIGTERM, SIGINT; SIGHUP reloads:
@@ -39,6 +40,7 @@
 #include "flags.h"
 #include "listener.h"
 #include "base/log.h"
+#include "metrics_http.h"
 #include "placement.h"
 #include "reload.h"
 #include "session.h"
@@ -59,13 +61,16 @@ typedef struct main_loop {
     admission adm;
     int argc;               /* the command line, parsed again at a reload */
     char **argv;
+    int metrics_fd;          /* bound before the engine opens, -1 none */
+    metrics_http *metrics;   /* GET /metrics (metrics_http.h), NULL when off */
 } main_loop;
 
 static void usage(FILE *f)
 {
     fputs("usage: lsmd --dir DIR [--socket PATH] [--config FILE] [--workers N]\n"
           "            [--numa auto|off|NODE] [--compaction leveled|tiered]\n"
-          "            [--io auto|uring|posix] [--use-direct-io] [--KEY VALUE ...]\n"
+          "            [--io auto|uring|posix] [--use-direct-io]\n"
+          "            [--metrics-listen HOST:PORT] [--KEY VALUE ...]\n"
           "Every configuration key (see daemon/config.h) is also a flag, e.g.\n"
           "--spin-us 50, --memtable-bytes 64M, --allow-uids 1000,1001.\n"
           "--use-direct-io: write tables with O_DIRECT; the block cache\n"
@@ -73,7 +78,9 @@ static void usage(FILE *f)
           "--log-file PATH: append the log there (SIGHUP reopens it).\n"
           "SIGHUP reloads the --config file's runtime options; SIGTERM stops.\n"
           "Engine options persist in DIR/OPTIONS (lsmctl set, lsmctl options);\n"
-          "a key given here or in --config wins over the persisted value.\n",
+          "a key given here or in --config wins over the persisted value.\n"
+          "--metrics-listen 127.0.0.1:9464: serve GET /metrics (Prometheus text;\n"
+          "off by default; docs/operations.md, \"Monitoring\").\n",
           f);
 }
 
@@ -314,6 +321,8 @@ static int shutdown_all(main_loop *m)
     daemon_ctx *d = m->d;
     sd_notify(0, "STOPPING=1\nSTATUS=draining clients and syncing");
     atomic_store(&d->draining, 1);
+    metrics_http_stop(m->metrics); /* it reads the workers, admin queue and engine */
+    m->metrics = NULL;
     admission_close(&m->adm);
     listener_close(&m->lst);
     for (int i = 0; i < d->nworkers; i++)
@@ -373,7 +382,8 @@ int main(int argc, char **argv)
         return 2;
     }
     daemon_ctx d = { .cfg = &cfg, .dir_ro_fd = -1, .dir.seg.fd = -1 };
-    main_loop m = { .d = &d, .epfd = -1, .sigfd = -1, .argc = argc, .argv = argv };
+    main_loop m = { .d = &d, .epfd = -1, .sigfd = -1, .argc = argc, .argv = argv,
+                    .metrics_fd = -1 };
     m.lst.fd = m.lst.lock_fd = m.lst.reserve_fd = -1;
     pthread_mutex_init(&d.sessions_mu, NULL);
     atomic_init(&d.next_client_id, 1);
@@ -390,6 +400,10 @@ int main(int argc, char **argv)
     numa_plan_apply_process_policy(d.numa);
     listener_raise_fd_limit();
     if ((rc = listener_open(&m.lst, cfg.socket_path, cfg.socket_gid_set, cfg.socket_gid)))
+        goto out;
+    char metrics_at[80] = "";
+    if (cfg.metrics_on &&
+        metrics_http_bind(&cfg.metrics_addr, &m.metrics_fd, metrics_at, sizeof metrics_at) != 0)
         goto out;
     if ((rc = open_engine(&d)) != 0)
         goto out;
@@ -420,6 +434,14 @@ int main(int argc, char **argv)
         log_error("lsmd: cannot start threads: %s", strerror(-rc));
         goto out;
     }
+    if (m.metrics_fd >= 0) {
+        rc = metrics_http_start(&d, m.metrics_fd, &m.metrics);
+        m.metrics_fd = -1; /* owned by metrics_http_start now */
+        if (rc)
+            goto out;
+        printf("lsmd: metrics on http://%s/metrics\n", metrics_at);
+        log_info("lsmd: metrics on http://%s/metrics", metrics_at);
+    }
     const char *numa = cfg.numa == NUMA_MODE_OFF ? "off"
                        : numa_plan_active(d.numa)   ? "placing per node"
                                                     : "single node";
@@ -436,6 +458,9 @@ int main(int argc, char **argv)
     goto cleanup;
 out:
     /* Start-up failed: undo what was started. */
+    metrics_http_stop(m.metrics);
+    if (m.metrics_fd >= 0)
+        close(m.metrics_fd);
     for (int i = 0; i < d.nworkers; i++)
         worker_stop(d.workers[i]);
     for (int i = 0; i < d.nworkers; i++)

@@ -586,6 +586,80 @@ int lsm_options_set(lsm_options *o, const char *name, const char *value);
  * compaction is retrying after now (0: none).  Errors: -ENOMEM. */
 int lsm_stats_json(lsm_db *db, char **json);
 
+/* ---- Metrics (numbers for exporters; lsmd renders them as Prometheus
+ * text, daemon/metrics.h) ---------------------------------------------------
+ * The figures of lsm_stats_json as plain numbers, plus latency histograms
+ * with fixed buckets.  Counters (monotonic since open) and gauges (current
+ * values) are read without stopping writers: relaxed atomic loads, the tree
+ * shape from the current version; the compaction scores under the db
+ * mutex (a pass over the tables' metadata, no I/O).  A monitoring cut, not an audit: two counters may be a
+ * few operations apart. */
+#define LSM_METRICS_LEVELS 7       /* levels L0..L6 */
+#define LSM_METRICS_MAX_BUCKETS 20 /* fixed buckets of one histogram */
+#define LSM_METRICS_IO_KINDS 4     /* wal_write wal_sync table_read table_write */
+
+/* A histogram with fixed buckets (Prometheus "le"): latencies in
+ * nanoseconds, bounds 1 us .. 2.5 s in 1-2.5-5 steps; WAL group sizes in
+ * writes, bounds 1, 2, 4 .. 1024.  Derived from a finer histogram: a
+ * sample less than 1/32 below a bound may be counted under the next bound,
+ * never under a bound it exceeds (values below 64 are exact). */
+typedef struct lsm_histogram_metrics {
+    uint64_t count;   /* samples */
+    double sum;       /* their sum, in the samples' unit */
+    int nbounds;      /* bounds used, <= LSM_METRICS_MAX_BUCKETS */
+    uint64_t bound[LSM_METRICS_MAX_BUCKETS]; /* ascending */
+    uint64_t le[LSM_METRICS_MAX_BUCKETS];    /* samples <= bound[i], cumulative;
+                                                +Inf is count */
+} lsm_histogram_metrics;
+
+typedef struct lsm_io_kind_metrics {
+    uint64_t ring, inlined;   /* operations through io_uring / issued inline */
+    uint64_t submissions;     /* io_uring_enter calls that submitted them */
+} lsm_io_kind_metrics;
+
+typedef struct lsm_metrics {
+    size_t size; /* the caller sets sizeof(lsm_metrics) (header/library check) */
+    char io_backend[16], compaction_style[16];
+    uint64_t last_sequence;
+    /* tree shape (gauges) */
+    uint64_t level_files[LSM_METRICS_LEVELS], level_bytes[LSM_METRICS_LEVELS];
+    double level_score[LSM_METRICS_LEVELS]; /* >= 1: the picker wants to compact it */
+    uint64_t sorted_runs, table_bytes, pending_compaction_bytes;
+    uint64_t memtable_bytes, immutable_memtables, compactions_running;
+    /* bytes (counters): user = key+value bytes written; written by flushes
+     * and by compactions; read by compactions */
+    uint64_t user_bytes, flushed_bytes, compaction_read_bytes, compaction_written_bytes;
+    double write_amplification, space_amplification; /* as lsm_stats_json */
+    uint64_t compactions, subcompactions;
+    /* stalls (counters) */
+    uint64_t stalls, stall_us, slowdowns, slowdown_us, rate_limit_wait_us;
+    /* WAL (counters): fdatasyncs; group commits and the writes they held
+     * (their sizes: wal_group_size below) */
+    uint64_t wal_syncs, wal_groups, wal_group_writes;
+    /* reads (counters) */
+    uint64_t gets, tables_probed, bloom_checks, bloom_useful;
+    uint64_t block_cache_hits, block_cache_misses;
+    uint64_t block_cache_capacity, block_cache_usage; /* bytes (gauges) */
+    uint64_t table_cache_opens, table_cache_hits, table_cache_evictions;
+    uint64_t table_cache_open, table_cache_max_open; /* gauges */
+    /* errors: the sticky background error (0 none, as lsm_db_error), the
+     * resource errors retried (counter) and the one retried now (0 none) */
+    int background_error, transient_error;
+    uint64_t transient_errors;
+    /* I/O by kind, in LSM_METRICS_IO_KINDS order (lsm_metrics_io_kind) */
+    lsm_io_kind_metrics io[LSM_METRICS_IO_KINDS];
+    uint64_t io_ring_submissions; /* every io_uring_enter that submitted */
+    lsm_histogram_metrics get_latency_ns, write_latency_ns, wal_group_size;
+} lsm_metrics;
+
+/* Fills *m (set m->size = sizeof *m first).  Errors: -EINVAL (NULL, or
+ * m->size is not this library's sizeof(lsm_metrics)). */
+int lsm_metrics_get(lsm_db *db, lsm_metrics *m);
+
+/* "wal_write", "wal_sync", "table_read", "table_write" for 0..3; NULL
+ * otherwise. */
+const char *lsm_metrics_io_kind(int kind);
+
 /* Describes any return code of this library (never NULL). */
 const char *lsm_strerror(int err);
 

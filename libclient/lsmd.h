@@ -335,6 +335,15 @@ int lsmd_get_option(lsmd_conn *c, const char *name, char **text);
  *   (another checkpoint into dir runs), -ENOTEMPTY, -ENOSPC, -EACCES, ... */
 int lsmd_checkpoint(lsmd_conn *c, const char *dir);
 
+/* Formats of lsmd_stats. */
+#define LSMD_STATS_JSON 0       /* as lsmd_stats_json */
+#define LSMD_STATS_PROMETHEUS 1 /* Prometheus text format 0.0.4, what the
+                                   daemon's GET /metrics serves */
+/* The daemon's statistics in a format, as a malloc'd NUL-terminated text
+ * (free()).  Open to every client.  Errors: -EINVAL (unknown format, or a
+ * daemon too old to know it), -E2BIG, -ENOMEM, -ENOTCONN. */
+int lsmd_stats(lsmd_conn *c, int format, char **text);
+
 /* ---- Asynchronous interface ---------------------------------------------- */
 /* Up to lsmd_queue_depth() requests in flight; each key + value must fit a
  * slot (slot_bytes, 32 KiB by default; -E2BIG otherwise: use the

@@ -287,12 +287,21 @@ int lsmd_checkpoint(lsmd_conn *c, const char *dir)
     return rc ? rc : cqe.status;
 }
 
+_Static_assert(LSMD_STATS_JSON == SHM_STATS_JSON && LSMD_STATS_PROMETHEUS == SHM_STATS_PROMETHEUS,
+               "lsmd.h's stats formats are the protocol's");
+
 int lsmd_stats_json(lsmd_conn *c, char **json)
 {
-    if (!json)
+    return lsmd_stats(c, LSMD_STATS_JSON, json);
+}
+
+int lsmd_stats(lsmd_conn *c, int format, char **json)
+{
+    if (!json || format < 0 || (unsigned)format > SHM_STATS_FORMAT_MAX)
         return -EINVAL;
     struct shm_sqe sqe = {
         .opcode = SHM_OP_STATS,
+        .arg0 = (uint64_t)format,
         .out_off = c->large_off,
         .out_cap = c->large_bytes,
     };

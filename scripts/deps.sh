@@ -11,6 +11,10 @@ set -eu
 PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-dev
       clang libclang-rt-14-dev librocksdb-dev liblmdb-dev python3
       libsystemd-dev"
+# lsmd's GET /metrics (metrics_listen) links libmicrohttpd; tests only:
+# prometheus (promtool and the server) for test_metrics_prometheus, which
+# exits 77 (skipped) without it.
+PKGS="$PKGS libmicrohttpd-dev prometheus"
 # Optional, asked for by one target: gcovr (make coverage).
 mode=${1:-}; [ $# -gt 0 ] && shift
 PKGS="$PKGS $*"

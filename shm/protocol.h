@@ -210,8 +210,9 @@ enum shm_op {
     SHM_OP_FLUSH = 13,
     SHM_OP_COMPACT = 14,      /* arg0 = level as int64 (-1 = whole tree) */
     SHM_OP_SET_OPTION = 15,   /* key = name, val = value (no NULs) */
-    SHM_OP_STATS = 16,        /* out <- JSON (no NUL), r0 = length; too
-                                 long: LSM_ETOOSMALL, r0 = needed */
+    SHM_OP_STATS = 16,        /* arg0 = SHM_STATS_* format; out <- the
+                                 text (no NUL), r0 = length; too long:
+                                 LSM_ETOOSMALL, r0 = needed */
     SHM_OP_MULTI_GET = 17,    /* arg0 snapshot (0 latest), arg1 = n keys,
                                  key = the encoded key list, out <- results
                                  table + values; see "Multi-get" below */
@@ -230,6 +231,12 @@ enum shm_op {
                                  = needed; unknown name: -EINVAL */
     SHM_OP_COUNT_ = 22        /* one past the last opcode */
 };
+
+/* SHM_OP_STATS formats (arg0).  A daemon older than the format refuses
+ * it with -EINVAL (validation: unused argument not zero). */
+#define SHM_STATS_JSON 0u       /* the stats JSON (daemon/stats.h) */
+#define SHM_STATS_PROMETHEUS 1u /* Prometheus text format 0.0.4 (daemon/metrics.h) */
+#define SHM_STATS_FORMAT_MAX SHM_STATS_PROMETHEUS
 
 /* Completion status codes (shm_cqe.status), the whole list:
  *   0               success

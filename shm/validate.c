@@ -22,7 +22,7 @@ enum field {
 
 #define SHM_MAX_OPTION_BYTES 4096u
 
-enum arg { A_ZERO, A_ANY, A_NONZERO, A_LEVEL, A_COUNT32 };
+enum arg { A_ZERO, A_ANY, A_NONZERO, A_LEVEL, A_COUNT32, A_STATS_FORMAT };
 
 struct op_rule {
     const char *name;
@@ -48,7 +48,7 @@ static const struct op_rule rules[SHM_OP_COUNT_] = {
     [SHM_OP_FLUSH] = { "FLUSH", F_NONE, F_NONE, F_NONE, 0, A_ZERO, A_ZERO },
     [SHM_OP_COMPACT] = { "COMPACT", F_NONE, F_NONE, F_NONE, 0, A_LEVEL, A_ZERO },
     [SHM_OP_SET_OPTION] = { "SET_OPTION", F_NAME, F_STR, F_NONE, 0, A_ZERO, A_ZERO },
-    [SHM_OP_STATS] = { "STATS", F_NONE, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
+    [SHM_OP_STATS] = { "STATS", F_NONE, F_NONE, F_OUT, 0, A_STATS_FORMAT, A_ZERO },
     [SHM_OP_MULTI_GET] = { "MULTI_GET", F_BLOB, F_NONE, F_OUT, 0, A_ANY, A_COUNT32 },
     [SHM_OP_ITER_SCAN] = { "ITER_SCAN", F_BOUND, F_BOUND, F_OUT,
                            SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO, A_ANY, A_ANY },
@@ -104,6 +104,7 @@ static const char *check_arg(uint8_t rule, uint64_t v)
     case A_NONZERO: return v ? NULL : "id argument is zero";
     case A_LEVEL: return ((int64_t)v >= -1 && (int64_t)v <= 255) ? NULL : "level out of range";
     case A_COUNT32: return v <= UINT32_MAX ? NULL : "count above 2^32-1";
+    case A_STATS_FORMAT: return v <= SHM_STATS_FORMAT_MAX ? NULL : "unknown stats format";
     default: return NULL;
     }
 }

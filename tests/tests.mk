@@ -19,7 +19,8 @@ BENCH_UNIT_BIN  := $(filter $(B)/tests/test_bench_%,$(UNIT_BIN))
 ATTACK_BIN := $(addprefix $(B)/tests/,test_bad_clients test_snapshot_caps test_admission test_lsmd_multi_get \
                 test_big_batch test_admin_auth)
 TEST_HELPERS_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/helpers/*.c))
-ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o
+ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o \
+                     $(B)/obj/tests/integration/scrape.o
 
 TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC)
 

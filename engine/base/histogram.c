@@ -209,3 +209,14 @@ bool histogram_check(const histogram *h)
     return sum >= (unsigned __int128)h->count * h->min &&
            sum <= (unsigned __int128)h->count * h->max;
 }
+
+void histogram_cumulative(const histogram *h, const uint64_t *bounds, size_t n, uint64_t *out)
+{
+    uint64_t below = 0;
+    unsigned b = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (; b < HISTOGRAM_BUCKETS && histogram_bucket_high(b) <= bounds[i]; b++)
+            below += h->buckets[b];
+        out[i] = below;
+    }
+}

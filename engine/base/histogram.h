@@ -133,6 +133,14 @@ double histogram_mean(const histogram *h);
  * needs, excluding the NUL.  To append, pass buf + len, cap - len. */
 int histogram_json(const histogram *h, char *buf, size_t cap);
 
+/* For exporters with fixed buckets (Prometheus "le"): out[i] = the samples
+ * whose bucket lies wholly at or below bounds[i], i.e. histogram_bucket_high
+ * <= bounds[i].  A sample is never counted below a bound it exceeds; one
+ * less than a bucket width (<= 1/32) under a bound may be counted under the
+ * next (so latencies read slightly worse, never better).  out[] is cumulative
+ * and ascending.  REQUIRES: bounds ascending. */
+void histogram_cumulative(const histogram *h, const uint64_t *bounds, size_t n, uint64_t *out);
+
 /* true if h satisfies the invariants above (count == sum of buckets,
  * min/max consistent with count and with the lowest and highest non-empty
  * buckets).  For histograms received from elsewhere.  O(buckets). */

@@ -386,6 +386,7 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
     histogram_init(&db->get_latency);
     histogram_init(&db->write_latency);
+    histogram_init(&db->wal_group_size);
     if (o)
         db->opt = *o;
     else

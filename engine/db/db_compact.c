@@ -34,9 +34,10 @@ uint64_t db_pending_compaction_bytes(lsm_db *db, const version *v)
     picker_options po;
     pthread_mutex_lock(&db->mu);
     db_picker_options(db, &po);
-    const compaction_picker *p = db->picker;
+    /* Under mu: the tiered picker reads being_compacted (version.h). */
+    uint64_t bytes = db->picker->pending_bytes(&po, v);
     pthread_mutex_unlock(&db->mu);
-    return p->pending_bytes(&po, v);
+    return bytes;
 }
 
 /* ---- picking -------------------------------------------------------------- */

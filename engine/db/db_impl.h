@@ -232,6 +232,7 @@ struct lsm_db {
                                                   (get_queues.h); NULL until
                                                   the first one */
     histogram get_latency, write_latency;     /* nanoseconds, atomic records */
+    histogram wal_group_size;                 /* writes per WAL group, atomic records */
 
     /* Counters for stats (relaxed atomics). */
     _Atomic uint64_t stat_user_bytes;         /* key+value bytes written */
@@ -289,6 +290,12 @@ uint64_t db_pending_compaction_bytes(lsm_db *db, const version *v);
 /* Applies changed run-time options (rate, threads) and wakes work; the
  * block cache's capacity is db_options.c's. */
 void db_options_changed(lsm_db *db);
+
+/* db_metrics.c */
+/* Bytes in all of v's tables; *deepest = bytes of the deepest non-empty
+ * level (of the oldest L0 file when only L0 holds tables): the
+ * denominator of space amplification. */
+uint64_t db_table_bytes(const version *v, uint64_t *deepest);
 
 /* db_options.c */
 int db_check_options(const lsm_options *o);

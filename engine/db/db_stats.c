@@ -128,18 +128,7 @@ int lsm_stats_json(lsm_db *db, char **json)
     superversion *sv = db_sv_acquire(db);
     version *v = sv->v;
 
-    uint64_t total = 0, deepest = 0;
-    for (int l = 0; l < LSM_NUM_LEVELS; l++) {
-        uint64_t lb = version_level_bytes(v, l);
-        total += lb;
-        if (lb)
-            deepest = lb;
-    }
-    /* L0 files are separate runs: the deepest non-empty "level" of a tree
-     * holding only L0 is its oldest file. */
-    if (v->nfiles[1] + v->nfiles[2] + v->nfiles[3] + v->nfiles[4] + v->nfiles[5] +
-            v->nfiles[6] == 0 && v->nfiles[0])
-        deepest = v->files[0][v->nfiles[0] - 1]->size;
+    uint64_t deepest, total = db_table_bytes(v, &deepest);
     uint64_t user = ld(&db->stat_user_bytes), flushed = ld(&db->stat_bytes_flushed);
     uint64_t cread = ld(&db->stat_compact_read), cwritten = ld(&db->stat_compact_written);
     uint64_t groups = ld(&db->stat_wal_groups), grouped = ld(&db->stat_wal_grouped_writes);

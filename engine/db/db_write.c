@@ -411,6 +411,7 @@ int db_write_batch(lsm_db *db, lsm_batch *b, int sync, uint64_t *seq)
                 members++;
             atomic_fetch_add_explicit(&db->stat_wal_grouped_writes, members,
                                       memory_order_relaxed);
+            histogram_record_atomic(&db->wal_group_size, members);
             group_seq = first_seq + count - 1;
         } else {
             /* The WAL may now hold a partial record: never accept another

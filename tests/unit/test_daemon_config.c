@@ -409,6 +409,46 @@ static void test_start_options_precedence(void **state)
     th_rmrf_free(dir);
 }
 
+/* metrics_listen: numeric HOST:PORT parsed when set (so a bad one stops
+ * start-up with the reason); "off" or empty turns it off. */
+static void test_metrics_listen(void **state)
+{
+    (void)state;
+    daemon_config c;
+    config_init(&c);
+    assert_false(c.metrics_on); /* off by default */
+    char got[80];
+    static const struct {
+        const char *in, *out;
+    } ok[] = {
+        { "127.0.0.1:9464", "127.0.0.1:9464" }, { "0.0.0.0:0", "0.0.0.0:0" },
+        { ":9464", "0.0.0.0:9464" },            { "[::1]:9464", "[::1]:9464" },
+        { "[::]:65535", "[::]:65535" },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        assert_int_equal(config_set(&c, "metrics-listen", ok[i].in), 0);
+        assert_true(c.metrics_on);
+        listen_addr_format((const struct sockaddr *)&c.metrics_addr.ss, got, sizeof got);
+        assert_string_equal(got, ok[i].out);
+    }
+    static const char *const bad[] = { "9464",         "localhost:9464", "127.0.0.1:",
+                                       "127.0.0.1:-1", "127.0.0.1:65536", "127.0.0.1:99999999999",
+                                       "::1:9464",     "[::1]",          "[::1]:",
+                                       "[]:80",        "1.2.3.4.5:80",   "127.0.0.1:80x" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (config_set(&c, "metrics_listen", bad[i]) != -EINVAL)
+            fail_msg("metrics_listen '%s' accepted", bad[i]);
+    assert_true(c.metrics_on); /* a refused value changes nothing */
+    listen_addr_format((const struct sockaddr *)&c.metrics_addr.ss, got, sizeof got);
+    assert_string_equal(got, "[::]:65535");
+    assert_int_equal(config_set(&c, "metrics_listen", "off"), 0);
+    assert_false(c.metrics_on);
+    assert_int_equal(config_set(&c, "metrics_listen", "127.0.0.1:1"), 0);
+    assert_int_equal(config_set(&c, "metrics_listen", ""), 0);
+    assert_false(c.metrics_on);
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_max_request_bytes),
         cmocka_unit_test(test_log_keys_and_flags),
         cmocka_unit_test(test_start_options_precedence),
+        cmocka_unit_test(test_metrics_listen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

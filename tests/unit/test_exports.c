@@ -66,6 +66,7 @@ static void test_liblsm_exports_only_the_api(void **state)
         "lsm_options_get", "lsm_options_set",
         "lsm_changes_open", "lsm_changes_next", "lsm_changes_close",
         "lsm_checkpoint",
+        "lsm_metrics_get", "lsm_metrics_io_kind",
     };
     check_exports("liblsm.so", "lsm_", must, sizeof must / sizeof must[0]);
 }
@@ -80,6 +81,7 @@ static void test_liblsmd_exports_only_the_api(void **state)
         "lsmd_multi_get", "lsmd_submit_multi_get", "lsmd_completion_multi_get", "lsmd_scan",
         "lsmd_changes",
         "lsmd_checkpoint",
+        "lsmd_stats",
     };
     check_exports("liblsmd.so", "lsmd_", must, sizeof must / sizeof must[0]);
 }

@@ -1,6 +1,6 @@
 /* test_histogram.c — bucket layout, percentiles against exact sorted-array
  * percentiles (uniform, exponential, bimodal, full-range), merge, 128-bit
- * sums, concurrent atomic recording, JSON. */
+ * sums, concurrent atomic recording, JSON, fixed exporter buckets. */
 #include "helpers.h"
 
 #include <inttypes.h>
@@ -534,6 +534,49 @@ static void test_json(void **state)
     free(exact);
 }
 
+/* Fixed exporter buckets (Prometheus le): against the exact count of
+ * samples <= each bound, never above it, and short of it only by samples
+ * within 1/32 (a bucket) below the bound. */
+static void test_cumulative(void **state)
+{
+    (void)state;
+    static const uint64_t bounds[] = { 0, 1, 63, 64, 1000, 2500, 1000000, 2500000000ull,
+                                       UINT64_MAX };
+    enum { NB = sizeof(bounds) / sizeof(bounds[0]), N = 20000 };
+    histogram h;
+    histogram_init(&h);
+    th_rng r;
+    th_rng_seed(&r, th_seed());
+    uint64_t *v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++) {
+        v[i] = th_rng_next(&r) >> th_rng_below(&r, 64);
+        histogram_record(&h, v[i]);
+    }
+    histogram_record(&h, 1000); /* on a bound that is not a bucket edge */
+    uint64_t out[NB];
+    histogram_cumulative(&h, bounds, NB, out);
+    for (size_t i = 0; i < NB; i++) {
+        uint64_t le = 1000 <= bounds[i], near = 0; /* the extra sample */
+        for (int j = 0; j < N; j++) {
+            le += v[j] <= bounds[i];
+            near += v[j] <= bounds[i] && v[j] > bounds[i] - bounds[i] / HISTOGRAM_SUB_COUNT;
+        }
+        assert_true(out[i] <= le);
+        assert_true(out[i] + near + (bounds[i] == 1000) >= le);
+        if (i)
+            assert_true(out[i] >= out[i - 1]);
+    }
+    assert_true(out[NB - 1] == h.count);
+    assert_true(out[0] == h.buckets[0] && out[1] == h.buckets[0] + h.buckets[1]);
+    /* 1000 lies in bucket 992..1007: counted under the next bound, not 1000. */
+    histogram_init(&h);
+    histogram_record(&h, 1000);
+    histogram_cumulative(&h, bounds, NB, out);
+    assert_true(out[4] == 0 && out[5] == 1);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_concurrent_atomic),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_cumulative),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

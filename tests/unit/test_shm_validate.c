@@ -57,6 +57,8 @@ static const struct shm_sqe valid[] = {
     { .opcode = SHM_OP_CHANGES, .arg0 = 1000, .arg1 = 64, .out_off = 128, .out_cap = 4096 },
     /* 27: a checkpoint directory of 12 bytes */
     { .opcode = SHM_OP_CHECKPOINT, .key_off = 100, .key_len = 12 },
+    /* 28: stats in the Prometheus text format */
+    { .opcode = SHM_OP_STATS, .arg0 = SHM_STATS_PROMETHEUS, .out_off = 0, .out_cap = ARENA },
 };
 
 static void test_valid_accepted(void **state)
@@ -130,6 +132,8 @@ struct mutation {
     X(setopt_name_long, 18, s->key_len = 4097, -EINVAL)                       \
     X(setopt_value_long, 18, s->val_len = 4097, -EINVAL)                      \
     X(stats_out_past_end, 19, s->out_off = 1, -EINVAL)                        \
+    X(stats_unknown_format, 28, s->arg0 = SHM_STATS_FORMAT_MAX + 1, -EINVAL)  \
+    X(stats_arg1, 28, s->arg1 = 1, -EINVAL)                                   \
     X(scan_no_out, 20, s->out_cap = 0, -EINVAL)                               \
     X(scan_out_past_end, 20, s->out_off = ARENA - 100, -EINVAL)               \
     X(scan_seek_past_end, 20, s->seek_off = ARENA - 4, -EINVAL)               \

@@ -94,6 +94,8 @@ int parse_cmd_args(int argc, char **argv, cmd_args *a)
             a->after = argv[++i];
         } else if (strcmp(s, "--follow") == 0) {
             a->follow = true;
+        } else if (strcmp(s, "--format") == 0 && has_next) {
+            a->format = argv[++i];
         } else if (strncmp(s, "--", 2) == 0 && s[2]) {
             fprintf(stderr, "lsmctl: unknown option %s\n", s);
             return 2;

@@ -31,6 +31,7 @@ typedef struct cmd_args {
     uint64_t since;      /* changes --since */
     bool has_since, follow;
     const char *after;   /* changes --after FILE */
+    const char *format;  /* stats --format text|json|prometheus; NULL = text */
 } cmd_args;
 
 extern bool g_json; /* --json given (anywhere on the line) */

@@ -10,7 +10,10 @@
  *     del KEY [--sync]
  *     scan [LO [HI]] [--limit N] [--snapshot ID] [--reverse]
  *                                      KEY<TAB>VALUE lines, [LO, HI)
- *     stats                            summary (--json: the daemon's JSON)
+ *     stats [--format text|json|prometheus]
+ *                                      summary (--json = --format json: the
+ *                                      daemon's JSON; prometheus: the text
+ *                                      its GET /metrics serves)
  *     flush | compact [LEVEL]          LEVEL -1 (default) = whole tree
  *     set NAME VALUE                   runtime engine option
  *                                      (flush, compact, set: admins only,
@@ -71,7 +74,7 @@ static void usage(FILE *f)
           "  put KEY VALUE [--sync]\n"
           "  del KEY [--sync]\n"
           "  scan [LO [HI]] [--limit N] [--snapshot ID] [--reverse]\n"
-          "  stats\n"
+          "  stats [--format text|json|prometheus]\n"
           "  flush\n"
           "  compact [LEVEL]            (-1 = whole tree, the default)\n"
           "  set NAME VALUE             (flush, compact, set: admins only)\n"

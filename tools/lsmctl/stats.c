@@ -50,12 +50,28 @@ static void print_io(const jv *eng)
     }
 }
 
+/* The daemon renders Prometheus text itself (daemon/metrics.h), the same
+ * text its GET /metrics serves: print it as it comes. */
+static int print_prometheus(lsmd_conn *c)
+{
+    char *text;
+    int rc = lsmd_stats(c, LSMD_STATS_PROMETHEUS, &text);
+    if (rc)
+        return fail("stats --format prometheus", rc);
+    fputs(text, stdout);
+    free(text);
+    return 0;
+}
+
 int cmd_stats(lsmd_conn *c, const cmd_args *a)
 {
-    (void)a;
     char *text;
     jv root;
-    if (g_json) {
+    if (a->format && strcmp(a->format, "prometheus") == 0)
+        return print_prometheus(c);
+    if (a->format && strcmp(a->format, "json") != 0 && strcmp(a->format, "text") != 0)
+        return usage_err("stats --format takes text, json or prometheus");
+    if (g_json || (a->format && strcmp(a->format, "json") == 0)) {
         int rc = fetch_stats(c, &text, NULL);
         if (rc == 0) {
             puts(text);
