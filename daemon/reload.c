@@ -78,6 +78,8 @@ static const struct restart_key {
     F("bloom_bits_per_key", engine.bloom_bits_per_key),
     F("sstable_target_bytes", engine.sstable_target_bytes),
     F("use_direct_io", engine.use_direct_io), F("file_mode", engine.file_mode),
+    F("wal_retention_seconds", engine.wal_retention_seconds),
+    F("wal_retention_bytes", engine.wal_retention_bytes),
 }, k_strings[] = {
     F("dir", dir), F("socket", socket_path), F("io", io), F("socket_group", socket_group),
 };
@@ -111,6 +113,11 @@ static int report_restart_keys(const daemon_config *oc, const daemon_config *nc)
     }
     if (oc->numa != nc->numa || oc->numa_node != nc->numa_node)
         restart_changed("numa", &n);
+    if (oc->metrics_on != nc->metrics_on ||
+        (nc->metrics_on && (oc->metrics_addr.len != nc->metrics_addr.len ||
+                            memcmp(&oc->metrics_addr.ss, &nc->metrics_addr.ss,
+                                   nc->metrics_addr.len) != 0)))
+        restart_changed("metrics_listen", &n);
     for (size_t i = 0; i < sizeof k_strings / sizeof *k_strings; i++) {
         const struct restart_key *k = &k_strings[i];
         if (str_differs(*(char *const *)((const char *)oc + k->off),

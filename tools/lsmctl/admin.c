@@ -25,8 +25,8 @@ int cmd_snapshot(lsmd_conn *c, const cmd_args *a)
         uint64_t id;
         int rc = lsmd_snapshot_acquire(c, &id);
         if (rc)
-            return fail("snapshot create", rc);
-        printf(g_json ? "{\"id\":%llu}\n" : "%llu\n", (unsigned long long)id);
+            return ctl_fail("snapshot create", rc);
+        printf(ctl_json ? "{\"id\":%llu}\n" : "%llu\n", (unsigned long long)id);
         fflush(stdout);
         if (a->hold != 0) {
             signal(SIGINT, on_signal);
@@ -39,20 +39,20 @@ int cmd_snapshot(lsmd_conn *c, const cmd_args *a)
     }
     if (strcmp(sub, "release") == 0) {
         uint64_t id;
-        if (a->npos != 2 || parse_u64(a->pos[1], &id))
-            return usage_err("snapshot release ID");
+        if (a->npos != 2 || ctl_parse_u64(a->pos[1], &id))
+            return ctl_usage_err("snapshot release ID");
         int rc = lsmd_snapshot_release(c, id);
-        return rc ? fail("snapshot release", rc) : ok_json();
+        return rc ? ctl_fail("snapshot release", rc) : ctl_ok_json();
     }
     if (strcmp(sub, "list") == 0) {
         lsmd_snapshot_info v[256];
         size_t n;
         int rc = lsmd_snapshot_list(c, v, 256, &n);
         if (rc)
-            return fail("snapshot list", rc);
+            return ctl_fail("snapshot list", rc);
         if (n > 256)
             n = 256;
-        if (g_json)
+        if (ctl_json)
             putchar('[');
         else
             printf("%-20s %8s %10s %8s\n", "id", "holders", "creator", "age s");
@@ -61,7 +61,7 @@ int cmd_snapshot(lsmd_conn *c, const cmd_args *a)
         double tnow = (double)now.tv_sec + now.tv_nsec / 1e9;
         for (size_t i = 0; i < n; i++) {
             double age = tnow - (double)v[i].created_ns / 1e9;
-            if (g_json)
+            if (ctl_json)
                 printf("%s{\"id\":%llu,\"sequence\":%llu,\"holders\":%u,\"creator_pid\":%u,"
                        "\"creator_id\":%llu,\"age_s\":%.3f}",
                        i ? "," : "", (unsigned long long)v[i].id,
@@ -71,33 +71,33 @@ int cmd_snapshot(lsmd_conn *c, const cmd_args *a)
                 printf("%-20llu %8u %10u %8.1f\n", (unsigned long long)v[i].id, v[i].holders,
                        v[i].creator_pid, age);
         }
-        if (g_json)
+        if (ctl_json)
             puts("]");
         return 0;
     }
-    return usage_err("snapshot create|list|release ID");
+    return ctl_usage_err("snapshot create|list|release ID");
 }
 
 int cmd_flush(lsmd_conn *c, const cmd_args *a)
 {
     (void)a;
     int rc = lsmd_flush(c);
-    return rc ? fail("flush", rc) : ok_json();
+    return rc ? ctl_fail("flush", rc) : ctl_ok_json();
 }
 
 int cmd_compact(lsmd_conn *c, const cmd_args *a)
 {
     long level = a->npos ? strtol(a->pos[0], NULL, 10) : -1;
     int rc = lsmd_compact(c, (int)level);
-    return rc ? fail("compact", rc) : ok_json();
+    return rc ? ctl_fail("compact", rc) : ctl_ok_json();
 }
 
 int cmd_set(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos != 2)
-        return usage_err("set NAME VALUE");
+        return ctl_usage_err("set NAME VALUE");
     int rc = lsmd_set_option(c, a->pos[0], a->pos[1]);
-    return rc ? fail("set", rc) : ok_json();
+    return rc ? ctl_fail("set", rc) : ctl_ok_json();
 }
 
 /* checkpoint DIR: a relative DIR is taken from lsmctl's working directory
@@ -105,26 +105,26 @@ int cmd_set(lsmd_conn *c, const cmd_args *a)
 int cmd_checkpoint(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos != 1 || !*a->pos[0])
-        return usage_err("checkpoint DIR");
+        return ctl_usage_err("checkpoint DIR");
     const char *dir = a->pos[0];
     char cwd[PATH_MAX], *abs = NULL;
     if (dir[0] != '/') {
         if (!getcwd(cwd, sizeof cwd))
-            return fail("checkpoint: current directory", -errno);
+            return ctl_fail("checkpoint: current directory", -errno);
         if (asprintf(&abs, "%s/%s", cwd, dir) < 0)
-            return fail("checkpoint", -ENOMEM);
+            return ctl_fail("checkpoint", -ENOMEM);
         dir = abs;
     }
     int rc = lsmd_checkpoint(c, dir);
     if (rc == 0) {
-        if (g_json) {
+        if (ctl_json) {
             fputs("{\"ok\":true,\"dir\":", stdout);
-            json_bytes(stdout, dir, strlen(dir));
+            ctl_json_bytes(stdout, dir, strlen(dir));
             puts("}");
         } else {
             printf("checkpoint %s\n", dir);
         }
     }
     free(abs);
-    return rc ? fail("checkpoint", rc) : 0;
+    return rc ? ctl_fail("checkpoint", rc) : 0;
 }

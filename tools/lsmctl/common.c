@@ -9,9 +9,9 @@
 
 #include "lsmctl.h"
 
-bool g_json;
+bool ctl_json;
 
-void json_bytes(FILE *f, const void *p, size_t n)
+void ctl_json_bytes(FILE *f, const void *p, size_t n)
 {
     const unsigned char *s = p;
     fputc('"', f);
@@ -26,20 +26,20 @@ void json_bytes(FILE *f, const void *p, size_t n)
     fputc('"', f);
 }
 
-int fail(const char *what, int rc)
+int ctl_fail(const char *what, int rc)
 {
     fprintf(stderr, "lsmctl: %s: %s\n", what, lsmd_strerror(rc));
     return 1;
 }
 
-int ok_json(void)
+int ctl_ok_json(void)
 {
-    if (g_json)
+    if (ctl_json)
         puts("{\"ok\":true}");
     return 0;
 }
 
-int usage_err(const char *msg)
+int ctl_usage_err(const char *msg)
 {
     fprintf(stderr, "lsmctl: %s (lsmctl --help for usage)\n", msg);
     return 2;
@@ -48,7 +48,7 @@ int usage_err(const char *msg)
 
 
 
-int parse_u64(const char *s, uint64_t *out)
+int ctl_parse_u64(const char *s, uint64_t *out)
 {
     char *end;
     errno = 0;
@@ -59,7 +59,7 @@ int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-int parse_cmd_args(int argc, char **argv, cmd_args *a)
+int ctl_parse_args(int argc, char **argv, cmd_args *a)
 {
     memset(a, 0, sizeof *a);
     a->limit = -1;
@@ -74,21 +74,21 @@ int parse_cmd_args(int argc, char **argv, cmd_args *a)
         } else if (strcmp(s, "--values") == 0) {
             a->values = true;
         } else if (strcmp(s, "--json") == 0) {
-            g_json = true;
+            ctl_json = true;
         } else if (strcmp(s, "--snapshot") == 0 && has_next) {
-            if (parse_u64(argv[++i], &a->snapshot))
-                return usage_err("--snapshot takes an ID");
+            if (ctl_parse_u64(argv[++i], &a->snapshot))
+                return ctl_usage_err("--snapshot takes an ID");
         } else if (strcmp(s, "--limit") == 0 && has_next) {
-            if (parse_u64(argv[++i], &u))
-                return usage_err("--limit takes a number");
+            if (ctl_parse_u64(argv[++i], &u))
+                return ctl_usage_err("--limit takes a number");
             a->limit = (long)u;
         } else if (strcmp(s, "--hold") == 0 && has_next) {
             a->hold = strtol(argv[++i], NULL, 10);
         } else if (strcmp(s, "--svg") == 0 && has_next) {
             a->svg = argv[++i];
         } else if (strcmp(s, "--since") == 0 && has_next) {
-            if (parse_u64(argv[++i], &a->since))
-                return usage_err("--since takes a sequence");
+            if (ctl_parse_u64(argv[++i], &a->since))
+                return ctl_usage_err("--since takes a sequence");
             a->has_since = true;
         } else if (strcmp(s, "--after") == 0 && has_next) {
             a->after = argv[++i];
@@ -101,14 +101,14 @@ int parse_cmd_args(int argc, char **argv, cmd_args *a)
             return 2;
         } else {
             if (a->npos == MAX_POS)
-                return usage_err("too many arguments");
+                return ctl_usage_err("too many arguments");
             a->pos[a->npos++] = s;
         }
     }
     return 0;
 }
 
-void human_bytes(double b, char *out, size_t cap)
+void ctl_human_bytes(double b, char *out, size_t cap)
 {
     const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
     int i = 0;

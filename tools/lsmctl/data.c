@@ -8,21 +8,21 @@
 int cmd_get(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos != 1)
-        return usage_err("get KEY");
+        return ctl_usage_err("get KEY");
     void *val;
     size_t n;
     int rc = lsmd_get(c, a->snapshot, a->pos[0], strlen(a->pos[0]), &val, &n);
-    if (rc == LSM_ENOTFOUND && g_json) {
+    if (rc == LSM_ENOTFOUND && ctl_json) {
         puts("null");
         return 1;
     }
     if (rc)
-        return fail("get", rc);
-    if (g_json) {
+        return ctl_fail("get", rc);
+    if (ctl_json) {
         fputs("{\"key\":", stdout);
-        json_bytes(stdout, a->pos[0], strlen(a->pos[0]));
+        ctl_json_bytes(stdout, a->pos[0], strlen(a->pos[0]));
         fputs(",\"value\":", stdout);
-        json_bytes(stdout, val, n);
+        ctl_json_bytes(stdout, val, n);
         puts("}");
     } else {
         fwrite(val, 1, n, stdout);
@@ -37,7 +37,7 @@ int cmd_get(lsmd_conn *c, const cmd_args *a)
 int cmd_mget(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos < 1)
-        return usage_err("mget KEY...");
+        return ctl_usage_err("mget KEY...");
     size_t n = (size_t)a->npos, lens[MAX_POS], vl[MAX_POS];
     void *vals[MAX_POS];
     int st[MAX_POS], worst = 0;
@@ -46,8 +46,8 @@ int cmd_mget(lsmd_conn *c, const cmd_args *a)
         lens[i] = strlen(a->pos[i]);
     int rc = lsmd_multi_get(c, a->snapshot, n, (const void *const *)a->pos, lens, vals, vl, st);
     if (rc)
-        return fail("mget", rc);
-    if (g_json)
+        return ctl_fail("mget", rc);
+    if (ctl_json)
         putchar('[');
     for (size_t i = 0; i < n; i++) {
         if (st[i] != 0 && st[i] != LSM_ENOTFOUND) {
@@ -56,13 +56,13 @@ int cmd_mget(lsmd_conn *c, const cmd_args *a)
             continue;
         }
         worst |= st[i] != 0;
-        if (g_json) {
+        if (ctl_json) {
             fputs(first ? "{\"key\":" : ",{\"key\":", stdout);
             first = false;
-            json_bytes(stdout, a->pos[i], lens[i]);
+            ctl_json_bytes(stdout, a->pos[i], lens[i]);
             fputs(",\"value\":", stdout);
             if (st[i] == 0)
-                json_bytes(stdout, vals[i], vl[i]);
+                ctl_json_bytes(stdout, vals[i], vl[i]);
             else
                 fputs("null", stdout);
             putchar('}');
@@ -74,7 +74,7 @@ int cmd_mget(lsmd_conn *c, const cmd_args *a)
         }
         free(vals[i]);
     }
-    if (g_json)
+    if (ctl_json)
         puts("]");
     return worst;
 }
@@ -83,12 +83,12 @@ static int put_del(lsmd_conn *c, const char *cmd, const cmd_args *a)
 {
     bool put = strcmp(cmd, "put") == 0;
     if (a->npos != (put ? 2 : 1))
-        return usage_err(put ? "put KEY VALUE" : "del KEY");
+        return ctl_usage_err(put ? "put KEY VALUE" : "del KEY");
     int flags = a->sync ? LSM_SYNC : 0;
     int rc = put ? lsmd_put(c, a->pos[0], strlen(a->pos[0]), a->pos[1], strlen(a->pos[1]),
                             flags)
                  : lsmd_delete(c, a->pos[0], strlen(a->pos[0]), flags);
-    return rc ? fail(cmd, rc) : ok_json();
+    return rc ? ctl_fail(cmd, rc) : ctl_ok_json();
 }
 
 int cmd_put(lsmd_conn *c, const cmd_args *a)
@@ -104,26 +104,26 @@ int cmd_del(lsmd_conn *c, const cmd_args *a)
 int cmd_scan(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos > 2)
-        return usage_err("scan [LO [HI]]");
+        return ctl_usage_err("scan [LO [HI]]");
     const char *lo = a->npos > 0 ? a->pos[0] : NULL;
     const char *hi = a->npos > 1 ? a->pos[1] : NULL;
     lsmd_iter *it;
     int rc = lsmd_iter_new_ex(c, a->snapshot, lo, lo ? strlen(lo) : 0, hi, hi ? strlen(hi) : 0,
                               a->reverse ? LSMD_ITER_REVERSE : 0, &it);
     if (rc)
-        return fail("scan", rc);
+        return ctl_fail("scan", rc);
     long n = 0;
-    if (g_json)
+    if (ctl_json)
         putchar('[');
     for (; lsmd_iter_valid(it) && (a->limit < 0 || n < a->limit); lsmd_iter_next(it), n++) {
         size_t kl, vl;
         const void *k = lsmd_iter_key(it, &kl);
         const void *v = lsmd_iter_value(it, &vl);
-        if (g_json) {
+        if (ctl_json) {
             fputs(n ? ",{\"key\":" : "{\"key\":", stdout);
-            json_bytes(stdout, k, kl);
+            ctl_json_bytes(stdout, k, kl);
             fputs(",\"value\":", stdout);
-            json_bytes(stdout, v, vl);
+            ctl_json_bytes(stdout, v, vl);
             putchar('}');
         } else {
             fwrite(k, 1, kl, stdout);
@@ -134,7 +134,7 @@ int cmd_scan(lsmd_conn *c, const cmd_args *a)
     }
     rc = lsmd_iter_status(it);
     lsmd_iter_free(it);
-    if (g_json)
+    if (ctl_json)
         puts("]");
-    return rc ? fail("scan", rc) : 0;
+    return rc ? ctl_fail("scan", rc) : 0;
 }

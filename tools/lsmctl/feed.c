@@ -73,7 +73,7 @@ static int sequence_of(lsmd_conn *c, uint64_t id, uint64_t *seq)
 int cmd_dump(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos != 0)
-        return usage_err("dump [--snapshot ID] > FILE");
+        return ctl_usage_err("dump [--snapshot ID] > FILE");
     int rc = refuse_tty("dump");
     if (rc)
         return rc;
@@ -81,14 +81,14 @@ int cmd_dump(lsmd_conn *c, const cmd_args *a)
     /* Our own hold: the iterator reads at a snapshot this connection holds. */
     rc = id ? lsmd_snapshot_hold(c, id) : lsmd_snapshot_acquire(c, &id);
     if (rc)
-        return fail(a->snapshot ? "dump: hold snapshot" : "dump: snapshot", rc);
+        return ctl_fail(a->snapshot ? "dump: hold snapshot" : "dump: snapshot", rc);
     rc = sequence_of(c, id, &seq);
     lsmd_iter *it = NULL;
     if (rc == 0)
         rc = lsmd_iter_new(c, id, NULL, 0, NULL, 0, &it);
     if (rc) {
         lsmd_snapshot_release(c, id);
-        return fail("dump", rc);
+        return ctl_fail("dump", rc);
     }
     dump_writer w;
     int io = dump_writer_start(&w, stdout, DUMP_KIND_SNAPSHOT, seq);
@@ -104,7 +104,7 @@ int cmd_dump(lsmd_conn *c, const cmd_args *a)
     uint64_t entries = w.entries;
     if (rc || io) {
         dump_writer_free(&w); /* no trailer: load refuses the file */
-        return rc ? fail("dump", rc) : write_failed("dump");
+        return rc ? ctl_fail("dump", rc) : write_failed("dump");
     }
     if (dump_writer_finish(&w) != 0)
         return write_failed("dump");
@@ -158,7 +158,7 @@ static int sequence_after(const char *path, uint64_t *seq)
 int cmd_changes(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos != 0 || a->has_since == (a->after != NULL))
-        return usage_err("changes --since SEQ | --after FILE [--follow] > FILE");
+        return ctl_usage_err("changes --since SEQ | --after FILE [--follow] > FILE");
     int rc = refuse_tty("changes");
     if (rc)
         return rc;
@@ -206,7 +206,7 @@ int cmd_changes(lsmd_conn *c, const cmd_args *a)
     }
     if (rc) {
         dump_writer_free(&w);
-        return fail("changes", rc);
+        return ctl_fail("changes", rc);
     }
     uint64_t entries = w.entries;
     if (dump_writer_finish(&w) != 0)
@@ -281,7 +281,7 @@ static int load_pass(lsmd_conn *c, FILE *f, const char *name, int flags, load_st
 int cmd_load(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos != 1)
-        return usage_err("load FILE|- [--sync]");
+        return ctl_usage_err("load FILE|- [--sync]");
     const char *name = a->pos[0];
     bool std_in = strcmp(name, "-") == 0;
     FILE *f = std_in ? stdin : fopen(name, "rb");
@@ -310,7 +310,7 @@ int cmd_load(lsmd_conn *c, const cmd_args *a)
     if (rc)
         return rc;
     const char *kind = st.h.kind == DUMP_KIND_SNAPSHOT ? "dump" : "changes";
-    if (g_json)
+    if (ctl_json)
         printf("{\"kind\":\"%s\",\"sequence\":%llu,\"blocks\":%llu,\"entries\":%llu,"
                "\"last_sequence\":%llu}\n", kind, (unsigned long long)st.h.sequence,
                (unsigned long long)st.blocks, (unsigned long long)st.entries,

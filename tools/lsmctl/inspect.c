@@ -25,7 +25,7 @@ static int one_arg(const cmd_args *a, const char *what)
     if (a->npos != 1) {
         char msg[96];
         snprintf(msg, sizeof msg, "%s takes exactly one argument", what);
-        return usage_err(msg);
+        return ctl_usage_err(msg);
     }
     return 0;
 }

@@ -44,7 +44,7 @@ static const char *parse_str(const char *p, char **out)
     return p + 1;
 }
 
-const char *parse_val(const char *p, jv *v, int depth)
+const char *jv_parse(const char *p, jv *v, int depth)
 {
     memset(v, 0, sizeof *v);
     p = skip_ws(p);
@@ -75,7 +75,7 @@ const char *parse_val(const char *p, jv *v, int depth)
                 if (*p++ != ':')
                     return NULL;
             }
-            if (!(p = parse_val(p, &v->kids[v->n], depth + 1)))
+            if (!(p = jv_parse(p, &v->kids[v->n], depth + 1)))
                 return NULL;
             v->n++;
             p = skip_ws(p);
@@ -101,7 +101,7 @@ const char *parse_val(const char *p, jv *v, int depth)
     return end == p ? NULL : end;
 }
 
-const jv *jget(const jv *o, const char *key)
+const jv *jv_get(const jv *o, const char *key)
 {
     if (!o || o->t != J_OBJ)
         return NULL;
@@ -111,14 +111,14 @@ const jv *jget(const jv *o, const char *key)
     return NULL;
 }
 
-double jnum(const jv *o, const char *key)
+double jv_num(const jv *o, const char *key)
 {
-    const jv *v = jget(o, key);
+    const jv *v = jv_get(o, key);
     return v && (v->t == J_NUM || v->t == J_BOOL) ? v->num : 0;
 }
 
-const char *jstr(const jv *o, const char *key)
+const char *jv_str(const jv *o, const char *key)
 {
-    const jv *v = jget(o, key);
+    const jv *v = jv_get(o, key);
     return v && v->t == J_STR ? v->str : "";
 }

@@ -23,14 +23,14 @@ typedef struct jv {
 /* Parses one value at p into *v (depth: nesting so far, 0 at the root).
  * Returns the position after it, or NULL on a syntax error or no memory;
  * *v is then partly filled and must still be freed with jv_free. */
-const char *parse_val(const char *p, jv *v, int depth);
+const char *jv_parse(const char *p, jv *v, int depth);
 void jv_free(jv *v);
 
 /* The member key of object o, or NULL (o NULL or not an object). */
-const jv *jget(const jv *o, const char *key);
+const jv *jv_get(const jv *o, const char *key);
 /* A member's number (true = 1), or 0 when absent or not a number. */
-double jnum(const jv *o, const char *key);
+double jv_num(const jv *o, const char *key);
 /* A member's string, or "" when absent or not a string. */
-const char *jstr(const jv *o, const char *key);
+const char *jv_str(const jv *o, const char *key);
 
 #endif

@@ -34,23 +34,23 @@ typedef struct cmd_args {
     const char *format;  /* stats --format text|json|prometheus; NULL = text */
 } cmd_args;
 
-extern bool g_json; /* --json given (anywhere on the line) */
+extern bool ctl_json; /* --json given (anywhere on the line) */
 
 /* Parses the options and positional arguments after the command name. */
-int parse_cmd_args(int argc, char **argv, cmd_args *a);
+int ctl_parse_args(int argc, char **argv, cmd_args *a);
 /* 0 and *out, or -1 when s is not a whole unsigned number. */
-int parse_u64(const char *s, uint64_t *out);
+int ctl_parse_u64(const char *s, uint64_t *out);
 
 /* "lsmctl: WHAT: reason" on stderr; returns 1. */
-int fail(const char *what, int rc);
+int ctl_fail(const char *what, int rc);
 /* "lsmctl: MSG (lsmctl --help for usage)" on stderr; returns 2. */
-int usage_err(const char *msg);
+int ctl_usage_err(const char *msg);
 /* {"ok":true} under --json; returns 0. */
-int ok_json(void);
+int ctl_ok_json(void);
 /* n bytes as a JSON string (quotes, backslashes and non-ASCII escaped). */
-void json_bytes(FILE *f, const void *p, size_t n);
+void ctl_json_bytes(FILE *f, const void *p, size_t n);
 /* "1.5 MiB" */
-void human_bytes(double b, char *out, size_t cap);
+void ctl_human_bytes(double b, char *out, size_t cap);
 
 /* The commands, by group. */
 int cmd_get(lsmd_conn *c, const cmd_args *a);      /* data.c */

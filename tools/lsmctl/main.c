@@ -153,7 +153,7 @@ static int run_command(lsmd_conn *c, int argc, char **argv)
         return 2;
     }
     cmd_args a;
-    int rc = parse_cmd_args(argc - 1, argv + 1, &a);
+    int rc = ctl_parse_args(argc - 1, argv + 1, &a);
     return rc ? rc : cmd->run(cmd->offline ? NULL : c, &a);
 }
 
@@ -190,7 +190,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
             sock = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
-            g_json = true;
+            ctl_json = true;
         } else if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;

@@ -12,16 +12,16 @@
 int cmd_get_option(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos != 1 || !*a->pos[0])
-        return usage_err("get-option NAME");
+        return ctl_usage_err("get-option NAME");
     char *v;
     int rc = lsmd_get_option(c, a->pos[0], &v);
     if (rc)
-        return fail("get-option", rc);
-    if (g_json) {
+        return ctl_fail("get-option", rc);
+    if (ctl_json) {
         printf("{\"name\":");
-        json_bytes(stdout, a->pos[0], strlen(a->pos[0]));
+        ctl_json_bytes(stdout, a->pos[0], strlen(a->pos[0]));
         printf(",\"value\":");
-        json_bytes(stdout, v, strlen(v));
+        ctl_json_bytes(stdout, v, strlen(v));
         printf("}\n");
     } else {
         printf("%s\n", v);
@@ -33,12 +33,12 @@ int cmd_get_option(lsmd_conn *c, const cmd_args *a)
 int cmd_options(lsmd_conn *c, const cmd_args *a)
 {
     if (a->npos != 0)
-        return usage_err("options");
+        return ctl_usage_err("options");
     char *all;
     int rc = lsmd_get_option(c, "", &all);
     if (rc)
-        return fail("options", rc);
-    if (!g_json) {
+        return ctl_fail("options", rc);
+    if (!ctl_json) {
         fputs(all, stdout);
         free(all);
         return 0;
@@ -51,9 +51,9 @@ int cmd_options(lsmd_conn *c, const cmd_args *a)
         if (!eq)
             continue;
         fputs(sep, stdout);
-        json_bytes(stdout, line, (size_t)(eq - line));
+        ctl_json_bytes(stdout, line, (size_t)(eq - line));
         putchar(':');
-        json_bytes(stdout, eq + 1, strlen(eq + 1));
+        ctl_json_bytes(stdout, eq + 1, strlen(eq + 1));
         sep = ",";
     }
     puts("}");

@@ -13,8 +13,8 @@ static int fetch_stats(lsmd_conn *c, char **text, jv *root)
 {
     int rc = lsmd_stats_json(c, text);
     if (rc)
-        return fail("stats", rc);
-    if (root && !parse_val(*text, root, 0)) {
+        return ctl_fail("stats", rc);
+    if (root && !jv_parse(*text, root, 0)) {
         jv_free(root);
         free(*text);
         fprintf(stderr, "lsmctl: the daemon's stats are not valid JSON\n");
@@ -25,13 +25,13 @@ static int fetch_stats(lsmd_conn *c, char **text, jv *root)
 
 static void print_levels(const jv *eng)
 {
-    const jv *lv = jget(eng, "levels");
+    const jv *lv = jv_get(eng, "levels");
     printf("%-6s %8s %12s %8s\n", "level", "files", "bytes", "score");
     for (size_t i = 0; lv && lv->t == J_ARR && i < lv->n; i++) {
         char b[32];
-        human_bytes(jnum(&lv->kids[i], "bytes"), b, sizeof b);
-        printf("L%-5.0f %8.0f %12s %8.2f\n", jnum(&lv->kids[i], "level"),
-               jnum(&lv->kids[i], "files"), b, jnum(&lv->kids[i], "score"));
+        ctl_human_bytes(jv_num(&lv->kids[i], "bytes"), b, sizeof b);
+        printf("L%-5.0f %8.0f %12s %8.2f\n", jv_num(&lv->kids[i], "level"),
+               jv_num(&lv->kids[i], "files"), b, jv_num(&lv->kids[i], "score"));
     }
 }
 
@@ -39,14 +39,14 @@ static void print_levels(const jv *eng)
 static void print_io(const jv *eng)
 {
     static const char *const kinds[] = { "wal_write", "wal_sync", "table_read", "table_write" };
-    const jv *io = jget(eng, "io");
+    const jv *io = jv_get(eng, "io");
     if (!io)
         return;
     printf("%-12s %12s %12s %12s %12s\n", "io kind", "ops", "ring", "inline", "submissions");
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
-        const jv *k = jget(io, kinds[i]);
-        printf("%-12s %12.0f %12.0f %12.0f %12.0f\n", kinds[i], jnum(k, "ops"), jnum(k, "ring"),
-               jnum(k, "inline"), jnum(k, "submissions"));
+        const jv *k = jv_get(io, kinds[i]);
+        printf("%-12s %12.0f %12.0f %12.0f %12.0f\n", kinds[i], jv_num(k, "ops"), jv_num(k, "ring"),
+               jv_num(k, "inline"), jv_num(k, "submissions"));
     }
 }
 
@@ -57,7 +57,7 @@ static int print_prometheus(lsmd_conn *c)
     char *text;
     int rc = lsmd_stats(c, LSMD_STATS_PROMETHEUS, &text);
     if (rc)
-        return fail("stats --format prometheus", rc);
+        return ctl_fail("stats --format prometheus", rc);
     fputs(text, stdout);
     free(text);
     return 0;
@@ -70,8 +70,8 @@ int cmd_stats(lsmd_conn *c, const cmd_args *a)
     if (a->format && strcmp(a->format, "prometheus") == 0)
         return print_prometheus(c);
     if (a->format && strcmp(a->format, "json") != 0 && strcmp(a->format, "text") != 0)
-        return usage_err("stats --format takes text, json or prometheus");
-    if (g_json || (a->format && strcmp(a->format, "json") == 0)) {
+        return ctl_usage_err("stats --format takes text, json or prometheus");
+    if (ctl_json || (a->format && strcmp(a->format, "json") == 0)) {
         int rc = fetch_stats(c, &text, NULL);
         if (rc == 0) {
             puts(text);
@@ -82,37 +82,37 @@ int cmd_stats(lsmd_conn *c, const cmd_args *a)
     int rc = fetch_stats(c, &text, &root);
     if (rc)
         return rc;
-    const jv *eng = jget(&root, "engine"), *dm = jget(&root, "daemon");
-    printf("lsmd pid %.0f, up %.0f s, %s on %s\n", jnum(dm, "pid"), jnum(dm, "uptime_s"),
-           jstr(dm, "dir"), jstr(dm, "socket"));
-    printf("io %s%s, compaction %s, last sequence %.0f\n", jstr(eng, "io_backend"),
-           jnum(eng, "use_direct_io") > 0 ? " (direct I/O)" : "", jstr(eng, "compaction_style"),
-           jnum(eng, "last_sequence"));
+    const jv *eng = jv_get(&root, "engine"), *dm = jv_get(&root, "daemon");
+    printf("lsmd pid %.0f, up %.0f s, %s on %s\n", jv_num(dm, "pid"), jv_num(dm, "uptime_s"),
+           jv_str(dm, "dir"), jv_str(dm, "socket"));
+    printf("io %s%s, compaction %s, last sequence %.0f\n", jv_str(eng, "io_backend"),
+           jv_num(eng, "use_direct_io") > 0 ? " (direct I/O)" : "", jv_str(eng, "compaction_style"),
+           jv_num(eng, "last_sequence"));
     printf("write amp %.2f, space amp %.2f, files probed/get %.2f, compactions %.0f\n",
-           jnum(eng, "write_amplification"), jnum(eng, "space_amplification"),
-           jnum(eng, "files_probed_per_get"), jnum(eng, "compactions"));
-    const jv *wal = jget(eng, "wal"), *bc = jget(eng, "block_cache"), *st = jget(eng, "stalls");
+           jv_num(eng, "write_amplification"), jv_num(eng, "space_amplification"),
+           jv_num(eng, "files_probed_per_get"), jv_num(eng, "compactions"));
+    const jv *wal = jv_get(eng, "wal"), *bc = jv_get(eng, "block_cache"), *st = jv_get(eng, "stalls");
     printf("wal syncs %.0f, groups %.0f, mean group %.2f; cache hit rate %.3f; stalls %.0f "
            "(%.0f us)\n",
-           jnum(wal, "syncs"), jnum(wal, "groups"), jnum(wal, "mean_group"),
-           jnum(bc, "hit_rate"), jnum(st, "stops"), jnum(st, "stop_us"));
-    const jv *sy = jget(dm, "syncer");
+           jv_num(wal, "syncs"), jv_num(wal, "groups"), jv_num(wal, "mean_group"),
+           jv_num(bc, "hit_rate"), jv_num(st, "stops"), jv_num(st, "stop_us"));
+    const jv *sy = jv_get(dm, "syncer");
     printf("synced writes %.0f in %.0f syncer rounds (mean %.2f per fdatasync)\n",
-           jnum(sy, "writes"), jnum(sy, "rounds"), jnum(sy, "mean_round"));
+           jv_num(sy, "writes"), jv_num(sy, "rounds"), jv_num(sy, "mean_round"));
     print_io(eng);
     print_levels(eng);
-    const jv *nm = jget(dm, "numa");
-    printf("workers %.0f (numa %s%s), clients %.0f, snapshots %zu\n", jnum(dm, "workers"),
-           jstr(nm, "mode"), jnum(nm, "active") ? ", active" : "", jnum(dm, "clients"),
-           jget(dm, "snapshots") ? jget(dm, "snapshots")->n : 0);
-    const jv *cl = jget(dm, "client_list");
+    const jv *nm = jv_get(dm, "numa");
+    printf("workers %.0f (numa %s%s), clients %.0f, snapshots %zu\n", jv_num(dm, "workers"),
+           jv_str(nm, "mode"), jv_num(nm, "active") ? ", active" : "", jv_num(dm, "clients"),
+           jv_get(dm, "snapshots") ? jv_get(dm, "snapshots")->n : 0);
+    const jv *cl = jv_get(dm, "client_list");
     for (size_t i = 0; cl && cl->t == J_ARR && i < cl->n; i++) {
         const jv *x = &cl->kids[i];
         printf("  client %.0f pid %.0f: cpu %.0f (node %.0f) -> worker %.0f cpu %.0f (node "
                "%.0f), segment on node %.0f, %.0f ops\n",
-               jnum(x, "id"), jnum(x, "pid"), jnum(x, "client_cpu"), jnum(x, "client_node"),
-               jnum(x, "worker"), jnum(x, "worker_cpu"), jnum(x, "worker_node"),
-               jnum(x, "segment_node"), jnum(x, "ops"));
+               jv_num(x, "id"), jv_num(x, "pid"), jv_num(x, "client_cpu"), jv_num(x, "client_node"),
+               jv_num(x, "worker"), jv_num(x, "worker_cpu"), jv_num(x, "worker_node"),
+               jv_num(x, "segment_node"), jv_num(x, "ops"));
     }
     jv_free(&root);
     free(text);
@@ -127,19 +127,19 @@ int cmd_levels(lsmd_conn *c, const cmd_args *a)
     int rc = fetch_stats(c, &text, &root);
     if (rc)
         return rc;
-    const jv *eng = jget(&root, "engine");
-    if (g_json) {
+    const jv *eng = jv_get(&root, "engine");
+    if (ctl_json) {
         /* Re-emit the levels array from the parsed numbers. */
-        const jv *lv = jget(eng, "levels");
+        const jv *lv = jv_get(eng, "levels");
         putchar('[');
         for (size_t i = 0; lv && i < lv->n; i++)
             printf("%s{\"level\":%.0f,\"files\":%.0f,\"bytes\":%.0f,\"score\":%.3f}", i ? "," : "",
-                   jnum(&lv->kids[i], "level"), jnum(&lv->kids[i], "files"),
-                   jnum(&lv->kids[i], "bytes"), jnum(&lv->kids[i], "score"));
+                   jv_num(&lv->kids[i], "level"), jv_num(&lv->kids[i], "files"),
+                   jv_num(&lv->kids[i], "bytes"), jv_num(&lv->kids[i], "score"));
         puts("]");
     } else {
-        printf("compaction style %s, sorted runs %.0f\n", jstr(eng, "compaction_style"),
-               jnum(eng, "sorted_runs"));
+        printf("compaction style %s, sorted runs %.0f\n", jv_str(eng, "compaction_style"),
+               jv_num(eng, "sorted_runs"));
         print_levels(eng);
     }
     jv_free(&root);
@@ -173,13 +173,13 @@ int cmd_compactions(lsmd_conn *c, const cmd_args *a)
     int rc = fetch_stats(c, &text, &root);
     if (rc)
         return rc;
-    const jv *ev = jget(jget(&root, "engine"), "events");
+    const jv *ev = jv_get(jv_get(&root, "engine"), "events");
     if (!ev || ev->t != J_ARR) {
         fprintf(stderr, "lsmctl: not yet: this engine keeps no flush/compaction event log\n");
         rc = 1;
     } else if (a->svg) {
         rc = write_svg(a->svg, text);
-    } else if (g_json) {
+    } else if (ctl_json) {
         const char *p = strstr(text, "\"events\":");
         /* The engine's own array, verbatim: find its extent by nesting. */
         p = p ? strchr(p, '[') : NULL;
@@ -200,12 +200,12 @@ int cmd_compactions(lsmd_conn *c, const cmd_args *a)
         for (size_t i = 0; i < ev->n; i++) {
             const jv *e = &ev->kids[i];
             char bi[32], bo[32];
-            human_bytes(jnum(e, "bytes_in"), bi, sizeof bi);
-            human_bytes(jnum(e, "bytes_out"), bo, sizeof bo);
-            printf("%5.0f %-10s %-12s L%-3.0f %6.0f %12s %6.0f %12s %9.1f\n", jnum(e, "id"),
-                   jstr(e, "kind"), jstr(e, "reason"), jnum(e, "output_level"),
-                   jnum(e, "files_in"), bi, jnum(e, "files_out"), bo,
-                   (jnum(e, "end_us") - jnum(e, "start_us")) / 1e3);
+            ctl_human_bytes(jv_num(e, "bytes_in"), bi, sizeof bi);
+            ctl_human_bytes(jv_num(e, "bytes_out"), bo, sizeof bo);
+            printf("%5.0f %-10s %-12s L%-3.0f %6.0f %12s %6.0f %12s %9.1f\n", jv_num(e, "id"),
+                   jv_str(e, "kind"), jv_str(e, "reason"), jv_num(e, "output_level"),
+                   jv_num(e, "files_in"), bi, jv_num(e, "files_out"), bo,
+                   (jv_num(e, "end_us") - jv_num(e, "start_us")) / 1e3);
         }
     }
     jv_free(&root);
