@@ -24,6 +24,11 @@
  *       values; afterwards the daemon holds the descriptors it held after
  *       the second round, its VmRSS is within RSS_SLACK_MB, it still
  *       serves scans, and it stops cleanly (0: under ASan, no leak).
+ *   test_run_then_write     a cold client queues, in one go (raw ring),
+ *       three one-page scans and a put, then gets the key: the scans go to
+ *       the lane as one run, the put (taken behind them) waits in the
+ *       session until the lane is done, and the get sees it; repeated, with
+ *       every scan page and value checked.
  */
 #include "helpers.h"
 
@@ -35,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "harness.h"
 
 #define NCOLD 40000     /* keys in tables */
@@ -434,11 +440,97 @@ static void test_kill_scanning(void **state)
     assert_int_equal(st, 0);
 }
 
+/* Queues three one-page ITER_SCANs of the table keys from `from`, pages
+ * side by side in the large region, then a PUT of key=val behind them,
+ * all without waiting; then gets key (a synchronous request: it wakes the
+ * worker, which finds them all in the ring).  Checks the get and every
+ * page. */
+static void run_then_write(lsmd_conn *c, int from, const char *key, const char *val)
+{
+    enum { PAGE = 4096, NSCAN = 3, BASE = 4096 };
+    /* Past what lsmd_get puts at the start of the large region. */
+    assert_true(c->large_bytes >= BASE + NSCAN * (16 + PAGE) + 128);
+    char *p = conn_large(c) + BASE;
+    uint32_t large_off = c->large_off + BASE;
+    size_t kl = strlen(key), vl = strlen(val);
+    char seek[NSCAN][16];
+    uint32_t off = 0;
+    for (int i = 0; i < NSCAN; i++) {
+        size_t sl = cold_key(seek[i], from + i * 100);
+        memcpy(p + off, seek[i], sl);
+        struct shm_sqe q = {
+            .opcode = SHM_OP_ITER_SCAN, .flags = SHM_SQ_ONE_PAGE,
+            .arg1 = SHM_SCAN_ARG1(4, 0), .seek_off = large_off + off,
+            .seek_len = (uint32_t)sl, .out_off = large_off + off + 16, .out_cap = PAGE,
+        };
+        off += 16 + PAGE;
+        assert_int_equal(conn_send_discard(c, &q), 0);
+    }
+    memcpy(p + off, key, kl);
+    memcpy(p + off + 64, val, vl);
+    struct shm_sqe put = { .opcode = SHM_OP_PUT, .key_off = large_off + off,
+                           .key_len = (uint32_t)kl, .val_off = large_off + off + 64,
+                           .val_len = (uint32_t)vl };
+    assert_int_equal(conn_send_discard(c, &put), 0);
+    void *got = NULL;
+    size_t n = 0;
+    int rc = lsmd_get(c, 0, key, kl, &got, &n);
+    if (rc || n != vl || memcmp(got, val, vl) != 0)
+        fail_msg("get %s after a run of scans and its put: %s, %zu bytes", key,
+                 lsmd_strerror(rc), n);
+    free(got);
+    /* The pages (served before the put, by the lane): 4 entries each from
+     * the seek key, exact. */
+    off = 0;
+    for (int i = 0; i < NSCAN; i++, off += 16 + PAGE) {
+        const char *page = p + off + 16;
+        uint32_t at = 0;
+        for (int e = 0; e < 4; e++) {
+            uint32_t ekl, evl;
+            memcpy(&ekl, page + at, 4);
+            memcpy(&evl, page + at + 4, 4);
+            char want_k[16], want_v[VSIZE];
+            size_t wl = cold_key(want_k, from + i * 100 + e);
+            value_of(want_v, want_k, wl);
+            assert_int_equal(ekl, wl);
+            assert_memory_equal(page + at + SHM_PAGE_ENTRY_HDR, want_k, wl);
+            assert_int_equal(evl, VSIZE);
+            assert_memory_equal(page + at + SHM_PAGE_ENTRY_HDR + ekl, want_v, VSIZE);
+            at += SHM_PAGE_ENTRY_HDR + ekl + evl;
+        }
+    }
+}
+
+static void test_run_then_write(void **state)
+{
+    th_fixture *fx = *state;
+    lsmd_conn *c = thd_connect(fx->d);
+    load(c);
+    unsigned long long lane0 = lane_iters(c);
+    for (int round = 0; round < 20; round++) {
+        /* A whole scan waits for the disk: the session is cold now. */
+        struct scan_check sc = { 0, -1 };
+        assert_int_equal(lsmd_scan(c, 0, "ck", 2, "cl", 2, NULL, 0, 0, 0, 0,
+                                   check_entry_quick, &sc, NULL), 0);
+        assert_int_equal(sc.next, NCOLD);
+        char key[32], val[32];
+        snprintf(key, sizeof key, "run-%02d", round);
+        snprintf(val, sizeof val, "after-the-run-%d", round);
+        run_then_write(c, (round * 1777) % (NCOLD - 400), key, val);
+    }
+    unsigned long long lane = lane_iters(c) - lane0;
+    fprintf(stderr, "%llu iterator requests served by the lane\n", lane);
+    assert_true(lane >= 20 * 3);
+    lsmd_disconnect(c);
+    assert_int_equal(thd_stop(fx->d), 0);
+}
+
 int main(int argc, char **argv)
 {
     static const th_role roles[] = { { "fast", role_fast }, { "scanner", role_scanner },
                                      { NULL, NULL } };
     const struct CMUnitTest tests[] = { TH_TEST(test_scan_beside_gets, &g_fx),
-                                        TH_TEST(test_kill_scanning, &g_fx_kill) };
+                                        TH_TEST(test_kill_scanning, &g_fx_kill),
+                                        TH_TEST(test_run_then_write, &g_fx) };
     return TH_MAIN(argc, argv, roles, NULL, tests);
 }
