@@ -52,13 +52,15 @@ bool iter_lane_wants(const session *s, const struct shm_sqe *q)
     return s->iter_cold && is_page(q);
 }
 
-/* iter_op, and whether it waited ITER_LANE_READ_NS or more for file
- * reads.  By the thread that owns s's iterator table now. */
+/* iter_op, and whether it waited for the disk: ITER_LANE_READ_NS or more
+ * for file reads, ITER_LANE_DISK_NS or more per read.  By the thread that
+ * owns s's iterator table now. */
 static bool serve_timed(daemon_ctx *d, iter_retired *r, session *s, const struct shm_sqe *q)
 {
-    uint64_t t0 = lsm_thread_read_ns();
+    uint64_t t0 = lsm_thread_read_ns(), n0 = lsm_thread_reads();
     iter_op(d, r, s, q);
-    return lsm_thread_read_ns() - t0 >= ITER_LANE_READ_NS;
+    uint64_t ns = lsm_thread_read_ns() - t0, n = lsm_thread_reads() - n0;
+    return ns >= ITER_LANE_READ_NS && ns >= n * ITER_LANE_DISK_NS;
 }
 
 void iter_lane_inline(daemon_ctx *d, iter_retired *r, session *s, const struct shm_sqe *q)

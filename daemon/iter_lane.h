@@ -6,16 +6,19 @@
  * gets went from p99 3.5 us to 8 ms beside a cold scan).
  *
  * The rule (iter_lane_wants): a session's iterator request goes to the
- * lane when its previous one waited ITER_LANE_READ_NS (50 us) or more for
- * file reads (lsm_thread_read_ns, measured around iter_op on whichever
- * thread ran it; s->iter_cold).  Time, not a count of reads: a block the
- * page cache holds costs a few microseconds (make bench's "in memory"
- * database is twice its block cache, so a third of its seeks read one),
- * and handing those off would cost a seek more than the read; a read from
- * the disk costs the other sessions its device latency.  So scans served
- * from memory stay on the worker and pay no hand-off; a cold scan costs
- * the worker its first page, and returns to it once a page is quick
- * again.  ITER_CLOSE always stays on the worker (it reads nothing; the
+ * lane when its previous one waited for the disk: ITER_LANE_READ_NS
+ * (50 us) or more for file reads in all, ITER_LANE_DISK_NS (10 us) or
+ * more per read on average (lsm_thread_read_ns and lsm_thread_reads,
+ * measured around iter_op on whichever thread ran it; s->iter_cold).
+ * Time, not a count of block cache misses: a block the page cache holds
+ * costs a few microseconds to read (make bench's "in memory" database is
+ * twice its block cache, so a third of its seeks, and a readseq's first
+ * pass, read such blocks), and handing those off costs more than the
+ * reads (on 2 CPUs, readseq's first pass ran at half speed); a read from
+ * the disk costs the other sessions its device latency (~60 us here,
+ * ~4 ms for a page of a cold scan).  So scans served from memory stay on
+ * the worker and pay no hand-off; a cold scan costs the worker its first
+ * page, and returns to it once a page is quick again.  ITER_CLOSE always stays on the worker (it reads nothing; the
  * iterator is freed after the reply, iter_ops.h).
  *
  * Runs: the requests a session has queued behind the first one the lane
@@ -66,9 +69,11 @@ int iter_lane_new(daemon_ctx *d, int worker_index, uint32_t *kick, iter_lane **o
 /* Drains (iter_lane_drain), stops the thread and frees l.  NULL: no-op. */
 void iter_lane_free(iter_lane *l);
 
-/* Reads a request may wait for on the worker before the session's next
- * iterator requests go to the lane. */
+/* A request waited for the disk when its file reads took this long in
+ * all, and this long each on average (the page cache serves a 4 KiB read
+ * in 1-5 us). */
 #define ITER_LANE_READ_NS 50000u
+#define ITER_LANE_DISK_NS 10000u
 
 /* Whether q (a validated request of s) goes to the lane: an ITER_OPEN,
  * ITER_NEXT or ITER_SCAN of a session whose last iterator request waited
