@@ -76,8 +76,8 @@ bool iter_lane_held(const session *s)
 }
 
 /* One job, on the lane thread: serve the run (the session stays cold
- * when one of its requests waited long for reads), wake, free what it retired, end the hold,
- * kick the worker. */
+ * when one of its requests waited for the disk), wake, free what it
+ * retired, end the hold, kick the worker. */
 static void run(iter_lane *l, lane_job *j)
 {
     session *s = j->s;
