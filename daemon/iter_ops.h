@@ -14,8 +14,10 @@
  * that leaves nothing open never enters the table, so short scans are not
  * limited by the iterators the client holds.
  *
- * Thread safety: the serving worker thread only (the session's iterator
- * table and need_wake are its own; the retired list is the worker's).
+ * Thread safety: the thread that owns the session's iterator table and
+ * need_wake: its worker, or the worker's iterator lane while the session
+ * is held there (iter_lane.h, "Ownership").  Each of them has its own
+ * retired list.
  */
 #ifndef LSMD_ITER_OPS_H
 #define LSMD_ITER_OPS_H

@@ -20,8 +20,10 @@
  *   serializes every shm_session_* call that changes the session (next,
  *   post, complete, wake, end) and shm_session_stats, between the worker,
  *   its apart thread, the syncer and the admin lanes (shm/server.h requires it).
- *   The iterator table, need_wake and stalled belong to the serving worker
- *   thread only.
+ *   The iterator table, need_wake and iter_cold belong to the serving
+ *   worker thread, and to its iterator lane while the session is held
+ *   there (iter_held; iter_lane.h, "Ownership"); stalled to the worker
+ *   only.
  */
 #ifndef LSMD_SESSION_H
 #define LSMD_SESSION_H
@@ -35,6 +37,7 @@
 #include "client_writes.h"
 #include "daemon.h"
 #include "hello.h"
+#include "protocol.h"
 
 /* A daemon-side iterator bound to a view (and maybe a registry snapshot). */
 typedef struct session_iter {
@@ -74,6 +77,15 @@ typedef struct session {
     bool need_wake;              /* completions posted, client not woken yet */
     bool stalled;                /* last poll found work but no room to
                                     complete it (client not reading) */
+    struct shm_sqe deferred;     /* a request taken behind a run handed to */
+    bool has_deferred;           /* the lane, served first once it is done
+                                    (worker.c, serve) */
+    bool iter_cold;              /* its last iterator page waited long for
+                                    file reads: the next goes to the lane
+                                    (iter_lane.h) */
+    _Atomic bool iter_held;      /* a request is in the iterator lane: set
+                                    by the worker, cleared (release) by the
+                                    lane (iter_lane_held) */
 
     struct client_writes writes; /* the batcher's (client_writes.h) */
 

@@ -51,11 +51,13 @@ static void stats_workers(FILE *f, daemon_ctx *d)
         int cpu = worker_cpu(w);
         fprintf(f,
                 "%s{\"index\":%d,\"cpu\":%d,\"node\":%d,\"sessions\":%d,\"requests\":%llu,"
-                "\"groups\":%llu,\"grouped_writes\":%llu,\"sleeps\":%llu,\"parked_gets\":%llu}",
+                "\"groups\":%llu,\"grouped_writes\":%llu,\"sleeps\":%llu,\"parked_gets\":%llu,"
+                "\"lane_iters\":%llu}",
                 i ? "," : "", i, cpu, cpu >= 0 ? numa_cpu_node(cpu) : -1,
                 worker_nsessions(w), (unsigned long long)req, (unsigned long long)groups,
                 (unsigned long long)grouped, (unsigned long long)sleeps,
-                (unsigned long long)worker_parked_gets(w));
+                (unsigned long long)worker_parked_gets(w),
+                (unsigned long long)worker_lane_iters(w));
     }
     fputc(']', f);
 }

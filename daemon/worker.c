@@ -16,6 +16,12 @@
  * also posts the replies of parked gets that finished; a worker about to
  * sleep with gets parked arms the table's completion watcher, which kicks
  * it when a read completes (parked.h, "Waiting").
+ *
+ * Iterator pages of a session whose last page waited long for file reads
+ * go to the worker's iterator lane (iter_lane.h), a thread that serves
+ * them while the worker serves everyone else; the session is held
+ * meanwhile (none of its requests taken, not detached) and the lane kicks
+ * the worker when it releases it.
  */
 #include "worker.h"
 
@@ -34,6 +40,7 @@
 #include "validate.h"
 #include "wait.h"
 #include "batcher.h"
+#include "iter_lane.h"
 #include "iter_ops.h"
 #include "get_option.h"
 #include "multi_get.h"
@@ -65,6 +72,7 @@ struct worker {
     struct shm_session **ss;       /* wait set, parallel to sessions */
     int n, cap;
     batcher *writes;                /* group commit of this worker's writes */
+    iter_lane *iters;              /* iterator pages that read files */
     parked *parked;                /* gets in flight; NULL: gets block */
     char *scratch;                 /* private copies of keys */
     size_t scratch_cap;
@@ -248,7 +256,7 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_ITER_NEXT:
     case SHM_OP_ITER_CLOSE:
     case SHM_OP_ITER_SCAN:
-        iter_op(w->d, &w->retired, s, q);
+        iter_lane_inline(w->d, &w->retired, s, q);
         return;
     case SHM_OP_GET_OPTION: { /* quick and read-only: get_option.h */
         struct shm_cqe c = { .tag = q->tag };
@@ -273,34 +281,80 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     }
 }
 
+/* Hands the run of iterator requests q[0..n-1] of s to the lane
+ * (iter_lane.h), after s's earlier writes are applied and its client woken
+ * for the replies before them; served here when the lane has no memory
+ * for the job. */
+static void hand_off(worker *w, session *s, const struct shm_sqe *q, int n)
+{
+    atomic_fetch_add_explicit(&s->ops, (uint64_t)n, memory_order_relaxed);
+    batcher_settle(w->writes, s);
+    wake(s);
+    if (iter_lane_add(w->iters, s, q, (unsigned)n) == 0)
+        return;
+    for (int i = 0; i < n; i++)
+        iter_lane_inline(w->d, &w->retired, s, &q[i]);
+}
+
+/* Whether s may not be served now: a large write of s is being applied,
+ * or an iterator page of s is in the lane (they kick the worker). */
+static bool held(const session *s)
+{
+    return batcher_held(s) || iter_lane_held(s);
+}
+
 /* Serves up to ROUND_MAX requests of s.  Returns how many. */
 static int serve(worker *w, session *s)
 {
     struct shm_sqe q[ROUND_MAX];
     int n = 0, rc = 0;
-    if (batcher_held(s)) {
-        /* A large write of s is being applied: its next requests wait. */
+    int run = -1; /* q[run..n-1]: iterator requests for the lane */
+    if (held(s)) {
+        /* Its next requests wait. */
         s->stalled = false;
         return 0;
     }
     pthread_mutex_lock(&s->mu);
-    while (n < ROUND_MAX && (rc = shm_session_next(s->shm, &q[n])) == 1) {
-        if (batcher_apart(&q[n++]))
+    for (;;) {
+        if (s->has_deferred) {
+            q[n] = s->deferred; /* first: it came before the ring's */
+            s->has_deferred = false;
+        } else if (n == ROUND_MAX || (rc = shm_session_next(s->shm, &q[n])) != 1) {
+            break;
+        }
+        const struct shm_sqe *x = &q[n++];
+        if (run >= 0) {
+            if (iter_lane_is_iter(x))
+                continue; /* the run goes on */
+            /* Taken, but after the run: served once the lane is done. */
+            s->deferred = *x;
+            s->has_deferred = true;
+            n--;
+            break;
+        }
+        if (batcher_apart(x))
             break; /* the requests after it wait until it is applied */
-        if (q[n - 1].opcode == SHM_OP_MULTI_GET)
+        if (iter_lane_wants(s, x)) {
+            run = n - 1;
+            continue;
+        }
+        if (x->opcode == SHM_OP_MULTI_GET)
             break; /* up to 4096 keys read in place: the other sessions
                       get their turn before this one's next request */
     }
     pthread_mutex_unlock(&s->mu);
     s->stalled = n == 0 && rc == 0 && shm_session_has_work(s->shm);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < (run >= 0 ? run : n); i++)
         dispatch(w, s, &q[i]);
+    if (run >= 0)
+        hand_off(w, s, &q[run], n - run);
     if (rc < 0) {
         log_warn("client %llu (pid %d): impossible submission ring index; ending it",
                  (unsigned long long)s->id, (int)s->pid);
         session_end(s, EPROTO);
     }
-    wake(s);
+    if (!iter_lane_held(s))
+        wake(s); /* (held: the lane owns need_wake and wakes the client) */
     iter_retired_release(w->d, &w->retired); /* after the wake: no reply waits */
     atomic_fetch_add_explicit(&w->requests, (uint64_t)n, memory_order_relaxed);
     return n;
@@ -353,7 +407,8 @@ static int pass(worker *w, bool *stalled)
     for (int i = 0; i < w->n; i++) {
         session *s = w->sessions[i];
         if (atomic_load_explicit(&s->dying, memory_order_acquire)) {
-            detach(w, i--);
+            if (!iter_lane_held(s)) /* else the lane has its iterators */
+                detach(w, i--);
             continue;
         }
         served += serve(w, s);
@@ -369,8 +424,13 @@ static void drain(worker *w)
     adopt_inbox(w);
     uint64_t start = shm_now_ns();
     bool stalled;
-    while (pass(w, &stalled) > 0 && shm_now_ns() - start < DRAIN_MAX_NS)
-        ;
+    /* Sessions held by the lane are served once it has served them.  The
+     * loop ends right after a drain of the lane, so no session is held
+     * when they are reclaimed below. */
+    do {
+        while (pass(w, &stalled) > 0 && shm_now_ns() - start < DRAIN_MAX_NS)
+            ;
+    } while (iter_lane_drain(w->iters) > 0 && shm_now_ns() - start < DRAIN_MAX_NS);
     batcher_drain(w->writes);
     /* Parked gets: their replies go out before the sessions end. */
     while (w->parked && parked_count(w->parked) > 0 && shm_now_ns() - start < DRAIN_MAX_NS)
@@ -428,10 +488,11 @@ static void *worker_main(void *arg)
             parked_sleep_end(w->parked);
             continue;
         }
-        /* Held sessions are left out too: the apart thread kicks. */
+        /* Held sessions are left out too: the apart thread or the
+         * iterator lane kicks. */
         for (int i = 0; i < w->n; i++) {
             session *s = w->sessions[i];
-            w->ss[i] = s->stalled || batcher_held(s) ? NULL : s->shm;
+            w->ss[i] = s->stalled || held(s) ? NULL : s->shm;
         }
         /* Spin only when it may pay: a spin that finds nothing takes the
          * CPU from the clients and the syncer (docs/tuning.md, "The
@@ -485,8 +546,15 @@ int worker_start(daemon_ctx *d, int index, worker **out)
         free(w);
         return rc;
     }
+    rc = iter_lane_new(d, index, &w->kick, &w->iters);
+    if (rc) {
+        batcher_free(w->writes);
+        free(w);
+        return rc;
+    }
     rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc) {
+        iter_lane_free(w->iters);
         batcher_free(w->writes);
         free(w);
         return -rc;
@@ -530,6 +598,7 @@ void worker_free(worker *w)
     free(w->ss);
     free(w->scratch);
     iter_retired_free(w->d, &w->retired); /* empty after every serve() */
+    iter_lane_free(w->iters); /* drained by the worker */
     batcher_free(w->writes);
     pthread_mutex_destroy(&w->inbox_mu);
     free(w);
@@ -565,6 +634,10 @@ int worker_cpu(const worker *w) { return atomic_load_explicit(&w->cpu, memory_or
 uint64_t worker_parked_gets(const worker *w)
 {
     return atomic_load_explicit(&w->parked_gets, memory_order_relaxed);
+}
+uint64_t worker_lane_iters(const worker *w)
+{
+    return iter_lane_pages(w->iters);
 }
 int worker_nsessions(const worker *w)
 {

@@ -11,7 +11,9 @@
  * every client reads its own writes.  Gets copy the key once into private
  * memory and have the engine write the value into the client's arena; one
  * that misses the block cache is parked (parked.h) and answered when its
- * read completes, so replies to gets may come out of order.  Flush, compact,
+ * read completes, so replies to gets may come out of order.  Iterator
+ * pages of a scan that reads files go to the worker's iterator lane
+ * (iter_lane.h).  Flush, compact,
  * set-option and stats go to the admin queue (admin_queue.h) so a long
  * compaction never stalls other clients.
  *
@@ -54,6 +56,7 @@ int worker_node(const worker *w);        /* pinned node, -1 none */
 int worker_cpu(const worker *w);         /* CPU it last ran on */
 int worker_nsessions(const worker *w);
 uint64_t worker_parked_gets(const worker *w); /* gets that waited for a read */
+uint64_t worker_lane_iters(const worker *w);  /* iterator requests its lane served */
 void worker_counters(const worker *w, uint64_t *requests, uint64_t *groups,
                      uint64_t *grouped_writes, uint64_t *sleeps);
 

@@ -319,6 +319,20 @@ int lsm_get_into(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t k
 int lsm_get_into_cached(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
                         void *buf, size_t cap, size_t *vlen);
 
+/* Blocking file reads the calling thread has made, on any database, since
+ * it started (lsm_thread_reads), and the nanoseconds they took
+ * (lsm_thread_read_ns): table blocks that missed the block cache, table
+ * opens, WAL and MANIFEST reads at open (the reads of an lsm_getq are not
+ * counted: they never block the caller).  Differences around an operation
+ * say how long it waited for files, and how long per read: a few
+ * microseconds for a read the page cache serves, a device's latency for
+ * one from the disk.  lsmd moves iterators that wait for the disk off its
+ * workers (daemon/iter_lane.h).  Cheap: one thread-local load each.  (The
+ * model is RocksDB's thread-local perf context: block_read_count,
+ * block_read_time.) */
+uint64_t lsm_thread_reads(void);
+uint64_t lsm_thread_read_ns(void);
+
 /* ---- Many reads in flight ----------------------------------------------- */
 /* n point lookups in one call, as of snap (NULL: a view taken now, the same
  * for every key).  For each i, statuses[i] is 0 (values[i] and value_lens[i]

@@ -197,8 +197,10 @@ void io_destroy(lsm_io *io);
 static inline int io_open(lsm_io *io, const char *path, int m, lsm_file **out)
 { return io->ops->open(io, path, m, out); }
 static inline int io_close(lsm_io *io, lsm_file *f) { return io->ops->close(io, f); }
-static inline long io_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off)
-{ return io->ops->read(io, f, buf, n, off); }
+/* The blocking read: also counts it, and the time it took, for the calling
+ * thread (lsm_thread_reads, lsm_thread_read_ns in lsm.h; two vDSO clock
+ * reads beside a system call). */
+long io_read(lsm_io *io, lsm_file *f, void *buf, size_t n, uint64_t off);
 static inline int io_write(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t off)
 { return io->ops->write(io, f, buf, n, off); }
 static inline int io_write_sync(lsm_io *io, lsm_file *f, const void *buf, size_t n, uint64_t off)

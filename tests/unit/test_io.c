@@ -613,6 +613,37 @@ static void test_env_override(void **state)
     free(saved);
 }
 
+/* Each io_read counts for the calling thread only (lsm_thread_reads,
+ * lsm_thread_read_ns: what lsmd times its iterator pages with). */
+static void *count_reads_main(void *arg)
+{
+    struct fx *fx = arg;
+    lsm_file *f;
+    char *p = path_in(fx, "counted");
+    char b[4];
+    assert_int_equal(io_open(fx->io, p, IO_CREATE, &f), 0);
+    assert_int_equal(io_write(fx->io, f, "abcd", 4, 0), 0);
+    uint64_t n0 = lsm_thread_reads(), t0 = lsm_thread_read_ns();
+    assert_int_equal(io_read(fx->io, f, b, 4, 0), 4);
+    assert_int_equal(io_read(fx->io, f, b, 4, 0), 4);
+    assert_int_equal(lsm_thread_reads() - n0, 2);
+    assert_true(lsm_thread_read_ns() > t0);
+    assert_int_equal(io_close(fx->io, f), 0);
+    return NULL;
+}
+
+static void test_thread_read_counts(void **state)
+{
+    struct fx *fx = *state;
+    uint64_t n0 = lsm_thread_reads(), t0 = lsm_thread_read_ns();
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, count_reads_main, fx), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    /* Another thread's reads are not this one's. */
+    assert_int_equal(lsm_thread_reads(), n0);
+    assert_int_equal(lsm_thread_read_ns(), t0);
+}
+
 int main(void)
 {
     /* LSMD_IO=uring on a kernel without io_uring: nothing to test here. */
@@ -640,6 +671,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_with_live_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ring_setup_fails_at_first_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_read_counts, setup, teardown),
         cmocka_unit_test(test_new_by_name),
         cmocka_unit_test(test_env_override),
     };
