@@ -629,6 +629,7 @@ static void *count_reads_main(void *arg)
     assert_int_equal(lsm_thread_reads() - n0, 2);
     assert_true(lsm_thread_read_ns() > t0);
     assert_int_equal(io_close(fx->io, f), 0);
+    free(p);
     return NULL;
 }
 
