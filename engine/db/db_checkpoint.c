@@ -161,7 +161,9 @@ static int check_empty(int fd)
 /* Step 1: makes (or takes over) the stage and locks it. */
 static int stage_open(ckpt *c)
 {
+    pthread_mutex_lock(&c->db->mu); /* lsm_set_option rewrites opt whole */
     unsigned fm = c->db->opt.file_mode;
+    pthread_mutex_unlock(&c->db->mu);
     bool made = mkdir(c->tmp, (mode_t)(fm | ((fm & 0444u) >> 2))) == 0;
     if (!made && errno != EEXIST)
         return -errno; /* -ENOENT: no parent */

@@ -36,12 +36,16 @@ int db_build_l0(lsm_db *db, memtable *mem, file_meta **out)
     *out = NULL;
     if (memtable_entries(mem) == 0)
         return 0;
+    /* Under mu: lsm_set_option rewrites db->opt whole (these fields are
+     * open-time, but the store races the read all the same; TSan). */
+    pthread_mutex_lock(&db->mu);
     sst_options so = {
         .block_bytes = db->opt.block_bytes,
         .restart_interval = db->opt.block_restart_interval,
         .bloom_bits_per_key = db->opt.bloom_bits_per_key,
         .direct_io = db->opt.use_direct_io,
     };
+    pthread_mutex_unlock(&db->mu);
     table_output t;
     int rc = table_output_open(db->io, db->dir, db->vs, &so, &t);
     if (rc != 0)

@@ -275,7 +275,8 @@ void db_discard_added(lsm_db *db, const version_edit *e);
 
 /* db_flush.c */
 void *db_flush_main(void *arg);
-/* Writes mem to a new level-0 table; *out is NULL when mem is empty. */
+/* Writes mem to a new level-0 table; *out is NULL when mem is empty.
+ * REQUIRES: mu not held (it takes mu to read the table options). */
 int db_build_l0(lsm_db *db, memtable *mem, file_meta **out);
 
 /* db_compact.c */
