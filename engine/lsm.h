@@ -39,6 +39,14 @@
 extern "C" {
 #endif
 
+/* The release, for programs and tools (--version).  The one place the
+ * version is written: the Makefile reads it for the .pc files and SONAMEs.
+ * LSM_VERSION_MAJOR changes when the ABI breaks. */
+#define LSM_VERSION_MAJOR 0
+#define LSM_VERSION_MINOR 2
+#define LSM_VERSION_PATCH 0
+#define LSM_VERSION "0.2.0"
+
 /* ---- Library error codes (reserved range -1000 .. -1099) ---------------- */
 #define LSM_ENOTFOUND  (-1000) /* the key is absent (or deleted) */
 #define LSM_ECORRUPT   (-1001) /* on-disk data (or an encoded batch) failed a
