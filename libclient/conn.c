@@ -202,23 +202,38 @@ int conn_push(lsmd_conn *c, const struct shm_sqe *sqe)
     return 0;
 }
 
-int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)
+/* Pushes the synchronous request; wake: also wake a sleeping daemon now
+ * (a caller that waits at once leaves that to the wait). */
+static int call_push(lsmd_conn *c, struct shm_sqe *sqe, bool wake)
 {
     int rc = conn_alive(c);
     if (rc)
         return rc;
     sqe->tag = SHM_TAG_LARGE;
     c->sync_done = false;
-    rc = conn_push(c, sqe); /* conn_wait_sync wakes the daemon */
-    if (rc)
-        return rc;
-    rc = conn_wait_sync(c, (sqe->flags & SHM_SQ_SYNC) != 0);
+    return wake ? conn_submit(c, sqe) : conn_push(c, sqe);
+}
+
+int conn_call_begin(lsmd_conn *c, struct shm_sqe *sqe)
+{
+    return call_push(c, sqe, true);
+}
+
+int conn_call_end(lsmd_conn *c, const struct shm_sqe *sqe, struct shm_cqe *cqe)
+{
+    int rc = conn_wait_sync(c, (sqe->flags & SHM_SQ_SYNC) != 0);
     if (rc)
         return rc;
     if (!c->sync_done)
         return c->dead ? c->dead : -EPROTO;
     *cqe = c->sync_cqe;
     return 0;
+}
+
+int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)
+{
+    int rc = call_push(c, sqe, false); /* conn_call_end's wait wakes the daemon */
+    return rc ? rc : conn_call_end(c, sqe, cqe);
 }
 
 int conn_call_out(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)

@@ -101,6 +101,14 @@ int conn_wait_pending(lsmd_conn *c);
  * bytes must already be in the large region.  On return 0, *cqe is its
  * completion (check cqe->status). */
 int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe);
+/* conn_call in two halves, so the caller can work while the daemon
+ * answers (a scan reads one page while the next is filled): begin pushes
+ * the request, end waits for its completion.  Between them the
+ * synchronous slot is taken: no other conn_call on c, and the large-region
+ * bytes the request reads or writes are the daemon's.  Every successful
+ * begin needs its end, even on the way out of an error. */
+int conn_call_begin(lsmd_conn *c, struct shm_sqe *sqe);
+int conn_call_end(lsmd_conn *c, const struct shm_sqe *sqe, struct shm_cqe *cqe);
 
 /* conn_call for a request whose reply fills the large region (sqe's out
  * range is set to it): returns conn_call's error, else the completion's

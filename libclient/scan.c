@@ -4,8 +4,8 @@
  * page after them: one ITER_SCAN round trip.  Asked with a limit, the
  * scan sets SHM_SQ_UPTO, so a first page that holds the limit (or the
  * rest of the range) leaves nothing open on the daemon and nothing more
- * is sent.  Later pages come with ITER_NEXT at the start of the large
- * region.  Entries go to the callback straight from the segment: no copy
+ * is sent.  Later pages come with ITER_NEXT, each asked for before the
+ * one before it is read, in the other part of the large region.  Entries go to the callback straight from the segment: no copy
  * (the callback may not use the connection, which is what makes that
  * safe). */
 #include <errno.h>
@@ -59,44 +59,97 @@ static uint32_t clamp32(uint64_t v)
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
-/* The pages after the first: ITER_NEXT until the limit, the end, a stop
- * or an error.  page is the byte size to ask for. */
-static int rest(struct scan *sc, uint32_t page)
+/* Where the next page can be filled while fn reads the page at
+ * [off, off + bytes): the part of the large region before or after it, if
+ * one holds want bytes.  Returns 0 and *at, or -1 when neither does. */
+static int spare_room(const lsmd_conn *c, uint32_t off, uint64_t bytes, uint32_t want,
+                      uint32_t *at)
+{
+    uint64_t end = (uint64_t)c->large_off + c->large_bytes;
+    uint64_t after = ((uint64_t)off + bytes + 7u) & ~(uint64_t)7u;
+    if (off - c->large_off >= want)
+        *at = c->large_off;
+    else if (after <= end && end - after >= want)
+        *at = (uint32_t)after;
+    else
+        return -1;
+    return 0;
+}
+
+/* Delivers the page in *cur (if have), then ITER_NEXT pages until the
+ * limit, the end, a stop or an error.  Each next page is asked for before
+ * the current one is read when the large region holds both, so the daemon
+ * fills one while fn reads the other (a long scan then costs about the
+ * slower of the two sides per entry, not their sum).  page is the byte
+ * size to ask for. */
+static int pages(struct scan *sc, bool have, uint32_t off, uint32_t asked,
+                 struct shm_cqe cur, uint32_t page)
 {
     lsmd_conn *c = sc->c;
-    while (sc->id && !sc->stopped && (sc->max == 0 || sc->n < sc->max)) {
-        uint32_t asked = sc->max ? clamp32(sc->max - sc->n) : 0;
-        struct shm_sqe sqe = {
+    for (;;) {
+        uint64_t after = sc->n + (have ? cur.aux : 0); /* once this page is read */
+        bool more = sc->id && !(have && (cur.flags & SHM_CQ_ITER_END)) &&
+                    (sc->max == 0 || after < sc->max);
+        uint32_t want = page < c->large_bytes ? page : c->large_bytes;
+        struct shm_sqe next = {
             .opcode = SHM_OP_ITER_NEXT,
             .arg0 = sc->id,
-            .arg1 = asked,
-            .out_off = c->large_off,
-            .out_cap = page < c->large_bytes ? page : c->large_bytes,
+            .out_cap = want,
         };
-        struct shm_cqe cqe;
-        int rc = conn_call(c, &sqe, &cqe);
-        if (rc)
-            return rc;
-        if (cqe.status == LSM_ETOOSMALL) {
-            if (cqe.r1 <= sqe.out_cap) { /* "too small" for what fits */
+        bool inflight = false;
+        int rc = 0;
+        if (more && (!have || spare_room(c, off, cur.r1, want, &next.out_off) == 0)) {
+            if (!have)
+                next.out_off = c->large_off;
+            next.arg1 = sc->max ? clamp32(sc->max - after) : 0;
+            rc = conn_call_begin(c, &next);
+            if (rc)
+                return rc;
+            inflight = true;
+        }
+        if (have)
+            rc = deliver(sc, off, asked, &cur);
+        if (!inflight) {
+            if (rc || !more || sc->stopped)
+                return rc;
+            /* No room for two pages: ask for the next one now. */
+            next.out_off = c->large_off;
+            next.arg1 = sc->max ? clamp32(sc->max - sc->n) : 0;
+            rc = conn_call_begin(c, &next);
+            if (rc)
+                return rc;
+        }
+        struct shm_cqe got;
+        int end_rc = conn_call_end(c, &next, &got); /* even after a failed deliver */
+        if (rc || end_rc)
+            return rc ? rc : end_rc;
+        if (sc->stopped) {
+            /* fn stopped in the page before this one: drop it. */
+            if (got.flags & SHM_CQ_ITER_END)
+                sc->id = 0;
+            return 0;
+        }
+        if (got.status == LSM_ETOOSMALL) {
+            if (got.r1 <= next.out_cap) { /* "too small" for what fits */
                 conn_kill(c, "scan page size contradiction");
                 return c->dead;
             }
-            if (cqe.r1 > c->large_bytes)
+            if (got.r1 > c->large_bytes)
                 return -E2BIG;
-            page = (uint32_t)cqe.r1;
+            page = (uint32_t)got.r1;
+            have = false;
             continue;
         }
-        if (cqe.status) {
-            if (cqe.flags & SHM_CQ_ITER_END)
+        if (got.status) {
+            if (got.flags & SHM_CQ_ITER_END)
                 sc->id = 0;
-            return cqe.status;
+            return got.status;
         }
-        rc = deliver(sc, sqe.out_off, asked, &cqe);
-        if (rc)
-            return rc;
+        have = true;
+        off = next.out_off;
+        asked = next.arg1;
+        cur = got;
     }
-    return 0;
 }
 
 int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,
@@ -155,14 +208,12 @@ int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,
         if (cqe.r1 > c->large_bytes)
             rc = -E2BIG;
         else if (sc.id)
-            rc = rest(&sc, (uint32_t)cqe.r1);
+            rc = pages(&sc, false, 0, 0, cqe, (uint32_t)cqe.r1);
         else
             rc = -E2BIG; /* one page only, and it could not hold the entry */
     } else if (rc == 0) {
         sc.id = cqe.r0;
-        rc = deliver(&sc, sqe.out_off, asked, &cqe);
-        if (rc == 0)
-            rc = rest(&sc, page);
+        rc = pages(&sc, true, sqe.out_off, asked, cqe, page);
     }
     if (sc.id) {
         /* Stopped early or failed with an iterator open: fire and forget. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -94,6 +95,10 @@ static int batch_apply(void *ctx, enum value_type t, slice k, slice v)
 struct fake_iter { uint64_t id; int pos; char hi[256]; uint32_t hil; };
 static struct fake_iter iters[8];
 static bool old_daemon; /* refuses ITER_SCAN */
+/* ITER_NEXT pages the fake daemon has filled: shared with the test process
+ * (a MAP_SHARED page made before the fork), which watches it from inside a
+ * scan's callback. */
+static uint32_t *nexts_served;
 static struct shm_dir_entry snaps[16];
 static uint32_t nsnaps;
 static struct shm_dir dir;
@@ -213,8 +218,10 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
         }
         c->r0 = it->id;
         uint64_t max = scan ? SHM_SCAN_MAX(q->arg1) : q->arg1;
-        if (q->out_cap)
-            c->flags = fill_page(it, a + q->out_off, q->out_cap, max, c);
+        uint32_t budget = scan ? SHM_SCAN_BUDGET(q->arg1) : 0;
+        uint32_t cap = budget && budget < q->out_cap ? budget : q->out_cap;
+        if (cap)
+            c->flags = fill_page(it, a + q->out_off, cap, max, c);
         /* ITER_SCAN: r0 = 0 when nothing is left open. */
         if (scan && (c->flags & SHM_CQ_ITER_END))
             c->r0 = 0;
@@ -234,8 +241,10 @@ static void handle(struct shm_session *s, const struct shm_sqe *q, struct shm_cq
             c->r0 = q->arg0;
             if (q->opcode == SHM_OP_ITER_CLOSE)
                 iters[i].id = 0;
-            else
+            else {
                 c->flags = fill_page(&iters[i], a + q->out_off, q->out_cap, q->arg1, c);
+                __atomic_add_fetch(nexts_served, 1, __ATOMIC_RELEASE);
+            }
         }
         break;
     }
@@ -364,6 +373,9 @@ static int start_daemon(void **state)
     memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
     assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(listen(ls, 8), 0);
+    nexts_served = mmap(NULL, sizeof *nexts_served, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(nexts_served != MAP_FAILED);
     daemon_pid = fork();
     assert_true(daemon_pid >= 0);
     if (daemon_pid == 0) {
@@ -393,6 +405,7 @@ static int stop_daemon(void **state)
         daemon_pid = 0;
     }
     th_rmrf_free(tmpdir);
+    munmap(nexts_served, sizeof *nexts_served);
     return 0;
 }
 
@@ -621,6 +634,9 @@ static void test_iterator_pages(void **state)
 struct scan_seen {
     int n, first, stop_at;
     bool ordered;
+    bool wait_next;      /* at entry 0: wait for the fake daemon's next page */
+    uint32_t nexts_before; /* *nexts_served before the scan */
+    bool next_was_ahead; /* it came while entry 0 was being read */
 };
 
 static int scan_cb(void *arg, const void *key, size_t klen, const void *value, size_t vlen)
@@ -628,6 +644,13 @@ static int scan_cb(void *arg, const void *key, size_t klen, const void *value, s
     struct scan_seen *s = arg;
     char k[16];
     int want = snprintf(k, sizeof k, "k%04d", s->first + s->n);
+    if (s->wait_next && s->n == 0) {
+        for (int i = 0; i < 2000 && !s->next_was_ahead; i++) {
+            s->next_was_ahead =
+                __atomic_load_n(nexts_served, __ATOMIC_ACQUIRE) != s->nexts_before;
+            usleep(1000);
+        }
+    }
     s->ordered &= klen == (size_t)want && memcmp(key, k, klen) == 0 && vlen == klen &&
                   memcmp(value, k, vlen) == 0;
     return ++s->n == s->stop_at;
@@ -662,6 +685,18 @@ static void test_scan(void **state)
                      0);
     assert_int_equal(s.n, 80);
     assert_true(s.ordered);
+    /* Read-ahead: the first entry of the first page waits until the
+     * daemon has filled the next page (asked for before this one is read,
+     * in another part of the large region); the entries still read right,
+     * so the two pages did not overlap. */
+    s = (struct scan_seen){ .first = 120, .ordered = true, .wait_next = true,
+                            .nexts_before = __atomic_load_n(nexts_served, __ATOMIC_ACQUIRE) };
+    assert_int_equal(lsmd_scan(c, 0, "k0100", 5, "k0200", 5, "k0120", 5, 0, 64, 0, scan_cb, &s,
+                               &visited),
+                     0);
+    assert_int_equal(s.n, 80);
+    assert_true(s.ordered);
+    assert_true(s.next_was_ahead);
     /* the callback stops the scan: the open iterator is closed */
     for (int i = 0; i < 20; i++) {
         s = (struct scan_seen){ .first = 0, .ordered = true, .stop_at = 3 };
