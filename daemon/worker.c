@@ -490,18 +490,23 @@ static void *worker_main(void *arg)
         }
         /* Held sessions are left out too: the apart thread or the
          * iterator lane kicks. */
+        int open = 0; /* sessions whose rings the wait watches */
         for (int i = 0; i < w->n; i++) {
             session *s = w->sessions[i];
             w->ss[i] = s->stalled || held(s) ? NULL : s->shm;
+            open += w->ss[i] != NULL;
         }
         /* Spin only when it may pay: a spin that finds nothing takes the
          * CPU from the clients and the syncer (docs/tuning.md, "The
          * service").  Not while every session
          * awaits its writes; nor after SPIN_LATE_MAX waits in a row that
          * outlasted the spin (an idle session beside the writers, say),
-         * except once every SPIN_PROBE waits. */
+         * except once every SPIN_PROBE waits; nor when no ring is
+         * watched (every session held by the lane or the apart thread:
+         * only their kick can end the wait, and the spin would take the
+         * CPU they need). */
         bool awaiting = all_await_writes(w);
-        bool spin = !awaiting && spin_ns > 0 &&
+        bool spin = !awaiting && open > 0 && spin_ns > 0 &&
                     (w->late < SPIN_LATE_MAX || ++w->waits % SPIN_PROBE == 0);
         uint64_t t0 = shm_now_ns();
         /* Without a watcher (no eventfd) nothing kicks this thread when a
