@@ -14,8 +14,11 @@
 /* Syncer threads.  With one, no fdatasync runs while it posts a round's
  * completions and wakes their clients (tens of microseconds per client);
  * with two, the next round's fdatasync starts as soon as the previous one
- * ends (the engine runs one at a time, lsm.h) while the other thread
- * acknowledges.  Rounds are acknowledged in the order they were taken. */
+ * ends while the other thread acknowledges.  A round is taken only when
+ * no sync runs: taken earlier, it would wait inside the engine anyway (one
+ * sync at a time, lsm.h) while the writes arriving meanwhile were left for
+ * the round after, so each fdatasync would cover fewer writes.  Rounds
+ * are acknowledged in the order they were taken. */
 #define SYNCERS 2
 
 /* The handed writes: an array the adders append to; a thread swaps it
@@ -37,6 +40,7 @@ struct wal_syncer {
     uint64_t added, acked;   /* [mu] writes ever handed, acknowledged */
     uint64_t rounds_taken;   /* [mu] rounds ever taken (round numbers) */
     uint64_t rounds_acked;   /* [mu] rounds acknowledged: 1 .. this one */
+    bool syncing;            /* [mu] a thread is in its round's sync */
     bool stop;               /* [mu] */
 };
 
@@ -74,7 +78,7 @@ static void *syncer_main(void *arg)
     ack_list mine = { 0 };
     pthread_mutex_lock(&sy->mu);
     for (;;) {
-        while (sy->handed.n == 0 && !sy->stop)
+        while ((sy->handed.n == 0 || sy->syncing) && !(sy->stop && !sy->syncing))
             pthread_cond_wait(&sy->work_cv, &sy->mu);
         if (sy->handed.n == 0)
             break; /* stop, and nothing left */
@@ -82,10 +86,13 @@ static void *syncer_main(void *arg)
         sy->handed = mine;
         mine = t;
         uint64_t pos = sy->upto, round = ++sy->rounds_taken;
+        sy->syncing = true;
         pthread_mutex_unlock(&sy->mu);
         /* Writes handed while this sync runs make up the next round. */
         int rc = sync_to(sy, pos, mine.n);
         pthread_mutex_lock(&sy->mu);
+        sy->syncing = false;
+        pthread_cond_broadcast(&sy->work_cv); /* the next round may go */
         while (sy->rounds_acked != round - 1) /* each client's order */
             pthread_cond_wait(&sy->done_cv, &sy->mu);
         pthread_mutex_unlock(&sy->mu);
