@@ -1,0 +1,244 @@
+/*
+ * test_lsmd_flags.c — lsmd's command line, with a real lsmd and real
+ * lsmctl processes:
+ *   - engine options lsmd did not take before (max_open_files,
+ *     memtable_impl, l0_stop_trigger, level_base_bytes,
+ *     tiered_max_space_amp), given as flags or in the --config file's
+ *     [engine] section, reach the engine (get-option through liblsmd and
+ *     `lsmctl get-option`);
+ *   - a bad engine value stops lsmd before it opens anything, naming the key;
+ *   - `lsmd --version` prints LSM_VERSION; `lsmd --help` lists every engine
+ *     option and no source file;
+ *   - LSMD_SOCKET: lsmd started with it and no --socket listens there, and
+ *     lsmctl with the same variable reaches it.
+ */
+#include "harness.h"
+#include "lsm.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static th_daemon g_d;
+static th_fixture g_fx = { &g_d, LSMD_BIN, "flags", NULL, .start = false };
+
+/* Runs argv (env_sock: LSMD_SOCKET for it, NULL = unset) with stdout and
+ * stderr into out (cap bytes, NUL-terminated); returns the exit code. */
+static int run(char *const argv[], const char *env_sock, char *out, size_t cap)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (env_sock)
+            setenv("LSMD_SOCKET", env_sock, 1);
+        else
+            unsetenv("LSMD_SOCKET");
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(p[0], out + len, cap - 1 - len)) > 0 && len + (size_t)n < cap - 1)
+        len += (size_t)n;
+    if (n > 0)
+        len += (size_t)n;
+    char sink[4096];
+    while (read(p[0], sink, sizeof sink) > 0)
+        ;
+    out[len] = '\0';
+    close(p[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void expect_option(lsmd_conn *c, const char *name, const char *want)
+{
+    char *v = NULL;
+    assert_int_equal(lsmd_get_option(c, name, &v), 0);
+    if (strcmp(v, want) != 0)
+        fail_msg("%s = %s, want %s", name, v, want);
+    free(v);
+}
+
+static void test_new_engine_flags_reach_the_engine(void **state)
+{
+    th_daemon *d = ((th_fixture *)*state)->d;
+    static const char *const extra[] = {
+        "--max-open-files", "77", "--memtable-impl", "vector", "--l0-stop-trigger", "40",
+        "--level_base_bytes=128M", "--tiered-max-space-amp", "1.5", NULL,
+    };
+    thd_start(d, extra);
+    lsmd_conn *c = thd_connect(d);
+    expect_option(c, "max_open_files", "77");
+    expect_option(c, "memtable_impl", "vector");
+    expect_option(c, "l0_stop_trigger", "40");
+    expect_option(c, "level_base_bytes", "134217728");
+    expect_option(c, "tiered_max_space_amp", "1.5");
+    /* The vector memtable really serves: a put and a get through it. */
+    assert_int_equal(lsmd_put(c, "k", 1, "v", 1, 0), 0);
+    void *v = NULL;
+    size_t vlen = 0;
+    assert_int_equal(lsmd_get(c, 0, "k", 1, &v, &vlen), 0);
+    assert_int_equal(vlen, 1);
+    free(v);
+    lsmd_disconnect(c);
+    char out[256];
+    char *const argv[] = { LSMCTL_BIN, "--socket", d->sock, "get-option", "max_open_files", NULL };
+    assert_int_equal(run(argv, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "77"));
+    assert_int_equal(thd_stop(d), 0);
+}
+
+static void test_config_file_engine_section(void **state)
+{
+    th_daemon *d = ((th_fixture *)*state)->d;
+    char *ini;
+    assert_true(asprintf(&ini, "%s/lsmd.ini", d->root) > 0);
+    FILE *f = fopen(ini, "w");
+    assert_non_null(f);
+    fputs("[lsmd]\nmax_open_files = 88\n[engine]\nmemtable_impl = vector\n"
+          "l0_slowdown_trigger = 25\n",
+          f);
+    fclose(f);
+    const char *const extra[] = { "--config", ini, NULL };
+    thd_start(d, extra);
+    lsmd_conn *c = thd_connect(d);
+    expect_option(c, "max_open_files", "88");
+    expect_option(c, "memtable_impl", "vector");
+    expect_option(c, "l0_slowdown_trigger", "25");
+    lsmd_disconnect(c);
+    assert_int_equal(thd_stop(d), 0);
+    free(ini);
+}
+
+/* A value the engine refuses stops lsmd at once (exit 2), naming the key,
+ * before the database directory is created. */
+static void test_bad_engine_value_refused(void **state)
+{
+    th_daemon *d = ((th_fixture *)*state)->d;
+    static const struct {
+        const char *flag, *value;
+    } bad[] = {
+        { "--max-open-files", "5" }, /* below 10 */
+        { "--memtable-impl", "btree" },
+        { "--l0-stop-trigger", "lots" },
+        { "--no-such-option", "1" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char out[4096];
+        char *const argv[] = { LSMD_BIN, "--dir", d->db, "--socket", d->sock,
+                               (char *)bad[i].flag, (char *)bad[i].value, NULL };
+        int rc = run(argv, NULL, out, sizeof out);
+        if (rc != 2 || !strstr(out, bad[i].flag + 2))
+            fail_msg("%s %s: exit %d, output: %s", bad[i].flag, bad[i].value, rc, out);
+        struct stat st;
+        assert_int_not_equal(stat(d->db, &st), 0);
+    }
+}
+
+static void test_version_and_help(void **state)
+{
+    (void)state;
+    char out[64 * 1024];
+    char *const version[] = { LSMD_BIN, "--version", NULL };
+    assert_int_equal(run(version, NULL, out, sizeof out), 0);
+    assert_string_equal(out, "lsmd " LSM_VERSION "\n");
+    char *const help[] = { LSMD_BIN, "--help", NULL };
+    assert_int_equal(run(help, NULL, out, sizeof out), 0);
+    const lsm_option_info *o;
+    for (size_t i = 0; (o = lsm_option_at(i)) != NULL; i++) {
+        char flag[80];
+        snprintf(flag, sizeof flag, "--%s ", o->name);
+        for (char *p = flag; *p; p++)
+            *p = *p == '_' ? '-' : *p;
+        if (!strstr(out, flag))
+            fail_msg("lsmd --help does not list %s", flag);
+    }
+    static const char *const some[] = { "--dir DIR", "--socket PATH", "--workers N",
+                                        "--config FILE", "LSMD_SOCKET", "[default: " };
+    for (size_t i = 0; i < sizeof some / sizeof *some; i++)
+        if (!strstr(out, some[i]))
+            fail_msg("lsmd --help does not mention %s", some[i]);
+    assert_null(strstr(out, "config.h"));
+}
+
+/* lsmd with LSMD_SOCKET and no --socket: it listens there, and lsmctl with
+ * the same variable (and no --socket) reaches it.  XDG_RUNTIME_DIR points
+ * into the test's directory, so an lsmd that ignored the variable would
+ * serve there, not on anyone's real default socket. */
+static void test_lsmd_socket_env(void **state)
+{
+    th_daemon *d = ((th_fixture *)*state)->d;
+    char *xdg, *env_sock;
+    assert_true(asprintf(&xdg, "%s/xdg", d->root) > 0);
+    assert_true(asprintf(&env_sock, "%s/env.sock", d->root) > 0);
+    assert_int_equal(mkdir(xdg, 0700), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("LSMD_SOCKET", env_sock, 1);
+        setenv("XDG_RUNTIME_DIR", xdg, 1);
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(LSMD_BIN, LSMD_BIN, "--dir", d->db, "--workers", "1", (char *)NULL);
+        _exit(127);
+    }
+    d->pid = pid;
+    double deadline = th_now() + 10;
+    struct stat st;
+    while (stat(env_sock, &st) != 0) {
+        if (th_now() > deadline || waitpid(pid, NULL, WNOHANG) == pid) {
+            thd_dump_log(d);
+            fail_msg("lsmd did not listen on LSMD_SOCKET %s", env_sock);
+        }
+        usleep(20000);
+    }
+    char out[4096];
+    char *const put[] = { LSMCTL_BIN, "put", "envkey", "envvalue", NULL };
+    char *const get[] = { LSMCTL_BIN, "get", "envkey", NULL };
+    double until = th_now() + 10;
+    while (run(put, env_sock, out, sizeof out) != 0) { /* listening before serving */
+        if (th_now() > until)
+            fail_msg("lsmctl put with LSMD_SOCKET: %s", out);
+        usleep(50000);
+    }
+    assert_int_equal(run(get, env_sock, out, sizeof out), 0);
+    assert_non_null(strstr(out, "envvalue"));
+    /* liblsmd's default path follows the same variable. */
+    setenv("LSMD_SOCKET", env_sock, 1);
+    lsmd_conn *c;
+    assert_int_equal(lsmd_connect(NULL, &c), 0);
+    expect_option(c, "max_open_files", "1000");
+    lsmd_disconnect(c);
+    unsetenv("LSMD_SOCKET");
+    assert_int_not_equal(stat(d->sock, &st), 0); /* the harness's path unused */
+    assert_int_equal(thd_stop(d), 0);
+    free(xdg);
+    free(env_sock);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        TH_TEST(test_new_engine_flags_reach_the_engine, &g_fx),
+        TH_TEST(test_config_file_engine_section, &g_fx),
+        TH_TEST(test_bad_engine_value_refused, &g_fx),
+        TH_TEST(test_version_and_help, &g_fx),
+        TH_TEST(test_lsmd_socket_env, &g_fx),
+    };
+    return TH_MAIN(argc, argv, NULL, NULL, tests);
+}
