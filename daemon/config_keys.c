@@ -175,7 +175,7 @@ static int set_engine(daemon_config *c, const lsm_option_info *o, const char *v)
     if (lsm_options_set(&next, o->name, num) != 0)
         return -EINVAL;
     if (o->runtime) {
-        int rc = add_engine_opt(c, o->name, v);
+        int rc = add_engine_opt(c, o->name, num); /* as lsm_set_option reads it */
         if (rc)
             return rc;
     }

@@ -181,6 +181,15 @@ lsmd_conn *thd_connect(const th_daemon *d)
     return c;
 }
 
+void th_expect_option(lsmd_conn *c, const char *name, const char *want)
+{
+    char *v = NULL;
+    assert_int_equal(lsmd_get_option(c, name, &v), 0);
+    if (strcmp(v, want) != 0)
+        fail_msg("%s = %s, want %s", name, v, want);
+    free(v);
+}
+
 int thd_lsmctl(const th_daemon *d, int (*prep)(void *), void *arg, const char *const *args,
                char *err, size_t cap)
 {

@@ -61,6 +61,9 @@ void thd_cleanup(th_daemon *d);
 /* Connects to d, failing the test on error. */
 lsmd_conn *thd_connect(const th_daemon *d);
 
+/* Fails the test unless the engine option name reads want (get-option). */
+void th_expect_option(lsmd_conn *c, const char *name, const char *want);
+
 /* Runs `lsmctl --socket d->sock ARGS...` (args NULL-terminated) in a child
  * that first calls prep(arg) when prep is not NULL (e.g. to change uid or
  * directory; a nonzero return exits 99 without running lsmctl).  Its

@@ -6,6 +6,8 @@
  *     tiered_max_space_amp), given as flags or in the --config file's
  *     [engine] section, reach the engine (get-option through liblsmd and
  *     `lsmctl get-option`);
+ *   - a reload (SIGHUP) applies a changed runtime engine option and says
+ *     an open-time one waits for the restart;
  *   - a bad engine value stops lsmd before it opens anything, naming the key;
  *   - `lsmd --version` prints LSM_VERSION; `lsmd --help` lists every engine
  *     option and no source file;
@@ -16,6 +18,7 @@
 #include "lsm.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,15 +67,6 @@ static int run(char *const argv[], const char *env_sock, char *out, size_t cap)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static void expect_option(lsmd_conn *c, const char *name, const char *want)
-{
-    char *v = NULL;
-    assert_int_equal(lsmd_get_option(c, name, &v), 0);
-    if (strcmp(v, want) != 0)
-        fail_msg("%s = %s, want %s", name, v, want);
-    free(v);
-}
-
 static void test_new_engine_flags_reach_the_engine(void **state)
 {
     th_daemon *d = ((th_fixture *)*state)->d;
@@ -82,11 +76,11 @@ static void test_new_engine_flags_reach_the_engine(void **state)
     };
     thd_start(d, extra);
     lsmd_conn *c = thd_connect(d);
-    expect_option(c, "max_open_files", "77");
-    expect_option(c, "memtable_impl", "vector");
-    expect_option(c, "l0_stop_trigger", "40");
-    expect_option(c, "level_base_bytes", "134217728");
-    expect_option(c, "tiered_max_space_amp", "1.5");
+    th_expect_option(c, "max_open_files", "77");
+    th_expect_option(c, "memtable_impl", "vector");
+    th_expect_option(c, "l0_stop_trigger", "40");
+    th_expect_option(c, "level_base_bytes", "134217728");
+    th_expect_option(c, "tiered_max_space_amp", "1.5");
     /* The vector memtable really serves: a put and a get through it. */
     assert_int_equal(lsmd_put(c, "k", 1, "v", 1, 0), 0);
     void *v = NULL;
@@ -116,9 +110,65 @@ static void test_config_file_engine_section(void **state)
     const char *const extra[] = { "--config", ini, NULL };
     thd_start(d, extra);
     lsmd_conn *c = thd_connect(d);
-    expect_option(c, "max_open_files", "88");
-    expect_option(c, "memtable_impl", "vector");
-    expect_option(c, "l0_slowdown_trigger", "25");
+    th_expect_option(c, "max_open_files", "88");
+    th_expect_option(c, "memtable_impl", "vector");
+    th_expect_option(c, "l0_slowdown_trigger", "25");
+    lsmd_disconnect(c);
+    assert_int_equal(thd_stop(d), 0);
+    free(ini);
+}
+
+/* Polls d's log for text (up to 10 s); false when it never shows. */
+static bool log_shows(const th_daemon *d, const char *text)
+{
+    for (int i = 0; i < 500; i++) {
+        FILE *f = fopen(d->log, "r");
+        char line[1024];
+        bool found = false;
+        while (f && !found && fgets(line, sizeof line, f))
+            found = strstr(line, text) != NULL;
+        if (f)
+            fclose(f);
+        if (found)
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
+/* SIGHUP with a changed file: an engine option the engine changes at run
+ * time (l0_stop_trigger, memtable_bytes in K/M/G spelling) applies at
+ * once; an open-time one (max_open_files) waits for the restart, and the
+ * log says so. */
+static void test_reload_engine_keys(void **state)
+{
+    th_daemon *d = ((th_fixture *)*state)->d;
+    char *ini;
+    assert_true(asprintf(&ini, "%s/lsmd.ini", d->root) > 0);
+    FILE *f = fopen(ini, "w");
+    assert_non_null(f);
+    fputs("log_level = info\nl0_stop_trigger = 40\nmax_open_files = 100\n"
+          "memtable_bytes = 8MiB\n",
+          f);
+    fclose(f);
+    const char *const extra[] = { "--config", ini, NULL };
+    thd_start(d, extra);
+    lsmd_conn *c = thd_connect(d);
+    th_expect_option(c, "l0_stop_trigger", "40");
+    th_expect_option(c, "memtable_bytes", "8388608");
+    f = fopen(ini, "w");
+    assert_non_null(f);
+    fputs("log_level = info\nl0_stop_trigger = 44\nmax_open_files = 200\n"
+          "memtable_bytes = 16MiB\n",
+          f);
+    fclose(f);
+    assert_int_equal(kill(d->pid, SIGHUP), 0);
+    assert_true(log_shows(d, "reload: memtable_bytes = 16M"));
+    th_expect_option(c, "l0_stop_trigger", "44");
+    th_expect_option(c, "memtable_bytes", "16777216");
+    assert_true(log_shows(d, "reload: max_open_files changed in the configuration; it takes "
+                             "effect at the next restart"));
+    th_expect_option(c, "max_open_files", "100");
     lsmd_disconnect(c);
     assert_int_equal(thd_stop(d), 0);
     free(ini);
@@ -222,7 +272,7 @@ static void test_lsmd_socket_env(void **state)
     setenv("LSMD_SOCKET", env_sock, 1);
     lsmd_conn *c;
     assert_int_equal(lsmd_connect(NULL, &c), 0);
-    expect_option(c, "max_open_files", "1000");
+    th_expect_option(c, "max_open_files", "1000");
     lsmd_disconnect(c);
     unsetenv("LSMD_SOCKET");
     assert_int_not_equal(stat(d->sock, &st), 0); /* the harness's path unused */
@@ -236,6 +286,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         TH_TEST(test_new_engine_flags_reach_the_engine, &g_fx),
         TH_TEST(test_config_file_engine_section, &g_fx),
+        TH_TEST(test_reload_engine_keys, &g_fx),
         TH_TEST(test_bad_engine_value_refused, &g_fx),
         TH_TEST(test_version_and_help, &g_fx),
         TH_TEST(test_lsmd_socket_env, &g_fx),

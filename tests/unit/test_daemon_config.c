@@ -46,7 +46,7 @@ static void test_keys_and_values(void **state)
     assert_null(c.engine.io_backend);
     /* memtable_bytes changes at run time: kept for a reload too */
     assert_int_equal(c.n_engine_opts, 2);
-    assert_string_equal(c.engine_opts[1].value, "64KiB");
+    assert_string_equal(c.engine_opts[1].value, "64K"); /* lsm_set_option's spelling */
     assert_int_equal(config_set(&c, "compaction", "tiered"), 0);
     assert_int_equal(c.n_engine_opts, 3);
     assert_string_equal(c.engine_opts[2].name, "compaction_style");
