@@ -296,10 +296,12 @@ static int set_metrics_listen(daemon_config *c, const char *v)
 /* ---- the table ------------------------------------------------------------ */
 
 #define FIELD(f) offsetof(daemon_config, f), sizeof(((daemon_config *)0)->f)
-#define NUM(n, f, lo, hi, arg, def, help) { #n, arg, def, help, CK_NUM, false, FIELD(f), 0, lo, hi, NULL }
+#define NUM(n, f, lo, hi, arg, def, help) \
+    { #n, arg, def, help, CK_NUM, false, FIELD(f), 0, lo, hi, NULL }
 #define STR(n, f, arg, def, help) { #n, arg, def, help, CK_STR, false, FIELD(f), 0, 0, 0, NULL }
-#define IDS(n, f, help) \
-    { #n, "ID,...", "none", help, CK_IDS, false, FIELD(f), offsetof(daemon_config, n_##f), 0, 0, NULL }
+#define IDS(n, f, help)                                                                  \
+    { #n, "ID,...", "none", help, CK_IDS, false, FIELD(f), offsetof(daemon_config, n_##f), \
+      0, 0, NULL }
 #define FN(n, fn, arg, def, help) { #n, arg, def, help, CK_FN, false, 0, 0, 0, 0, 0, fn }
 #define SWITCH(n, fn, def, help) { #n, "0|1", def, help, CK_FN, true, 0, 0, 0, 0, 0, fn }
 
@@ -314,7 +316,8 @@ static const config_key k_keys[] = {
     FN(numa, set_numa, "off|auto|NODE", "auto", "NUMA placement of workers and memory"),
     FN(compaction, set_compaction, "leveled|tiered", "compaction_style's",
        "the same as --compaction-style"),
-    FN(io, set_io, "auto|uring|posix", "auto", "I/O backend (auto: $LSMD_IO, else uring if usable)"),
+    FN(io, set_io, "auto|uring|posix", "auto",
+       "I/O backend (auto: $LSMD_IO, else uring if usable)"),
     NUM(spin_us, spin_us, 0, 1000000, "US", NULL, "busy-poll time before a worker sleeps"),
     NUM(max_clients, max_clients, 1, 65536, "N", NULL, "concurrent sessions"),
     IDS(allow_uids, allow_uids, "extra peer uids allowed to attach (the daemon's own always is)"),

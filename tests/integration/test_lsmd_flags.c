@@ -185,6 +185,8 @@ static void test_bad_engine_value_refused(void **state)
         { "--max-open-files", "5" }, /* below 10 */
         { "--memtable-impl", "btree" },
         { "--l0-stop-trigger", "lots" },
+        { "--compaction-threads", "99" }, /* was refused only after the open */
+        { "--l0-compaction-trigger", "0" },
         { "--no-such-option", "1" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
