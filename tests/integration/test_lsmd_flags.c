@@ -1,6 +1,8 @@
 /*
  * test_lsmd_flags.c — lsmd's command line, with a real lsmd and real
  * lsmctl processes:
+ *   - every engine option (lsm_option_at) given as a flag with a value
+ *     other than its default is in force in the engine;
  *   - engine options lsmd did not take before (max_open_files,
  *     memtable_impl, l0_stop_trigger, level_base_bytes,
  *     tiered_max_space_amp), given as flags or in the --config file's
@@ -174,6 +176,94 @@ static void test_reload_engine_keys(void **state)
     free(ini);
 }
 
+/* A valid value other than the default for option o, into buf; NULL for
+ * use_direct_io (a tmpfs refuses O_DIRECT: test_daemon_direct_io covers
+ * it).  Numbers move up by one, which keeps every pair rule (4 < 20 < 36
+ * becomes 5 < 21 < 37). */
+static const char *other_value(const lsm_option_info *o, char *buf, size_t cap)
+{
+    if (strcmp(o->name, "compaction_style") == 0)
+        return "tiered";
+    if (strcmp(o->name, "memtable_impl") == 0)
+        return "vector";
+    if (strcmp(o->name, "file_mode") == 0)
+        return "0640";
+    if (strcmp(o->name, "use_direct_io") == 0)
+        return NULL;
+    lsm_options def;
+    lsm_options_init(&def);
+    char v[64];
+    assert_true(lsm_options_get(&def, o->name, v, sizeof v) > 0);
+    snprintf(buf, cap, "%.15g", strtod(v, NULL) + 1);
+    return buf;
+}
+
+/* Waits until d answers a ping on d->sock; fails when it exits first. */
+static void wait_serving(th_daemon *d)
+{
+    double deadline = th_now() + 20;
+    for (;;) {
+        if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
+            d->pid = 0;
+            thd_dump_log(d);
+            fail_msg("lsmd exited during start-up");
+        }
+        lsmd_conn *c;
+        if (lsmd_connect(d->sock, &c) == 0) {
+            int rc = lsmd_ping(c);
+            lsmd_disconnect(c);
+            if (rc == 0)
+                return;
+        }
+        if (th_now() > deadline)
+            fail_msg("lsmd did not answer within 20 s");
+        usleep(20000);
+    }
+}
+
+/* Every option of the engine's table, given as a flag with a value other
+ * than its default, is in force in the engine lsmd runs. */
+static void test_every_engine_option_as_a_flag(void **state)
+{
+    th_daemon *d = ((th_fixture *)*state)->d;
+    static char flag[64][64], val[64][32];
+    const char *name[64];
+    char *argv[160] = { LSMD_BIN, "--dir", d->db, "--socket", d->sock, "--workers", "1" };
+    int argc = 7, n = 0;
+    const lsm_option_info *o;
+    for (size_t i = 0; (o = lsm_option_at(i)) != NULL; i++) {
+        assert_true(n < 64);
+        const char *v = other_value(o, val[n], sizeof val[n]);
+        if (!v)
+            continue;
+        if (v != val[n])
+            snprintf(val[n], sizeof val[n], "%s", v);
+        int len = snprintf(flag[n], sizeof flag[n], "--%s", o->name);
+        for (int j = 2; j < len; j++)
+            flag[n][j] = flag[n][j] == '_' ? '-' : flag[n][j];
+        argv[argc++] = flag[n];
+        argv[argc++] = val[n];
+        name[n++] = o->name;
+    }
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(LSMD_BIN, argv);
+        _exit(127);
+    }
+    d->pid = pid;
+    wait_serving(d);
+    lsmd_conn *c = thd_connect(d);
+    for (int i = 0; i < n; i++)
+        th_expect_option(c, name[i], val[i]);
+    lsmd_disconnect(c);
+    assert_int_equal(thd_stop(d), 0);
+}
+
 /* A value the engine refuses stops lsmd at once (exit 2), naming the key,
  * before the database directory is created. */
 static void test_bad_engine_value_refused(void **state)
@@ -288,6 +378,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         TH_TEST(test_new_engine_flags_reach_the_engine, &g_fx),
         TH_TEST(test_config_file_engine_section, &g_fx),
+        TH_TEST(test_every_engine_option_as_a_flag, &g_fx),
         TH_TEST(test_reload_engine_keys, &g_fx),
         TH_TEST(test_bad_engine_value_refused, &g_fx),
         TH_TEST(test_version_and_help, &g_fx),
