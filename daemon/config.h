@@ -1,6 +1,8 @@
 /*
- * config.h — lsmd settings: defaults, the INI file (libinih) and the
- * command-line flags, which share one set of keys.
+ * config.h — lsmd settings: the daemon_config they fill, its defaults
+ * (config_init) and what follows from them (config_finish).  The keys are
+ * config_keys.h, the INI file config_file.h, the command line flags.h:
+ * the file and the flags share one set of keys.
  *
  * A key is spelled with '_' in the file and '-' or '_' on the command line
  * (`--spin-us 20` == `spin_us = 20`).  Later settings win: defaults, then
