@@ -82,6 +82,11 @@ void thd_spawn(th_daemon *d, const char *const *extra)
 void thd_start(th_daemon *d, const char *const *extra)
 {
     thd_spawn(d, extra);
+    thd_wait_serving(d);
+}
+
+void thd_wait_serving(th_daemon *d)
+{
     pid_t pid = d->pid;
     double deadline = th_now() + 20;
     for (;;) {

@@ -45,6 +45,8 @@ void thd_init(th_daemon *d, const char *bin, const char *tag);
  * NULL, else NULL-terminated) with stderr to the log, and waits until a
  * client can ping it (up to 20 s). */
 void thd_start(th_daemon *d, const char *const *extra);
+/* The waiting half of thd_start, for a d->pid started another way. */
+void thd_wait_serving(th_daemon *d);
 /* The same without the wait: the daemon may not accept yet. */
 void thd_spawn(th_daemon *d, const char *const *extra);
 /* SIGTERM and wait: the exit status (0 = clean), or 128+signal. */

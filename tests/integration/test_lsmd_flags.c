@@ -69,6 +69,38 @@ static int run(char *const argv[], const char *env_sock, char *out, size_t cap)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* Starts argv as d's lsmd, its output in d's log; env_sock and xdg (NULL:
+ * inherited) set LSMD_SOCKET and XDG_RUNTIME_DIR for it. */
+static void spawn_logged(th_daemon *d, char *const argv[], const char *env_sock, const char *xdg)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (env_sock)
+            setenv("LSMD_SOCKET", env_sock, 1);
+        if (xdg)
+            setenv("XDG_RUNTIME_DIR", xdg, 1);
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    d->pid = pid;
+}
+
+/* Writes text to ROOT/lsmd.ini; returns its path (malloc'd). */
+static char *write_ini(const th_daemon *d, const char *text)
+{
+    char *ini;
+    assert_true(asprintf(&ini, "%s/lsmd.ini", d->root) > 0);
+    FILE *f = fopen(ini, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return ini;
+}
+
 static void test_new_engine_flags_reach_the_engine(void **state)
 {
     th_daemon *d = ((th_fixture *)*state)->d;
@@ -101,14 +133,8 @@ static void test_new_engine_flags_reach_the_engine(void **state)
 static void test_config_file_engine_section(void **state)
 {
     th_daemon *d = ((th_fixture *)*state)->d;
-    char *ini;
-    assert_true(asprintf(&ini, "%s/lsmd.ini", d->root) > 0);
-    FILE *f = fopen(ini, "w");
-    assert_non_null(f);
-    fputs("[lsmd]\nmax_open_files = 88\n[engine]\nmemtable_impl = vector\n"
-          "l0_slowdown_trigger = 25\n",
-          f);
-    fclose(f);
+    char *ini = write_ini(d, "[lsmd]\nmax_open_files = 88\n[engine]\nmemtable_impl = vector\n"
+                             "l0_slowdown_trigger = 25\n");
     const char *const extra[] = { "--config", ini, NULL };
     thd_start(d, extra);
     lsmd_conn *c = thd_connect(d);
@@ -145,25 +171,15 @@ static bool log_shows(const th_daemon *d, const char *text)
 static void test_reload_engine_keys(void **state)
 {
     th_daemon *d = ((th_fixture *)*state)->d;
-    char *ini;
-    assert_true(asprintf(&ini, "%s/lsmd.ini", d->root) > 0);
-    FILE *f = fopen(ini, "w");
-    assert_non_null(f);
-    fputs("log_level = info\nl0_stop_trigger = 40\nmax_open_files = 100\n"
-          "memtable_bytes = 8MiB\n",
-          f);
-    fclose(f);
+    char *ini = write_ini(d, "log_level = info\nl0_stop_trigger = 40\nmax_open_files = 100\n"
+                             "memtable_bytes = 8MiB\n");
     const char *const extra[] = { "--config", ini, NULL };
     thd_start(d, extra);
     lsmd_conn *c = thd_connect(d);
     th_expect_option(c, "l0_stop_trigger", "40");
     th_expect_option(c, "memtable_bytes", "8388608");
-    f = fopen(ini, "w");
-    assert_non_null(f);
-    fputs("log_level = info\nl0_stop_trigger = 44\nmax_open_files = 200\n"
-          "memtable_bytes = 16MiB\n",
-          f);
-    fclose(f);
+    free(write_ini(d, "log_level = info\nl0_stop_trigger = 44\nmax_open_files = 200\n"
+                      "memtable_bytes = 16MiB\n"));
     assert_int_equal(kill(d->pid, SIGHUP), 0);
     assert_true(log_shows(d, "reload: memtable_bytes = 16M"));
     th_expect_option(c, "l0_stop_trigger", "44");
@@ -198,29 +214,6 @@ static const char *other_value(const lsm_option_info *o, char *buf, size_t cap)
     return buf;
 }
 
-/* Waits until d answers a ping on d->sock; fails when it exits first. */
-static void wait_serving(th_daemon *d)
-{
-    double deadline = th_now() + 20;
-    for (;;) {
-        if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
-            d->pid = 0;
-            thd_dump_log(d);
-            fail_msg("lsmd exited during start-up");
-        }
-        lsmd_conn *c;
-        if (lsmd_connect(d->sock, &c) == 0) {
-            int rc = lsmd_ping(c);
-            lsmd_disconnect(c);
-            if (rc == 0)
-                return;
-        }
-        if (th_now() > deadline)
-            fail_msg("lsmd did not answer within 20 s");
-        usleep(20000);
-    }
-}
-
 /* Every option of the engine's table, given as a flag with a value other
  * than its default, is in force in the engine lsmd runs. */
 static void test_every_engine_option_as_a_flag(void **state)
@@ -246,17 +239,8 @@ static void test_every_engine_option_as_a_flag(void **state)
         name[n++] = o->name;
     }
     argv[argc] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(LSMD_BIN, argv);
-        _exit(127);
-    }
-    d->pid = pid;
-    wait_serving(d);
+    spawn_logged(d, argv, NULL, NULL);
+    thd_wait_serving(d);
     lsmd_conn *c = thd_connect(d);
     for (int i = 0; i < n; i++)
         th_expect_option(c, name[i], val[i]);
@@ -328,18 +312,9 @@ static void test_lsmd_socket_env(void **state)
     assert_true(asprintf(&xdg, "%s/xdg", d->root) > 0);
     assert_true(asprintf(&env_sock, "%s/env.sock", d->root) > 0);
     assert_int_equal(mkdir(xdg, 0700), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        setenv("LSMD_SOCKET", env_sock, 1);
-        setenv("XDG_RUNTIME_DIR", xdg, 1);
-        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(LSMD_BIN, LSMD_BIN, "--dir", d->db, "--workers", "1", (char *)NULL);
-        _exit(127);
-    }
-    d->pid = pid;
+    char *const argv[] = { LSMD_BIN, "--dir", d->db, "--workers", "1", NULL };
+    spawn_logged(d, argv, env_sock, xdg);
+    pid_t pid = d->pid;
     double deadline = th_now() + 10;
     struct stat st;
     while (stat(env_sock, &st) != 0) {
