@@ -1,85 +1,22 @@
 /*
- * config.h — lsmd settings: defaults, the INI file (libinih) and the
- * command-line flags, which share one set of keys.
+ * config.h — lsmd settings: the daemon_config they fill, its defaults
+ * (config_init) and what follows from them (config_finish).  The keys are
+ * config_keys.h, the INI file config_file.h, the command line flags.h:
+ * the file and the flags share one set of keys.
  *
  * A key is spelled with '_' in the file and '-' or '_' on the command line
  * (`--spin-us 20` == `spin_us = 20`).  Later settings win: defaults, then
- * the file named by --config, then the other flags.
+ * the file named by --config, then the other flags; the socket's path also
+ * comes from LSMD_SOCKET when no --socket flag gives it (it then wins over
+ * the file, so lsmd and lsmctl, which read the same variable, agree).
  *
- *   key                     meaning                                   default
- *   dir                     database directory (required)             -
- *   socket                  Unix socket path      $XDG_RUNTIME_DIR/lsmd.sock
- *                                                 else /tmp/lsmd-$UID/lsmd.sock
- *   workers                 worker threads (0 = one per usable CPU)   0
- *   numa                    off | auto | NODE                         auto
- *   compaction              leveled | tiered (engine compaction_style) engine's
- *   io                      auto | uring | posix                      auto
- *   spin_us                 busy-poll time before a worker sleeps     50
- *   max_clients             concurrent sessions                       256
- *   allow_uids, allow_gids  extra peers allowed (comma lists); the
- *                           daemon's own uid is always allowed        none
- *   admin_uids, admin_gids  peers that may FLUSH, COMPACT, SET_OPTION
- *                           (comma lists; a gid matches the primary or
- *                           a supplementary group); the daemon's own
- *                           uid always may.  They do not admit: an
- *                           admin must also be allowed to attach.     none
- *   -- admission (before the hello; docs/shm-protocol.md, "Attach") --
- *   socket_group            group (name or number) owning the socket,
- *                           which is then 0660; else the first of
- *                           allow_gids; else the socket is 0600      none
- *   max_pending             connections that have not said hello yet  64
- *   max_pending_per_uid     the same, per peer uid                    16
- *   hello_timeout_ms        a connection's deadline for its hello     1000
- *   max_request_bytes       largest WRITE_BATCH payload (4K .. 1G);
- *                           bigger ones get -E2BIG.  A PUT is bounded
- *                           by the key and value limits instead       2M
- *   log_level               error | warn | info | debug               env/info
- *   log_file                append the log to this file (0640) instead
- *                           of stderr; SIGHUP reopens it (rotation); ""
- *                           means stderr                              stderr
- *   max_snapshots           snapshot IDs listed at once; the directory
- *                           clients read holds exactly this many      4096
- *   max_clients_per_uid     sessions of one uid                max_clients/4
- *   max_snapshots_per_uid   snapshot pins (acquires + holds) of one
- *                           uid                             max_snapshots/4
- *   max_iters_per_uid       open iterators of one uid                 1024
- *   max_arena_bytes_per_uid bytes of shared segments of one uid         4G
- *   file_mode               octal permission bits of the database's
- *                           files (e.g. 0640: group may read); the
- *                           directory, when created, gets x where r
- *                           is set (0750).  Must include 0600 and lie
- *                           within 0666 (engine lsm_options.file_mode) 0600
- *   memtable_bytes, max_immutable_memtables, block_bytes,
- *   block_restart_interval, bloom_bits_per_key, sstable_target_bytes
- *                           lsm_options fields (engine/lsm.h)         engine's
- *   use_direct_io           1|0 (true/false, yes/no, on/off): tables
- *                           written with O_DIRECT; the block cache is
- *                           then the only cache (docs/tuning.md,
- *                           "Direct I/O").  Open-time only.  A flag
- *                           that may stand alone: --use-direct-io     0
- *   l0_compaction_trigger, level_size_ratio, tiered_size_ratio,
- *   tiered_min_merge, block_cache_bytes, compaction_threads,
- *   compaction_rate_mb, periodic_compaction_seconds, delayed_write_rate,
- *   max_subcompactions, compaction_readahead_bytes
- *                           runtime engine options, applied with
- *                           lsm_set_option right after lsm_open       engine's
- *   wal_retention_seconds, wal_retention_bytes
- *                           WALs kept after their flush for the change
- *                           feed (lsmctl changes): by age (seconds) and
- *                           total size (K/M/G); 0 and 0 = delete at
- *                           once.  Given to lsm_open (so the open keeps
- *                           them too); lsmctl set changes them later  0
+ * The keys, their defaults and meanings are one table, config_keys.h
+ * (printed by `lsmd --help`), plus every engine option (lsm_option_at).
  *
  * Engine options persist: a value given here wins over the one the
  * database last ran with (DIR/OPTIONS), which wins over the engine's
  * default; an option not given keeps its persisted value
  * (start_options.h).
- *   -- metrics (metrics_http.h, docs/operations.md "Monitoring") --
- *   metrics_listen          HOST:PORT serving GET /metrics (Prometheus
- *                           text); numeric host, [v6]:PORT, :PORT = all
- *                           interfaces, port 0 = any free one; "off"
- *                           or empty = none.  Unauthenticated: bind
- *                           it to loopback or a private network      off
  *
  * Limits and quotas.  Past max_snapshots an acquire is refused with
  * -EMFILE instead of unlisting someone's snapshot.  The *_per_uid quotas
@@ -97,8 +34,7 @@
  * where one exists (daemon.h: 1024 snapshot pins, 64 iterators).
  *
  * In the file, keys may sit before any section or under [lsmd]; an
- * [engine] section passes any NAME = VALUE to lsm_set_option unchecked,
- * except use_direct_io, an open-time field, which it sets as above.
+ * [engine] section takes engine options only (the same keys).
  * Sizes accept a K, M or G suffix (powers of 1024).
  *
  * Reload (SIGHUP, daemon/reload.h): the file and the flags are read again
@@ -167,14 +103,16 @@ typedef struct daemon_config {
     int hello_timeout_ms;
     size_t max_request_bytes; /* WRITE_BATCH payload bound (batcher.h) */
     lsm_options engine;     /* io_backend points at io */
-    config_engine_opt *engine_opts; /* owned, applied in order; main thread */
+    config_engine_opt *engine_opts; /* owned: the given engine options that can
+                                       change at run time, as text, for a
+                                       reload (reload.h); main thread */
     size_t n_engine_opts;
     int log_level;          /* enum lsm_log_level, -1 = not set; main thread */
     char *log_file;         /* owned, NULL = stderr; main thread */
     char *config_path;      /* owned: the last file config_load_file read */
     /* The open-time engine keys given (file or flags) this start, static
      * names: they win over DIR/OPTIONS (start_options.h). */
-    const char *engine_given[16];
+    const char *engine_given[64];
     size_t n_engine_given;
     /* metrics: the HTTP listener's address when metrics_on */
     bool metrics_on;
@@ -183,19 +121,6 @@ typedef struct daemon_config {
 
 /* Fills c with the defaults.  Never fails. */
 void config_init(daemon_config *c);
-
-/* Sets one key (either spelling) from its text value.
- * Errors: -EINVAL (unknown key or bad value; the log says which),
- *         -ENOMEM. */
-int config_set(daemon_config *c, const char *key, const char *value);
-
-/* true for a key that is a switch (use_direct_io): on the command line
- * `--use-direct-io` alone means `--use-direct-io 1`. */
-bool config_key_is_switch(const char *key);
-
-/* Reads an INI file with libinih.  Errors: -ENOENT/-EACCES (cannot open),
- * -EINVAL (a syntax error or a bad key; line number logged), -ENOMEM. */
-int config_load_file(daemon_config *c, const char *path);
 
 /* Checks the result and fills derived defaults (socket path, workers,
  * max_clients_per_uid, max_snapshots_per_uid, socket_gid).  Creates the

@@ -2,11 +2,28 @@
 #include "flags.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "config_file.h"
+#include "config_keys.h"
+
+/* --socket or --socket=... among the flags. */
+static bool socket_flag_given(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--socket") == 0 || strncmp(argv[i], "--socket=", 9) == 0)
+            return true;
+    return false;
+}
 
 int flags_parse(daemon_config *c, int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0)
+            return 2;
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 1; i < argc; i++) {
             const char *a = argv[i];
@@ -49,6 +66,14 @@ int flags_parse(daemon_config *c, int argc, char **argv)
                             val);
                 return rc == -ENOMEM ? rc : -EINVAL;
             }
+        }
+        /* LSMD_SOCKET after the file, before the flags: a --socket flag
+         * wins over it, and it wins over the file (config.h). */
+        const char *env = getenv("LSMD_SOCKET");
+        if (pass == 0 && env && *env && !socket_flag_given(argc, argv)) {
+            int rc = config_set(c, "socket", env);
+            if (rc)
+                return rc;
         }
     }
     return 0;

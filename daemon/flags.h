@@ -12,9 +12,12 @@
 
 #include "config.h"
 
-/* Applies argv[1..argc) to c.  Returns 0, 1 (-h/--help: the caller prints
- * the usage) or -EINVAL (a bad flag or value, or a bad config file: said
- * on stderr or in the log), -ENOMEM. */
+/* Applies argv[1..argc) to c, and LSMD_SOCKET (non-empty) as the socket
+ * unless a --socket flag gives one: flag > LSMD_SOCKET > file > default,
+ * the rule lsmctl and liblsmd follow.  Returns 0, 1 (-h/--help: the caller
+ * prints the usage), 2 (-V/--version: the caller prints the version) or
+ * -EINVAL (a bad flag or value, or a bad config file: said on stderr or in
+ * the log), -ENOMEM. */
 int flags_parse(daemon_config *c, int argc, char **argv);
 
 #endif

@@ -1,12 +1,11 @@
 /*
  * main.c — lsmd: flags, start-up, the main event loop and clean shutdown.
  *
- *   lsmd --dir DIR [--socket PATH] [--config FILE] [--workers N]
- *        [--numa auto|off|NODE] [--compaction leveled|tiered]
- *        [--io auto|uring|posix] [--use-direct-io]
- *        [--metrics-listen HOST:PORT] [--KEY VALUE ...]
+ *   lsmd --dir DIR [--config FILE] [--KEY VALUE ...]
+ *   lsmd --help | --version
  *
- * Every key of config.h is also a flag.  The main thread owns one epoll
+ * Every key of the configuration (config_keys.h, and every engine option)
+ * is also a flag; --help prints them all.  The main thread owns one epoll
  * set: the listening socket, a signalfd (SIGTERM, SIGINT; SIGHUP reloads:
  * reload.h), connections that
  * have not said hello yet (admission.h: capped, dropped after
@@ -36,6 +35,7 @@
 #include "admin_queue.h"
 #include "admission.h"
 #include "config.h"
+#include "config_keys.h"
 #include "daemon.h"
 #include "flags.h"
 #include "listener.h"
@@ -64,25 +64,6 @@ typedef struct main_loop {
     int metrics_fd;          /* bound before the engine opens, -1 none */
     metrics_http *metrics;   /* GET /metrics (metrics_http.h), NULL when off */
 } main_loop;
-
-static void usage(FILE *f)
-{
-    fputs("usage: lsmd --dir DIR [--socket PATH] [--config FILE] [--workers N]\n"
-          "            [--numa auto|off|NODE] [--compaction leveled|tiered]\n"
-          "            [--io auto|uring|posix] [--use-direct-io]\n"
-          "            [--metrics-listen HOST:PORT] [--KEY VALUE ...]\n"
-          "Every configuration key (see daemon/config.h) is also a flag, e.g.\n"
-          "--spin-us 50, --memtable-bytes 64M, --allow-uids 1000,1001.\n"
-          "--use-direct-io: write tables with O_DIRECT; the block cache\n"
-          "(--block-cache-bytes) is then the only cache (docs/tuning.md).\n"
-          "--log-file PATH: append the log there (SIGHUP reopens it).\n"
-          "SIGHUP reloads the --config file's runtime options; SIGTERM stops.\n"
-          "Engine options persist in DIR/OPTIONS (lsmctl set, lsmctl options);\n"
-          "a key given here or in --config wins over the persisted value.\n"
-          "--metrics-listen 127.0.0.1:9464: serve GET /metrics (Prometheus text;\n"
-          "off by default; docs/operations.md, \"Monitoring\").\n",
-          f);
-}
 
 /* ---- the snapshot directory ---------------------------------------------- */
 
@@ -277,18 +258,6 @@ static int open_engine(daemon_ctx *d)
         log_error("lsmd: cannot open %s: %s", c->dir, lsm_strerror(rc));
         return rc;
     }
-    for (size_t i = 0; i < c->n_engine_opts; i++) {
-        const config_engine_opt *o = &c->engine_opts[i];
-        rc = lsm_set_option(d->db, o->name, o->value);
-        if (rc) {
-            log_error("lsmd: engine option %s = %s refused: %s%s", o->name, o->value,
-                      lsm_strerror(rc),
-                      strcmp(o->name, "compaction_style") == 0
-                          ? " (this engine build may not support switching styles yet)"
-                          : "");
-            return rc;
-        }
-    }
     return 0;
 }
 
@@ -369,15 +338,20 @@ int main(int argc, char **argv)
     daemon_config cfg;
     config_init(&cfg);
     int rc = flags_parse(&cfg, argc, argv);
-    if (rc == 1) {
-        usage(stdout);
+    if (rc == 1 || rc == 2) {
+        if (rc == 1)
+            config_usage(stdout);
+        else
+            printf("lsmd %s\n", LSM_VERSION);
         config_free(&cfg);
         return 0;
     }
     /* Logging first: config_finish's warnings then go where the log goes. */
     if (rc || (rc = config_apply_logging(&cfg)) != 0 || (rc = config_finish(&cfg)) != 0) {
         if (!cfg.dir)
-            usage(stderr);
+            fputs("usage: lsmd --dir DIR [--config FILE] [--KEY VALUE ...]; lsmd --help lists "
+                  "the keys\n",
+                  stderr);
         config_free(&cfg);
         return 2;
     }

@@ -71,15 +71,8 @@ static const struct restart_key {
     F("max_arena_bytes_per_uid", max_arena_bytes_per_uid), F("max_pending", max_pending),
     F("max_pending_per_uid", max_pending_per_uid), F("hello_timeout_ms", hello_timeout_ms),
     F("max_request_bytes", max_request_bytes),
-    F("memtable_bytes", engine.memtable_bytes),
-    F("max_immutable_memtables", engine.max_immutable_memtables),
-    F("block_bytes", engine.block_bytes),
-    F("block_restart_interval", engine.block_restart_interval),
-    F("bloom_bits_per_key", engine.bloom_bits_per_key),
-    F("sstable_target_bytes", engine.sstable_target_bytes),
-    F("use_direct_io", engine.use_direct_io), F("file_mode", engine.file_mode),
-    F("wal_retention_seconds", engine.wal_retention_seconds),
-    F("wal_retention_bytes", engine.wal_retention_bytes),
+    F("create_if_missing", engine.create_if_missing),
+    F("error_if_exists", engine.error_if_exists),
 }, k_strings[] = {
     F("dir", dir), F("socket", socket_path), F("io", io), F("socket_group", socket_group),
 };
@@ -110,6 +103,14 @@ static int report_restart_keys(const daemon_config *oc, const daemon_config *nc)
         const struct restart_key *k = &k_scalars[i];
         if (memcmp((const char *)oc + k->off, (const char *)nc + k->off, k->size) != 0)
             restart_changed(k->name, &n);
+    }
+    /* The engine's open-time options (its runtime ones are engine_opts). */
+    const lsm_option_info *o;
+    for (size_t i = 0; (o = lsm_option_at(i)) != NULL; i++) {
+        char was[64], now[64];
+        if (!o->runtime && lsm_options_get(&oc->engine, o->name, was, sizeof was) >= 0 &&
+            lsm_options_get(&nc->engine, o->name, now, sizeof now) >= 0 && strcmp(was, now))
+            restart_changed(o->name, &n);
     }
     if (oc->numa != nc->numa || oc->numa_node != nc->numa_node)
         restart_changed("numa", &n);

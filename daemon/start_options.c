@@ -36,7 +36,9 @@ int start_options(const daemon_config *c, lsm_options *out)
                   c->dir, lsm_strerror(rc));
         return rc;
     }
-    /* The open-time keys given: back to the given value. */
+    /* Every engine key given (open-time or runtime): back to the given
+     * value.  A given compaction_style is in force from the open on, so
+     * the persisted one never starts a compaction. */
     for (size_t i = 0; i < c->n_engine_given; i++) {
         const char *name = c->engine_given[i];
         char given[64];
@@ -44,16 +46,6 @@ int start_options(const daemon_config *c, lsm_options *out)
             continue;
         note_override(&merged, c->dir, name, given);
         (void)lsm_options_set(&merged, name, given);
-    }
-    /* The runtime keys given, in order: in force from the open on (a
-     * given compaction_style never lets the persisted one start a
-     * compaction); main sets them again after lsm_open. */
-    for (size_t i = 0; i < c->n_engine_opts; i++) {
-        const config_engine_opt *o = &c->engine_opts[i];
-        note_override(&merged, c->dir, o->name, o->value);
-        lsm_options next = merged;
-        if (lsm_options_set(&next, o->name, o->value) == 0)
-            merged = next;
     }
     *out = merged;
     return 0;

@@ -19,10 +19,8 @@
 
 #include "config.h"
 
-/* Fills *out for lsm_open as above.  The runtime keys of the config
- * (c->engine_opts) are in *out too, and main applies them again with
- * lsm_set_option after the open, which refuses the ones not settable at
- * run time.  Errors: LSM_ECORRUPT, LSM_EVERSION, -EINVAL (a bad
+/* Fills *out for lsm_open as above: c->engine, with every engine key not
+ * given (c->engine_given) taken from DIR/OPTIONS when it has one.  Errors: LSM_ECORRUPT, LSM_EVERSION, -EINVAL (a bad
  * OPTIONS file: logged), -errno (cannot read it). */
 int start_options(const daemon_config *c, lsm_options *out);
 

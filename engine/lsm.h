@@ -97,8 +97,10 @@ typedef struct lsm_options {
                                    appends for bulk loads, slow reads of the
                                    live memtable) */
 
-    /* Compaction (all but max_open_files can change at run time with
-     * lsm_set_option under the same name). */
+    /* Compaction.  Each can change at run time with lsm_set_option under
+     * the same name except max_open_files, use_direct_io, io_backend, io
+     * and file_mode (lsm_set_option's list of names, and lsm_option_at,
+     * say which options can). */
     const char *compaction_style; /* "leveled" (default) or "tiered" */
     int l0_compaction_trigger;  /* default 4: leveled L0 files that start an
                                    L0 compaction into the base level */
@@ -600,6 +602,22 @@ int lsm_get_option(lsm_db *db, const char *name, char *buf, size_t cap);
  * (unknown name or bad value: logged; *o unchanged). */
 int lsm_options_get(const lsm_options *o, const char *name, char *buf, size_t cap);
 int lsm_options_set(lsm_options *o, const char *name, const char *value);
+
+/* ---- The option table ---------------------------------------------------- */
+/* Every persisted option (the list above: compaction_style, memtable_impl,
+ * the numeric fields of lsm_options, file_mode), in lsm_get_option's
+ * order, for programs that present them (lsmd derives its flags, INI keys
+ * and --help from it). */
+typedef struct lsm_option_info {
+    const char *name; /* as lsm_set_option, lsm_get_option and OPTIONS spell it */
+    const char *help; /* its meaning in one line */
+    int runtime;      /* 1: lsm_set_option changes it on an open database;
+                         0: lsm_open only */
+} lsm_option_info;
+
+/* The i-th option (0-based), or NULL when i is past the last.  Static
+ * storage: never freed.  Thread safety: any thread. */
+const lsm_option_info *lsm_option_at(size_t i);
 
 /* A malloc'd JSON object (free with lsm_free) describing levels, I/O,
  * WAL, cache, compaction and stall statistics and the recent

@@ -14,7 +14,7 @@ CRASH_SRC  := $(wildcard tests/crash/test_*.c)
 ITEST_SRC  := $(wildcard tests/integration/test_*.c)
 UNIT_BIN   := $(call test_bin,$(UNIT_SRC) $(CRASH_SRC))
 ITEST_BIN  := $(call test_bin,$(ITEST_SRC))
-DAEMON_UNIT_BIN := $(addprefix $(B)/tests/,test_snapshot_registry test_daemon_config test_uid_quota)
+DAEMON_UNIT_BIN := $(addprefix $(B)/tests/,test_snapshot_registry test_daemon_config test_uid_quota test_config_keys)
 BENCH_UNIT_BIN  := $(filter $(B)/tests/test_bench_%,$(UNIT_BIN))
 ATTACK_BIN := $(addprefix $(B)/tests/,test_bad_clients test_snapshot_caps test_admission test_lsmd_multi_get \
                 test_big_batch test_admin_auth)

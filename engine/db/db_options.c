@@ -28,42 +28,63 @@ struct opt_desc {
     double min, max;
     bool runtime;
     double runtime_min; /* a stricter floor for lsm_set_option, or 0 */
+    const char *help;   /* one line for lsm_option_at (lsmd --help) */
 };
 
-#define OPT(name, kind, min, max, rt) { #name, kind, offsetof(lsm_options, name), min, max, rt, 0 }
+#define OPT(name, kind, min, max, rt, help)                                                   \
+    { #name, kind, offsetof(lsm_options, name), min, max, rt, 0, help }
 
+/* The meanings are lsm.h's field comments cut to a line: lsmd --help and
+ * its man page print them, so a new row documents its own flag. */
 static const struct opt_desc g_opts[] = {
     /* A running database is not shrunk below LSM_MIN_RUNTIME_MEMTABLE_BYTES:
      * a request could otherwise make every few writes create a WAL, a
      * table and a MANIFEST edit.  Tests and embedders may still open with
      * tiny memtables on purpose (many flushes). */
     { "memtable_bytes", OPT_SIZE, offsetof(lsm_options, memtable_bytes), 4096,
-      1099511627776.0, true, LSM_MIN_RUNTIME_MEMTABLE_BYTES },
-    OPT(max_immutable_memtables, OPT_INT, 1, DB_MAX_IMM, false),
-    OPT(block_bytes, OPT_SIZE, 64, 64 << 20, false),
-    OPT(block_restart_interval, OPT_INT, 1, 1024, false),
-    OPT(bloom_bits_per_key, OPT_INT, 0, 64, false),
-    OPT(sstable_target_bytes, OPT_SIZE, 4096, 1099511627776.0, true),
-    OPT(l0_compaction_trigger, OPT_INT, 1, 1000, true),
-    OPT(l0_slowdown_trigger, OPT_INT, 1, 10000, true),
-    OPT(l0_stop_trigger, OPT_INT, 1, 10000, true),
-    OPT(delayed_write_rate, OPT_SIZE, 0, 1099511627776.0, true),
-    OPT(level_size_ratio, OPT_DOUBLE, 1.5, 1000, true),
-    OPT(level_base_bytes, OPT_SIZE, 4096, 1099511627776.0, true),
-    OPT(tiered_size_ratio, OPT_DOUBLE, 0, 100, true),
-    OPT(tiered_min_merge, OPT_INT, 2, 1000, true),
-    OPT(tiered_max_runs, OPT_INT, 2, 1000, true),
-    OPT(tiered_max_space_amp, OPT_DOUBLE, 0.1, 1000, true),
-    OPT(compaction_threads, OPT_INT, 1, DB_MAX_COMPACTION_THREADS, true),
-    OPT(compaction_rate_mb, OPT_INT, 0, 1000000, true),
-    OPT(max_subcompactions, OPT_INT, 1, 16, true),
-    OPT(compaction_readahead_bytes, OPT_SIZE, 0, 1 << 30, true),
-    OPT(periodic_compaction_seconds, OPT_U64, 0, 1e12, true),
-    OPT(block_cache_bytes, OPT_SIZE, 0, 1099511627776.0 * 16, true),
-    OPT(max_open_files, OPT_INT, 10, 1000000, false),
-    OPT(use_direct_io, OPT_INT, 0, 1, false),
-    OPT(wal_retention_seconds, OPT_U64, 0, 1e12, true),
-    OPT(wal_retention_bytes, OPT_SIZE, 0, 1099511627776.0 * 1024, true),
+      1099511627776.0, true, LSM_MIN_RUNTIME_MEMTABLE_BYTES,
+      "a memtable this full is frozen and flushed to level 0 (>= 64K at run time)" },
+    OPT(max_immutable_memtables, OPT_INT, 1, DB_MAX_IMM, false,
+        "frozen memtables awaiting flush before writers wait"),
+    OPT(block_bytes, OPT_SIZE, 64, 64 << 20, false, "target data block size"),
+    OPT(block_restart_interval, OPT_INT, 1, 1024, false, "keys between restart points"),
+    OPT(bloom_bits_per_key, OPT_INT, 0, 64, false, "bloom filter bits per key; 0 = no filter"),
+    OPT(sstable_target_bytes, OPT_SIZE, 4096, 1099511627776.0, true, "compaction output file size"),
+    OPT(l0_compaction_trigger, OPT_INT, 1, 1000, true,
+        "leveled: L0 files that start an L0 compaction"),
+    OPT(l0_slowdown_trigger, OPT_INT, 1, 10000, true,
+        "L0 files at which writes are paced to delayed_write_rate"),
+    OPT(l0_stop_trigger, OPT_INT, 1, 10000, true,
+        "L0 files at which writes wait for compaction"),
+    OPT(delayed_write_rate, OPT_SIZE, 0, 1099511627776.0, true,
+        "bytes/s written while slowed down; 0 = no slowdown, only the stop"),
+    OPT(level_size_ratio, OPT_DOUBLE, 1.5, 1000, true, "leveled: size ratio between levels"),
+    OPT(level_base_bytes, OPT_SIZE, 4096, 1099511627776.0, true,
+        "leveled: largest target of the base level"),
+    OPT(tiered_size_ratio, OPT_DOUBLE, 0, 100, true,
+        "tiered: a run joins a merge while <= (1 + ratio) x the newer runs"),
+    OPT(tiered_min_merge, OPT_INT, 2, 1000, true, "tiered: fewest runs to merge"),
+    OPT(tiered_max_runs, OPT_INT, 2, 1000, true, "tiered: bound on sorted runs"),
+    OPT(tiered_max_space_amp, OPT_DOUBLE, 0.1, 1000, true,
+        "tiered: merge everything when newer runs exceed this x the oldest"),
+    OPT(compaction_threads, OPT_INT, 1, DB_MAX_COMPACTION_THREADS, true,
+        "background compactions (1..16)"),
+    OPT(compaction_rate_mb, OPT_INT, 0, 1000000, true,
+        "compaction output MB/s; 0 = unlimited"),
+    OPT(max_subcompactions, OPT_INT, 1, 16, true,
+        "threads one compaction job may split into (1..16)"),
+    OPT(compaction_readahead_bytes, OPT_SIZE, 0, 1 << 30, true,
+        "read-ahead window per compaction input; 0 = off"),
+    OPT(periodic_compaction_seconds, OPT_U64, 0, 1e12, true,
+        "compact files older than this; 0 = off"),
+    OPT(block_cache_bytes, OPT_SIZE, 0, 1099511627776.0 * 16, true, "cache of data blocks"),
+    OPT(max_open_files, OPT_INT, 10, 1000000, false, "table readers kept open"),
+    OPT(use_direct_io, OPT_INT, 0, 1, false,
+        "1: write tables with O_DIRECT; the block cache is the only cache"),
+    OPT(wal_retention_seconds, OPT_U64, 0, 1e12, true,
+        "change feed: keep flushed WALs this long (0 and wal_retention_bytes 0: none)"),
+    OPT(wal_retention_bytes, OPT_SIZE, 0, 1099511627776.0 * 1024, true,
+        "change feed: keep flushed WALs up to this total size (0 = no size limit)"),
 };
 
 static const struct opt_desc *find_opt(const char *name)
@@ -344,6 +365,38 @@ static const char *named(int i, const struct opt_desc **d, int *special)
     }
     *special = NAMED_MODE;
     return "file_mode";
+}
+
+/* lsm_option_at's table: filled once from named() and g_opts. */
+static lsm_option_info g_info[N_NAMED];
+static pthread_once_t g_info_once = PTHREAD_ONCE_INIT;
+
+static void fill_info(void)
+{
+    for (int i = 0; i < N_NAMED; i++) {
+        const struct opt_desc *d;
+        int sp;
+        g_info[i].name = named(i, &d, &sp);
+        if (d) {
+            g_info[i].help = d->help;
+            g_info[i].runtime = d->runtime;
+        } else if (sp == NAMED_STYLE) {
+            g_info[i].help = "leveled or tiered";
+            g_info[i].runtime = 1; /* check_runtime's special case */
+        } else if (sp == NAMED_IMPL) {
+            g_info[i].help = "skiplist, or vector (fast bulk loads, slow reads of the live "
+                             "memtable)";
+        } else {
+            g_info[i].help = "octal permission bits of the files the engine creates (within "
+                             "0666, at least 0600)";
+        }
+    }
+}
+
+const lsm_option_info *lsm_option_at(size_t i)
+{
+    pthread_once(&g_info_once, fill_info);
+    return i < (size_t)N_NAMED ? &g_info[i] : NULL;
 }
 
 /* The option's index in the persisted list, or -1 for an unknown name. */

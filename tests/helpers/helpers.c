@@ -98,3 +98,29 @@ size_t th_cached_pages(const char *path, size_t *pages)
         *pages = n;
     return cached;
 }
+
+char *th_read_source(const char *src_file, const char *rel)
+{
+    const char *t = strstr(src_file, "tests/");
+    char *path;
+    if (asprintf(&path, "%.*s%s", t ? (int)(t - src_file) : 0, src_file, rel) < 0)
+        fail_msg("asprintf");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s (tests run from the source tree's root)", path);
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    do {
+        if (len + 4096 + 1 > cap) {
+            cap = (cap + 4096) * 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        n = fread(buf + len, 1, 4096, f);
+        len += n;
+    } while (n > 0);
+    fclose(f);
+    buf[len] = '\0';
+    free(path);
+    return buf;
+}

@@ -43,4 +43,9 @@ size_t th_cached_pages(const char *path, size_t *pages);
  * pattern "\"stops\":").  Fails the test when either is missing. */
 unsigned long long th_json_u64(const char *json, const char *anchor, const char *pattern);
 
+/* A file of the source tree, whole and NUL-terminated (malloc'd): rel
+ * (e.g. "engine/lsm.h") from the root that holds src_file (pass __FILE__,
+ * which names a file under tests/).  Fails the test when unreadable. */
+char *th_read_source(const char *src_file, const char *rel);
+
 #endif

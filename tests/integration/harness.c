@@ -82,6 +82,11 @@ void thd_spawn(th_daemon *d, const char *const *extra)
 void thd_start(th_daemon *d, const char *const *extra)
 {
     thd_spawn(d, extra);
+    thd_wait_serving(d);
+}
+
+void thd_wait_serving(th_daemon *d)
+{
     pid_t pid = d->pid;
     double deadline = th_now() + 20;
     for (;;) {
@@ -179,6 +184,15 @@ lsmd_conn *thd_connect(const th_daemon *d)
     if (rc)
         fail_msg("lsmd_connect(%s): %s", d->sock, lsmd_strerror(rc));
     return c;
+}
+
+void th_expect_option(lsmd_conn *c, const char *name, const char *want)
+{
+    char *v = NULL;
+    assert_int_equal(lsmd_get_option(c, name, &v), 0);
+    if (strcmp(v, want) != 0)
+        fail_msg("%s = %s, want %s", name, v, want);
+    free(v);
 }
 
 int thd_lsmctl(const th_daemon *d, int (*prep)(void *), void *arg, const char *const *args,

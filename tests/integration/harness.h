@@ -45,6 +45,8 @@ void thd_init(th_daemon *d, const char *bin, const char *tag);
  * NULL, else NULL-terminated) with stderr to the log, and waits until a
  * client can ping it (up to 20 s). */
 void thd_start(th_daemon *d, const char *const *extra);
+/* The waiting half of thd_start, for a d->pid started another way. */
+void thd_wait_serving(th_daemon *d);
 /* The same without the wait: the daemon may not accept yet. */
 void thd_spawn(th_daemon *d, const char *const *extra);
 /* SIGTERM and wait: the exit status (0 = clean), or 128+signal. */
@@ -60,6 +62,9 @@ void thd_cleanup(th_daemon *d);
 
 /* Connects to d, failing the test on error. */
 lsmd_conn *thd_connect(const th_daemon *d);
+
+/* Fails the test unless the engine option name reads want (get-option). */
+void th_expect_option(lsmd_conn *c, const char *name, const char *want);
 
 /* Runs `lsmctl --socket d->sock ARGS...` (args NULL-terminated) in a child
  * that first calls prep(arg) when prep is not NULL (e.g. to change uid or

@@ -44,15 +44,6 @@ static int lsmctl(const th_daemon *d, const char *args, char *out, size_t cap)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static void expect_option(lsmd_conn *c, const char *name, const char *want)
-{
-    char *v = NULL;
-    assert_int_equal(lsmd_get_option(c, name, &v), 0);
-    if (strcmp(v, want) != 0)
-        fail_msg("%s = %s, want %s", name, v, want);
-    free(v);
-}
-
 static char *stats(lsmd_conn *c)
 {
     char *json;
@@ -110,10 +101,10 @@ static void test_set_survives_kill_and_keeps_shape(void **state)
 
     thd_start(d, NULL); /* no flags: the persisted options */
     c = thd_connect(d);
-    expect_option(c, "compaction_style", "tiered");
-    expect_option(c, "tiered_min_merge", "8");
-    expect_option(c, "level_size_ratio", "7.5");
-    expect_option(c, "delayed_write_rate", "8388608");
+    th_expect_option(c, "compaction_style", "tiered");
+    th_expect_option(c, "tiered_min_merge", "8");
+    th_expect_option(c, "level_size_ratio", "7.5");
+    th_expect_option(c, "delayed_write_rate", "8388608");
     char out[4096];
     assert_int_equal(lsmctl(d, "get-option compaction_style", out, sizeof out), 0);
     assert_string_equal(out, "tiered");
@@ -153,9 +144,9 @@ static void test_given_flag_wins_and_is_logged(void **state)
                                   "--log-level", "info", NULL };
     thd_start(d, flags);
     lsmd_conn *c = thd_connect(d);
-    expect_option(c, "compaction_style", "leveled");     /* given */
-    expect_option(c, "block_bytes", "8192");             /* given, open-time */
-    expect_option(c, "l0_compaction_trigger", "6");      /* persisted */
+    th_expect_option(c, "compaction_style", "leveled");     /* given */
+    th_expect_option(c, "block_bytes", "8192");             /* given, open-time */
+    th_expect_option(c, "l0_compaction_trigger", "6");      /* persisted */
     if (!log_has(d, "option compaction_style = leveled given at this start "
                     "overrides tiered persisted")) {
         thd_dump_log(d);
@@ -167,8 +158,8 @@ static void test_given_flag_wins_and_is_logged(void **state)
     /* What was given is now the persisted value. */
     thd_start(d, NULL);
     c = thd_connect(d);
-    expect_option(c, "compaction_style", "leveled");
-    expect_option(c, "block_bytes", "8192");
+    th_expect_option(c, "compaction_style", "leveled");
+    th_expect_option(c, "block_bytes", "8192");
     lsmd_disconnect(c);
     assert_int_equal(thd_stop(d), 0);
 }
@@ -210,7 +201,7 @@ static void test_damaged_options_file_stops_start(void **state)
     size_t vlen;
     assert_int_equal(lsmd_get(c, 0, "k", 1, &v, &vlen), 0);
     free(v);
-    expect_option(c, "compaction_style", "leveled");
+    th_expect_option(c, "compaction_style", "leveled");
     lsmd_disconnect(c);
     assert_int_equal(thd_stop(d), 0);
 }

@@ -15,6 +15,8 @@
 
 #include "base/log.h"
 #include "config.h"
+#include "config_file.h"
+#include "config_keys.h"
 #include "flags.h"
 #include "start_options.h"
 
@@ -42,19 +44,24 @@ static void test_keys_and_values(void **state)
     assert_string_equal(c.engine.io_backend, "posix");
     assert_int_equal(config_set(&c, "io", "auto"), 0);
     assert_null(c.engine.io_backend);
-    assert_int_equal(config_set(&c, "compaction", "tiered"), 0);
-    assert_int_equal(c.n_engine_opts, 1);
-    assert_string_equal(c.engine_opts[0].name, "compaction_style");
-    assert_string_equal(c.engine_opts[0].value, "tiered");
-    assert_int_equal(config_set(&c, "l0_compaction_trigger", "8"), 0);
+    /* memtable_bytes changes at run time: kept for a reload too */
     assert_int_equal(c.n_engine_opts, 2);
+    assert_string_equal(c.engine_opts[1].value, "64K"); /* lsm_set_option's spelling */
+    assert_int_equal(config_set(&c, "compaction", "tiered"), 0);
+    assert_int_equal(c.n_engine_opts, 3);
+    assert_string_equal(c.engine_opts[2].name, "compaction_style");
+    assert_string_equal(c.engine_opts[2].value, "tiered");
+    assert_string_equal(c.engine.compaction_style, "tiered");
+    assert_int_equal(config_set(&c, "l0_compaction_trigger", "8"), 0);
+    assert_int_equal(c.n_engine_opts, 4);
+    assert_int_equal(c.engine.l0_compaction_trigger, 8);
     /* Both spellings of the compaction I/O keys reach lsm_set_option. */
     assert_int_equal(config_set(&c, "max-subcompactions", "2"), 0);
     assert_int_equal(config_set(&c, "compaction_readahead_bytes", "4M"), 0);
-    assert_int_equal(c.n_engine_opts, 4);
-    assert_string_equal(c.engine_opts[2].name, "max_subcompactions");
-    assert_string_equal(c.engine_opts[3].name, "compaction_readahead_bytes");
-    assert_string_equal(c.engine_opts[3].value, "4M");
+    assert_int_equal(c.n_engine_opts, 6);
+    assert_string_equal(c.engine_opts[4].name, "max_subcompactions");
+    assert_string_equal(c.engine_opts[5].name, "compaction_readahead_bytes");
+    assert_string_equal(c.engine_opts[5].value, "4M");
     /* use_direct_io: an open-time lsm_options field, not a runtime option */
     assert_int_equal(c.engine.use_direct_io, 0);
     assert_int_equal(config_set(&c, "use-direct-io", "1"), 0);
@@ -74,7 +81,7 @@ static void test_keys_and_values(void **state)
     assert_int_equal(config_set(&c, "wal_retention_seconds", "-5"), -EINVAL);
     assert_int_equal(config_set(&c, "wal_retention_bytes", "lots"), -EINVAL);
     assert_int_equal(c.engine.wal_retention_bytes, 2ull << 30);
-    assert_int_equal(c.n_engine_opts, 4);
+    assert_int_equal(c.n_engine_opts, 8); /* refusals add nothing */
     assert_true(config_key_is_switch("use-direct-io"));
     assert_false(config_key_is_switch("workers"));
 

@@ -6,6 +6,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,12 +129,85 @@ static void test_periodic_compaction(void **state)
     th_rmrf_free(dir);
 }
 
+/* The names lsm.h gives in lsm_set_option's comment ("Names: ... (see"),
+ * parenthesized value lists dropped; returns how many (at most cap). */
+static size_t documented_runtime_names(const char *h, char names[][64], size_t cap)
+{
+    const char *p = strstr(h, "Changes an option at runtime.  Names:");
+    assert_non_null(p);
+    p = strchr(p, ':') + 1;
+    const char *end = strstr(p, "(see lsm_options");
+    assert_non_null(end);
+    size_t n = 0;
+    int depth = 0;
+    while (p < end) {
+        if (*p == '(' || *p == ')') {
+            depth += *p == '(' ? 1 : -1;
+            p++;
+        } else if (!depth && ((*p >= 'a' && *p <= 'z') || *p == '_')) {
+            size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+            assert_true(len < 64 && n < cap);
+            memcpy(names[n], p, len);
+            names[n++][len] = '\0';
+            p += len;
+        } else {
+            p++;
+        }
+    }
+    return n;
+}
+
+/* lsm.h's list of run-time names is the engine's table's (lsm_option_at,
+ * runtime = 1), and that flag says truly what lsm_set_option takes: each
+ * option set to its own current value on an open database succeeds
+ * exactly when the table calls it runtime. */
+static void test_lsm_h_lists_every_runtime_option(void **state)
+{
+    (void)state;
+    char *h = th_read_source(__FILE__, "engine/lsm.h");
+    static char doc[64][64];
+    size_t ndoc = documented_runtime_names(h, doc, 64);
+    free(h);
+    size_t nrt = 0;
+    const lsm_option_info *o;
+    for (size_t i = 0; (o = lsm_option_at(i)) != NULL; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < ndoc; j++)
+            listed |= strcmp(doc[j], o->name) == 0;
+        if (o->runtime && !listed)
+            fail_msg("engine/lsm.h: lsm_set_option's list misses %s", o->name);
+        if (!o->runtime && listed)
+            fail_msg("engine/lsm.h lists %s for lsm_set_option, which refuses it", o->name);
+        assert_non_null(o->help);
+        assert_true(strlen(o->help) > 5);
+        nrt += o->runtime != 0;
+    }
+    if (ndoc != nrt)
+        fail_msg("engine/lsm.h lists %zu run-time names, the engine has %zu", ndoc, nrt);
+    assert_true(nrt >= 20);
+
+    char *dir = th_tempdir("optlist");
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, NULL, &db), 0);
+    for (size_t i = 0; (o = lsm_option_at(i)) != NULL; i++) {
+        char v[64];
+        assert_true(lsm_get_option(db, o->name, v, sizeof v) > 0);
+        int rc = lsm_set_option(db, o->name, v);
+        if ((rc == 0) != (o->runtime != 0))
+            fail_msg("%s: table says runtime=%d, lsm_set_option(%s) = %d", o->name,
+                     o->runtime, v, rc);
+    }
+    assert_int_equal(lsm_close(db), 0);
+    th_rmrf_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_documented_name),
         cmocka_unit_test(test_open_refuses_bad_options),
         cmocka_unit_test(test_periodic_compaction),
+        cmocka_unit_test(test_lsm_h_lists_every_runtime_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
