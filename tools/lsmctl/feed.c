@@ -155,10 +155,15 @@ static int sequence_after(const char *path, uint64_t *seq)
     return 0;
 }
 
+int check_changes(cmd_args *a)
+{
+    if (a->has_since == (a->after != NULL))
+        return ctl_usage_err("changes takes one of --since SEQ and --after FILE");
+    return 0;
+}
+
 int cmd_changes(lsmd_conn *c, const cmd_args *a)
 {
-    if (a->npos != 0 || a->has_since == (a->after != NULL))
-        return ctl_usage_err("changes --since SEQ | --after FILE [--follow] > FILE");
     int rc = refuse_tty("changes");
     if (rc)
         return rc;
