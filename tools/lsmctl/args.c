@@ -10,8 +10,6 @@
 
 #include "lsmctl.h"
 
-bool ctl_hex;
-
 /* Global options: every command takes them. */
 enum { G_SOCKET = 1u << 16, G_JSON = 1u << 17, G_HELP = 1u << 18, G_VERSION = 1u << 19,
        G_COMMANDS = 1u << 20 };

@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "bytes.h"
-#include "lsmctl.h"
+
+bool ctl_hex;
 
 /* The length (1..4) of the valid UTF-8 sequence at p, or 0 when the bytes
  * there are not one (overlong forms, surrogates and code points above

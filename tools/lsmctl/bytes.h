@@ -29,6 +29,9 @@ void ctl_write_hex(FILE *f, const void *p, size_t n);
 /* The JSON form. */
 void ctl_json_bytes(FILE *f, const void *p, size_t n);
 
+/* --hex given: keys and values in and out as hex (set by main.c). */
+extern bool ctl_hex;
+
 /* A key or value in the mode of the command line: hex under --hex, else
  * text (ctl_write_data) or JSON (ctl_json_data, a hex string under --hex). */
 void ctl_write_data(FILE *f, const void *p, size_t n);

@@ -89,7 +89,6 @@ typedef struct ctl_line {
 } ctl_line;
 
 extern bool ctl_json; /* --json given (anywhere on the line) */
-extern bool ctl_hex;  /* --hex: keys and values in and out as hex */
 
 /* Parses a command line without the program name: options anywhere
  * (--name VALUE or --name=VALUE), `--` ends them, a lone `-` and negative
