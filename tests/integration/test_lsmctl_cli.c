@@ -26,7 +26,8 @@
  *                  the JSON way and writes other bytes as {"hex":...}.
  *   shell_quoting  "..." with escapes and '...' literal in `shell`; what
  *                  scan prints goes back in unchanged; each bad line is
- *                  refused with its message and the shell goes on.
+ *                  refused with its message and the shell goes on (put
+ *                  KEY - and load - too: stdin holds the commands).
  */
 #include "helpers.h"
 
@@ -480,6 +481,7 @@ static void test_shell_quoting(void **state)
         "put \"unterminated\n"
         "put k \"\\q\"\n"
         "put k -\n"
+        "load -\n"
         "--socket x stats\n"
         "shell\n"
         "get --hex \"\"\n"
@@ -491,8 +493,9 @@ static void test_shell_quoting(void **state)
     assert_non_null(strstr(o.err, "shell line 9: unterminated \""));
     assert_non_null(strstr(o.err, "shell line 10: unknown escape in \"...\""));
     assert_non_null(strstr(o.err, "put KEY -: not in shell (its stdin holds the commands)"));
+    assert_non_null(strstr(o.err, "load -: not in shell (its stdin holds the commands)"));
     assert_non_null(strstr(o.err, "--socket: the shell keeps the connection it started with"));
-    assert_non_null(strstr(o.err, "shell line 13: already in the shell"));
+    assert_non_null(strstr(o.err, "shell line 14: already in the shell"));
     free(o.out);
     /* What scan printed goes back in through shell unchanged. */
     const char *again = "put copy \"x\\x00y\\n\"\nget --hex 636f7079\n";

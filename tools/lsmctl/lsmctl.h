@@ -144,5 +144,6 @@ int check_put(cmd_args *a);      /* data.c: VALUE "-" = stdin */
 int check_compact(cmd_args *a);  /* admin.c: LEVEL a number >= -1 */
 int check_snapshot(cmd_args *a); /* admin.c: the subcommand and its ID */
 int check_changes(cmd_args *a);  /* feed.c: --since or --after */
+int check_load(cmd_args *a);     /* feed.c: not - in shell */
 
 #endif

@@ -58,7 +58,7 @@ const ctl_command ctl_commands[] = {
       "> FILE: a snapshot's keys in the dump format, its sequence in the header" },
     { "changes", cmd_changes, check_changes, false, OPT_SINCE | OPT_AFTER | OPT_FOLLOW, 0, 0, "",
       "> FILE: every write after SEQ (--since) or after a dump/changes FILE (--after)" },
-    { "load", cmd_load, NULL, false, OPT_SYNC, 1, 1, "FILE|-",
+    { "load", cmd_load, check_load, false, OPT_SYNC, 1, 1, "FILE|-",
       "apply a dump or a change stream" },
     { "sst-dump", cmd_sst_dump, NULL, true, OPT_VALUES, 1, 1, "FILE",
       "a table: properties, index, keys" },
