@@ -17,7 +17,8 @@
  *                  from stdin and `get KEY > FILE` gives them back byte for
  *                  byte (no newline added); an empty stdin stores an empty
  *                  value; a stdin of 64 MiB + 1 is refused with the limit
- *                  and stores nothing.
+ *                  and stores nothing; a stdout that cannot be written
+ *                  (/dev/full) fails the command with exit 1.
  *   hex_mode       --hex keys and values in and out, stdin in hex; bad hex
  *                  refused.
  *   text_form      scan and mget print bare printable text (UTF-8 too) and
@@ -345,6 +346,19 @@ static void test_stdin_roundtrip(void **state)
     assert_int_equal(o.code, 0);
     free(o.out);
     expect(S("--socket", g_d.sock, "get", "t"), 0, "abc", NULL);
+    /* A stdout that cannot be written fails the command. */
+    char *cmd;
+    assert_true(asprintf(&cmd, "%s --socket %s get t > /dev/full 2> %s/full.err", LSMCTL_BIN,
+                         g_d.sock, g_d.root) > 0);
+    int st = system(cmd);
+    free(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    char *full = path_in_root("full.err"), *msg;
+    read_file(full, &msg, 256);
+    assert_non_null(strstr(msg, "lsmctl: writing stdout: No space left on device"));
+    free(msg);
+    free(full);
     /* An empty stdin: an empty value. */
     run_in(&o, "", 0, S("--socket", g_d.sock, "put", "empty", "-"));
     assert_int_equal(o.code, 0);
