@@ -237,6 +237,9 @@ static void test_refusals_before_connecting(void **state)
         { S("put", "k", "v", "--sync=1"), "--sync takes no value" },
         { S("get", "--hex", "zz"), "--hex: 'zz' is not hex (two digits a byte" },
         { S("get", "--hex", "abc"), "--hex: 'abc' is not hex" },
+        { S("checkpoint", ""), "an empty argument (a name, file or directory)" },
+        { S("get-option", ""), "an empty argument" },
+        { S("load", ""), "an empty argument" },
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *args[32] = { "--socket", sock };

@@ -184,6 +184,14 @@ static int count_error(const ctl_command *cmd, int n)
     return 2;
 }
 
+int ctl_check_nonempty(cmd_args *a)
+{
+    for (int i = 0; i < a->npos; i++)
+        if (a->len[i] == 0)
+            return ctl_usage_err("an empty argument (a name, file or directory)");
+    return 0;
+}
+
 /* --hex: every key and value argument of a data command is hex. */
 static int decode_hex(cmd_args *a)
 {

@@ -287,7 +287,7 @@ int check_load(cmd_args *a)
 {
     if (a->in_shell && strcmp(a->pos[0], "-") == 0)
         return ctl_usage_err("load -: not in shell (its stdin holds the commands)");
-    return 0;
+    return ctl_check_nonempty(a);
 }
 
 int cmd_load(lsmd_conn *c, const cmd_args *a)

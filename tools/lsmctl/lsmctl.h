@@ -104,6 +104,9 @@ void ctl_usage(FILE *f, const ctl_command *cmd);
 /* 0 and *out, or -1 when s is not a whole decimal number in range. */
 int ctl_parse_u64(const char *s, uint64_t *out);
 int ctl_parse_long(const char *s, long min, long *out);
+/* A check (ctl_command.check) for names, files and directories: refuses
+ * an empty argument. */
+int ctl_check_nonempty(cmd_args *a);
 
 /* "lsmctl: WHAT: reason" on stderr; returns 1. */
 int ctl_fail(const char *what, int rc);
