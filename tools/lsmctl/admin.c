@@ -127,8 +127,6 @@ int cmd_set(lsmd_conn *c, const cmd_args *a)
  * and sent absolute (the daemon's is another). */
 int cmd_checkpoint(lsmd_conn *c, const cmd_args *a)
 {
-    if (!*a->pos[0])
-        return ctl_usage_err("checkpoint DIR: an empty DIR");
     const char *dir = a->pos[0];
     char cwd[PATH_MAX], *abs = NULL;
     if (dir[0] != '/') {
