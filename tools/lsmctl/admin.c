@@ -18,9 +18,28 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+int check_snapshot(cmd_args *a)
+{
+    const char *sub = a->pos[0];
+    bool release = strcmp(sub, "release") == 0;
+    if (!release && strcmp(sub, "create") && strcmp(sub, "list"))
+        return ctl_usage_err("snapshot takes create, list or release ID");
+    if (a->npos != (release ? 2 : 1))
+        return ctl_usage_err(release ? "snapshot release takes an ID"
+                                     : "snapshot create and list take no argument");
+    if (release && ctl_parse_u64(a->pos[1], &a->id)) {
+        fprintf(stderr, "lsmctl: snapshot release: '%s' is not a snapshot ID (a whole "
+                "number)\n", a->pos[1]);
+        return 2;
+    }
+    if (a->hold && strcmp(sub, "create"))
+        return ctl_usage_err("--hold goes with snapshot create");
+    return 0;
+}
+
 int cmd_snapshot(lsmd_conn *c, const cmd_args *a)
 {
-    const char *sub = a->npos > 0 ? a->pos[0] : "";
+    const char *sub = a->pos[0];
     if (strcmp(sub, "create") == 0) {
         uint64_t id;
         int rc = lsmd_snapshot_acquire(c, &id);
@@ -38,10 +57,7 @@ int cmd_snapshot(lsmd_conn *c, const cmd_args *a)
         return 0;
     }
     if (strcmp(sub, "release") == 0) {
-        uint64_t id;
-        if (a->npos != 2 || ctl_parse_u64(a->pos[1], &id))
-            return ctl_usage_err("snapshot release ID");
-        int rc = lsmd_snapshot_release(c, id);
+        int rc = lsmd_snapshot_release(c, a->id);
         return rc ? ctl_fail("snapshot release", rc) : ctl_ok_json();
     }
     if (strcmp(sub, "list") == 0) {
@@ -75,7 +91,7 @@ int cmd_snapshot(lsmd_conn *c, const cmd_args *a)
             puts("]");
         return 0;
     }
-    return ctl_usage_err("snapshot create|list|release ID");
+    return ctl_usage_err("snapshot create|list|release ID"); /* check_snapshot's job */
 }
 
 int cmd_flush(lsmd_conn *c, const cmd_args *a)
@@ -85,17 +101,24 @@ int cmd_flush(lsmd_conn *c, const cmd_args *a)
     return rc ? ctl_fail("flush", rc) : ctl_ok_json();
 }
 
+int check_compact(cmd_args *a)
+{
+    if (a->npos && (ctl_parse_long(a->pos[0], -1, &a->level) || a->level > INT_MAX)) {
+        fprintf(stderr, "lsmctl: compact: LEVEL is a level number, or -1 for the whole tree, "
+                "not '%s'\n", a->pos[0]);
+        return 2;
+    }
+    return 0;
+}
+
 int cmd_compact(lsmd_conn *c, const cmd_args *a)
 {
-    long level = a->npos ? strtol(a->pos[0], NULL, 10) : -1;
-    int rc = lsmd_compact(c, (int)level);
+    int rc = lsmd_compact(c, (int)a->level);
     return rc ? ctl_fail("compact", rc) : ctl_ok_json();
 }
 
 int cmd_set(lsmd_conn *c, const cmd_args *a)
 {
-    if (a->npos != 2)
-        return ctl_usage_err("set NAME VALUE");
     int rc = lsmd_set_option(c, a->pos[0], a->pos[1]);
     return rc ? ctl_fail("set", rc) : ctl_ok_json();
 }
@@ -104,8 +127,6 @@ int cmd_set(lsmd_conn *c, const cmd_args *a)
  * and sent absolute (the daemon's is another). */
 int cmd_checkpoint(lsmd_conn *c, const cmd_args *a)
 {
-    if (a->npos != 1 || !*a->pos[0])
-        return ctl_usage_err("checkpoint DIR");
     const char *dir = a->pos[0];
     char cwd[PATH_MAX], *abs = NULL;
     if (dir[0] != '/') {

@@ -1,5 +1,5 @@
-/* common.c — what every lsmctl command shares: argument parsing, error
- * and JSON output (lsmctl.h). */
+/* common.c — what every lsmctl command shares: error and JSON output
+ * (lsmctl.h; the command line is args.c, keys and values bytes.c). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,21 +10,6 @@
 #include "lsmctl.h"
 
 bool ctl_json;
-
-void ctl_json_bytes(FILE *f, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"' || s[i] == '\\')
-            fprintf(f, "\\%c", s[i]);
-        else if (s[i] < 0x20 || s[i] >= 0x7f)
-            fprintf(f, "\\u%04x", s[i]);
-        else
-            fputc(s[i], f);
-    }
-    fputc('"', f);
-}
 
 int ctl_fail(const char *what, int rc)
 {
@@ -43,69 +28,6 @@ int ctl_usage_err(const char *msg)
 {
     fprintf(stderr, "lsmctl: %s (lsmctl --help for usage)\n", msg);
     return 2;
-}
-
-
-
-
-int ctl_parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || end == s || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int ctl_parse_args(int argc, char **argv, cmd_args *a)
-{
-    memset(a, 0, sizeof *a);
-    a->limit = -1;
-    for (int i = 0; i < argc; i++) {
-        const char *s = argv[i];
-        bool has_next = i + 1 < argc;
-        uint64_t u;
-        if (strcmp(s, "--sync") == 0) {
-            a->sync = true;
-        } else if (strcmp(s, "--reverse") == 0) {
-            a->reverse = true;
-        } else if (strcmp(s, "--values") == 0) {
-            a->values = true;
-        } else if (strcmp(s, "--json") == 0) {
-            ctl_json = true;
-        } else if (strcmp(s, "--snapshot") == 0 && has_next) {
-            if (ctl_parse_u64(argv[++i], &a->snapshot))
-                return ctl_usage_err("--snapshot takes an ID");
-        } else if (strcmp(s, "--limit") == 0 && has_next) {
-            if (ctl_parse_u64(argv[++i], &u))
-                return ctl_usage_err("--limit takes a number");
-            a->limit = (long)u;
-        } else if (strcmp(s, "--hold") == 0 && has_next) {
-            a->hold = strtol(argv[++i], NULL, 10);
-        } else if (strcmp(s, "--svg") == 0 && has_next) {
-            a->svg = argv[++i];
-        } else if (strcmp(s, "--since") == 0 && has_next) {
-            if (ctl_parse_u64(argv[++i], &a->since))
-                return ctl_usage_err("--since takes a sequence");
-            a->has_since = true;
-        } else if (strcmp(s, "--after") == 0 && has_next) {
-            a->after = argv[++i];
-        } else if (strcmp(s, "--follow") == 0) {
-            a->follow = true;
-        } else if (strcmp(s, "--format") == 0 && has_next) {
-            a->format = argv[++i];
-        } else if (strncmp(s, "--", 2) == 0 && s[2]) {
-            fprintf(stderr, "lsmctl: unknown option %s\n", s);
-            return 2;
-        } else {
-            if (a->npos == MAX_POS)
-                return ctl_usage_err("too many arguments");
-            a->pos[a->npos++] = s;
-        }
-    }
-    return 0;
 }
 
 void ctl_human_bytes(double b, char *out, size_t cap)

@@ -155,10 +155,15 @@ static int sequence_after(const char *path, uint64_t *seq)
     return 0;
 }
 
+int check_changes(cmd_args *a)
+{
+    if (a->has_since == (a->after != NULL))
+        return ctl_usage_err("changes takes one of --since SEQ and --after FILE");
+    return 0;
+}
+
 int cmd_changes(lsmd_conn *c, const cmd_args *a)
 {
-    if (a->npos != 0 || a->has_since == (a->after != NULL))
-        return ctl_usage_err("changes --since SEQ | --after FILE [--follow] > FILE");
     int rc = refuse_tty("changes");
     if (rc)
         return rc;
@@ -278,10 +283,15 @@ static int load_pass(lsmd_conn *c, FILE *f, const char *name, int flags, load_st
     return rc;
 }
 
+int check_load(cmd_args *a)
+{
+    if (a->in_shell && strcmp(a->pos[0], "-") == 0)
+        return ctl_usage_err("load -: not in shell (its stdin holds the commands)");
+    return ctl_check_nonempty(a);
+}
+
 int cmd_load(lsmd_conn *c, const cmd_args *a)
 {
-    if (a->npos != 1)
-        return ctl_usage_err("load FILE|- [--sync]");
     const char *name = a->pos[0];
     bool std_in = strcmp(name, "-") == 0;
     FILE *f = std_in ? stdin : fopen(name, "rb");

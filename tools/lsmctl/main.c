@@ -1,224 +1,168 @@
 /*
- * main.c — lsmctl, the command-line client of lsmd: options, the
- * command table, the shell.
+ * main.c — lsmctl, the command-line client of lsmd: the command table,
+ * the shell, main.
  *
- *   lsmctl [--socket PATH] [--json] COMMAND [ARGS]
- *     get KEY [--snapshot ID]          print the value
- *     mget KEY... [--snapshot ID]      KEY<TAB>VALUE lines in one multi-get
- *                                      (absent keys: KEY<TAB> and exit 1)
- *     put KEY VALUE [--sync]
- *     del KEY [--sync]
- *     scan [LO [HI]] [--limit N] [--snapshot ID] [--reverse]
- *                                      KEY<TAB>VALUE lines, [LO, HI)
- *     stats [--format text|json|prometheus]
- *                                      summary (--json = --format json: the
- *                                      daemon's JSON; prometheus: the text
- *                                      its GET /metrics serves)
- *     flush | compact [LEVEL]          LEVEL -1 (default) = whole tree
- *     set NAME VALUE                   runtime engine option
- *                                      (flush, compact, set: admins only,
- *                                      i.e. the daemon's uid or a uid/gid
- *                                      in its admin_uids/admin_gids)
- *     snapshot create [--hold SECS]    print a new snapshot ID; the pin
- *                                      lasts while lsmctl runs (SECS, -1 =
- *                                      until SIGINT/SIGTERM; default 0)
- *     snapshot list                    published snapshots
- *     snapshot release ID              drop this connection's hold (useful
- *                                      in `shell`)
- *     checkpoint DIR                   a consistent copy of the live
- *                                      database in DIR, which must not
- *                                      exist (admins only; lsm_checkpoint)
- *     levels                           files/bytes/score per level
- *     compactions [--svg FILE]         flush/compaction event log; the SVG
- *                                      draws them on a time line per level
- *     shell                            read commands from stdin, one per
- *                                      line, on one connection
- *     get-option NAME                  an engine option's current value
- *                                      (as persisted in DIR/OPTIONS)
- *     options                          every engine option, NAME=VALUE
- *                                      lines (--json: one object)
- *     dump [--snapshot ID] > FILE      a snapshot's keys in the dump format
- *                                      (docs/dump-format.md), its sequence
- *                                      in the header
- *     changes --since SEQ | --after FILE [--follow] > FILE
- *                                      every write after SEQ (or after what
- *                                      a dump/changes FILE reaches), same
- *                                      format
- *     load FILE|- [--sync]             applies a dump or a change stream
- *   offline (no daemon; inspect.c, docs/operations.md "Inspection and repair"):
- *     sst-dump FILE [--values]         a table: properties, index, keys
- *     wal-dump FILE [--values]         a WAL: records and their entries
- *     manifest-dump DIR                CURRENT and the MANIFEST's edits
- *     verify DIR                       every table, block and WAL checked;
- *                                      exit 1 on damage
- *     repair DIR                       rebuild the MANIFEST from the files
- *                                      present; damaged ones go to DIR/lost/
+ *   lsmctl [--socket PATH] [--json] [--hex] COMMAND [ARGS] [OPTIONS]
  *
- * Commands live in this folder by group (lsmctl.h); a new command is a
- * function there and one row of `commands` below.
+ * `lsmctl --help` prints the table below (each command's arguments,
+ * options and help line) and docs/lsmctl.md explains the command line and
+ * the forms of binary keys and values.  Commands live in this folder by
+ * group (lsmctl.h); a new command is a function there and one row of
+ * `ctl_commands` below.  The whole line is parsed and checked (args.c)
+ * before lsmctl connects.
  *
  * Exit status: 0 ok, 1 the command failed (message on stderr), 2 usage.
  * --json output is one JSON value per command on stdout.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lsmctl.h"
 
-static void usage(FILE *f)
-{
-    fputs("usage: lsmctl [--socket PATH] [--json] COMMAND [ARGS]\n"
-          "  get KEY [--snapshot ID]\n"
-          "  mget KEY... [--snapshot ID]  (up to 64 keys)\n"
-          "  put KEY VALUE [--sync]\n"
-          "  del KEY [--sync]\n"
-          "  scan [LO [HI]] [--limit N] [--snapshot ID] [--reverse]\n"
-          "  stats [--format text|json|prometheus]\n"
-          "  flush\n"
-          "  compact [LEVEL]            (-1 = whole tree, the default)\n"
-          "  set NAME VALUE             (flush, compact, set: admins only)\n"
-          "  snapshot create [--hold SECS] | snapshot list | snapshot release ID\n"
-          "  checkpoint DIR             consistent copy of the live database into\n"
-          "                             DIR (new; admins only)\n"
-          "  levels\n"
-          "  compactions [--svg FILE]\n"
-          "  shell                      commands from stdin on one connection\n"
-          "  get-option NAME            an engine option's current value\n"
-          "  options                    every engine option, NAME=VALUE lines\n"
-          "  dump [--snapshot ID] > FILE            (docs/dump-format.md)\n"
-          "  changes --since SEQ | --after DUMPFILE [--follow] > FILE\n"
-          "  load FILE|- [--sync]                   apply a dump or changes\n"
-          "Offline (no daemon; stop lsmd first for verify and repair):\n"
-          "  sst-dump FILE [--values]   wal-dump FILE [--values]   manifest-dump DIR\n"
-          "  verify DIR                 (exit 1 on damage)\n"
-          "  repair DIR                 (damaged files are moved to DIR/lost/)\n"
-          "Socket: --socket, else $LSMD_SOCKET, else $XDG_RUNTIME_DIR/lsmd.sock,\n"
-          "else /tmp/lsmd-$UID/lsmd.sock.\n",
-          f);
-}
-
-typedef struct command {
-    const char *name;
-    int (*run)(lsmd_conn *c, const cmd_args *a);
-    bool offline; /* runs without a daemon (c == NULL) */
-} command;
-
 static int cmd_shell(lsmd_conn *c, const cmd_args *a);
 
-static const command commands[] = {
-    { "get", cmd_get, false },
-    { "mget", cmd_mget, false },
-    { "put", cmd_put, false },
-    { "del", cmd_del, false },
-    { "scan", cmd_scan, false },
-    { "stats", cmd_stats, false },
-    { "levels", cmd_levels, false },
-    { "compactions", cmd_compactions, false },
-    { "flush", cmd_flush, false },
-    { "compact", cmd_compact, false },
-    { "set", cmd_set, false },
-    { "snapshot", cmd_snapshot, false },
-    { "checkpoint", cmd_checkpoint, false },
-    { "shell", cmd_shell, false },
-    { "get-option", cmd_get_option, false },
-    { "options", cmd_options, false },
-    { "dump", cmd_dump, false },
-    { "changes", cmd_changes, false },
-    { "load", cmd_load, false },
-    { "sst-dump", cmd_sst_dump, true },
-    { "wal-dump", cmd_wal_dump, true },
-    { "manifest-dump", cmd_manifest_dump, true },
-    { "verify", cmd_verify, true },
-    { "repair", cmd_repair, true },
+#define DATA OPT_HEX
+const ctl_command ctl_commands[] = {
+    { "get", cmd_get, NULL, false, DATA | OPT_SNAPSHOT, 1, 1, "KEY",
+      "print the value: stdout gets its bytes as they are (on a terminal: the text form)" },
+    { "mget", cmd_mget, NULL, false, DATA | OPT_SNAPSHOT, 1, MAX_POS, "KEY...",
+      "KEY<TAB>VALUE lines in one multi-get, up to 64 keys (absent: KEY<TAB>, exit 1)" },
+    { "put", cmd_put, check_put, false, DATA | OPT_SYNC, 2, 2, "KEY VALUE|-",
+      "store VALUE; - reads it from stdin (any bytes, up to 64 MiB)" },
+    { "del", cmd_del, NULL, false, DATA | OPT_SYNC, 1, 1, "KEY", "delete KEY" },
+    { "scan", cmd_scan, NULL, false, DATA | OPT_LIMIT | OPT_SNAPSHOT | OPT_REVERSE, 0, 2,
+      "[LO [HI]]", "KEY<TAB>VALUE lines, LO <= KEY < HI" },
+    { "stats", cmd_stats, NULL, false, OPT_FORMAT, 0, 0, "",
+      "summary (json: the daemon's JSON, as --json; prometheus: what GET /metrics serves)" },
+    { "levels", cmd_levels, NULL, false, 0, 0, 0, "", "files, bytes and score per level" },
+    { "compactions", cmd_compactions, NULL, false, OPT_SVG, 0, 0, "",
+      "flush/compaction event log; --svg draws them on a time line per level" },
+    { "flush", cmd_flush, NULL, false, 0, 0, 0, "", "memtable to L0 (admins only)" },
+    { "compact", cmd_compact, check_compact, false, 0, 0, 1, "[LEVEL]",
+      "compact LEVEL; -1 (the default) = the whole tree (admins only)" },
+    { "set", cmd_set, NULL, false, 0, 2, 2, "NAME VALUE",
+      "set a runtime engine option (admins only: the daemon's uid or admin_uids/gids)" },
+    { "snapshot", cmd_snapshot, check_snapshot, false, OPT_HOLD, 1, 2, "create|list|release ID",
+      "create prints a new snapshot ID held while lsmctl runs (--hold SECS, -1 = until "
+      "SIGINT/SIGTERM; default 0); list; release drops this connection's hold" },
+    { "checkpoint", cmd_checkpoint, ctl_check_nonempty, false, 0, 1, 1, "DIR",
+      "a consistent copy of the live database in DIR, which must not exist (admins only)" },
+    { "shell", cmd_shell, NULL, false, 0, 0, 0, "",
+      "commands from stdin, one a line, on one connection (quoting: lsmctl --help, Values)" },
+    { "get-option", cmd_get_option, ctl_check_nonempty, false, 0, 1, 1, "NAME",
+      "an engine option's current value" },
+    { "options", cmd_options, NULL, false, 0, 0, 0, "", "every engine option, NAME=VALUE lines" },
+    { "dump", cmd_dump, NULL, false, OPT_SNAPSHOT, 0, 0, "",
+      "> FILE: a snapshot's keys in the dump format, its sequence in the header" },
+    { "changes", cmd_changes, check_changes, false, OPT_SINCE | OPT_AFTER | OPT_FOLLOW, 0, 0, "",
+      "> FILE: every write after SEQ (--since) or after a dump/changes FILE (--after)" },
+    { "load", cmd_load, check_load, false, OPT_SYNC, 1, 1, "FILE|-",
+      "apply a dump or a change stream" },
+    { "sst-dump", cmd_sst_dump, ctl_check_nonempty, true, OPT_VALUES, 1, 1, "FILE",
+      "a table: properties, index, keys" },
+    { "wal-dump", cmd_wal_dump, ctl_check_nonempty, true, OPT_VALUES, 1, 1, "FILE",
+      "a WAL: records and their entries" },
+    { "manifest-dump", cmd_manifest_dump, ctl_check_nonempty, true, 0, 1, 1, "DIR",
+      "CURRENT and the MANIFEST's edits" },
+    { "verify", cmd_verify, ctl_check_nonempty, true, 0, 1, 1, "DIR",
+      "every table, block and WAL checked; exit 1 on damage" },
+    { "repair", cmd_repair, ctl_check_nonempty, true, 0, 1, 1, "DIR",
+      "rebuild the MANIFEST from the files present; damaged ones go to DIR/lost/" },
 };
+const size_t ctl_ncommands = sizeof ctl_commands / sizeof ctl_commands[0];
 
-static const command *find_command(const char *name)
+/* Runs a parsed line: --help, --version, --commands, or the command. */
+static int run_line(lsmd_conn *c, const ctl_line *l)
 {
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            return &commands[i];
-    return NULL;
+    if (l->help) {
+        ctl_usage(stdout, l->cmd);
+        return 0;
+    }
+    if (l->version) {
+        printf("lsmctl %s\n", LSM_VERSION);
+        return 0;
+    }
+    if (l->list_commands) {
+        for (size_t i = 0; i < ctl_ncommands; i++)
+            puts(ctl_commands[i].name);
+        return 0;
+    }
+    return l->cmd->run(l->cmd->offline ? NULL : c, &l->a);
 }
 
-static int run_command(lsmd_conn *c, int argc, char **argv)
-{
-    const command *cmd = find_command(argv[0]);
-    if (!cmd) {
-        fprintf(stderr, "lsmctl: unknown command '%s'\n", argv[0]);
-        return 2;
-    }
-    if (!cmd->offline && !c) {
-        fprintf(stderr, "lsmctl: %s needs a daemon\n", argv[0]);
-        return 2;
-    }
-    cmd_args a;
-    int rc = ctl_parse_args(argc - 1, argv + 1, &a);
-    return rc ? rc : cmd->run(cmd->offline ? NULL : c, &a);
-}
-
-/* Commands from stdin, one per line, split on blanks, on this connection. */
+/* Commands from stdin, one per line, split like a shell's words
+ * (ctl_shell_split), on this connection.  --json and --hex of the shell's
+ * own line hold for every line; a line's own apply to that line. */
 static int cmd_shell(lsmd_conn *c, const cmd_args *a)
 {
     (void)a;
+    bool json = ctl_json, hex = ctl_hex;
     char *line = NULL;
     size_t cap = 0;
-    int worst = 0;
+    int worst = 0, lineno = 0;
     while (getline(&line, &cap, stdin) > 0) {
-        char *argv[16];
-        int argc = 0;
-        for (char *tok = strtok(line, " \t\r\n"); tok && argc < 16; tok = strtok(NULL, " \t\r\n"))
-            argv[argc++] = tok;
-        if (argc == 0 || argv[0][0] == '#')
+        char *words[MAX_POS + 16];
+        size_t lens[MAX_POS + 16];
+        const char *err;
+        lineno++;
+        int n = ctl_shell_split(line, words, lens, MAX_POS + 16, &err), rc;
+        if (n == 0 || (n > 0 && words[0][0] == '#'))
             continue;
-        if (strcmp(argv[0], "shell") == 0)
-            continue;
-        int rc = run_command(c, argc, argv);
+        ctl_line l;
+        if (n < 0) {
+            fprintf(stderr, "lsmctl: shell line %d: %s\n", lineno, err);
+            rc = 2;
+        } else if ((rc = ctl_parse_line(n, words, lens, true, &l)) != 0) {
+            ;
+        } else if (l.cmd && l.cmd->run == cmd_shell && !l.help) {
+            fprintf(stderr, "lsmctl: shell line %d: already in the shell\n", lineno);
+            rc = 2;
+        } else {
+            ctl_json = json || l.json;
+            ctl_hex = hex || l.hex;
+            rc = run_line(c, &l);
+        }
         fflush(stdout);
         if (rc > worst)
             worst = rc;
     }
+    ctl_json = json;
+    ctl_hex = hex;
     free(line);
     return worst;
 }
 
+/* A failed write to stdout (a full disk, a closed pipe) fails the command. */
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "lsmctl: writing stdout: %s\n", strerror(errno));
+        return rc ? rc : 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    const char *sock = NULL;
-    int i = 1;
-    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-        if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
-            sock = argv[++i];
-        } else if (strcmp(argv[i], "--json") == 0) {
-            ctl_json = true;
-        } else if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "lsmctl: unknown option %s\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (i == argc) {
-        usage(stderr);
-        return 2;
-    }
-    const command *cmd = find_command(argv[i]);
-    if (!cmd) {
-        fprintf(stderr, "lsmctl: unknown command '%s'\n", argv[i]);
-        return 2;
-    }
-    if (cmd->offline)
-        return run_command(NULL, argc - i, argv + i);
+    ctl_line l;
+    int rc = ctl_parse_line(argc - 1, argv + 1, NULL, false, &l);
+    if (rc)
+        return rc;
+    ctl_json = l.json;
+    ctl_hex = l.hex;
+    if (l.help || l.version || l.list_commands || l.cmd->offline)
+        return finish(run_line(NULL, &l));
+    const char *sock = l.socket;
     lsmd_conn *c;
-    int rc = lsmd_connect(sock, &c);
+    rc = lsmd_connect(sock, &c);
     if (rc) {
         fprintf(stderr, "lsmctl: cannot attach to lsmd at %s: %s\n",
                 sock ? sock : "the default socket", lsmd_strerror(rc));
         return 1;
     }
-    rc = run_command(c, argc - i, argv + i);
+    rc = run_line(c, &l);
     lsmd_disconnect(c);
-    return rc;
+    return finish(rc);
 }

@@ -11,8 +11,6 @@
 
 int cmd_get_option(lsmd_conn *c, const cmd_args *a)
 {
-    if (a->npos != 1 || !*a->pos[0])
-        return ctl_usage_err("get-option NAME");
     char *v;
     int rc = lsmd_get_option(c, a->pos[0], &v);
     if (rc)
@@ -32,8 +30,7 @@ int cmd_get_option(lsmd_conn *c, const cmd_args *a)
 
 int cmd_options(lsmd_conn *c, const cmd_args *a)
 {
-    if (a->npos != 0)
-        return ctl_usage_err("options");
+    (void)a;
     char *all;
     int rc = lsmd_get_option(c, "", &all);
     if (rc)
