@@ -48,7 +48,7 @@ $(UNIT_BIN): private LIBS = -lcmocka $(LDLIBS)
 $(DAEMON_UNIT_BIN) $(ITEST_BIN): private LIBS = -lcmocka $(DAEMON_LIBS) $(LDLIBS)
 $(BENCH_UNIT_BIN): private LIBS = -lcmocka $(BENCH_LIBS) $(LDLIBS)
 
-$(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so
+$(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so $(B)/public/liblsm.a $(B)/public/liblsmd.a
 $(ATTACK_BIN): | asan-lsmd
 $(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io $(B)/tests/test_options_persist \
   $(B)/tests/test_dump_changes $(B)/tests/test_lsmd_checkpoint: | $(B)/lsmctl
