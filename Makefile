@@ -69,11 +69,11 @@ CFLAGS  += --coverage
 LDFLAGS += --coverage
 endif
 
-test_bin = $(patsubst %.c,$(B)/tests/%,$(notdir $(1)))
+test_bin = $(patsubst %.sh,$(B)/tests/%,$(patsubst %.c,$(B)/tests/%,$(notdir $(1))))
 
 # What the fragments fill in.
 ALL_TARGETS     :=      # built by `make`
-TESTS           :=      # test sources, in run order: tests/*/test_X.c -> $(B)/tests/test_X
+TESTS           :=      # test sources, in run order: tests/*/test_X.c (or .sh) -> $(B)/tests/test_X
 PROGRAMS        :=      # every linked program (the one link rule below)
 INSTALL_LIB     :=      # -> $(PREFIX)/lib
 INSTALL_INCLUDE :=      # -> $(PREFIX)/include
@@ -87,7 +87,7 @@ include engine/engine.mk shm/shm.mk libclient/libclient.mk tools/tools.mk daemon
         bench/bench.mk tests/tests.mk tests/fuzz/fuzz.mk tests/stress/stress.mk man/man.mk
 
 TESTS_RUN     := $(if $(T),$(filter $(patsubst %,\%/%.c,$(T)) $(patsubst %,\%/%.sh,$(T)),$(TESTS)),$(TESTS))
-TEST_PROGRAMS := $(call test_bin,$(TESTS))
+TEST_PROGRAMS := $(call test_bin,$(filter %.c,$(TESTS)))
 $(if $(T),$(if $(TESTS_RUN),,$(error T="$(T)": no such test program)))
 
 .PHONY: all test test-now check-layers run install uninstall deps deps-check clean coverage
@@ -96,10 +96,12 @@ all: $(ALL_TARGETS)
 # Feature tests (bench.mk's HAVE_ROCKSDB, ...) are read when make starts, so
 # a target that installs packages first runs a second make for the rest: it
 # sees what deps.sh has just installed.
+# DEPS_SH: tests/build/test_fresh_clone.sh puts a stand-in there.
 SUBMAKE := $(MAKE) --no-print-directory
+DEPS_SH ?= scripts/deps.sh
 
 test:
-	@scripts/deps.sh check-or-install test
+	@$(DEPS_SH) check-or-install test
 	@$(SUBMAKE) test-now
 test-now: check-layers all $(call test_bin,$(TESTS_RUN))
 	@SAN='$(SAN)' scripts/run-tests.sh $(B)/tests $(TESTS_RUN)
@@ -113,7 +115,7 @@ check-layers: $(ENGINE_OBJ) $(DAEMON_OBJ) $(B)/obj/daemon/main.o
 # Only what building and running lsmd needs (deps.sh's run set): no clang,
 # no RocksDB.
 run:
-	@scripts/deps.sh check-or-install run
+	@$(DEPS_SH) check-or-install run
 	@$(SUBMAKE) all
 	@mkdir -p var
 	@echo "lsmd: data in ./var/db; stop with Ctrl-C (SIGINT drains and syncs)"
@@ -153,7 +155,7 @@ deps:
 
 # Every package make test needs (other targets name their own set).
 deps-check:
-	@scripts/deps.sh check-or-install test
+	@$(DEPS_SH) check-or-install test
 
 # One pass of the suite (short sizes) over instrumented objects, then a
 # report of the code outside tests/ (counts from earlier runs are dropped).

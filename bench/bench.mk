@@ -12,8 +12,11 @@
 #   make bench-cold     the out-of-memory case beside fio's figures from the
 #                       same run (scripts/bench-cold.sh; root; installs fio;
 #                       BENCH_COLD_* settings there)
-HAVE_ROCKSDB  := $(if $(wildcard /usr/include/rocksdb/c.h),1,)
-HAVE_LMDB     := $(if $(wildcard /usr/include/lmdb.h),1,)
+# BENCH_INCLUDE: where the headers are looked for (the fresh-clone test
+# points it at a directory its stand-in deps.sh fills).
+BENCH_INCLUDE ?= /usr/include
+HAVE_ROCKSDB  := $(if $(wildcard $(BENCH_INCLUDE)/rocksdb/c.h),1,)
+HAVE_LMDB     := $(if $(wildcard $(BENCH_INCLUDE)/lmdb.h),1,)
 BENCH_SRC     := $(filter-out bench/fillbench.c bench/lsmbench.c \
                    $(if $(HAVE_ROCKSDB),,bench/target_rocksdb.c) \
                    $(if $(HAVE_LMDB),,bench/target_lmdb.c),$(wildcard bench/*.c))
@@ -55,7 +58,7 @@ BENCH_FLAGS ?= --num $(BENCH_NUM) --reads $(BENCH_READS) --key-size 16 --value-s
 
 .PHONY: bench bench-build bench-now
 bench-build:
-	@scripts/deps.sh check-or-install bench
+	@$(DEPS_SH) check-or-install bench
 	@$(SUBMAKE) $(B)/lsmbench
 bench: bench-build
 	@$(SUBMAKE) bench-now
