@@ -96,7 +96,7 @@ all: $(ALL_TARGETS)
 # Feature tests (bench.mk's HAVE_ROCKSDB, ...) are read when make starts, so
 # a target that installs packages first runs a second make for the rest: it
 # sees what deps.sh has just installed.
-# DEPS_SH: tests/build/test_fresh_clone.sh puts a stand-in there.
+# DEPS_SH: tests/install/test_fresh_clone.sh puts a stand-in there.
 SUBMAKE := $(MAKE) --no-print-directory
 DEPS_SH ?= scripts/deps.sh
 

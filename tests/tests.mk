@@ -1,6 +1,6 @@
 # tests/: cmocka programs, tests/{unit,crash,integration}/test_X.c -> $(B)/tests/test_X,
 # run by make test in the order of TESTS (scripts/run-tests.sh); last, the
-# shell test tests/build/test_fresh_clone.sh (a git clone built, installed
+# shell test tests/install/test_fresh_clone.sh (a git clone built, installed
 # and linked against as a new user would).  Every test
 # object sees -Itests/helpers -Ishm -Ilibclient -Idaemon and where the
 # programs it starts live (LSMD_BIN, LSMCTL_BIN, LSMD_ASAN_BIN).
@@ -24,8 +24,8 @@ TEST_HELPERS_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/helpers/*.c))
 ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o \
                      $(B)/obj/tests/integration/scrape.o
 
-TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC) tests/build/test_fresh_clone.sh
-$(B)/tests/test_fresh_clone: tests/build/test_fresh_clone.sh
+TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC) tests/install/test_fresh_clone.sh
+$(B)/tests/test_fresh_clone: tests/install/test_fresh_clone.sh
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
 
