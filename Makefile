@@ -124,6 +124,9 @@ run:
 # The .pc files are rewritten for this PREFIX (a plain `make` wrote the one
 # it was given); each shared library goes in as libX.so.VERSION with the
 # links libX.so.MAJOR (its SONAME, what programs load) and libX.so (-lX).
+# The loader's cache learns of new libraries in /usr/local/lib (root, a real
+# install only: DESTDIR is a staging tree).
+LDCONFIG = @if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 INSTALL_DIRS := lib lib/pkgconfig include bin share/man/man1 share/man/man3 share/man/man8 \
                 share/bash-completion/completions
 install: all
@@ -140,6 +143,7 @@ install: all
 	for m in $(INSTALL_MAN); do \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/ || exit 1; done
 	install -m 644 $(INSTALL_COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
+	$(LDCONFIG)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,$(notdir $(INSTALL_LIB))) \
@@ -149,6 +153,7 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(INSTALL_BIN))) \
 	  $(foreach m,$(INSTALL_MAN),$(DESTDIR)$(PREFIX)/share/man/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
 	  $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(INSTALL_COMPLETION)))
+	$(LDCONFIG)
 
 deps:
 	@scripts/deps.sh install

@@ -12,7 +12,9 @@
 #      (and the client its own conn_call), names the libraries use inside;
 #      they run against the installed libraries and a running installed lsmd;
 #      the man pages and the completion are there;
-#   4. make uninstall leaves nothing but the kept config file.
+#   4. make uninstall leaves nothing but the kept config file;
+# and first: the clone's README and docs stand alone (every relative link
+# resolves inside the clone; no file outside it is named).
 # Skipped (77) under a sanitizer (make test's SAN runs: this one rebuilds
 # the tree itself) and outside a git checkout.  Runs make from the top of
 # the tree (make test's directory).
@@ -46,6 +48,17 @@ step "git clone of HEAD ($(git -C "$top" rev-parse --short HEAD))"
 git clone -q "$top" "$tmp/src"
 git -C "$tmp/src" checkout -q "$(git -C "$top" rev-parse HEAD)"
 cd "$tmp/src"
+
+step "README.md and docs/*.md: links resolve inside the clone"
+for md in README.md docs/*.md; do
+    grep -o '](\([^)]*\))' "$md" | sed 's/^](\(.*\))$/\1/' | while read -r link; do
+        case $link in http*|mailto:*|\#*) continue ;; esac
+        target=$(dirname "$md")/${link%%#*}
+        [ -e "$target" ] || fail "$md links to $link, which is not in the clone"
+        case $(realpath -m "$target") in "$tmp/src"/*) ;; *) fail "$md links outside the clone: $link" ;; esac
+    done
+done
+! grep -n '\.\./shared\|DESIGN\.md\|BENCHMARKS\.md' README.md docs/*.md || fail "README/docs name files outside the clone"
 
 step "make run (no bench headers in BENCH_INCLUDE): build, serve, put/get, SIGTERM"
 mkdir -p "$tmp/noinc" "$tmp/xdg"; chmod 700 "$tmp/xdg"
