@@ -10,7 +10,7 @@ body=$(mktemp); trap 'rm -f "$body"' EXIT
 if [ "$1" = --header ]; then
     # One line per declaration: from a line starting with a return type up
     # to its ';' (declarations that wrap are joined).
-    awk '/^(int|void|const|char|lsm_|uint64_t|size_t|struct)[^(]*[ *]lsm_[a-z0-9_]+\(/ { d = $0; open = 1 }
+    awk '/^[a-z]/ && !/^typedef/ && /^[^(]*[ *]lsm_[a-z0-9_]+\(/ { d = $0; open = 1 }
          open && d != $0 { sub(/^ +/, " "); d = d $0 }
          open && /;/ { gsub(/ +/, " ", d); print d; open = 0 }' "$2" > "$body"
 else

@@ -24,10 +24,12 @@ TEST_HELPERS_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/helpers/*.c))
 ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o \
                      $(B)/obj/tests/integration/scrape.o
 
-TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC) tests/install/test_fresh_clone.sh
-$(B)/tests/test_fresh_clone: tests/install/test_fresh_clone.sh
+TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC) tests/install/test_man_completion.sh \
+         tests/install/test_fresh_clone.sh
+$(B)/tests/test_%: tests/install/test_%.sh
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
+$(B)/tests/test_man_completion: $(MAN_PAGES) $(B)/lsmctl $(B)/lsmd $(B)/lsmbench
 
 $(B)/obj/tests/%.o: CFLAGS += -Itests/helpers -Ishm -Ilibclient -Idaemon \
 	-DLSMD_BIN='"$(abspath $(B))/lsmd"' -DLSMCTL_BIN='"$(abspath $(B))/lsmctl"' \
