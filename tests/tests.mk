@@ -24,7 +24,8 @@ TEST_HELPERS_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/helpers/*.c))
 ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o \
                      $(B)/obj/tests/integration/scrape.o
 
-TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC) tests/install/test_man_completion.sh \
+TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC) tests/install/test_deps_sets.sh \
+         tests/install/test_man_completion.sh \
          tests/install/test_fresh_clone.sh
 $(B)/tests/test_%: tests/install/test_%.sh
 	@mkdir -p $(dir $@)
