@@ -25,6 +25,7 @@ BENCH_LIBS    := -linih $(if $(HAVE_ROCKSDB),-lrocksdb) $(if $(HAVE_LMDB),-llmdb
 
 ALL_TARGETS += $(B)/fillbench $(B)/lsmbench
 PROGRAMS    += $(B)/fillbench $(B)/lsmbench
+INSTALL_BIN += $(B)/lsmbench
 
 # The feature choice as a file, rewritten only when it changes: lsmbench's
 # objects depend on it, so a build after `make deps` installed RocksDB

@@ -99,6 +99,9 @@ for pc in lsm lsmd; do
     [ "$(pkg-config --modversion $pc)" = "$v" ] || fail "$pc.pc: version is not $v"
     [ "$(pkg-config --variable=prefix $pc)" = "$p" ] || fail "$pc.pc: prefix is not $p"
 done
+for prog in lsmd lsmctl lsmbench; do
+    "$p/bin/$prog" --help > /dev/null 2>&1 || fail "installed $prog --help"
+done
 for f in share/man/man8/lsmd.8 share/man/man1/lsmctl.1 share/man/man1/lsmbench.1 \
          share/man/man3/lsm.3 share/bash-completion/completions/lsmctl; do
     [ -s "$p/$f" ] || fail "make install: no $f"
