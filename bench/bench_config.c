@@ -369,41 +369,26 @@ const char *bench_config_key(size_t i, char *buf, size_t cap, const bench_config
         *is_string = true;
         snprintf(buf, cap, "%s", p);
         break;
+    /* p points at the field itself (offsetof), so it is aligned for it */
     case T_SIZE64:
-    case T_COUNT: {
-        uint64_t u;
-        memcpy(&u, p, sizeof u);
-        snprintf(buf, cap, "%llu", (unsigned long long)u);
+    case T_COUNT:
+        snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p);
         break;
-    }
-    case T_SIZE32: {
-        uint32_t u;
-        memcpy(&u, p, sizeof u);
-        snprintf(buf, cap, "%u", u);
+    case T_SIZE32:
+        snprintf(buf, cap, "%u", *(const uint32_t *)p);
         break;
-    }
-    case T_INT: {
-        int v;
-        memcpy(&v, p, sizeof v);
-        snprintf(buf, cap, "%d", v);
+    case T_INT:
+        snprintf(buf, cap, "%d", *(const int *)p);
         break;
-    }
     case T_DOUBLE:
-    case T_DURATION: {
-        double d;
-        memcpy(&d, p, sizeof d);
-        snprintf(buf, cap, "%.17g", d);
+    case T_DURATION:
+        snprintf(buf, cap, "%.17g", *(const double *)p);
         break;
-    }
-    case T_BOOL: {
-        bool b;
-        memcpy(&b, p, sizeof b);
-        snprintf(buf, cap, "%s", b ? "true" : "false");
+    case T_BOOL:
+        snprintf(buf, cap, "%s", *(const bool *)p ? "true" : "false");
         break;
-    }
     case T_DIST: {
-        int d;
-        memcpy(&d, p, sizeof d);
+        int d = *(const int *)p;
         *is_string = true;
         snprintf(buf, cap, "%s", d == DIST_DEFAULT ? "default" : dist_name(d));
         break;
