@@ -3,14 +3,20 @@
 #                       lsmbench.c) + liblsmd + liblsm; the rocksdb target (and
 #                       -lrocksdb) only when /usr/include/rocksdb/c.h exists
 #                       (librocksdb-dev), likewise lmdb (liblmdb-dev, lmdb.h)
-#                       + libviz.a (libclient/viz/, shared with lsmctl)
+#                       + libviz.a (libclient/viz/, shared with lsmctl);
+#                       rebuilt when that choice changes ($(B)/bench-features)
 #   $(B)/fillbench      a small timing program for the embedded engine
 #   make bench          a short side-by-side comparison (scripts/bench.sh)
+#   make bench-build    installs the bench packages (deps.sh bench), then
+#                       builds lsmbench in a second make that sees them
 #   make bench-cold     the out-of-memory case beside fio's figures from the
 #                       same run (scripts/bench-cold.sh; root; installs fio;
 #                       BENCH_COLD_* settings there)
-HAVE_ROCKSDB  := $(if $(wildcard /usr/include/rocksdb/c.h),1,)
-HAVE_LMDB     := $(if $(wildcard /usr/include/lmdb.h),1,)
+# BENCH_INCLUDE: where the headers are looked for (the fresh-clone test
+# points it at a directory its stand-in deps.sh fills).
+BENCH_INCLUDE ?= /usr/include
+HAVE_ROCKSDB  := $(if $(wildcard $(BENCH_INCLUDE)/rocksdb/c.h),1,)
+HAVE_LMDB     := $(if $(wildcard $(BENCH_INCLUDE)/lmdb.h),1,)
 BENCH_SRC     := $(filter-out bench/fillbench.c bench/lsmbench.c \
                    $(if $(HAVE_ROCKSDB),,bench/target_rocksdb.c) \
                    $(if $(HAVE_LMDB),,bench/target_lmdb.c),$(wildcard bench/*.c))
@@ -19,6 +25,18 @@ BENCH_LIBS    := -linih $(if $(HAVE_ROCKSDB),-lrocksdb) $(if $(HAVE_LMDB),-llmdb
 
 ALL_TARGETS += $(B)/fillbench $(B)/lsmbench
 PROGRAMS    += $(B)/fillbench $(B)/lsmbench
+INSTALL_BIN += $(B)/lsmbench
+
+# The feature choice as a file, rewritten only when it changes: lsmbench's
+# objects depend on it, so a build after `make deps` installed RocksDB
+# compiles its target in instead of keeping the lsmbench built without.
+BENCH_FEATURES := rocksdb=$(HAVE_ROCKSDB) lmdb=$(HAVE_LMDB)
+$(B)/bench-features: FORCE
+	@mkdir -p $(B)
+	@echo '$(BENCH_FEATURES)' | cmp -s - $@ || echo '$(BENCH_FEATURES)' > $@
+$(BENCH_OBJ) $(B)/obj/bench/lsmbench.o: $(B)/bench-features
+.PHONY: FORCE
+FORCE:
 
 $(B)/obj/bench/%.o: CFLAGS += -Ibench -Ilibclient $(if $(HAVE_ROCKSDB),-DLSMBENCH_ROCKSDB) \
 	$(if $(HAVE_LMDB),-DLSMBENCH_LMDB)
@@ -39,8 +57,13 @@ BENCH_FLAGS ?= --num $(BENCH_NUM) --reads $(BENCH_READS) --key-size 16 --value-s
 	--seek-nexts 10 --iodepth 32 $(BENCH_DB) --benchmarks $(BENCH_LIST) \
 	$(if $(BENCH_DIRECT),--direct-io)
 
-.PHONY: bench
-bench: $(B)/lsmbench
+.PHONY: bench bench-build bench-now
+bench-build:
+	@$(DEPS_SH) check-or-install bench
+	@$(SUBMAKE) $(B)/lsmbench
+bench: bench-build
+	@$(SUBMAKE) bench-now
+bench-now: $(B)/lsmbench
 	@HAVE_ROCKSDB=$(HAVE_ROCKSDB) HAVE_LMDB=$(HAVE_LMDB) BENCH_DIRECT=$(BENCH_DIRECT) \
 	  scripts/bench.sh $(B) $(BENCH_FLAGS)
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "keygen.h"
+#include "lsm.h" /* LSM_VERSION */
 #include "workload.h"
 
 enum opt_type {
@@ -34,7 +35,8 @@ typedef struct opt_def {
 
 static const opt_def k_opts[] = {
     { "target", T_STR, STR(target), 0, 0, 0,
-      "embedded:DIR | rocksdb:DIR | lsmd:SOCKET (repeat on the command line to compare)" },
+      "embedded:DIR | rocksdb:DIR | lmdb:DIR | lsmd:SOCKET (repeat on the command line to "
+      "compare; rocksdb and lmdb when built with their -dev packages)" },
     { "benchmarks", T_STR, STR(benchmarks), 0, 0, 0,
       "comma list of workloads, run in order on one database (default fillrandom,readrandom)" },
     { "name", T_STR, STR(name), 0, 0, 0, "job name (default: the job file section's)" },
@@ -352,12 +354,55 @@ int bench_config_set(bench_config *c, bench_global *g, const char *key, const ch
     return 0;
 }
 
+const char *bench_config_key(size_t i, char *buf, size_t cap, const bench_config *c,
+                             bool *is_string)
+{
+    if (i >= NOPTS)
+        return NULL;
+    const opt_def *o = &k_opts[i];
+    if (o->type == T_GLOBAL)
+        return ""; /* not a job's: the caller records bench_global itself */
+    const char *p = (const char *)c + o->off;
+    *is_string = false;
+    switch (o->type) {
+    case T_STR:
+        *is_string = true;
+        snprintf(buf, cap, "%s", p);
+        break;
+    /* p points at the field itself (offsetof), so it is aligned for it */
+    case T_SIZE64:
+    case T_COUNT:
+        snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p);
+        break;
+    case T_SIZE32:
+        snprintf(buf, cap, "%u", *(const uint32_t *)p);
+        break;
+    case T_INT:
+        snprintf(buf, cap, "%d", *(const int *)p);
+        break;
+    case T_DOUBLE:
+    case T_DURATION:
+        snprintf(buf, cap, "%.17g", *(const double *)p);
+        break;
+    case T_BOOL:
+        snprintf(buf, cap, "%s", *(const bool *)p ? "true" : "false");
+        break;
+    case T_DIST: {
+        int d = *(const int *)p;
+        *is_string = true;
+        snprintf(buf, cap, "%s", d == DIST_DEFAULT ? "default" : dist_name(d));
+        break;
+    }
+    }
+    return o->key;
+}
+
 int bench_config_check(const bench_config *c, char *err, size_t cap)
 {
     const char *name = c->name[0] ? c->name : "(command line)";
     if (!strchr(c->target, ':')) {
         snprintf(err, cap, "job %s: target '%s' is not SCHEME:ARG (embedded:DIR, "
-                           "rocksdb:DIR, lsmd:SOCKET)", name, c->target);
+                           "rocksdb:DIR, lmdb:DIR, lsmd:SOCKET)", name, c->target);
         return -EINVAL;
     }
     if (c->num == 0) {
@@ -479,7 +524,8 @@ static void list_workloads(FILE *f)
 void bench_usage(FILE *f)
 {
     fputs("usage: lsmbench [--KEY[=VALUE] ...] [JOBFILE.ini]\n"
-          "fio-style benchmark of the lsmd engine (embedded), the lsmd daemon and RocksDB.\n"
+          "       lsmbench --list | --help | --version\n"
+          "fio-style benchmark of the lsmd engine (embedded), the lsmd daemon, RocksDB and LMDB.\n"
           "Keys (also valid in job files, spelled with - or _):\n",
           f);
     for (size_t i = 0; i < NOPTS; i++)
@@ -509,6 +555,11 @@ int bench_plan_parse(bench_plan *plan, int argc, char **argv, char *err, size_t 
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             bench_usage(stdout);
+            rc = 1;
+            goto out;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("lsmbench %s\n", LSM_VERSION);
             rc = 1;
             goto out;
         }

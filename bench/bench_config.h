@@ -148,4 +148,12 @@ int bench_parse_bool(const char *s, bool *out);
 
 void bench_usage(FILE *f);
 
+/* The i-th key of the table (0, 1, ... until NULL) and c's value for it as
+ * text in buf (numbers plain, sizes in bytes, booleans true/false), for the
+ * JSON report's record of a run's options; *is_string says whether the
+ * value is text to quote.  Returns "" for a key of the whole run (format,
+ * svg-dir, progress: bench_global), which the caller skips. */
+const char *bench_config_key(size_t i, char *buf, size_t cap, const bench_config *c,
+                             bool *is_string);
+
 #endif

@@ -522,7 +522,7 @@ int main(int argc, char **argv)
     if (a.text)
         report_compare_text(stdout, a.jobs, a.njobs);
     else
-        report_json(stdout, a.jobs, a.njobs, a.targets, a.ntargets);
+        report_json(stdout, a.jobs, a.njobs, a.targets, a.ntargets, &a.plan);
     if (runner_interrupted)
         fprintf(stderr, "lsmbench: interrupted\n");
     free(a.jobs);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "lsm.h" /* LSM_VERSION */
+
 void report_fill(job_report *j, const bench_config *cfg, const char *wl_name,
                  const char *tgt, const run_output *o)
 {
@@ -296,9 +298,48 @@ static void jnum_or_null(FILE *f, bool have, double v)
         fputs("null", f);
 }
 
-void report_json(FILE *f, const job_report *j, size_t n, const target_report *t, size_t nt)
+/* "options": what the run was asked, so a JSON file says how it was made:
+ * each job's every key (bench_config_key) and the run's targets and
+ * svg-dir. */
+static void options_json(FILE *f, const bench_plan *plan)
 {
-    fputs("{\"lsmbench\":1,\"jobs\":[", f);
+    fputs("\"options\":{\"targets\":[", f);
+    for (int i = 0; i < plan->g.ntargets; i++) {
+        fputs(i ? "," : "", f);
+        jstr(f, plan->g.targets[i]);
+    }
+    fputs("],\"svg-dir\":", f);
+    if (plan->g.svg_dir[0])
+        jstr(f, plan->g.svg_dir);
+    else
+        fputs("null", f);
+    fputs(",\"jobs\":[", f);
+    for (size_t i = 0; i < plan->njobs; i++) {
+        fputs(i ? ",\n{" : "\n{", f);
+        char buf[BENCH_PATH_MAX + 64];
+        bool str;
+        const char *key;
+        int k = 0;
+        for (size_t o = 0; (key = bench_config_key(o, buf, sizeof buf, &plan->jobs[i], &str)); o++) {
+            if (!key[0])
+                continue;
+            fprintf(f, "%s\"%s\":", k++ ? "," : "", key);
+            if (str)
+                jstr(f, buf);
+            else
+                fputs(buf, f);
+        }
+        fputc('}', f);
+    }
+    fputs("]}", f);
+}
+
+void report_json(FILE *f, const job_report *j, size_t n, const target_report *t, size_t nt,
+                 const bench_plan *plan)
+{
+    fprintf(f, "{\"lsmbench\":1,\"version\":\"%s\",", LSM_VERSION);
+    options_json(f, plan);
+    fputs(",\n\"jobs\":[", f);
     for (size_t i = 0; i < n; i++) {
         const job_report *r = &j[i];
         fputs(i ? ",\n{" : "\n{", f);

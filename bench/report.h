@@ -85,6 +85,7 @@ void report_target_text(FILE *f, const target_report *t);
  * than two targets. */
 void report_compare_text(FILE *f, const job_report *j, size_t n);
 
-void report_json(FILE *f, const job_report *j, size_t n, const target_report *t, size_t nt);
+void report_json(FILE *f, const job_report *j, size_t n, const target_report *t, size_t nt,
+                 const bench_plan *plan);
 
 #endif

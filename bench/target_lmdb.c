@@ -1,7 +1,8 @@
 /*
- * target_lmdb.c — LMDB 0.9 (<lmdb.h>), the multi-process B-tree anchor of
- * BENCHMARKS.md, built only when liblmdb-dev is installed (the Makefile
- * defines LSMBENCH_LMDB).
+ * target_lmdb.c — LMDB 0.9 (<lmdb.h>), the multi-process B-tree anchor the
+ * engine is measured against (docs/benchmarking.md, "Comparing with LMDB"),
+ * built only when liblmdb-dev is installed (the Makefile defines
+ * LSMBENCH_LMDB).
  *
  *   lmdb:DIR   DIR/data.mdb and DIR/lock.mdb; a fresh run deletes both
  *

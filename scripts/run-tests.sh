@@ -36,7 +36,7 @@ run() { # name backend
     esac
 }
 for src in "$@"; do
-    name=$(basename "$src" .c)
+    name=$(basename "$src"); name=${name%.c}; name=${name%.sh}
     if grep -q LSM_TEST_PER_BACKEND "$src"; then
         run "$name" uring
         run "$name" posix

@@ -1,5 +1,7 @@
 # tests/: cmocka programs, tests/{unit,crash,integration}/test_X.c -> $(B)/tests/test_X,
-# run by make test in the order of TESTS (scripts/run-tests.sh).  Every test
+# run by make test in the order of TESTS (scripts/run-tests.sh); last, the
+# shell test tests/install/test_fresh_clone.sh (a git clone built, installed
+# and linked against as a new user would).  Every test
 # object sees -Itests/helpers -Ishm -Ilibclient -Idaemon and where the
 # programs it starts live (LSMD_BIN, LSMCTL_BIN, LSMD_ASAN_BIN).
 #   unit, crash         + tests/helpers; liblsmd, libshm, liblsm; a daemon
@@ -22,7 +24,13 @@ TEST_HELPERS_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/helpers/*.c))
 ITEST_HELPERS_OBJ := $(B)/obj/tests/integration/harness.o $(B)/obj/tests/integration/honest.o \
                      $(B)/obj/tests/integration/scrape.o
 
-TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC)
+TESTS += $(UNIT_SRC) $(CRASH_SRC) $(ITEST_SRC) tests/install/test_deps_sets.sh \
+         tests/install/test_man_completion.sh \
+         tests/install/test_fresh_clone.sh
+$(B)/tests/test_%: tests/install/test_%.sh
+	@mkdir -p $(dir $@)
+	install -m 755 $< $@
+$(B)/tests/test_man_completion: $(MAN_PAGES) $(B)/lsmctl $(B)/lsmd $(B)/lsmbench
 
 $(B)/obj/tests/%.o: CFLAGS += -Itests/helpers -Ishm -Ilibclient -Idaemon \
 	-DLSMD_BIN='"$(abspath $(B))/lsmd"' -DLSMCTL_BIN='"$(abspath $(B))/lsmctl"' \
@@ -48,7 +56,7 @@ $(UNIT_BIN): private LIBS = -lcmocka $(LDLIBS)
 $(DAEMON_UNIT_BIN) $(ITEST_BIN): private LIBS = -lcmocka $(DAEMON_LIBS) $(LDLIBS)
 $(BENCH_UNIT_BIN): private LIBS = -lcmocka $(BENCH_LIBS) $(LDLIBS)
 
-$(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so
+$(B)/tests/test_exports: | $(B)/liblsm.so $(B)/liblsmd.so $(B)/public/liblsm.a $(B)/public/liblsmd.a
 $(ATTACK_BIN): | asan-lsmd
 $(B)/tests/test_admin_auth $(B)/tests/test_daemon_direct_io $(B)/tests/test_options_persist \
   $(B)/tests/test_dump_changes $(B)/tests/test_lsmd_checkpoint: | $(B)/lsmctl

@@ -1,7 +1,9 @@
 /* test_bench_config.c — lsmbench's flags and fio-like job files
  * (bench/bench_config.h): value parsers, key spellings, precedence
  * (defaults < [global] < command line < [job]), global-only keys, errors
- * with line numbers, and the checks run before anything starts. */
+ * with line numbers, and the checks run before anything starts; --help
+ * names every target (lmdb:DIR too), --version, and the JSON report
+ * records the run's options. */
 #include "helpers.h"
 
 #include <errno.h>
@@ -11,6 +13,8 @@
 
 #include "bench_config.h"
 #include "keygen.h"
+#include "lsm.h" /* LSM_VERSION */
+#include "report.h"
 
 /* argc counts argv[0] too, as main's does. */
 static int parse(bench_plan *p, char *err, size_t cap, int argc, ...)
@@ -249,6 +253,46 @@ static void test_job_file(void **state)
     th_rmrf_free(dir);
 }
 
+static void test_help_version_and_json_options(void **state)
+{
+    (void)state;
+    char *text;
+    size_t len;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    bench_usage(f);
+    fclose(f);
+    for (const char *t = "embedded:DIR\0rocksdb:DIR\0lmdb:DIR\0lsmd:SOCKET\0--version\0"; *t;
+         t += strlen(t) + 1)
+        if (!strstr(text, t))
+            fail_msg("lsmbench --help does not mention %s", t);
+    free(text);
+
+    bench_plan p;
+    char err[256];
+    assert_int_equal(parse(&p, err, sizeof err, 2, "--version"), 1); /* printed; exit 0 */
+    bench_plan_free(&p);
+
+    /* The JSON report carries the version and each job's every key. */
+    assert_int_equal(parse(&p, err, sizeof err, 7, "--num=1234", "--target", "lsmd:/s \"q\"",
+                           "--distribution", "zipfian", "--sync"), 0);
+    f = open_memstream(&text, &len);
+    assert_non_null(f);
+    report_json(f, NULL, 0, NULL, 0, &p);
+    fclose(f);
+    const char *want[] = {
+        "\"version\":\"" LSM_VERSION "\"", "\"targets\":[\"lsmd:/s \\\"q\\\"\"]",
+        "\"num\":1234,", "\"distribution\":\"zipfian\"", "\"sync\":true", "\"key-size\":16,",
+        "\"svg-dir\":null",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("the JSON report lacks %s: %s", want[i], text);
+    assert_null(strstr(text, "\"output-format\"")); /* the run's, not a job's */
+    free(text);
+    bench_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_set_keys),
         cmocka_unit_test(test_command_line),
         cmocka_unit_test(test_job_file),
+        cmocka_unit_test(test_help_version_and_json_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
  * nothing else: build/liblsm.so only lsm_* (engine/liblsm.map) and
  * build/liblsmd.so only lsmd_* (libclient/liblsmd.map).  A leaked internal
  * symbol (shm_*, memtable_* ...) would become ABI that programs can bind
- * to, and could clash with a program's own names.
+ * to, and could clash with a program's own names.  Each .so carries the
+ * SONAME libX.so.MAJOR and its names the version node LSM_0 / LSMD_0
+ * (the .map files); the installed static archives (build/public/) define
+ * the same names only, and every one of them.
  */
 #include "helpers.h"
 
@@ -12,17 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lsm.h" /* LSM_VERSION_MAJOR */
+
 #ifndef LIB_DIR
 #error "LIB_DIR: the build directory holding liblsm.so and liblsmd.so (Makefile)"
 #endif
 
-/* Reads the defined dynamic symbols of LIB_DIR/lib with nm; asserts each
- * starts with prefix and that every name in must[] is among them. */
-static void check_exports(const char *lib, const char *prefix, const char *const *must,
-                          size_t nmust)
+/* Reads the global defined symbols of LIB_DIR/lib with nm (-D for a .so,
+ * where each must carry "@@node"); asserts each starts with prefix and that
+ * every name in must[] is among them. */
+static void check_exports(const char *lib, const char *prefix, const char *node,
+                          const char *const *must, size_t nmust)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "nm -D --defined-only '%s/%s'", LIB_DIR, lib);
+    bool shared = strstr(lib, ".so") != NULL;
+    snprintf(cmd, sizeof cmd, "nm %s --defined-only '%s/%s'", shared ? "-D" : "-g", LIB_DIR, lib);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char line[512];
@@ -36,6 +43,12 @@ static void check_exports(const char *lib, const char *prefix, const char *const
         if (type[0] == 'A') /* version nodes, not code */
             continue;
         total++;
+        char *at = strchr(name, '@');
+        if (shared) {
+            if (!at || strncmp(at, "@@", 2) != 0 || strcmp(at + 2, node) != 0)
+                fail_msg("%s: %s is not in the version node %s", lib, name, node);
+            *at = '\0';
+        }
         if (strncmp(name, prefix, strlen(prefix)) != 0)
             fail_msg("%s exports %s (type %s): not part of the %s* API", lib, name, type,
                      prefix);
@@ -54,6 +67,23 @@ static void check_exports(const char *lib, const char *prefix, const char *const
     free(seen);
 }
 
+/* The SONAME of LIB_DIR/lib is libX.so.MAJOR (programs load that name). */
+static void check_soname(const char *lib)
+{
+    char cmd[1024], line[512], want[128];
+    snprintf(cmd, sizeof cmd, "readelf -d '%s/%s'", LIB_DIR, lib);
+    snprintf(want, sizeof want, "[%s.%d]", lib, LSM_VERSION_MAJOR);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    bool ok = false;
+    while (fgets(line, sizeof line, p))
+        if (strstr(line, "(SONAME)"))
+            ok = strstr(line, want) != NULL;
+    assert_int_equal(pclose(p), 0);
+    if (!ok)
+        fail_msg("%s: SONAME is not %s", lib, want);
+}
+
 static void test_liblsm_exports_only_the_api(void **state)
 {
     (void)state;
@@ -68,7 +98,9 @@ static void test_liblsm_exports_only_the_api(void **state)
         "lsm_checkpoint",
         "lsm_metrics_get", "lsm_metrics_io_kind",
     };
-    check_exports("liblsm.so", "lsm_", must, sizeof must / sizeof must[0]);
+    check_exports("liblsm.so", "lsm_", "LSM_0", must, sizeof must / sizeof must[0]);
+    check_exports("public/liblsm.a", "lsm_", NULL, must, sizeof must / sizeof must[0]);
+    check_soname("liblsm.so");
 }
 
 static void test_liblsmd_exports_only_the_api(void **state)
@@ -83,7 +115,9 @@ static void test_liblsmd_exports_only_the_api(void **state)
         "lsmd_checkpoint",
         "lsmd_stats",
     };
-    check_exports("liblsmd.so", "lsmd_", must, sizeof must / sizeof must[0]);
+    check_exports("liblsmd.so", "lsmd_", "LSMD_0", must, sizeof must / sizeof must[0]);
+    check_exports("public/liblsmd.a", "lsmd_", NULL, must, sizeof must / sizeof must[0]);
+    check_soname("liblsmd.so");
 }
 
 int main(void)
