@@ -366,6 +366,9 @@ static int shutdown_all(main_loop *m)
 
 int main(int argc, char **argv)
 {
+    /* A service logs what it does: info, where the library alone says
+     * only warnings (engine/base/log.h). */
+    lsm_log_set_default_level(LSM_LOG_INFO);
     daemon_config cfg;
     config_init(&cfg);
     int rc = flags_parse(&cfg, argc, argv);

@@ -685,6 +685,54 @@ const char *lsm_metrics_io_kind(int kind);
 /* Describes any return code of this library (never NULL). */
 const char *lsm_strerror(int err);
 
+/* Why the last refusal on this thread happened, as one short line (at most
+ * 127 bytes) that names what was wrong, e.g. "no such option:
+ * no_such_option", "compaction_style: expected leveled or tiered",
+ * "compaction_threads: 99 is above the maximum 16", "empty key", "key of
+ * 65537 bytes exceeds the 65536-byte limit".  Thread-local: set by the
+ * call that failed on this thread.  lsm_open, lsm_put, lsm_delete,
+ * lsm_get, lsm_batch_put, lsm_batch_delete, lsm_set_option and
+ * lsm_options_set clear it when they start and set it when they refuse
+ * their input; after a failure they give no reason for (I/O, memory) it
+ * is "", and lsm_strerror(code) says what the code means.  Other calls
+ * leave it as it was.  Never NULL; the text stays valid until the next
+ * call of those on this thread. */
+const char *lsm_last_error(void);
+
+/* ---- Logging ---------------------------------------------------------------
+ * The library is quiet by default: it reports warnings and errors (a
+ * background flush or compaction that failed, a damaged file met on open)
+ * and keeps informational lines (flushes, compactions, options set) to
+ * itself.  Refusals of a caller's input are not logged at all above debug:
+ * the call returns them (lsm_last_error).
+ *
+ * Lines go to the callback set with lsm_set_log_callback, else to stderr,
+ * one line per write, prefixed with a date, "lsm", the level and the pid.
+ * Only lines at or below the level pass: the level is the one set with
+ * lsm_log_set_level, else the environment variable LSMD_LOG_LEVEL (error,
+ * warn, info or debug), else warn.  lsmd itself logs at info. */
+enum lsm_log_level {
+    LSM_LOG_ERROR = 0,
+    LSM_LOG_WARN = 1,
+    LSM_LOG_INFO = 2,
+    LSM_LOG_DEBUG = 3,
+};
+
+/* Receives one log line: its level and the message, without date, level
+ * or pid and without a trailing newline; the text is valid during the call
+ * only.  Called from any thread of the library (background flush and
+ * compaction threads included), possibly with internal locks held: it
+ * must be thread-safe, return quickly and not call back into lsm_*. */
+typedef void (*lsm_log_fn)(void *ctx, enum lsm_log_level level, const char *msg);
+
+/* Sends the library's log lines to fn(ctx, ...) instead of stderr; NULL
+ * goes back to stderr.  Set it before lsm_open: a line logged while it
+ * changes may go to either destination. */
+void lsm_set_log_callback(lsm_log_fn fn, void *ctx);
+
+/* The level of lines that pass (see above); process-wide. */
+void lsm_log_set_level(enum lsm_log_level level);
+
 /* The background error that made the database read-only (0 if none), with a
  * static description of what failed in *why when why is not NULL. */
 int lsm_db_error(lsm_db *db, const char **why);

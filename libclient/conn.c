@@ -91,11 +91,17 @@ int conn_reap(lsmd_conn *c)
             memcpy(&e, shm_ring_peek(&c->cq, (uint32_t)i), sizeof(e));
             if (e.tag == SHM_TAG_LARGE) {
                 c->sync_cqe = e;
+                conn_take_reason(c, &e, c->sync_reason);
                 c->sync_done = true;
             } else if (e.tag == SHM_TAG_DISCARD) {
                 if (c->discards)
                     c->discards--;
             } else if (e.tag < c->nslots && c->slots[e.tag].state == SLOT_INFLIGHT) {
+                if (e.status < 0) { /* an async failure: the last error as it is reaped */
+                    char why[SHM_REASON_TEXT];
+                    conn_take_reason(c, &e, why);
+                    conn_error_from(c, &e, why);
+                }
                 c->slots[e.tag].state = SLOT_DONE;
                 c->pending[(c->pend_head + c->npending) % c->nslots] = e;
                 c->npending++;
@@ -207,6 +213,7 @@ int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)
     int rc = conn_alive(c);
     if (rc)
         return rc;
+    conn_error_reset(c);
     sqe->tag = SHM_TAG_LARGE;
     c->sync_done = false;
     rc = conn_push(c, sqe); /* conn_wait_sync wakes the daemon */
@@ -218,6 +225,7 @@ int conn_call(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe)
     if (!c->sync_done)
         return c->dead ? c->dead : -EPROTO;
     *cqe = c->sync_cqe;
+    conn_error_from(c, cqe, c->sync_reason);
     return 0;
 }
 
@@ -321,17 +329,10 @@ int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
         o = &def;
     }
     char path[PATH_MAX];
-    if (!socket_path || !*socket_path) {
-        const char *env = getenv("LSMD_SOCKET");
-        if (env && *env) {
-            socket_path = env;
-        } else {
-            int rc = shm_default_socket_path(path, sizeof(path));
-            if (rc)
-                return rc;
-            socket_path = path;
-        }
-    }
+    int prc = lsmd_socket_path(socket_path, path, sizeof path);
+    if (prc)
+        return prc;
+    socket_path = path;
     lsmd_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;

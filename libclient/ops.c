@@ -8,16 +8,16 @@
 
 #include "conn.h"
 
-static int check_key(const void *key, size_t klen)
-{
-    return key && klen >= 1 && klen <= LSM_MAX_KEY_SIZE ? 0 : -EINVAL;
-}
-
 static int write_op(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
                     const void *val, size_t vlen, int flags)
 {
-    if (check_key(key, klen) || vlen > LSM_MAX_VALUE_SIZE || (vlen && !val) ||
-        (flags & ~LSM_SYNC))
+    conn_error_reset(c);
+    if (conn_check_key(c, key, klen))
+        return -EINVAL;
+    if (vlen > LSM_MAX_VALUE_SIZE)
+        return conn_fail(c, -EINVAL, "value of %zu bytes exceeds the %u-byte limit", vlen,
+                         LSM_MAX_VALUE_SIZE);
+    if ((vlen && !val) || (flags & ~LSM_SYNC))
         return -EINVAL;
     if (klen + vlen > c->large_bytes)
         return -E2BIG;
@@ -56,7 +56,8 @@ int lsmd_delete(lsmd_conn *c, const void *key, size_t klen, int flags)
 static int get_in_place(lsmd_conn *c, uint64_t snap, const void *key, size_t klen,
                         const char **val, size_t *vlen)
 {
-    if (check_key(key, klen))
+    conn_error_reset(c);
+    if (conn_check_key(c, key, klen))
         return -EINVAL;
     uint32_t out = align8((uint32_t)klen);
     if (out >= c->large_bytes)

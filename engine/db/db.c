@@ -35,6 +35,7 @@
 #include "io/io_direct.h"
 #include "base/filenames.h"
 #include "base/log.h"
+#include "base/reason.h"
 #include "version/version_edit.h"
 #include "wal/wal_reader.h"
 
@@ -369,8 +370,9 @@ static int open_existing_or_new(lsm_db *db)
 
 int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
 {
+    reason_clear();
     if (!dir || !*dir || !out)
-        return -EINVAL;
+        return reason_set(-EINVAL, "lsm_open: no directory given");
     *out = NULL;
     lsm_db *db = calloc(1, sizeof *db);
     if (!db)
@@ -570,6 +572,7 @@ static void single_batch_done(lsm_batch *b)
 
 int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val, size_t vlen, int flags)
 {
+    reason_clear();
     if (!db || check_flags(flags))
         return -EINVAL;
     lsm_batch *b = single_batch();
@@ -584,6 +587,7 @@ int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val, size_t vl
 
 int lsm_delete(lsm_db *db, const void *key, size_t klen, int flags)
 {
+    reason_clear();
     if (!db || check_flags(flags))
         return -EINVAL;
     lsm_batch *b = single_batch();

@@ -213,11 +213,9 @@ int main(int argc, char **argv)
         return run_command(NULL, argc - i, argv + i);
     lsmd_conn *c;
     int rc = lsmd_connect(sock, &c);
-    if (rc) {
-        fprintf(stderr, "lsmctl: cannot attach to lsmd at %s: %s\n",
-                sock ? sock : "the default socket", lsmd_strerror(rc));
-        return 1;
-    }
+    if (rc)
+        return ctl_connect_fail(sock, rc);
+    ctl_conn = c;
     rc = run_command(c, argc - i, argv + i);
     lsmd_disconnect(c);
     return rc;
