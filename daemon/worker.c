@@ -117,8 +117,8 @@ static void complete_status(session *s, uint32_t tag, int status)
 static const char *admin_refusal(int rc)
 {
     switch (rc) {
-    case -EPERM: return "admin request refused: this uid is not the daemon's, nor in "
-                        "admin_uids/admin_gids";
+    case -EPERM: return "permission denied: an admin request needs the daemon's uid, or a uid "
+                        "or group in admin_uids/admin_gids";
     case -EBUSY: return "another admin request of this connection is still running";
     default: return NULL;
     }
