@@ -122,17 +122,17 @@ struct opt_pair {
 
 static const struct opt_pair g_pairs[] = {
     { "l0_compaction_trigger", "l0_stop_trigger", true, NULL,
-      "writes would stop before the L0 compaction that lets them resume is due" },
+      "writes would stop before an L0 compaction is due" },
     { "l0_compaction_trigger", "l0_slowdown_trigger", false, NULL,
-      "writes would be slowed while L0 is too shallow to compact" },
+      "writes would slow before L0 can compact" },
     { "l0_slowdown_trigger", "l0_stop_trigger", false, NULL,
       "writes would stop before they are ever slowed" },
     { "tiered_min_merge", "tiered_max_runs", false, NULL,
-      "a tiered merge would need more runs than the bound on runs allows" },
+      "a merge would need more runs than allowed" },
     /* Tiered merges by run count, not l0_compaction_trigger: a stop on L0
      * files must mean more runs than the bound, so a merge is due. */
     { "tiered_max_runs", "l0_stop_trigger", true, "tiered",
-      "tiered: writes would stop on L0 files before the run bound makes a merge due" },
+      "tiered: writes would stop before a merge is due" },
 };
 
 /* See db_impl.h. */
