@@ -273,8 +273,11 @@ static int open_engine(daemon_ctx *d)
                   c->dir);
         return rc;
     }
+    /* The engine returns its refusals' reasons instead of logging them
+     * (lsm_last_error); the daemon's log is where they go. */
     if (rc) {
-        log_error("lsmd: cannot open %s: %s", c->dir, lsm_strerror(rc));
+        log_error("lsmd: cannot open %s: %s", c->dir,
+                  *lsm_last_error() ? lsm_last_error() : lsm_strerror(rc));
         return rc;
     }
     for (size_t i = 0; i < c->n_engine_opts; i++) {
@@ -282,7 +285,7 @@ static int open_engine(daemon_ctx *d)
         rc = lsm_set_option(d->db, o->name, o->value);
         if (rc) {
             log_error("lsmd: engine option %s = %s refused: %s%s", o->name, o->value,
-                      lsm_strerror(rc),
+                      *lsm_last_error() ? lsm_last_error() : lsm_strerror(rc),
                       strcmp(o->name, "compaction_style") == 0
                           ? " (this engine build may not support switching styles yet)"
                           : "");
