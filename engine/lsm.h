@@ -695,8 +695,10 @@ const char *lsm_strerror(int err);
  * lsm_options_set clear it when they start and set it when they refuse
  * their input; after a failure they give no reason for (I/O, memory) it
  * is "", and lsm_strerror(code) says what the code means.  Other calls
- * leave it as it was.  Never NULL; the text stays valid until the next
- * call of those on this thread. */
+ * do not clear it (those that take a key, such as lsm_get_into, still set
+ * it when they refuse one): read it right after the failed call.  Never
+ * NULL; the text stays valid until the next call of those on this
+ * thread. */
 const char *lsm_last_error(void);
 
 /* ---- Logging ---------------------------------------------------------------
