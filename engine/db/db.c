@@ -101,7 +101,8 @@ static int take_lock(lsm_db *db)
         close(fd);
         if (err == EWOULDBLOCK) {
             log_error("lsm_open %s: already open (LOCK held by pid %s)", db->dir, holder);
-            return -EBUSY;
+            return reason_set(-EBUSY, "%.60s is already open (LOCK held by pid %.12s)", db->dir,
+                              holder);
         }
         return -err;
     }
@@ -454,7 +455,8 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
         db->compaction_started = true;
     }
     if (rc != 0) {
-        log_error("lsm_open %s failed: %s", dir, lsm_strerror(rc));
+        log_error("lsm_open %s failed: %s", dir,
+                  *reason_text() ? reason_text() : lsm_strerror(rc));
         db_free(db);
         return rc;
     }

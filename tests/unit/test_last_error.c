@@ -3,7 +3,7 @@
  * 7): lsm_last_error() after each refusal of lsm_set_option, lsm_put,
  * lsm_get, lsm_delete, lsm_batch_put, lsm_options_set and lsm_open, a
  * table of calls and the reason each must give; a success clears it; the
- * reason is per thread.  And (item 18) a flush event says why it ran.
+ * reason is per thread; a second open names the LOCK's holder.  And (item 18) a flush event says why it ran.
  */
 #include "helpers.h"
 
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lsm.h"
 
@@ -158,6 +159,18 @@ static void test_reason_is_per_thread(void **state)
     assert_string_equal(lsm_last_error(), "compaction_threads: 99 is above the maximum 16");
 }
 
+/* Not only -EINVAL: a second open of an open database names the holder. */
+static void test_open_twice_names_the_holder(void **state)
+{
+    (void)state;
+    lsm_db *db = NULL;
+    assert_int_equal(lsm_open(g_dir, NULL, &db), -EBUSY);
+    char want[64];
+    snprintf(want, sizeof want, "(LOCK held by pid %d)", (int)getpid());
+    if (!strstr(lsm_last_error(), "is already open") || !strstr(lsm_last_error(), want))
+        fail_msg("reason \"%s\"; wanted \"... is already open %s\"", lsm_last_error(), want);
+}
+
 /* Item 18: a manual flush is recorded as one, a full memtable as full. */
 static void test_flush_events_say_why(void **state)
 {
@@ -189,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_each_refusal_says_why),
         cmocka_unit_test(test_failure_without_reason_is_empty),
         cmocka_unit_test(test_reason_is_per_thread),
+        cmocka_unit_test(test_open_twice_names_the_holder),
         cmocka_unit_test(test_flush_events_say_why),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
