@@ -210,19 +210,21 @@ int lsmd_flush(lsmd_conn *c)
 
 int lsmd_compact(lsmd_conn *c, int level)
 {
+    conn_error_reset(c);
     if (level < -1)
-        return -EINVAL;
+        return conn_fail(c, -EINVAL, "level out of range: -1 (the whole tree) or 0 .. 64");
     struct shm_cqe cqe;
     return simple(c, SHM_OP_COMPACT, (uint64_t)(int64_t)level, &cqe);
 }
 
 int lsmd_set_option(lsmd_conn *c, const char *name, const char *value)
 {
+    conn_error_reset(c);
     if (!name || !value || !*name)
-        return -EINVAL;
+        return conn_fail(c, -EINVAL, "no option name");
     size_t nl = strlen(name), vl = strlen(value);
     if (nl > 4096 || vl > 4096)
-        return -EINVAL;
+        return conn_fail(c, -EINVAL, "option %s longer than 4096 bytes", nl > 4096 ? "name" : "value");
     if (nl + vl > c->large_bytes)
         return -E2BIG;
     char *p = conn_large(c);

@@ -143,6 +143,11 @@ static void test_client_reasons(void **state)
     assert_int_equal(lsmd_get(c, 0, k, LSM_MAX_KEY_SIZE + 1, &v, &vlen), -EINVAL);
     assert_string_equal(lsmd_last_error(c), "key of 65537 bytes exceeds the 65536-byte limit");
 
+    assert_int_equal(lsmd_set_option(c, "", "1"), -EINVAL);
+    assert_string_equal(lsmd_last_error(c), "no option name");
+    assert_int_equal(lsmd_compact(c, -2), -EINVAL);
+    assert_string_equal(lsmd_last_error(c), "level out of range: -1 (the whole tree) or 0 .. 64");
+
     /* A failure without a reason: the code's text, not a stale reason. */
     assert_int_equal(lsmd_get(c, 0, "absent", 6, &v, &vlen), LSM_ENOTFOUND);
     assert_string_equal(lsmd_last_error(c), lsmd_strerror(LSM_ENOTFOUND));
