@@ -218,6 +218,8 @@ static void deliver(lsmd_conn *c, const struct shm_cqe *e, lsmd_completion *out)
             out->val = c->arena + s->out_off;
         }
     }
+    if (out->status < 0) /* the last error: this request's, as it is returned */
+        conn_error_from(c, e, c->pending_why[e - c->pending]);
     s->state = SLOT_DELIVERED;
     c->delivered[c->ndelivered++] = e->tag;
     c->async_inflight--;

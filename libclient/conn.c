@@ -97,13 +97,11 @@ int conn_reap(lsmd_conn *c)
                 if (c->discards)
                     c->discards--;
             } else if (e.tag < c->nslots && c->slots[e.tag].state == SLOT_INFLIGHT) {
-                if (e.status < 0) { /* an async failure: the last error as it is reaped */
-                    char why[SHM_REASON_TEXT];
-                    conn_take_reason(c, &e, why);
-                    conn_error_from(c, &e, why);
-                }
+                uint32_t at = (c->pend_head + c->npending) % c->nslots;
+                /* Now: the daemon reuses the reason's slot after more failures. */
+                conn_take_reason(c, &e, c->pending_why[at]);
                 c->slots[e.tag].state = SLOT_DONE;
-                c->pending[(c->pend_head + c->npending) % c->nslots] = e;
+                c->pending[at] = e;
                 c->npending++;
             } else {
                 shm_ring_consume(&c->cq, (uint32_t)i + 1);
@@ -290,7 +288,8 @@ static int setup_slots(lsmd_conn *c)
     c->free_slots = malloc(c->nslots * sizeof(*c->free_slots));
     c->delivered = malloc(c->nslots * sizeof(*c->delivered));
     c->pending = malloc(c->nslots * sizeof(*c->pending));
-    if (!c->slots || !c->free_slots || !c->delivered || !c->pending)
+    c->pending_why = malloc(c->nslots * sizeof(*c->pending_why));
+    if (!c->slots || !c->free_slots || !c->delivered || !c->pending || !c->pending_why)
         return -ENOMEM;
     /* Highest index at the bottom: slot 0 is handed out first. */
     for (uint32_t i = 0; i < c->nslots; i++)
@@ -309,6 +308,7 @@ static void conn_free(lsmd_conn *c)
     free(c->free_slots);
     free(c->delivered);
     free(c->pending);
+    free(c->pending_why);
     free(c);
 }
 

@@ -53,6 +53,7 @@ struct lsmd_conn {
     uint32_t *delivered;       /* slots returned by the last lsmd_poll */
     uint32_t ndelivered;
     struct shm_cqe *pending;   /* async completions reaped, not yet polled */
+    char (*pending_why)[SHM_REASON_TEXT]; /* their reasons, read when reaped */
     uint32_t pend_head, npending; /* ring of nslots entries */
     uint32_t async_inflight;   /* submitted and not yet returned by poll */
     uint32_t discards;         /* SHM_TAG_DISCARD requests in flight */

@@ -188,6 +188,37 @@ static void test_daemon_checks(void **state)
         assert_true(cqe.flags & SHM_CQ_REASON);
         assert_string_equal(lsmd_last_error(c), rows[i].want);
     }
+    /* Asynchronous requests the daemon refuses: each completion's reason,
+     * as lsmd_poll returns it.  Up to SHM_REASON_SLOTS failures completed
+     * before the client reaps them all keep their reasons; beyond that the
+     * oldest fall back to the generic text, never to another's reason. */
+    assert_true(c->qd >= SHM_REASON_SLOTS + 6);
+    for (uint32_t n = SHM_REASON_SLOTS; n <= SHM_REASON_SLOTS + 6; n += 6) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t slot = c->free_slots[--c->nfree]; /* as async.c's take_slot */
+            c->slots[slot] = (struct conn_slot){ .user_data = i, .op = LSMD_OP_PUT,
+                                                 .state = SLOT_INFLIGHT };
+            struct shm_sqe sqe = { .opcode = SHM_OP_PUT, .tag = slot, .key_off = c->large_off,
+                                   .key_len = i % 2 ? LSM_MAX_KEY_SIZE + 1 : 0 };
+            assert_int_equal(conn_push(c, &sqe), 0);
+            c->async_inflight++;
+        }
+        /* All of them completed before the first is reaped. */
+        assert_int_equal(lsmd_ping(c), 0);
+        uint32_t generic = 0;
+        for (uint32_t got = 0; got < n; got++) {
+            lsmd_completion cp;
+            assert_int_equal(lsmd_poll(c, &cp, 1, 1), 1);
+            assert_int_equal(cp.status, -EINVAL);
+            const char *want = rows[cp.user_data % 2].want, *why = lsmd_last_error(c);
+            if (strcmp(why, lsmd_strerror(-EINVAL)) == 0 && cp.user_data < n - SHM_REASON_SLOTS)
+                generic++; /* overwritten before it was reaped: the code's text */
+            else
+                assert_string_equal(why, want);
+        }
+        assert_true(generic <= n - SHM_REASON_SLOTS); /* fewer if reaped between rounds */
+    }
+
     /* An asynchronous request refused by the library says why too. */
     assert_int_equal(lsmd_submit_put(c, "", 0, "v", 1, 0, 8), -EINVAL);
     assert_string_equal(lsmd_last_error(c), "empty key");
