@@ -420,7 +420,10 @@ const char *lsmd_strerror(int err);
  * or this library's for what it refuses before sending ("empty key",
  * "key of 65537 bytes exceeds the 65536-byte limit"); without a reason,
  * lsmd_strerror of the code.  Every synchronous call starts afresh; a
- * failed asynchronous request sets it when its completion is collected.
+ * failed asynchronous request sets it when lsmd_poll returns its
+ * completion (read it before the next poll).  The daemon keeps the last 24
+ * reasons of a connection: when more failures complete before the library
+ * collects them, the oldest have only the generic text.
  * Never NULL; valid until the next call on c.  Same thread rule as c. */
 const char *lsmd_last_error(const lsmd_conn *c);
 
