@@ -705,8 +705,8 @@ const char *lsm_last_error(void);
  * The library is quiet by default: it reports warnings and errors (a
  * background flush or compaction that failed, a damaged file met on open)
  * and keeps informational lines (flushes, compactions, options set) to
- * itself.  Refusals of a caller's input are not logged at all above debug:
- * the call returns them (lsm_last_error).
+ * itself.  Refusals of a caller's input are returned (lsm_last_error), not
+ * logged above debug, except that a failed lsm_open logs one error line.
  *
  * Lines go to the callback set with lsm_set_log_callback, else to stderr,
  * one line per write, prefixed with a date, "lsm", the level and the pid.
