@@ -203,8 +203,9 @@ void lsm_options_init(lsm_options *o);
 /* Opens (or creates) the database in directory dir.  o may be NULL for
  * defaults.  Recovers from the MANIFEST and WAL left by a crash.
  * On success *out is a handle the caller closes with lsm_close().
- * Errors: -EINVAL (bad argument/option), -EBUSY (another process or handle
- *   holds dir/LOCK; the holder's pid is logged), -ENOENT (missing and
+ * Errors: -EINVAL (bad argument/option: lsm_last_error() names it), -EBUSY
+ *   (another process or handle holds dir/LOCK; lsm_last_error() and the log
+ *   give the holder's pid), -ENOENT (missing and
  *   create_if_missing is 0), -EEXIST (exists and error_if_exists),
  *   LSM_ECORRUPT (a MANIFEST or WAL record other than a torn WAL tail fails
  *   its checksum; file and offset are logged), LSM_EVERSION, -errno. */
@@ -551,8 +552,8 @@ int lsm_checkpoint(lsm_db *db, const char *dir);
  * compaction_readahead_bytes, periodic_compaction_seconds,
  * wal_retention_seconds, wal_retention_bytes (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
  * unknown name, a bad value, or a value breaking an option rule against
- * the current value of its partner ("Option rules" above); the log says
- * why and nothing changes.  To move a pair past each other, set the one
+ * the current value of its partner ("Option rules" above); lsm_last_error()
+ * says why and nothing changes.  To move a pair past each other, set the one
  * that keeps the rule first (e.g. raise l0_stop_trigger before
  * l0_slowdown_trigger).  A change is written to DIR/OPTIONS (see
  * "Persisted options" below) before it applies: if that write fails the
@@ -597,7 +598,8 @@ int lsm_get_option(lsm_db *db, const char *name, char *buf, size_t cap);
  * lsm_get_option; set parses one value as lsm_set_option does (K/M/G
  * suffixes for sizes), for any persisted option, and checks its range
  * (the rules between pairs are lsm_open's).  Errors (set): -EINVAL
- * (unknown name or bad value: logged; *o unchanged). */
+ * (unknown name or bad value: lsm_last_error() says which; *o
+ * unchanged). */
 int lsm_options_get(const lsm_options *o, const char *name, char *buf, size_t cap);
 int lsm_options_set(lsm_options *o, const char *name, const char *value);
 
