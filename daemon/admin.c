@@ -31,23 +31,33 @@ static void run_job(admin *a, admin_job *j)
     daemon_ctx *d = a->d;
     session *s = j->s;
     struct shm_cqe c = { .tag = j->q.tag };
+    const char *why = NULL; /* the refusal's reason, for the client */
     switch (j->q.opcode) {
     case SHM_OP_FLUSH:
         c.status = lsm_flush(d->db);
         break;
     case SHM_OP_COMPACT: {
         int64_t level = (int64_t)j->q.arg0;
-        c.status = (level < -1 || level > 64) ? -EINVAL : lsm_compact(d->db, (int)level);
+        if (level < -1 || level > 64) {
+            c.status = -EINVAL;
+            why = "level out of range: -1 (the whole tree) or 0 .. 64";
+        } else {
+            c.status = lsm_compact(d->db, (int)level);
+        }
         break;
     }
     case SHM_OP_SET_OPTION:
         c.status = lsm_set_option(d->db, j->name, j->value);
+        why = lsm_last_error(); /* this thread's, set by that call */
         log_info_limited("set %s = %s by client %llu: %s", j->name, j->value,
-                         (unsigned long long)s->id, c.status ? lsm_strerror(c.status) : "ok");
+                         (unsigned long long)s->id,
+                         !c.status ? "ok" : *why ? why : lsm_strerror(c.status));
         break;
     case SHM_OP_CHECKPOINT:
         /* The daemon's cwd is not the client's: only absolute paths. */
         c.status = j->name[0] == '/' ? lsm_checkpoint(d->db, j->name) : -EINVAL;
+        if (j->name[0] != '/')
+            why = "checkpoint: the directory must be an absolute path";
         log_info("checkpoint into %s by client %llu: %s", j->name,
                  (unsigned long long)s->id, c.status ? lsm_strerror(c.status) : "ok");
         break;
@@ -76,7 +86,7 @@ static void run_job(admin *a, admin_job *j)
     /* Before the completion: the client may send its next request as soon
      * as it sees this one done. */
     admin_queue_release_lane(j);
-    session_post(s, &c);
+    session_post_why(s, &c, why);
     session_wake(s);
 }
 

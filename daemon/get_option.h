@@ -17,7 +17,9 @@
 
 /* Fills *c: status 0 and r0 = length; LSM_ETOOSMALL and r0 = the length
  * needed when out_cap is too small (nothing written); -EINVAL for an
- * unknown name or a NUL inside it. */
-void get_option_serve(daemon_ctx *d, session *s, const struct shm_sqe *q, struct shm_cqe *c);
+ * unknown name or a NUL inside it, with the reason in why (cap bytes;
+ * "" when there is none). */
+void get_option_serve(daemon_ctx *d, session *s, const struct shm_sqe *q, struct shm_cqe *c,
+                      char *why, size_t cap);
 
 #endif

@@ -51,7 +51,16 @@ static int take_lock(listener *l)
     l->lock_fd = open(l->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (l->lock_fd < 0) {
         int e = errno;
-        log_error("listener: cannot open %s: %s", l->lock_path, strerror(e));
+        if (e == ENOENT || e == ENOTDIR) {
+            /* The lock file is ours to create: what is missing is the
+             * socket's directory, so name that. */
+            const char *slash = strrchr(l->path, '/');
+            int dlen = slash ? (slash == l->path ? 1 : (int)(slash - l->path)) : 1;
+            log_error("listener: socket directory %.*s does not exist (%s): create it or "
+                      "choose another socket path", dlen, slash ? l->path : ".", strerror(e));
+        } else {
+            log_error("listener: cannot open %s: %s", l->lock_path, strerror(e));
+        }
         return -e;
     }
     if (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {

@@ -254,8 +254,11 @@ static int open_engine(daemon_ctx *d)
                   c->dir);
         return rc;
     }
+    /* The engine returns its refusals' reasons instead of logging them
+     * (lsm_last_error); the daemon's log is where they go. */
     if (rc) {
-        log_error("lsmd: cannot open %s: %s", c->dir, lsm_strerror(rc));
+        log_error("lsmd: cannot open %s: %s", c->dir,
+                  *lsm_last_error() ? lsm_last_error() : lsm_strerror(rc));
         return rc;
     }
     return 0;
@@ -335,6 +338,9 @@ static int shutdown_all(main_loop *m)
 
 int main(int argc, char **argv)
 {
+    /* A service logs what it does: info, where the library alone says
+     * only warnings (engine/base/log.h). */
+    lsm_log_set_default_level(LSM_LOG_INFO);
     daemon_config cfg;
     config_init(&cfg);
     int rc = flags_parse(&cfg, argc, argv);

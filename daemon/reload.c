@@ -42,7 +42,7 @@ static int apply_engine_opts(daemon_ctx *d, const daemon_config *oc, daemon_conf
             continue;
         }
         log_error("reload: %s = %s refused: %s; keeps its value", o->name, o->value,
-                  lsm_strerror(rc));
+                  *lsm_last_error() ? lsm_last_error() : lsm_strerror(rc));
         free(o->value);
         o->value = old ? strdup(old) : NULL; /* NULL: compared as never applied */
     }

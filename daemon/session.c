@@ -242,7 +242,14 @@ void session_end(session *s, int reason)
 
 void session_post(session *s, const struct shm_cqe *c)
 {
+    struct shm_cqe copy = *c;
+    session_post_why(s, &copy, NULL);
+}
+
+void session_post_why(session *s, struct shm_cqe *c, const char *why)
+{
     pthread_mutex_lock(&s->mu);
+    shm_session_reason(s->shm, c, why);
     int rc = shm_session_post(s->shm, c);
     pthread_mutex_unlock(&s->mu);
     if (rc == -EPROTO) {

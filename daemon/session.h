@@ -137,6 +137,10 @@ void session_unref(session *s);
  * client.  A client that corrupted its completion ring index has its
  * session ended (session_end(s, EPROTO)). */
 void session_post(session *s, const struct shm_cqe *c);
+/* session_post with the failure's reason for the client (lsmd_last_error):
+ * why (NULL or "" = none) travels in the segment's reason table when
+ * c->status < 0 (shm/protocol.h, "Reasons"). */
+void session_post_why(session *s, struct shm_cqe *c, const char *why);
 
 /* Wakes the client if it sleeps waiting for completions (any thread). */
 void session_wake(session *s);

@@ -113,6 +113,17 @@ static void complete_status(session *s, uint32_t tag, int status)
     complete(s, &c);
 }
 
+/* The reason an admin request was not queued (admin_queue_submit). */
+static const char *admin_refusal(int rc)
+{
+    switch (rc) {
+    case -EPERM: return "permission denied: an admin request needs the daemon's uid, or a uid "
+                        "or group in admin_uids/admin_gids";
+    case -EBUSY: return "another admin request of this connection is still running";
+    default: return NULL;
+    }
+}
+
 static void wake(session *s)
 {
     if (s->need_wake) {
@@ -260,8 +271,10 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
         return;
     case SHM_OP_GET_OPTION: { /* quick and read-only: get_option.h */
         struct shm_cqe c = { .tag = q->tag };
-        get_option_serve(w->d, s, q, &c);
-        complete(s, &c);
+        char why[SHM_REASON_TEXT];
+        get_option_serve(w->d, s, q, &c, why, sizeof why);
+        session_post_why(s, &c, why);
+        s->need_wake = true;
         return;
     }
     case SHM_OP_FLUSH:
@@ -271,8 +284,11 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_CHANGES:
     case SHM_OP_CHECKPOINT: {
         int rc = admin_queue_submit(w->d->admin_queue, s, q);
-        if (rc)
-            complete_status(s, q->tag, rc);
+        if (rc) {
+            struct shm_cqe c = { .tag = q->tag, .status = rc };
+            session_post_why(s, &c, admin_refusal(rc));
+            s->need_wake = true;
+        }
         return;
     }
     default:

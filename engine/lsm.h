@@ -205,8 +205,9 @@ void lsm_options_init(lsm_options *o);
 /* Opens (or creates) the database in directory dir.  o may be NULL for
  * defaults.  Recovers from the MANIFEST and WAL left by a crash.
  * On success *out is a handle the caller closes with lsm_close().
- * Errors: -EINVAL (bad argument/option), -EBUSY (another process or handle
- *   holds dir/LOCK; the holder's pid is logged), -ENOENT (missing and
+ * Errors: -EINVAL (bad argument/option: lsm_last_error() names it), -EBUSY
+ *   (another process or handle holds dir/LOCK; lsm_last_error() and the log
+ *   give the holder's pid), -ENOENT (missing and
  *   create_if_missing is 0), -EEXIST (exists and error_if_exists),
  *   LSM_ECORRUPT (a MANIFEST or WAL record other than a torn WAL tail fails
  *   its checksum; file and offset are logged), LSM_EVERSION, -errno. */
@@ -553,8 +554,8 @@ int lsm_checkpoint(lsm_db *db, const char *dir);
  * compaction_readahead_bytes, periodic_compaction_seconds,
  * wal_retention_seconds, wal_retention_bytes (see lsm_options for meanings and ranges).  Errors: -EINVAL for an
  * unknown name, a bad value, or a value breaking an option rule against
- * the current value of its partner ("Option rules" above); the log says
- * why and nothing changes.  To move a pair past each other, set the one
+ * the current value of its partner ("Option rules" above); lsm_last_error()
+ * says why and nothing changes.  To move a pair past each other, set the one
  * that keeps the rule first (e.g. raise l0_stop_trigger before
  * l0_slowdown_trigger).  A change is written to DIR/OPTIONS (see
  * "Persisted options" below) before it applies: if that write fails the
@@ -599,7 +600,8 @@ int lsm_get_option(lsm_db *db, const char *name, char *buf, size_t cap);
  * lsm_get_option; set parses one value as lsm_set_option does (K/M/G
  * suffixes for sizes), for any persisted option, and checks its range
  * (the rules between pairs are lsm_open's).  Errors (set): -EINVAL
- * (unknown name or bad value: logged; *o unchanged). */
+ * (unknown name or bad value: lsm_last_error() says which; *o
+ * unchanged). */
 int lsm_options_get(const lsm_options *o, const char *name, char *buf, size_t cap);
 int lsm_options_set(lsm_options *o, const char *name, const char *value);
 
@@ -702,6 +704,56 @@ const char *lsm_metrics_io_kind(int kind);
 
 /* Describes any return code of this library (never NULL). */
 const char *lsm_strerror(int err);
+
+/* Why the last refusal on this thread happened, as one short line (at most
+ * 127 bytes) that names what was wrong, e.g. "no such option:
+ * no_such_option", "compaction_style: expected leveled or tiered",
+ * "compaction_threads: 99 is above the maximum 16", "empty key", "key of
+ * 65537 bytes exceeds the 65536-byte limit".  Thread-local: set by the
+ * call that failed on this thread.  lsm_open, lsm_put, lsm_delete,
+ * lsm_get, lsm_batch_put, lsm_batch_delete, lsm_set_option and
+ * lsm_options_set clear it when they start and set it when they refuse
+ * their input; after a failure they give no reason for (I/O, memory) it
+ * is "", and lsm_strerror(code) says what the code means.  Other calls
+ * do not clear it (those that take a key, such as lsm_get_into, still set
+ * it when they refuse one): read it right after the failed call.  Never
+ * NULL; the text stays valid until the next call of those on this
+ * thread. */
+const char *lsm_last_error(void);
+
+/* ---- Logging ---------------------------------------------------------------
+ * The library is quiet by default: it reports warnings and errors (a
+ * background flush or compaction that failed, a damaged file met on open)
+ * and keeps informational lines (flushes, compactions, options set) to
+ * itself.  Refusals of a caller's input are returned (lsm_last_error), not
+ * logged above debug, except that a failed lsm_open logs one error line.
+ *
+ * Lines go to the callback set with lsm_set_log_callback, else to stderr,
+ * one line per write, prefixed with a date, "lsm", the level and the pid.
+ * Only lines at or below the level pass: the level is the one set with
+ * lsm_log_set_level, else the environment variable LSMD_LOG_LEVEL (error,
+ * warn, info or debug), else warn.  lsmd itself logs at info. */
+enum lsm_log_level {
+    LSM_LOG_ERROR = 0,
+    LSM_LOG_WARN = 1,
+    LSM_LOG_INFO = 2,
+    LSM_LOG_DEBUG = 3,
+};
+
+/* Receives one log line: its level and the message, without date, level
+ * or pid and without a trailing newline; the text is valid during the call
+ * only.  Called from any thread of the library (background flush and
+ * compaction threads included), possibly with internal locks held: it
+ * must be thread-safe, return quickly and not call back into lsm_*. */
+typedef void (*lsm_log_fn)(void *ctx, enum lsm_log_level level, const char *msg);
+
+/* Sends the library's log lines to fn(ctx, ...) instead of stderr; NULL
+ * goes back to stderr.  Set it before lsm_open: a line logged while it
+ * changes may go to either destination. */
+void lsm_set_log_callback(lsm_log_fn fn, void *ctx);
+
+/* The level of lines that pass (see above); process-wide. */
+void lsm_log_set_level(enum lsm_log_level level);
 
 /* The background error that made the database read-only (0 if none), with a
  * static description of what failed in *why when why is not NULL. */

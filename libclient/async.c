@@ -43,8 +43,8 @@ static int submit(lsmd_conn *c, uint32_t slot, uint8_t op, struct shm_sqe *sqe,
 static int submit_write(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
                         const void *val, size_t vlen, int flags, uint64_t user_data)
 {
-    if (!key || klen < 1 || klen > LSM_MAX_KEY_SIZE || vlen > LSM_MAX_VALUE_SIZE ||
-        (vlen && !val) || (flags & ~LSM_SYNC))
+    if (conn_check_key(c, key, klen) || vlen > LSM_MAX_VALUE_SIZE || (vlen && !val) ||
+        (flags & ~LSM_SYNC))
         return -EINVAL;
     if (klen + vlen > c->slot_bytes)
         return -E2BIG;
@@ -85,7 +85,7 @@ int lsmd_submit_delete(lsmd_conn *c, const void *key, size_t klen, int flags,
 int lsmd_submit_get(lsmd_conn *c, uint64_t snapshot_id, const void *key,
                     size_t klen, uint64_t user_data)
 {
-    if (!key || klen < 1 || klen > LSM_MAX_KEY_SIZE)
+    if (conn_check_key(c, key, klen))
         return -EINVAL;
     uint32_t out = align8((uint32_t)klen);
     if (out >= c->slot_bytes)
@@ -218,6 +218,8 @@ static void deliver(lsmd_conn *c, const struct shm_cqe *e, lsmd_completion *out)
             out->val = c->arena + s->out_off;
         }
     }
+    if (out->status < 0) /* the last error: this request's, as it is returned */
+        conn_error_from(c, e, c->pending_why[e - c->pending]);
     s->state = SLOT_DELIVERED;
     c->delivered[c->ndelivered++] = e->tag;
     c->async_inflight--;

@@ -91,13 +91,17 @@ int conn_reap(lsmd_conn *c)
             memcpy(&e, shm_ring_peek(&c->cq, (uint32_t)i), sizeof(e));
             if (e.tag == SHM_TAG_LARGE) {
                 c->sync_cqe = e;
+                conn_take_reason(c, &e, c->sync_reason);
                 c->sync_done = true;
             } else if (e.tag == SHM_TAG_DISCARD) {
                 if (c->discards)
                     c->discards--;
             } else if (e.tag < c->nslots && c->slots[e.tag].state == SLOT_INFLIGHT) {
+                uint32_t at = (c->pend_head + c->npending) % c->nslots;
+                /* Now: the daemon reuses the reason's slot after more failures. */
+                conn_take_reason(c, &e, c->pending_why[at]);
                 c->slots[e.tag].state = SLOT_DONE;
-                c->pending[(c->pend_head + c->npending) % c->nslots] = e;
+                c->pending[at] = e;
                 c->npending++;
             } else {
                 shm_ring_consume(&c->cq, (uint32_t)i + 1);
@@ -209,6 +213,7 @@ static int call_push(lsmd_conn *c, struct shm_sqe *sqe, bool wake)
     int rc = conn_alive(c);
     if (rc)
         return rc;
+    conn_error_reset(c);
     sqe->tag = SHM_TAG_LARGE;
     c->sync_done = false;
     return wake ? conn_submit(c, sqe) : conn_push(c, sqe);
@@ -227,6 +232,7 @@ int conn_call_end(lsmd_conn *c, const struct shm_sqe *sqe, struct shm_cqe *cqe)
     if (!c->sync_done)
         return c->dead ? c->dead : -EPROTO;
     *cqe = c->sync_cqe;
+    conn_error_from(c, cqe, c->sync_reason);
     return 0;
 }
 
@@ -297,7 +303,8 @@ static int setup_slots(lsmd_conn *c)
     c->free_slots = malloc(c->nslots * sizeof(*c->free_slots));
     c->delivered = malloc(c->nslots * sizeof(*c->delivered));
     c->pending = malloc(c->nslots * sizeof(*c->pending));
-    if (!c->slots || !c->free_slots || !c->delivered || !c->pending)
+    c->pending_why = malloc(c->nslots * sizeof(*c->pending_why));
+    if (!c->slots || !c->free_slots || !c->delivered || !c->pending || !c->pending_why)
         return -ENOMEM;
     /* Highest index at the bottom: slot 0 is handed out first. */
     for (uint32_t i = 0; i < c->nslots; i++)
@@ -316,6 +323,7 @@ static void conn_free(lsmd_conn *c)
     free(c->free_slots);
     free(c->delivered);
     free(c->pending);
+    free(c->pending_why);
     free(c);
 }
 
@@ -336,17 +344,10 @@ int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
         o = &def;
     }
     char path[PATH_MAX];
-    if (!socket_path || !*socket_path) {
-        const char *env = getenv("LSMD_SOCKET");
-        if (env && *env) {
-            socket_path = env;
-        } else {
-            int rc = shm_default_socket_path(path, sizeof(path));
-            if (rc)
-                return rc;
-            socket_path = path;
-        }
-    }
+    int prc = lsmd_socket_path(socket_path, path, sizeof path);
+    if (prc)
+        return prc;
+    socket_path = path;
     lsmd_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;

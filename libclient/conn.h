@@ -53,12 +53,18 @@ struct lsmd_conn {
     uint32_t *delivered;       /* slots returned by the last lsmd_poll */
     uint32_t ndelivered;
     struct shm_cqe *pending;   /* async completions reaped, not yet polled */
+    char (*pending_why)[SHM_REASON_TEXT]; /* their reasons, read when reaped */
     uint32_t pend_head, npending; /* ring of nslots entries */
     uint32_t async_inflight;   /* submitted and not yet returned by poll */
     uint32_t discards;         /* SHM_TAG_DISCARD requests in flight */
 
     bool sync_done;            /* the synchronous request completed */
     struct shm_cqe sync_cqe;
+    char sync_reason[SHM_REASON_TEXT]; /* its reason, read when reaped */
+
+    /* lsmd_last_error: the last failure's code and reason ("" = none). */
+    int err_code;
+    char err_text[SHM_REASON_TEXT];
 };
 
 /* 0, or the connection's death code; checks the daemon_gone flag (one
@@ -118,6 +124,22 @@ int conn_call_out(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe);
 
 /* Sends a request whose completion nobody waits for (tag DISCARD). */
 int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe);
+
+/* ---- errors (last_error.c) ---- */
+/* Records a refusal's reason for lsmd_last_error; returns code. */
+int conn_fail(lsmd_conn *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* 0 for a key of 1 .. LSM_MAX_KEY_SIZE bytes, else conn_fail(-EINVAL). */
+int conn_check_key(lsmd_conn *c, const void *key, size_t klen);
+/* Forgets the last failure (a synchronous call starts). */
+void conn_error_reset(lsmd_conn *c);
+/* Copies the reason of a failed completion e into dst
+ * (SHM_REASON_TEXT bytes; "" when it has none, or it was overwritten
+ * before we read it).  Call when reaping e: the slot is reused after
+ * SHM_REASON_SLOTS more failures. */
+void conn_take_reason(lsmd_conn *c, const struct shm_cqe *e, char *dst);
+/* Records e's failure (status < 0) and reason as the last error. */
+void conn_error_from(lsmd_conn *c, const struct shm_cqe *e, const char *reason);
 
 /* The large region. */
 static inline char *conn_large(lsmd_conn *c)

@@ -413,6 +413,27 @@ int lsmd_inflight(const lsmd_conn *c);
 /* Describes any code returned by this library (never NULL). */
 const char *lsmd_strerror(int err);
 
+/* Why the last failed call on c failed, as one short line (at most 119
+ * bytes) naming what was wrong: the daemon's reason carried back with the
+ * reply ("no such option: no_such_option", "compaction_style: expected
+ * leveled or tiered", "compaction_threads: 99 is above the maximum 16"),
+ * or this library's for what it refuses before sending ("empty key",
+ * "key of 65537 bytes exceeds the 65536-byte limit"); without a reason,
+ * lsmd_strerror of the code.  Every synchronous call starts afresh; a
+ * failed asynchronous request sets it when lsmd_poll returns its
+ * completion (read it before the next poll).  The daemon keeps the last 24
+ * reasons of a connection: when more failures complete before the library
+ * collects them, the oldest have only the generic text.
+ * Never NULL; valid until the next call on c.  Same thread rule as c. */
+const char *lsmd_last_error(const lsmd_conn *c);
+
+/* The socket lsmd_connect(socket_path, ...) tries, into buf (cap bytes):
+ * socket_path itself, or for NULL or "" the environment variable
+ * LSMD_SOCKET, else the default path (see lsmd_connect).  For messages
+ * such as "cannot attach to lsmd at PATH".  Errors: -EINVAL,
+ * -ENAMETOOLONG. */
+int lsmd_socket_path(const char *socket_path, char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

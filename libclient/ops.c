@@ -8,16 +8,16 @@
 
 #include "conn.h"
 
-static int check_key(const void *key, size_t klen)
-{
-    return key && klen >= 1 && klen <= LSM_MAX_KEY_SIZE ? 0 : -EINVAL;
-}
-
 static int write_op(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
                     const void *val, size_t vlen, int flags)
 {
-    if (check_key(key, klen) || vlen > LSM_MAX_VALUE_SIZE || (vlen && !val) ||
-        (flags & ~LSM_SYNC))
+    conn_error_reset(c);
+    if (conn_check_key(c, key, klen))
+        return -EINVAL;
+    if (vlen > LSM_MAX_VALUE_SIZE)
+        return conn_fail(c, -EINVAL, "value of %zu bytes exceeds the %u-byte limit", vlen,
+                         LSM_MAX_VALUE_SIZE);
+    if ((vlen && !val) || (flags & ~LSM_SYNC))
         return -EINVAL;
     if (klen + vlen > c->large_bytes)
         return -E2BIG;
@@ -56,7 +56,8 @@ int lsmd_delete(lsmd_conn *c, const void *key, size_t klen, int flags)
 static int get_in_place(lsmd_conn *c, uint64_t snap, const void *key, size_t klen,
                         const char **val, size_t *vlen)
 {
-    if (check_key(key, klen))
+    conn_error_reset(c);
+    if (conn_check_key(c, key, klen))
         return -EINVAL;
     uint32_t out = align8((uint32_t)klen);
     if (out >= c->large_bytes)
@@ -209,19 +210,21 @@ int lsmd_flush(lsmd_conn *c)
 
 int lsmd_compact(lsmd_conn *c, int level)
 {
+    conn_error_reset(c);
     if (level < -1)
-        return -EINVAL;
+        return conn_fail(c, -EINVAL, "level out of range: -1 (the whole tree) or 0 .. 64");
     struct shm_cqe cqe;
     return simple(c, SHM_OP_COMPACT, (uint64_t)(int64_t)level, &cqe);
 }
 
 int lsmd_set_option(lsmd_conn *c, const char *name, const char *value)
 {
+    conn_error_reset(c);
     if (!name || !value || !*name)
-        return -EINVAL;
+        return conn_fail(c, -EINVAL, "no option name");
     size_t nl = strlen(name), vl = strlen(value);
     if (nl > 4096 || vl > 4096)
-        return -EINVAL;
+        return conn_fail(c, -EINVAL, "option %s longer than 4096 bytes", nl > 4096 ? "name" : "value");
     if (nl + vl > c->large_bytes)
         return -E2BIG;
     char *p = conn_large(c);

@@ -276,6 +276,9 @@ enum shm_op {
 /* Completion flags (shm_cqe.flags). */
 #define SHM_CQ_ITER_END 0x01u /* page ops: the iterator is exhausted (the
                                  page may still hold entries) */
+#define SHM_CQ_REASON 0x02u   /* a failed request (status < 0) whose reason
+                                 the daemon wrote in the header's reason
+                                 table: aux = its sequence (see "Reasons") */
 
 /* Tags: the daemon echoes shm_sqe.tag in shm_cqe.tag without looking at it.
  * libclient uses the slot index (0 .. nslots-1) or SHM_TAG_LARGE. */
@@ -314,6 +317,38 @@ struct shm_cqe {
     uint64_t r1;            /* per op: page bytes, sequence, ... */
     uint32_t flags;         /* SHM_CQ_* */
     uint32_t aux;           /* per op: entries in a page */
+};
+
+/* ---- Reasons (docs/shm-protocol.md, "Reasons") ---------------------------
+ * Why a request failed, in words ("no such option: foo", "empty key"),
+ * where the status alone (-EINVAL) would leave the user guessing.  The
+ * completion has no room for text, so the daemon writes the reason into a
+ * small table in the segment header, beside the lines above, and marks
+ * the completion SHM_CQ_REASON with aux = the reason's sequence number.
+ *
+ *   header offset SHM_REASON_OFF: SHM_REASON_SLOTS x struct shm_reason;
+ *   sequence n (1, 2, ...; never 0) goes to slot n % SHM_REASON_SLOTS.
+ *
+ * Written by the daemon only (under the session's completion lock), read
+ * by the client, seqlock style:
+ *   daemon: seq = 0 (relaxed); release fence; len, text; seq = n (release);
+ *           then the completion, published by cq_tail (release).
+ *   client: on a completion with SHM_CQ_REASON and aux = n: seq == n
+ *           (acquire), copy len and text, acquire fence, seq == n again;
+ *           else the slot was reused by a later failure (more than
+ *           SHM_REASON_SLOTS failures completed before this one was read):
+ *           the client falls back to the code's generic text.
+ * A hostile client can scribble on the table: it only misleads itself;
+ * the daemon never reads it.  An older daemon never sets SHM_CQ_REASON,
+ * and an older client ignores it: no version change. */
+#define SHM_REASON_OFF 1024u
+#define SHM_REASON_SLOTS 24u
+#define SHM_REASON_TEXT 120u  /* text bytes, NUL-terminated within */
+
+struct shm_reason {           /* 128 bytes */
+    uint32_t seq;             /* the sequence whose text this is; 0 = being written */
+    uint32_t len;             /* bytes of text before its NUL (< SHM_REASON_TEXT) */
+    char text[SHM_REASON_TEXT];
 };
 
 /* ---- Iterator pages (docs/shm-protocol.md, "Pages") ---------------------
@@ -480,5 +515,9 @@ static_assert(offsetof(struct shm_seg_header, daemon_gone) == 8 * SHM_CACHELINE,
 static_assert(sizeof(struct shm_dir_header) == 2 * SHM_CACHELINE, "dir header size");
 static_assert(sizeof(struct shm_dir_entry) == 64, "dir entry size");
 static_assert(sizeof(struct shm_mget_res) == 8, "mget result size");
+static_assert(sizeof(struct shm_reason) == 128, "reason size");
+static_assert(SHM_REASON_OFF >= sizeof(struct shm_seg_header), "reasons after the header lines");
+static_assert(SHM_REASON_OFF + SHM_REASON_SLOTS * sizeof(struct shm_reason) <= SHM_HDR_BYTES,
+              "reasons fit the header");
 
 #endif

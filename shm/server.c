@@ -25,6 +25,7 @@ struct shm_session {
     uint64_t client_id;
     int numa_node;
     uint32_t inflight;          /* handed out by next(), not yet completed */
+    uint32_t reason_seq;        /* the last reason written (protocol.h "Reasons") */
     int ended;
     struct shm_session_stats st;
 };
@@ -206,6 +207,9 @@ int shm_session_next(struct shm_session *s, struct shm_sqe *sqe)
         s->st.rejected++;
         s->st.last_reject = why;
         struct shm_cqe c = { .tag = sqe->tag, .status = rc };
+        char text[SHM_REASON_TEXT];
+        shm_validate_explain(sqe, why, text, sizeof text);
+        shm_session_reason(s, &c, text);
         rc = post(s, &c);
         if (rc)
             return rc;
@@ -234,6 +238,29 @@ void shm_session_wake_client(struct shm_session *s)
      * load of client_sleeping; pairs with the client's [A]. */
     if (shm_wake(&s->hdr->client_sleeping))
         s->st.wakes++;
+}
+
+void shm_session_reason(struct shm_session *s, struct shm_cqe *cqe, const char *why)
+{
+    if (!why || !*why || cqe->status >= 0)
+        return;
+    if (++s->reason_seq == 0)
+        s->reason_seq = 1; /* 0 marks a slot being written */
+    uint32_t n = s->reason_seq;
+    struct shm_reason *r =
+        (struct shm_reason *)((char *)s->hdr + SHM_REASON_OFF) + n % SHM_REASON_SLOTS;
+    size_t len = strnlen(why, SHM_REASON_TEXT - 1);
+    __atomic_store_n(&r->seq, 0, __ATOMIC_RELAXED);
+    /* Pairs with the client's acquire fence before its second seq load: a
+     * client that copies the text while it changes sees seq != n after. */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    r->len = (uint32_t)len;
+    memcpy(r->text, why, len);
+    r->text[len] = '\0';
+    /* Pairs with the client's acquire load of seq: the text is there. */
+    __atomic_store_n(&r->seq, n, __ATOMIC_RELEASE);
+    cqe->flags |= SHM_CQ_REASON;
+    cqe->aux = n;
 }
 
 int shm_session_complete(struct shm_session *s, const struct shm_cqe *cqe)

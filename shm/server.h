@@ -94,6 +94,13 @@ int shm_session_next(struct shm_session *s, struct shm_sqe *sqe);
 char *shm_session_arena(struct shm_session *s);
 uint64_t shm_session_arena_bytes(const struct shm_session *s);
 
+/* Gives a failed completion (status < 0) its reason: writes why (cut to
+ * SHM_REASON_TEXT - 1 bytes) into the segment's reason table and marks
+ * *cqe SHM_CQ_REASON with aux = its sequence (protocol.h, "Reasons").
+ * Call it just before posting *cqe, under the same serialization as
+ * post.  No-op for a NULL or empty why or a status >= 0. */
+void shm_session_reason(struct shm_session *s, struct shm_cqe *cqe, const char *why);
+
 /* Posts a completion and wakes the client if it sleeps.  Returns 0, or
  * -EPROTO (the client's cq_head is impossible: end the session), or -ENOSPC
  * (completing a request that next() never returned). */

@@ -4,9 +4,15 @@
 #include "validate.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "base/reason.h"
 #include "lsm.h"
+
+/* Static reasons that shm_validate_explain words with the numbers. */
+static const char W_KEY_LEN[] = "key length out of range";
+static const char W_VAL_LEN[] = "value length out of range";
 
 enum field {
     F_NONE,   /* offset and length must be 0 */
@@ -165,10 +171,10 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
              (w = check_arg(r->arg1, sqe->arg1)))
         ;
     else if ((w = check_field(r->key, sqe->key_off, sqe->key_len, arena_bytes,
-                              "key range outside the arena", "key length out of range",
+                              "key range outside the arena", W_KEY_LEN,
                               "unused key field not zero")) ||
              (w = check_field(r->val, sqe->val_off, sqe->val_len, arena_bytes,
-                              "value range outside the arena", "value length out of range",
+                              "value range outside the arena", W_VAL_LEN,
                               "unused value field not zero")) ||
              (w = check_field(r->out, sqe->out_off, sqe->out_cap, arena_bytes,
                               "output range outside the arena", "output length out of range",
@@ -193,6 +199,21 @@ out:
     if (why)
         *why = w;
     return rc;
+}
+
+void shm_key_reason(char *buf, size_t cap, size_t klen)
+{
+    reason_key_size(buf, cap, klen);
+}
+
+void shm_validate_explain(const struct shm_sqe *sqe, const char *why, char *buf, size_t cap)
+{
+    if (why == W_KEY_LEN && sqe->opcode != SHM_OP_SET_OPTION && sqe->opcode != SHM_OP_CHECKPOINT)
+        reason_key_size(buf, cap, sqe->key_len);
+    else if (why == W_VAL_LEN && sqe->val_len > LSM_MAX_VALUE_SIZE)
+        reason_value_size(buf, cap, sqe->val_len);
+    else
+        snprintf(buf, cap, "%s: %s", shm_op_name(sqe->opcode), why ? why : "refused");
 }
 
 int shm_page_check(const void *page, uint64_t bytes, uint32_t count)

@@ -54,6 +54,16 @@ void shm_sqe_read(const void *shared, struct shm_sqe *priv);
 int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes,
                      const char **why);
 
+/* The reason for a refusal in words a user reads (the completion carries
+ * it, protocol.h "Reasons"): the sizes for a key or value of the wrong
+ * length ("empty key", "key of 65537 bytes exceeds the 65536-byte
+ * limit"), else "OPCODE: why".  Writes at most cap bytes with the NUL. */
+void shm_validate_explain(const struct shm_sqe *sqe, const char *why, char *buf, size_t cap);
+
+/* The key-size refusal alone, for the client library's own check: "empty
+ * key" or "key of N bytes exceeds the 65536-byte limit". */
+void shm_key_reason(char *buf, size_t cap, size_t klen);
+
 /* True when [off, off + len) lies inside an arena of arena_bytes bytes. */
 static inline int shm_range_ok(uint32_t off, uint32_t len, uint64_t arena_bytes)
 {

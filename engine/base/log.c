@@ -14,6 +14,11 @@
 
 /* -1: not read from the environment yet. */
 static atomic_int g_level = -1;
+/* Without a level set or LSMD_LOG_LEVEL: quiet, as a library should be. */
+static atomic_int g_default_level = LSM_LOG_WARN;
+/* The application's sink (lsm_set_log_callback); NULL: the descriptor. */
+static _Atomic(lsm_log_fn) g_cb;
+static _Atomic(void *) g_cb_ctx;
 /* The log's descriptor: -1 = stderr.  Set once; later changes dup3 onto
  * it, so a thread that loaded it never writes to a recycled number. */
 static atomic_int g_fd = -1;
@@ -23,14 +28,28 @@ static char *g_path; /* the log file; main thread only (log.h) */
 
 static int level_from_env(void)
 {
+    int def = atomic_load(&g_default_level);
     const char *s = getenv("LSMD_LOG_LEVEL");
     if (!s)
-        return LSM_LOG_INFO;
+        return def;
     static const char *const names[] = { "error", "warn", "info", "debug" };
     for (int i = 0; i < 4; i++)
         if (strcmp(s, names[i]) == 0)
             return i;
-    return LSM_LOG_INFO;
+    return def;
+}
+
+void lsm_log_set_default_level(enum lsm_log_level level)
+{
+    atomic_store(&g_default_level, (int)level);
+    atomic_store(&g_level, -1); /* resolved again, with the new default */
+}
+
+void lsm_set_log_callback(lsm_log_fn fn, void *ctx)
+{
+    /* ctx first, fn second (release); vlog loads fn (acquire), then ctx. */
+    atomic_store_explicit(&g_cb_ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&g_cb, fn, memory_order_release);
 }
 
 void lsm_log_set_level(enum lsm_log_level level)
@@ -101,9 +120,12 @@ static void vlog(enum lsm_log_level level, unsigned long long suppressed, const 
     static const char *const tags[] = { "ERROR", "WARN", "INFO", "DEBUG" };
     static const int prio[] = { 3, 4, 6, 7 }; /* syslog LOG_ERR .. LOG_DEBUG */
     char line[1024];
+    lsm_log_fn cb = atomic_load_explicit(&g_cb, memory_order_acquire);
     int fd = atomic_load_explicit(&g_fd, memory_order_acquire);
     int n;
-    if (journal_mode()) {
+    if (cb) {
+        n = 0; /* the message alone: the application adds its own prefix */
+    } else if (journal_mode()) {
         n = snprintf(line, sizeof line, "<%d>lsm %-5s ", prio[level], tags[level]);
     } else {
         char date[128];
@@ -123,6 +145,11 @@ static void vlog(enum lsm_log_level level, unsigned long long suppressed, const 
         len += m < 0 ? 0 : (size_t)m;
         if (len > sizeof line - 2)
             len = sizeof line - 2;
+    }
+    if (cb) {
+        line[len] = '\0';
+        cb(atomic_load_explicit(&g_cb_ctx, memory_order_relaxed), level, line);
+        return;
     }
     line[len++] = '\n';
     ssize_t w = write(fd, line, len);

@@ -1,10 +1,14 @@
 /*
- * log.h — leveled diagnostic logging to stderr or a log file.
+ * log.h — leveled diagnostic logging: to the application's callback
+ * (lsm_set_log_callback, lsm.h), else to stderr or a log file.
  *
- * The level comes from the environment variable LSMD_LOG_LEVEL
- * (error|warn|info|debug; default info) or lsm_log_set_level().
+ * The level is the one set with lsm_log_set_level (lsm.h), else the
+ * environment variable LSMD_LOG_LEVEL (error|warn|info|debug), else the
+ * default: warn for the library, so an embedding program's stderr shows
+ * only what needs attention; lsmd makes its default info
+ * (lsm_log_set_default_level) and logs as a service does.
  *
- * Line format, chosen once per destination:
+ * Line format on stderr or a file, chosen once per destination:
  *   - stderr connected to the systemd journal (JOURNAL_STREAM names
  *     stderr's device and inode, see systemd.exec(5)): a syslog priority
  *     prefix that journald turns into the entry's PRIORITY, and no date
@@ -15,6 +19,7 @@
  *   - otherwise (a terminal, a pipe, a file): an ISO 8601 local date with
  *     milliseconds and the UTC offset, then the level and the pid:
  *         2026-12-07T18:43:55.123+00:00 lsm INFO  [4242] lsmd: serving ...
+ * A callback gets the message alone.
  *
  * Thread safety: lsm_log* are safe from any thread; one line is written
  * with one write(), so lines from threads never interleave.
@@ -28,16 +33,14 @@
 
 #include <stdatomic.h>
 
-enum lsm_log_level {
-    LSM_LOG_ERROR = 0,
-    LSM_LOG_WARN = 1,
-    LSM_LOG_INFO = 2,
-    LSM_LOG_DEBUG = 3,
-};
+#include "lsm.h" /* enum lsm_log_level, lsm_log_set_level, lsm_set_log_callback */
 
-void lsm_log_set_level(enum lsm_log_level level);
-/* Forgets a level set with lsm_log_set_level: LSMD_LOG_LEVEL (else info)
- * applies again. */
+/* The level used when none was set and LSMD_LOG_LEVEL is unset: warn
+ * unless changed here.  Call it first thing (lsmd: info, at the start of
+ * main): it also forgets a level set with lsm_log_set_level. */
+void lsm_log_set_default_level(enum lsm_log_level level);
+/* Forgets a level set with lsm_log_set_level: LSMD_LOG_LEVEL (else the
+ * default level) applies again. */
 void lsm_log_reset_level(void);
 int lsm_log_enabled(enum lsm_log_level level);
 void lsm_log(enum lsm_log_level level, const char *fmt, ...)

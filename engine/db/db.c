@@ -35,6 +35,7 @@
 #include "io/io_direct.h"
 #include "base/filenames.h"
 #include "base/log.h"
+#include "base/reason.h"
 #include "version/version_edit.h"
 #include "wal/wal_reader.h"
 
@@ -100,7 +101,8 @@ static int take_lock(lsm_db *db)
         close(fd);
         if (err == EWOULDBLOCK) {
             log_error("lsm_open %s: already open (LOCK held by pid %s)", db->dir, holder);
-            return -EBUSY;
+            return reason_set(-EBUSY, "%.60s is already open (LOCK held by pid %.12s)", db->dir,
+                              holder);
         }
         return -err;
     }
@@ -369,8 +371,9 @@ static int open_existing_or_new(lsm_db *db)
 
 int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
 {
+    reason_clear();
     if (!dir || !*dir || !out)
-        return -EINVAL;
+        return reason_set(-EINVAL, "lsm_open: no directory given");
     *out = NULL;
     lsm_db *db = calloc(1, sizeof *db);
     if (!db)
@@ -452,7 +455,8 @@ int lsm_open(const char *dir, const lsm_options *o, lsm_db **out)
         db->compaction_started = true;
     }
     if (rc != 0) {
-        log_error("lsm_open %s failed: %s", dir, lsm_strerror(rc));
+        log_error("lsm_open %s failed: %s", dir,
+                  *reason_text() ? reason_text() : lsm_strerror(rc));
         db_free(db);
         return rc;
     }
@@ -570,6 +574,7 @@ static void single_batch_done(lsm_batch *b)
 
 int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val, size_t vlen, int flags)
 {
+    reason_clear();
     if (!db || check_flags(flags))
         return -EINVAL;
     lsm_batch *b = single_batch();
@@ -584,6 +589,7 @@ int lsm_put(lsm_db *db, const void *key, size_t klen, const void *val, size_t vl
 
 int lsm_delete(lsm_db *db, const void *key, size_t klen, int flags)
 {
+    reason_clear();
     if (!db || check_flags(flags))
         return -EINVAL;
     lsm_batch *b = single_batch();

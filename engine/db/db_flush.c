@@ -123,7 +123,8 @@ void *db_flush_main(void *arg)
         memtable *mem = db->imm[0].mem;
         uint64_t next_wal = db->nimm > 1 ? db->imm[1].wal_number : db->wal_number;
         int slot = db_pending_begin(db);
-        db_event *ev = db_event_begin(db, "flush", "memtable full", 0);
+        db_event *ev = db_event_begin(db, "flush", db->imm[0].why ? db->imm[0].why
+                                                                  : "memtable full", 0);
         uint64_t ev_id = ev->id;
         pthread_mutex_unlock(&db->mu);
 

@@ -99,6 +99,8 @@ typedef struct db_writer {
 typedef struct imm_entry {
     memtable *mem;
     uint64_t wal_number;
+    const char *why;   /* why it was frozen, static, < 24 bytes: the flush
+                          event's reason ("memtable full", "manual flush") */
 } imm_entry;
 
 /* One flush or compaction, for stats and the compaction picture. */

@@ -16,6 +16,7 @@
 
 #include "db/db_impl.h"
 #include "base/log.h"
+#include "base/reason.h"
 #include "db/options_file.h"
 #include "table/block_cache.h"
 
@@ -121,8 +122,9 @@ static int in_range(const struct opt_desc *d, double v, bool runtime)
 {
     double min = runtime && d->runtime_min > d->min ? d->runtime_min : d->min;
     if (!(v >= min && v <= d->max)) {
-        log_warn_limited("option %s = %g is outside [%g, %g]%s", d->name, v, min, d->max,
-                         runtime && min != d->min ? " at run time" : "");
+        reason_set(-EINVAL, "%s: %.17g is %s %.17g%s", d->name, v,
+                   v < min ? "below the minimum" : "above the maximum", v < min ? min : d->max,
+                   runtime && v < min && min != d->min ? " at run time" : "");
         return 0;
     }
     return 1;
@@ -141,17 +143,17 @@ struct opt_pair {
 
 static const struct opt_pair g_pairs[] = {
     { "l0_compaction_trigger", "l0_stop_trigger", true, NULL,
-      "writes would stop before the L0 compaction that lets them resume is due" },
+      "writes would stop before an L0 compaction is due" },
     { "l0_compaction_trigger", "l0_slowdown_trigger", false, NULL,
-      "writes would be slowed while L0 is too shallow to compact" },
+      "writes would slow before L0 can compact" },
     { "l0_slowdown_trigger", "l0_stop_trigger", false, NULL,
       "writes would stop before they are ever slowed" },
     { "tiered_min_merge", "tiered_max_runs", false, NULL,
-      "a tiered merge would need more runs than the bound on runs allows" },
+      "a merge would need more runs than allowed" },
     /* Tiered merges by run count, not l0_compaction_trigger: a stop on L0
      * files must mean more runs than the bound, so a merge is due. */
     { "tiered_max_runs", "l0_stop_trigger", true, "tiered",
-      "tiered: writes would stop on L0 files before the run bound makes a merge due" },
+      "tiered: writes would stop before a merge is due" },
 };
 
 /* See db_impl.h. */
@@ -164,10 +166,9 @@ int db_check_option_rules(const lsm_options *o, const char *changed)
         double lo = get_value(o, find_opt(p->lo)), hi = get_value(o, find_opt(p->hi));
         if (p->strict ? lo < hi : lo <= hi)
             continue;
-        log_warn_limited("%s%s: option %s (%g) must be %s %s (%g): %s",
-                         changed ? "lsm_set_option " : "lsm_open", changed ? changed : "",
-                         p->lo, lo, p->strict ? "below" : "at most", p->hi, hi, p->why);
-        return -EINVAL;
+        (void)changed;
+        return reason_set(-EINVAL, "%s (%g) must be %s %s (%g): %s", p->lo, lo,
+                          p->strict ? "below" : "at most", p->hi, hi, p->why);
     }
     return 0;
 }
@@ -183,21 +184,18 @@ int db_check_options(const lsm_options *o)
         if (!in_range(&g_opts[i], get_value(o, &g_opts[i]), false))
             return -EINVAL;
     if (o->compaction_style && !db_style_valid(o->compaction_style)) {
-        log_error("option compaction_style = \"%s\": expected leveled or tiered",
-                  o->compaction_style);
-        return -EINVAL;
+        return reason_set(-EINVAL, "compaction_style: expected leveled or tiered, not \"%.40s\"",
+                          o->compaction_style);
     }
     /* Owner read/write is needed by the engine itself; x, setuid and the
      * like have no business on data files. */
     if ((o->file_mode & 0600u) != 0600u || (o->file_mode & ~0666u) != 0) {
-        log_error("option file_mode = 0%o: must include 0600 and lie within 0666",
-                  o->file_mode);
-        return -EINVAL;
+        return reason_set(-EINVAL, "file_mode: 0%o must include 0600 and lie within 0666",
+                          o->file_mode);
     }
     if (memtable_impl_check(o->memtable_impl) != 0) {
-        log_error("option memtable_impl = \"%s\": expected skiplist or vector",
-                  o->memtable_impl ? o->memtable_impl : "(null)");
-        return -EINVAL;
+        return reason_set(-EINVAL, "memtable_impl: expected skiplist or vector, not \"%.40s\"",
+                          o->memtable_impl ? o->memtable_impl : "(null)");
     }
     return db_check_option_rules(o, NULL);
 }
@@ -230,6 +228,15 @@ static int parse_number(const char *s, enum opt_kind kind, double *out)
     return 0;
 }
 
+/* The reason for a value parse_number refused. */
+static int bad_number(const struct opt_desc *d, const char *value)
+{
+    return reason_set(-EINVAL, "%s: \"%.40s\" is not a %s", d->name, value,
+                      d->kind == OPT_DOUBLE ? "number"
+                      : d->kind == OPT_SIZE ? "whole number (K, M or G may follow)"
+                                            : "whole number");
+}
+
 /* Applies next to the running database.  REQUIRES: mu held. */
 static void install(lsm_db *db, const lsm_options *next)
 {
@@ -250,34 +257,24 @@ static void cache_options_changed(lsm_db *db)
     block_cache_set_capacity(db->block_cache, cap);
 }
 
-/* Checks name = value as a run-time change; -EINVAL (logged) when it is
- * not one. */
+/* Checks name = value as a run-time change; -EINVAL (with its reason) when
+ * it is not one. */
 static int check_runtime(const char *name, const char *value, const struct opt_desc **dp,
                          double *v)
 {
     *dp = NULL;
     if (strcmp(name, "compaction_style") == 0) {
-        if (!db_style_valid(value)) {
-            log_warn_limited("lsm_set_option compaction_style: \"%s\" is not leveled or tiered",
-                             value);
-            return -EINVAL;
-        }
+        if (!db_style_valid(value))
+            return reason_set(-EINVAL, "compaction_style: expected leveled or tiered");
         return 0;
     }
     const struct opt_desc *d = find_opt(name);
-    if (!d) {
-        log_warn_limited("lsm_set_option: unknown option \"%s\"", name);
-        return -EINVAL;
-    }
-    if (!d->runtime) {
-        log_warn_limited("lsm_set_option: %s can only be set at open", name);
-        return -EINVAL;
-    }
-    if (parse_number(value, d->kind, v) != 0) {
-        log_warn_limited("lsm_set_option %s: \"%s\" is not a valid %s", name, value,
-                         d->kind == OPT_DOUBLE ? "number" : "whole number");
-        return -EINVAL;
-    }
+    if (!d)
+        return reason_set(-EINVAL, "no such option: %.80s", name);
+    if (!d->runtime)
+        return reason_set(-EINVAL, "%s can only be set at open", name);
+    if (parse_number(value, d->kind, v) != 0)
+        return bad_number(d, value);
     if (!in_range(d, *v, true))
         return -EINVAL;
     *dp = d;
@@ -286,8 +283,9 @@ static int check_runtime(const char *name, const char *value, const struct opt_d
 
 int lsm_set_option(lsm_db *db, const char *name, const char *value)
 {
+    reason_clear();
     if (!db || !name || !value)
-        return -EINVAL;
+        return reason_set(-EINVAL, "lsm_set_option: a NULL argument");
     const struct opt_desc *d;
     double v = 0;
     int rc = check_runtime(name, value, &d, &v);
@@ -486,14 +484,14 @@ static int option_parse(lsm_options *o, const char *name, const char *value)
     if (sp == NAMED_STYLE) {
         const compaction_picker *p = db_style_valid(value) ? compaction_picker_find(value) : NULL;
         if (!p)
-            return -EINVAL;
+            return reason_set(-EINVAL, "compaction_style: expected leveled or tiered");
         o->compaction_style = p->name; /* static */
         return 0;
     }
     if (sp == NAMED_IMPL) {
         const char *impl = memtable_impl_lookup(value);
         if (!impl)
-            return -EINVAL;
+            return reason_set(-EINVAL, "memtable_impl: expected skiplist or vector");
         o->memtable_impl = impl; /* static */
         return 0;
     }
@@ -502,12 +500,14 @@ static int option_parse(lsm_options *o, const char *name, const char *value)
         errno = 0;
         unsigned long m = strtoul(value, &end, 8);
         if (!*value || *end || errno || m > 07777)
-            return -EINVAL;
+            return reason_set(-EINVAL, "file_mode: \"%.40s\" is not an octal mode", value);
         o->file_mode = (unsigned)m;
         return 0;
     }
     double v;
-    if (parse_number(value, d->kind, &v) != 0 || !in_range(d, v, false))
+    if (parse_number(value, d->kind, &v) != 0)
+        return bad_number(d, value);
+    if (!in_range(d, v, false))
         return -EINVAL;
     set_value(o, d, v);
     return 0;
@@ -522,15 +522,12 @@ int lsm_options_get(const lsm_options *o, const char *name, char *buf, size_t ca
 
 int lsm_options_set(lsm_options *o, const char *name, const char *value)
 {
+    reason_clear();
     if (!o || !name || !value)
-        return -EINVAL;
+        return reason_set(-EINVAL, "lsm_options_set: a NULL argument");
     int rc = option_parse(o, name, value);
-    if (rc == -ENOENT) {
-        log_warn_limited("lsm_options_set: unknown option \"%s\"", name);
-        return -EINVAL;
-    }
-    if (rc)
-        log_warn_limited("lsm_options_set %s: \"%s\" is not a valid value", name, value);
+    if (rc == -ENOENT)
+        return reason_set(-EINVAL, "no such option: %.80s", name);
     return rc;
 }
 
@@ -576,8 +573,8 @@ static int load_line(void *arg, const char *name, const char *value, int line)
     }
     x->seen[i] = true;
     if (option_parse(&x->next, name, value) != 0) {
-        log_error("options: %s/OPTIONS line %d: bad value \"%s\" for %s", x->dir, line, value,
-                  name);
+        log_error("options: %s/OPTIONS line %d: bad value \"%s\" for %s: %s", x->dir, line,
+                  value, name, reason_text());
         return -EINVAL;
     }
     return 0;

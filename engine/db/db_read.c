@@ -16,6 +16,7 @@
 #include "base/dbformat.h"
 #include "db/get_op.h"
 #include "table/table_cache.h"
+#include "base/reason.h"
 
 int db_table_iter_new(lsm_db *db, file_meta *fm, iter **out)
 {
@@ -27,6 +28,7 @@ int db_table_iter_new(lsm_db *db, file_meta *fm, iter **out)
 int lsm_get(lsm_db *db, const lsm_snapshot *snap, const void *key, size_t klen,
             void **val, size_t *vlen)
 {
+    reason_clear();
     if (!val || !vlen)
         return -EINVAL;
     get_op op;

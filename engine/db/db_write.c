@@ -45,7 +45,7 @@ static uint64_t now_us(void)
  * A resource error (io_error_is_transient) creating the new WAL or
  * syncing its directory changes nothing: the new file is removed and the
  * error returned for make_room to retry.  Any other failure is sticky. */
-static int switch_memtable(lsm_db *db)
+static int switch_memtable(lsm_db *db, const char *why)
 {
     uint64_t number = version_set_new_file_number(db->vs);
     char *path = db_wal_path(db, number);
@@ -108,6 +108,7 @@ static int switch_memtable(lsm_db *db)
     memtable_freeze(db->mem); /* the leader was its only writer */
     db->imm[db->nimm].mem = db->mem;
     db->imm[db->nimm].wal_number = db->wal_number;
+    db->imm[db->nimm].why = why;
     db->nimm++;
     db->imm_frozen++;
     db->mem = fresh;
@@ -168,7 +169,9 @@ static int make_room(lsm_db *db, bool force)
                 return rc;
             continue;
         }
-        int rc = switch_memtable(db);
+        /* A forced switch of a memtable that is also full says full: the
+         * size would have flushed it anyway. */
+        int rc = switch_memtable(db, full ? "memtable full" : "manual flush");
         if (rc == 0 || !db_error_transient(db, rc))
             return rc;
         db_transient_note(db, rc, "switching to a new WAL file", NULL);

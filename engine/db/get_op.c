@@ -9,6 +9,7 @@
 #include "db/clock.h"
 #include "db/superversion.h"
 #include "table/bloom.h"
+#include "base/reason.h"
 
 enum {
     S_MEM,    /* memtables not yet searched */
@@ -66,7 +67,12 @@ static int start(get_op *op, lsm_db *db, superversion *sv, uint64_t seq, const v
                  size_t klen, void *buf, size_t cap)
 {
     memset(op, 0, offsetof(get_op, fm));
-    if (!key || klen == 0 || klen > LSM_MAX_KEY_SIZE || (!buf && cap))
+    if (!key || klen == 0 || klen > LSM_MAX_KEY_SIZE) {
+        char why[REASON_MAX];
+        reason_key_size(why, sizeof why, key ? klen : 0);
+        return reason_set(-EINVAL, "%s", why);
+    }
+    if (!buf && cap)
         return -EINVAL;
     char *tk = op->kbuf;
     if (klen + INTERNAL_TRAILER > sizeof op->kbuf && !(tk = malloc(klen + INTERNAL_TRAILER)))

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/reason.h"
 
 _Static_assert(BATCH_TYPE_PUT == LSM_TYPE_PUT && BATCH_TYPE_DELETE == LSM_TYPE_DELETE,
                "the encoded types are the engine's value types");
@@ -78,25 +79,24 @@ static int batch_reserve(lsm_batch *b, size_t need)
 int batch_put_raw(lsm_batch *b, enum value_type type, slice key, slice value)
 {
     if (!b || !key.data || key.size == 0 || key.size > LSM_MAX_KEY_SIZE) {
-        log_warn("batch: key of %zu bytes refused (keys are 1..%u bytes)",
-                  key.data ? key.size : 0, LSM_MAX_KEY_SIZE);
-        return -EINVAL;
+        char why[REASON_MAX];
+        reason_key_size(why, sizeof why, key.data ? key.size : 0);
+        return reason_set(-EINVAL, "%s", why);
     }
     if (type != LSM_TYPE_PUT && (type != LSM_TYPE_DELETE || value.size > 0)) {
         log_warn("batch: entry type %d with a %zu-byte value refused", (int)type, value.size);
         return -EINVAL;
     }
     if (value.size > LSM_MAX_VALUE_SIZE || (!value.data && value.size > 0)) {
-        log_warn("batch: value of %zu bytes refused (values are 0..%u bytes)",
-                  value.size, LSM_MAX_VALUE_SIZE);
-        return -EINVAL;
+        char why[REASON_MAX];
+        reason_value_size(why, sizeof why, value.size);
+        return reason_set(-EINVAL, "%s", value.data ? why : "value NULL with a length");
     }
     /* Sizes are bounded above, so this sum cannot overflow. */
     size_t n = BATCH_ENTRY_HEADER_SIZE + key.size + value.size;
     if (n > BATCH_MAX_BYTES - b->len) {
-        log_warn("batch: entry of %zu bytes would pass the %zu-byte batch limit",
-                  n, BATCH_MAX_BYTES);
-        return -EINVAL;
+        return reason_set(-EINVAL, "entry of %zu bytes would pass the %zu-byte batch limit", n,
+                          (size_t)BATCH_MAX_BYTES);
     }
     if (b->cap - b->len < n) {
         int rc = batch_reserve(b, b->len + n);
@@ -116,11 +116,13 @@ int batch_put_raw(lsm_batch *b, enum value_type type, slice key, slice value)
 
 int lsm_batch_put(lsm_batch *b, const void *key, size_t klen, const void *val, size_t vlen)
 {
+    reason_clear();
     return batch_put_raw(b, LSM_TYPE_PUT, slice_make(key, klen), slice_make(val, vlen));
 }
 
 int lsm_batch_delete(lsm_batch *b, const void *key, size_t klen)
 {
+    reason_clear();
     return batch_put_raw(b, LSM_TYPE_DELETE, slice_make(key, klen), slice_make(NULL, 0));
 }
 

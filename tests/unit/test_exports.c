@@ -97,6 +97,7 @@ static void test_liblsm_exports_only_the_api(void **state)
         "lsm_changes_open", "lsm_changes_next", "lsm_changes_close",
         "lsm_checkpoint",
         "lsm_metrics_get", "lsm_metrics_io_kind",
+        "lsm_last_error", "lsm_set_log_callback", "lsm_log_set_level",
     };
     check_exports("liblsm.so", "lsm_", "LSM_0", must, sizeof must / sizeof must[0]);
     check_exports("public/liblsm.a", "lsm_", NULL, must, sizeof must / sizeof must[0]);
@@ -114,6 +115,7 @@ static void test_liblsmd_exports_only_the_api(void **state)
         "lsmd_changes",
         "lsmd_checkpoint",
         "lsmd_stats",
+        "lsmd_last_error", "lsmd_socket_path",
     };
     check_exports("liblsmd.so", "lsmd_", "LSMD_0", must, sizeof must / sizeof must[0]);
     check_exports("public/liblsmd.a", "lsmd_", NULL, must, sizeof must / sizeof must[0]);

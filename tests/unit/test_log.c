@@ -1,10 +1,13 @@
 /* test_log.c — base/log.h: the rate limit for client-triggered lines; the
  * line formats (ISO 8601 date with the UTC offset; journald priority
  * prefixes when JOURNAL_STREAM names stderr); the log file and its
- * reopening after a rename (rotation). */
+ * reopening after a rename (rotation); the embedded library is quiet by
+ * default (no INFO on the host's stderr, warnings still shown) and hands
+ * its lines to the application's callback (lsm_set_log_callback). */
 #include "helpers.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <regex.h>
 #include <stdio.h>
@@ -228,6 +231,102 @@ static void test_file_and_reopen(void **state)
     th_rmrf_free(dir);
 }
 
+/* A database's life with INFO-worthy events: open, writes, a flush, an
+ * option change, close. */
+static void embedded_life(void)
+{
+    char *dir = th_tempdir("log_quiet");
+    lsm_db *db;
+    assert_int_equal(lsm_open(dir, NULL, &db), 0);
+    assert_int_equal(lsm_put(db, "k", 1, "v", 1, 0), 0);
+    assert_int_equal(lsm_flush(db), 0);
+    assert_int_equal(lsm_set_option(db, "compaction_threads", "2"), 0);
+    assert_int_equal(lsm_set_option(db, "no_such_option", "2"), -EINVAL); /* refused: returned, not logged */
+    lsm_close(db);
+    th_rmrf_free(dir);
+}
+
+static void warn_once(void)
+{
+    lsm_log(LSM_LOG_WARN, "a warning");
+    lsm_log(LSM_LOG_INFO, "an info line");
+}
+
+/* The host program's environment as usual: no LSMD_LOG_LEVEL, no level. */
+static void default_level(void)
+{
+    unsetenv("LSMD_LOG_LEVEL");
+    lsm_log_reset_level();
+}
+
+static void test_library_quiet_by_default(void **state)
+{
+    (void)state;
+    default_level();
+    char buf[8192];
+    capture(embedded_life, buf, sizeof buf);
+    if (buf[0])
+        fail_msg("the embedded library wrote on stderr at the default level:\n%s", buf);
+    /* Warnings still show, alone. */
+    capture(warn_once, buf, sizeof buf);
+    assert_non_null(strstr(buf, "WARN"));
+    assert_non_null(strstr(buf, "a warning"));
+    assert_null(strstr(buf, "an info line"));
+    assert_int_equal(count_lines(buf), 1);
+    /* lsmd's default (info) shows info lines. */
+    lsm_log_set_default_level(LSM_LOG_INFO);
+    capture(warn_once, buf, sizeof buf);
+    assert_non_null(strstr(buf, "an info line"));
+    lsm_log_set_default_level(LSM_LOG_WARN);
+}
+
+struct sink {
+    pthread_mutex_t mu;
+    char text[16384];
+    size_t len;
+    int lines, bad_level;
+};
+
+/* An lsm_log_fn: any thread (the flush thread's lines come here too). */
+static void collect(void *ctx, enum lsm_log_level level, const char *msg)
+{
+    struct sink *k = ctx;
+    pthread_mutex_lock(&k->mu);
+    if (level > LSM_LOG_INFO)
+        k->bad_level++;
+    int n = snprintf(k->text + k->len, sizeof k->text - k->len, "%d %s\n", (int)level, msg);
+    if (n > 0 && (size_t)n < sizeof k->text - k->len)
+        k->len += (size_t)n;
+    k->lines++;
+    pthread_mutex_unlock(&k->mu);
+}
+
+static void test_callback_receives_lines(void **state)
+{
+    (void)state;
+    default_level();
+    static struct sink k = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    lsm_set_log_callback(collect, &k);
+    lsm_log_set_level(LSM_LOG_INFO);
+    char buf[8192];
+    capture(embedded_life, buf, sizeof buf);
+    capture(warn_once, buf + strlen(buf), sizeof buf - strlen(buf));
+    lsm_set_log_callback(NULL, NULL);
+    default_level();
+    if (buf[0])
+        fail_msg("with a callback set, stderr got:\n%s", buf);
+    pthread_mutex_lock(&k.mu);
+    fprintf(stderr, "callback got %d lines:\n%s", k.lines, k.text);
+    /* Info lines from the flush thread, the message alone (no date, no
+     * level tag, no newline inside), and the warning with its level. */
+    assert_non_null(strstr(k.text, "2 flush: table "));
+    assert_non_null(strstr(k.text, "1 a warning\n"));
+    assert_non_null(strstr(k.text, "2 an info line\n"));
+    assert_null(strstr(k.text, " lsm INFO "));
+    assert_int_equal(k.bad_level, 0);
+    pthread_mutex_unlock(&k.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +334,10 @@ int main(void)
         cmocka_unit_test(test_limited_respects_level),
         cmocka_unit_test(test_iso_date_with_offset),
         cmocka_unit_test(test_journal_priorities),
+        /* Before test_file_and_reopen: it leaves the log on a copy of the
+         * stderr it captured. */
+        cmocka_unit_test(test_library_quiet_by_default),
+        cmocka_unit_test(test_callback_receives_lines),
         cmocka_unit_test(test_file_and_reopen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,6 +110,12 @@ int ctl_check_nonempty(cmd_args *a);
 
 /* "lsmctl: WHAT: reason" on stderr; returns 1. */
 int ctl_fail(const char *what, int rc);
+/* The connection ctl_fail asks for the reason of a failure
+ * (lsmd_last_error); NULL before connecting and for offline commands. */
+extern lsmd_conn *ctl_conn;
+/* Says that lsmd could not be reached at socket (NULL: the default, named
+ * as lsmd_socket_path resolves it) and why; returns 1. */
+int ctl_connect_fail(const char *socket, int rc);
 /* "lsmctl: MSG (lsmctl --help for usage)" on stderr; returns 2. */
 int ctl_usage_err(const char *msg);
 /* {"ok":true} under --json; returns 0. */

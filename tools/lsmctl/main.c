@@ -157,11 +157,9 @@ int main(int argc, char **argv)
     const char *sock = l.socket;
     lsmd_conn *c;
     rc = lsmd_connect(sock, &c);
-    if (rc) {
-        fprintf(stderr, "lsmctl: cannot attach to lsmd at %s: %s\n",
-                sock ? sock : "the default socket", lsmd_strerror(rc));
-        return 1;
-    }
+    if (rc)
+        return ctl_connect_fail(sock, rc);
+    ctl_conn = c;
     rc = run_line(c, &l);
     lsmd_disconnect(c);
     return finish(rc);
