@@ -443,8 +443,13 @@ int config_set(daemon_config *c, const char *key, const char *value)
         log_error("config: unknown key '%s' (lsmd --help lists them)", key);
         return -EINVAL;
     }
-    if (rc == -EINVAL)
-        log_error("config: bad value '%s' for '%s'", value ? value : "", key);
+    if (rc == -EINVAL) {
+        /* An engine option's refusal carries the engine's reason (a
+         * daemon key leaves it empty: every engine call clears it). */
+        const char *why = lsm_last_error();
+        log_error("config: bad value '%s' for '%s'%s%s", value ? value : "", key,
+                  *why ? ": " : "", why);
+    }
     return rc;
 }
 
