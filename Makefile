@@ -75,7 +75,7 @@ INSTALL_PC      :=      # -> $(PREFIX)/lib/pkgconfig
 INSTALL_BIN     :=      # -> $(PREFIX)/bin
 
 include engine/engine.mk shm/shm.mk libclient/libclient.mk tools/tools.mk daemon/daemon.mk \
-        bench/bench.mk tests/tests.mk tests/fuzz/fuzz.mk tests/stress/stress.mk
+        bench/bench.mk tests/tests.mk tests/fuzz/fuzz.mk tests/stress/stress.mk tests/numa/numa.mk
 
 TESTS_RUN     := $(if $(T),$(filter $(patsubst %,\%/%.c,$(T)),$(TESTS)),$(TESTS))
 TEST_PROGRAMS := $(call test_bin,$(TESTS))

@@ -5,7 +5,6 @@
 #include <grp.h>
 #include <ini.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "numa_cpus.h"
 #include "protocol.h"
 #include "validate.h"
 
@@ -593,15 +593,6 @@ static int finish_socket_group(daemon_config *c)
     return 0;
 }
 
-static int usable_cpus(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
 int config_finish(daemon_config *c)
 {
     if (!c->dir) {
@@ -619,7 +610,8 @@ int config_finish(daemon_config *c)
             return rc;
     }
     if (c->workers == 0)
-        c->workers = usable_cpus();
+        c->workers = numa_default_workers(c->numa == NUMA_MODE_OFF,
+                                          c->numa == NUMA_MODE_NODE ? c->numa_node : -1);
     /* A quarter each: see config.h. */
     if (c->max_clients_per_uid == 0)
         c->max_clients_per_uid = c->max_clients > 4 ? (unsigned)c->max_clients / 4 : 1;

@@ -10,7 +10,7 @@
  *   dir                     database directory (required)             -
  *   socket                  Unix socket path      $XDG_RUNTIME_DIR/lsmd.sock
  *                                                 else /tmp/lsmd-$UID/lsmd.sock
- *   workers                 worker threads (0 = one per usable CPU)   0
+ *   workers                 worker threads (0 = 2 per NUMA node)      0
  *   numa                    off | auto | NODE                         auto
  *   compaction              leveled | tiered (engine compaction_style) engine's
  *   io                      auto | uring | posix                      auto
