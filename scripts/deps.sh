@@ -15,6 +15,10 @@ PKGS="liburing-dev libnuma-dev libcmocka-dev pkg-config libxxhash-dev libinih-de
 # prometheus (promtool and the server) for test_metrics_prometheus, which
 # exits 77 (skipped) without it.
 PKGS="$PKGS libmicrohttpd-dev prometheus"
+# Tests only: the NUMA tests (make test-numa, part of make test) boot a QEMU
+# guest with a NUMA topology on a kernel image from /boot (tests/numa/guest.sh;
+# LSM_NUMA_KERNEL overrides), with busybox as its shell and cpio to pack it.
+PKGS="$PKGS qemu-system-x86 linux-image-amd64 busybox-static cpio"
 # Optional, asked for by one target: gcovr (make coverage).
 mode=${1:-}; [ $# -gt 0 ] && shift
 PKGS="$PKGS $*"
