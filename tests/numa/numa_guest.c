@@ -144,15 +144,28 @@ static void run_on_node(int node)
 
 /* Every CPU: the daemon inherits this process's affinity, and an lsmd
  * confined to one node's CPUs places nothing (numa.h). */
-static void run_anywhere(void)
+static void all_cpus(cpu_set_t *all)
 {
-    cpu_set_t all, s;
-    CPU_ZERO(&all);
+    cpu_set_t s;
+    CPU_ZERO(all);
     for (int n = 0; n < sys_nodes(); n++) {
         node_cpus(n, &s);
-        CPU_OR(&all, &all, &s);
+        CPU_OR(all, all, &s);
     }
+}
+
+static void run_anywhere(void)
+{
+    cpu_set_t all;
+    all_cpus(&all);
     assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+}
+
+/* A client connected from node's CPUs (which it stays on). */
+static lsmd_conn *connect_on(int node)
+{
+    run_on_node(node);
+    return thd_connect(&g_d);
 }
 
 /* ---- reading the stats ------------------------------------------------------- */
@@ -353,8 +366,7 @@ static void test_client_on_its_node(void **state)
         cpu_set_t s;
         if (node_cpus(node, &s) == 0)
             continue;
-        run_on_node(node);
-        lsmd_conn *c = thd_connect(&g_d);
+        lsmd_conn *c = connect_on(node);
         assert_int_equal(lsmd_put(c, "k", 1, "v", 1, 0), 0);
         long counts[MAX_NODES];
         long n = pages_by_node(c->seg.base, c->seg.size, counts);
@@ -383,8 +395,7 @@ static void test_client_migrates(void **state)
     (void)state;
     start("auto", "0");
     int home = last_cpu_node();
-    run_on_node(home);
-    lsmd_conn *c = thd_connect(&g_d);
+    lsmd_conn *c = connect_on(home);
     run_on_node(0);
     char key[16], out[16];
     for (int i = 0; i < 200; i++) {
@@ -418,24 +429,25 @@ static void test_client_migrates(void **state)
     assert_int_equal(thd_stop(&g_d), 0);
 }
 
-/* Fills the memtables (writes) and the block cache (reads after a flush). */
-static void load_engine(lsmd_conn *c)
+/* Fills the memtables (writes) and the block cache (reads after a flush):
+ * n values of 4000 bytes, then n / 2 more. */
+static void load_engine(lsmd_conn *c, int n_keys)
 {
     static char val[4000];
     memset(val, 'x', sizeof val);
     char key[32];
-    for (int i = 0; i < 6000; i++) {
+    for (int i = 0; i < n_keys; i++) {
         int n = snprintf(key, sizeof key, "key%08d", i);
         assert_int_equal(lsmd_put(c, key, (size_t)n, val, sizeof val, 0), 0);
     }
     assert_int_equal(lsmd_flush(c), 0);
-    for (int i = 0; i < 6000; i++) {
-        int n = snprintf(key, sizeof key, "key%08d", i * 7 % 6000);
+    for (int i = 0; i < n_keys; i++) {
+        int n = snprintf(key, sizeof key, "key%08d", i * 7 % n_keys);
         size_t len;
         assert_int_equal(lsmd_get_into(c, 0, key, (size_t)n, val, sizeof val, &len), 0);
     }
     /* More writes: memtables again, after the flush emptied them. */
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < n_keys / 2; i++) {
         int n = snprintf(key, sizeof key, "key2%08d", i);
         assert_int_equal(lsmd_put(c, key, (size_t)n, val, sizeof val, 0), 0);
     }
@@ -449,9 +461,8 @@ static void engine_pages(const char *numa, long *counts, long *total, bool *poli
                             "--block-cache-bytes", "32M", ENGINE_FLAGS_END };
     run_anywhere();
     thd_start(&g_d, extra);
-    run_on_node(0); /* one client, one worker: first touch would be node 0 */
-    lsmd_conn *c = thd_connect(&g_d);
-    load_engine(c);
+    lsmd_conn *c = connect_on(0); /* one client, one worker: first touch would be node 0 */
+    load_engine(c, 4000); /* 24 MiB: three 8 MiB memtables, a 16 MiB table read */
     *total = numa_maps_pages(g_d.pid, false, counts, policies);
     if (getenv("LSM_NUMA_VERBOSE")) { /* the mappings counted, and the log */
         char cmd[128];
@@ -534,8 +545,7 @@ static void test_full_node_spills(void **state)
     start("auto", "0");
     pid_t hog = fill_node(node);
     printf("placement: node %d filled: %lld MiB free\n", node, node_free_mib(node));
-    run_on_node(node);
-    lsmd_conn *c = thd_connect(&g_d);
+    lsmd_conn *c = connect_on(node);
     assert_int_equal(lsmd_put(c, "k", 1, "v", 1, 0), 0);
     long counts[MAX_NODES];
     long n = pages_by_node(c->seg.base, c->seg.size, counts);
@@ -568,17 +578,10 @@ static void test_numa_off(void **state)
 {
     (void)state;
     start("off", "0");
-    int home = last_cpu_node();
-    run_on_node(home);
-    lsmd_conn *c = thd_connect(&g_d);
-    load_engine(c);
+    lsmd_conn *c = connect_on(last_cpu_node());
+    load_engine(c, 1000);
     cpu_set_t all, got;
-    CPU_ZERO(&all);
-    for (int n = 0; n < sys_nodes(); n++) {
-        cpu_set_t s;
-        node_cpus(n, &s);
-        CPU_OR(&all, &all, &s);
-    }
+    all_cpus(&all);
     char *json = stats(c);
     int nworkers = (int)jint(json, "workers");
     for (int i = 0; i < nworkers; i++) {
