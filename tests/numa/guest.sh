@@ -6,7 +6,9 @@
 # ran (the caller reads N), 77 with the reason when it cannot run here, 1 on
 # a boot that did not finish.  `check` only checks the prerequisites.
 #   NODES=2  nodes 0-1: 2 CPUs and 1 GiB each
-#   NODES=4  nodes 0-3: 1, 2, 1 and 0 CPUs (node 3 is memory only), 512 MiB each
+#   NODES=4  nodes 0-3: 1, 3, 1 and 0 CPUs (node 3 is memory only), 512 MiB each:
+#            the default of 2 workers per node gives 1, 2, 1, 0 (one per CPU
+#            would give node 1 three)
 # Needs qemu-system-x86_64, a kernel image (LSM_NUMA_KERNEL, else the newest
 # /boot/vmlinuz-*; Debian: linux-image-amd64), busybox (busybox-static) and
 # cpio.  Uses KVM when /dev/kvm is writable, else software emulation (about
@@ -28,11 +30,11 @@ case $nodes in
    -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G
    -numa node,nodeid=0,cpus=0-1,memdev=m0 -numa node,nodeid=1,cpus=2-3,memdev=m1"
    workers=2,2 ;;
-4) topo="-m 2G -smp 4
+4) topo="-m 2G -smp 5
    -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M
    -object memory-backend-ram,id=m2,size=512M -object memory-backend-ram,id=m3,size=512M
-   -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1-2,memdev=m1
-   -numa node,nodeid=2,cpus=3,memdev=m2 -numa node,nodeid=3,memdev=m3"
+   -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1-3,memdev=m1
+   -numa node,nodeid=2,cpus=4,memdev=m2 -numa node,nodeid=3,memdev=m3"
    workers=1,2,1,0 ;;
 *) echo "guest.sh: NODES must be 2 or 4" >&2; exit 2 ;;
 esac

@@ -462,7 +462,7 @@ static void engine_pages(const char *numa, long *counts, long *total, bool *poli
     run_anywhere();
     thd_start(&g_d, extra);
     lsmd_conn *c = connect_on(0); /* one client, one worker: first touch would be node 0 */
-    load_engine(c, 4000); /* 24 MiB: three 8 MiB memtables, a 16 MiB table read */
+    load_engine(c, 4000); /* 24 MB of values through 8 MiB memtables */
     *total = numa_maps_pages(g_d.pid, false, counts, policies);
     if (getenv("LSM_NUMA_VERBOSE")) { /* the mappings counted, and the log */
         char cmd[128];
