@@ -25,7 +25,8 @@
  * Every failure to place is logged as a warning; none stops the daemon.
  *
  * Thread safety: a numa_plan is immutable after numa_plan_new and may be
- * read from any thread.  The other functions are stateless.
+ * read from any thread.  The other functions are stateless.  The default
+ * worker count and each node's usable CPUs: numa_cpus.h.
  */
 #ifndef LSMD_NUMA_H
 #define LSMD_NUMA_H
