@@ -3,20 +3,16 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "session.h"
 #include "worker.h"
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22 /* Linux 5.14 */
-#endif
-
-/* Sampled pages per client in the stats; all pages (up to this many) at
- * settle time. */
+/* Pages sampled per client in the stats, and at attach (faulted in then:
+ * a whole segment would make every client resident at once). */
 #define STATS_SAMPLES 64
-#define SETTLE_SAMPLES 65536
+#define SETTLE_SAMPLES 64
 #define MAX_COUNTED_NODES 64
 
 /* The least loaded worker on node (-1 = any), else the least loaded overall. */
@@ -42,14 +38,14 @@ struct worker *placement_pick(daemon_ctx *d, int client_cpu, int *node)
     return w;
 }
 
-/* Faults [base, base + size) in without changing it. */
-static void populate(void *base, size_t size)
+/* Faults in the pages numa_range_nodes samples (the same spread: page
+ * i * npages / n), reading them, so the binding decides where they go. */
+static void touch_samples(const void *base, size_t size, size_t n)
 {
-    if (madvise(base, size, MADV_POPULATE_READ) == 0)
-        return;
-    /* Older kernels: one read per page (a read fault on shmem allocates). */
-    for (size_t off = 0; off < size; off += 4096)
-        (void)*(volatile const char *)((const char *)base + off);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), npages = (size + page - 1) / page;
+    n = n < npages ? n : npages;
+    for (size_t i = 0; i < n; i++)
+        (void)*(volatile const char *)((const char *)base + (i * npages / n) * page);
 }
 
 long placement_settle(daemon_ctx *d, struct session *s)
@@ -58,7 +54,7 @@ long placement_settle(daemon_ctx *d, struct session *s)
         return 0;
     void *base = shm_session_base(s->shm);
     size_t size = (size_t)shm_session_size(s->shm);
-    populate(base, size);
+    touch_samples(base, size, SETTLE_SAMPLES);
     unsigned counts[MAX_COUNTED_NODES];
     long present = numa_range_nodes(base, size, SETTLE_SAMPLES, counts, MAX_COUNTED_NODES);
     if (present < 0) {
@@ -69,9 +65,9 @@ long placement_settle(daemon_ctx *d, struct session *s)
     long off = present - counts[s->node];
     if (off > 0) {
         atomic_fetch_add_explicit(&d->numa_spills, 1, memory_order_relaxed);
-        log_warn("numa: client %llu (pid %d): %ld of %ld pages of its segment are not on node "
-                 "%d (node %d has %lld MiB free; full, or the binding failed): its requests "
-                 "cross the interconnect",
+        log_warn("numa: client %llu (pid %d): %ld of %ld sampled pages of its segment are not "
+                 "on node %d (node %d has %lld MiB free; full, or the binding failed): its "
+                 "requests cross the interconnect",
                  (unsigned long long)s->id, (int)s->pid, off, present, s->node, s->node,
                  numa_node_free_mib(s->node));
     }

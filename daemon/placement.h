@@ -34,12 +34,13 @@ struct session;
 struct worker *placement_pick(daemon_ctx *d, int client_cpu, int *node);
 
 /* After session_attach, when placement is active and s has a node: faults
- * every page of s's segment in (the binding decides where; the client
- * would otherwise fault them in one by one on its first requests), reads
- * back where they are, and when some are not on s->node (the node is full:
- * the preferred policy spills over; or the binding failed) logs a warning
- * naming the client, the node and its free memory, and counts it in
- * d->numa_spills.  Returns how many of the pages are off the node. */
+ * in 64 pages spread over s's segment (the binding decides where they
+ * go), reads back where they are, and when some are not on s->node (the
+ * node is full: the preferred policy spills over; or the binding failed)
+ * logs a warning naming the client, the node and its free memory, and
+ * counts it in d->numa_spills.  Returns how many sampled pages are off
+ * the node.  Pages the client faults in later can still spill: the
+ * stats' sample (placement_stats_client) shows them. */
 long placement_settle(daemon_ctx *d, struct session *s);
 
 /* Writes s's placement as JSON members (no braces; starts with a comma):
