@@ -85,7 +85,7 @@ INSTALL_COMPLETION :=   # -> $(PREFIX)/share/bash-completion/completions
 
 include engine/engine.mk shm/shm.mk libclient/libclient.mk tools/tools.mk daemon/daemon.mk \
         bench/bench.mk man/man.mk tests/tests.mk tests/fuzz/fuzz.mk tests/stress/stress.mk \
-        tests/crashfs/crashfs.mk
+        tests/crashfs/crashfs.mk tests/numa/numa.mk
 
 TESTS_RUN     := $(if $(T),$(filter $(patsubst %,\%/%.c,$(T)) $(patsubst %,\%/%.sh,$(T)),$(TESTS)),$(TESTS))
 TEST_PROGRAMS := $(call test_bin,$(filter %.c,$(TESTS)))

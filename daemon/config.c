@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "numa_cpus.h"
 
 void config_init(daemon_config *c)
 {
@@ -122,15 +122,6 @@ static int finish_socket_group(daemon_config *c)
     return 0;
 }
 
-static int usable_cpus(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
 int config_finish(daemon_config *c)
 {
     if (!c->dir) {
@@ -148,7 +139,8 @@ int config_finish(daemon_config *c)
             return rc;
     }
     if (c->workers == 0)
-        c->workers = usable_cpus();
+        c->workers = numa_default_workers(c->numa == NUMA_MODE_OFF,
+                                          c->numa == NUMA_MODE_NODE ? c->numa_node : -1);
     /* A quarter each: see config.h. */
     if (c->max_clients_per_uid == 0)
         c->max_clients_per_uid = c->max_clients > 4 ? (unsigned)c->max_clients / 4 : 1;

@@ -61,6 +61,7 @@ typedef struct daemon_ctx {
     int nsessions;               /* [sessions_mu] */
     _Atomic uint64_t next_client_id;
     _Atomic uint64_t attaches, refusals, deaths; /* counters for stats */
+    _Atomic uint64_t numa_spills; /* segments not all on their node (placement.h) */
     _Atomic int draining;        /* set once: SIGTERM/SIGINT received */
 } daemon_ctx;
 

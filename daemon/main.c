@@ -119,6 +119,7 @@ static void on_hello(main_loop *m, admission_conn *p)
     session *s;
     if (session_attach(m->d, &h, w, node, &s) != 0)
         return; /* attach closed fd and said why */
+    placement_settle(m->d, s);
     /* DEBUG: a `watch lsmctl stats` would otherwise fill the log. */
     log_debug("attach: client %llu pid %d uid %u cpu %d -> worker %d node %d",
              (unsigned long long)s->id, (int)pid, (unsigned)uid, h.req.cpu, worker_index(w),

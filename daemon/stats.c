@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "admin_queue.h"
+#include "placement.h"
 #include "session.h"
 #include "wait.h"
 #include "wal_syncer.h"
@@ -50,10 +51,10 @@ static void stats_workers(FILE *f, daemon_ctx *d)
         worker_counters(w, &req, &groups, &grouped, &sleeps);
         int cpu = worker_cpu(w);
         fprintf(f,
-                "%s{\"index\":%d,\"cpu\":%d,\"node\":%d,\"sessions\":%d,\"requests\":%llu,"
+                "%s{\"index\":%d,\"cpu\":%d,\"node\":%d,\"pinned_node\":%d,\"sessions\":%d,\"requests\":%llu,"
                 "\"groups\":%llu,\"grouped_writes\":%llu,\"sleeps\":%llu,\"parked_gets\":%llu,"
                 "\"lane_iters\":%llu}",
-                i ? "," : "", i, cpu, cpu >= 0 ? numa_cpu_node(cpu) : -1,
+                i ? "," : "", i, cpu, cpu >= 0 ? numa_cpu_node(cpu) : -1, worker_node(w),
                 worker_nsessions(w), (unsigned long long)req, (unsigned long long)groups,
                 (unsigned long long)grouped, (unsigned long long)sleeps,
                 (unsigned long long)worker_parked_gets(w),
@@ -62,29 +63,26 @@ static void stats_workers(FILE *f, daemon_ctx *d)
     fputc(']', f);
 }
 
-static void stats_clients(FILE *f, daemon_ctx *d)
+static void stats_clients(FILE *f, daemon_ctx *d, unsigned *mismatches)
 {
     fputs("\"client_list\":[", f);
     pthread_mutex_lock(&d->sessions_mu);
     bool first = true;
+    *mismatches = 0;
     for (session *s = d->sessions; s; s = s->next) {
         struct shm_session_stats st;
         pthread_mutex_lock(&s->mu);
         shm_session_stats(s->shm, &st);
         pthread_mutex_unlock(&s->mu);
-        int wcpu = worker_cpu(s->worker);
-        /* Read back where the pages are (the list lock keeps it mapped). */
-        int seg_node = numa_addr_node(shm_session_base(s->shm));
+        fprintf(f, "%s{\"id\":%llu,\"pid\":%d,\"uid\":%u,\"admin\":%s", first ? "" : ",",
+                (unsigned long long)s->id, (int)s->pid, (unsigned)s->uid,
+                s->admin ? "true" : "false");
+        /* Reads back where the pages are (the list lock keeps them mapped). */
+        if (placement_stats_client(f, d, s) && !atomic_load(&s->dying))
+            (*mismatches)++;
         fprintf(f,
-                "%s{\"id\":%llu,\"pid\":%d,\"uid\":%u,\"admin\":%s,\"client_cpu\":%d,"
-                "\"client_node\":%d,\"worker\":%d,\"worker_cpu\":%d,\"worker_node\":%d,"
-                "\"segment_node\":%d,"
-                "\"segment_bytes\":%llu,\"queue_depth\":%u,\"ops\":%llu,\"rejected\":%llu,"
+                ",\"segment_bytes\":%llu,\"queue_depth\":%u,\"ops\":%llu,\"rejected\":%llu,"
                 "\"iters\":%u,\"dying\":%s}",
-                first ? "" : ",", (unsigned long long)s->id, (int)s->pid, (unsigned)s->uid,
-                s->admin ? "true" : "false", s->client_cpu,
-                s->client_cpu >= 0 ? numa_cpu_node(s->client_cpu) : -1,
-                worker_index(s->worker), wcpu, wcpu >= 0 ? numa_cpu_node(wcpu) : -1, seg_node,
                 (unsigned long long)shm_session_size(s->shm), shm_session_queue_depth(s->shm),
                 (unsigned long long)atomic_load_explicit(&s->ops, memory_order_relaxed),
                 (unsigned long long)st.rejected,
@@ -164,8 +162,10 @@ int stats_json(daemon_ctx *d, char **json, size_t *len)
     fputc(',', f);
     stats_workers(f, d);
     fputc(',', f);
-    stats_clients(f, d);
-    fputs("}}", f);
+    unsigned mismatches;
+    stats_clients(f, d, &mismatches);
+    fprintf(f, ",\"placement\":{\"mismatches\":%u,\"spills\":%llu}}}", mismatches,
+            (unsigned long long)atomic_load(&d->numa_spills));
     if (fclose(f) != 0) {
         free(buf);
         return -ENOMEM;

@@ -12,17 +12,23 @@
  *                            "work": { "queued", "running" },
  *                            "run", "dropped", "refused", "busy" },
  *                 "snapshots": [ { "id", "holders", "pins", "creator_pid" } ],
- *                 "worker_list": [ { "index", "cpu", "node", "sessions",
+ *                 "worker_list": [ { "index", "cpu", "node", "pinned_node", "sessions",
  *                                    "requests", "groups", "grouped_writes",
  *                                    "sleeps" } ],
  *                 "client_list": [ { "id", "pid", "uid", "admin",
- *                                    "client_cpu", "client_node", "worker",
- *                                    "worker_cpu", "worker_node",
- *                                    "segment_node", "segment_bytes",
- *                                    "queue_depth", "ops", "rejected",
- *                                    "dying" } ] } }
- *   segment_node is read back from the pages with get_mempolicy
- *   (MPOL_F_NODE|MPOL_F_ADDR), not taken from the plan.  admin.run counts
+ *                                    "client_cpu", "client_node", "now_cpu",
+ *                                    "now_node", "worker", "worker_cpu",
+ *                                    "worker_node", "segment_node",
+ *                                    "segment_pages", "mismatch",
+ *                                    "segment_bytes", "queue_depth", "ops",
+ *                                    "rejected", "dying" } ],
+ *                 "placement": { "mismatches", "spills" } } }
+ *   A worker's node is where its CPU is, pinned_node the plan's (-1: not
+ *   pinned).  A client's placement members are placement_stats_client's
+ *   (placement.h): segment_pages is read back from the pages with
+ *   move_pages (64 sampled), not taken from the plan.  placement.mismatches
+ *   counts the clients whose placement is a mismatch now, spills the
+ *   attaches whose segment did not fit on its node.  admin.run counts
  *   jobs run, dropped those of departed sessions, refused the -EPERM
  *   answers, busy the -EBUSY ones.
  *

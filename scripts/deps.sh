@@ -21,6 +21,10 @@ BENCH="librocksdb-dev liblmdb-dev"
 # the fresh-clone test; prometheus (promtool and the server) for
 # test_metrics_prometheus, which exits 77 (skipped) without it.
 TEST="libcmocka-dev pkg-config git clang libclang-rt-14-dev python3 prometheus"
+# The NUMA tests (make test-numa, part of make test) boot a QEMU guest with a
+# NUMA topology on a kernel image from /boot (tests/numa/guest.sh;
+# LSM_NUMA_KERNEL overrides), with busybox as its shell and cpio to pack it.
+TEST="$TEST qemu-system-x86 linux-image-amd64 busybox-static cpio"
 
 mode=${1:-}; [ $# -gt 0 ] && shift
 PKGS=""; sets=0
