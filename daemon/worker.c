@@ -256,6 +256,7 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_ITER_NEXT:
     case SHM_OP_ITER_CLOSE:
     case SHM_OP_ITER_SCAN:
+    case SHM_OP_ITER_PIECE:
         iter_lane_inline(w->d, &w->retired, s, q);
         return;
     case SHM_OP_GET_OPTION: { /* quick and read-only: get_option.h */

@@ -55,6 +55,7 @@ static const struct op_rule rules[SHM_OP_COUNT_] = {
     [SHM_OP_CHECKPOINT] = { "CHECKPOINT", F_NAME, F_NONE, F_NONE, 0, A_ZERO, A_ZERO },
     [SHM_OP_GET_OPTION] = { "GET_OPTION", F_STR, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
     [SHM_OP_CHANGES] = { "CHANGES", F_NONE, F_NONE, F_OUT, 0, A_ANY, A_COUNT32 },
+    [SHM_OP_ITER_PIECE] = { "ITER_PIECE", F_NONE, F_NONE, F_OUT, SHM_SQ_PAST, A_NONZERO, A_ANY },
 };
 
 const char *shm_op_name(unsigned op)
