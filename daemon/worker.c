@@ -45,6 +45,7 @@
 #include "get_option.h"
 #include "multi_get.h"
 #include "parked.h"
+#include "put_pieces.h"
 
 #define ROUND_MAX 32                    /* requests from one session per pass */
 #define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
@@ -216,6 +217,9 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_DELETE:
     case SHM_OP_WRITE_BATCH:
         batcher_add(w->writes, s, q);
+        return;
+    case SHM_OP_PUT_PIECE: /* no write until its last piece */
+        put_piece_serve(w->writes, s, q);
         return;
     default:
         break;

@@ -232,7 +232,11 @@ enum shm_op {
     SHM_OP_ITER_PIECE = 22,   /* arg0 = iterator id, arg1 = offset into the
                                  entry the iterator stands at; out <- the
                                  next bytes of it: see "Big entries" */
-    SHM_OP_COUNT_ = 23        /* one past the last opcode */
+    SHM_OP_PUT_PIECE = 23,    /* key, val = a piece of the value, arg0 =
+                                 the whole value's length, arg1 = the
+                                 piece's offset in it; flags SYNC: see
+                                 "Big entries" */
+    SHM_OP_COUNT_ = 24        /* one past the last opcode */
 };
 
 /* SHM_OP_STATS formats (arg0).  A daemon older than the format refuses
@@ -374,7 +378,20 @@ struct shm_cqe {
  * closed it, as after a page.  Errors: -EBADF (unknown id), -EINVAL (arg1
  * above key_len + val_len), LSM_ENOTFOUND (the iterator stands at no
  * entry), engine errors.  lsmd_get reads a big value this way through a
- * scan of [key, key + "\0"). */
+ * scan of [key, key + "\0").
+ *
+ * A put whose key and value do not fit the large region goes as PUT_PIECE
+ * requests: each carries the key, arg0 = the value's whole length (at
+ * most LSM_MAX_VALUE_SIZE), arg1 = the offset of its piece (val) in the
+ * value, pieces in order from offset 0 with no gap.  The daemon stages
+ * them in one buffer per session (charged to the uid's
+ * max_arena_bytes_per_uid); each piece but the last is answered at once
+ * (r0 = bytes staged); the last (arg1 + val_len = arg0) is the put: it is
+ * applied and answered as a PUT with the same flags.  A piece at offset 0
+ * starts a new value (dropping one staged before); any other piece that
+ * does not continue the staged value (another key or length, or a gap) is
+ * -EINVAL and drops it.  Errors: -EINVAL, -ENOMEM (the uid's share of
+ * memory is used up), and PUT's. */
 
 /* ---- Changes (docs/shm-protocol.md, "Changes") ----------------------------
  * CHANGES returns the writes with a sequence above arg0, oldest first, from
