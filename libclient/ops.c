@@ -14,6 +14,43 @@ static int check_key(const void *key, size_t klen)
     return key && klen >= 1 && klen <= LSM_MAX_KEY_SIZE ? 0 : -EINVAL;
 }
 
+/* A put whose key and value do not fit the large region: PUT_PIECE
+ * requests of the key and as much of the value as fits after it, in
+ * order; the daemon answers each piece at once and the last as the put
+ * (protocol.h "Big entries").  The daemon holds the value until the last
+ * piece; a failure in between drops it there (the next put starts over). */
+static int put_pieces(lsmd_conn *c, const void *key, size_t klen, const char *val,
+                      size_t vlen, int flags)
+{
+    uint32_t at = align8((uint32_t)klen);
+    if (at + SHM_PAGE > c->large_bytes)
+        return -E2BIG; /* a key leaving no room for pieces: not with the minimum region */
+    uint32_t room = c->large_bytes - at;
+    char *p = conn_large(c);
+    for (size_t off = 0;;) {
+        size_t n = vlen - off < room ? vlen - off : room;
+        memcpy(p, key, klen);
+        memcpy(p + at, val + off, n);
+        struct shm_sqe sqe = {
+            .opcode = SHM_OP_PUT_PIECE,
+            .flags = (uint8_t)(flags & LSM_SYNC ? SHM_SQ_SYNC : 0),
+            .arg0 = vlen,
+            .arg1 = off,
+            .key_off = c->large_off,
+            .key_len = (uint32_t)klen,
+            .val_off = c->large_off + at,
+            .val_len = (uint32_t)n,
+        };
+        struct shm_cqe cqe;
+        int rc = conn_call(c, &sqe, &cqe);
+        if (rc == 0)
+            rc = cqe.status;
+        off += n;
+        if (rc || off == vlen)
+            return rc;
+    }
+}
+
 static int write_op(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
                     const void *val, size_t vlen, int flags)
 {
@@ -21,7 +58,7 @@ static int write_op(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
         (flags & ~LSM_SYNC))
         return -EINVAL;
     if (klen + vlen > c->large_bytes)
-        return -E2BIG;
+        return op == SHM_OP_PUT ? put_pieces(c, key, klen, val, vlen, flags) : -E2BIG;
     char *p = conn_large(c);
     memcpy(p, key, klen);
     if (vlen)

@@ -11,8 +11,15 @@
  *       (gets and whole scans) from tables after a flush.  The segment's size is the same
  *       before and after (the bound: a connection's memory is its segment
  *       plus one heap copy of the entry being read).
+ *   The puts of those values go in pieces too (PUT_PIECE), through the
+ *   same 2 MiB region.
  *   test_above_limit      a value of LSM_MAX_VALUE_SIZE + 1 is refused
- *       (-EINVAL), nothing is stored, and the connection goes on.
+ *       (-EINVAL) by the library and by the daemon, nothing is stored, and
+ *       the connection goes on.
+ *   test_put_pieces_bounded  the daemon stages one value per session: a
+ *       new value, a piece out of sequence (gap, other key, other length)
+ *       and the client's exit each free what was staged (its VmRSS comes
+ *       back), and nothing of it is stored.
  *   test_others_served    an honest client on the same single worker keeps
  *       its usual latency while 64 MiB values stream to another client.
  *   test_lsmctl_big       `lsmctl get` writes a 20 MiB value byte for byte
@@ -71,23 +78,14 @@ static char *make_value(const char *key, size_t len)
     return v;
 }
 
-static lsmd_conn *connect_large(const char *sock, uint32_t large)
-{
-    lsmd_conn_options o;
-    lsmd_conn_options_init(&o);
-    o.large_bytes = large;
-    lsmd_conn *c = NULL;
-    assert_int_equal(lsmd_connect_opts(sock, &o, &c), 0);
-    return c;
-}
-
 /* The big values (those in mask: bit i for g_big[i]) and the small ones,
- * through a writer with a region that holds the biggest (puts are not in
- * pieces). */
+ * through a connection with the default region: the big puts go in
+ * pieces. */
 #define ALL_BIG ((1u << NBIG) - 1)
 static void load(const th_daemon *d, unsigned mask)
 {
-    lsmd_conn *w = connect_large(d->sock, LSM_MAX_VALUE_SIZE + 2 * MIB);
+    lsmd_conn *w = thd_connect(d);
+    assert_int_equal(lsmd_max_request_bytes(w), SHM_DEFAULT_LARGE_BYTES);
     for (size_t i = 0; i < NBIG; i++) {
         if (!(mask & (1u << i)))
             continue;
@@ -257,7 +255,7 @@ static void test_big_get_scan(void **state)
 static void test_above_limit(void **state)
 {
     th_fixture *fx = *state;
-    lsmd_conn *w = connect_large(fx->d->sock, LSM_MAX_VALUE_SIZE + 4 * MIB);
+    lsmd_conn *w = thd_connect(fx->d);
     size_t n = (size_t)LSM_MAX_VALUE_SIZE + 1;
     char *v = calloc(1, n);
     assert_non_null(v);
@@ -266,12 +264,105 @@ static void test_above_limit(void **state)
     void *got = NULL;
     size_t gl;
     assert_int_equal(lsmd_get(w, 0, "over", 4, &got, &gl), LSM_ENOTFOUND);
+    /* The daemon refuses it too (a client that skips the library's check). */
+    struct shm_sqe q = { .opcode = SHM_OP_PUT_PIECE, .arg0 = n, .key_off = w->large_off,
+                         .key_len = 4, .val_off = w->large_off + 8, .val_len = 1 };
+    memcpy(conn_large(w), "over", 4);
+    struct shm_cqe cqe;
+    assert_int_equal(conn_call(w, &q, &cqe), 0);
+    assert_int_equal(cqe.status, -EINVAL);
     /* The connection goes on. */
     assert_int_equal(lsmd_put(w, "under", 5, "v", 1, 0), 0);
     assert_int_equal(lsmd_get(w, 0, "under", 5, &got, &gl), 0);
     assert_int_equal(gl, 1);
     free(got);
     lsmd_disconnect(w);
+}
+
+/* Sends the pieces of a value of total bytes under key, from offset from
+ * up to to (exclusive), in pieces of the large region less a page: each
+ * must be answered status 0 (none is the last). */
+static void stage(lsmd_conn *c, const char *key, uint64_t total, uint64_t from, uint64_t to)
+{
+    uint32_t room = c->large_bytes - SHM_PAGE;
+    size_t kl = strlen(key);
+    for (uint64_t off = from; off < to;) {
+        uint32_t n = to - off < room ? (uint32_t)(to - off) : room;
+        memcpy(conn_large(c), key, kl);
+        memset(conn_large(c) + SHM_PAGE, 'x', n);
+        struct shm_sqe q = { .opcode = SHM_OP_PUT_PIECE, .arg0 = total, .arg1 = off,
+                             .key_off = c->large_off, .key_len = (uint32_t)kl,
+                             .val_off = c->large_off + SHM_PAGE, .val_len = n };
+        struct shm_cqe cqe;
+        assert_int_equal(conn_call(c, &q, &cqe), 0);
+        assert_int_equal(cqe.status, 0);
+        off += n;
+        assert_int_equal(cqe.r0, off);
+    }
+}
+
+/* One raw piece; its status. */
+static int piece(lsmd_conn *c, const char *key, uint64_t total, uint64_t off, uint32_t n)
+{
+    size_t kl = strlen(key);
+    memcpy(conn_large(c), key, kl);
+    struct shm_sqe q = { .opcode = SHM_OP_PUT_PIECE, .arg0 = total, .arg1 = off,
+                         .key_off = c->large_off, .key_len = (uint32_t)kl,
+                         .val_off = c->large_off + SHM_PAGE, .val_len = n };
+    struct shm_cqe cqe;
+    assert_int_equal(conn_call(c, &q, &cqe), 0);
+    return cqe.status;
+}
+
+/* The daemon holds at most one staged value per session, drops it on a
+ * piece out of sequence, on a new value and at disconnect, and stores
+ * nothing of it. */
+static void test_put_pieces_bounded(void **state)
+{
+    th_fixture *fx = *state;
+    lsmd_conn *c = thd_connect(fx->d);
+    double rss0 = th_vmrss_mb(fx->d->pid);
+    stage(c, "p1", LSM_MAX_VALUE_SIZE, 0, 48 * MIB);
+    double rss1 = th_vmrss_mb(fx->d->pid);
+    assert_true(rss1 > rss0 + 40); /* it is staged, in the daemon */
+    stage(c, "p2", LSM_MAX_VALUE_SIZE, 0, 48 * MIB); /* a new value drops p1 */
+    double rss2 = th_vmrss_mb(fx->d->pid);
+    assert_true(rss2 < rss1 + 16);
+    /* Out of sequence: a gap, another key, another length: each -EINVAL,
+     * and what was staged is gone (continuing it is refused too). */
+    assert_int_equal(piece(c, "p2", LSM_MAX_VALUE_SIZE, 48 * MIB + 4096, 4096), -EINVAL);
+    assert_int_equal(piece(c, "p2", LSM_MAX_VALUE_SIZE, 48 * MIB, 4096), -EINVAL);
+    stage(c, "p3", 16 * MIB, 0, 8 * MIB);
+    assert_int_equal(piece(c, "p4", 16 * MIB, 8 * MIB, 4096), -EINVAL);
+    assert_int_equal(piece(c, "p3", 16 * MIB, 8 * MIB, 4096), -EINVAL);
+    stage(c, "p5", 16 * MIB, 0, 8 * MIB);
+    assert_int_equal(piece(c, "p5", 16 * MIB + 1, 8 * MIB, 4096), -EINVAL);
+    /* Refused by validation: a piece past the length. */
+    assert_int_equal(piece(c, "p6", 4096, 0, 8192), -EINVAL);
+    double rss3 = th_vmrss_mb(fx->d->pid);
+    assert_true(rss3 < rss0 + 16);
+    /* Staged, then the client leaves: freed with its session. */
+    stage(c, "p7", LSM_MAX_VALUE_SIZE, 0, 48 * MIB);
+    lsmd_disconnect(c);
+    double rss4 = 0;
+    for (int i = 0; i < 100; i++) {
+        rss4 = th_vmrss_mb(fx->d->pid);
+        if (rss4 < rss0 + 16)
+            break;
+        usleep(20000);
+    }
+    printf("# daemon VmRSS: %.0f MiB at start, %.0f with 48 MiB staged, %.0f after a "
+           "second value, %.0f after refusals, %.0f after the client left\n",
+           rss0, rss1, rss2, rss3, rss4);
+    assert_true(rss4 < rss0 + 16);
+    c = thd_connect(fx->d);
+    static const char *const keys[] = { "p1", "p2", "p3", "p4", "p5", "p6", "p7" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        void *v;
+        size_t vl;
+        assert_int_equal(lsmd_get(c, 0, keys[i], 2, &v, &vl), LSM_ENOTFOUND);
+    }
+    lsmd_disconnect(c);
 }
 
 static void test_others_served(void **state)
@@ -465,7 +556,8 @@ int main(int argc, char **argv)
     static const th_role roles[] = { TH_HONEST_ROLE, { NULL, NULL } };
     const struct CMUnitTest tests[] = {
         TH_TEST(test_big_get_scan, &g_fx),
-        TH_TEST(test_above_limit, &g_fx),     TH_TEST(test_others_served, &g_fx),
+        TH_TEST(test_above_limit, &g_fx),     TH_TEST(test_put_pieces_bounded, &g_fx),
+        TH_TEST(test_others_served, &g_fx),
         TH_TEST(test_lsmctl_big, &g_fx),      TH_TEST(test_json_scan_cut, &g_fx),
         TH_TEST(test_large_bytes_env, &g_fx),
     };
