@@ -29,7 +29,8 @@
  * REQUIRES: !batcher_held(s). */
 void put_piece_serve(batcher *wg, session *s, const struct shm_sqe *q);
 
-/* Frees what s has staged and gives its charge back (session end). */
+/* Frees what s has staged and gives its charge back (the worker's detach
+ * of an ended session). */
 void put_piece_drop(session *s);
 
 #endif

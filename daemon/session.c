@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "put_pieces.h"
 #include "base/log.h"
 #include "peer_auth.h"
 
@@ -278,7 +277,6 @@ void session_reclaim(session *s)
     s->niters = s->cap_iters = 0;
     atomic_store_explicit(&s->open_iters, 0, memory_order_relaxed);
     uidq_give(s->d->quota, s->uid, UIDQ_ITERS, n);
-    put_piece_drop(s);
     size_t pins = snapreg_drop_holder(s->d->snaps, s->id);
     if (n || pins)
         log_info("session %llu (pid %d): reclaimed %u iterators, %zu snapshot pins",

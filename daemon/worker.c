@@ -400,6 +400,7 @@ static void detach(worker *w, int i)
     session *s = w->sessions[i];
     w->sessions[i] = w->sessions[--w->n];
     atomic_fetch_sub_explicit(&w->nsessions, 1, memory_order_relaxed);
+    put_piece_drop(s); /* a put it never finished */
     session_reclaim(s);
     session_unref(s);
 }
