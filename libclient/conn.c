@@ -232,6 +232,12 @@ int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe)
     return rc;
 }
 
+void conn_iter_close(lsmd_conn *c, uint64_t id)
+{
+    struct shm_sqe sqe = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = id };
+    (void)conn_send_discard(c, &sqe);
+}
+
 /* ---- attach -------------------------------------------------------------- */
 
 /* The header the daemon wrote must match the layout implied by the sizes it

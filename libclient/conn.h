@@ -110,6 +110,9 @@ int conn_call_out(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe);
 
 /* Sends a request whose completion nobody waits for (tag DISCARD). */
 int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe);
+/* Closes daemon iterator id without waiting for the reply (a discard):
+ * closing must not cost a round trip. */
+void conn_iter_close(lsmd_conn *c, uint64_t id);
 
 /* ---- Options from the environment (conn_env.c) ---------------------------
  * lsmd_conn_options_init reads LSMD_QUEUE_DEPTH, LSMD_LARGE_BYTES (a size:

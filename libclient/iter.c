@@ -274,11 +274,8 @@ void lsmd_iter_free(lsmd_iter *it)
 {
     if (!it)
         return;
-    if (it->id) {
-        /* Fire and forget: closing must not cost a round trip. */
-        struct shm_sqe sqe = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = it->id };
-        (void)conn_send_discard(it->c, &sqe);
-    }
+    if (it->id)
+        conn_iter_close(it->c, it->id);
     free(it->page);
     free(it);
 }

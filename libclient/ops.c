@@ -171,10 +171,8 @@ static int get_big(lsmd_conn *c, uint64_t snap, const void *key, size_t klen, vo
         rc = conn_big_entry(c, cqe.r0, bounded ? BIG_VALUE : BIG_PAGE, true, &e);
         if (rc)
             return rc;
-        if (!e.ended) {
-            struct shm_sqe close = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = cqe.r0 };
-            (void)conn_send_discard(c, &close);
-        }
+        if (!e.ended)
+            conn_iter_close(c, cqe.r0);
         if (!bounded) {
             const char *ek = e.buf + SHM_PAGE_ENTRY_HDR;
             if (e.klen != klen || memcmp(ek, key, klen) != 0) {
@@ -195,10 +193,8 @@ static int get_big(lsmd_conn *c, uint64_t snap, const void *key, size_t klen, vo
         conn_kill(c, "malformed scan page");
         return c->dead;
     }
-    if (cqe.r0) {
-        struct shm_sqe close = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = cqe.r0 };
-        (void)conn_send_discard(c, &close);
-    }
+    if (cqe.r0)
+        conn_iter_close(c, cqe.r0);
     const char *ek = c->arena + sqe.out_off;
     uint32_t ekl = 0, evl;
     if (cqe.aux)

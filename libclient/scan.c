@@ -206,9 +206,8 @@ int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,
             rc = rest(&sc, page);
     }
     if (sc.id) {
-        /* Stopped early or failed with an iterator open: fire and forget. */
-        struct shm_sqe close = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = sc.id };
-        (void)conn_send_discard(c, &close);
+        /* Stopped early or failed with an iterator open. */
+        conn_iter_close(c, sc.id);
     }
     if (visited)
         *visited = sc.n;

@@ -389,36 +389,11 @@ static void test_others_served(void **state)
     lsmd_disconnect(c);
 }
 
-/* Runs lsmctl ARGS with stdout to out_path; stderr into err.  Exit code. */
-static int lsmctl_to(const th_daemon *d, const char *const *args, const char *out_path,
-                     char *err, size_t cap)
+/* thd_lsmctl's prep: the child's stdout to the file arg. */
+static int stdout_to(void *arg)
 {
-    int pe[2];
-    assert_int_equal(pipe(pe), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0)
-            _exit(99);
-        dup2(fd, 1);
-        dup2(pe[1], 2);
-        const char *argv[16] = { "lsmctl", "--socket", d->sock };
-        for (int i = 0; args[i] && i < 12; i++)
-            argv[3 + i] = args[i];
-        execv(LSMCTL_BIN, (char *const *)argv);
-        _exit(98);
-    }
-    close(pe[1]);
-    size_t used = 0;
-    ssize_t r;
-    while ((r = read(pe[0], err + used, cap - 1 - used)) > 0)
-        used += (size_t)r;
-    err[used] = '\0';
-    close(pe[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    int fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    return fd < 0 || dup2(fd, 1) < 0 ? -1 : 0;
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -444,7 +419,7 @@ static void test_lsmctl_big(void **state)
     char out[4096], err[4096];
     snprintf(out, sizeof out, "%s/out", fx->d->root);
     const char *get[] = { "get", "b20", NULL };
-    assert_int_equal(lsmctl_to(fx->d, get, out, err, sizeof err), 0);
+    assert_int_equal(thd_lsmctl(fx->d, stdout_to, out, get, err, sizeof err), 0);
     size_t n;
     char *got = slurp(out, &n);
     /* lsmctl get ends the value with a newline (tools/lsmctl/data.c). */
@@ -452,7 +427,7 @@ static void test_lsmctl_big(void **state)
     check_value("b20", got, 20 * MIB, 0);
     free(got);
     const char *scan[] = { "--json", "scan", "b03", "b03x", NULL };
-    assert_int_equal(lsmctl_to(fx->d, scan, out, err, sizeof err), 0);
+    assert_int_equal(thd_lsmctl(fx->d, stdout_to, out, scan, err, sizeof err), 0);
     got = slurp(out, &n);
     assert_true(n > 3 * MIB);
     assert_memory_equal(got, "[{\"key\":\"b03\",\"value\":\"", 23);
