@@ -20,6 +20,9 @@
  *       new value, a piece out of sequence (gap, other key, other length)
  *       and the client's exit each free what was staged (its VmRSS comes
  *       back), and nothing of it is stored.
+ *   test_iter_piece_refusals  ITER_PIECE: an unknown iterator is -EBADF, an
+ *       offset past the entry -EINVAL; the last piece with PAST closes a
+ *       one-key scan (SHM_CQ_ITER_END), after which the id is -EBADF.
  *   test_others_served    an honest client on the same single worker keeps
  *       its usual latency while 64 MiB values stream to another client.
  * Under a sanitizer (LSM_TEST_SHORT=1) the three values are 3, 5 and 9
@@ -378,6 +381,50 @@ static void test_put_pieces_bounded(void **state)
     lsmd_disconnect(c);
 }
 
+/* One raw ITER_PIECE of iterator id from offset off; its completion. */
+static struct shm_cqe iter_piece(lsmd_conn *c, uint64_t id, uint64_t off, uint8_t flags)
+{
+    struct shm_sqe q = { .opcode = SHM_OP_ITER_PIECE, .flags = flags, .arg0 = id, .arg1 = off,
+                         .out_off = c->large_off, .out_cap = c->large_bytes };
+    struct shm_cqe cqe;
+    assert_int_equal(conn_call(c, &q, &cqe), 0);
+    return cqe;
+}
+
+/* ITER_PIECE refuses an unknown iterator and an offset past its entry;
+ * the last piece with PAST closes a one-key scan's iterator. */
+static void test_iter_piece_refusals(void **state)
+{
+    th_fixture *fx = *state;
+    load(fx->d, 1u);
+    lsmd_conn *c = thd_connect(fx->d);
+    assert_int_equal(iter_piece(c, 4242, 0, 0).status, -EBADF);
+    /* A scan of [b03, b03\0) whose page cannot hold the entry. */
+    memcpy(conn_large(c), "b03b03\0", 7);
+    struct shm_sqe q = { .opcode = SHM_OP_ITER_SCAN, .arg1 = SHM_SCAN_ARG1(1, 0),
+                         .key_off = c->large_off, .key_len = 3,
+                         .val_off = c->large_off + 3, .val_len = 4,
+                         .out_off = c->large_off + 8, .out_cap = 4096 };
+    struct shm_cqe cqe;
+    assert_int_equal(conn_call(c, &q, &cqe), 0);
+    assert_int_equal(cqe.status, LSM_ETOOSMALL);
+    uint64_t id = cqe.r0, total = 3 + g_big[0].len;
+    assert_true(id != 0);
+    cqe = iter_piece(c, id, 0, 0);
+    assert_int_equal(cqe.status, 0);
+    assert_int_equal(cqe.r0, 3);
+    assert_int_equal(cqe.r1, g_big[0].len);
+    assert_int_equal(cqe.aux, c->large_bytes);
+    assert_memory_equal(conn_large(c), "b03", 3);
+    assert_int_equal(iter_piece(c, id, total + 1, 0).status, -EINVAL);
+    cqe = iter_piece(c, id, total, SHM_SQ_PAST); /* nothing left: just past */
+    assert_int_equal(cqe.status, 0);
+    assert_int_equal(cqe.aux, 0);
+    assert_true(cqe.flags & SHM_CQ_ITER_END);
+    assert_int_equal(iter_piece(c, id, 0, 0).status, -EBADF); /* closed */
+    lsmd_disconnect(c);
+}
+
 static void test_others_served(void **state)
 {
     th_fixture *fx = *state;
@@ -546,7 +593,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         TH_TEST(test_big_get_scan, &g_fx),
         TH_TEST(test_above_limit, &g_fx),     TH_TEST(test_put_pieces_bounded, &g_fx),
-        TH_TEST(test_others_served, &g_fx),
+        TH_TEST(test_iter_piece_refusals, &g_fx), TH_TEST(test_others_served, &g_fx),
         TH_TEST(test_lsmctl_big, &g_fx),      TH_TEST(test_json_scan_cut, &g_fx),
         TH_TEST(test_large_bytes_env, &g_fx),
     };
