@@ -131,7 +131,8 @@ static int get_in_place(lsmd_conn *c, uint64_t snap, const void *key, size_t kle
 
 /* A value larger than the large region: a scan of the one key, [key,
  * key + "\0") (no upper bound for a key of the maximum length, whose
- * successor is no valid bound; the key is then checked), read in pieces
+ * successor is no valid bound, or when both bounds would crowd out the
+ * page; the key is then checked), read in pieces
  * (protocol.h "Big entries").  It reads the key as it is now: the value
  * may have changed since the GET that found it too large, and is then
  * returned as it is (or LSM_ENOTFOUND when deleted meanwhile).  *val is
@@ -139,7 +140,8 @@ static int get_in_place(lsmd_conn *c, uint64_t snap, const void *key, size_t kle
 static int get_big(lsmd_conn *c, uint64_t snap, const void *key, size_t klen, void **val,
                    size_t *vlen)
 {
-    bool bounded = klen < LSM_MAX_KEY_SIZE;
+    bool bounded = klen < LSM_MAX_KEY_SIZE &&
+                   align8((uint32_t)(2 * klen + 1)) + SHM_PAGE <= c->large_bytes;
     size_t hilen = bounded ? klen + 1 : 0;
     char *p = conn_large(c);
     memcpy(p, key, klen);

@@ -23,6 +23,8 @@
  *   test_iter_piece_refusals  ITER_PIECE: an unknown iterator is -EBADF, an
  *       offset past the entry -EINVAL; the last piece with PAST closes a
  *       one-key scan (SHM_CQ_ITER_END), after which the id is -EBADF.
+ *   test_max_key_big_value  a 64 KiB key (no successor to bound the scan
+ *       with) with a 3 MiB value reads back.
  *   test_others_served    an honest client on the same single worker keeps
  *       its usual latency while 64 MiB values stream to another client.
  * Under a sanitizer (LSM_TEST_SHORT=1) the three values are 3, 5 and 9
@@ -425,6 +427,28 @@ static void test_iter_piece_refusals(void **state)
     lsmd_disconnect(c);
 }
 
+/* A key of the maximum length has no successor to bound a scan with:
+ * its big value is read by an unbounded scan whose key is checked. */
+static void test_max_key_big_value(void **state)
+{
+    th_fixture *fx = *state;
+    lsmd_conn *c = thd_connect(fx->d);
+    char *k = malloc(LSM_MAX_KEY_SIZE);
+    assert_non_null(k);
+    memset(k, 'k', LSM_MAX_KEY_SIZE);
+    char *v = make_value("b03", 3 * MIB);
+    assert_int_equal(lsmd_put(c, k, LSM_MAX_KEY_SIZE, v, 3 * MIB, 0), 0);
+    void *got = NULL;
+    size_t gl = 0;
+    assert_int_equal(lsmd_get(c, 0, k, LSM_MAX_KEY_SIZE, &got, &gl), 0);
+    assert_int_equal(gl, 3 * MIB);
+    assert_memory_equal(got, v, gl);
+    free(got);
+    free(v);
+    free(k);
+    lsmd_disconnect(c);
+}
+
 static void test_others_served(void **state)
 {
     th_fixture *fx = *state;
@@ -593,7 +617,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         TH_TEST(test_big_get_scan, &g_fx),
         TH_TEST(test_above_limit, &g_fx),     TH_TEST(test_put_pieces_bounded, &g_fx),
-        TH_TEST(test_iter_piece_refusals, &g_fx), TH_TEST(test_others_served, &g_fx),
+        TH_TEST(test_iter_piece_refusals, &g_fx), TH_TEST(test_max_key_big_value, &g_fx),
+        TH_TEST(test_others_served, &g_fx),
         TH_TEST(test_lsmctl_big, &g_fx),      TH_TEST(test_json_scan_cut, &g_fx),
         TH_TEST(test_large_bytes_env, &g_fx),
     };
