@@ -499,6 +499,18 @@ static void test_put_get_delete(void **state)
     lsmd_disconnect(c);
 }
 
+/* Puts val under key and reads it back, exactly. */
+static void put_get_same(lsmd_conn *c, const char *key, const char *val, size_t n)
+{
+    assert_int_equal(lsmd_put(c, key, strlen(key), val, n, 0), 0);
+    void *v;
+    size_t vl;
+    assert_int_equal(lsmd_get(c, 0, key, strlen(key), &v, &vl), 0);
+    assert_int_equal(vl, n);
+    assert_memory_equal(v, val, n);
+    free(v);
+}
+
 /* 1 MiB works by default; more than the engine's limit is -EINVAL. */
 static void test_large_values(void **state)
 {
@@ -509,13 +521,7 @@ static void test_large_values(void **state)
     for (size_t i = 0; i < n; i++)
         big[i] = (char)(i * 7);
     assert_true(lsmd_max_request_bytes(c) >= n + LSM_MAX_KEY_SIZE);
-    assert_int_equal(lsmd_put(c, "big", 3, big, n, 0), 0);
-    void *v;
-    size_t vl;
-    assert_int_equal(lsmd_get(c, 0, "big", 3, &v, &vl), 0);
-    assert_int_equal(vl, n);
-    assert_memory_equal(v, big, n);
-    free(v);
+    put_get_same(c, "big", big, n);
     /* Above the region a put goes in pieces (test_big_values, against a
      * real lsmd); above the engine's limit it is refused before sending. */
     size_t too = (size_t)LSM_MAX_VALUE_SIZE + 1;
@@ -900,14 +906,10 @@ static void test_pieces(void **state)
     assert_non_null(big);
     for (size_t i = 0; i < n; i++)
         big[i] = (char)(i * 13 + (i >> 9));
-    assert_int_equal(lsmd_put(c, "big", 3, big, n, 0), 0);
+    put_get_same(c, "big", big, n);
     assert_int_equal(lsmd_put(c, "bih", 3, "after", 5, 0), 0);
     void *v;
     size_t vl;
-    assert_int_equal(lsmd_get(c, 0, "big", 3, &v, &vl), 0);
-    assert_int_equal(vl, n);
-    assert_memory_equal(v, big, n);
-    free(v);
     lsmd_iter *it;
     assert_int_equal(lsmd_iter_new(c, 0, "b", 1, "c", 1, &it), 0);
     assert_true(lsmd_iter_valid(it));
