@@ -39,6 +39,11 @@ typedef struct apart_job {
     struct apart_job *next;   /* [mu] in the apart queue */
     session *s;               /* holds a reference until acknowledged */
     struct shm_sqe q;
+    char *owned;              /* a put staged in pieces (put_pieces.h): its
+                                 key then value, freed once applied; NULL:
+                                 the write is in the arena */
+    uint32_t klen;
+    uint64_t vlen;
 } apart_job;
 
 struct batcher {
@@ -156,6 +161,8 @@ static size_t request_bytes(const struct shm_sqe *q)
 
 bool batcher_apart(const struct shm_sqe *q)
 {
+    if (q->opcode == SHM_OP_PUT_PIECE) /* the last piece is the put */
+        return q->arg1 + q->val_len == q->arg0;
     bool write = q->opcode == SHM_OP_PUT || q->opcode == SHM_OP_DELETE ||
                  q->opcode == SHM_OP_WRITE_BATCH;
     return write && request_bytes(q) > APART_MIN_BYTES;
@@ -187,7 +194,11 @@ static void apply_apart(batcher *wg, apart_job *j)
     session *s = j->s;
     lsm_batch *b = lsm_batch_new();
     uint64_t pos = 0;
-    int rc = b ? load(s, &j->q, b) : -ENOMEM;
+    int rc = !b ? -ENOMEM
+             : j->owned ? lsm_batch_put(b, j->owned, j->klen, j->owned + j->klen, j->vlen)
+                        : load(s, &j->q, b);
+    free(j->owned);
+    j->owned = NULL;
     if (rc == 0)
         rc = lsm_write_pos(wg->d->db, b, 0, &pos);
     lsm_batch_free(b);
@@ -240,15 +251,17 @@ static void *apart_main(void *arg)
  * (so they reach the engine first).  s is then held (batcher_held) until
  * the write is applied: its later requests wait in its ring, so its order
  * and its reads of its own writes are kept without holding anyone else. */
-static void add_apart(batcher *wg, session *s, const struct shm_sqe *q)
+static void add_apart(batcher *wg, session *s, const struct shm_sqe *q, char *owned,
+                      uint32_t klen, uint64_t vlen)
 {
     apart_job *j = malloc(sizeof *j);
     if (!j) {
+        free(owned);
         refuse(s, q, -ENOMEM);
         return;
     }
     batcher_settle(wg, s);
-    *j = (apart_job){ .s = s, .q = *q };
+    *j = (apart_job){ .s = s, .q = *q, .owned = owned, .klen = klen, .vlen = vlen };
     session_ref(s);
     atomic_fetch_add_explicit(&s->writes.pending, 1, memory_order_relaxed);
     atomic_store_explicit(&s->writes.alone, true, memory_order_relaxed);
@@ -261,6 +274,12 @@ static void add_apart(batcher *wg, session *s, const struct shm_sqe *q)
     wg->apart_pending++;
     pthread_cond_signal(&wg->apart_cv);
     pthread_mutex_unlock(&wg->mu);
+}
+
+void batcher_add_owned(batcher *wg, session *s, const struct shm_sqe *q, char *buf,
+                       uint32_t klen, uint64_t vlen)
+{
+    add_apart(wg, s, q, buf, klen, vlen);
 }
 
 bool batcher_held(const session *s)
@@ -282,7 +301,7 @@ void batcher_add(batcher *wg, session *s, const struct shm_sqe *q)
         return;
     }
     if (batcher_apart(q)) {
-        add_apart(wg, s, q);
+        add_apart(wg, s, q, NULL, 0, 0);
         return;
     }
     size_t n = request_bytes(q);

@@ -94,6 +94,14 @@ void batcher_free(batcher *g);
  * REQUIRES: !batcher_held(s). */
 void batcher_add(batcher *g, struct session *s, const struct shm_sqe *q);
 
+/* As batcher_add for the put that q, the last PUT_PIECE of s, completes:
+ * buf (malloc'd: klen bytes of key, then vlen of value) is the staged put
+ * (put_pieces.h), which the batcher owns from now on and frees once it is
+ * applied; always apart.  Acknowledged with q's tag and SYNC flag.
+ * REQUIRES: !batcher_held(s). */
+void batcher_add_owned(batcher *g, struct session *s, const struct shm_sqe *q, char *buf,
+                       uint32_t klen, uint64_t vlen);
+
 /* Whether q (any validated request) is a write applied alone: the worker
  * takes no request of its session after it until it is acknowledged. */
 bool batcher_apart(const struct shm_sqe *q);

@@ -39,7 +39,7 @@ struct iter_lane {
 static bool is_page(const struct shm_sqe *q)
 {
     return q->opcode == SHM_OP_ITER_OPEN || q->opcode == SHM_OP_ITER_NEXT ||
-           q->opcode == SHM_OP_ITER_SCAN;
+           q->opcode == SHM_OP_ITER_SCAN || q->opcode == SHM_OP_ITER_PIECE;
 }
 
 bool iter_lane_is_iter(const struct shm_sqe *q)

@@ -1,6 +1,6 @@
 /*
  * iter_lane.h — a worker's iterator lane: one thread per worker that
- * serves the iterator requests (ITER_OPEN, ITER_NEXT, ITER_SCAN) of
+ * serves the iterator requests (ITER_OPEN, ITER_NEXT, ITER_SCAN, ITER_PIECE) of
  * sessions whose scans read files, so the worker's other sessions do not
  * wait for a scan's block reads (issue 12: another client's in-memory
  * gets went from p99 3.5 us to 8 ms beside a cold scan).

@@ -64,6 +64,15 @@ void iter_retired_free(daemon_ctx *d, iter_retired *r)
     r->cap = 0;
 }
 
+/* Moves si one entry on in its direction. */
+static void step(session_iter *si)
+{
+    if (si->reverse)
+        lsm_iter_prev(si->it);
+    else
+        lsm_iter_next(si->it);
+}
+
 /* Fills a page from the iterator's position: c->r1 bytes, c->aux entries.
  * An entry is added while the page is empty or stays within the budget,
  * and always only when it fits out_cap; a first entry above out_cap is
@@ -92,10 +101,7 @@ static bool fill_page(session *s, session_iter *si, const struct page_req *p,
             break;
         }
         count++;
-        if (si->reverse)
-            lsm_iter_prev(si->it);
-        else
-            lsm_iter_next(si->it);
+        step(si);
     }
     c->r1 = used;
     c->aux = count;
@@ -239,8 +245,59 @@ static void op_scan(daemon_ctx *d, iter_retired *r, session *s, const struct shm
     post(s, &c);
 }
 
+/* ITER_PIECE: bytes [arg1, arg1 + n) of the key and value the iterator
+ * stands at (protocol.h "Big entries").  The engine iterator keeps the
+ * entry in memory while it stands there, so each piece is a copy, and a
+ * 64 MiB value costs the daemon nothing more than the iterator already
+ * holds. */
+static void op_piece(daemon_ctx *d, iter_retired *r, session *s, const struct shm_sqe *q)
+{
+    struct shm_cqe c = { .tag = q->tag };
+    session_iter *si = session_iter_find(s, q->arg0);
+    if (!si) {
+        c.status = -EBADF;
+    } else if (!lsm_iter_valid(si->it)) {
+        c.status = lsm_iter_status(si->it) ? lsm_iter_status(si->it) : LSM_ENOTFOUND;
+    } else {
+        size_t kl, vl;
+        const char *k = lsm_iter_key(si->it, &kl);
+        const char *v = lsm_iter_value(si->it, &vl);
+        uint64_t total = (uint64_t)kl + vl, off = q->arg1;
+        if (off > total) {
+            c.status = -EINVAL;
+            post(s, &c);
+            return;
+        }
+        uint64_t n = total - off < q->out_cap ? total - off : q->out_cap;
+        char *out = shm_session_arena(s->shm) + q->out_off;
+        uint64_t done = 0;
+        if (off < kl) {
+            done = kl - off < n ? kl - off : n;
+            memcpy(out, k + off, done);
+        }
+        if (n > done)
+            memcpy(out + done, v + (off + done - kl), n - done);
+        c.r0 = kl;
+        c.r1 = vl;
+        c.aux = (uint32_t)n;
+        if (q->flags & SHM_SQ_PAST) {
+            step(si);
+            if (!lsm_iter_valid(si->it)) {
+                c.flags = SHM_CQ_ITER_END;
+                c.status = lsm_iter_status(si->it);
+                retire_id(d, r, s, q->arg0);
+            }
+        }
+    }
+    post(s, &c);
+}
+
 void iter_op(daemon_ctx *d, iter_retired *r, session *s, const struct shm_sqe *q)
 {
+    if (q->opcode == SHM_OP_ITER_PIECE) {
+        op_piece(d, r, s, q);
+        return;
+    }
     if (q->opcode == SHM_OP_ITER_OPEN) {
         op_open(d, r, s, q);
         return;

@@ -1,6 +1,7 @@
 /*
  * iter_ops.h — a worker's iterator requests: ITER_OPEN, ITER_NEXT,
- * ITER_CLOSE and ITER_SCAN (protocol.h "Iterator pages" and "Scans";
+ * ITER_CLOSE, ITER_SCAN and ITER_PIECE (protocol.h "Iterator pages",
+ * "Scans" and "Big entries";
  * docs/shm-protocol.md).
  *
  * An iterator the client may continue lives in the session's table
@@ -33,7 +34,7 @@ typedef struct iter_retired {
     uint32_t n, cap;
 } iter_retired;
 
-/* Serves q, a validated ITER_OPEN, ITER_NEXT, ITER_CLOSE or ITER_SCAN of
+/* Serves q, a validated ITER_OPEN, ITER_NEXT, ITER_CLOSE, ITER_SCAN or ITER_PIECE of
  * s, and posts its completion (s->need_wake is set; the caller wakes the
  * client at the end of its turn). */
 void iter_op(daemon_ctx *d, iter_retired *r, session *s, const struct shm_sqe *q);

@@ -74,6 +74,7 @@ typedef struct session {
     uint32_t niters, cap_iters;  /* reached through session_iter_* */
     uint64_t next_iter_id;
     _Atomic uint32_t open_iters; /* niters, for stats ("iters"); any thread reads */
+    struct put_staging *staged;  /* a put arriving in pieces (put_pieces.h) */
     bool need_wake;              /* completions posted, client not woken yet */
     bool stalled;                /* last poll found work but no room to
                                     complete it (client not reading) */

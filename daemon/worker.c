@@ -45,6 +45,7 @@
 #include "get_option.h"
 #include "multi_get.h"
 #include "parked.h"
+#include "put_pieces.h"
 
 #define ROUND_MAX 32                    /* requests from one session per pass */
 #define STALL_POLL_NS 1000000u          /* re-poll of stalled sessions */
@@ -228,6 +229,9 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_WRITE_BATCH:
         batcher_add(w->writes, s, q);
         return;
+    case SHM_OP_PUT_PIECE: /* no write until its last piece */
+        put_piece_serve(w->writes, s, q);
+        return;
     default:
         break;
     }
@@ -267,6 +271,7 @@ static void dispatch(worker *w, session *s, const struct shm_sqe *q)
     case SHM_OP_ITER_NEXT:
     case SHM_OP_ITER_CLOSE:
     case SHM_OP_ITER_SCAN:
+    case SHM_OP_ITER_PIECE:
         iter_lane_inline(w->d, &w->retired, s, q);
         return;
     case SHM_OP_GET_OPTION: { /* quick and read-only: get_option.h */
@@ -411,6 +416,7 @@ static void detach(worker *w, int i)
     session *s = w->sessions[i];
     w->sessions[i] = w->sessions[--w->n];
     atomic_fetch_sub_explicit(&w->nsessions, 1, memory_order_relaxed);
+    put_piece_drop(s); /* a put it never finished */
     session_reclaim(s);
     session_unref(s);
 }

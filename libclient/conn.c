@@ -13,28 +13,6 @@
 #include "hello.h"
 #include "wait.h"
 
-/* ---- options ------------------------------------------------------------- */
-
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    char *end;
-    unsigned long long x = strtoull(v, &end, 0);
-    return *end == '\0' ? (uint64_t)x : def;
-}
-
-void lsmd_conn_options_init(lsmd_conn_options *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->queue_depth = (uint32_t)env_u64("LSMD_QUEUE_DEPTH", SHM_DEFAULT_QUEUE_DEPTH);
-    o->slot_bytes = SHM_DEFAULT_SLOT_BYTES;
-    o->large_bytes = (uint32_t)env_u64("LSMD_LARGE_BYTES", SHM_DEFAULT_LARGE_BYTES);
-    o->spin_ns = env_u64("LSMD_SPIN_NS", SHM_DEFAULT_SPIN_NS);
-    o->connect_timeout_ms = 10000;
-}
-
 /* ---- liveness ------------------------------------------------------------ */
 
 void conn_kill(lsmd_conn *c, const char *why)
@@ -275,6 +253,12 @@ int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe)
     return rc;
 }
 
+void conn_iter_close(lsmd_conn *c, uint64_t id)
+{
+    struct shm_sqe sqe = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = id };
+    (void)conn_send_discard(c, &sqe);
+}
+
 /* ---- attach -------------------------------------------------------------- */
 
 /* The header the daemon wrote must match the layout implied by the sizes it
@@ -343,6 +327,9 @@ int lsmd_connect_opts(const char *socket_path, const lsmd_conn_options *o,
         lsmd_conn_options_init(&def);
         o = &def;
     }
+    int bad = conn_options_check(o);
+    if (bad)
+        return bad;
     char path[PATH_MAX];
     int prc = lsmd_socket_path(socket_path, path, sizeof path);
     if (prc)

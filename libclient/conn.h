@@ -124,6 +124,42 @@ int conn_call_out(lsmd_conn *c, struct shm_sqe *sqe, struct shm_cqe *cqe);
 
 /* Sends a request whose completion nobody waits for (tag DISCARD). */
 int conn_send_discard(lsmd_conn *c, struct shm_sqe *sqe);
+/* Closes daemon iterator id without waiting for the reply (a discard):
+ * closing must not cost a round trip. */
+void conn_iter_close(lsmd_conn *c, uint64_t id);
+
+/* ---- Options from the environment (conn_env.c) ---------------------------
+ * lsmd_conn_options_init reads LSMD_QUEUE_DEPTH, LSMD_LARGE_BYTES (a size:
+ * digits with an optional K, M or G suffix, powers of 1024) and
+ * LSMD_SPIN_NS; a value it cannot read leaves a mark in the field
+ * (CONN_OPT_BAD) that conn_options_check, at connect, turns into -EINVAL
+ * and one line on stderr naming the variable and what it takes, instead
+ * of a silent default. */
+#define CONN_OPT_BAD32 UINT32_MAX
+#define CONN_OPT_BAD64 UINT64_MAX
+int conn_options_check(const lsmd_conn_options *o);
+
+/* ---- Entries larger than the large region (big_entry.c) ----------------
+ * The daemon iterator id stands at an entry a page could not hold (it
+ * answered LSM_ETOOSMALL); conn_big_entry reads it with ITER_PIECE, one
+ * large region at a time, into one malloc'd buffer the caller frees with
+ * free(): with BIG_PAGE, laid out as a one-entry page ([u32 key_len][u32
+ * val_len][key][value], *buf_bytes its size); with BIG_VALUE, the value
+ * alone.  past: the last piece moves the iterator past the entry; *ended
+ * is then whether that closed it (range exhausted).  The client's memory
+ * for it is that one buffer: the segment never grows.
+ * Errors: -ENOMEM (the iterator is left as it was), -EBADF, the
+ * iterator's engine error, -ENOTCONN (a reply that contradicts the others
+ * kills the connection). */
+enum big_layout { BIG_PAGE, BIG_VALUE };
+typedef struct big_entry {
+    char *buf;
+    size_t buf_bytes;
+    size_t klen, vlen;
+    bool ended;             /* past asked and the iterator is closed */
+} big_entry;
+int conn_big_entry(lsmd_conn *c, uint64_t id, enum big_layout layout, bool past,
+                   big_entry *out);
 
 /* ---- errors (last_error.c) ---- */
 /* Records a refusal's reason for lsmd_last_error; returns code. */

@@ -7,7 +7,9 @@
  * one for ITER_GROWTH times more, up to ITER_PAGE_BYTES per page.  A page
  * arrives in the large region and is copied into the iterator's own buffer,
  * because the next synchronous call on the connection (a get inside the
- * scan loop, say) reuses that region. */
+ * scan loop, say) reuses that region.  An entry larger than the whole
+ * region is read in pieces (big_entry.c) into that buffer as a page of
+ * one entry. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,30 @@ static uint32_t page_room(const lsmd_iter *it, uint32_t used)
     return room < it->next_cap ? room : it->next_cap;
 }
 
+/* Makes the entry larger than the large region that the daemon iterator
+ * stands at the current page, read in pieces, and moves the daemon
+ * iterator past it. */
+static void take_big(lsmd_iter *it)
+{
+    big_entry e;
+    int rc = conn_big_entry(it->c, it->id, BIG_PAGE, true, &e);
+    if (rc) {
+        it->status = rc;
+        return;
+    }
+    free(it->page);
+    it->page = e.buf;
+    it->page_cap = e.buf_bytes;
+    it->page_bytes = e.buf_bytes;
+    it->page_count = 1;
+    it->idx = 0;
+    it->pos = 0;
+    if (e.ended) {
+        it->end = true;
+        it->id = 0; /* closed by the daemon */
+    }
+}
+
 /* Fetches pages until one holds an entry or the range ends. */
 static void fetch(lsmd_iter *it)
 {
@@ -93,7 +119,7 @@ static void fetch(lsmd_iter *it)
                 return;
             }
             if (cqe.r1 > c->large_bytes) {
-                it->status = -E2BIG;
+                take_big(it);
                 return;
             }
             it->next_cap = (uint32_t)cqe.r1;
@@ -176,9 +202,10 @@ int lsmd_iter_new_ex(lsmd_conn *c, uint64_t snapshot_id, const void *lo,
     }
     it->id = cqe.r0;
     if (rc == LSM_ETOOSMALL) {
-        /* First entry larger than the room offered: fetch() retries. */
+        /* First entry larger than the room offered: fetch() retries, or
+         * it comes in pieces. */
         if (cqe.r1 > c->large_bytes)
-            it->status = -E2BIG;
+            take_big(it);
         else
             it->next_cap = (uint32_t)cqe.r1;
     } else {
@@ -247,11 +274,8 @@ void lsmd_iter_free(lsmd_iter *it)
 {
     if (!it)
         return;
-    if (it->id) {
-        /* Fire and forget: closing must not cost a round trip. */
-        struct shm_sqe sqe = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = it->id };
-        (void)conn_send_discard(it->c, &sqe);
-    }
+    if (it->id)
+        conn_iter_close(it->c, it->id);
     free(it->page);
     free(it);
 }

@@ -21,14 +21,19 @@
  *                   Disconnect and connect again.
  *     -EPROTO       the daemon speaks another protocol version (connect; the
  *                   message names both versions), or sent something invalid.
- *     -E2BIG        the request does not fit the segment: key + value (or an
- *                   encoded batch) larger than the large region of this
- *                   connection (lsmd_max_request_bytes(); 2 MiB by default,
- *                   raise with lsmd_conn_options.large_bytes or the
- *                   environment variable LSMD_LARGE_BYTES), or, for
- *                   lsmd_submit_*, larger than one slot; or a batch larger
+ *     -E2BIG        the request does not fit the segment: an encoded batch,
+ *                   a multi-get's keys, option or stats text larger than
+ *                   the large region of this connection
+ *                   (lsmd_max_request_bytes(); 2 MiB by default, raise
+ *                   with lsmd_conn_options.large_bytes or the environment
+ *                   variable LSMD_LARGE_BYTES), or, for lsmd_submit_*, a
+ *                   key + value larger than one slot; or a batch larger
  *                   than the daemon accepts (its max_request_bytes, 2 MiB
- *                   by default; the engine's limit is 1 GiB).
+ *                   by default; the engine's limit is 1 GiB).  Keys and
+ *                   values of any legal size (a 64 MiB value) go through
+ *                   the synchronous put, get, scan and iterator calls:
+ *                   larger than the region, they cross it in pieces
+ *                   (docs/shm-protocol.md, "Big entries").
  *     -EBUSY        lsmd_submit_*: queue depth reached; lsmd_poll first.
  *                   Administration: this connection's previous request of
  *                   the same kind is still queued or running.
@@ -74,13 +79,17 @@ typedef struct lsmd_conn_options {
     uint32_t slot_bytes;    /* per-request arena slot, default 32 KiB: key +
                                value of an async request must fit */
     uint32_t large_bytes;   /* region for bigger requests, default 2 MiB (env
-                               LSMD_LARGE_BYTES) */
+                               LSMD_LARGE_BYTES: bytes, or with a K, M or G
+                               suffix, e.g. 100M); values larger than it
+                               still work, in pieces */
     uint64_t spin_ns;       /* busy-wait before sleeping on a reply, default
                                50 us (env LSMD_SPIN_NS); 0 sleeps at once */
     int connect_timeout_ms; /* handshake timeout, default 10000 */
 } lsmd_conn_options;
 
-/* Fills defaults (including the environment overrides named above). */
+/* Fills defaults (including the environment overrides named above).  An
+ * override it cannot read (LSMD_LARGE_BYTES=100X) makes lsmd_connect_opts
+ * with these options fail with -EINVAL and a line on stderr naming it. */
 void lsmd_conn_options_init(lsmd_conn_options *o);
 
 /* Attaches to the daemon listening at socket_path; NULL = the default path
@@ -113,13 +122,21 @@ int lsmd_ping(lsmd_conn *c);
 /* What was granted at connect. */
 uint64_t lsmd_client_id(const lsmd_conn *c);
 uint32_t lsmd_queue_depth(const lsmd_conn *c);
-/* Largest key + value (or encoded batch) one request can carry. */
+/* Largest encoded batch (or key + value in one request) one request can
+ * carry; larger puts and gets go in pieces. */
 size_t lsmd_max_request_bytes(const lsmd_conn *c);
 
 /* ---- Writes -------------------------------------------------------------- */
 /* flags: 0 or LSM_SYNC (acknowledged only once durable), as lsm_put.
- * Errors: -EINVAL, -E2BIG, -ENOTCONN, -ESHUTDOWN, and the engine's
- * (LSM_EREADONLY, -EIO, -ENOSPC, -ENOMEM). */
+ * Any value up to LSM_MAX_VALUE_SIZE: one larger than the large region
+ * goes in pieces the daemon stages, one round trip per region, and is
+ * applied as one put after the last.
+ * Errors: -EINVAL (key empty or above LSM_MAX_KEY_SIZE, value above
+ * LSM_MAX_VALUE_SIZE, flags), -ENOMEM (also: the daemon's share of memory
+ * for this uid, max_arena_bytes_per_uid, cannot stage the value),
+ * -EOPNOTSUPP (a value larger than the region, to a daemon without
+ * pieces), -ENOTCONN, -ESHUTDOWN, and the engine's (LSM_EREADONLY, -EIO,
+ * -ENOSPC). */
 int lsmd_put(lsmd_conn *c, const void *key, size_t klen, const void *val,
              size_t vlen, int flags);
 int lsmd_delete(lsmd_conn *c, const void *key, size_t klen, int flags);
@@ -145,16 +162,24 @@ int lsmd_write(lsmd_conn *c, const lsmd_batch *b, int flags);
 /* ---- Reads --------------------------------------------------------------- */
 /* snapshot_id 0 reads the latest state; another id must be held by this
  * connection (lsmd_snapshot_acquire or _hold).  On success *val is a
- * malloc'd copy of *vlen bytes: free it with free().
- * Errors: LSM_ENOTFOUND, -ESRCH, -EINVAL, -E2BIG (value larger than the
- * large region), -ENOMEM, -ENOTCONN, engine errors (LSM_ECORRUPT, -EIO). */
+ * malloc'd copy of *vlen bytes: free it with free().  Any value the
+ * engine holds: one larger than the large region is read in pieces (a
+ * scan of the one key: it reads the key as it is then, so a value
+ * replaced meanwhile comes back as replaced, one deleted meanwhile is
+ * LSM_ENOTFOUND; the scan's iterator counts against the connection's
+ * iterators for the call).
+ * Errors: LSM_ENOTFOUND, -ESRCH, -EINVAL, -EMFILE (a big value while the
+ * connection holds the most iterators it may), -EOPNOTSUPP (a big value
+ * from a daemon without pieces), -ENOMEM, -ENOTCONN, engine errors
+ * (LSM_ECORRUPT, -EIO). */
 int lsmd_get(lsmd_conn *c, uint64_t snapshot_id, const void *key, size_t klen,
              void **val, size_t *vlen);
 
 /* As lsmd_get, into the caller's buffer, with no allocation: copies the
  * value and sets *vlen to its length; when cap is smaller than the value,
- * returns LSM_ETOOSMALL with *vlen set to the length and buf unchanged
- * (-E2BIG when the value is also larger than the large region). */
+ * returns LSM_ETOOSMALL with *vlen set to the length and buf unchanged.
+ * A value larger than the large region is read in pieces, as lsmd_get,
+ * into a heap buffer first. */
 int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
                   size_t klen, void *buf, size_t cap, size_t *vlen);
 
@@ -168,8 +193,8 @@ int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
  * Per key, as lsm_multi_get: statuses[i] is 0 (values[i], a malloc'd copy
  * of value_lens[i] bytes, to free with free()), LSM_ENOTFOUND (values[i]
  * NULL), or a negative code for that key alone: -EINVAL (key NULL, empty
- * or longer than LSM_MAX_KEY_SIZE), -E2BIG (value larger than the large
- * region, as lsmd_get), engine errors.  Duplicate keys are allowed.
+ * or longer than LSM_MAX_KEY_SIZE), the errors of lsmd_get for a value
+ * larger than the large region (fetched as lsmd_get does), engine errors.  Duplicate keys are allowed.
  * Values that do not fit a reply are fetched again transparently.
  * Returns 0, or a negative code when the call as a whole failed (-EINVAL:
  * NULL arrays with n > 0; -ESRCH, -ENOMEM, -ENOTCONN): then every
@@ -218,6 +243,8 @@ int lsmd_snapshot_list(lsmd_conn *c, lsmd_snapshot_info *out, size_t cap,
  * entry (check lsmd_iter_valid): the open brings the first page (one
  * round trip, SHM_OP_ITER_SCAN), and a range that ends within it leaves
  * nothing open on the daemon.
+ * An entry larger than the large region is read in pieces into the
+ * iterator's own buffer (key and value then stay valid as for any entry).
  * Errors: -EINVAL, -ESRCH, -EMFILE (too many iterators for this
  * connection or its uid), -ENOMEM,
  * -ENOTCONN; later errors show in lsmd_iter_status. */
@@ -268,8 +295,10 @@ typedef int (*lsmd_scan_fn)(void *arg, const void *key, size_t klen, const void 
  * Errors: -EINVAL (bad bound or seek length, flags), -ESRCH (snapshot not
  * held), -EOPNOTSUPP (a daemon older than ITER_SCAN; lsmd_iter_new works
  * with it), -EMFILE (the scan outlives its first page and the connection or
- * its uid holds the most iterators it may), -E2BIG (an entry larger than
- * the connection's large region), -ENOMEM, -ENOTCONN, engine errors. */
+ * its uid holds the most iterators it may), -EOPNOTSUPP (an entry larger
+ * than the large region, from a daemon without pieces), -ENOMEM,
+ * -ENOTCONN, engine errors.  An entry larger than the large region is read
+ * in pieces into a heap buffer and given to fn from there. */
 int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,
               const void *hi, size_t hilen, const void *seek, size_t seeklen, uint64_t max,
               size_t budget, int flags, lsmd_scan_fn fn, void *arg, uint64_t *visited);

@@ -8,7 +8,7 @@
  * values) or SHM_MGET_MAX_KEYS.  The daemon answers every key, or -EAGAIN
  * for keys it did not look up because the output filled; those are asked
  * again next round.  A value too large for a request of its own is fetched
- * with GET (-E2BIG when it exceeds the large region, as lsmd_get).
+ * with lsmd_get (in pieces when it exceeds the large region).
  *
  * One view: with snapshot_id 0, a call that needs more than one request
  * acquires a snapshot first and reads every round at it (released before

@@ -7,6 +7,44 @@
 #include <string.h>
 
 #include "conn.h"
+#include "validate.h"
+
+/* A put whose key and value do not fit the large region: PUT_PIECE
+ * requests of the key and as much of the value as fits after it, in
+ * order; the daemon answers each piece at once and the last as the put
+ * (protocol.h "Big entries").  The daemon holds the value until the last
+ * piece; a failure in between drops it there (the next put starts over). */
+static int put_pieces(lsmd_conn *c, const void *key, size_t klen, const char *val,
+                      size_t vlen, int flags)
+{
+    uint32_t at = align8((uint32_t)klen);
+    if (at + SHM_PAGE > c->large_bytes)
+        return -E2BIG; /* a key leaving no room for pieces: not with the minimum region */
+    uint32_t room = c->large_bytes - at;
+    char *p = conn_large(c);
+    for (size_t off = 0;;) {
+        size_t n = vlen - off < room ? vlen - off : room;
+        memcpy(p, key, klen);
+        memcpy(p + at, val + off, n);
+        struct shm_sqe sqe = {
+            .opcode = SHM_OP_PUT_PIECE,
+            .flags = (uint8_t)(flags & LSM_SYNC ? SHM_SQ_SYNC : 0),
+            .arg0 = vlen,
+            .arg1 = off,
+            .key_off = c->large_off,
+            .key_len = (uint32_t)klen,
+            .val_off = c->large_off + at,
+            .val_len = (uint32_t)n,
+        };
+        struct shm_cqe cqe;
+        int rc = conn_call(c, &sqe, &cqe);
+        if (rc == 0)
+            rc = cqe.status;
+        off += n;
+        if (rc || off == vlen)
+            return rc;
+    }
+}
 
 static int write_op(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
                     const void *val, size_t vlen, int flags)
@@ -20,7 +58,7 @@ static int write_op(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
     if ((vlen && !val) || (flags & ~LSM_SYNC))
         return -EINVAL;
     if (klen + vlen > c->large_bytes)
-        return -E2BIG;
+        return op == SHM_OP_PUT ? put_pieces(c, key, klen, val, vlen, flags) : -E2BIG;
     char *p = conn_large(c);
     memcpy(p, key, klen);
     if (vlen)
@@ -52,7 +90,8 @@ int lsmd_delete(lsmd_conn *c, const void *key, size_t klen, int flags)
 }
 
 /* Runs a GET with the key at the start of the large region and the value
- * after it; on success *val points at the value in the arena. */
+ * after it; on success *val points at the value in the arena.  A value
+ * larger than the region: -E2BIG with *vlen its length. */
 static int get_in_place(lsmd_conn *c, uint64_t snap, const void *key, size_t klen,
                         const char **val, size_t *vlen)
 {
@@ -91,14 +130,100 @@ static int get_in_place(lsmd_conn *c, uint64_t snap, const void *key, size_t kle
     return 0;
 }
 
+/* A value larger than the large region: a scan of the one key, [key,
+ * key + "\0") (no upper bound for a key of the maximum length, whose
+ * successor is no valid bound, or when both bounds would crowd out the
+ * page; the key is then checked), read in pieces
+ * (protocol.h "Big entries").  It reads the key as it is now: the value
+ * may have changed since the GET that found it too large, and is then
+ * returned as it is (or LSM_ENOTFOUND when deleted meanwhile).  *val is
+ * malloc'd. */
+static int get_big(lsmd_conn *c, uint64_t snap, const void *key, size_t klen, void **val,
+                   size_t *vlen)
+{
+    bool bounded = klen < LSM_MAX_KEY_SIZE &&
+                   align8((uint32_t)(2 * klen + 1)) + SHM_PAGE <= c->large_bytes;
+    size_t hilen = bounded ? klen + 1 : 0;
+    char *p = conn_large(c);
+    memcpy(p, key, klen);
+    if (bounded) {
+        memcpy(p + klen, key, klen);
+        p[2 * klen] = '\0';
+    }
+    uint32_t used = align8((uint32_t)(klen + hilen));
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_ITER_SCAN,
+        .flags = SHM_SQ_UPTO,
+        .arg0 = snap,
+        .arg1 = SHM_SCAN_ARG1(1, 0),
+        .key_off = c->large_off,
+        .key_len = (uint32_t)klen,
+        .val_off = bounded ? c->large_off + (uint32_t)klen : 0,
+        .val_len = (uint32_t)hilen,
+        .out_off = c->large_off + used,
+        .out_cap = c->large_bytes - used,
+    };
+    struct shm_cqe cqe;
+    int rc = conn_call(c, &sqe, &cqe);
+    if (rc)
+        return rc;
+    if (cqe.status == LSM_ETOOSMALL && cqe.r0) {
+        /* Bounded, the range holds the key alone: its value is all we
+         * keep.  Unbounded, the key comes too, to be checked. */
+        big_entry e;
+        rc = conn_big_entry(c, cqe.r0, bounded ? BIG_VALUE : BIG_PAGE, true, &e);
+        if (rc)
+            return rc;
+        if (!e.ended)
+            conn_iter_close(c, cqe.r0);
+        if (!bounded) {
+            const char *ek = e.buf + SHM_PAGE_ENTRY_HDR;
+            if (e.klen != klen || memcmp(ek, key, klen) != 0) {
+                free(e.buf); /* the scan found the next key */
+                return LSM_ENOTFOUND;
+            }
+            memmove(e.buf, ek + e.klen, e.vlen);
+        }
+        *val = e.buf;
+        *vlen = e.vlen;
+        return 0;
+    }
+    if (cqe.status)
+        return cqe.status;
+    /* It fits after all (it changed meanwhile), or it is gone. */
+    if (cqe.aux > 1 || cqe.r1 > sqe.out_cap ||
+        shm_page_check(c->arena + sqe.out_off, cqe.r1, cqe.aux) != 0) {
+        conn_kill(c, "malformed scan page");
+        return c->dead;
+    }
+    if (cqe.r0)
+        conn_iter_close(c, cqe.r0);
+    const char *ek = c->arena + sqe.out_off;
+    uint32_t ekl = 0, evl;
+    if (cqe.aux)
+        memcpy(&ekl, ek, 4);
+    if (cqe.aux == 0 || ekl != klen || memcmp(ek + SHM_PAGE_ENTRY_HDR, key, klen) != 0)
+        return LSM_ENOTFOUND;
+    memcpy(&evl, ek + 4, 4);
+    char *copy = malloc(evl ? evl : 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, ek + SHM_PAGE_ENTRY_HDR + ekl, evl);
+    *val = copy;
+    *vlen = evl;
+    return 0;
+}
+
 int lsmd_get(lsmd_conn *c, uint64_t snapshot_id, const void *key, size_t klen,
              void **val, size_t *vlen)
 {
     if (!val || !vlen)
         return -EINVAL;
     const char *v;
-    size_t n;
+    size_t n = 0;
     int rc = get_in_place(c, snapshot_id, key, klen, &v, &n);
+    if (rc == -E2BIG && n)
+        return get_big(c, snapshot_id, key, klen, val, vlen);
     if (rc)
         return rc;
     void *copy = malloc(n ? n : 1);
@@ -120,9 +245,18 @@ int lsmd_get_into(lsmd_conn *c, uint64_t snapshot_id, const void *key,
     int rc = get_in_place(c, snapshot_id, key, klen, &v, &n);
     if (rc == -E2BIG && n) {
         *vlen = n;
-        /* Larger than the segment: only a caller's buffer that is also too
-         * small makes this LSM_ETOOSMALL; otherwise the segment is. */
-        return n > cap ? LSM_ETOOSMALL : -E2BIG;
+        if (n > cap)
+            return LSM_ETOOSMALL;
+        /* Larger than the segment, not than the caller's buffer. */
+        void *big;
+        rc = get_big(c, snapshot_id, key, klen, &big, &n);
+        if (rc)
+            return rc;
+        *vlen = n;
+        if (n <= cap)
+            memcpy(buf, big, n);
+        free(big);
+        return n <= cap ? 0 : LSM_ETOOSMALL;
     }
     if (rc)
         return rc;

@@ -5,10 +5,13 @@
  * scan sets SHM_SQ_UPTO, so a first page that holds the limit (or the
  * rest of the range) leaves nothing open on the daemon and nothing more
  * is sent.  Later pages come with ITER_NEXT, each asked for before the
- * one before it is read, in the other part of the large region.  Entries go to the callback straight from the segment: no copy
+ * one before it is read, in the other part of the large region.  Entries
+ * go to the callback straight from the segment: no copy
  * (the callback may not use the connection, which is what makes that
- * safe). */
+ * safe), except an entry larger than the whole large region, which is read
+ * in pieces into one heap buffer first (big_entry.c). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
@@ -54,6 +57,24 @@ static int deliver(struct scan *sc, uint32_t off, uint32_t asked, const struct s
     return 0;
 }
 
+/* Gives fn the entry larger than the large region that sc->id stands at,
+ * read in pieces, and moves the iterator past it. */
+static int big(struct scan *sc)
+{
+    big_entry e;
+    int rc = conn_big_entry(sc->c, sc->id, BIG_PAGE, true, &e);
+    if (rc)
+        return rc;
+    if (e.ended)
+        sc->id = 0; /* closed by the daemon */
+    sc->n++;
+    const char *k = e.buf + SHM_PAGE_ENTRY_HDR;
+    if (sc->fn(sc->arg, k, e.klen, k + e.klen, e.vlen) != 0)
+        sc->stopped = true;
+    free(e.buf);
+    return 0;
+}
+
 static uint32_t clamp32(uint64_t v)
 {
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
@@ -88,7 +109,7 @@ static int pages(struct scan *sc, bool have, uint32_t off, uint32_t asked,
     lsmd_conn *c = sc->c;
     for (;;) {
         uint64_t after = sc->n + (have ? cur.aux : 0); /* once this page is read */
-        bool more = sc->id && !(have && (cur.flags & SHM_CQ_ITER_END)) &&
+        bool more = sc->id && !sc->stopped && !(have && (cur.flags & SHM_CQ_ITER_END)) &&
                     (sc->max == 0 || after < sc->max);
         uint32_t want = page < c->large_bytes ? page : c->large_bytes;
         struct shm_sqe next = {
@@ -134,9 +155,15 @@ static int pages(struct scan *sc, bool have, uint32_t off, uint32_t asked,
                 conn_kill(c, "scan page size contradiction");
                 return c->dead;
             }
-            if (got.r1 > c->large_bytes)
-                return -E2BIG;
-            page = (uint32_t)got.r1;
+            if (got.r1 > c->large_bytes) {
+                /* More than the whole region: read in pieces, and the
+                 * iterator moves past it. */
+                rc = big(sc);
+                if (rc)
+                    return rc;
+            } else {
+                page = (uint32_t)got.r1;
+            }
             have = false;
             continue;
         }
@@ -202,23 +229,39 @@ int lsmd_scan(lsmd_conn *c, uint64_t snapshot_id, const void *lo, size_t lolen,
     int rc = conn_call(c, &sqe, &cqe);
     if (rc == 0)
         rc = cqe.status;
+    if (rc == LSM_ETOOSMALL && cqe.r0 == 0) {
+        /* One page only, and its first entry needs more than the room
+         * after the bounds: ask again leaving an iterator open, for that
+         * one entry (a page always holds at least one). */
+        sqe.flags = (uint8_t)((f & ~SHM_SQ_ONE_PAGE) | SHM_SQ_UPTO);
+        sqe.arg1 = SHM_SCAN_ARG1(1, page);
+        sc.max = 1;
+        rc = conn_call(c, &sqe, &cqe);
+        if (rc == 0)
+            rc = cqe.status;
+        if (rc == LSM_ETOOSMALL && cqe.r0 == 0) {
+            conn_kill(c, "scan reply too small without an iterator");
+            rc = c->dead;
+        }
+    }
     if (rc == LSM_ETOOSMALL) {
-        /* The first entry needs more than the room after the bounds. */
+        /* The first entry needs more than the room after the bounds: a
+         * page of its own, or pieces when it needs more than the region. */
         sc.id = cqe.r0;
+        rc = 0;
         if (cqe.r1 > c->large_bytes)
-            rc = -E2BIG;
-        else if (sc.id)
-            rc = pages(&sc, false, 0, 0, cqe, (uint32_t)cqe.r1);
+            rc = big(&sc);
         else
-            rc = -E2BIG; /* one page only, and it could not hold the entry */
+            page = (uint32_t)cqe.r1;
+        if (rc == 0)
+            rc = pages(&sc, false, 0, 0, cqe, page);
     } else if (rc == 0) {
         sc.id = cqe.r0;
         rc = pages(&sc, true, sqe.out_off, asked, cqe, page);
     }
     if (sc.id) {
-        /* Stopped early or failed with an iterator open: fire and forget. */
-        struct shm_sqe close = { .opcode = SHM_OP_ITER_CLOSE, .arg0 = sc.id };
-        (void)conn_send_discard(c, &close);
+        /* Stopped early or failed with an iterator open. */
+        conn_iter_close(c, sc.id);
     }
     if (visited)
         *visited = sc.n;

@@ -229,7 +229,14 @@ enum shm_op {
                                  value, or "name=value\n" lines (no NUL),
                                  r0 = length; too long: LSM_ETOOSMALL, r0
                                  = needed; unknown name: -EINVAL */
-    SHM_OP_COUNT_ = 22        /* one past the last opcode */
+    SHM_OP_ITER_PIECE = 22,   /* arg0 = iterator id, arg1 = offset into the
+                                 entry the iterator stands at; out <- the
+                                 next bytes of it: see "Big entries" */
+    SHM_OP_PUT_PIECE = 23,    /* key, val = a piece of the value, arg0 =
+                                 the whole value's length, arg1 = the
+                                 piece's offset in it; flags SYNC: see
+                                 "Big entries" */
+    SHM_OP_COUNT_ = 24        /* one past the last opcode */
 };
 
 /* SHM_OP_STATS formats (arg0).  A daemon older than the format refuses
@@ -271,7 +278,10 @@ enum shm_op {
 #define SHM_SQ_UPTO 0x08u     /* ITER_SCAN: the entry limit is the whole
                                  scan: the daemon closes the iterator once
                                  a page reaches it */
-#define SHM_SQ_FLAGS_ALL (SHM_SQ_SYNC | SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO)
+#define SHM_SQ_PAST 0x10u     /* ITER_PIECE: then move the iterator past
+                                 the entry */
+#define SHM_SQ_FLAGS_ALL (SHM_SQ_SYNC | SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO | \
+                          SHM_SQ_PAST)
 
 /* Completion flags (shm_cqe.flags). */
 #define SHM_CQ_ITER_END 0x01u /* page ops: the iterator is exhausted (the
@@ -390,6 +400,33 @@ struct shm_reason {           /* 128 bytes */
 #define SHM_SCAN_ARG1(max, budget) ((uint64_t)(uint32_t)(max) | ((uint64_t)(uint32_t)(budget) << 32))
 #define SHM_SCAN_MAX(arg1) ((uint32_t)(arg1))
 #define SHM_SCAN_BUDGET(arg1) ((uint32_t)((arg1) >> 32))
+
+/* ---- Big entries (docs/shm-protocol.md, "Big entries") -----------------
+ * An entry larger than the large region (a 64 MiB value; the segment never
+ * grows) is read in pieces from an iterator standing at it: a page that
+ * could not hold it answered LSM_ETOOSMALL and left the iterator there
+ * (ITER_SCAN, ITER_NEXT).  ITER_PIECE copies bytes [arg1, arg1 + n) of
+ * the entry's key followed by its value to out_off, n = min(out_cap,
+ * key_len + val_len - arg1).  Reply: r0 = key_len, r1 = val_len, aux = n.
+ * With SHM_SQ_PAST the iterator then moves past the entry (REVERSE: to the
+ * one before); when that exhausts it, SHM_CQ_ITER_END and the daemon has
+ * closed it, as after a page.  Errors: -EBADF (unknown id), -EINVAL (arg1
+ * above key_len + val_len), LSM_ENOTFOUND (the iterator stands at no
+ * entry), engine errors.  lsmd_get reads a big value this way through a
+ * scan of [key, key + "\0").
+ *
+ * A put whose key and value do not fit the large region goes as PUT_PIECE
+ * requests: each carries the key, arg0 = the value's whole length (at
+ * most LSM_MAX_VALUE_SIZE), arg1 = the offset of its piece (val) in the
+ * value, pieces in order from offset 0 with no gap.  The daemon stages
+ * them in one buffer per session (charged to the uid's
+ * max_arena_bytes_per_uid); each piece but the last is answered at once
+ * (r0 = bytes staged); the last (arg1 + val_len = arg0) is the put: it is
+ * applied and answered as a PUT with the same flags.  A piece at offset 0
+ * starts a new value (dropping one staged before); any other piece that
+ * does not continue the staged value (another key or length, or a gap) is
+ * -EINVAL and drops it.  Errors: -EINVAL, -ENOMEM (the uid's share of
+ * memory is used up), and PUT's. */
 
 /* ---- Changes (docs/shm-protocol.md, "Changes") ----------------------------
  * CHANGES returns the writes with a sequence above arg0, oldest first, from

@@ -28,7 +28,7 @@ enum field {
 
 #define SHM_MAX_OPTION_BYTES 4096u
 
-enum arg { A_ZERO, A_ANY, A_NONZERO, A_LEVEL, A_COUNT32, A_STATS_FORMAT };
+enum arg { A_ZERO, A_ANY, A_NONZERO, A_LEVEL, A_COUNT32, A_STATS_FORMAT, A_VALUE_LEN };
 
 struct op_rule {
     const char *name;
@@ -61,6 +61,8 @@ static const struct op_rule rules[SHM_OP_COUNT_] = {
     [SHM_OP_CHECKPOINT] = { "CHECKPOINT", F_NAME, F_NONE, F_NONE, 0, A_ZERO, A_ZERO },
     [SHM_OP_GET_OPTION] = { "GET_OPTION", F_STR, F_NONE, F_OUT, 0, A_ZERO, A_ZERO },
     [SHM_OP_CHANGES] = { "CHANGES", F_NONE, F_NONE, F_OUT, 0, A_ANY, A_COUNT32 },
+    [SHM_OP_ITER_PIECE] = { "ITER_PIECE", F_NONE, F_NONE, F_OUT, SHM_SQ_PAST, A_NONZERO, A_ANY },
+    [SHM_OP_PUT_PIECE] = { "PUT_PIECE", F_KEY, F_VALUE, F_NONE, SHM_SQ_SYNC, A_VALUE_LEN, A_ANY },
 };
 
 const char *shm_op_name(unsigned op)
@@ -111,6 +113,7 @@ static const char *check_arg(uint8_t rule, uint64_t v)
     case A_LEVEL: return ((int64_t)v >= -1 && (int64_t)v <= 255) ? NULL : "level out of range";
     case A_COUNT32: return v <= UINT32_MAX ? NULL : "count above 2^32-1";
     case A_STATS_FORMAT: return v <= SHM_STATS_FORMAT_MAX ? NULL : "unknown stats format";
+    case A_VALUE_LEN: return v <= LSM_MAX_VALUE_SIZE ? NULL : "value length above the engine's limit";
     default: return NULL;
     }
 }
@@ -189,6 +192,9 @@ int shm_validate_sqe(const struct shm_sqe *sqe, uint64_t arena_bytes, const char
                               "seek key range outside the arena", "seek key length out of range",
                               NULL)))
         ;
+    else if (sqe->opcode == SHM_OP_PUT_PIECE &&
+             (sqe->arg1 > sqe->arg0 || sqe->val_len > sqe->arg0 - sqe->arg1))
+        w = "value piece runs past the value's length";
     else if (sqe->opcode == SHM_OP_WRITE_BATCH && (w = check_batch(sqe, &rc)))
         ;
     else if (sqe->opcode == SHM_OP_MULTI_GET && (w = check_mget(sqe, &rc)))

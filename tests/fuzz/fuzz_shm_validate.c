@@ -61,7 +61,9 @@ static void touch(const uint8_t *arena, uint64_t arena_bytes, uint32_t off, uint
 static unsigned allowed_flags(unsigned op)
 {
     switch (op) {
-    case SHM_OP_PUT: case SHM_OP_DELETE: case SHM_OP_WRITE_BATCH: return SHM_SQ_SYNC;
+    case SHM_OP_PUT: case SHM_OP_DELETE: case SHM_OP_WRITE_BATCH: case SHM_OP_PUT_PIECE:
+        return SHM_SQ_SYNC;
+    case SHM_OP_ITER_PIECE: return SHM_SQ_PAST;
     case SHM_OP_ITER_OPEN: return SHM_SQ_REVERSE;
     case SHM_OP_ITER_SCAN: return SHM_SQ_REVERSE | SHM_SQ_ONE_PAGE | SHM_SQ_UPTO;
     default: return 0;
@@ -180,6 +182,16 @@ static void check_accepted(const struct shm_sqe *q, const uint8_t *arena, uint64
         FK_CHECK(q->val_len <= LSM_MAX_VALUE_SIZE, "value length %u", q->val_len);
     if (q->opcode == SHM_OP_DELETE)
         FK_CHECK(q->val_len == 0 && q->val_off == 0, "delete with a value");
+    if (q->opcode == SHM_OP_PUT_PIECE) {
+        FK_CHECK(q->key_len >= 1 && q->key_len <= LSM_MAX_KEY_SIZE, "key length %u",
+                 q->key_len);
+        FK_CHECK(q->arg0 <= LSM_MAX_VALUE_SIZE && q->arg1 <= q->arg0 &&
+                     q->val_len <= q->arg0 - q->arg1,
+                 "piece [%llu, +%u) of a %llu-byte value", (unsigned long long)q->arg1,
+                 q->val_len, (unsigned long long)q->arg0);
+    }
+    if (q->opcode == SHM_OP_ITER_PIECE)
+        FK_CHECK(q->arg0 != 0 && q->key_len == 0 && q->val_len == 0, "iterator piece");
     if (q->opcode == SHM_OP_MULTI_GET) {
         FK_CHECK(q->arg1 >= 1 && q->arg1 <= SHM_MGET_MAX_KEYS, "mget count %llu",
                  (unsigned long long)q->arg1);

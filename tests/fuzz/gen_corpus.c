@@ -293,6 +293,10 @@ static void gen_shm(void)
         /* Changes after sequence 1000, 16 at most, into a 1 KiB page. */
         { SHM_OP_CHANGES, 0, 0, 0, 0, 0, 64, 1024, 1000, 16, 0 },
         { SHM_OP_CHECKPOINT, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0 },
+        /* A piece of iterator 7's entry from byte 100, then past it. */
+        { SHM_OP_ITER_PIECE, SHM_SQ_PAST, 0, 0, 0, 0, 0, 1024, 7, 100, 0 },
+        /* The last 32-byte piece of a 1000-byte value. */
+        { SHM_OP_PUT_PIECE, SHM_SQ_SYNC, 0, 8, 8, 32, 0, 0, 1000, 968, 0 },
     };
     /* Arena bytes after the header: a valid 2-entry batch (put + delete) at
      * offset 0, which the WRITE_BATCH case points at. */

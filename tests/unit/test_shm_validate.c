@@ -59,6 +59,13 @@ static const struct shm_sqe valid[] = {
     { .opcode = SHM_OP_CHECKPOINT, .key_off = 100, .key_len = 12 },
     /* 28: stats in the Prometheus text format */
     { .opcode = SHM_OP_STATS, .arg0 = SHM_STATS_PROMETHEUS, .out_off = 0, .out_cap = ARENA },
+    /* 29: a piece of iterator 5's entry from byte 2 MiB, then past it */
+    { .opcode = SHM_OP_ITER_PIECE, .flags = SHM_SQ_PAST, .arg0 = 5, .arg1 = 2u << 20,
+      .out_off = 0, .out_cap = ARENA },
+    /* 30: the last piece of a 64 MiB value (it ends exactly at arg0) */
+    { .opcode = SHM_OP_PUT_PIECE, .flags = SHM_SQ_SYNC, .arg0 = LSM_MAX_VALUE_SIZE,
+      .arg1 = LSM_MAX_VALUE_SIZE - 100, .key_off = 0, .key_len = 3, .val_off = 8,
+      .val_len = 100 },
 };
 
 static void test_valid_accepted(void **state)
@@ -177,6 +184,17 @@ struct mutation {
     X(changes_max_huge, 26, s->arg1 = UINT64_C(1) << 32, -EINVAL)             \
     X(changes_sync_flag, 26, s->flags = SHM_SQ_SYNC, -EINVAL)                 \
     X(changes_reserved, 26, s->reserved1[1] = 1, -EINVAL)                     \
+    X(piece_no_iter, 29, s->arg0 = 0, -EINVAL)                                \
+    X(piece_out_past_end, 29, s->out_off = 1, -EINVAL)                        \
+    X(piece_key_field, 29, s->key_len = 1, -EINVAL)                           \
+    X(piece_sync_flag, 29, s->flags = SHM_SQ_SYNC, -EINVAL)                   \
+    X(putp_value_too_big, 30, s->arg0 = LSM_MAX_VALUE_SIZE + 1, -EINVAL)      \
+    X(putp_past_length, 30, s->val_len = 101, -EINVAL)                        \
+    X(putp_offset_past, 30, s->arg1 = LSM_MAX_VALUE_SIZE + 1, -EINVAL)        \
+    X(putp_offset_wraps, 30, s->arg1 = UINT64_MAX - 50, -EINVAL)              \
+    X(putp_no_key, 30, s->key_len = 0, -EINVAL)                               \
+    X(putp_out, 30, s->out_cap = 1, -EINVAL)                                  \
+    X(putp_past_flag, 30, s->flags = SHM_SQ_PAST, -EINVAL)                    \
     X(opcode_nop, 0, s->opcode = SHM_OP_NOP, -EOPNOTSUPP)                     \
     X(opcode_past_end, 0, s->opcode = SHM_OP_COUNT_, -EOPNOTSUPP)             \
     X(opcode_255, 0, s->opcode = 255, -EOPNOTSUPP)

@@ -212,8 +212,11 @@ int cmd_scan(lsmd_conn *c, const cmd_args *a)
     }
     rc = lsmd_iter_status(it);
     lsmd_iter_free(it);
-    if (rc) /* the JSON stays unclosed: no reader takes a cut scan for a whole one */
+    if (rc) {
+        /* The JSON stays unclosed: a cut scan must not parse as whole. */
+        fflush(stdout);
         return ctl_fail("scan", rc);
+    }
     if (ctl_json)
         puts("]");
     return 0;
