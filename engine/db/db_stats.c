@@ -1,6 +1,6 @@
 /*
- * db_stats.c — lsm_stats_json: one JSON object with everything DESIGN.md's
- * Stats list names.  Figures are read without stopping writers (relaxed
+ * db_stats.c — lsm_stats_json: one JSON object with every figure lsm.h
+ * documents for it.  Figures are read without stopping writers (relaxed
  * counters), and the level shape and event log under the db mutex, so the
  * object is a consistent-enough snapshot for monitoring, not an audit.
  *

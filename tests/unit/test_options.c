@@ -1,5 +1,5 @@
 /*
- * test_options.c — lsm_set_option takes every name DESIGN.md lists, refuses
+ * test_options.c — lsm_set_option takes every run-time name lsm.h lists, refuses
  * unknown names and bad values with -EINVAL, and the changes take effect;
  * periodic compaction fires with no size trigger.
  */
