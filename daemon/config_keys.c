@@ -444,9 +444,9 @@ int config_set(daemon_config *c, const char *key, const char *value)
         return -EINVAL;
     }
     if (rc == -EINVAL) {
-        /* An engine option's refusal carries the engine's reason (a
-         * daemon key leaves it empty: every engine call clears it). */
-        const char *why = lsm_last_error();
+        /* An engine option's refusal carries the engine's reason; a
+         * daemon key's row sets none, and an older one may linger. */
+        const char *why = config_key_find(k) ? "" : lsm_last_error();
         log_error("config: bad value '%s' for '%s'%s%s", value ? value : "", key,
                   *why ? ": " : "", why);
     }
