@@ -23,8 +23,11 @@ BENCH="librocksdb-dev liblmdb-dev"
 TEST="libcmocka-dev pkg-config git clang libclang-rt-14-dev python3 prometheus"
 # The NUMA tests (make test-numa, part of make test) boot a QEMU guest with a
 # NUMA topology on a kernel image from /boot (tests/numa/guest.sh;
-# LSM_NUMA_KERNEL overrides), with busybox as its shell and cpio to pack it.
+# LSM_GUEST_KERNEL overrides), with busybox as its shell and cpio to pack it.
 TEST="$TEST qemu-system-x86 linux-image-amd64 busybox-static cpio"
+# The crash-consistency guest (make test-crashfs, part of make test) also
+# takes dmsetup and mkfs.ext4 into it, and the kernel's dm-log-writes module.
+TEST="$TEST dmsetup e2fsprogs"
 
 mode=${1:-}; [ $# -gt 0 ] && shift
 PKGS=""; sets=0

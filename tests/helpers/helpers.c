@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +63,21 @@ unsigned long long th_json_u64(const char *json, const char *anchor, const char 
     if (!v)
         fail_msg("no %s after %s in %s", pattern, anchor, json);
     return strtoull(v + strlen(pattern), NULL, 10);
+}
+
+int th_guest_skip(const char *name, const char *script)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    (void)script;
+    printf("%s: skipped: a sanitizer build (the guest runs in the plain pass)\n", name);
+    return TEST_SKIP;
+#else
+    (void)name;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sh '%s' check", script);
+    int st = system(cmd);
+    return WIFEXITED(st) && WEXITSTATUS(st) == TEST_SKIP ? TEST_SKIP : 0;
+#endif
 }
 
 int th_open_fds(void)

@@ -31,6 +31,11 @@ uint64_t th_seed(void);
 /* An integer from the environment, or def. */
 long th_env_long(const char *name, long def);
 
+/* For the QEMU guest tests (tests/numa, tests/crashfs): TEST_SKIP in a
+ * sanitizer build (the guest emulates its CPUs, and the plain pass runs the
+ * same code) or when `sh script check` exits 77 (it said why); else 0. */
+int th_guest_skip(const char *name, const char *script);
+
 /* How many descriptors this process has open (/proc/self/fd). */
 int th_open_fds(void);
 

@@ -56,15 +56,8 @@ static void test_four_uneven_nodes(void **state)
 
 int main(void)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    puts("test_numa: skipped: a sanitizer build (the NUMA guest runs in the plain pass)");
-    return 77;
-#endif
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "sh '%s' check", NUMA_GUEST_SH);
-    int st = system(cmd);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-        return 77; /* guest.sh said why */
+    if (th_guest_skip("test_numa", NUMA_GUEST_SH))
+        return TEST_SKIP;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_nodes),
         cmocka_unit_test(test_four_uneven_nodes),

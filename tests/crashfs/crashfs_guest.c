@@ -1,0 +1,305 @@
+/*
+ * crashfs_guest.c — runs inside the QEMU guest of tests/crashfs/guest.sh:
+ * crash consistency of the engine on a real ext4, the way xfstests and
+ * CrashMonkey test file systems (docs/reliability.md, "Crash consistency on
+ * a real file system").
+ *
+ * Disks: /dev/vda the data disk, /dev/vdb the dm-log-writes log, /dev/vdc
+ * the replay target, /dev/vdd a snapshot's copy-on-write store.
+ *
+ * 1. dm-log-writes over vda records every write, flush and FUA; mkfs.ext4
+ *    and mount on it.
+ * 2. The workload: tests/helpers/history.h's history (puts, deletes,
+ *    3-put batches) through a small memtable, so flushes, WAL switches and
+ *    compactions happen; one op in eight with LSM_SYNC, a full compaction at
+ *    a third, the switch to tiered compaction at a half.  After each
+ *    acknowledged synced op a mark "ack-I" goes into the log.
+ * 3. For each flush or FUA entry after the database opened (all, or
+ *    LSM_CRASHFS_POINTS spread evenly), in order: replay-log brings vdc up
+ *    to that entry (from where the last one stopped); a non-persistent
+ *    snapshot over vdc is mounted (ext4 journal recovery writes only to the
+ *    snapshot), the database opened without create_if_missing, and checked:
+ *    it holds exactly the history up to some op p (every op's keys as the
+ *    model of ops 0..p says: no partial batch, nothing lost, no hole after
+ *    p), and p is at least every op whose ack mark precedes the entry.  The snapshot is dropped; vdc stays the replayed disk.
+ *
+ * Two passes, on fresh disks: the default I/O path, then use_direct_io.
+ * LSM_CRASHFS_OPS (default 1000) ops each; LSM_CRASHFS_POINTS (default 25)
+ * points each, 0 = every point.  Prints "crashfs: point ..." per point and
+ * a summary line per pass; cmocka's result follows.
+ */
+#include "helpers.h"
+#include "history.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define DATA "/dev/vda"
+#define LOG "/dev/vdb"
+#define REPLAY "/dev/vdc"
+#define COW "/dev/vdd"
+#define MNT "/mnt"
+#define DBDIR "/mnt/db"
+#define MAX_ENTRIES 2000000
+
+/* Runs a shell command; fails the test when it fails. */
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("crashfs: `%s` failed (status %d)", cmd, st);
+}
+
+static int g_direct; /* this pass opens with use_direct_io */
+
+static lsm_db *open_db(int create)
+{
+    lsm_options o;
+    lsm_options_init(&o);
+    o.memtable_bytes = 64 << 10;
+    o.use_direct_io = g_direct;
+    o.create_if_missing = create;
+    lsm_db *db = NULL;
+    int rc = lsm_open(DBDIR, &o, &db);
+    if (rc)
+        fail_msg("crashfs: lsm_open(%s): %s (%s)", DBDIR, lsm_strerror(rc), lsm_last_error());
+    return db;
+}
+
+static void mark(const char *fmt, long i)
+{
+    char name[64];
+    snprintf(name, sizeof name, fmt, i);
+    sh("dmsetup message lw 0 mark %s", name);
+}
+
+/* Step 2.  Returns how many ops were written. */
+static long workload(long nops)
+{
+    lsm_db *db = open_db(1);
+    mark("db-open", 0);
+    lsm_batch *b = lsm_batch_new();
+    long synced = 0;
+    for (long i = 0; i < nops; i++) {
+        int sync = i % 8 == 7;
+        int rc = history_do_op(db, b, i, sync ? LSM_SYNC : 0);
+        if (rc)
+            fail_msg("crashfs: op %ld: %s", i, lsm_strerror(rc));
+        if (sync) {
+            mark("ack-%ld", i);
+            synced++;
+        }
+        if (i == nops / 3)
+            assert_int_equal(lsm_compact(db, -1), 0);
+        if (i == nops / 2)
+            assert_int_equal(lsm_set_option(db, "compaction_style", "tiered"), 0);
+    }
+    lsm_batch_free(b);
+    assert_int_equal(lsm_close(db), 0);
+    printf("crashfs: workload%s: %ld ops, %ld acknowledged with LSM_SYNC\n",
+           g_direct ? " (direct I/O)" : "", nops, synced);
+    return nops;
+}
+
+typedef struct entry {
+    long index;
+    int point; /* a flush or FUA */
+    long ack;  /* a mark "ack-I": I; else -1 */
+    int db_open;
+} entry;
+
+/* The log's entries, from `replay-log --list`. */
+static entry *read_log(long *n)
+{
+    FILE *p = popen("replay-log --log " LOG " --list", "r");
+    assert_non_null(p);
+    entry *e = calloc(MAX_ENTRIES, sizeof *e);
+    assert_non_null(e);
+    char line[512];
+    long k = 0;
+    while (fgets(line, sizeof line, p) && k < MAX_ENTRIES) {
+        char flags[64], name[128] = "";
+        long idx;
+        if (sscanf(line, "%ld %63s", &idx, flags) != 2)
+            fail_msg("crashfs: replay-log printed \"%s\"", line);
+        const char *m = strstr(line, " mark ");
+        if (m)
+            sscanf(m + 6, "%127s", name);
+        e[k] = (entry){ .index = idx, .ack = -1 };
+        e[k].point = strstr(flags, "FLUSH") || strstr(flags, "FUA");
+        if (strncmp(name, "ack-", 4) == 0)
+            e[k].ack = strtol(name + 4, NULL, 10);
+        e[k].db_open = strcmp(name, "db-open") == 0;
+        k++;
+    }
+    assert_int_equal(pclose(p), 0);
+    *n = k;
+    return e;
+}
+
+/* 1 when the database's keys of op i are as the model says (a present
+ * key must hold its value: history_db_has fails the test otherwise). */
+static int op_matches(lsm_db *db, const history *h, long i)
+{
+    unsigned char p = h->present[i];
+    if (history_db_has(db, i, '_') != (p & 1))
+        return 0;
+    if (history_op_kind(i) == HISTORY_BATCH)
+        for (int s = 0; s < 3; s++)
+            if (history_db_has(db, i, (char)('a' + s)) != !!(p & (2 << s)))
+                return 0;
+    return 1;
+}
+
+static void model_upto(history *h, long p)
+{
+    memset(h->present, 0, (size_t)h->cap + 2);
+    for (long i = 0; i <= p; i++)
+        history_apply(h, i);
+}
+
+/* Ops whose keys nothing in the history deletes: the puts of ops i % 5 ==
+ * 1 and the batches (i % 5 == 4); their presence orders the search. */
+static int witness(long i)
+{
+    return i % 5 == 1 || i % 5 == 4;
+}
+
+static int witness_present(lsm_db *db, long i)
+{
+    return history_db_has(db, i, i % 5 == 1 ? '_' : 'a');
+}
+
+/* Step 3's check at one point.  Returns p: the database holds exactly the
+ * history's ops 0..p. */
+static long check_db(long nops, long acked, long entry_index)
+{
+    lsm_db *db = open_db(0);
+    /* The last witness present and the first absent one bound p. */
+    long last = -1, next = nops;
+    for (long i = 0; i < nops; i++) {
+        if (!witness(i))
+            continue;
+        if (!witness_present(db, i)) {
+            next = i;
+            break;
+        }
+        last = i;
+    }
+    history h;
+    history_init(&h, nops + 2);
+    long p = -2;
+    for (long c = last; c < next && p == -2; c++) {
+        model_upto(&h, c);
+        int ok = 1;
+        for (long i = last - 2 > 0 ? last - 2 : 0; ok && i < nops && i <= next + 2; i++)
+            ok = op_matches(db, &h, i);
+        if (ok)
+            p = c;
+    }
+    if (p == -2)
+        fail_msg("crashfs: entry %ld: the database is no prefix of the history (ops %ld..%ld "
+                 "match none)", entry_index, last, next);
+    /* Every op, the model up to p and nothing after it: no hole. */
+    model_upto(&h, p);
+    for (long i = 0; i < nops; i++)
+        if (!op_matches(db, &h, i))
+            fail_msg("crashfs: entry %ld: the history up to op %ld, but op %ld's keys differ "
+                     "(%s)", entry_index, p, i, i <= p ? "lost" : "present after a gap");
+    if (p < acked)
+        fail_msg("crashfs: entry %ld: op %ld was acknowledged as synced before it, but the "
+                 "database holds ops only up to %ld", entry_index, acked, p);
+    history_free(&h);
+    assert_int_equal(lsm_close(db), 0);
+    return p;
+}
+
+/* Steps 1 to 3 on fresh disks (the data disk is formatted again, the log
+ * starts over, the replay target is zeroed). */
+static void pass(int direct)
+{
+    g_direct = direct;
+    long nops = th_env_long("LSM_CRASHFS_OPS", 1000);
+    long want = th_env_long("LSM_CRASHFS_POINTS", 25); /* per pass; 0: every point */
+
+    /* Steps 1 and 2. */
+    sh("dd if=/dev/zero of=" REPLAY " bs=1M 2>/dev/null; true");
+    sh("echo \"0 $(blockdev --getsz " DATA ") log-writes " DATA " " LOG "\" | dmsetup create lw");
+    sh("dmsetup mknodes && mkfs.ext4 -q -F /dev/mapper/lw && mkdir -p " MNT
+       " && mount -t ext4 /dev/mapper/lw " MNT);
+    workload(nops);
+    sh("umount " MNT " && dmsetup remove lw");
+
+    /* Step 3. */
+    long n;
+    entry *e = read_log(&n);
+    long first = -1, points = 0;
+    for (long i = 0; i < n; i++) {
+        if (e[i].db_open)
+            first = i;
+        points += first >= 0 && e[i].point;
+    }
+    assert_true(first >= 0);
+    long every = want > 0 && points > want ? points / want : 1;
+    printf("crashfs: log: %ld entries, %ld flush/FUA points after the database opened; "
+           "checking one in %ld\n", n, points, every);
+    fflush(stdout);
+    long replayed = -1, acked = -1, seen = 0, checked = 0, max_acked = -1;
+    for (long i = 0; i < n; i++) {
+        if (e[i].ack >= 0)
+            acked = e[i].ack;
+        if (i <= first || !e[i].point || seen++ % every != 0)
+            continue;
+        sh("replay-log --log " LOG " --replay " REPLAY " --from %ld --upto %ld", replayed + 1,
+           e[i].index);
+        replayed = e[i].index;
+        sh("echo \"0 $(blockdev --getsz " REPLAY ") snapshot " REPLAY " " COW " N 8\" | "
+           "dmsetup create snap && dmsetup mknodes && mount -t ext4 /dev/mapper/snap " MNT);
+        if (getenv("LSM_CRASHFS_LS"))
+            sh("ls -la " DBDIR);
+        long p = check_db(nops, acked, e[i].index);
+        printf("crashfs: point: entry %ld: ops 0..%ld present, acked up to %ld\n", e[i].index,
+               p, acked);
+        fflush(stdout);
+        sh("umount " MNT " && dmsetup remove snap");
+        checked++;
+        max_acked = acked;
+    }
+    printf("crashfs: %ld replay points checked%s, the last with %ld synced ops acknowledged "
+           "before it; all held a prefix with every acknowledged op\n", checked,
+           direct ? " (direct I/O)" : "", max_acked);
+    free(e);
+}
+
+static void test_buffered(void **state)
+{
+    (void)state;
+    pass(0);
+}
+
+static void test_direct_io(void **state)
+{
+    (void)state;
+    pass(1);
+}
+
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buffered),
+        cmocka_unit_test(test_direct_io),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
