@@ -12,7 +12,8 @@
  * 2. The workload: tests/helpers/history.h's history (puts, deletes,
  *    3-put batches) through a small memtable, so flushes, WAL switches and
  *    compactions happen; one op in eight with LSM_SYNC, a full compaction at
- *    a third, the switch to tiered compaction at a half.  After each
+ *    a third, the switch to tiered compaction at a half, a close and reopen
+ *    (a new MANIFEST, CURRENT renamed) at two thirds.  After each
  *    acknowledged synced op a mark "ack-I" goes into the log.
  * 3. For each flush or FUA entry after the database opened (all, or
  *    LSM_CRASHFS_POINTS spread evenly), in order: replay-log brings vdc up
@@ -104,6 +105,10 @@ static long workload(long nops)
             assert_int_equal(lsm_compact(db, -1), 0);
         if (i == nops / 2)
             assert_int_equal(lsm_set_option(db, "compaction_style", "tiered"), 0);
+        if (i == 2 * nops / 3) { /* a reopen writes a new MANIFEST and CURRENT */
+            assert_int_equal(lsm_close(db), 0);
+            db = open_db(1);
+        }
     }
     lsm_batch_free(b);
     assert_int_equal(lsm_close(db), 0);
