@@ -29,12 +29,13 @@ CRASHFS_GUEST := $(B)/tests/crashfs_guest
 TESTS    += tests/crashfs/test_crashfs.c
 PROGRAMS += $(CRASHFS_GUEST)
 
-$(CRASHFS_GUEST): $(B)/obj/tests/crashfs/crashfs_guest.o $(TEST_HELPERS_OBJ) $(B)/liblsm.a
+$(CRASHFS_GUEST): $(B)/obj/tests/crashfs/crashfs_guest.o $(TEST_HELPERS_OBJ) $(B)/liblsmd.a \
+	$(B)/liblsm.a
 $(CRASHFS_GUEST): private LIBS = -lcmocka $(LDLIBS)
 
 $(B)/tests/test_crashfs: $(B)/obj/tests/crashfs/test_crashfs.o $(TEST_HELPERS_OBJ)
 $(B)/tests/test_crashfs: private LIBS = -lcmocka
-$(B)/tests/test_crashfs: | $(CRASHFS_GUEST) $(B)/replay-log
+$(B)/tests/test_crashfs: | $(CRASHFS_GUEST) $(B)/replay-log $(B)/lsmd
 $(B)/obj/tests/crashfs/test_crashfs.o: CFLAGS += \
 	-DCRASHFS_GUEST_SH='"$(abspath tests/crashfs/guest.sh)"' \
 	-DCRASHFS_GUEST_BIN='"$(abspath $(CRASHFS_GUEST))"'

@@ -24,13 +24,17 @@
  *    model of ops 0..p says: no partial batch, nothing lost, no hole after
  *    p), and p is at least every op whose ack mark precedes the entry.  The snapshot is dropped; vdc stays the replayed disk.
  *
- * Two passes, on fresh disks: the default I/O path, then use_direct_io.
+ * Three passes, on fresh disks: the engine on the default I/O path, the
+ * engine with use_direct_io, and lsmd serving CLIENTS processes that do
+ * synced puts (a mark "dC-J" after client C's put J is acknowledged; each
+ * client's puts must be a prefix holding every acknowledged one).
  * LSM_CRASHFS_OPS (default 1000) ops each; LSM_CRASHFS_POINTS (default 25)
  * points each, 0 = every point.  Prints "crashfs: point ..." per point and
  * a summary line per pass; cmocka's result follows.
  */
 #include "helpers.h"
 #include "history.h"
+#include "lsmd.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -39,6 +43,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <unistd.h>
 
 #define DATA "/dev/vda"
 #define LOG "/dev/vdb"
@@ -64,7 +70,7 @@ static void sh(const char *fmt, ...)
 
 static int g_direct; /* this pass opens with use_direct_io */
 
-static lsm_db *open_db(int create)
+static lsm_db *open_dir(const char *dir, int create)
 {
     lsm_options o;
     lsm_options_init(&o);
@@ -72,10 +78,15 @@ static lsm_db *open_db(int create)
     o.use_direct_io = g_direct;
     o.create_if_missing = create;
     lsm_db *db = NULL;
-    int rc = lsm_open(DBDIR, &o, &db);
+    int rc = lsm_open(dir, &o, &db);
     if (rc)
-        fail_msg("crashfs: lsm_open(%s): %s (%s)", DBDIR, lsm_strerror(rc), lsm_last_error());
+        fail_msg("crashfs: lsm_open(%s): %s (%s)", dir, lsm_strerror(rc), lsm_last_error());
     return db;
+}
+
+static lsm_db *open_db(int create)
+{
+    return open_dir(DBDIR, create);
 }
 
 static void mark(const char *fmt, long i)
@@ -86,7 +97,7 @@ static void mark(const char *fmt, long i)
 }
 
 /* Step 2.  Returns how many ops were written. */
-static long workload(long nops)
+static long history_workload(long nops)
 {
     lsm_db *db = open_db(1);
     mark("db-open", 0);
@@ -119,9 +130,8 @@ static long workload(long nops)
 
 typedef struct entry {
     long index;
-    int point; /* a flush or FUA */
-    long ack;  /* a mark "ack-I": I; else -1 */
-    int db_open;
+    int point;     /* a flush or FUA */
+    char mark[48]; /* a mark's name; else "" */
 } entry;
 
 /* The log's entries, from `replay-log --list`. */
@@ -134,18 +144,15 @@ static entry *read_log(long *n)
     char line[512];
     long k = 0;
     while (fgets(line, sizeof line, p) && k < MAX_ENTRIES) {
-        char flags[64], name[128] = "";
+        char flags[64];
         long idx;
         if (sscanf(line, "%ld %63s", &idx, flags) != 2)
             fail_msg("crashfs: replay-log printed \"%s\"", line);
+        e[k] = (entry){ .index = idx };
         const char *m = strstr(line, " mark ");
         if (m)
-            sscanf(m + 6, "%127s", name);
-        e[k] = (entry){ .index = idx, .ack = -1 };
+            sscanf(m + 6, "%47s", e[k].mark);
         e[k].point = strstr(flags, "FLUSH") || strstr(flags, "FUA");
-        if (strncmp(name, "ack-", 4) == 0)
-            e[k].ack = strtol(name + 4, NULL, 10);
-        e[k].db_open = strcmp(name, "db-open") == 0;
         k++;
     }
     assert_int_equal(pclose(p), 0);
@@ -230,12 +237,41 @@ static long check_db(long nops, long acked, long entry_index)
     return p;
 }
 
+/* What a pass runs and checks. */
+typedef struct pass_kind {
+    const char *name;  /* in the summary line */
+    const char *start; /* points count after this mark */
+    void (*run)(void);
+    void (*on_mark)(const char *mark);   /* a mark before the next point */
+    void (*check)(long entry_index, char *said, size_t cap); /* the snapshot is at MNT */
+} pass_kind;
+
+/* The history workload's state: the ops, the last acknowledged synced op. */
+static long g_nops, g_acked;
+
+static void history_run(void)
+{
+    g_nops = th_env_long("LSM_CRASHFS_OPS", 1000);
+    g_acked = -1;
+    history_workload(g_nops);
+}
+
+static void history_mark(const char *mark)
+{
+    if (strncmp(mark, "ack-", 4) == 0)
+        g_acked = strtol(mark + 4, NULL, 10);
+}
+
+static void history_check(long entry_index, char *said, size_t cap)
+{
+    long p = check_db(g_nops, g_acked, entry_index);
+    snprintf(said, cap, "ops 0..%ld present, acked up to %ld", p, g_acked);
+}
+
 /* Steps 1 to 3 on fresh disks (the data disk is formatted again, the log
  * starts over, the replay target is zeroed). */
-static void pass(int direct)
+static void pass(const pass_kind *w)
 {
-    g_direct = direct;
-    long nops = th_env_long("LSM_CRASHFS_OPS", 1000);
     long want = th_env_long("LSM_CRASHFS_POINTS", 25); /* per pass; 0: every point */
 
     /* Steps 1 and 2. */
@@ -243,7 +279,7 @@ static void pass(int direct)
     sh("echo \"0 $(blockdev --getsz " DATA ") log-writes " DATA " " LOG "\" | dmsetup create lw");
     sh("dmsetup mknodes && mkfs.ext4 -q -F /dev/mapper/lw && mkdir -p " MNT
        " && mount -t ext4 /dev/mapper/lw " MNT);
-    workload(nops);
+    w->run();
     sh("umount " MNT " && dmsetup remove lw");
 
     /* Step 3. */
@@ -251,19 +287,21 @@ static void pass(int direct)
     entry *e = read_log(&n);
     long first = -1, points = 0;
     for (long i = 0; i < n; i++) {
-        if (e[i].db_open)
+        if (strcmp(e[i].mark, w->start) == 0)
             first = i;
         points += first >= 0 && e[i].point;
     }
     assert_true(first >= 0);
     long every = want > 0 && points > want ? points / want : 1;
-    printf("crashfs: log: %ld entries, %ld flush/FUA points after the database opened; "
-           "checking one in %ld\n", n, points, every);
+    const char *io = g_direct ? ", direct I/O" : "";
+    printf("crashfs: %s%s: log of %ld entries, %ld flush/FUA points after \"%s\"; checking "
+           "one in %ld\n", w->name, io, n, points, w->start, every);
     fflush(stdout);
-    long replayed = -1, acked = -1, seen = 0, checked = 0, max_acked = -1;
+    long replayed = -1, seen = 0, checked = 0;
+    char said[256] = "";
     for (long i = 0; i < n; i++) {
-        if (e[i].ack >= 0)
-            acked = e[i].ack;
+        if (e[i].mark[0])
+            w->on_mark(e[i].mark);
         if (i <= first || !e[i].point || seen++ % every != 0)
             continue;
         sh("replay-log --log " LOG " --replay " REPLAY " --from %ld --upto %ld", replayed + 1,
@@ -271,40 +309,167 @@ static void pass(int direct)
         replayed = e[i].index;
         sh("echo \"0 $(blockdev --getsz " REPLAY ") snapshot " REPLAY " " COW " N 8\" | "
            "dmsetup create snap && dmsetup mknodes && mount -t ext4 /dev/mapper/snap " MNT);
-        if (getenv("LSM_CRASHFS_LS"))
-            sh("ls -la " DBDIR);
-        long p = check_db(nops, acked, e[i].index);
-        printf("crashfs: point: entry %ld: ops 0..%ld present, acked up to %ld\n", e[i].index,
-               p, acked);
+        w->check(e[i].index, said, sizeof said);
+        printf("crashfs: point: entry %ld: %s\n", e[i].index, said);
         fflush(stdout);
         sh("umount " MNT " && dmsetup remove snap");
         checked++;
-        max_acked = acked;
     }
-    printf("crashfs: %ld replay points checked%s, the last with %ld synced ops acknowledged "
-           "before it; all held a prefix with every acknowledged op\n", checked,
-           direct ? " (direct I/O)" : "", max_acked);
+    printf("crashfs: %ld replay points checked (%s%s); the last: %s\n", checked, w->name, io,
+           said);
     free(e);
 }
+
+static const pass_kind k_history = { "engine", "db-open", history_run, history_mark,
+                                    history_check };
 
 static void test_buffered(void **state)
 {
     (void)state;
-    pass(0);
+    g_direct = 0;
+    pass(&k_history);
 }
 
 static void test_direct_io(void **state)
 {
     (void)state;
-    pass(1);
+    g_direct = 1;
+    pass(&k_history);
+    g_direct = 0;
 }
 
+/* The daemon pass: lsmd on the recorded file system, CLIENTS processes
+ * doing synced puts of their own keys, a mark "dC-J" after client C's put J
+ * is acknowledged.  lsmd is stopped with SIGTERM; the power cut is the
+ * replay point. */
+#define LSMD_DIR MNT "/lsmd"
+#define LSMD_SOCK "/tmp/lsmd.sock"
+#define CLIENTS 4
+
+static long g_puts;             /* per client */
+static long g_dacked[CLIENTS]; /* last acknowledged put of each client */
+
+static size_t dkey(char *b, int c, long j)
+{
+    return (size_t)sprintf(b, "c%d-%06ld", c, j);
+}
+
+static size_t dval(char *b, int c, long j)
+{
+    return (size_t)sprintf(b, "v%d-%ld-%0100ld", c, j, j);
+}
+
+/* One client process: its puts, each followed by its mark. */
+static void client_main(int c)
+{
+    lsmd_conn *conn;
+    if (lsmd_connect(LSMD_SOCK, &conn) != 0)
+        _exit(2);
+    for (long j = 0; j < g_puts; j++) {
+        char k[32], v[160], cmd[96];
+        if (lsmd_put(conn, k, dkey(k, c, j), v, dval(v, c, j), LSM_SYNC) != 0)
+            _exit(3);
+        snprintf(cmd, sizeof cmd, "dmsetup message lw 0 mark d%d-%ld", c, j);
+        if (system(cmd) != 0)
+            _exit(4);
+    }
+    lsmd_disconnect(conn);
+    _exit(0);
+}
+
+static void daemon_run(void)
+{
+    g_puts = th_env_long("LSM_CRASHFS_PUTS", 30);
+    for (int c = 0; c < CLIENTS; c++)
+        g_dacked[c] = -1;
+    const char *lsmd = getenv("LSM_CRASHFS_LSMD");
+    assert_non_null(lsmd);
+    pid_t d = fork();
+    assert_true(d >= 0);
+    if (d == 0) {
+        execl(lsmd, "lsmd", "--dir", LSMD_DIR, "--socket", LSMD_SOCK, "--memtable-bytes", "64K",
+              "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 600 && access(LSMD_SOCK, F_OK) != 0; i++)
+        usleep(100 * 1000);
+    assert_int_equal(access(LSMD_SOCK, F_OK), 0);
+    mark("lsmd-up", 0);
+    pid_t kids[CLIENTS];
+    for (int c = 0; c < CLIENTS; c++) {
+        kids[c] = fork();
+        assert_true(kids[c] >= 0);
+        if (kids[c] == 0)
+            client_main(c);
+    }
+    for (int c = 0; c < CLIENTS; c++) {
+        int st;
+        assert_int_equal(waitpid(kids[c], &st, 0), kids[c]);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fail_msg("crashfs: client %d failed (status %d)", c, st);
+    }
+    assert_int_equal(kill(d, SIGTERM), 0);
+    int st;
+    assert_int_equal(waitpid(d, &st, 0), d);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    printf("crashfs: lsmd: %d client processes x %ld puts, each acknowledged with LSM_SYNC\n",
+           CLIENTS, g_puts);
+}
+
+static void daemon_mark(const char *m)
+{
+    int c;
+    long j;
+    if (sscanf(m, "d%d-%ld", &c, &j) == 2 && c >= 0 && c < CLIENTS)
+        g_dacked[c] = j;
+}
+
+static int dhas(lsm_db *db, int c, long j)
+{
+    char k[32], v[160];
+    size_t kn = dkey(k, c, j), vn = dval(v, c, j);
+    return history_db_holds(db, k, kn, v, vn);
+}
+
+/* Each client's puts are a prefix of its sequence holding every
+ * acknowledged one. */
+static void daemon_check(long entry_index, char *said, size_t cap)
+{
+    lsm_db *db = open_dir(LSMD_DIR, 0);
+    size_t len = 0;
+    for (int c = 0; c < CLIENTS; c++) {
+        long n = 0;
+        while (n < g_puts && dhas(db, c, n))
+            n++;
+        for (long j = n + 1; j < g_puts; j++)
+            if (dhas(db, c, j))
+                fail_msg("crashfs: entry %ld: client %d's put %ld present, %ld missing",
+                         entry_index, c, j, n);
+        if (n - 1 < g_dacked[c])
+            fail_msg("crashfs: entry %ld: client %d's put %ld was acknowledged before it, but "
+                     "only %ld puts are there", entry_index, c, g_dacked[c], n);
+        len += (size_t)snprintf(said + len, cap - len, "%sclient %d: %ld puts (%ld acked)",
+                                c ? ", " : "", c, n, g_dacked[c] + 1);
+        if (len >= cap)
+            len = cap - 1;
+    }
+    assert_int_equal(lsm_close(db), 0);
+}
+
+static const pass_kind k_daemon = { "lsmd", "lsmd-up", daemon_run, daemon_mark, daemon_check };
+
+static void test_daemon(void **state)
+{
+    (void)state;
+    pass(&k_daemon);
+}
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buffered),
         cmocka_unit_test(test_direct_io),
+        cmocka_unit_test(test_daemon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,9 +19,11 @@ dmsetup=$(command -v dmsetup) || guest_skip "no dmsetup (Debian: dmsetup)"
 mkfs=$(command -v mkfs.ext4) || guest_skip "no mkfs.ext4 (Debian: e2fsprogs)"
 [ "$1" = check ] && exit 0
 guest_bin=$1 replay_log=$2
+lsmd=$(dirname "$(dirname "$guest_bin")")/lsmd
+[ -x "$lsmd" ] || { echo "guest.sh: build $lsmd first" >&2; exit 2; }
 
 guest_root
-guest_put "$guest_bin" "$replay_log" "$dmsetup" "$mkfs" || exit 1
+guest_put "$guest_bin" "$replay_log" "$lsmd" "$dmsetup" "$mkfs" || exit 1
 mkdir -p "$root/etc" "$root/mods" "$root/mnt"
 cp /etc/mke2fs.conf "$root/etc/" 2>/dev/null || true
 # In dependency order (modules.dep).
@@ -35,7 +37,7 @@ for m in lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic lib/libcrc32c f
     cp "$mods/$m.ko" "$root/mods/$(printf %02d $n)-${m##*/}.ko"
 done
 guest_init "for m in /mods/*.ko; do insmod \$m 2>/dev/null; done
-export PATH=\$PATH:$(dirname "$replay_log") LSM_CRASHFS_OPS=${LSM_CRASHFS_OPS:-1000} LSM_CRASHFS_POINTS=${LSM_CRASHFS_POINTS:-25} ${LSM_CRASHFS_LS:+LSM_CRASHFS_LS=1}
+export PATH=\$PATH:$(dirname "$replay_log") LSM_CRASHFS_OPS=${LSM_CRASHFS_OPS:-1000} LSM_CRASHFS_POINTS=${LSM_CRASHFS_POINTS:-25} LSM_CRASHFS_LSMD=$lsmd LSM_CRASHFS_PUTS=${LSM_CRASHFS_PUTS:-30}
 echo \"crashfs guest: kernel \$(uname -r)\"
 $guest_bin
 echo \"crashfs guest: exit \$?\""

@@ -91,12 +91,10 @@ HISTORY_FN void history_apply(history *h, long i)
     }
 }
 
-/* 1 if the key of op i with suffix is in db; a present key must hold
- * exactly its value. */
-HISTORY_FN int history_db_has(lsm_db *db, long i, char suffix)
+/* 1 if key k is in db, 0 if not; a present key must hold exactly v (the
+ * test fails otherwise). */
+HISTORY_FN int history_db_holds(lsm_db *db, const char *k, size_t kn, const char *v, size_t vn)
 {
-    char k[32], v[256];
-    size_t kn = history_key(k, i, suffix), vn = history_value(v, i, suffix);
     void *got = NULL;
     size_t n = 0;
     int rc = lsm_get(db, NULL, k, kn, &got, &n);
@@ -107,6 +105,15 @@ HISTORY_FN int history_db_has(lsm_db *db, long i, char suffix)
     assert_memory_equal(got, v, n);
     lsm_free(got);
     return 1;
+}
+
+/* 1 if the key of op i with suffix is in db; a present key must hold
+ * exactly its value. */
+HISTORY_FN int history_db_has(lsm_db *db, long i, char suffix)
+{
+    char k[32], v[256];
+    size_t kn = history_key(k, i, suffix), vn = history_value(v, i, suffix);
+    return history_db_holds(db, k, kn, v, vn);
 }
 
 /* Did op x (the one in flight at the kill) land?  The model holds the
