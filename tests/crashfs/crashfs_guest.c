@@ -22,12 +22,16 @@
  *    snapshot), the database opened without create_if_missing, and checked:
  *    it holds exactly the history up to some op p (every op's keys as the
  *    model of ops 0..p says: no partial batch, nothing lost, no hole after
- *    p), and p is at least every op whose ack mark precedes the entry.  The snapshot is dropped; vdc stays the replayed disk.
+ *    p), and p is at least every op whose ack mark precedes the entry.
+ *    The snapshot is dropped; vdc stays the replayed disk.
  *
- * Three passes, on fresh disks: the engine on the default I/O path, the
- * engine with use_direct_io, and lsmd serving CLIENTS processes that do
+ * Five passes.  Three replay passes, on fresh disks: the engine on the
+ * default I/O path, the engine with use_direct_io, and lsmd serving
+ * CLIENTS processes that do
  * synced puts (a mark "dC-J" after client C's put J is acknowledged; each
- * client's puts must be a prefix holding every acknowledged one).
+ * client's puts must be a prefix holding every acknowledged one).  Then
+ * two dm-flakey passes (flakey_pass: writes dropped, or failed with EIO,
+ * from the middle of the history on).
  * LSM_CRASHFS_OPS (default 1000) ops each; LSM_CRASHFS_POINTS (default 25)
  * points each, 0 = every point.  Prints "crashfs: point ..." per point and
  * a summary line per pass; cmocka's result follows.
@@ -464,12 +468,71 @@ static void test_daemon(void **state)
     pass(&k_daemon);
 }
 
+/* The dm-flakey passes: the engine on ext4 over dm-flakey, which from op
+ * nops/2 on drops every write (the disk says done and keeps nothing: a
+ * power cut the process does not see) or fails it with EIO.  The file
+ * system is then mounted from the disk itself (journal recovery) and the
+ * database checked: a prefix of the history holding every op acknowledged
+ * with LSM_SYNC before the cut; with EIO also every one acknowledged after
+ * it (a synced write whose data did not reach the disk must fail). */
+static void flakey_pass(int eio)
+{
+    const char *mode = eio ? "error_writes" : "drop_writes";
+    long nops = th_env_long("LSM_CRASHFS_OPS", 1000), cut = nops / 2;
+    sh("echo \"0 $(blockdev --getsz " DATA ") flakey " DATA " 0 1000 0\" | dmsetup create fl");
+    sh("dmsetup mknodes && mkfs.ext4 -q -F /dev/mapper/fl && mount -t ext4 /dev/mapper/fl " MNT);
+    lsm_db *db = open_db(1);
+    lsm_batch *b = lsm_batch_new();
+    long acked = -1, done = 0;
+    int failed = 0;
+    for (long i = 0; i < nops; i++) {
+        if (i == cut)
+            sh("dmsetup suspend fl && echo \"0 $(blockdev --getsz " DATA ") flakey " DATA
+               " 0 0 1000 1 %s\" | dmsetup load fl && dmsetup resume fl", mode);
+        int sync = i % 8 == 7;
+        done = i + 1;
+        if (history_do_op(db, b, i, sync ? LSM_SYNC : 0) != 0) {
+            failed = 1;
+            break;
+        }
+        if (sync && (i < cut || eio))
+            acked = i;
+    }
+    lsm_batch_free(b);
+    (void)lsm_close(db); /* fails after EIO: the engine is read-only */
+    /* Not sh(): after EIO, ext4 may have aborted its journal. */
+    if (system("umount " MNT " 2>/dev/null; dmsetup remove fl || dmsetup remove --force fl") != 0)
+        fail_msg("crashfs: flakey %s: cannot remove the device", mode);
+    sh("mount -t ext4 " DATA " " MNT);
+    long p = check_db(done, acked, -1);
+    sh("umount " MNT);
+    printf("crashfs: flakey %s from op %ld: %ld ops written%s, the last acknowledged with "
+           "LSM_SYNC and kept by the disk %ld; the database holds ops 0..%ld\n",
+           mode, cut, done, failed ? " (the last failed)" : "", acked, p);
+    if (eio && !failed)
+        fail_msg("crashfs: flakey error_writes: no op failed after the disk began failing");
+}
+
+static void test_flakey_drop(void **state)
+{
+    (void)state;
+    flakey_pass(0);
+}
+
+static void test_flakey_eio(void **state)
+{
+    (void)state;
+    flakey_pass(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buffered),
         cmocka_unit_test(test_direct_io),
         cmocka_unit_test(test_daemon),
+        cmocka_unit_test(test_flakey_drop),
+        cmocka_unit_test(test_flakey_eio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,8 @@ n=0
 for m in lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic lib/libcrc32c fs/ext4/ext4 \
          drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
          drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
-         drivers/md/dm-mod drivers/md/dm-log-writes drivers/md/dm-bufio drivers/md/dm-snapshot; do
+         drivers/md/dm-mod drivers/md/dm-log-writes drivers/md/dm-bufio drivers/md/dm-snapshot \
+         drivers/md/dm-flakey; do
     n=$((n + 1))
     [ -f "$mods/$m.ko" ] || continue # built into this kernel
     cp "$mods/$m.ko" "$root/mods/$(printf %02d $n)-${m##*/}.ko"

@@ -43,8 +43,8 @@ static void test_replay_points_in_guest(void **state)
         skip();
     assert_int_equal(WEXITSTATUS(st), 0); /* the guest booted and powered off */
     assert_int_equal(guest_rc, 0);         /* crashfs_guest passed in it */
-    assert_int_equal(passed, 3);            /* buffered, direct I/O, lsmd */
-    assert_int_equal(passes, 3);            /* each checked some points */
+    assert_int_equal(passed, 5);            /* buffered, direct, lsmd, flakey x2 */
+    assert_int_equal(passes, 3);            /* each replay pass checked points */
 }
 
 int main(void)
