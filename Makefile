@@ -12,6 +12,9 @@
 #   make uninstall [PREFIX=...]   removes what install put there
 #   make bench           embedded vs rocksdb vs lmdb vs lsmd (scripts/bench.sh)
 #   make bench-build     only builds lsmbench (with the bench packages)
+#   make test-numa       NUMA placement in a QEMU guest (tests/numa/numa.mk)
+#   make test-crashfs    crash consistency on ext4 with dm-log-writes, in a QEMU
+#                        guest (tests/crashfs/crashfs.mk)
 #   make stress [DURATION=60] [STRESS_FLAGS=...]   kill/restart/verify cycles
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=...] libFuzzer targets (clang)
 #   make fuzz-build      only builds them;  make fuzz-corpus: rewrites the seeds
