@@ -353,14 +353,17 @@ static void test_direct_io(void **state)
 static long g_puts;             /* per client */
 static long g_dacked[CLIENTS]; /* last acknowledged put of each client */
 
-static size_t dkey(char *b, int c, long j)
+#define DKEY_CAP 48
+#define DVAL_CAP 192
+
+static size_t dkey(char b[DKEY_CAP], int c, long j)
 {
-    return (size_t)sprintf(b, "c%d-%06ld", c, j);
+    return (size_t)snprintf(b, DKEY_CAP, "c%d-%06ld", c, j);
 }
 
-static size_t dval(char *b, int c, long j)
+static size_t dval(char b[DVAL_CAP], int c, long j)
 {
-    return (size_t)sprintf(b, "v%d-%ld-%0100ld", c, j, j);
+    return (size_t)snprintf(b, DVAL_CAP, "v%d-%ld-%0100ld", c, j, j);
 }
 
 /* One client process: its puts, each followed by its mark. */
@@ -370,7 +373,7 @@ static void client_main(int c)
     if (lsmd_connect(LSMD_SOCK, &conn) != 0)
         _exit(2);
     for (long j = 0; j < g_puts; j++) {
-        char k[32], v[160], cmd[96];
+        char k[DKEY_CAP], v[DVAL_CAP], cmd[96];
         if (lsmd_put(conn, k, dkey(k, c, j), v, dval(v, c, j), LSM_SYNC) != 0)
             _exit(3);
         snprintf(cmd, sizeof cmd, "dmsetup message lw 0 mark d%d-%ld", c, j);
@@ -430,7 +433,7 @@ static void daemon_mark(const char *m)
 
 static int dhas(lsm_db *db, int c, long j)
 {
-    char k[32], v[160];
+    char k[DKEY_CAP], v[DVAL_CAP];
     size_t kn = dkey(k, c, j), vn = dval(v, c, j);
     return history_db_holds(db, k, kn, v, vn);
 }
