@@ -50,5 +50,8 @@ for d in data:256M log:512M replay:256M cow:128M; do
     truncate -s "${d#*:}" "$disks/${d%%:*}.img"
     drives="$drives -drive file=$disks/${d%%:*}.img,format=raw,if=virtio"
 done
+# Every point (LSM_CRASHFS_POINTS=0) takes far longer than the sample.
+[ "${LSM_CRASHFS_POINTS:-25}" = 0 ] && LSM_GUEST_TIMEOUT=${LSM_GUEST_TIMEOUT:-7200}
+LSM_GUEST_TIMEOUT=${LSM_GUEST_TIMEOUT:-900}
 # shellcheck disable=SC2086 # $drives is a word list
 guest_boot -m 1G -smp 2 $drives -append "console=ttyS0 quiet panic=-1"
