@@ -432,6 +432,14 @@ int lsmd_ping(lsmd_conn *c)
     return rc ? rc : cqe.status;
 }
 
+const char *lsmd_last_error(const lsmd_conn *c)
+{
+    if (!c)
+        return "no connection";
+    const char *t = conn_error_text(&c->err);
+    return t ? t : lsmd_strerror(c->err.code);
+}
+
 const char *lsmd_strerror(int err)
 {
     switch (err) {

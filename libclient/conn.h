@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "directory.h"
+#include "last_error.h"
 #include "lsmd.h"
 #include "protocol.h"
 #include "ring.h"
@@ -62,9 +63,7 @@ struct lsmd_conn {
     struct shm_cqe sync_cqe;
     char sync_reason[SHM_REASON_TEXT]; /* its reason, read when reaped */
 
-    /* lsmd_last_error: the last failure's code and reason ("" = none). */
-    int err_code;
-    char err_text[SHM_REASON_TEXT];
+    conn_error err; /* lsmd_last_error: the last failure (last_error.h) */
 };
 
 /* 0, or the connection's death code; checks the daemon_gone flag (one
@@ -161,21 +160,29 @@ typedef struct big_entry {
 int conn_big_entry(lsmd_conn *c, uint64_t id, enum big_layout layout, bool past,
                    big_entry *out);
 
-/* ---- errors (last_error.c) ---- */
+/* ---- errors: last_error.h on the connection ---- */
 /* Records a refusal's reason for lsmd_last_error; returns code. */
-int conn_fail(lsmd_conn *c, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define conn_fail(c, code, ...) conn_error_set(&(c)->err, (code), __VA_ARGS__)
 /* 0 for a key of 1 .. LSM_MAX_KEY_SIZE bytes, else conn_fail(-EINVAL). */
-int conn_check_key(lsmd_conn *c, const void *key, size_t klen);
+static inline int conn_check_key(lsmd_conn *c, const void *key, size_t klen)
+{
+    return conn_error_check_key(&c->err, key, klen);
+}
 /* Forgets the last failure (a synchronous call starts). */
-void conn_error_reset(lsmd_conn *c);
-/* Copies the reason of a failed completion e into dst
- * (SHM_REASON_TEXT bytes; "" when it has none, or it was overwritten
- * before we read it).  Call when reaping e: the slot is reused after
- * SHM_REASON_SLOTS more failures. */
-void conn_take_reason(lsmd_conn *c, const struct shm_cqe *e, char *dst);
+static inline void conn_error_reset(lsmd_conn *c)
+{
+    conn_error_clear(&c->err);
+}
+/* The reason of failed completion e into dst (conn_error_read_reason). */
+static inline void conn_take_reason(lsmd_conn *c, const struct shm_cqe *e, char *dst)
+{
+    conn_error_read_reason(c->hdr, e, dst);
+}
 /* Records e's failure (status < 0) and reason as the last error. */
-void conn_error_from(lsmd_conn *c, const struct shm_cqe *e, const char *reason);
+static inline void conn_error_from(lsmd_conn *c, const struct shm_cqe *e, const char *reason)
+{
+    conn_error_record(&c->err, e, reason);
+}
 
 /* The large region. */
 static inline char *conn_large(lsmd_conn *c)

@@ -7,41 +7,42 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
+#include "last_error.h"
+#include "lsm.h"
 #include "validate.h"
 
-int conn_fail(lsmd_conn *c, int code, const char *fmt, ...)
+int conn_error_set(conn_error *e, int code, const char *fmt, ...)
 {
-    c->err_code = code;
+    e->code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->err_text, sizeof c->err_text, fmt, ap);
+    vsnprintf(e->text, sizeof e->text, fmt, ap);
     va_end(ap);
     return code;
 }
 
-int conn_check_key(lsmd_conn *c, const void *key, size_t klen)
+int conn_error_check_key(conn_error *e, const void *key, size_t klen)
 {
     if (key && klen >= 1 && klen <= LSM_MAX_KEY_SIZE)
         return 0;
     char why[SHM_REASON_TEXT];
     shm_key_reason(why, sizeof why, key ? klen : 0);
-    return conn_fail(c, -EINVAL, "%s", why);
+    return conn_error_set(e, -EINVAL, "%s", why);
 }
 
-void conn_error_reset(lsmd_conn *c)
+void conn_error_clear(conn_error *e)
 {
-    c->err_code = 0;
-    c->err_text[0] = '\0';
+    e->code = 0;
+    e->text[0] = '\0';
 }
 
-void conn_take_reason(lsmd_conn *c, const struct shm_cqe *e, char *dst)
+void conn_error_read_reason(const void *hdr, const struct shm_cqe *e, char *dst)
 {
     dst[0] = '\0';
     if (!(e->flags & SHM_CQ_REASON) || e->status >= 0 || e->aux == 0)
         return;
     const struct shm_reason *r =
-        (const struct shm_reason *)((const char *)c->hdr + SHM_REASON_OFF) +
+        (const struct shm_reason *)((const char *)hdr + SHM_REASON_OFF) +
         e->aux % SHM_REASON_SLOTS;
     /* Seqlock read: pairs with the daemon's release store of seq (the text
      * is complete) and its release fence before rewriting the slot. */
@@ -64,17 +65,15 @@ void conn_take_reason(lsmd_conn *c, const struct shm_cqe *e, char *dst)
     memcpy(dst, text, len + 1);
 }
 
-void conn_error_from(lsmd_conn *c, const struct shm_cqe *e, const char *reason)
+void conn_error_record(conn_error *err, const struct shm_cqe *e, const char *reason)
 {
     if (e->status >= 0)
         return;
-    c->err_code = e->status;
-    snprintf(c->err_text, sizeof c->err_text, "%s", reason);
+    err->code = e->status;
+    snprintf(err->text, sizeof err->text, "%s", reason);
 }
 
-const char *lsmd_last_error(const lsmd_conn *c)
+const char *conn_error_text(const conn_error *e)
 {
-    if (!c)
-        return "no connection";
-    return c->err_text[0] ? c->err_text : lsmd_strerror(c->err_code);
+    return e->text[0] ? e->text : NULL;
 }
