@@ -42,6 +42,7 @@ $(B)/obj/tests/unit/test_exports.o: CFLAGS += -DLIB_DIR='"$(abspath $(B))"'
 
 # What each program links, in link order.
 $(call test_bin,$(UNIT_SRC)):  $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPERS_OBJ)
+$(B)/tests/test_lsmd_client: $(B)/obj/tests/unit/fake_lsmd.o
 $(call test_bin,$(CRASH_SRC)): $(B)/tests/%: $(B)/obj/tests/crash/%.o $(TEST_HELPERS_OBJ)
 $(ITEST_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(ITEST_HELPERS_OBJ) $(TEST_HELPERS_OBJ)
 $(DAEMON_UNIT_BIN): $(B)/libdaemon.a
