@@ -398,9 +398,15 @@ static void daemon_run(void)
               "--log-level", "warn", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 600 && access(LSMD_SOCK, F_OK) != 0; i++)
+    /* Ready is a served connection, not the socket file: lsmd binds its
+     * socket before it opens (creates) the database, so a mark placed when
+     * the file appears can precede the database's creation on disk (CI
+     * saw that point replayed without /mnt/lsmd). */
+    lsmd_conn *up = NULL;
+    for (int i = 0; i < 600 && lsmd_connect(LSMD_SOCK, &up) != 0; i++)
         usleep(100 * 1000);
-    assert_int_equal(access(LSMD_SOCK, F_OK), 0);
+    assert_non_null(up);
+    lsmd_disconnect(up);
     mark("lsmd-up", 0);
     pid_t kids[CLIENTS];
     for (int c = 0; c < CLIENTS; c++) {
