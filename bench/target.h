@@ -44,8 +44,10 @@ typedef struct tcompletion {
                                  0, LSM_ETOOSMALL (some values did not come
                                  back: run the batch again with multi_get),
                                  or an error of one key or the whole */
-    size_t vlen;              /* get: value length; multi-get: value bytes */
-    uint32_t found, notfound; /* multi-get: keys found and absent */
+    size_t vlen;              /* get: value length; multi-get: value bytes;
+                                 scan: key + value bytes */
+    uint32_t found, notfound; /* multi-get: keys found and absent; scan:
+                                 found = entries */
 } tcompletion;
 
 /* Figures every target reports at the end, where it can. */
@@ -110,6 +112,11 @@ typedef struct target_ops {
      * NULL when the target has none); completes through poll. */
     int (*submit_multi_get)(tconn *c, size_t n, const void *const *keys, const size_t *klens,
                             uint64_t user_data);
+    /* A short scan in flight: at most n entries from start (seekrandom,
+     * YCSB E with --iodepth > 1; NULL when the target has none); completes
+     * through poll with status LSM_ETOOSMALL when its entries did not fit
+     * (the caller scans again with scan). */
+    int (*submit_scan)(tconn *c, const void *start, size_t sl, uint64_t n, uint64_t user_data);
     int (*depth)(tconn *c);   /* granted queue depth */
 
     /* The end-of-run figures, and (has_events) the raw stats JSON with

@@ -256,6 +256,30 @@ static int lt_submit_multi_get(tconn *c, size_t n, const void *const *keys,
     return lsmd_submit_multi_get(c->c, 0, n, keys, klens, ud);
 }
 
+static int lt_submit_scan(tconn *c, const void *start, size_t sl, uint64_t n, uint64_t ud)
+{
+    return lsmd_submit_scan(c->c, 0, start, sl, n > UINT32_MAX ? 0 : (uint32_t)n, 0, ud);
+}
+
+/* A scan completion's entries and key + value bytes into *o.  Fewer
+ * entries than asked means the end of the keys (a 32 KiB slot holds far
+ * more than a short scan's entries); a first entry larger than the slot
+ * comes back as LSM_ETOOSMALL, and the caller scans again with scan. */
+static void scan_result(const lsmd_completion *cp, tcompletion *o)
+{
+    o->vlen = 0;
+    if (cp->status != 0)
+        return;
+    struct lt_scan_state st = { 0 };
+    int n = lsmd_completion_scan(cp, lt_scan_entry, &st);
+    if (n < 0) {
+        o->status = n;
+        return;
+    }
+    o->found = (uint32_t)n;
+    o->vlen = st.bytes;
+}
+
 /* Sums a multi-get completion's results into *o. */
 static void multi_result(tconn *c, const lsmd_completion *cp, tcompletion *o)
 {
@@ -304,6 +328,8 @@ static int lt_poll(tconn *c, tcompletion *out, int max, int min_wait)
                                 0, 0 };
         if (c->comp[i].op == LSMD_OP_MULTI_GET)
             multi_result(c, &c->comp[i], &out[i]);
+        else if (c->comp[i].op == LSMD_OP_SCAN)
+            scan_result(&c->comp[i], &out[i]);
     }
     return n;
 }
@@ -356,6 +382,7 @@ const target_ops target_lsmd_ops = {
     .submit_put = lt_submit_put,
     .poll = lt_poll,
     .submit_multi_get = lt_submit_multi_get,
+    .submit_scan = lt_submit_scan,
     .depth = lt_depth,
     .summary = lt_summary,
     .stats_json = lt_stats_json,

@@ -21,6 +21,20 @@ static int take_slot(lsmd_conn *c, uint32_t *slot)
     return 0;
 }
 
+/* A free slot with key (klen bytes, may be 0) copied to its start; *off
+ * is the slot's arena offset. */
+static int slot_with_key(lsmd_conn *c, const void *key, size_t klen, uint32_t *slot,
+                         uint32_t *off)
+{
+    int rc = take_slot(c, slot);
+    if (rc)
+        return rc;
+    *off = *slot * c->slot_bytes;
+    if (klen)
+        memcpy(c->arena + *off, key, klen);
+    return 0;
+}
+
 static int submit(lsmd_conn *c, uint32_t slot, uint8_t op, struct shm_sqe *sqe,
                   uint64_t user_data)
 {
@@ -48,12 +62,10 @@ static int submit_write(lsmd_conn *c, uint8_t op, const void *key, size_t klen,
         return -EINVAL;
     if (klen + vlen > c->slot_bytes)
         return -E2BIG;
-    uint32_t slot;
-    int rc = take_slot(c, &slot);
+    uint32_t slot, off;
+    int rc = slot_with_key(c, key, klen, &slot, &off);
     if (rc)
         return rc;
-    uint32_t off = slot * c->slot_bytes;
-    memcpy(c->arena + off, key, klen);
     if (vlen)
         memcpy(c->arena + off + klen, val, vlen);
     struct shm_sqe sqe = {
@@ -90,12 +102,10 @@ int lsmd_submit_get(lsmd_conn *c, uint64_t snapshot_id, const void *key,
     uint32_t out = align8((uint32_t)klen);
     if (out >= c->slot_bytes)
         return -E2BIG;
-    uint32_t slot;
-    int rc = take_slot(c, &slot);
+    uint32_t slot, off;
+    int rc = slot_with_key(c, key, klen, &slot, &off);
     if (rc)
         return rc;
-    uint32_t off = slot * c->slot_bytes;
-    memcpy(c->arena + off, key, klen);
     struct shm_sqe sqe = {
         .opcode = SHM_OP_GET,
         .arg0 = snapshot_id,
@@ -173,6 +183,55 @@ int lsmd_completion_multi_get(const lsmd_completion *cp, int *statuses, const vo
     return (int)cp->count;
 }
 
+int lsmd_submit_scan(lsmd_conn *c, uint64_t snapshot_id, const void *seek, size_t seeklen,
+                     uint32_t max, int flags, uint64_t user_data)
+{
+    if (!c || (seeklen && !seek) || seeklen > LSM_MAX_KEY_SIZE || (flags & ~LSMD_ITER_REVERSE))
+        return -EINVAL;
+    uint32_t out = align8((uint32_t)seeklen);
+    if (out + SHM_PAGE_ENTRY_HDR + 1 > c->slot_bytes)
+        return -E2BIG;
+    uint32_t slot, off;
+    int rc = slot_with_key(c, seek, seeklen, &slot, &off);
+    if (rc)
+        return rc;
+    /* One page, never an iterator left open (ONE_PAGE); UPTO: max is the
+     * whole scan, so the daemon stops at max entries. */
+    struct shm_sqe sqe = {
+        .opcode = SHM_OP_ITER_SCAN,
+        .flags = (uint8_t)(SHM_SQ_ONE_PAGE | (max ? SHM_SQ_UPTO : 0) |
+                           (flags & LSMD_ITER_REVERSE ? SHM_SQ_REVERSE : 0)),
+        .arg0 = snapshot_id,
+        .arg1 = SHM_SCAN_ARG1(max, 0),
+        .seek_off = seeklen ? off : 0,
+        .seek_len = (uint32_t)seeklen,
+        .out_off = off + out,
+        .out_cap = c->slot_bytes - out,
+    };
+    c->slots[slot].count = max;
+    return submit(c, slot, LSMD_OP_SCAN, &sqe, user_data);
+}
+
+int lsmd_completion_scan(const lsmd_completion *cp, lsmd_scan_fn fn, void *arg)
+{
+    if (!cp || cp->op != LSMD_OP_SCAN || cp->status != 0 || !fn || (cp->count && !cp->val))
+        return -EINVAL;
+    /* deliver() checked the page whole. */
+    const char *p = cp->val;
+    size_t i = 0;
+    while (i < cp->count) {
+        uint32_t kl, vl;
+        memcpy(&kl, p, 4);
+        memcpy(&vl, p + 4, 4);
+        p += SHM_PAGE_ENTRY_HDR;
+        i++;
+        if (fn(arg, p, kl, p + kl, vl) != 0)
+            break;
+        p += (uint64_t)kl + vl;
+    }
+    return (int)i;
+}
+
 /* Slots whose completions the previous poll returned go back to the pool:
  * their values are no longer promised to the caller. */
 static void release_delivered(lsmd_conn *c)
@@ -206,6 +265,22 @@ static void deliver(lsmd_conn *c, const struct shm_cqe *e, lsmd_completion *out)
             out->val = c->arena + s->out_off;
             out->vlen = (size_t)e->r1;
             out->count = s->count;
+        }
+    }
+    if (s->op == LSMD_OP_SCAN && (e->status == 0 || e->status == LSM_ETOOSMALL)) {
+        uint32_t cap = c->slot_bytes - (s->out_off - e->tag * c->slot_bytes);
+        if (e->status == LSM_ETOOSMALL) {
+            out->vlen = (size_t)e->r1;
+        } else if (e->r0 != 0 || (s->count && e->aux > s->count) || e->r1 > cap ||
+                   shm_page_check(c->arena + s->out_off, e->r1, e->aux) != 0) {
+            /* An iterator left open, or a page that does not parse: the
+             * page is checked whole here, so lsmd_completion_scan can walk
+             * it without bounds checks. */
+            out->status = -EPROTO;
+        } else {
+            out->val = c->arena + s->out_off;
+            out->vlen = (size_t)e->r1;
+            out->count = e->aux;
         }
     }
     if (s->op == LSMD_OP_GET && (e->status == 0 || e->status == LSM_ETOOSMALL)) {

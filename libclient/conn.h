@@ -32,7 +32,8 @@ struct conn_slot {
     uint8_t op;             /* LSMD_OP_* */
     uint32_t out_off;       /* get: arena offset of the value; multi-get:
                                of its results */
-    uint32_t count;         /* multi-get: keys */
+    uint32_t count;         /* multi-get: keys; scan: most entries asked
+                               (0 = no limit) */
 };
 
 struct lsmd_conn {

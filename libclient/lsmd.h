@@ -385,21 +385,26 @@ typedef struct lsmd_completion {
     uint64_t user_data;     /* as given to submit */
     int tag;                /* as returned by submit */
     int status;             /* as the synchronous call would return */
-    int op;                 /* LSMD_OP_GET / _PUT / _DELETE / _MULTI_GET */
+    int op;                 /* LSMD_OP_GET / _PUT / _DELETE / _MULTI_GET /
+                               _SCAN */
     const void *val;        /* get: the value, in the segment; valid until
                                the next lsmd_poll() or lsmd_disconnect();
                                multi-get: its results (read them with
-                               lsmd_completion_multi_get) */
+                               lsmd_completion_multi_get); scan: its page
+                               (lsmd_completion_scan) */
     size_t vlen;            /* get: value length (also when status is
                                LSM_ETOOSMALL: value longer than the slot;
                                fetch it with lsmd_get); multi-get: bytes of
-                               its results */
-    size_t count;           /* multi-get: keys (lsmd_completion_multi_get) */
+                               its results; scan: bytes of its page (with
+                               LSM_ETOOSMALL: bytes its first entry needs) */
+    size_t count;           /* multi-get: keys (lsmd_completion_multi_get);
+                               scan: entries */
 } lsmd_completion;
 #define LSMD_OP_GET 1
 #define LSMD_OP_PUT 2
 #define LSMD_OP_DELETE 3
 #define LSMD_OP_MULTI_GET 4
+#define LSMD_OP_SCAN 5
 
 int lsmd_submit_get(lsmd_conn *c, uint64_t snapshot_id, const void *key,
                     size_t klen, uint64_t user_data);
@@ -427,6 +432,29 @@ int lsmd_submit_multi_get(lsmd_conn *c, uint64_t snapshot_id, size_t n,
  * Returns cp->count, or -EINVAL (not a successful multi-get completion). */
 int lsmd_completion_multi_get(const lsmd_completion *cp, int *statuses, const void **vals,
                               size_t *vlens);
+
+/* A short scan in flight (seekrandom, YCSB E): the entries from the first
+ * key >= seek (NULL or length 0: from the first key; with
+ * LSMD_ITER_REVERSE: the last key <= seek, or from the last key), at most
+ * max of them (0 = as many as fit) and as many as fit the request's slot
+ * after the seek key, at snapshot_id (0 = a consistent view taken when the
+ * daemon serves it).  One request: the daemon opens, reads and closes its
+ * iterator, so nothing is left to close.  The completion (op LSMD_OP_SCAN)
+ * has count entries in a page read with lsmd_completion_scan.  count <
+ * max means the scan reached the end or the slot was full: continue from
+ * just after the last key (a completion with count 0 is the end).
+ * Status LSM_ETOOSMALL: the first entry alone does not fit the slot (vlen
+ * says how many bytes it needs): read it with lsmd_scan.  Errors at
+ * submit as for lsmd_submit_get, and -EINVAL for other flags. */
+int lsmd_submit_scan(lsmd_conn *c, uint64_t snapshot_id, const void *seek, size_t seeklen,
+                     uint32_t max, int flags, uint64_t user_data);
+
+/* Calls fn for each entry of a scan completion with status 0, in order
+ * (key and value in the segment, valid as a get completion's value); fn
+ * returns 0 to go on, else the walk stops after that entry.  Returns the
+ * number of entries given to fn, or -EINVAL (not a successful scan
+ * completion, or fn NULL). */
+int lsmd_completion_scan(const lsmd_completion *cp, lsmd_scan_fn fn, void *arg);
 
 /* Collects up to max completions into out, waiting until at least min_wait
  * are available (min_wait is capped at the number in flight; 0 never
