@@ -14,6 +14,7 @@
  * worker or the apart thread (unsynced writes and failed ones, once
  * applied) or the syncer (synced ones, once durable); it is read relaxed
  * (the worker's wait policy).  filling is the serving worker's alone.
+ * synced_round is the syncer's (see the field).
  * alone is set by the worker (relaxed, before the apart thread is
  * signalled under its lock) and cleared by the apart thread (release,
  * paired with the acquire in batcher_held) once the write is applied.
@@ -32,6 +33,10 @@ struct client_writes {
     _Atomic bool alone;       /* a large write is being applied apart: the
                                  worker takes none of the client's requests
                                  until it is applied */
+    uint64_t synced_round;    /* the last syncer round that acknowledged a
+                                 synced write of this client: wal_syncer.c's
+                                 alone (rounds are acknowledged one at a
+                                 time, in order) */
 };
 
 #endif

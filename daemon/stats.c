@@ -118,9 +118,12 @@ static void stats_syncer(FILE *f, wal_syncer *sy)
     wal_syncer_stats st = { 0 };
     if (sy)
         wal_syncer_stats_get(sy, &st);
-    fprintf(f, "\"syncer\":{\"writes\":%llu,\"rounds\":%llu,\"mean_round\":%.2f}",
+    fprintf(f,
+            "\"syncer\":{\"writes\":%llu,\"rounds\":%llu,\"mean_round\":%.2f,"
+            "\"gathers\":%llu}",
             (unsigned long long)st.writes, (unsigned long long)st.rounds,
-            st.rounds ? (double)st.writes / (double)st.rounds : 0.0);
+            st.rounds ? (double)st.writes / (double)st.rounds : 0.0,
+            (unsigned long long)st.gathers);
 }
 
 int stats_json(daemon_ctx *d, char **json, size_t *len)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "session.h"
@@ -20,6 +21,22 @@
  * the round after, so each fdatasync would cover fewer writes.  Rounds
  * are acknowledged in the order they were taken. */
 #define SYNCERS 2
+
+/* Gathering.  With several clients each waiting for its synced write,
+ * the rounds fall into step with them: the clients a round acknowledges
+ * come back with their next write only after the following round was
+ * taken, so they alternate between two cohorts and each fdatasync covers
+ * about half of them.  So a thread about to take a round with fewer
+ * writes than there were clients in the last two rounds waits for the
+ * rest a little: at most half the last sync's time (a fast disk waits
+ * little), and never more than GATHER_MAX_NS.  One client alone never
+ * waits.  A wait that brings no write (clients that write now and then,
+ * not in step) only adds latency: after one, the next rounds do not wait,
+ * 1, 2, 4 ... up to GATHER_BACKOFF_MAX of them, until a wait pays again.
+ * PostgreSQL's commit_delay / commit_siblings is the same idea with fixed
+ * settings. */
+#define GATHER_MAX_NS 200000u
+#define GATHER_BACKOFF_MAX 64
 
 /* The handed writes: an array the adders append to; a thread swaps it
  * with its own (empty) one and works on that without the lock. */
@@ -41,8 +58,38 @@ struct wal_syncer {
     uint64_t rounds_taken;   /* [mu] rounds ever taken (round numbers) */
     uint64_t rounds_acked;   /* [mu] rounds acknowledged: 1 .. this one */
     bool syncing;            /* [mu] a thread is in its round's sync */
+    bool gathering;          /* [mu] a thread waits to take a round */
     bool stop;               /* [mu] */
+    uint64_t sync_ns;        /* [mu] how long the last sync took */
+    int last_clients;        /* [mu] clients in the last acknowledged round */
+    int writers;             /* [mu] clients in the last two of them */
+    uint64_t gathers;        /* [mu] rounds taken after gathering */
+    int backoff, skip;       /* [mu] after a wait that brought nothing:
+                              * rounds not to wait now, and next time */
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Clients of round r (acknowledged one round at a time, in order), for
+ * the gathering: *clients = distinct clients, *fresh = those not in round
+ * r - 1.  Round 0 (writes acknowledged outside the rounds) counts none. */
+static void count_clients(const wal_ack *acks, int n, uint64_t r, int *clients, int *fresh)
+{
+    *clients = *fresh = 0;
+    for (int i = 0; r && i < n; i++) {
+        struct client_writes *w = &acks[i].s->writes;
+        if (w->synced_round == r)
+            continue;
+        ++*clients;
+        *fresh += w->synced_round + 1 != r;
+        w->synced_round = r;
+    }
+}
 
 /* Posts the acknowledgements of n writes with status rc: the client of a
  * run of consecutive acks is woken once. */
@@ -72,16 +119,49 @@ static int sync_to(wal_syncer *sy, uint64_t pos, int n)
     return rc;
 }
 
+/* Called with mu held, before a round is taken: waits (mu released) for
+ * as many writes as the recent rounds had clients, within the bound
+ * above.  Writes handed meanwhile broadcast work_cv. */
+static void gather(wal_syncer *sy)
+{
+    if (sy->stop || sy->handed.n >= sy->writers || sy->sync_ns == 0)
+        return;
+    if (sy->skip > 0) {
+        sy->skip--;
+        return;
+    }
+    int before = sy->handed.n;
+    uint64_t wait = sy->sync_ns / 2 < GATHER_MAX_NS ? sy->sync_ns / 2 : GATHER_MAX_NS;
+    uint64_t end = now_ns() + wait;
+    struct timespec ts = { (time_t)(end / 1000000000u), (long)(end % 1000000000u) };
+    sy->gathering = true;
+    while (sy->handed.n < sy->writers && !sy->stop &&
+           pthread_cond_timedwait(&sy->work_cv, &sy->mu, &ts) != ETIMEDOUT) {
+    }
+    sy->gathering = false;
+    sy->gathers++;
+    if (sy->handed.n > before) {
+        sy->backoff = 0;
+    } else {
+        sy->backoff = sy->backoff ? 2 * sy->backoff : 1;
+        if (sy->backoff > GATHER_BACKOFF_MAX)
+            sy->backoff = GATHER_BACKOFF_MAX;
+        sy->skip = sy->backoff;
+    }
+}
+
 static void *syncer_main(void *arg)
 {
     wal_syncer *sy = arg;
     ack_list mine = { 0 };
     pthread_mutex_lock(&sy->mu);
     for (;;) {
-        while ((sy->handed.n == 0 || sy->syncing) && !(sy->stop && !sy->syncing))
+        while ((sy->handed.n == 0 || sy->syncing || sy->gathering) &&
+               !(sy->stop && !sy->syncing && !sy->gathering))
             pthread_cond_wait(&sy->work_cv, &sy->mu);
         if (sy->handed.n == 0)
             break; /* stop, and nothing left */
+        gather(sy);
         ack_list t = sy->handed;
         sy->handed = mine;
         mine = t;
@@ -89,15 +169,22 @@ static void *syncer_main(void *arg)
         sy->syncing = true;
         pthread_mutex_unlock(&sy->mu);
         /* Writes handed while this sync runs make up the next round. */
+        uint64_t t0 = now_ns();
         int rc = sync_to(sy, pos, mine.n);
+        uint64_t took = now_ns() - t0;
         pthread_mutex_lock(&sy->mu);
         sy->syncing = false;
+        sy->sync_ns = took;
         pthread_cond_broadcast(&sy->work_cv); /* the next round may go */
         while (sy->rounds_acked != round - 1) /* each client's order */
             pthread_cond_wait(&sy->done_cv, &sy->mu);
         pthread_mutex_unlock(&sy->mu);
+        int clients, fresh;
+        count_clients(mine.a, mine.n, round, &clients, &fresh);
         acknowledge(mine.a, mine.n, rc);
         pthread_mutex_lock(&sy->mu);
+        sy->writers = sy->last_clients + fresh;
+        sy->last_clients = clients;
         sy->rounds_acked = round;
         sy->acked += (uint64_t)mine.n;
         mine.n = 0;
@@ -115,7 +202,11 @@ int wal_syncer_new(lsm_db *db, wal_syncer **out)
         return -ENOMEM;
     sy->db = db;
     pthread_mutex_init(&sy->mu, NULL);
-    pthread_cond_init(&sy->work_cv, NULL);
+    pthread_condattr_t ca; /* gather's deadline is on CLOCK_MONOTONIC */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sy->work_cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&sy->done_cv, NULL);
     int rc = 0;
     for (int i = 0; i < SYNCERS && rc == 0; i++) {
@@ -179,7 +270,10 @@ void wal_syncer_add(wal_syncer *sy, const wal_ack *acks, int n, uint64_t pos)
     if (pos > sy->upto)
         sy->upto = pos;
     sy->added += (uint64_t)n;
-    pthread_cond_signal(&sy->work_cv);
+    if (sy->gathering)
+        pthread_cond_broadcast(&sy->work_cv); /* the gatherer, among the waiters */
+    else
+        pthread_cond_signal(&sy->work_cv);
     pthread_mutex_unlock(&sy->mu);
 }
 
@@ -197,5 +291,6 @@ void wal_syncer_stats_get(wal_syncer *sy, wal_syncer_stats *out)
     pthread_mutex_lock(&sy->mu);
     out->writes = sy->acked;
     out->rounds = sy->rounds_acked;
+    out->gathers = sy->gathers;
     pthread_mutex_unlock(&sy->mu);
 }

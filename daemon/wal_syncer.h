@@ -63,9 +63,10 @@ void wal_syncer_add(wal_syncer *sy, const wal_ack *acks, int n, uint64_t pos);
 
 /* Counters since start: synced writes acknowledged, and the rounds (one
  * lsm_sync_wal each) that acknowledged them; writes / rounds is the mean
- * number of synced writes one fdatasync made durable. */
+ * number of synced writes one fdatasync made durable.  gathers: rounds
+ * taken after waiting for more writes (wal_syncer.c, "Gathering"). */
 typedef struct wal_syncer_stats {
-    uint64_t writes, rounds;
+    uint64_t writes, rounds, gathers;
 } wal_syncer_stats;
 void wal_syncer_stats_get(wal_syncer *sy, wal_syncer_stats *out);
 

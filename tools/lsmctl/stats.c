@@ -97,8 +97,10 @@ int cmd_stats(lsmd_conn *c, const cmd_args *a)
            jv_num(wal, "syncs"), jv_num(wal, "groups"), jv_num(wal, "mean_group"),
            jv_num(bc, "hit_rate"), jv_num(st, "stops"), jv_num(st, "stop_us"));
     const jv *sy = jv_get(dm, "syncer");
-    printf("synced writes %.0f in %.0f syncer rounds (mean %.2f per fdatasync)\n",
-           jv_num(sy, "writes"), jv_num(sy, "rounds"), jv_num(sy, "mean_round"));
+    printf("synced writes %.0f in %.0f syncer rounds (mean %.2f per fdatasync, %.0f "
+           "gathered)\n",
+           jv_num(sy, "writes"), jv_num(sy, "rounds"), jv_num(sy, "mean_round"),
+           jv_num(sy, "gathers"));
     print_io(eng);
     print_levels(eng);
     const jv *nm = jv_get(dm, "numa");
